@@ -1,0 +1,30 @@
+// Builds the three bundles: the extension host entry, the webview script and the CLI.
+// `node esbuild.mjs [--watch] [--production]`
+import * as esbuild from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const shared = {
+  bundle: true,
+  minify: production,
+  sourcemap: !production,
+  logLevel: 'warning',
+  legalComments: 'linked',
+};
+
+const builds = [
+  { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  { ...shared, entryPoints: ['src/services/loadWorker.ts'], outfile: 'dist/loadWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
+  { ...shared, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  // No `vscode` external here: a vscode import reaching the CLI fails the build (STYLE §2).
+  { ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },
+].filter((b) => existsSync(b.entryPoints[0]));
+
+if (watch) {
+  for (const b of builds) (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,198 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { StringPool } from '../core/callTable';
+import { renderCsv, renderMarkdown, renderTable } from '../core/format';
+import { type FieldMapping } from '../core/normalize';
+import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
+import { buildReport } from '../core/report';
+import type { TraceFileState } from '../core/traceFile';
+import type { CostSource } from '../core/types';
+import { expandInputs } from '../node/files';
+import { readTraceFile } from '../node/traceReader';
+
+declare const __VERSION__: string | undefined;
+
+const USAGE = `Usage: llm-cost-lens report <files, folders or globs...> [options]
+
+Prices every LLM call in the trace files and prints the cost by group.
+
+Options:
+  --by DIMS            group by a comma-separated list of dimensions (default: feature)
+                       feature, user, agent, template, tool, provider, model, or any tag key
+  --since ISO          only calls at or after this time (e.g. 2026-11-01 or 2026-11-01T12:00Z)
+  --until ISO          only calls before this time
+  --top N              show the N costliest groups (the rest are summed in one line)
+  --prices FILE        price overrides, USD per million tokens (default: .llm-cost-lens/prices.json if present)
+  --mapping FILE       a JSON field mapping (dot paths) for a record shape not recognised
+  --cost-source SRC    auto (recorded cost when present, else computed), recorded, or computed (default: auto)
+  --format FMT         table, json, csv or markdown (default: table)
+  -h, --help           show this help
+  -v, --version        show the version
+
+Exit codes: 0 ok, 2 bad arguments or unreadable input.`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  inputs: string[];
+  by: string[];
+  since?: number;
+  until?: number;
+  top?: number;
+  prices?: string;
+  mapping?: string;
+  costSource: CostSource;
+  format: 'table' | 'json' | 'csv' | 'markdown';
+}
+
+function parseTime(flag: string, v: string): number {
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  if (!Number.isFinite(t)) throw new UsageError(`${flag} expects an ISO date or time, got "${v}"`);
+  return t;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table' };
+  const need = (i: number, flag: string) => {
+    const v = argv[i + 1];
+    if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const v = need(i, flag);
+      i++;
+      return v;
+    };
+    switch (flag) {
+      case '--by': {
+        const by = value().split(',').map((s) => s.trim()).filter(Boolean);
+        if (!by.length) throw new UsageError('--by needs at least one dimension');
+        a.by = by;
+        break;
+      }
+      case '--since': a.since = parseTime(flag, value()); break;
+      case '--until': a.until = parseTime(flag, value()); break;
+      case '--top': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--top expects a whole number above 0, got "${v}"`);
+        a.top = n;
+        break;
+      }
+      case '--prices': a.prices = value(); break;
+      case '--mapping': a.mapping = value(); break;
+      case '--cost-source': {
+        const v = value();
+        if (v !== 'auto' && v !== 'recorded' && v !== 'computed') throw new UsageError(`--cost-source expects auto, recorded or computed, got "${v}"`);
+        a.costSource = v;
+        break;
+      }
+      case '--format': {
+        const v = value();
+        if (v !== 'table' && v !== 'json' && v !== 'csv' && v !== 'markdown') throw new UsageError(`--format expects table, json, csv or markdown, got "${v}"`);
+        a.format = v;
+        break;
+      }
+      case '-h':
+      case '--help': a.command = 'help'; break;
+      case '-v':
+      case '--version': a.command = 'version'; break;
+      default:
+        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${flag}`);
+        if (!a.command) a.command = arg;
+        else a.inputs.push(arg);
+    }
+  }
+  if (a.since !== undefined && a.until !== undefined && a.since >= a.until) throw new UsageError('--since must be before --until');
+  return a;
+}
+
+function loadOverrides(path: string | undefined, cwd: string, warn: (s: string) => void): Map<string, PriceOverride> {
+  const explicit = path !== undefined;
+  const p = resolve(cwd, path ?? '.llm-cost-lens/prices.json');
+  if (!existsSync(p)) {
+    if (explicit) throw new UsageError(`price file not found: ${path}`);
+    return new Map();
+  }
+  const r = parsePriceOverrides(readFileSync(p, 'utf8'));
+  for (const msg of r.problems) warn(`${p}: ${msg}`);
+  if (explicit && r.problems.length && r.overrides.size === 0) throw new UsageError(`price file ${path} has no usable prices`);
+  return r.overrides;
+}
+
+function loadMapping(path: string | undefined, cwd: string): FieldMapping | undefined {
+  if (!path) return undefined;
+  const p = resolve(cwd, path);
+  if (!existsSync(p)) throw new UsageError(`mapping file not found: ${path}`);
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as FieldMapping;
+  } catch (e) {
+    throw new UsageError(`mapping file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export interface CliIO {
+  cwd: string;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Runs the CLI; returns the exit code. */
+export function runCli(argv: string[], io: CliIO): number {
+  try {
+    const args = parseArgs(argv);
+    if (args.command === 'help' || (!args.command && !args.inputs.length)) {
+      io.out(USAGE + '\n');
+      return args.command === 'help' ? 0 : 2;
+    }
+    if (args.command === 'version') {
+      io.out(`${typeof __VERSION__ === 'string' ? __VERSION__ : 'dev'}\n`);
+      return 0;
+    }
+    if (args.command !== 'report') throw new UsageError(`unknown command "${args.command}" (try: llm-cost-lens report <files>)`);
+    if (!args.inputs.length) throw new UsageError('report needs at least one trace file, folder or glob');
+    const { files, errors } = expandInputs(args.inputs, io.cwd);
+    if (errors.length) throw new UsageError(errors[0]);
+    const prices = new PriceBook(loadOverrides(args.prices, io.cwd, (s) => io.err(`llm-cost-lens: warning: ${s}\n`)));
+    const mapping = loadMapping(args.mapping, io.cwd);
+    const pool = new StringPool();
+    const states: TraceFileState[] = [];
+    for (const f of files) {
+      try {
+        const display = f.startsWith(io.cwd + '/') ? f.slice(io.cwd.length + 1) : f;
+        states.push(readTraceFile(f, { pool, prices, final: true, mapping, displayName: display }).state);
+      } catch (e) {
+        throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource });
+    switch (args.format) {
+      case 'json': io.out(JSON.stringify(report, null, 2) + '\n'); break;
+      case 'csv': io.out(renderCsv(report)); break;
+      case 'markdown': io.out(renderMarkdown(report)); break;
+      default: io.out(renderTable(report));
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`llm-cost-lens: ${e.message}\n`);
+      return 2;
+    }
+    io.err(`llm-cost-lens: unexpected error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = runCli(process.argv.slice(2), {
+    cwd: process.cwd(),
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  });
+}

@@ -1,0 +1,248 @@
+import { quantileSorted } from 'simple-statistics';
+import { type CallTable, FLAG_ERROR } from './callTable';
+import type { CostSource } from './types';
+
+/** The label of the group of calls that have no value for a dimension. */
+export const UNATTRIBUTED = '(unattributed)';
+
+/** Rows of one table picked by a query. */
+export interface Slice {
+  table: CallTable;
+  rows: Int32Array;
+}
+
+export interface QueryOptions {
+  /** Keep calls at or after this time, epoch ms. Calls without a timestamp are dropped when a bound is set. */
+  sinceMs?: number;
+  /** Keep calls strictly before this time, epoch ms. */
+  untilMs?: number;
+  costSource?: CostSource;
+  /** Keep calls whose dimension equals the value (`(unattributed)` matches calls without one). */
+  filters?: { dim: string; value: string }[];
+}
+
+/** Figures for a group of calls. Money in USD; tokens as counts; ratios in 0..1. */
+export interface GroupStats {
+  calls: number;
+  /** Calls that have a cost (recorded or computed, as the cost source says). */
+  pricedCalls: number;
+  /** Calls with no cost: a model without a price (or, with `recorded`, no recorded cost). Never counted as $0. */
+  unpricedCalls: number;
+  costUsd: number;
+  /** What the priced calls would have cost without the prompt cache (cache reads and writes billed as input). */
+  costWithoutCacheUsd: number;
+  /** costWithoutCacheUsd - costUsd; negative when cache writes cost more than reads saved. */
+  cacheSavingsUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  /** Cache-read tokens over all input tokens (uncached + cache read + cache write). */
+  cacheHitRatio: number;
+  meanUsd: number;
+  p50Usd: number;
+  p95Usd: number;
+  p99Usd: number;
+  maxUsd: number;
+  errors: number;
+  errorCostUsd: number;
+  firstTsMs: number;
+  lastTsMs: number;
+  /** Unpriced model names with their call counts. */
+  unpricedModels: Record<string, number>;
+}
+
+/** Effective cost of row `i` under a cost source; NaN when it has none. */
+export function rowCost(t: CallTable, i: number, source: CostSource): number {
+  if (source === 'recorded') return t.recordedUsd[i];
+  if (source === 'computed') return t.computedUsd[i];
+  const r = t.recordedUsd[i];
+  return Number.isNaN(r) ? t.computedUsd[i] : r;
+}
+
+/** Picks the rows of every table that match the time range and filters. */
+export function select(tables: readonly CallTable[], opts: QueryOptions = {}): Slice[] {
+  const since = opts.sinceMs ?? -Infinity;
+  const until = opts.untilMs ?? Infinity;
+  const timeBound = opts.sinceMs !== undefined || opts.untilMs !== undefined;
+  const out: Slice[] = [];
+  for (const table of tables) {
+    const conds: { col: Int32Array | undefined; id: number }[] = [];
+    let impossible = false;
+    for (const f of opts.filters ?? []) {
+      const col = table.column(f.dim);
+      const id = f.value === UNATTRIBUTED ? 0 : table.pool.peek(f.value);
+      if (id === undefined || (col === undefined && id !== 0)) impossible = true;
+      conds.push({ col, id: id ?? -1 });
+    }
+    if (impossible) continue;
+    const rows = new Int32Array(table.length);
+    let n = 0;
+    const ts = table.tsMs;
+    outer: for (let i = 0; i < table.length; i++) {
+      if (timeBound) {
+        const t = ts[i];
+        if (!(t >= since && t < until)) continue;
+      }
+      for (const c of conds) if ((c.col ? c.col[i] : 0) !== c.id) continue outer;
+      rows[n++] = i;
+    }
+    if (n > 0) out.push({ table, rows: rows.subarray(0, n) });
+  }
+  return out;
+}
+
+/** Computes the figures of a set of rows. Percentiles are exact (sorted), over priced calls only. */
+export function stats(slices: readonly Slice[], source: CostSource = 'auto'): GroupStats {
+  let calls = 0;
+  for (const s of slices) calls += s.rows.length;
+  const costs = new Float64Array(calls);
+  let priced = 0;
+  let cost = 0;
+  let noCache = 0;
+  let saved = 0;
+  let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0;
+  let errors = 0, errorCost = 0;
+  let first = Infinity, last = -Infinity;
+  const unpricedModels: Record<string, number> = {};
+  for (const { table: t, rows } of slices) {
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      inTok += t.inputTokens[i];
+      outTok += t.outputTokens[i];
+      crTok += t.cacheReadTokens[i];
+      cwTok += t.cacheWriteTokens[i];
+      rsTok += t.reasoningTokens[i];
+      const ts = t.tsMs[i];
+      if (ts < first) first = ts;
+      if (ts > last) last = ts;
+      const c = rowCost(t, i, source);
+      const isErr = (t.flags[i] & FLAG_ERROR) !== 0;
+      if (isErr) errors++;
+      if (Number.isNaN(c)) {
+        const m = t.pool.get(t.dims.model[i]) || '(no model)';
+        unpricedModels[m] = (unpricedModels[m] ?? 0) + 1;
+        continue;
+      }
+      costs[priced++] = c;
+      cost += c;
+      if (isErr) errorCost += c;
+      const computed = t.computedUsd[i];
+      if (!Number.isNaN(computed)) saved += t.noCacheUsd[i] - computed;
+    }
+  }
+  noCache = cost + saved;
+  const sorted = costs.subarray(0, priced).sort();
+  const q = (p: number) => (priced ? quantileSorted(sorted as unknown as number[], p) : NaN);
+  const allInput = inTok + crTok + cwTok;
+  return {
+    calls,
+    pricedCalls: priced,
+    unpricedCalls: calls - priced,
+    costUsd: cost,
+    costWithoutCacheUsd: noCache,
+    cacheSavingsUsd: saved,
+    inputTokens: inTok,
+    outputTokens: outTok,
+    cacheReadTokens: crTok,
+    cacheWriteTokens: cwTok,
+    reasoningTokens: rsTok,
+    cacheHitRatio: allInput > 0 ? crTok / allInput : 0,
+    meanUsd: priced ? cost / priced : NaN,
+    p50Usd: q(0.5),
+    p95Usd: q(0.95),
+    p99Usd: q(0.99),
+    maxUsd: priced ? sorted[priced - 1] : NaN,
+    errors,
+    errorCostUsd: errorCost,
+    firstTsMs: first,
+    lastTsMs: last,
+    unpricedModels,
+  };
+}
+
+/** Splits slices by the value of one dimension. Key '' stands for "no value". */
+export function partition(slices: readonly Slice[], dim: string): Map<string, Slice[]> {
+  const out = new Map<string, Slice[]>();
+  for (const { table, rows } of slices) {
+    const col = table.column(dim);
+    if (!col) {
+      push(out, '', { table, rows });
+      continue;
+    }
+    const byId = new Map<number, number[]>();
+    for (let k = 0; k < rows.length; k++) {
+      const id = col[rows[k]];
+      let a = byId.get(id);
+      if (!a) byId.set(id, (a = []));
+      a.push(rows[k]);
+    }
+    for (const [id, a] of byId) push(out, table.pool.get(id), { table, rows: Int32Array.from(a) });
+  }
+  return out;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V) {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+export interface Group {
+  /** Dimension → value; `(unattributed)` where the calls have none. */
+  key: Record<string, string>;
+  stats: GroupStats;
+  /** Share of the total cost of the query, 0..1. */
+  share: number;
+}
+
+/** Groups by a list of dimensions (combined), sorted by cost, highest first. */
+export function groupBy(slices: readonly Slice[], dims: readonly string[], source: CostSource = 'auto', totalCostUsd?: number): Group[] {
+  let level: { key: Record<string, string>; slices: Slice[] }[] = [{ key: {}, slices: [...slices] }];
+  for (const dim of dims) {
+    const next: typeof level = [];
+    for (const g of level) {
+      for (const [value, s] of partition(g.slices, dim)) next.push({ key: { ...g.key, [dim]: value === '' ? UNATTRIBUTED : value }, slices: s });
+    }
+    level = next;
+  }
+  const total = totalCostUsd ?? stats(slices, source).costUsd;
+  const groups = level.map((g) => {
+    const st = stats(g.slices, source);
+    return { key: g.key, stats: st, share: total > 0 ? st.costUsd / total : 0 };
+  });
+  groups.sort((a, b) => b.stats.costUsd - a.stats.costUsd || b.stats.calls - a.stats.calls || keyText(a.key).localeCompare(keyText(b.key)));
+  return groups;
+}
+
+function keyText(k: Record<string, string>): string {
+  return Object.values(k).join('\u0000');
+}
+
+export type Bucket = 'hour' | 'day';
+
+/** Start of the UTC hour or day holding `tsMs`. */
+export function bucketStart(tsMs: number, bucket: Bucket): number {
+  const size = bucket === 'hour' ? 3_600_000 : 86_400_000;
+  return Math.floor(tsMs / size) * size;
+}
+
+/** Cost and calls per UTC hour or day, in time order. Calls without a timestamp are left out. */
+export function timeSeries(slices: readonly Slice[], bucket: Bucket, source: CostSource = 'auto'): { startMs: number; costUsd: number; calls: number }[] {
+  const m = new Map<number, { costUsd: number; calls: number }>();
+  for (const { table: t, rows } of slices) {
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      const ts = t.tsMs[i];
+      if (Number.isNaN(ts)) continue;
+      const b = bucketStart(ts, bucket);
+      let e = m.get(b);
+      if (!e) m.set(b, (e = { costUsd: 0, calls: 0 }));
+      e.calls++;
+      const c = rowCost(t, i, source);
+      if (!Number.isNaN(c)) e.costUsd += c;
+    }
+  }
+  return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([startMs, e]) => ({ startMs, ...e }));
+}

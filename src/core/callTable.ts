@@ -1,0 +1,173 @@
+import type { PriceBook } from './pricing';
+import type { CallRecord, CanonicalDim } from './types';
+
+/** Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value". */
+export class StringPool {
+  readonly values: string[] = [''];
+  private readonly ids = new Map<string, number>([['', 0]]);
+
+  id(s: string | undefined): number {
+    if (s === undefined || s === '') return 0;
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(s);
+      this.ids.set(s, id);
+    }
+    return id;
+  }
+
+  /** The id of `s` if it was ever interned, without adding it. */
+  peek(s: string): number | undefined {
+    return this.ids.get(s);
+  }
+
+  get(id: number): string {
+    return this.values[id] ?? '';
+  }
+}
+
+const DIM_COLUMNS = ['feature', 'user', 'agent', 'template', 'tool', 'provider', 'model'] as const;
+
+export const FLAG_ERROR = 1;
+
+/**
+ * The calls of one trace file in columns (typed arrays and interned strings), so a million calls fit in tens of MB
+ * and grouping walks integers. Costs are priced once on append: `computedUsd` is NaN for an unpriced model,
+ * `recordedUsd` is NaN when the record carried no cost.
+ */
+export class CallTable {
+  length = 0;
+  private cap = 0;
+  tsMs = new Float64Array(0);
+  recordedUsd = new Float64Array(0);
+  computedUsd = new Float64Array(0);
+  noCacheUsd = new Float64Array(0);
+  estimatedUsd = new Float64Array(0);
+  latencyMs = new Float64Array(0);
+  inputTokens = new Uint32Array(0);
+  outputTokens = new Uint32Array(0);
+  cacheReadTokens = new Uint32Array(0);
+  cacheWriteTokens = new Uint32Array(0);
+  cacheWrite1hTokens = new Uint32Array(0);
+  reasoningTokens = new Uint32Array(0);
+  flags = new Uint8Array(0);
+  /** 1-based line of the record in its trace file. */
+  line = new Int32Array(0);
+  traceId = new Int32Array(0);
+  callId = new Int32Array(0);
+  callsiteFile = new Int32Array(0);
+  callsiteLine = new Int32Array(0);
+  readonly dims: Record<CanonicalDim, Int32Array> = {
+    feature: new Int32Array(0),
+    user: new Int32Array(0),
+    agent: new Int32Array(0),
+    template: new Int32Array(0),
+    tool: new Int32Array(0),
+    provider: new Int32Array(0),
+    model: new Int32Array(0),
+  };
+  /** Other tag keys, each a column of interned values (0 where a call lacks the tag). */
+  readonly tags = new Map<string, Int32Array>();
+
+  constructor(readonly file: string, readonly pool: StringPool) {}
+
+  private grow(min: number) {
+    const cap = Math.max(min, this.cap * 2, 1024);
+    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, fill?: number): T => {
+      const b = new (a.constructor as { new (n: number): T })(cap);
+      b.set(a);
+      if (fill !== undefined) b.fill(fill, a.length);
+      return b;
+    };
+    this.tsMs = g(this.tsMs);
+    this.recordedUsd = g(this.recordedUsd);
+    this.computedUsd = g(this.computedUsd);
+    this.noCacheUsd = g(this.noCacheUsd);
+    this.estimatedUsd = g(this.estimatedUsd);
+    this.latencyMs = g(this.latencyMs);
+    this.inputTokens = g(this.inputTokens);
+    this.outputTokens = g(this.outputTokens);
+    this.cacheReadTokens = g(this.cacheReadTokens);
+    this.cacheWriteTokens = g(this.cacheWriteTokens);
+    this.cacheWrite1hTokens = g(this.cacheWrite1hTokens);
+    this.reasoningTokens = g(this.reasoningTokens);
+    this.flags = g(this.flags);
+    this.line = g(this.line);
+    this.traceId = g(this.traceId);
+    this.callId = g(this.callId);
+    this.callsiteFile = g(this.callsiteFile);
+    this.callsiteLine = g(this.callsiteLine);
+    for (const d of DIM_COLUMNS) this.dims[d] = g(this.dims[d]);
+    for (const [k, v] of this.tags) this.tags.set(k, g(v));
+    this.cap = cap;
+  }
+
+  /** Appends a call and prices it with `prices`. */
+  append(rec: CallRecord, prices: PriceBook): number {
+    if (this.length === this.cap) this.grow(this.length + 1);
+    const i = this.length++;
+    const p = this.pool;
+    this.tsMs[i] = rec.tsMs;
+    this.recordedUsd[i] = rec.recordedCostUsd ?? NaN;
+    this.estimatedUsd[i] = rec.estimatedCostUsd ?? NaN;
+    this.latencyMs[i] = rec.latencyMs ?? NaN;
+    this.inputTokens[i] = rec.inputTokens;
+    this.outputTokens[i] = rec.outputTokens;
+    this.cacheReadTokens[i] = rec.cacheReadTokens;
+    this.cacheWriteTokens[i] = rec.cacheWriteTokens;
+    this.cacheWrite1hTokens[i] = rec.cacheWrite1hTokens;
+    this.reasoningTokens[i] = rec.reasoningTokens;
+    this.flags[i] = rec.error ? FLAG_ERROR : 0;
+    this.line[i] = rec.source.line;
+    this.traceId[i] = p.id(rec.traceId);
+    this.callId[i] = p.id(rec.id);
+    this.callsiteFile[i] = p.id(rec.callsite?.file);
+    this.callsiteLine[i] = rec.callsite?.line ?? 0;
+    this.dims.feature[i] = p.id(rec.dims.feature);
+    this.dims.user[i] = p.id(rec.dims.user);
+    this.dims.agent[i] = p.id(rec.dims.agent);
+    this.dims.template[i] = p.id(rec.dims.template);
+    this.dims.tool[i] = p.id(rec.dims.tool);
+    this.dims.provider[i] = p.id(rec.provider);
+    this.dims.model[i] = p.id(rec.model);
+    for (const k in rec.tags) {
+      let col = this.tags.get(k);
+      if (!col) {
+        col = new Int32Array(this.cap);
+        this.tags.set(k, col);
+      }
+      col[i] = p.id(rec.tags[k]);
+    }
+    this.priceRow(i, prices);
+    return i;
+  }
+
+  private priceRow(i: number, prices: PriceBook) {
+    const c = prices.price(this.pool.get(this.dims.model[i]) || undefined, this.pool.get(this.dims.provider[i]) || undefined, this.tokensAt(i), this.tsMs[i]);
+    this.computedUsd[i] = c ? c.costUsd : NaN;
+    this.noCacheUsd[i] = c ? c.costWithoutCacheUsd : NaN;
+  }
+
+  /** Prices every call again, e.g. after the user's price file changed. */
+  reprice(prices: PriceBook) {
+    for (let i = 0; i < this.length; i++) this.priceRow(i, prices);
+  }
+
+  tokensAt(i: number) {
+    return {
+      inputTokens: this.inputTokens[i],
+      outputTokens: this.outputTokens[i],
+      cacheReadTokens: this.cacheReadTokens[i],
+      cacheWriteTokens: this.cacheWriteTokens[i],
+      cacheWrite1hTokens: this.cacheWrite1hTokens[i],
+      reasoningTokens: this.reasoningTokens[i],
+    };
+  }
+
+  /** The interned-id column for a dimension: a canonical one, or a custom tag key (`team` or `tag:team`). */
+  column(dim: string): Int32Array | undefined {
+    if ((DIM_COLUMNS as readonly string[]).includes(dim)) return this.dims[dim as CanonicalDim];
+    return this.tags.get(dim.startsWith('tag:') ? dim.slice(4) : dim);
+  }
+}

@@ -1,0 +1,166 @@
+import type { Report, ReportFigures } from './report';
+
+/**
+ * Dollars with a precision that fits the amount: `$1,234.56`, `$12.34`, `$0.0123`, `$0.00045`.
+ * NaN/null (no price) prints as `unpriced`, never as $0.
+ */
+export function formatUsd(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'unpriced';
+  const sign = v < 0 ? '-' : '';
+  const a = Math.abs(v);
+  if (a === 0) return '$0.00';
+  if (a >= 1) return `${sign}$${a.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (a >= 0.01) return `${sign}$${a.toFixed(4)}`;
+  const digits = Math.min(10, Math.ceil(-Math.log10(a)) + 1);
+  return `${sign}$${a.toFixed(digits)}`;
+}
+
+/** A ratio 0..1 as a percentage with one decimal below 10%. */
+export function formatPct(r: number): string {
+  if (!Number.isFinite(r)) return '–';
+  const p = r * 100;
+  if (p === 0) return '0%';
+  if (Math.abs(p) < 10) return `${p.toFixed(1)}%`;
+  return `${Math.round(p)}%`;
+}
+
+/** Token counts as `950`, `12.3k`, `4.5M`, `1.2B`. */
+export function formatTokens(n: number): string {
+  const a = Math.abs(n);
+  if (a < 1000) return String(Math.round(n));
+  if (a < 1e6) return `${(n / 1e3).toFixed(a < 1e4 ? 1 : 0)}k`;
+  if (a < 1e9) return `${(n / 1e6).toFixed(a < 1e7 ? 1 : 0)}M`;
+  return `${(n / 1e9).toFixed(1)}B`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function keyLabel(key: Record<string, string>, by: string[]): string[] {
+  return by.map((d) => key[d] ?? '');
+}
+
+function rowCells(f: ReportFigures): string[] {
+  return [
+    formatUsd(f.costUsd),
+    formatPct(f.share),
+    formatCount(f.calls),
+    formatUsd(f.p50),
+    formatUsd(f.p95),
+    formatUsd(f.p99),
+    formatPct(f.cacheHitRatio),
+    formatUsd(f.cacheSavingsUsd),
+    f.errors ? formatCount(f.errors) : '0',
+  ];
+}
+
+const FIG_HEADERS = ['cost', 'share', 'calls', 'p50/call', 'p95/call', 'p99/call', 'cache hit', 'cache saved', 'errors'];
+
+/** Strips control characters so trace text cannot move the cursor or recolour a terminal. */
+function safe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+/** The aligned table for people (the CLI's default format). */
+export function renderTable(r: Report): string {
+  const lines: string[] = [];
+  const t = r.total;
+  const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
+  lines.push(
+    `Total ${formatUsd(t.costUsd)} over ${formatCount(t.calls)} calls${range}` +
+      (t.firstCallAt ? ` (calls ${t.firstCallAt.slice(0, 16).replace('T', ' ')} to ${t.lastCallAt!.slice(0, 16).replace('T', ' ')} UTC)` : ''),
+  );
+  lines.push(
+    `Per call: mean ${formatUsd(t.meanUsd)}, p50 ${formatUsd(t.p50)}, p95 ${formatUsd(t.p95)}, p99 ${formatUsd(t.p99)}, max ${formatUsd(t.maxUsd)}`,
+  );
+  lines.push(
+    `Prompt cache: ${formatPct(t.cacheHitRatio)} of input tokens read from cache, saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`,
+  );
+  if (r.by.length) lines.push(`Unattributed (no ${r.by[0]}): ${formatPct(r.unattributedShare)} of the cost`);
+  lines.push('');
+
+  const headers = [...r.by, ...FIG_HEADERS];
+  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g)]);
+  if (r.otherGroups.count) {
+    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '']);
+  }
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const numeric = (c: number) => c >= r.by.length;
+  const fmt = (cells: string[]) => cells.map((s, c) => (numeric(c) ? s.padStart(widths[c]) : s.padEnd(widths[c]))).join('  ').trimEnd();
+  lines.push(fmt(headers));
+  lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
+  for (const row of rows) lines.push(fmt(row));
+
+  if (r.unpriced.length) {
+    lines.push('');
+    const n = r.unpriced.reduce((a, u) => a + u.calls, 0);
+    lines.push(`Unpriced: ${formatCount(n)} calls have no price and are NOT in the totals (add them to .llm-cost-lens/prices.json):`);
+    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${formatCount(u.calls)} calls, ${formatTokens(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} input and ${formatTokens(u.outputTokens)} output tokens`);
+  }
+  const errors = r.skipped;
+  if (r.skippedTotal) {
+    lines.push('');
+    lines.push(`Skipped ${formatCount(r.skippedTotal)} bad line(s) or record(s):`);
+    for (const s of errors.slice(0, 10)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
+    if (r.skippedTotal > 10) lines.push(`  … and ${formatCount(r.skippedTotal - 10)} more (see --format json)`);
+  }
+  if (r.warnings.length) {
+    lines.push('');
+    lines.push(`Warnings (${formatCount(r.warnings.length)}):`);
+    for (const s of r.warnings.slice(0, 5)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function csvCell(s: string): string {
+  // Quote always-risky cells; neutralise spreadsheet formulas from untrusted text.
+  const v = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** CSV with raw numbers (USD, ratios 0..1), one row per group. */
+export function renderCsv(r: Report): string {
+  const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens'];
+  const num = (v: number | null) => (v === null ? '' : String(v));
+  const lines = [head.join(',')];
+  for (const g of r.groups) {
+    lines.push(
+      [
+        ...keyLabel(g.key, r.by).map(csvCell),
+        num(g.costUsd), num(g.share), num(g.calls), num(g.pricedCalls), num(g.unpricedCalls), num(g.meanUsd), num(g.p50), num(g.p95), num(g.p99), num(g.maxUsd),
+        num(g.cacheHitRatio), num(g.cacheSavingsUsd), num(g.costWithoutCacheUsd), num(g.errors),
+        num(g.tokens.input), num(g.tokens.output), num(g.tokens.cacheRead), num(g.tokens.cacheWrite), num(g.tokens.reasoning),
+      ].join(','),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+function mdCell(s: string): string {
+  return safe(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>*_`[\]]/g, (c) => `\\${c}`);
+}
+
+/** A Markdown report (for a PR comment or a showback page). */
+export function renderMarkdown(r: Report): string {
+  const t = r.total;
+  const out: string[] = [];
+  out.push(`**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}, saved ${formatUsd(t.cacheSavingsUsd)}`);
+  out.push('');
+  const headers = [...r.by, ...FIG_HEADERS];
+  out.push(`| ${headers.join(' | ')} |`);
+  out.push(`| ${headers.map((_, c) => (c < r.by.length ? '---' : '---:')).join(' | ')} |`);
+  for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g)].join(' | ')} |`);
+  if (r.otherGroups.count) out.push(`| ${[`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), '', formatCount(r.otherGroups.calls), '', '', '', '', '', ''].join(' | ')} |`);
+  if (r.unpriced.length) {
+    out.push('');
+    out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${formatCount(u.calls)} calls)`).join(', ')}`);
+  }
+  if (r.skippedTotal) out.push('', `> ${formatCount(r.skippedTotal)} bad line(s) skipped.`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,194 @@
+import type { Problem } from './types';
+
+/** Where the next read of a trace file starts: a byte offset and the 1-based line number at that offset. */
+export interface ReadPosition {
+  offset: number;
+  line: number;
+}
+
+/** One JSON document found in the bytes, with the 1-based line it starts on. */
+export interface JsonDocument {
+  value: unknown;
+  line: number;
+}
+
+export interface ScanResult {
+  docs: JsonDocument[];
+  problems: Problem[];
+  /** Where the next scan must start: after the last complete document or skipped line. Bytes after it were held back. */
+  next: ReadPosition;
+}
+
+export interface ScanOptions {
+  /** File name used in problems. */
+  file: string;
+  /**
+   * True when the bytes end at the end of a finished file (the CLI): an unterminated last line is then parsed or
+   * reported. False while a file is being written (the watcher): an incomplete last line or document is held back
+   * until more bytes arrive.
+   */
+  final: boolean;
+}
+
+const NL = 10;
+const CR = 13;
+const decoder = new TextDecoder('utf-8');
+
+/** True when the document is a JSON object or array (records are objects; OTLP exports or dumps may be arrays). */
+function isContainer(v: unknown): boolean {
+  return typeof v === 'object' && v !== null;
+}
+
+/** Tracks bracket depth across lines, aware of strings and escapes. */
+class DepthScanner {
+  depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  feed(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 92 /* \ */) this.escaped = true;
+        else if (c === 34 /* " */) this.inString = false;
+      } else if (c === 34) this.inString = true;
+      else if (c === 123 /* { */ || c === 91 /* [ */) this.depth++;
+      else if (c === 125 /* } */ || c === 93 /* ] */) this.depth--;
+    }
+  }
+}
+
+function describeJsonError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  // Keep messages short: V8 may quote a long excerpt of the input.
+  return msg.length > 160 ? msg.slice(0, 157) + '...' : msg;
+}
+
+/**
+ * Finds the JSON documents in `bytes`, which hold a trace file's content from `start.offset` on.
+ * Reads JSON Lines (one document per line, CRLF or LF, blank lines ignored, a UTF-8 BOM at offset 0 skipped) and
+ * also pretty-printed documents written one after another over many lines (a document starting on a line that
+ * holds only `{` or `[`). Invalid UTF-8 decodes to U+FFFD and does not stop the scan.
+ * Never throws on bad data: each line that is not a JSON object is reported as a problem and skipped.
+ */
+export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: ScanOptions): ScanResult {
+  const docs: JsonDocument[] = [];
+  const problems: Problem[] = [];
+  const len = bytes.length;
+  let pos = 0;
+  let line = start.line;
+  if (start.offset === 0 && len >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
+
+  const problem = (atLine: number, message: string) =>
+    problems.push({ file: opts.file, line: atLine, message, severity: 'error' });
+  const lineText = (from: number, to: number): string => {
+    let end = to;
+    if (end > from && bytes[end - 1] === CR) end--;
+    return decoder.decode(bytes.subarray(from, end));
+  };
+
+  scan: while (pos < len) {
+    const nl = bytes.indexOf(NL, pos);
+    const lineEnd = nl === -1 ? len : nl;
+    const text = lineText(pos, lineEnd);
+    const trimmed = text.trim();
+
+    if (trimmed === '') {
+      if (nl === -1) {
+        if (!opts.final) break; // trailing spaces of a line still being written
+        pos = len;
+        break;
+      }
+      pos = nl + 1;
+      line++;
+      continue;
+    }
+
+    if (trimmed === '{' || trimmed === '[') {
+      // A pretty-printed document: gather lines until the brackets balance.
+      const docLine = line;
+      const docStart = pos;
+      const depth = new DepthScanner();
+      const parts: string[] = [text];
+      depth.feed(text);
+      let p = nl === -1 ? len : nl + 1;
+      let l = line + 1;
+      while (depth.depth > 0) {
+        if (p >= len || nl === -1) {
+          if (!opts.final) {
+            pos = docStart;
+            line = docLine;
+            break scan; // hold back: the rest of the document is not written yet
+          }
+          problem(docLine, 'Unterminated JSON document (the file ends inside it)');
+          pos = len;
+          break scan;
+        }
+        const n2 = bytes.indexOf(NL, p);
+        const e2 = n2 === -1 ? len : n2;
+        const t2 = lineText(p, e2);
+        if (n2 === -1 && !opts.final) {
+          pos = docStart;
+          line = docLine;
+          break scan;
+        }
+        if (t2.startsWith('{') || t2.startsWith('[')) {
+          // A new top-level document begins before this one closed: this one was cut short.
+          problem(docLine, `Unterminated JSON document (a new document starts at line ${l})`);
+          pos = p;
+          line = l;
+          continue scan;
+        }
+        parts.push(t2);
+        depth.feed(t2);
+        p = n2 === -1 ? len : n2 + 1;
+        l++;
+        if (n2 === -1) break;
+      }
+      try {
+        const value = JSON.parse(parts.join('\n'));
+        docs.push({ value, line: docLine });
+      } catch (err) {
+        problem(docLine, `Malformed JSON document: ${describeJsonError(err)}`);
+      }
+      pos = p;
+      line = l;
+      continue;
+    }
+
+    let value: unknown;
+    let parsed = false;
+    let error: unknown;
+    try {
+      value = JSON.parse(trimmed);
+      parsed = true;
+    } catch (err) {
+      error = err;
+    }
+    if (nl === -1 && !opts.final && !(parsed && isContainer(value))) {
+      break; // a half-written last line: wait for the rest of it
+    }
+    if (!parsed) {
+      const c = trimmed.charCodeAt(0);
+      problem(
+        line,
+        c === 123 || c === 91
+          ? `Malformed JSON: ${describeJsonError(error)}${nl === -1 ? ' (incomplete last line)' : ''}`
+          : 'Not JSON: the line does not start with { or [',
+      );
+    } else if (!isContainer(value)) {
+      problem(line, `Not a JSON object: found a ${value === null ? 'null' : typeof value}`);
+    } else {
+      docs.push({ value, line });
+    }
+    if (nl === -1) {
+      pos = len;
+      break;
+    }
+    pos = nl + 1;
+    line++;
+  }
+
+  return { docs, problems, next: { offset: start.offset + pos, line } };
+}

@@ -1,0 +1,699 @@
+import type { CallRecord, CallSite, Problem, TokenCounts } from './types';
+import { first, getPath, isObject, type JsonObject, toEpochMs, toNumber, toStr } from './values';
+
+/**
+ * A workspace's own field mapping for a record shape not listed in the README: dot paths into each record.
+ * `inputIncludesCache` says whether the input count already contains cache reads and writes (OpenAI/OTel style).
+ */
+export interface FieldMapping {
+  model?: string;
+  provider?: string;
+  inputTokens?: string;
+  outputTokens?: string;
+  cacheReadTokens?: string;
+  cacheWriteTokens?: string;
+  reasoningTokens?: string;
+  costUsd?: string;
+  timestamp?: string;
+  id?: string;
+  traceId?: string;
+  feature?: string;
+  user?: string;
+  agent?: string;
+  template?: string;
+  tool?: string;
+  inputIncludesCache?: boolean;
+}
+
+/**
+ * State kept across the documents of one file: ids already seen (Claude Code repeats a message on every content
+ * block; the OTel console exporter may print a span twice) and the model announced by a Codex `turn_context`.
+ */
+export interface NormalizeContext {
+  file: string;
+  seenIds: Set<string>;
+  currentModel?: string;
+  mapping?: FieldMapping;
+  /** Count of documents that held no LLM call (user turns, progress events, agent spans...). */
+  ignored: number;
+}
+
+export function newContext(file: string, mapping?: FieldMapping): NormalizeContext {
+  return { file, seenIds: new Set(), ignored: 0, mapping };
+}
+
+export interface NormalizeResult {
+  calls: CallRecord[];
+  problems: Problem[];
+}
+
+/** Largest token count accepted for one call; more is treated as corrupt data. */
+export const MAX_TOKENS_PER_CALL = 1e8;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tag aliases: every spelling lands on one canonical dimension.
+
+type TagDim = 'feature' | 'user' | 'agent' | 'template' | 'tool';
+const TAG_ALIASES: Record<string, TagDim> = {};
+function alias(dim: TagDim, names: string[]) {
+  for (const n of names) TAG_ALIASES[n.toLowerCase()] = dim;
+}
+alias('feature', ['feature', 'feature_name', 'featureName', 'feature_id', 'use_case', 'useCase', 'app.feature', 'llm.feature']);
+alias('user', ['user_id', 'userId', 'user', 'end_user', 'endUser', 'enduser.id', 'user.id', 'end_user_id']);
+alias('agent', ['agent_id', 'agentId', 'agent', 'agent_name', 'agentName', 'gen_ai.agent.name']);
+alias('template', [
+  'template_version',
+  'templateVersion',
+  'prompt_version',
+  'promptVersion',
+  'template',
+  'prompt_template',
+  'promptTemplate',
+  'prompt_template_version',
+  'template_id',
+  'templateId',
+]);
+alias('tool', ['tool', 'tool_name', 'toolName', 'gen_ai.tool.name']);
+
+/** The canonical dimension a tag key stands for, if any. */
+export function canonicalTag(key: string): TagDim | undefined {
+  return TAG_ALIASES[key.toLowerCase()];
+}
+
+/** Keys never kept as tags: they are read as fields, or hold content rather than attribution. */
+const NON_TAG_KEYS = new Set(
+  [
+    'model', 'model_name', 'modelName', 'model_id', 'modelId', 'provider', 'vendor', 'llm_provider',
+    'input_tokens', 'output_tokens', 'inputTokens', 'outputTokens', 'prompt_tokens', 'completion_tokens',
+    'promptTokens', 'completionTokens', 'total_tokens', 'totalTokens', 'cache_read_tokens', 'cacheReadTokens',
+    'cache_write_tokens', 'cacheWriteTokens', 'cache_creation_tokens', 'cacheCreationTokens',
+    'cache_read_input_tokens', 'cache_creation_input_tokens', 'cached_tokens', 'cachedTokens',
+    'cache_write_1h_tokens', 'cacheWrite1hTokens', 'reasoning_tokens', 'reasoningTokens',
+    'cost', 'cost_usd', 'costUsd', 'total_cost', 'totalCost', 'estimated_cost_usd', 'estimatedCostUsd',
+    'estimated_cost', 'estimatedCost', 'timestamp', 'ts', 'time', 'created_at', 'createdAt', 'start_time',
+    'startTime', 'end_time', 'endTime', 'created', 'date', 'id', 'call_id', 'callId', 'request_id', 'requestId',
+    'span_id', 'spanId', 'trace_id', 'traceId', 'parent_id', 'parentId', 'parent_span_id', 'parentSpanId',
+    'latency_ms', 'latencyMs', 'duration_ms', 'durationMs', 'latency', 'elapsed_ms', 'error', 'error_message',
+    'errorMessage', 'status', 'status_code', 'statusCode', 'usage', 'metadata', 'tags', 'labels', 'attributes',
+    'event', 'callsite', 'call_site', 'callSite', 'code.filepath', 'code.lineno', 'code.file.path',
+    'code.line.number', 'code.function', 'code.function.name', 'prompt', 'completion', 'response', 'request',
+    'messages', 'message', 'content', 'input', 'output', 'text', 'choices', 'steps',
+  ].map((k) => k.toLowerCase()),
+);
+
+const MAX_TAG_LENGTH = 200;
+
+function tagValue(v: unknown): string | undefined {
+  const s = toStr(v);
+  if (s === undefined || s.length > MAX_TAG_LENGTH) return undefined;
+  return s;
+}
+
+/** Applies tag-like entries to a record: canonical aliases to `dims`, the rest to `tags` (first writer wins). */
+function applyTags(rec: CallRecord, src: unknown, opts: { skipKnown: boolean }) {
+  if (Array.isArray(src)) {
+    // `tags: ["team:search", "env:prod"]`
+    for (const t of src) {
+      if (typeof t !== 'string') continue;
+      const i = t.indexOf(':');
+      if (i > 0) applyTag(rec, t.slice(0, i), t.slice(i + 1));
+      else applyTag(rec, t, 'true');
+    }
+    return;
+  }
+  if (!isObject(src)) return;
+  for (const [k, v] of Object.entries(src)) {
+    if (opts.skipKnown && NON_TAG_KEYS.has(k.toLowerCase())) continue;
+    applyTag(rec, k, v);
+  }
+}
+
+function applyTag(rec: CallRecord, key: string, v: unknown) {
+  const value = tagValue(v);
+  if (value === undefined) return;
+  const dim = canonicalTag(key);
+  if (dim) {
+    if (rec.dims[dim] === undefined) rec.dims[dim] = value;
+    return;
+  }
+  if (key.startsWith('gen_ai.usage.') || key.startsWith('gen_ai.prompt') || key.startsWith('gen_ai.completion')) return;
+  if (!(key in rec.tags)) rec.tags[key] = value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function emptyTokens(): TokenCounts {
+  return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
+}
+
+function newRecord(file: string, line: number): CallRecord {
+  return { ...emptyTokens(), tsMs: NaN, dims: {}, tags: {}, source: { file, line } };
+}
+
+/** Reads a call site from `callsite: "src/app.py:42"`, `{file, line}`, or the OTel `code.*` attributes. */
+function readCallSite(...sources: unknown[]): CallSite | undefined {
+  for (const src of sources) {
+    if (!isObject(src)) continue;
+    const cs = first(src, ['callsite', 'call_site', 'callSite']);
+    if (typeof cs === 'string') {
+      const m = /^(.*?):(\d+)(?::\d+)?$/.exec(cs.trim());
+      if (m) return { file: m[1], line: Number(m[2]) };
+      if (cs.trim()) return { file: cs.trim() };
+    } else if (isObject(cs)) {
+      const file = toStr(first(cs, ['file', 'path', 'filepath', 'filename']));
+      if (file) {
+        const line = toNumber(first(cs, ['line', 'lineno', 'line_number']));
+        return { file, line, function: toStr(first(cs, ['function', 'func', 'name'])) };
+      }
+    }
+    const file = toStr(first(src, ['code.filepath', 'code.file.path']));
+    if (file) {
+      const line = toNumber(first(src, ['code.lineno', 'code.line.number']));
+      return { file, line, function: toStr(first(src, ['code.function', 'code.function.name'])) };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fills token counts from a usage-like object, converting the provider's convention to ours (uncached input).
+ * Returns false when the object holds no token counts.
+ */
+function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exclusive' | 'inclusive'): boolean {
+  const n = (keys: readonly string[]) => toNumber(first(usage, keys));
+  const prompt = n(['prompt_tokens', 'promptTokens']);
+  const completion = n(['completion_tokens', 'completionTokens']);
+  if (prompt !== undefined || completion !== undefined) {
+    // OpenAI Chat Completions: prompt_tokens INCLUDES the cached tokens; completion includes reasoning.
+    const details = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : undefined;
+    const cached = toNumber(details?.cached_tokens) ?? n(['cached_tokens', 'cache_read_tokens', 'cacheReadTokens']) ?? 0;
+    const cdetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : undefined;
+    rec.inputTokens = (prompt ?? 0) - cached;
+    rec.cacheReadTokens = cached;
+    rec.outputTokens = completion ?? 0;
+    rec.reasoningTokens = toNumber(cdetails?.reasoning_tokens) ?? n(['reasoning_tokens', 'reasoningTokens']) ?? 0;
+    return true;
+  }
+  const input = n(['input_tokens', 'inputTokens', 'input']);
+  const output = n(['output_tokens', 'outputTokens', 'output']);
+  if (input === undefined && output === undefined) return false;
+  const inDetails = isObject(usage.input_tokens_details) ? usage.input_tokens_details : undefined;
+  const outDetails = isObject(usage.output_tokens_details) ? usage.output_tokens_details : undefined;
+  if (inDetails || outDetails) {
+    // OpenAI Responses API: input_tokens INCLUDES cached tokens.
+    const cached = toNumber(inDetails?.cached_tokens) ?? 0;
+    rec.inputTokens = (input ?? 0) - cached;
+    rec.cacheReadTokens = cached;
+    rec.outputTokens = output ?? 0;
+    rec.reasoningTokens = toNumber(outDetails?.reasoning_tokens) ?? 0;
+    return true;
+  }
+  // Anthropic Messages and flat records: input_tokens EXCLUDES cache reads and writes.
+  const cacheRead = n(['cache_read_input_tokens', 'cache_read_tokens', 'cacheReadTokens', 'cacheRead', 'cache_read']) ?? 0;
+  let cacheWrite =
+    n(['cache_creation_input_tokens', 'cache_write_tokens', 'cache_creation_tokens', 'cacheWriteTokens', 'cacheCreationTokens', 'cacheWrite', 'cache_write']) ?? 0;
+  let write1h = n(['cache_write_1h_tokens', 'cacheWrite1hTokens']) ?? 0;
+  const split = isObject(usage.cache_creation) ? usage.cache_creation : undefined;
+  if (split) {
+    const w5 = toNumber(split.ephemeral_5m_input_tokens) ?? 0;
+    const w1 = toNumber(split.ephemeral_1h_input_tokens) ?? 0;
+    write1h = w1;
+    if (cacheWrite === 0) cacheWrite = w5 + w1;
+  }
+  rec.cacheReadTokens = cacheRead;
+  rec.cacheWriteTokens = cacheWrite;
+  rec.cacheWrite1hTokens = write1h;
+  rec.outputTokens = output ?? 0;
+  rec.reasoningTokens = n(['reasoning_tokens', 'reasoningTokens', 'reasoning']) ?? 0;
+  rec.inputTokens = convention === 'inclusive' ? (input ?? 0) - cacheRead - cacheWrite : input ?? 0;
+  return true;
+}
+
+/** Checks token counts; returns an error message for data that cannot be a real call. */
+function checkTokens(rec: CallRecord, inclusiveSource: boolean): string | undefined {
+  const fields: (keyof TokenCounts)[] = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'];
+  if (inclusiveSource && rec.inputTokens < 0) {
+    return `Input tokens (${rec.inputTokens + rec.cacheReadTokens + rec.cacheWriteTokens}) are fewer than the cached tokens counted in them (${rec.cacheReadTokens + rec.cacheWriteTokens})`;
+  }
+  for (const f of fields) {
+    const v = rec[f];
+    if (v < 0) return `Negative token count in ${f} (${v})`;
+    if (v > MAX_TOKENS_PER_CALL) return `Implausible token count in ${f} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`;
+  }
+  if (rec.cacheWrite1hTokens > rec.cacheWriteTokens) rec.cacheWriteTokens = rec.cacheWrite1hTokens;
+  if (rec.reasoningTokens > rec.outputTokens) return `Reasoning tokens (${rec.reasoningTokens}) exceed output tokens (${rec.outputTokens})`;
+  return undefined;
+}
+
+/** A cost field: a number, a numeric string, or an object `{ total }` / `{ totalUsd }`. */
+function readCost(v: unknown): number | undefined {
+  if (isObject(v)) return toNumber(first(v, ['total', 'totalUsd', 'total_usd', 'usd']));
+  return toNumber(v);
+}
+
+function readError(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === false) return undefined;
+  if (typeof v === 'string') return v || undefined;
+  if (v === true) return 'error';
+  if (isObject(v)) return toStr(first(v, ['message', 'type', 'code'])) ?? 'error';
+  return toStr(v);
+}
+
+const COST_KEYS = ['cost_usd', 'costUsd', 'cost', 'total_cost', 'totalCost', 'total_cost_usd'];
+const EST_KEYS = ['estimated_cost_usd', 'estimatedCostUsd', 'estimated_cost', 'estimatedCost', 'preflight_cost_usd'];
+const TS_KEYS = ['timestamp', 'ts', 'time', 'created_at', 'createdAt', 'start_time', 'startTime', 'created', 'date'];
+const MODEL_KEYS = ['model', 'model_name', 'modelName', 'model_id', 'modelId'];
+const PROVIDER_KEYS = ['provider', 'vendor', 'llm_provider', 'gen_ai.system', 'gen_ai.provider.name'];
+const ID_KEYS = ['id', 'call_id', 'callId', 'request_id', 'requestId', 'span_id', 'spanId'];
+const TRACE_KEYS = ['trace_id', 'traceId', 'run_id', 'runId'];
+const PARENT_KEYS = ['parent_id', 'parentId', 'parent_span_id', 'parentSpanId', 'parent_run_id', 'parentRunId'];
+const LATENCY_KEYS = ['latency_ms', 'latencyMs', 'duration_ms', 'durationMs', 'elapsed_ms'];
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Turns one parsed JSON document into zero or more call records, whatever shape it has (see the README for the
+ * list). Documents that hold no call are counted in `ctx.ignored`; records with impossible data are reported.
+ */
+export function normalizeDocument(value: unknown, line: number, ctx: NormalizeContext): NormalizeResult {
+  const out: NormalizeResult = { calls: [], problems: [] };
+  const problem = (message: string, severity: Problem['severity'] = 'error') =>
+    out.problems.push({ file: ctx.file, line, message, severity });
+  const emit = (rec: CallRecord, inclusiveSource = false) => {
+    const bad = checkTokens(rec, inclusiveSource);
+    if (bad) problem(`Skipped call: ${bad}`);
+    else out.calls.push(rec);
+  };
+
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const r = normalizeDocument(v, line, ctx);
+      out.calls.push(...r.calls);
+      out.problems.push(...r.problems);
+    }
+    return out;
+  }
+  if (!isObject(value)) {
+    problem('Not a JSON object');
+    return out;
+  }
+  const obj = value;
+
+  if (ctx.mapping && readMapped(obj, line, ctx, emit)) return out;
+  if (Array.isArray(obj.resourceSpans)) {
+    readOtlp(obj, line, ctx, emit, problem);
+    return out;
+  }
+  if (isClaudeCodeEntry(obj)) {
+    readClaudeCode(obj, line, ctx, emit);
+    return out;
+  }
+  if (isCodexEntry(obj)) {
+    readCodex(obj, line, ctx, emit);
+    return out;
+  }
+  if (typeof obj.custom_id === 'string' && isObject(obj.response) && 'body' in obj.response) {
+    readBatchOutput(obj, line, ctx, emit);
+    return out;
+  }
+  if (Array.isArray(obj.steps)) {
+    readRun(obj, line, ctx, emit);
+    return out;
+  }
+  if (isObject(obj.attributes) && Object.keys(obj.attributes).some((k) => k.startsWith('gen_ai.'))) {
+    readConsoleSpan(obj, line, ctx, emit, problem);
+    return out;
+  }
+  const rec = readGeneric(obj, line, ctx);
+  if (rec) emit(rec.rec, rec.inclusive);
+  else ctx.ignored++;
+  return out;
+}
+
+/** Flat records, records with metadata/tags, camelCase events and raw provider responses. */
+function readGeneric(obj: JsonObject, line: number, ctx: NormalizeContext, inherited?: CallRecord): { rec: CallRecord; inclusive: boolean } | undefined {
+  const rec = newRecord(ctx.file, line);
+  let inclusive = false;
+  let hasUsage = false;
+  // Where the usage sits: top level (flat), `usage`, or a full provider response under `response`.
+  const response = isObject(obj.response) ? obj.response : undefined;
+  const usage = isObject(obj.usage) ? obj.usage : isObject(response?.usage) ? response.usage : undefined;
+  if (usage) {
+    hasUsage = readUsage(rec, usage, 'exclusive');
+    inclusive = 'prompt_tokens' in usage || 'promptTokens' in usage || 'input_tokens_details' in usage;
+  }
+  if (!hasUsage) {
+    hasUsage = readUsage(rec, obj, 'exclusive');
+    inclusive = 'prompt_tokens' in obj || 'promptTokens' in obj;
+  }
+  const recorded = readCost(first(obj, COST_KEYS)) ?? (usage ? readCost(first(usage, COST_KEYS)) : undefined);
+  const meta = isObject(obj.metadata) ? obj.metadata : undefined;
+  if (!hasUsage && recorded === undefined) return undefined;
+
+  rec.model = toStr(first(obj, MODEL_KEYS)) ?? toStr(response?.model) ?? toStr(meta?.model) ?? inherited?.model;
+  rec.provider = toStr(first(obj, PROVIDER_KEYS)) ?? toStr(meta?.provider) ?? inherited?.provider ?? inferProvider(obj, usage);
+  rec.recordedCostUsd = recorded;
+  rec.estimatedCostUsd = toNumber(first(obj, EST_KEYS)) ?? toNumber(first(meta, EST_KEYS));
+  rec.tsMs = toEpochMs(first(obj, TS_KEYS) ?? first(meta, TS_KEYS) ?? response?.created);
+  if (Number.isNaN(rec.tsMs) && inherited) rec.tsMs = inherited.tsMs;
+  rec.id = toStr(first(obj, ID_KEYS)) ?? toStr(response?.id);
+  rec.traceId = toStr(first(obj, TRACE_KEYS)) ?? toStr(first(meta, TRACE_KEYS)) ?? inherited?.traceId;
+  rec.parentId = toStr(first(obj, PARENT_KEYS)) ?? inherited?.id;
+  rec.latencyMs = toNumber(first(obj, LATENCY_KEYS)) ?? toNumber(first(meta, LATENCY_KEYS));
+  rec.error = readError(first(obj, ['error', 'error_message', 'errorMessage']));
+  rec.status = toStr(first(obj, ['status', 'status_code', 'statusCode']));
+  if (!rec.error && rec.status && /^(error|failed|failure|timeout|cancelled)$/i.test(rec.status)) rec.error = rec.status;
+  // Attribution: top-level aliases, then metadata, tags, labels and attributes; the enclosing run's last.
+  applyTags(rec, obj, { skipKnown: true });
+  applyTags(rec, meta, { skipKnown: false });
+  applyTags(rec, obj.tags, { skipKnown: false });
+  applyTags(rec, obj.labels, { skipKnown: false });
+  applyTags(rec, obj.attributes, { skipKnown: false });
+  if (inherited) {
+    for (const [k, v] of Object.entries(inherited.dims)) if (rec.dims[k as TagDim] === undefined) rec.dims[k as TagDim] = v;
+    for (const [k, v] of Object.entries(inherited.tags)) if (!(k in rec.tags)) rec.tags[k] = v;
+  }
+  rec.callsite = readCallSite(obj, meta, obj.attributes, obj.tags) ?? inherited?.callsite;
+  return { rec, inclusive };
+}
+
+function inferProvider(obj: JsonObject, usage: JsonObject | undefined): string | undefined {
+  if (usage && ('cache_creation_input_tokens' in usage || 'cache_read_input_tokens' in usage)) return 'anthropic';
+  if (obj.type === 'message' && typeof obj.id === 'string' && obj.id.startsWith('msg_')) return 'anthropic';
+  if (obj.object === 'chat.completion' || obj.object === 'response') return 'openai';
+  return undefined;
+}
+
+/** Run objects: `{ ..., steps: [{ model, usage: {input, output, cacheRead, cacheWrite}, costUsd, tags, latencyMs, error }] }`. */
+function readRun(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void) {
+  const run = newRecord(ctx.file, line);
+  run.id = toStr(first(obj, ['id', 'run_id', 'runId']));
+  run.traceId = toStr(first(obj, TRACE_KEYS)) ?? run.id;
+  run.model = toStr(first(obj, MODEL_KEYS));
+  run.provider = toStr(first(obj, PROVIDER_KEYS));
+  run.tsMs = toEpochMs(first(obj, TS_KEYS));
+  applyTags(run, obj, { skipKnown: true });
+  applyTags(run, obj.metadata, { skipKnown: false });
+  applyTags(run, obj.tags, { skipKnown: false });
+  run.callsite = readCallSite(obj, obj.metadata);
+  let found = 0;
+  for (const step of obj.steps as unknown[]) {
+    if (!isObject(step)) continue;
+    const r = readGeneric(step, line, ctx, run);
+    if (!r) continue;
+    if (r.rec.traceId === undefined) r.rec.traceId = run.traceId;
+    found++;
+    emit(r.rec, r.inclusive);
+  }
+  if (found === 0) ctx.ignored++;
+}
+
+// --- Claude Code transcripts -------------------------------------------------------------------------------------
+
+function isClaudeCodeEntry(obj: JsonObject): boolean {
+  return typeof obj.type === 'string' && typeof obj.sessionId === 'string' && typeof obj.uuid === 'string';
+}
+
+/** One call per unique `message.id`: Claude Code writes a line per content block and repeats the usage on each. */
+function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord) => void) {
+  const msg = isObject(obj.message) ? obj.message : undefined;
+  const usage = msg && isObject(msg.usage) ? msg.usage : undefined;
+  if (obj.type !== 'assistant' || !msg || !usage || msg.model === '<synthetic>') {
+    ctx.ignored++;
+    return;
+  }
+  const id = toStr(msg.id) ?? toStr(obj.requestId) ?? toStr(obj.uuid);
+  if (id) {
+    if (ctx.seenIds.has(id)) {
+      ctx.ignored++;
+      return;
+    }
+    ctx.seenIds.add(id);
+  }
+  const rec = newRecord(ctx.file, line);
+  readUsage(rec, usage, 'exclusive');
+  rec.id = id;
+  rec.traceId = toStr(obj.sessionId);
+  rec.model = toStr(msg.model);
+  rec.provider = 'anthropic';
+  rec.tsMs = toEpochMs(obj.timestamp);
+  rec.dims.agent = toStr(obj.agentId) ?? (obj.isSidechain ? 'subagent' : 'main');
+  for (const k of ['gitBranch', 'version', 'requestId', 'slug']) {
+    const v = tagValue(obj[k]);
+    if (v) rec.tags[k] = v;
+  }
+  const tier = tagValue(usage.service_tier);
+  if (tier) rec.tags.service_tier = tier;
+  emit(rec);
+}
+
+// --- Codex CLI rollouts -----------------------------------------------------------------------------------------
+
+function isCodexEntry(obj: JsonObject): boolean {
+  return (obj.type === 'turn_context' || obj.type === 'event_msg' || obj.type === 'session_meta') && isObject(obj.payload);
+}
+
+/** Codex CLI: the model comes from the last `turn_context`; each `token_count` event's `last_token_usage` is a call. */
+function readCodex(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void) {
+  const payload = obj.payload as JsonObject;
+  if (obj.type === 'turn_context') {
+    ctx.currentModel = toStr(payload.model) ?? ctx.currentModel;
+    ctx.ignored++;
+    return;
+  }
+  const info = isObject(payload.info) ? payload.info : undefined;
+  const last = info && isObject(info.last_token_usage) ? info.last_token_usage : undefined;
+  if (obj.type !== 'event_msg' || payload.type !== 'token_count' || !last) {
+    ctx.ignored++;
+    return;
+  }
+  const rec = newRecord(ctx.file, line);
+  // Codex: input_tokens INCLUDES cached_input_tokens; reasoning is part of output.
+  const input = toNumber(last.input_tokens) ?? 0;
+  const cached = toNumber(last.cached_input_tokens) ?? 0;
+  rec.inputTokens = input - cached;
+  rec.cacheReadTokens = cached;
+  rec.outputTokens = toNumber(last.output_tokens) ?? 0;
+  rec.reasoningTokens = toNumber(last.reasoning_output_tokens) ?? 0;
+  rec.model = ctx.currentModel;
+  rec.provider = 'openai';
+  rec.tsMs = toEpochMs(obj.timestamp);
+  rec.dims.agent = 'codex';
+  emit(rec, true);
+}
+
+// --- OpenAI-compatible Batch API output --------------------------------------------------------------------------
+
+function readBatchOutput(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void) {
+  const response = obj.response as JsonObject;
+  const body = isObject(response.body) ? response.body : undefined;
+  const usage = body && isObject(body.usage) ? body.usage : undefined;
+  const rec = newRecord(ctx.file, line);
+  if (usage) readUsage(rec, usage, 'inclusive');
+  rec.id = toStr(obj.custom_id);
+  rec.traceId = toStr(obj.id);
+  rec.model = toStr(body?.model);
+  rec.provider = body && 'x_groq' in body ? 'groq' : 'openai';
+  rec.tsMs = toEpochMs(body?.created);
+  rec.status = toStr(response.status_code);
+  rec.error = readError(obj.error) ?? (typeof response.status_code === 'number' && response.status_code >= 400 ? `HTTP ${response.status_code}` : undefined);
+  rec.tags.custom_id = String(obj.custom_id);
+  if (!usage) {
+    ctx.ignored++;
+    return;
+  }
+  emit(rec, true);
+}
+
+// --- OpenTelemetry -----------------------------------------------------------------------------------------------
+
+/** OTLP/JSON attribute list to a flat object: `[{key, value: {stringValue|intValue|doubleValue|boolValue}}]`. */
+function flattenOtlpAttributes(attrs: unknown): JsonObject {
+  const out: JsonObject = {};
+  if (!Array.isArray(attrs)) return isObject(attrs) ? attrs : out;
+  for (const a of attrs) {
+    if (!isObject(a) || typeof a.key !== 'string' || !isObject(a.value)) continue;
+    const v = a.value;
+    if ('stringValue' in v) out[a.key] = v.stringValue;
+    else if ('intValue' in v) out[a.key] = toNumber(v.intValue);
+    else if ('doubleValue' in v) out[a.key] = toNumber(v.doubleValue);
+    else if ('boolValue' in v) out[a.key] = v.boolValue;
+  }
+  return out;
+}
+
+/** Operations whose spans roll up their children's usage or are not model calls. */
+const NON_CALL_OPERATIONS = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
+
+interface SpanView {
+  spanId?: string;
+  traceId?: string;
+  parentId?: string;
+  name?: string;
+  attrs: JsonObject;
+  startMs: number;
+  endMs: number;
+  error?: string;
+  extraTags: JsonObject;
+}
+
+function hasOtelUsage(a: JsonObject): boolean {
+  return (
+    a['gen_ai.usage.input_tokens'] !== undefined ||
+    a['gen_ai.usage.output_tokens'] !== undefined ||
+    a['gen_ai.usage.prompt_tokens'] !== undefined ||
+    a['gen_ai.usage.completion_tokens'] !== undefined
+  );
+}
+
+/** Spans with usage that are LLM calls: not agent/tool operations, and not ancestors of another such span. */
+function leafCallSpans(spans: SpanView[]): SpanView[] {
+  const candidates = spans.filter((s) => hasOtelUsage(s.attrs) && !NON_CALL_OPERATIONS.has(String(s.attrs['gen_ai.operation.name'] ?? '')));
+  const byId = new Map<string, SpanView>();
+  for (const s of spans) if (s.spanId) byId.set(s.spanId, s);
+  const rollups = new Set<SpanView>();
+  for (const c of candidates) {
+    let p = c.parentId ? byId.get(c.parentId) : undefined;
+    const guard = new Set<SpanView>();
+    while (p && !guard.has(p)) {
+      guard.add(p);
+      if (hasOtelUsage(p.attrs)) rollups.add(p);
+      p = p.parentId ? byId.get(p.parentId) : undefined;
+    }
+  }
+  return candidates.filter((c) => !rollups.has(c));
+}
+
+function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void) {
+  const a = s.attrs;
+  const key = s.spanId ? `${s.traceId ?? ''}/${s.spanId}` : undefined;
+  if (key) {
+    if (ctx.seenIds.has(key)) return;
+    ctx.seenIds.add(key);
+  }
+  const rec = newRecord(ctx.file, line);
+  const input = toNumber(a['gen_ai.usage.input_tokens'] ?? a['gen_ai.usage.prompt_tokens']) ?? 0;
+  const cacheRead = toNumber(a['gen_ai.usage.cache_read.input_tokens'] ?? a['gen_ai.usage.cache_read_input_tokens']) ?? 0;
+  const cacheWrite = toNumber(a['gen_ai.usage.cache_creation.input_tokens'] ?? a['gen_ai.usage.cache_creation_input_tokens']) ?? 0;
+  // OTel GenAI: input_tokens INCLUDES cached tokens (reads and writes). Some instrumentations still write the
+  // Anthropic (exclusive) count; a total smaller than its cached parts can only mean that, so it is read as such.
+  if (input >= cacheRead + cacheWrite) rec.inputTokens = input - cacheRead - cacheWrite;
+  else {
+    rec.inputTokens = input;
+    problem(`gen_ai.usage.input_tokens (${input}) is smaller than its cached parts (${cacheRead + cacheWrite}): read as uncached input (exclusive convention)`, 'warning');
+  }
+  rec.cacheReadTokens = cacheRead;
+  rec.cacheWriteTokens = cacheWrite;
+  rec.outputTokens = toNumber(a['gen_ai.usage.output_tokens'] ?? a['gen_ai.usage.completion_tokens']) ?? 0;
+  rec.reasoningTokens = toNumber(a['gen_ai.usage.reasoning.output_tokens'] ?? a['gen_ai.usage.reasoning_tokens']) ?? 0;
+  rec.model = toStr(a['gen_ai.response.model']) ?? toStr(a['gen_ai.request.model']);
+  rec.provider = toStr(a['gen_ai.provider.name']) ?? toStr(a['gen_ai.system']);
+  rec.id = s.spanId;
+  rec.traceId = s.traceId;
+  rec.parentId = s.parentId;
+  rec.tsMs = s.startMs;
+  if (Number.isFinite(s.startMs) && Number.isFinite(s.endMs) && s.endMs >= s.startMs) rec.latencyMs = s.endMs - s.startMs;
+  rec.error = s.error ?? toStr(a['error.type']);
+  const cost = readCost(first(a, ['gen_ai.usage.cost', 'llm.usage.cost', 'cost_usd', 'cost']));
+  if (cost !== undefined) rec.recordedCostUsd = cost;
+  const op = toStr(a['gen_ai.operation.name']);
+  if (op) rec.tags['gen_ai.operation.name'] = op;
+  for (const [k, v] of Object.entries(a)) {
+    if (k.startsWith('gen_ai.request.') || k.startsWith('gen_ai.response.') || k.startsWith('gen_ai.usage.')) continue;
+    if (k === 'gen_ai.system' || k === 'gen_ai.provider.name' || k === 'gen_ai.operation.name' || k.startsWith('code.')) continue;
+    applyTag(rec, k, v);
+  }
+  applyTags(rec, s.extraTags, { skipKnown: false });
+  rec.callsite = readCallSite(a);
+  emit(rec, true);
+}
+
+function readOtlp(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void) {
+  const spans: SpanView[] = [];
+  for (const rs of obj.resourceSpans as unknown[]) {
+    if (!isObject(rs)) continue;
+    const resAttrs = flattenOtlpAttributes(isObject(rs.resource) ? rs.resource.attributes : undefined);
+    const extra: JsonObject = {};
+    if (resAttrs['service.name'] !== undefined) extra.service = resAttrs['service.name'];
+    if (resAttrs['deployment.environment'] !== undefined) extra.environment = resAttrs['deployment.environment'];
+    const scopes = Array.isArray(rs.scopeSpans) ? rs.scopeSpans : Array.isArray(rs.instrumentationLibrarySpans) ? rs.instrumentationLibrarySpans : [];
+    for (const ss of scopes as unknown[]) {
+      if (!isObject(ss) || !Array.isArray(ss.spans)) continue;
+      for (const sp of ss.spans as unknown[]) {
+        if (!isObject(sp)) continue;
+        const status = isObject(sp.status) ? sp.status : undefined;
+        const isError = status && (status.code === 2 || status.code === 'STATUS_CODE_ERROR');
+        spans.push({
+          spanId: toStr(sp.spanId),
+          traceId: toStr(sp.traceId),
+          parentId: toStr(sp.parentSpanId),
+          name: toStr(sp.name),
+          attrs: flattenOtlpAttributes(sp.attributes),
+          startMs: toEpochMs(sp.startTimeUnixNano),
+          endMs: toEpochMs(sp.endTimeUnixNano),
+          error: isError ? toStr(status?.message) ?? 'error' : undefined,
+          extraTags: extra,
+        });
+      }
+    }
+  }
+  const calls = leafCallSpans(spans);
+  if (calls.length === 0) ctx.ignored++;
+  for (const s of calls) spanToRecord(s, line, ctx, emit, problem);
+}
+
+/** The OpenTelemetry console exporter's span objects: flat `attributes`, `context.{trace_id,span_id}`. */
+function readConsoleSpan(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void) {
+  const c = isObject(obj.context) ? obj.context : {};
+  const status = isObject(obj.status) ? obj.status : undefined;
+  const span: SpanView = {
+    spanId: toStr(c.span_id ?? obj.span_id),
+    traceId: toStr(c.trace_id ?? obj.trace_id),
+    parentId: toStr(obj.parent_id),
+    name: toStr(obj.name),
+    attrs: obj.attributes as JsonObject,
+    startMs: toEpochMs(obj.start_time),
+    endMs: toEpochMs(obj.end_time),
+    error: status && status.status_code === 'ERROR' ? toStr(status.description) ?? 'error' : undefined,
+    extraTags: isObject(obj.resource) && isObject(obj.resource.attributes) && obj.resource.attributes['service.name'] !== undefined
+      ? { service: obj.resource.attributes['service.name'] }
+      : {},
+  };
+  if (!hasOtelUsage(span.attrs) || NON_CALL_OPERATIONS.has(String(span.attrs['gen_ai.operation.name'] ?? ''))) {
+    ctx.ignored++;
+    return;
+  }
+  spanToRecord(span, line, ctx, emit, problem);
+}
+
+// --- A workspace's own mapping -------------------------------------------------------------------------------------
+
+function readMapped(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void): boolean {
+  const m = ctx.mapping!;
+  const num = (p?: string) => (p ? toNumber(getPath(obj, p)) : undefined);
+  const input = num(m.inputTokens);
+  const output = num(m.outputTokens);
+  const cost = num(m.costUsd);
+  if (input === undefined && output === undefined && cost === undefined) return false;
+  const rec = newRecord(ctx.file, line);
+  const cacheRead = num(m.cacheReadTokens) ?? 0;
+  const cacheWrite = num(m.cacheWriteTokens) ?? 0;
+  rec.inputTokens = m.inputIncludesCache ? (input ?? 0) - cacheRead - cacheWrite : input ?? 0;
+  rec.cacheReadTokens = cacheRead;
+  rec.cacheWriteTokens = cacheWrite;
+  rec.outputTokens = output ?? 0;
+  rec.reasoningTokens = num(m.reasoningTokens) ?? 0;
+  rec.recordedCostUsd = cost;
+  const s = (p?: string) => (p ? toStr(getPath(obj, p)) : undefined);
+  rec.model = s(m.model);
+  rec.provider = s(m.provider);
+  rec.tsMs = m.timestamp ? toEpochMs(getPath(obj, m.timestamp)) : NaN;
+  rec.id = s(m.id);
+  rec.traceId = s(m.traceId);
+  for (const d of ['feature', 'user', 'agent', 'template', 'tool'] as const) {
+    const v = s(m[d]);
+    if (v) rec.dims[d] = v;
+  }
+  emit(rec, !!m.inputIncludesCache);
+  return true;
+}

@@ -1,0 +1,277 @@
+import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
+import type { TokenCounts } from './types';
+import { isObject, toNumber } from './values';
+
+/** USD per million tokens: a flat rate, or a tiered rate chosen per call by the call's total input tokens. */
+export type Rate = number | { base: number; tiers: { start: number; price: number }[] };
+
+/** The rates of one model. Missing cache rates mean those tokens are billed as plain input. */
+export interface PriceTable {
+  input?: Rate;
+  output?: Rate;
+  cacheRead?: Rate;
+  /** 5-minute cache writes (and all writes when `cacheWrite1h` is missing). */
+  cacheWrite?: Rate;
+  cacheWrite1h?: Rate;
+  /** USD per request. */
+  perRequestUsd?: number;
+}
+
+type Constraint = { type: 'start_date'; startMs: number } | { type: 'time_of_date'; startSec: number; endSec: number };
+
+/** A model's prices as resolved once: one table, or several that apply by date or by time of day. */
+export interface ResolvedPrice {
+  /** The id the catalogue or the override file knows the model by. */
+  modelId: string;
+  providerId: string;
+  source: 'bundled' | 'override';
+  variants: { constraint?: Constraint; table: PriceTable }[];
+}
+
+/** Cost of one call, USD: what was billed and what it would have cost with no prompt cache. */
+export interface CallCost {
+  costUsd: number;
+  costWithoutCacheUsd: number;
+}
+
+function rateAt(rate: Rate | undefined, totalInput: number): number {
+  if (rate === undefined) return 0;
+  if (typeof rate === 'number') return rate;
+  let price = rate.base;
+  for (const t of rate.tiers) if (totalInput > t.start) price = t.price;
+  return price;
+}
+
+/**
+ * Cost of one call under one price table, USD. Follows the catalogue's rules: a tier is chosen by the call's total
+ * input tokens (uncached + cache read + cache write) and applies to every kind of token in that call; tokens of a kind
+ * the model has no rate for are billed at the next more general rate (1 h writes as writes, writes and reads as input).
+ */
+export function costOfTokens(table: PriceTable, t: TokenCounts): CallCost {
+  const totalInput = t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens;
+  const w1h = table.cacheWrite1h !== undefined ? t.cacheWrite1hTokens : 0;
+  const w5m = table.cacheWrite !== undefined ? t.cacheWriteTokens - w1h : 0;
+  const read = table.cacheRead !== undefined ? t.cacheReadTokens : 0;
+  const plain = totalInput - read - w5m - w1h;
+  const rIn = rateAt(table.input, totalInput);
+  const rOut = rateAt(table.output, totalInput) * t.outputTokens;
+  const perRequest = table.perRequestUsd ?? 0;
+  const costUsd =
+    (plain * rIn + read * rateAt(table.cacheRead, totalInput) + w5m * rateAt(table.cacheWrite, totalInput) + w1h * rateAt(table.cacheWrite1h, totalInput) + rOut) / 1e6 +
+    perRequest;
+  const costWithoutCacheUsd = (totalInput * rIn + rOut) / 1e6 + perRequest;
+  return { costUsd, costWithoutCacheUsd };
+}
+
+function secondsOfDay(s: string): number | undefined {
+  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) return undefined;
+  let sec = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  if (m[4] !== 'Z') {
+    const sign = m[4][0] === '+' ? 1 : -1;
+    sec -= sign * (Number(m[4].slice(1, 3)) * 3600 + Number(m[4].slice(4, 6)) * 60);
+  }
+  return ((sec % 86400) + 86400) % 86400;
+}
+
+/** The table that applies at `tsMs` (now, when the call has no time), as the catalogue chooses it. */
+export function tableAt(p: ResolvedPrice, tsMs: number): PriceTable {
+  if (p.variants.length === 1) return p.variants[0].table;
+  const t = Number.isFinite(tsMs) ? tsMs : Date.now();
+  for (let i = p.variants.length - 1; i >= 0; i--) {
+    const v = p.variants[i];
+    const c = v.constraint;
+    if (!c) return v.table;
+    if (c.type === 'start_date') {
+      if (t >= c.startMs) return v.table;
+    } else {
+      const d = new Date(t);
+      const sod = d.getUTCHours() * 3600 + d.getUTCMinutes() * 60 + d.getUTCSeconds() + d.getUTCMilliseconds() / 1000;
+      if (c.endSec < c.startSec ? sod >= c.startSec || sod < c.endSec : sod >= c.startSec && sod < c.endSec) return v.table;
+    }
+  }
+  return p.variants[0].table;
+}
+
+function toRate(v: unknown): Rate | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (isObject(v) && typeof v.base === 'number' && Array.isArray(v.tiers)) {
+    const tiers = v.tiers
+      .filter((t): t is { start: number; price: number } => isObject(t) && typeof t.start === 'number' && typeof t.price === 'number')
+      .map((t) => ({ start: t.start, price: t.price }))
+      .sort((a, b) => a.start - b.start);
+    return { base: v.base, tiers };
+  }
+  return undefined;
+}
+
+function tableFromCatalogue(mp: ModelPrice): PriceTable {
+  const req = typeof mp.requests_kcount === 'number' ? mp.requests_kcount / 1000 : undefined;
+  return {
+    input: toRate(mp.input_mtok),
+    output: toRate(mp.output_mtok),
+    cacheRead: toRate(mp.cache_read_mtok),
+    cacheWrite: toRate(mp.cache_write_mtok),
+    cacheWrite1h: toRate(mp.cache_write_1h_mtok),
+    perRequestUsd: req,
+  };
+}
+
+function fromModelInfo(model: ModelInfo, providerId: string): ResolvedPrice {
+  const variants: ResolvedPrice['variants'] = [];
+  if (Array.isArray(model.prices)) {
+    for (const cp of model.prices) {
+      let constraint: Constraint | undefined;
+      const c = cp.constraint;
+      if (c && c.type === 'start_date') constraint = { type: 'start_date', startMs: Date.parse(`${c.start_date}T00:00:00Z`) };
+      else if (c && c.type === 'time_of_date') {
+        const s = secondsOfDay(c.start_time);
+        const e = secondsOfDay(c.end_time);
+        if (s !== undefined && e !== undefined) constraint = { type: 'time_of_date', startSec: s, endSec: e };
+      }
+      variants.push({ constraint, table: tableFromCatalogue(cp.prices) });
+    }
+  } else {
+    variants.push({ table: tableFromCatalogue(model.prices) });
+  }
+  return { modelId: model.id, providerId, source: 'bundled', variants };
+}
+
+/** Provider names seen in traces, mapped to the catalogue's provider ids. */
+const PROVIDER_ALIASES: Record<string, string> = {
+  gemini: 'google',
+  'google_genai': 'google',
+  'google-genai': 'google',
+  vertex_ai: 'google',
+  vertexai: 'google',
+  'gcp.gemini': 'google',
+  'gcp.vertex_ai': 'google',
+  'aws.bedrock': 'aws',
+  bedrock: 'aws',
+  'az.ai.openai': 'azure',
+  'azure.ai.openai': 'azure',
+  azure_openai: 'azure',
+  mistral_ai: 'mistral',
+  'x_ai': 'x-ai',
+  xai: 'x-ai',
+};
+
+/** One user price override: USD per million tokens. */
+export interface PriceOverride {
+  input?: Rate;
+  output?: Rate;
+  cacheRead?: Rate;
+  cacheWrite?: Rate;
+  cacheWrite1h?: Rate;
+  perRequestUsd?: number;
+}
+
+export interface OverrideParseResult {
+  overrides: Map<string, PriceOverride>;
+  problems: string[];
+}
+
+/**
+ * Reads a prices file: `{"model-id": {"input": 3.0, "output": 15.0, "cacheRead": 0.3, "cacheWrite": 3.75}}`, USD per
+ * million tokens (tiered rates as `{"base": 3, "tiers": [{"start": 200000, "price": 6}]}`). Keys are matched without
+ * regard to case. Bad entries are reported and left out.
+ */
+export function parsePriceOverrides(text: string): OverrideParseResult {
+  const overrides = new Map<string, PriceOverride>();
+  const problems: string[] = [];
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    return { overrides, problems: [`not valid JSON: ${(e as Error).message}`] };
+  }
+  if (!isObject(data)) return { overrides, problems: ['expected an object of model ids to prices'] };
+  const models = isObject(data.models) ? data.models : data;
+  for (const [model, v] of Object.entries(models)) {
+    if (model.startsWith('$')) continue; // "$schema", "$comment"
+    if (!isObject(v)) {
+      problems.push(`"${model}": expected an object with input/output prices`);
+      continue;
+    }
+    const o: PriceOverride = {};
+    let bad = false;
+    for (const k of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h'] as const) {
+      if (v[k] === undefined) continue;
+      const r = toRate(v[k]);
+      if (r === undefined) {
+        problems.push(`"${model}".${k}: expected a non-negative number (USD per million tokens)`);
+        bad = true;
+      } else o[k] = r;
+    }
+    const perReq = toNumber(v.perRequest ?? v.perRequestUsd);
+    if (perReq !== undefined) o.perRequestUsd = perReq;
+    if (o.input === undefined && o.output === undefined) {
+      problems.push(`"${model}": needs at least "input" or "output"`);
+      bad = true;
+    }
+    if (!bad) overrides.set(model.toLowerCase(), o);
+  }
+  return { overrides, problems };
+}
+
+/**
+ * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
+ * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
+ * unpriced, never as $0.
+ */
+export class PriceBook {
+  private readonly cache = new Map<string, ResolvedPrice | null>();
+
+  constructor(private readonly overrides: Map<string, PriceOverride> = new Map()) {}
+
+  resolve(model: string | undefined, provider?: string): ResolvedPrice | undefined {
+    if (!model) return undefined;
+    const key = `${provider ?? ''}\u0000${model}`;
+    let r = this.cache.get(key);
+    if (r === undefined) {
+      r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
+      this.cache.set(key, r);
+    }
+    return r ?? undefined;
+  }
+
+  /** Cost of a call, or undefined when its model has no price. */
+  price(model: string | undefined, provider: string | undefined, tokens: TokenCounts, tsMs: number): CallCost | undefined {
+    const p = this.resolve(model, provider);
+    if (!p) return undefined;
+    return costOfTokens(tableAt(p, tsMs), tokens);
+  }
+
+  private lookup(model: string, provider: string | undefined): ResolvedPrice | undefined {
+    const lower = model.toLowerCase();
+    const slash = lower.lastIndexOf('/');
+    const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
+    for (const id of [lower, bare]) {
+      const o = this.overrides.get(id);
+      if (o) {
+        const { perRequestUsd, ...rates } = o;
+        return { modelId: id, providerId: provider ?? 'custom', source: 'override', variants: [{ table: { ...rates, perRequestUsd } }] };
+      }
+    }
+    const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
+    const attempts: [string, string | undefined][] = [];
+    if (hint) attempts.push([model, hint]);
+    attempts.push([model, undefined]);
+    if (slash >= 0) {
+      const prefix = lower.slice(0, lower.indexOf('/'));
+      attempts.push([bare, PROVIDER_ALIASES[prefix] ?? prefix]);
+      if (hint) attempts.push([bare, hint]);
+      attempts.push([bare, undefined]);
+    }
+    for (const [m, pid] of attempts) {
+      let res: ReturnType<typeof calcPrice> = null;
+      try {
+        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
+      } catch {
+        res = null;
+      }
+      if (res) return fromModelInfo(res.model, res.provider.id);
+    }
+    return undefined;
+  }
+}

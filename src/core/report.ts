@@ -1,0 +1,126 @@
+import { type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
+import type { CallTable } from './callTable';
+import type { TraceFileState } from './traceFile';
+import type { CostSource } from './types';
+
+/** Figures of a group in the report's JSON contract (README: "JSON report"). */
+export interface ReportFigures {
+  costUsd: number;
+  share: number;
+  calls: number;
+  pricedCalls: number;
+  unpricedCalls: number;
+  meanUsd: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  maxUsd: number | null;
+  cacheHitRatio: number;
+  cacheSavingsUsd: number;
+  costWithoutCacheUsd: number;
+  errors: number;
+  errorCostUsd: number;
+  tokens: { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number };
+}
+
+export interface Report {
+  version: 1;
+  costSource: CostSource;
+  range: { since: string | null; until: string | null };
+  by: string[];
+  total: ReportFigures & { firstCallAt: string | null; lastCallAt: string | null };
+  /** Share of the cost in calls with no value for the first grouping dimension, 0..1. */
+  unattributedShare: number;
+  groups: (ReportFigures & { key: Record<string, string> })[];
+  /** Groups left out by --top: how many, and their cost and calls. */
+  otherGroups: { count: number; costUsd: number; calls: number };
+  /** Lines or records left out, with why. */
+  skipped: { file: string; line: number; message: string }[];
+  skippedTotal: number;
+  /** Records kept with a caveat (e.g. a token convention guessed). */
+  warnings: { file: string; line: number; message: string }[];
+  unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }[];
+  files: { file: string; calls: number; skipped: number; ignored: number }[];
+}
+
+export interface ReportOptions extends QueryOptions {
+  by: string[];
+  top?: number;
+}
+
+const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+
+function figures(s: GroupStats, share: number): ReportFigures {
+  return {
+    costUsd: s.costUsd,
+    share,
+    calls: s.calls,
+    pricedCalls: s.pricedCalls,
+    unpricedCalls: s.unpricedCalls,
+    meanUsd: finiteOrNull(s.meanUsd),
+    p50: finiteOrNull(s.p50Usd),
+    p95: finiteOrNull(s.p95Usd),
+    p99: finiteOrNull(s.p99Usd),
+    maxUsd: finiteOrNull(s.maxUsd),
+    cacheHitRatio: s.cacheHitRatio,
+    cacheSavingsUsd: s.cacheSavingsUsd,
+    costWithoutCacheUsd: s.costWithoutCacheUsd,
+    errors: s.errors,
+    errorCostUsd: s.errorCostUsd,
+    tokens: { input: s.inputTokens, output: s.outputTokens, cacheRead: s.cacheReadTokens, cacheWrite: s.cacheWriteTokens, reasoning: s.reasoningTokens },
+  };
+}
+
+const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+/** Builds the report the CLI prints (and the extension copies), from the files read. */
+export function buildReport(files: readonly TraceFileState[], opts: ReportOptions): Report {
+  const source = opts.costSource ?? 'auto';
+  const tables: CallTable[] = files.map((f) => f.table);
+  const slices = select(tables, opts);
+  const total = stats(slices, source);
+  const all = groupBy(slices, opts.by, source, total.costUsd);
+  const top = opts.top && opts.top > 0 ? all.slice(0, opts.top) : all;
+  const rest = all.slice(top.length);
+  const firstDim = opts.by[0];
+  const unattributed = firstDim ? all.filter((g) => g.key[firstDim] === UNATTRIBUTED).reduce((a, g) => a + g.stats.costUsd, 0) : 0;
+
+  const unpriced = new Map<string, Report['unpriced'][number]>();
+  for (const { table: t, rows } of slices) {
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      if (!Number.isNaN(rowCost(t, i, source))) continue;
+      const model = t.pool.get(t.dims.model[i]) || '(no model)';
+      let u = unpriced.get(model);
+      if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
+      u.calls++;
+      u.inputTokens += t.inputTokens[i];
+      u.outputTokens += t.outputTokens[i];
+      u.cacheReadTokens += t.cacheReadTokens[i];
+      u.cacheWriteTokens += t.cacheWriteTokens[i];
+    }
+  }
+
+  const pick = (sev: 'error' | 'warning') =>
+    files.flatMap((f) => f.problems.filter((p) => p.severity === sev).map((p) => ({ file: p.file, line: p.line, message: p.message })));
+  const skipped = pick('error');
+  return {
+    version: 1,
+    costSource: source,
+    range: { since: iso(opts.sinceMs), until: iso(opts.untilMs) },
+    by: [...opts.by],
+    total: { ...figures(total, total.costUsd > 0 ? 1 : 0), firstCallAt: iso(total.firstTsMs), lastCallAt: iso(total.lastTsMs) },
+    unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
+    groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share) })),
+    otherGroups: {
+      count: rest.length,
+      costUsd: rest.reduce((a, g) => a + g.stats.costUsd, 0),
+      calls: rest.reduce((a, g) => a + g.stats.calls, 0),
+    },
+    skipped,
+    skippedTotal: skipped.length + files.reduce((a, f) => a + f.droppedProblems, 0),
+    warnings: pick('warning'),
+    unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls),
+    files: files.map((f) => ({ file: f.file, calls: f.table.length, skipped: f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems, ignored: f.ctx.ignored })),
+  };
+}

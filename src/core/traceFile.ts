@@ -1,0 +1,80 @@
+import { CallTable, type StringPool } from './callTable';
+import { type ReadPosition, scanJsonDocuments } from './jsonl';
+import { type FieldMapping, newContext, type NormalizeContext, normalizeDocument } from './normalize';
+import type { PriceBook } from './pricing';
+import type { Problem } from './types';
+
+/** How many problems one file keeps in full; the rest are only counted. */
+export const MAX_PROBLEMS_PER_FILE = 5000;
+
+/** What identifies the content read so far, to tell an append from a truncation or a replacement. */
+export interface FileFingerprint {
+  size: number;
+  /** Inode (or file id); 0 when unknown. */
+  ino: number;
+  /** The first bytes of the file as hex (up to 64 bytes). */
+  head: string;
+}
+
+/** The reading state of one trace file: where to resume, its calls, its problems. */
+export interface TraceFileState {
+  file: string;
+  position: ReadPosition;
+  fingerprint?: FileFingerprint;
+  ctx: NormalizeContext;
+  table: CallTable;
+  problems: Problem[];
+  /** Problems beyond MAX_PROBLEMS_PER_FILE, counted only. */
+  droppedProblems: number;
+}
+
+export function newTraceFileState(file: string, pool: StringPool, mapping?: FieldMapping): TraceFileState {
+  return {
+    file,
+    position: { offset: 0, line: 1 },
+    ctx: newContext(file, mapping),
+    table: new CallTable(file, pool),
+    problems: [],
+    droppedProblems: 0,
+  };
+}
+
+/**
+ * True when the file must be read again from the start: it shrank below what was read, was replaced (another inode),
+ * or its first bytes changed. Otherwise only the bytes after `position.offset` are new.
+ */
+export function mustReload(state: TraceFileState, now: FileFingerprint): boolean {
+  const prev = state.fingerprint;
+  if (!prev) return state.position.offset > 0;
+  if (now.size < state.position.offset) return true;
+  if (prev.ino !== 0 && now.ino !== 0 && prev.ino !== now.ino) return true;
+  const n = Math.min(prev.head.length, now.head.length);
+  return prev.head.slice(0, n) !== now.head.slice(0, n);
+}
+
+/**
+ * Reads `bytes` (the file's content from `state.position.offset` on) into the state: documents are normalised,
+ * priced and appended; problems are kept. Returns how many calls were added and how many bytes were consumed
+ * (bytes after that were held back: an unfinished last line or document).
+ */
+export function ingestBytes(state: TraceFileState, bytes: Uint8Array, final: boolean, prices: PriceBook): { added: number; consumed: number; problems: Problem[] } {
+  const scan = scanJsonDocuments(bytes, state.position, { file: state.file, final });
+  const problems: Problem[] = [...scan.problems];
+  let added = 0;
+  for (const doc of scan.docs) {
+    const r = normalizeDocument(doc.value, doc.line, state.ctx);
+    for (const c of r.calls) {
+      state.table.append(c, prices);
+      added++;
+    }
+    if (r.problems.length) problems.push(...r.problems);
+  }
+  problems.sort((a, b) => a.line - b.line);
+  for (const p of problems) {
+    if (state.problems.length < MAX_PROBLEMS_PER_FILE) state.problems.push(p);
+    else state.droppedProblems++;
+  }
+  const consumed = scan.next.offset - state.position.offset;
+  state.position = scan.next;
+  return { added, consumed, problems };
+}

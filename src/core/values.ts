@@ -1,0 +1,78 @@
+/** Small, total helpers for reading untrusted JSON values. None of them throws. */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: unknown };
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads a dot path (`a.b.c`). A key that itself contains dots (`"code.filepath"`) is tried whole first. */
+export function getPath(obj: unknown, path: string): unknown {
+  if (!isObject(obj)) return undefined;
+  if (path in obj) return obj[path];
+  let cur: unknown = obj;
+  const parts = path.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    if (!isObject(cur)) return undefined;
+    // Allow the remaining parts to be one dotted key, e.g. metadata["user.id"].
+    const rest = parts.slice(i).join('.');
+    if (i > 0 && rest in cur) return cur[rest];
+    cur = cur[parts[i]];
+  }
+  return cur;
+}
+
+/** The first of `keys` that is present (not undefined/null) on `obj`. */
+export function first(obj: JsonObject | undefined, keys: readonly string[]): unknown {
+  if (!obj) return undefined;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v !== undefined && v !== null) return v;
+  }
+  return undefined;
+}
+
+/** A finite number from a number or a numeric string; undefined otherwise. */
+export function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** A non-empty string from a string, number or boolean; undefined otherwise. */
+export function toStr(v: unknown): string | undefined {
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/**
+ * Epoch milliseconds from an ISO string or a number in seconds, milliseconds, microseconds or nanoseconds
+ * (told apart by magnitude), or a numeric string of those. NaN when absent or unreadable.
+ */
+export function toEpochMs(v: unknown): number {
+  if (v === undefined || v === null || v === '') return NaN;
+  let n: number | undefined;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    if (/^\d+(\.\d+)?$/.test(v.trim())) {
+      // Nanosecond strings exceed 2^53: keep the precision we need by cutting digits.
+      const s = v.trim().split('.')[0];
+      if (s.length >= 18) return Number(s.slice(0, s.length - 6)); // ns -> ms
+      n = Number(v);
+    } else {
+      const t = Date.parse(v);
+      return Number.isFinite(t) ? t : NaN;
+    }
+  }
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return NaN;
+  if (n > 1e17) return Math.floor(n / 1e6); // ns
+  if (n > 1e14) return Math.floor(n / 1e3); // µs
+  if (n > 1e11) return n; // ms
+  return n * 1000; // s
+}

@@ -1,0 +1,65 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { StringPool } from '../core/callTable';
+import type { FieldMapping } from '../core/normalize';
+import type { PriceBook } from '../core/pricing';
+import { type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
+
+const CHUNK = 16 * 1024 * 1024;
+const HEAD = 64;
+
+function fingerprint(fd: number): FileFingerprint {
+  const st = fstatSync(fd);
+  const head = Buffer.alloc(Math.min(HEAD, st.size));
+  if (head.length) readSync(fd, head, 0, head.length, 0);
+  return { size: st.size, ino: st.ino, head: head.toString('hex') };
+}
+
+export interface ReadOutcome {
+  state: TraceFileState;
+  /** True when the file was read again from the start (first read, truncation or replacement). */
+  reloaded: boolean;
+  added: number;
+}
+
+/**
+ * Reads a trace file into `state` (a new state when none is given, or when the file shrank or was replaced), reading
+ * only the bytes after what was read before, in chunks. Opens the file read-only; never writes to it.
+ * `final`: the file is complete (CLI); otherwise an unfinished last line waits for its newline.
+ */
+export function readTraceFile(
+  path: string,
+  opts: { pool: StringPool; prices: PriceBook; final: boolean; state?: TraceFileState; mapping?: FieldMapping; displayName?: string },
+): ReadOutcome {
+  const fd = openSync(path, 'r');
+  try {
+    const fp = fingerprint(fd);
+    let state = opts.state;
+    let reloaded = false;
+    if (!state || mustReload(state, fp)) {
+      state = newTraceFileState(opts.displayName ?? path, opts.pool, opts.mapping);
+      reloaded = true;
+    }
+    let added = 0;
+    let carry: Buffer | undefined;
+    let readAt = state.position.offset;
+    let chunk = CHUNK;
+    while (readAt < fp.size) {
+      const n = Math.min(chunk, fp.size - readAt);
+      const buf = Buffer.allocUnsafe(n);
+      const got = readSync(fd, buf, 0, n, readAt);
+      if (got <= 0) break;
+      readAt += got;
+      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
+      const last = readAt >= fp.size;
+      const r = ingestBytes(state, bytes, opts.final && last, opts.prices);
+      added += r.added;
+      carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
+      // A line longer than a chunk: read more before trying again.
+      if (carry && carry.length >= chunk) chunk *= 2;
+    }
+    state.fingerprint = { ...fp, size: state.position.offset };
+    return { state, reloaded, added };
+  } finally {
+    closeSync(fd);
+  }
+}
