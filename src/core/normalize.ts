@@ -92,7 +92,7 @@ const NON_TAG_KEYS = new Set(
     'cost', 'cost_usd', 'costUsd', 'total_cost', 'totalCost', 'estimated_cost_usd', 'estimatedCostUsd',
     'estimated_cost', 'estimatedCost', 'timestamp', 'ts', 'time', 'created_at', 'createdAt', 'start_time',
     'startTime', 'end_time', 'endTime', 'created', 'date', 'id', 'call_id', 'callId', 'request_id', 'requestId',
-    'span_id', 'spanId', 'trace_id', 'traceId', 'parent_id', 'parentId', 'parent_span_id', 'parentSpanId',
+    'span_id', 'spanId', 'trace_id', 'traceId', 'run_id', 'runId', 'parent_id', 'parentId', 'parent_span_id', 'parentSpanId',
     'latency_ms', 'latencyMs', 'duration_ms', 'durationMs', 'latency', 'elapsed_ms', 'error', 'error_message',
     'errorMessage', 'status', 'status_code', 'statusCode', 'usage', 'metadata', 'tags', 'labels', 'attributes',
     'event', 'callsite', 'call_site', 'callSite', 'code.filepath', 'code.lineno', 'code.file.path',
@@ -142,12 +142,14 @@ function applyTag(rec: CallRecord, key: string, v: unknown) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function emptyTokens(): TokenCounts {
-  return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
-}
-
+/** A record with every field present, so that filling it never changes its hidden class (this is a hot path). */
 function newRecord(file: string, line: number): CallRecord {
-  return { ...emptyTokens(), tsMs: NaN, dims: {}, tags: {}, source: { file, line } };
+  return {
+    inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0,
+    id: undefined, traceId: undefined, parentId: undefined, tsMs: NaN, provider: undefined, model: undefined,
+    recordedCostUsd: undefined, estimatedCostUsd: undefined, latencyMs: undefined, error: undefined, status: undefined,
+    dims: {}, tags: {}, callsite: undefined, source: { file, line },
+  };
 }
 
 /** Reads a call site from `callsite: "src/app.py:42"`, `{file, line}`, or the OTel `code.*` attributes. */
@@ -314,6 +316,10 @@ export function normalizeDocument(value: unknown, line: number, ctx: NormalizeCo
   }
   if (typeof obj.custom_id === 'string' && isObject(obj.response) && 'body' in obj.response) {
     readBatchOutput(obj, line, ctx, emit);
+    return out;
+  }
+  if (typeof obj.custom_id === 'string' && isObject(obj.result)) {
+    readAnthropicBatchResult(obj, line, ctx, emit);
     return out;
   }
   if (Array.isArray(obj.steps)) {
@@ -498,11 +504,33 @@ function readBatchOutput(obj: JsonObject, line: number, ctx: NormalizeContext, e
   rec.status = toStr(response.status_code);
   rec.error = readError(obj.error) ?? (typeof response.status_code === 'number' && response.status_code >= 400 ? `HTTP ${response.status_code}` : undefined);
   rec.tags.custom_id = String(obj.custom_id);
+  applyTags(rec, obj.metadata, { skipKnown: false });
   if (!usage) {
     ctx.ignored++;
     return;
   }
   emit(rec, true);
+}
+
+/** Anthropic Message Batches results: `{custom_id, result: {type: "succeeded", message: {model, usage}}}`. */
+function readAnthropicBatchResult(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void) {
+  const result = obj.result as JsonObject;
+  const msg = isObject(result.message) ? result.message : undefined;
+  const usage = msg && isObject(msg.usage) ? msg.usage : undefined;
+  if (!msg || !usage) {
+    ctx.ignored++;
+    return;
+  }
+  const rec = newRecord(ctx.file, line);
+  readUsage(rec, usage, 'exclusive');
+  rec.id = toStr(obj.custom_id);
+  rec.model = toStr(msg.model);
+  rec.provider = 'anthropic';
+  rec.tsMs = toEpochMs(first(obj, TS_KEYS));
+  rec.error = result.type === 'errored' ? readError(result.error) ?? 'errored' : undefined;
+  rec.tags.custom_id = String(obj.custom_id);
+  applyTags(rec, obj.metadata, { skipKnown: false });
+  emit(rec);
 }
 
 // --- OpenTelemetry -----------------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../../src/cli/main';
+import { assertUsd, fixture, ROOT } from '../helpers';
+
+function run(args: string[], cwd = ROOT) {
+  let out = '';
+  let err = '';
+  const code = runCli(args, { cwd, out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+describe('llm-cost-lens CLI', () => {
+  it('prints a JSON report with the documented contract', () => {
+    const r = run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'feature,user', '--format', 'json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.version, 1);
+    assert.equal(j.total.calls, 3);
+    assertUsd(j.total.costUsd, 0.05917);
+    assert.deepEqual(j.by, ['feature', 'user']);
+    const g = j.groups[0];
+    for (const k of ['key', 'costUsd', 'share', 'calls', 'p50', 'p95', 'p99', 'cacheHitRatio', 'cacheSavingsUsd', 'costWithoutCacheUsd', 'errors', 'tokens']) assert.ok(k in g, k);
+    assert.deepEqual(g.key, { feature: 'search', user: 'u_1' });
+    assert.deepEqual(j.skipped, []);
+    assert.deepEqual(j.unpriced, []);
+  });
+
+  it('reads folders and globs, and states unpriced models and skipped lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      mkdirSync(join(dir, 'traces'));
+      writeFileSync(join(dir, 'traces', 'a.jsonl'), '{"model":"gpt-4o","input_tokens":1000,"output_tokens":0,"metadata":{"feature":"x"}}\n{"model":"acme-llm","input_tokens":5,"output_tokens":5}\nnot json\n');
+      const table = run(['report', 'traces/**/*.jsonl'], dir);
+      assert.equal(table.code, 0, table.err);
+      assert.match(table.out, /Total \$0\.0025 over 2 calls/);
+      assert.match(table.out, /Unpriced: 1 calls have no price/);
+      assert.match(table.out, /acme-llm: 1 calls/);
+      assert.match(table.out, /traces\/a\.jsonl:3: Not JSON/);
+      const json = JSON.parse(run(['report', 'traces', '--format', 'json'], dir).out);
+      assert.deepEqual(json.unpriced.map((u: { model: string; calls: number }) => [u.model, u.calls]), [['acme-llm', 1]]);
+      assert.deepEqual(json.skipped.map((s: { line: number }) => s.line), [3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uses a prices file that wins over the catalogue', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      mkdirSync(join(dir, '.llm-cost-lens'));
+      writeFileSync(join(dir, '.llm-cost-lens', 'prices.json'), '{"acme-llm": {"input": 1, "output": 2}}');
+      writeFileSync(join(dir, 't.jsonl'), '{"model":"acme-llm","input_tokens":1000000,"output_tokens":1000000}\n');
+      const j = JSON.parse(run(['report', 't.jsonl', '--format', 'json'], dir).out);
+      assertUsd(j.total.costUsd, 3);
+      assert.deepEqual(j.unpriced, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints CSV and Markdown, and keeps --top groups with the rest summed', () => {
+    const csv = run(['report', fixture('shapes', 'flat.jsonl'), '--by', 'model', '--format', 'csv']).out.trim().split('\n');
+    assert.equal(csv.length, 4);
+    assert.match(csv[0], /^model,cost_usd,share,calls/);
+    const md = run(['report', fixture('shapes', 'flat.jsonl'), '--by', 'model', '--format', 'markdown', '--top', '1']).out;
+    assert.match(md, /\| model \| cost \|/);
+    assert.match(md, /\(2 more\)/);
+  });
+
+  it('filters by --since/--until and picks the cost source', () => {
+    const j = JSON.parse(run(['report', fixture('shapes', 'flat.jsonl'), '--since', '2026-11-21', '--format', 'json']).out);
+    assert.equal(j.total.calls, 1);
+    assert.equal(j.range.since, '2026-11-21T00:00:00.000Z');
+    const rec = JSON.parse(run(['report', fixture('shapes', 'flat.jsonl'), '--cost-source', 'recorded', '--format', 'json']).out);
+    assert.equal(rec.total.unpricedCalls, 3);
+  });
+
+  it('gives a one-line error and exit code 2 for a missing file or a bad flag', () => {
+    for (const args of [['report', 'nope.jsonl'], ['report', fixture('shapes', 'flat.jsonl'), '--format', 'xml'], ['report', fixture('shapes', 'flat.jsonl'), '--bogus'], ['report'], ['report', 'x', '--since', 'yesterday'], ['frobnicate', 'x']]) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, /^llm-cost-lens: /);
+    }
+  });
+});

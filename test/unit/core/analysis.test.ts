@@ -1,0 +1,91 @@
+import * as assert from 'node:assert/strict';
+import { quantile } from 'simple-statistics';
+import { groupBy, select, stats, timeSeries, UNATTRIBUTED } from '../../../src/core/analysis';
+import { assertUsd, loadText } from '../helpers';
+
+const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
+
+describe('analysis', () => {
+  // gpt-4o: $2.50 in, $1.25 cache read, $10 out per Mtok. 1000 in + 100 out = $0.0035.
+  const text = [
+    call({ metadata: { feature: 'a', user_id: 'u1' } }),
+    call({ metadata: { feature: 'a', user_id: 'u2' }, input_tokens: 0, cache_read_tokens: 1000 }),
+    call({ metadata: { feature: 'b', user_id: 'u1' }, cost_usd: 1 }),
+    call({ metadata: { user_id: 'u3' }, timestamp: '2026-11-21T10:00:00Z' }),
+    call({ metadata: { feature: 'b' }, model: 'acme-internal-llm-v1', error: 'timeout' }),
+  ].join('\n');
+
+  it('groups by feature with an explicit (unattributed) group, sorted by cost', () => {
+    const s = loadText(text);
+    const groups = groupBy(select([s.table]), ['feature']);
+    assert.deepEqual(groups.map((g) => [g.key.feature, g.stats.calls]), [['b', 2], ['a', 2], [UNATTRIBUTED, 1]]);
+    assertUsd(groups[0].stats.costUsd, 1, 'recorded cost wins under auto');
+    // a: 0.0035 + (1000×1.25 + 100×10)/1e6 = 0.0035 + 0.00225
+    assertUsd(groups[1].stats.costUsd, 0.00575);
+    assertUsd(groups.reduce((a, g) => a + g.share, 0), 1);
+  });
+
+  it('reports an unpriced model with its calls and never counts it as $0', () => {
+    const s = loadText(text);
+    const b = groupBy(select([s.table]), ['feature']).find((g) => g.key.feature === 'b')!;
+    assert.equal(b.stats.unpricedCalls, 1);
+    assert.equal(b.stats.pricedCalls, 1);
+    assert.deepEqual(b.stats.unpricedModels, { 'acme-internal-llm-v1': 1 });
+    assert.equal(b.stats.errors, 1);
+    assert.equal(b.stats.p50Usd, 1, 'percentiles are over priced calls only');
+  });
+
+  it('switches cost source: recorded, computed', () => {
+    const s = loadText(text);
+    const rec = stats(select([s.table]), 'recorded');
+    assert.equal(rec.pricedCalls, 1);
+    assertUsd(rec.costUsd, 1);
+    const comp = stats(select([s.table]), 'computed');
+    assert.equal(comp.pricedCalls, 4);
+    assertUsd(comp.costUsd, 0.0035 * 3 + 0.00225);
+  });
+
+  it('computes cache hit ratio, savings and the cost without cache', () => {
+    const s = loadText(text);
+    const a = groupBy(select([s.table]), ['feature']).find((g) => g.key.feature === 'a')!.stats;
+    assert.equal(a.cacheHitRatio, 0.5);
+    assertUsd(a.cacheSavingsUsd, 0.00125); // 1000 tokens at 2.50 instead of 1.25
+    assertUsd(a.costWithoutCacheUsd, 0.007);
+  });
+
+  it('percentiles agree with simple-statistics on the same costs', () => {
+    const lines = [];
+    for (let i = 1; i <= 250; i++) lines.push(call({ input_tokens: i * 37, output_tokens: (i * 13) % 97 }));
+    const s = loadText(lines.join('\n'));
+    const st = stats(select([s.table]));
+    const costs = Array.from({ length: 250 }, (_, k) => ((k + 1) * 37 * 2.5 + (((k + 1) * 13) % 97) * 10) / 1e6);
+    assertUsd(st.p50Usd, quantile(costs, 0.5));
+    assertUsd(st.p95Usd, quantile(costs, 0.95));
+    assertUsd(st.p99Usd, quantile(costs, 0.99));
+    assertUsd(st.maxUsd, Math.max(...costs));
+  });
+
+  it('filters by time (since inclusive, until exclusive) and by dimension value', () => {
+    const s = loadText(text);
+    const day2 = Date.parse('2026-11-21T00:00:00Z');
+    assert.equal(stats(select([s.table], { sinceMs: day2 })).calls, 1);
+    assert.equal(stats(select([s.table], { untilMs: day2 })).calls, 4);
+    assert.equal(stats(select([s.table], { filters: [{ dim: 'feature', value: UNATTRIBUTED }] })).calls, 1);
+    assert.equal(stats(select([s.table], { filters: [{ dim: 'user', value: 'u1' }, { dim: 'feature', value: 'a' }] })).calls, 1);
+    assert.equal(stats(select([s.table], { filters: [{ dim: 'feature', value: 'nope' }] })).calls, 0);
+  });
+
+  it('buckets cost by UTC hour and day', () => {
+    const s = loadText(text);
+    const days = timeSeries(select([s.table]), 'day');
+    assert.deepEqual(days.map((d) => [new Date(d.startMs).toISOString(), d.calls]), [['2026-11-20T00:00:00.000Z', 4], ['2026-11-21T00:00:00.000Z', 1]]);
+    const hours = timeSeries(select([s.table]), 'hour');
+    assert.equal(new Date(hours[0].startMs).toISOString(), '2026-11-20T10:00:00.000Z');
+  });
+
+  it('groups by a custom tag key', () => {
+    const s = loadText([call({ metadata: { team: 'x' } }), call({ metadata: { team: 'y' } }), call({})].join('\n'));
+    const g = groupBy(select([s.table]), ['team']);
+    assert.deepEqual(g.map((x) => x.key.team).sort(), [UNATTRIBUTED, 'x', 'y']);
+  });
+});

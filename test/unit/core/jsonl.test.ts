@@ -1,0 +1,114 @@
+import * as assert from 'node:assert/strict';
+import { scanJsonDocuments } from '../../../src/core/jsonl';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const scan = (s: string | Uint8Array, final = true, offset = 0, line = 1) =>
+  scanJsonDocuments(typeof s === 'string' ? enc(s) : s, { offset, line }, { file: 't.jsonl', final });
+
+describe('scanJsonDocuments', () => {
+  it('reads one document per line and numbers lines from 1', () => {
+    const r = scan('{"a":1}\n{"a":2}\n{"a":3}\n');
+    assert.deepEqual(r.docs.map((d) => [d.line, (d.value as { a: number }).a]), [[1, 1], [2, 2], [3, 3]]);
+    assert.equal(r.problems.length, 0);
+    assert.deepEqual(r.next, { offset: 24, line: 4 });
+  });
+
+  it('copes with CRLF, a UTF-8 BOM and blank lines', () => {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...enc('{"a":1}\r\n\r\n   \r\n{"a":2}\r\n')]);
+    const r = scan(bytes);
+    assert.deepEqual(r.docs.map((d) => d.line), [1, 4]);
+    assert.equal(r.problems.length, 0);
+  });
+
+  it('reports line 2 as not JSON and line 3 as malformed, and keeps the other calls', () => {
+    const r = scan('{"a":1}\nhello world\n{"a":\n{"a":4}\n');
+    assert.deepEqual(r.docs.map((d) => d.line), [1, 4]);
+    assert.deepEqual(r.problems.map((p) => [p.line, p.message.split(':')[0]]), [[2, 'Not JSON'], [3, 'Malformed JSON']]);
+    assert.ok(r.problems.every((p) => p.file === 't.jsonl' && p.severity === 'error'));
+  });
+
+  it('reports a JSON value that is not an object', () => {
+    const r = scan('42\n"text"\nnull\n{"ok":true}\n');
+    assert.equal(r.docs.length, 1);
+    assert.deepEqual(r.problems.map((p) => p.line), [1, 2, 3]);
+  });
+
+  it('holds back a half-written last line until its newline arrives', () => {
+    const whole = '{"a":1}\n{"a":2,"b":';
+    const r = scan(whole, false);
+    assert.equal(r.docs.length, 1);
+    assert.equal(r.problems.length, 0, 'an unfinished line is not a problem yet');
+    assert.deepEqual(r.next, { offset: 8, line: 2 });
+    // The rest arrives: resume from the held-back offset.
+    const rest = enc('{"a":2,"b":3}\n');
+    const r2 = scanJsonDocuments(rest, r.next, { file: 't.jsonl', final: false });
+    assert.deepEqual(r2.docs.map((d) => [d.line, d.value]), [[2, { a: 2, b: 3 }]]);
+    assert.deepEqual(r2.next, { offset: 8 + rest.length, line: 3 });
+  });
+
+  it('takes a complete last object without a newline, and reports an incomplete one when the file is final', () => {
+    assert.equal(scan('{"a":1}\n{"a":2}', false).docs.length, 2);
+    const r = scan('{"a":1}\n{"a":2', true);
+    assert.equal(r.docs.length, 1);
+    assert.match(r.problems[0].message, /incomplete last line/);
+    assert.equal(r.problems[0].line, 2);
+  });
+
+  it('gives the same documents when the bytes arrive in two pieces at any split', () => {
+    const text = '{"a":1}\r\n\n{"b":"é ü"}\n{\n  "c": [1, 2]\n}\nnot json\n{"d":4}\n';
+    const all = enc(text);
+    const whole = scan(all);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const first = scanJsonDocuments(all.subarray(0, cut), { offset: 0, line: 1 }, { file: 't', final: false });
+      const second = scanJsonDocuments(all.subarray(first.next.offset), first.next, { file: 't', final: true });
+      assert.deepEqual([...first.docs, ...second.docs], whole.docs, `split at ${cut}`);
+      assert.deepEqual([...first.problems, ...second.problems].map((p) => p.line), whole.problems.map((p) => p.line), `split at ${cut}`);
+    }
+  });
+
+  it('reads very long lines', () => {
+    const big = 'x'.repeat(5_000_000);
+    const r = scan(`{"a":"${big}"}\n{"b":1}\n`);
+    assert.equal(r.docs.length, 2);
+    assert.equal((r.docs[0].value as { a: string }).a.length, 5_000_000);
+  });
+
+  it('decodes invalid UTF-8 as replacement characters without losing the record', () => {
+    const bytes = new Uint8Array([...enc('{"user":"'), 0xff, 0xfe, ...enc('"}\n{"ok":1}\n')]);
+    const r = scan(bytes);
+    assert.equal(r.docs.length, 2);
+    assert.equal((r.docs[0].value as { user: string }).user, '\ufffd\ufffd');
+  });
+
+  it('reads pretty-printed documents written one after another, on their first line', () => {
+    const text = '{\n  "resourceSpans": [\n    {"x": "a } b"}\n  ]\n}\n{\n  "resourceSpans": []\n}\n{"flat":1}\n';
+    const r = scan(text);
+    assert.deepEqual(r.docs.map((d) => d.line), [1, 6, 9]);
+    assert.equal(r.problems.length, 0);
+  });
+
+  it('reports a pretty-printed document cut short and reads the next one', () => {
+    const text = '{\n  "a": 1,\n{\n  "b": 2\n}\n';
+    const r = scan(text);
+    assert.deepEqual(r.docs.map((d) => [d.line, d.value]), [[3, { b: 2 }]]);
+    assert.equal(r.problems[0].line, 1);
+    assert.match(r.problems[0].message, /Unterminated/);
+  });
+
+  it('holds back a pretty-printed document still being written', () => {
+    const r = scan('{"a":1}\n{\n  "b": 2,\n', false);
+    assert.equal(r.docs.length, 1);
+    assert.deepEqual(r.next, { offset: 8, line: 2 });
+    assert.equal(r.problems.length, 0);
+  });
+
+  it('never throws on random bytes', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 200; k++) {
+      const b = new Uint8Array(200);
+      for (let i = 0; i < b.length; i++) b[i] = rnd() < 0.1 ? 10 : Math.floor(rnd() * 256);
+      scan(b, rnd() < 0.5);
+    }
+  });
+});

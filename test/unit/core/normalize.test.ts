@@ -1,0 +1,290 @@
+import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { select, stats, groupBy } from '../../../src/core/analysis';
+import { StringPool } from '../../../src/core/callTable';
+import { PriceBook } from '../../../src/core/pricing';
+import { assertUsd, fixture, loadFile, normalizeText } from '../helpers';
+
+const tokens = (c: { inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; cacheWrite1hTokens: number; outputTokens: number; reasoningTokens: number }) => [
+  c.inputTokens, c.cacheReadTokens, c.cacheWriteTokens, c.cacheWrite1hTokens, c.outputTokens, c.reasoningTokens,
+];
+
+describe('normalizeDocument: each shape', () => {
+  it('reads flat records (agent_id, model, input/output tokens, cost, timestamp)', () => {
+    const { calls } = normalizeText('{"agent_id":"bot","model":"gpt-4o","input_tokens":100,"output_tokens":20,"cost":0.0123,"timestamp":"2026-11-20T10:00:00Z"}');
+    assert.equal(calls.length, 1);
+    const c = calls[0];
+    assert.equal(c.dims.agent, 'bot');
+    assert.equal(c.model, 'gpt-4o');
+    assert.deepEqual(tokens(c), [100, 0, 0, 0, 20, 0]);
+    assert.equal(c.recordedCostUsd, 0.0123);
+    assert.equal(c.tsMs, Date.parse('2026-11-20T10:00:00Z'));
+    assert.deepEqual(c.source, { file: 'test.jsonl', line: 1 });
+  });
+
+  it('reads metadata and tags objects, cost_usd, estimated_cost_usd, cache fields, error and run_id', () => {
+    const { calls } = normalizeText(
+      '{"model":"claude-sonnet-4-5","input_tokens":10,"output_tokens":5,"cache_read_tokens":300,"cache_creation_tokens":40,"cost_usd":0.5,"estimated_cost_usd":0.4,"error":"rate_limit","run_id":"run-9","template_version":"v3","metadata":{"feature":"search","user_id":"u1","team":"core"},"tags":{"user_id":"ignored-second","env":"prod"}}',
+    );
+    const c = calls[0];
+    assert.deepEqual(c.dims, { template: 'v3', feature: 'search', user: 'u1' });
+    assert.deepEqual(c.tags, { team: 'core', env: 'prod' });
+    assert.deepEqual(tokens(c), [10, 300, 40, 0, 5, 0]);
+    assert.equal(c.recordedCostUsd, 0.5);
+    assert.equal(c.estimatedCostUsd, 0.4);
+    assert.equal(c.error, 'rate_limit');
+    assert.equal(c.traceId, 'run-9');
+  });
+
+  it('reads camelCase llm.cost.tracked events', () => {
+    const { calls } = normalizeText(
+      '{"event":"llm.cost.tracked","agentId":"support-v2","model":"gpt-4o","inputTokens":1000,"outputTokens":200,"cost":0.0045,"timestamp":1795168800000,"traceId":"tr-1","metadata":{"feature":"support","userId":"u7","promptVersion":"p4"}}',
+    );
+    const c = calls[0];
+    assert.deepEqual(c.dims, { agent: 'support-v2', feature: 'support', user: 'u7', template: 'p4' });
+    assert.equal(c.traceId, 'tr-1');
+    assert.equal(c.tsMs, 1795168800000);
+    assert.equal(c.recordedCostUsd, 0.0045);
+    assert.deepEqual(c.tags, {}, 'the event name is not a tag');
+  });
+
+  it('reads run objects: one call per step, with the run tags and trace id', () => {
+    const { calls } = normalizeText(
+      '{"id":"run-1","timestamp":"2026-11-20T10:00:00Z","tags":{"feature":"agent"},"steps":[{"model":"claude-haiku-4-5","usage":{"input":100,"output":10,"cacheWrite":50,"cacheRead":900},"costUsd":0.001,"latencyMs":800,"tags":{"tool":"search"}},{"model":"claude-haiku-4-5","usage":{"input":5,"output":1},"error":"timeout"}]}',
+    );
+    assert.equal(calls.length, 2);
+    assert.deepEqual(tokens(calls[0]), [100, 900, 50, 0, 10, 0]);
+    assert.equal(calls[0].recordedCostUsd, 0.001);
+    assert.equal(calls[0].latencyMs, 800);
+    assert.deepEqual(calls[0].dims, { tool: 'search', feature: 'agent' });
+    assert.equal(calls[0].traceId, 'run-1');
+    assert.equal(calls[1].error, 'timeout');
+    assert.equal(calls[1].tsMs, Date.parse('2026-11-20T10:00:00Z'), 'a step without a time takes the run time');
+  });
+
+  it('reads OpenAI usage: prompt_tokens INCLUDE cached tokens; reasoning is part of completion', () => {
+    const { calls } = normalizeText(
+      '{"id":"chatcmpl-1","object":"chat.completion","created":1795168800,"model":"o3","usage":{"prompt_tokens":3000,"completion_tokens":900,"prompt_tokens_details":{"cached_tokens":2048},"completion_tokens_details":{"reasoning_tokens":700}}}',
+    );
+    const c = calls[0];
+    assert.deepEqual(tokens(c), [952, 2048, 0, 0, 900, 700]);
+    assert.equal(c.provider, 'openai');
+    assert.equal(c.tsMs, 1795168800000);
+  });
+
+  it('reads OpenAI Batch API output where usage sits under response.body', () => {
+    const { calls } = normalizeText(
+      '{"id":"batch_req_1","custom_id":"r1","response":{"status_code":200,"body":{"model":"gpt-4o-mini","created":1795168800,"usage":{"prompt_tokens":1500,"completion_tokens":100,"prompt_tokens_details":{"cached_tokens":1024}}}},"error":null}',
+    );
+    assert.deepEqual(tokens(calls[0]), [476, 1024, 0, 0, 100, 0]);
+    assert.equal(calls[0].model, 'gpt-4o-mini');
+    assert.equal(calls[0].error, undefined);
+  });
+
+  it('reads Anthropic usage: input_tokens EXCLUDE cache reads and writes; the 5m/1h split is kept', () => {
+    const { calls } = normalizeText(
+      '{"id":"msg_1","type":"message","model":"claude-opus-4-1","usage":{"input_tokens":12,"cache_read_input_tokens":4000,"cache_creation_input_tokens":3000,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":80}}',
+    );
+    assert.deepEqual(tokens(calls[0]), [12, 4000, 3000, 2000, 80, 0]);
+    assert.equal(calls[0].provider, 'anthropic');
+    // $15 in, $1.50 read, $18.75 5m write, $30 1h write, $75 out per Mtok
+    const cost = new PriceBook().price(calls[0].model, calls[0].provider, calls[0], NaN)!.costUsd;
+    assertUsd(cost, (12 * 15 + 4000 * 1.5 + 1000 * 18.75 + 2000 * 30 + 80 * 75) / 1e6);
+  });
+
+  it('reads Anthropic Message Batches results', () => {
+    const { calls } = normalizeText('{"custom_id":"a","result":{"type":"succeeded","message":{"model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":2,"cache_read_input_tokens":5}}}}');
+    assert.deepEqual(tokens(calls[0]), [10, 5, 0, 0, 2, 0]);
+  });
+
+  it('reads OTLP JSON: leaf chat spans only, input_tokens INCLUDE cached tokens, agent spans not counted', () => {
+    const { calls, ignored } = normalizeText(readFileSync(fixture('shapes', 'otlp.jsonl'), 'utf8'));
+    assert.equal(calls.length, 3, 'invoke_agent and execute_tool spans are not calls');
+    assert.equal(ignored, 0);
+    const c = calls[0];
+    assert.deepEqual(tokens(c), [1200, 8000, 2000, 0, 350, 0]);
+    assert.equal(c.model, 'claude-sonnet-4-5-20250929', 'the response model wins over the request model');
+    assert.equal(c.provider, 'anthropic');
+    assert.equal(c.dims.agent, 'summarizer');
+    assert.equal(c.dims.feature, 'summarization');
+    assert.equal(c.dims.user, 'u_1');
+    assert.equal(c.tags.service, 'docs-app');
+    assert.equal(c.traceId, '5b8efff798038103d269b633813fc60c');
+    assert.equal(c.parentId, 'a000000000000001');
+    assert.equal(c.latencyMs, 1500);
+    assert.deepEqual(c.callsite, { file: 'src/summarize.py', line: 42, function: undefined });
+    assert.deepEqual(tokens(calls[2]), [5000, 0, 0, 0, 2500, 1800]);
+  });
+
+  it('drops an OTLP span that rolls up its children even without an operation name', () => {
+    const attr = (k: string, v: number | string) => ({ key: k, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } });
+    const doc = {
+      resourceSpans: [{ scopeSpans: [{ spans: [
+        { traceId: 't', spanId: 'p', name: 'workflow', attributes: [attr('gen_ai.usage.input_tokens', 300), attr('gen_ai.usage.output_tokens', 30)] },
+        { traceId: 't', spanId: 'c1', parentSpanId: 'p', name: 'chat', attributes: [attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 100), attr('gen_ai.usage.output_tokens', 10)] },
+        { traceId: 't', spanId: 'c2', parentSpanId: 'p', name: 'chat', attributes: [attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 200), attr('gen_ai.usage.output_tokens', 20)], status: { code: 2, message: 'boom' } },
+      ] }] }],
+    };
+    const { calls } = normalizeText(JSON.stringify(doc));
+    assert.deepEqual(calls.map((c) => c.id), ['c1', 'c2']);
+    assert.equal(calls[1].error, 'boom');
+  });
+
+  it('reads an OTel span whose input count excludes cache as exclusive, with a warning', () => {
+    const attr = (k: string, v: number) => ({ key: k, value: { intValue: String(v) } });
+    const doc = { resourceSpans: [{ scopeSpans: [{ spans: [{ spanId: 's', attributes: [attr('gen_ai.usage.input_tokens', 10), attr('gen_ai.usage.cache_read.input_tokens', 500), attr('gen_ai.usage.output_tokens', 1)] }] }] }] };
+    const { calls, problems } = normalizeText(JSON.stringify(doc));
+    assert.deepEqual(tokens(calls[0]), [10, 500, 0, 0, 1, 0]);
+    assert.equal(problems[0].severity, 'warning');
+  });
+
+  it('reads OpenTelemetry console-exporter spans and counts a span printed twice once', () => {
+    const span = { name: 'chat gpt-4o', context: { trace_id: '0xab', span_id: '0x01' }, parent_id: null, start_time: '2026-11-20T10:00:00.000000Z', end_time: '2026-11-20T10:00:02.000000Z', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 50, 'gen_ai.usage.output_tokens': 5, feature: 'chat' }, status: { status_code: 'UNSET' } };
+    const text = JSON.stringify(span, null, 4) + '\n' + JSON.stringify(span, null, 4) + '\n';
+    const { calls } = normalizeText(text);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].latencyMs, 2000);
+    assert.equal(calls[0].dims.feature, 'chat');
+  });
+
+  it('reads Codex CLI rollouts: per-turn usage with the model of the last turn_context, never the cumulative total', () => {
+    const lines = [
+      { timestamp: '2026-11-20T10:00:00Z', type: 'turn_context', payload: { model: 'gpt-5' } },
+      { timestamp: '2026-11-20T10:00:05Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 1000, cached_input_tokens: 800, output_tokens: 50 }, last_token_usage: { input_tokens: 1000, cached_input_tokens: 800, output_tokens: 50, reasoning_output_tokens: 20 } } } },
+      { timestamp: '2026-11-20T10:00:09Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 2500, cached_input_tokens: 1800, output_tokens: 80 }, last_token_usage: { input_tokens: 1500, cached_input_tokens: 1000, output_tokens: 30, reasoning_output_tokens: 0 } } } },
+      { timestamp: '2026-11-20T10:00:09Z', type: 'event_msg', payload: { type: 'agent_message', message: 'done' } },
+    ];
+    const { calls } = normalizeText(lines.map((l) => JSON.stringify(l)).join('\n'));
+    assert.equal(calls.length, 2);
+    assert.deepEqual(tokens(calls[0]), [200, 800, 0, 0, 50, 20]);
+    assert.deepEqual(tokens(calls[1]), [500, 1000, 0, 0, 30, 0]);
+    assert.equal(calls[1].model, 'gpt-5');
+  });
+
+  it('reads a shape declared by a workspace field mapping (dot paths)', () => {
+    const { calls } = normalizeText('{"llm":{"name":"gpt-4o","in":2000,"cached":500,"out":10},"ctx":{"feat":"x","who":"u"},"at":"2026-11-20T10:00:00Z"}', 't', {
+      model: 'llm.name', inputTokens: 'llm.in', cacheReadTokens: 'llm.cached', outputTokens: 'llm.out', feature: 'ctx.feat', user: 'ctx.who', timestamp: 'at', inputIncludesCache: true,
+    });
+    assert.deepEqual(tokens(calls[0]), [1500, 500, 0, 0, 10, 0]);
+    assert.deepEqual(calls[0].dims, { feature: 'x', user: 'u' });
+  });
+});
+
+describe('normalizeDocument: attribution', () => {
+  it('lands every tag alias on one canonical dimension', () => {
+    const spellings: [string, string][] = [
+      ['user_id', 'user'], ['userId', 'user'], ['user', 'user'], ['agent_id', 'agent'], ['agentId', 'agent'],
+      ['template_version', 'template'], ['prompt_version', 'template'], ['promptVersion', 'template'], ['feature', 'feature'], ['tool_name', 'tool'],
+    ];
+    for (const [key, dim] of spellings) {
+      const { calls } = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { [key]: 'v' } }));
+      assert.equal((calls[0].dims as Record<string, string>)[dim], 'v', key);
+    }
+  });
+
+  it('reads call sites: callsite "path:line", code.filepath/code.lineno, code.file.path/code.line.number, code.function', () => {
+    const base = { model: 'gpt-4o', input_tokens: 1, output_tokens: 1 };
+    const cs = (extra: object) => normalizeText(JSON.stringify({ ...base, ...extra })).calls[0].callsite;
+    assert.deepEqual(cs({ callsite: 'src/app.py:42' }), { file: 'src/app.py', line: 42 });
+    assert.deepEqual(cs({ metadata: { 'code.filepath': '/srv/app/x.ts', 'code.lineno': 7, 'code.function': 'go' } }), { file: '/srv/app/x.ts', line: 7, function: 'go' });
+    assert.deepEqual(cs({ attributes: { 'code.file.path': 'a.py', 'code.line.number': '9' } }), { file: 'a.py', line: 9, function: undefined });
+    assert.equal(cs({}), undefined);
+  });
+
+  it('keeps numbers and booleans as tag text, and leaves out long content', () => {
+    const { calls } = normalizeText(JSON.stringify({ model: 'm', input_tokens: 1, output_tokens: 1, metadata: { shard: 3, beta: true, notes: 'x'.repeat(500) } }));
+    assert.deepEqual(calls[0].tags, { shard: '3', beta: 'true' });
+  });
+});
+
+describe('normalizeDocument: bad data', () => {
+  it('skips and reports negative, non-finite and implausible token counts, keeping the other calls', () => {
+    const text = [
+      '{"model":"gpt-4o","input_tokens":-5,"output_tokens":1}',
+      '{"model":"gpt-4o","input_tokens":1e12,"output_tokens":1}',
+      '{"model":"gpt-4o","usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":50}}}',
+      '{"model":"gpt-4o","input_tokens":5,"output_tokens":1}',
+    ].join('\n');
+    const { calls, problems } = normalizeText(text);
+    assert.equal(calls.length, 1);
+    assert.deepEqual(problems.map((p) => p.line), [1, 2, 3]);
+    assert.match(problems[0].message, /Negative token count/);
+    assert.match(problems[1].message, /Implausible/);
+    assert.match(problems[2].message, /fewer than the cached tokens/);
+  });
+
+  it('ignores objects that hold no call, without reporting them as errors', () => {
+    const { calls, problems, ignored } = normalizeText('{"event":"session.start"}\n{"type":"user","message":"hi"}\n');
+    assert.equal(calls.length, 0);
+    assert.equal(problems.length, 0);
+    assert.equal(ignored, 2);
+  });
+
+  it('keeps a call with tokens but no model, to be reported as unpriced', () => {
+    const { calls } = normalizeText('{"input_tokens":5,"output_tokens":1}');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].model, undefined);
+  });
+
+  it('keeps HTML in names as plain text', () => {
+    const { calls } = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature: '<img src=x onerror=alert(1)>' } }));
+    assert.equal(calls[0].dims.feature, '<img src=x onerror=alert(1)>');
+  });
+});
+
+describe('third-party samples', () => {
+  it('Claude Code transcript: 40 usage lines are 12 API calls (unique message.id), priced as dated claude-sonnet-4-5', () => {
+    const prices = new PriceBook();
+    const state = loadFile(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), prices);
+    assert.equal(state.table.length, 12);
+    assert.equal(state.problems.length, 0);
+    assert.equal(state.ctx.ignored, 144 - 12);
+    const s = stats(select([state.table]));
+    // Sums of the 12 unique messages' usage (Anthropic convention: input excludes cache).
+    assert.equal(s.inputTokens, 53);
+    assert.equal(s.outputTokens, 136);
+    assert.equal(s.cacheReadTokens, 604156);
+    assert.equal(s.cacheWriteTokens, 71257);
+    // 53×3 + 136×15 + 604156×0.30 + 71257×3.75 µ$ (all 5-minute writes)
+    assertUsd(s.costUsd, (53 * 3 + 136 * 15 + 604156 * 0.3 + 71257 * 3.75) / 1e6);
+    assertUsd(s.costUsd, 0.45065955);
+    assert.equal(s.unpricedCalls, 0);
+    assert.equal(state.table.pool.get(state.table.dims.agent[0]), 'a2898e3');
+  });
+
+  it('Groq batch output: 3 calls of llama-3.1-8b-instant priced from the table ($0.05 in, $0.08 out per Mtok)', () => {
+    const state = loadFile(fixture('third-party', 'groq-batch-output_llama-3.1-8b.jsonl'));
+    assert.equal(state.table.length, 3);
+    const s = stats(select([state.table]));
+    const lines = readFileSync(fixture('third-party', 'groq-batch-output_llama-3.1-8b.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const inTok = lines.reduce((a, l) => a + l.response.body.usage.prompt_tokens, 0);
+    const outTok = lines.reduce((a, l) => a + l.response.body.usage.completion_tokens, 0);
+    assert.equal(s.inputTokens, inTok);
+    assert.equal(s.outputTokens, outTok);
+    assertUsd(s.costUsd, (inTok * 0.05 + outTok * 0.08) / 1e6);
+    assert.equal(state.table.pool.get(state.table.dims.provider[0]), 'groq');
+  });
+});
+
+describe('the same calls in every shape', () => {
+  const dir = fixture('shapes');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+
+  it('has a fixture for every shape', () => assert.ok(files.length >= 8, files.join(', ')));
+
+  for (const f of files) {
+    it(`${f}: 3 calls, $0.05917 in all, the same split by feature and user`, () => {
+      const state = loadFile(`${dir}/${f}`, new PriceBook(), new StringPool());
+      assert.deepEqual(state.problems, []);
+      const slices = select([state.table], { costSource: 'computed' });
+      const s = stats(slices, 'computed');
+      assert.equal(s.calls, 3);
+      assertUsd(s.costUsd, 0.05917, f);
+      assert.equal(Math.round(s.costUsd * 100), 6, 'to the cent');
+      assert.equal(s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens, 11200 + 3000 + 5000);
+      assert.equal(s.outputTokens, 350 + 420 + 2500);
+      const byFeature = groupBy(slices, ['feature', 'user'], 'computed').map((g) => [g.key.feature, g.key.user, Math.round(g.stats.costUsd * 1e5)]);
+      assert.deepEqual(byFeature, [['search', 'u_1', 3000], ['summarization', 'u_1', 1875], ['search', 'u_2', 1042]]);
+    });
+  }
+});

@@ -1,0 +1,112 @@
+import * as assert from 'node:assert/strict';
+import { calcPrice } from '@pydantic/genai-prices';
+import { costOfTokens, parsePriceOverrides, PriceBook } from '../../../src/core/pricing';
+import type { TokenCounts } from '../../../src/core/types';
+
+const tok = (p: Partial<TokenCounts>): TokenCounts => ({
+  inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, ...p,
+});
+const close = (a: number, b: number, msg?: string) => assert.ok(Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b), `${msg ?? ''} ${a} != ${b}`);
+const T = Date.parse('2026-01-15T12:00:00Z');
+
+describe('PriceBook', () => {
+  const book = new PriceBook();
+
+  it('prices Claude Sonnet 4.5 by hand: $3 in, $15 out, $0.30 cache read, $3.75 5m write, $6 1h write per Mtok', () => {
+    const c = book.price('claude-sonnet-4-5', 'anthropic', tok({ inputTokens: 1000, outputTokens: 500, cacheReadTokens: 10_000, cacheWriteTokens: 3000, cacheWrite1hTokens: 1000 }), T)!;
+    // 1000*3 + 500*15 + 10000*0.3 + 2000*3.75 + 1000*6 = 3000 + 7500 + 3000 + 7500 + 6000 = 27000 µ$
+    close(c.costUsd, 0.027);
+    // Without cache: 14000 input at $3 + 500 out at $15 = 42000 + 7500 µ$
+    close(c.costWithoutCacheUsd, 0.0495);
+  });
+
+  it('bills a 1-hour cache write more than a 5-minute one', () => {
+    const five = book.price('claude-sonnet-4-5', 'anthropic', tok({ cacheWriteTokens: 10_000 }), T)!.costUsd;
+    const hour = book.price('claude-sonnet-4-5', 'anthropic', tok({ cacheWriteTokens: 10_000, cacheWrite1hTokens: 10_000 }), T)!.costUsd;
+    close(five, 0.0375);
+    close(hour, 0.06);
+  });
+
+  it('applies the >200k tier to the whole call, by its total input including cache', () => {
+    // 150k cached + 60k uncached = 210k input: every token of this call at the higher tier ($6 in, $22.50 out, $0.60 read).
+    const c = book.price('claude-sonnet-4-5', 'anthropic', tok({ inputTokens: 60_000, cacheReadTokens: 150_000, outputTokens: 1000 }), T)!;
+    close(c.costUsd, (60_000 * 6 + 150_000 * 0.6 + 1000 * 22.5) / 1e6);
+    const under = book.price('claude-sonnet-4-5', 'anthropic', tok({ inputTokens: 50_000, cacheReadTokens: 150_000, outputTokens: 1000 }), T)!;
+    close(under.costUsd, (50_000 * 3 + 150_000 * 0.3 + 1000 * 15) / 1e6);
+  });
+
+  it('bills cache writes as input for a model without a cache-write rate (gpt-4o)', () => {
+    const c = book.price('gpt-4o', 'openai', tok({ inputTokens: 1000, cacheReadTokens: 2000, cacheWriteTokens: 500, outputTokens: 100 }), T)!;
+    close(c.costUsd, (1500 * 2.5 + 2000 * 1.25 + 100 * 10) / 1e6);
+  });
+
+  it('resolves dated and provider-prefixed ids', () => {
+    assert.equal(book.resolve('claude-sonnet-4-5-20250929')?.modelId, 'claude-sonnet-4-5');
+    assert.equal(book.resolve('gpt-4o-2024-08-06')?.modelId, 'gpt-4o');
+    assert.equal(book.resolve('openai/gpt-4o-mini')?.modelId, 'gpt-4o-mini');
+    assert.equal(book.resolve('anthropic/claude-haiku-4-5')?.providerId, 'anthropic');
+    assert.equal(book.resolve('llama-3.1-8b-instant', 'groq')?.providerId, 'groq');
+    assert.equal(book.resolve('gemini-2.5-flash', 'gcp.gemini')?.providerId, 'google');
+  });
+
+  it('reports an unknown model as unpriced (undefined), never as $0', () => {
+    assert.equal(book.price('acme-internal-llm-v1', undefined, tok({ inputTokens: 100 }), T), undefined);
+    assert.equal(book.price(undefined, undefined, tok({ inputTokens: 100 }), T), undefined);
+  });
+
+  it('uses the price in force at the call time (o3 before and after its 2025-06-10 price cut)', () => {
+    const t = tok({ inputTokens: 1_000_000 });
+    close(book.price('o3', 'openai', t, Date.parse('2025-05-01T00:00:00Z'))!.costUsd, 10);
+    close(book.price('o3', 'openai', t, Date.parse('2025-07-01T00:00:00Z'))!.costUsd, 2);
+  });
+
+  it('agrees with genai-prices calcPrice on 2,000 random calls across models, tiers, caches and times', () => {
+    const models: [string, string][] = [
+      ['claude-sonnet-4-5', 'anthropic'], ['claude-sonnet-4-6', 'anthropic'], ['claude-opus-4-1', 'anthropic'], ['claude-haiku-4-5', 'anthropic'],
+      ['gpt-4o', 'openai'], ['gpt-4o-mini', 'openai'], ['o3', 'openai'], ['gpt-4.1-mini', 'openai'], ['gemini-2.5-pro', 'google'],
+      ['gemini-2.5-flash', 'google'], ['deepseek-chat', 'deepseek'], ['llama-3.1-8b-instant', 'groq'],
+    ];
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const int = (max: number) => Math.floor(rnd() * max);
+    for (let k = 0; k < 2000; k++) {
+      const [model, provider] = models[k % models.length];
+      const cw = int(3) === 0 ? 0 : int(120_000);
+      const t = tok({ inputTokens: int(150_000), cacheReadTokens: int(2) ? int(200_000) : 0, cacheWriteTokens: cw, cacheWrite1hTokens: int(2) ? int(cw + 1) : 0, outputTokens: int(20_000) });
+      const ts = Date.parse('2025-01-01T00:00:00Z') + int(600) * 86_400_000 + int(86_400_000);
+      const ours = book.price(model, provider, t, ts)!;
+      const ref = calcPrice(
+        { input_tokens: t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens, cache_read_tokens: t.cacheReadTokens, cache_write_tokens: t.cacheWriteTokens, cache_write_1h_tokens: t.cacheWrite1hTokens, output_tokens: t.outputTokens },
+        model,
+        { providerId: provider, timestamp: new Date(ts) },
+      )!;
+      close(ours.costUsd, ref.total_price, `${model} ${JSON.stringify(t)} at ${new Date(ts).toISOString()}`);
+    }
+  });
+});
+
+describe('price overrides', () => {
+  it('win over the bundled catalogue and match without regard to case or provider prefix', () => {
+    const { overrides, problems } = parsePriceOverrides('{"GPT-4o": {"input": 1, "output": 2, "cacheRead": 0.5}, "my-model": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}}');
+    assert.deepEqual(problems, []);
+    const book = new PriceBook(overrides);
+    close(book.price('gpt-4o', 'openai', tok({ inputTokens: 1e6, outputTokens: 1e6, cacheReadTokens: 1e6 }), T)!.costUsd, 3.5);
+    close(book.price('azure/my-model', undefined, tok({ inputTokens: 1e6, cacheWriteTokens: 1e6 }), T)!.costUsd, 6.75);
+    assert.equal(book.resolve('my-model')?.source, 'override');
+  });
+
+  it('reports bad entries with their key and keeps the good ones', () => {
+    const r = parsePriceOverrides('{"a": {"input": -1, "output": 2}, "b": "cheap", "c": {"cacheRead": 1}, "d": {"input": 1, "output": 1}}');
+    assert.deepEqual([...r.overrides.keys()], ['d']);
+    assert.equal(r.problems.length, 3);
+    assert.match(r.problems[0], /"a"\.input/);
+    assert.match(parsePriceOverrides('{nope').problems[0], /not valid JSON/);
+  });
+
+  it('accepts tiered override rates', () => {
+    const r = parsePriceOverrides('{"m": {"input": {"base": 1, "tiers": [{"start": 100, "price": 2}]}, "output": 1}}');
+    const table = r.overrides.get('m')!;
+    close(costOfTokens(table, tok({ inputTokens: 100 })).costUsd, 100 / 1e6);
+    close(costOfTokens(table, tok({ inputTokens: 101 })).costUsd, 202 / 1e6);
+  });
+});

@@ -1,0 +1,92 @@
+import * as assert from 'node:assert/strict';
+import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringPool } from '../../../src/core/callTable';
+import { PriceBook } from '../../../src/core/pricing';
+import { readTraceFile } from '../../../src/node/traceReader';
+
+const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10, metadata: { feature: `f${i % 3}` } }) + '\n';
+
+describe('readTraceFile', () => {
+  let dir: string;
+  const opts = () => ({ pool: new StringPool(), prices: new PriceBook(), final: false });
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lcl-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads only the appended bytes on the next read, and keeps line numbers', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0) + line(1));
+    const o = opts();
+    const a = readTraceFile(f, o);
+    assert.equal(a.added, 2);
+    assert.equal(a.reloaded, true);
+    appendFileSync(f, line(2));
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.equal(b.reloaded, false);
+    assert.equal(b.added, 1);
+    assert.equal(b.state.table.length, 3);
+    assert.equal(b.state.table.line[2], 3);
+  });
+
+  it('waits for the newline of a half-written last line', () => {
+    const f = join(dir, 't.jsonl');
+    const l = line(1);
+    writeFileSync(f, line(0) + l.slice(0, 20));
+    const o = opts();
+    const a = readTraceFile(f, o);
+    assert.equal(a.state.table.length, 1);
+    assert.equal(a.state.problems.length, 0);
+    appendFileSync(f, l.slice(20));
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.equal(b.added, 1);
+    assert.equal(b.state.problems.length, 0);
+  });
+
+  it('reloads a truncated file from the start', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0) + line(1) + line(2));
+    const o = opts();
+    const a = readTraceFile(f, o);
+    truncateSync(f, 0);
+    writeFileSync(f, line(5));
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.equal(b.reloaded, true);
+    assert.equal(b.state.table.length, 1);
+    assert.equal(b.state.table.inputTokens[0], 1005);
+  });
+
+  it('reloads a file replaced by another (rotation), even when it is larger', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0));
+    const o = opts();
+    const a = readTraceFile(f, o);
+    const g = join(dir, 'new.jsonl');
+    writeFileSync(g, line(7) + line(8) + line(9));
+    renameSync(g, f);
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.equal(b.reloaded, true);
+    assert.deepEqual(Array.from(b.state.table.inputTokens.subarray(0, 3)), [1007, 1008, 1009]);
+  });
+
+  it('never writes to the trace file (works on a read-only file)', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0));
+    chmodSync(f, 0o444);
+    const before = statSync(f).mtimeMs;
+    readTraceFile(f, { ...opts(), final: true });
+    assert.equal(statSync(f).mtimeMs, before);
+  });
+
+  it('reads a file bigger than one chunk with lines across chunk boundaries', () => {
+    const f = join(dir, 'big.jsonl');
+    const pad = 'p'.repeat(900);
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) lines.push(JSON.stringify({ model: 'gpt-4o', input_tokens: i, output_tokens: 1, pad }));
+    writeFileSync(f, lines.join('\n') + '\n');
+    const r = readTraceFile(f, { ...opts(), final: true });
+    assert.equal(r.state.table.length, 40_000);
+    assert.equal(r.state.problems.length, 0);
+    assert.equal(r.state.table.inputTokens[39_999], 39_999);
+  });
+});
