@@ -28,6 +28,19 @@ export class StringPool {
 }
 
 const DIM_COLUMNS = ['feature', 'user', 'agent', 'template', 'tool', 'provider', 'model'] as const;
+const NUMERIC_COLUMNS = [
+  'tsMs', 'recordedUsd', 'computedUsd', 'noCacheUsd', 'estimatedUsd', 'latencyMs', 'inputTokens', 'outputTokens',
+  'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens', 'flags', 'line', 'callsiteLine',
+] as const;
+const ID_COLUMNS = ['traceId', 'callId', 'callsiteFile'] as const;
+
+/** A table's columns as plain typed arrays (transferable between threads) and the strings their ids refer to. */
+export interface PackedColumns {
+  length: number;
+  numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
+  ids: Record<string, Int32Array>;
+  strings: string[];
+}
 
 export const FLAG_ERROR = 1;
 
@@ -163,6 +176,39 @@ export class CallTable {
       cacheWrite1hTokens: this.cacheWrite1hTokens[i],
       reasoningTokens: this.reasoningTokens[i],
     };
+  }
+
+  /** The columns trimmed to `length`, for transfer to another thread, with the strings their ids refer to. */
+  exportColumns(): PackedColumns {
+    const numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array> = {};
+    for (const k of NUMERIC_COLUMNS) numeric[k] = (this[k] as Float64Array).slice(0, this.length);
+    const ids: Record<string, Int32Array> = {};
+    for (const k of ID_COLUMNS) ids[k] = this[k].slice(0, this.length);
+    for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d].slice(0, this.length);
+    for (const [k, v] of this.tags) ids[`tag:${k}`] = v.slice(0, this.length);
+    return { length: this.length, numeric, ids, strings: this.pool.values.slice() };
+  }
+
+  /** Rebuilds a table from exported columns, re-interning their strings into `pool`. */
+  static importColumns(file: string, pool: StringPool, p: PackedColumns): CallTable {
+    const t = new CallTable(file, pool);
+    t.grow(Math.max(p.length, 1));
+    t.length = p.length;
+    const map = new Int32Array(p.strings.length);
+    for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
+    for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set(p.numeric[k] as Float64Array);
+    const remap = (dst: Int32Array, src: Int32Array) => {
+      for (let i = 0; i < src.length; i++) dst[i] = map[src[i]];
+    };
+    for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
+    for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);
+    for (const [k, v] of Object.entries(p.ids)) {
+      if (!k.startsWith('tag:')) continue;
+      const col = new Int32Array(t.cap);
+      remap(col, v);
+      t.tags.set(k.slice(4), col);
+    }
+    return t;
   }
 
   /** The interned-id column for a dimension: a canonical one, or a custom tag key (`team` or `tag:team`). */

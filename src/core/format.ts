@@ -164,3 +164,8 @@ export function renderMarkdown(r: Report): string {
   if (r.skippedTotal) out.push('', `> ${formatCount(r.skippedTotal)} bad line(s) skipped.`);
   return out.join('\n') + '\n';
 }
+
+/** The status bar text: `$12.34 · 7d` (and a warning sign when calls are unpriced). */
+export function statusBarText(costUsd: number, rangeShort: string, unpricedCalls: number): string {
+  return `$(graph-line) ${formatUsd(costUsd)} · ${rangeShort}${unpricedCalls > 0 ? ' $(warning)' : ''}`;
+}

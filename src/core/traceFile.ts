@@ -1,4 +1,4 @@
-import { CallTable, type StringPool } from './callTable';
+import { CallTable, type PackedColumns, type StringPool } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { type FieldMapping, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import type { PriceBook } from './pricing';
@@ -77,4 +77,48 @@ export function ingestBytes(state: TraceFileState, bytes: Uint8Array, final: boo
   const consumed = scan.next.offset - state.position.offset;
   state.position = scan.next;
   return { added, consumed, problems };
+}
+
+/** A file's reading state in a form that crosses threads (structured clone, typed arrays transferable). */
+export interface PackedTraceFileState {
+  file: string;
+  position: ReadPosition;
+  fingerprint?: FileFingerprint;
+  problems: Problem[];
+  droppedProblems: number;
+  ctx: { seenIds: string[]; currentModel?: string; ignored: number };
+  columns: PackedColumns;
+}
+
+export function packState(s: TraceFileState): { packed: PackedTraceFileState; transfer: ArrayBuffer[] } {
+  const columns = s.table.exportColumns();
+  const transfer = [...Object.values(columns.numeric), ...Object.values(columns.ids)].map((a) => a.buffer as ArrayBuffer);
+  return {
+    packed: {
+      file: s.file,
+      position: s.position,
+      fingerprint: s.fingerprint,
+      problems: s.problems,
+      droppedProblems: s.droppedProblems,
+      ctx: { seenIds: [...s.ctx.seenIds], currentModel: s.ctx.currentModel, ignored: s.ctx.ignored },
+      columns,
+    },
+    transfer,
+  };
+}
+
+export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?: FieldMapping): TraceFileState {
+  const ctx = newContext(p.file, mapping);
+  for (const id of p.ctx.seenIds) ctx.seenIds.add(id);
+  ctx.currentModel = p.ctx.currentModel;
+  ctx.ignored = p.ctx.ignored;
+  return {
+    file: p.file,
+    position: p.position,
+    fingerprint: p.fingerprint,
+    ctx,
+    table: CallTable.importColumns(p.file, pool, p.columns),
+    problems: p.problems,
+    droppedProblems: p.droppedProblems,
+  };
 }

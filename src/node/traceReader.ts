@@ -28,7 +28,16 @@ export interface ReadOutcome {
  */
 export function readTraceFile(
   path: string,
-  opts: { pool: StringPool; prices: PriceBook; final: boolean; state?: TraceFileState; mapping?: FieldMapping; displayName?: string },
+  opts: {
+    pool: StringPool;
+    prices: PriceBook;
+    final: boolean;
+    state?: TraceFileState;
+    mapping?: FieldMapping;
+    displayName?: string;
+    /** Called after each chunk with the bytes read so far and the file size. */
+    onProgress?: (readBytes: number, totalBytes: number) => void;
+  },
 ): ReadOutcome {
   const fd = openSync(path, 'r');
   try {
@@ -56,6 +65,7 @@ export function readTraceFile(
       carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
       // A line longer than a chunk: read more before trying again.
       if (carry && carry.length >= chunk) chunk *= 2;
+      opts.onProgress?.(readAt, fp.size);
     }
     state.fingerprint = { ...fp, size: state.position.offset };
     return { state, reloaded, added };

@@ -1,0 +1,185 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { CANONICAL_DIMS } from './core/types';
+import { formatCount, formatPct, formatTokens, formatUsd } from './core/format';
+import { newContext, normalizeDocument } from './core/normalize';
+import { scanJsonDocuments } from './core/jsonl';
+import { sampleTrace } from './core/sampleTrace';
+import { TIME_RANGES, type TimeRange, rangeLabel } from './core/timeRange';
+import type { TraceStore } from './services/traceStore';
+import type { ViewState } from './services/viewState';
+import type { CostItem, CostTreeProvider } from './views/costTree';
+
+export interface CommandDeps {
+  store: TraceStore;
+  view: ViewState;
+  tree: CostTreeProvider;
+  treeView: vscode.TreeView<CostItem>;
+  log: vscode.OutputChannel;
+}
+
+/** Routes a command's failure to the Output channel and a short notice (never raw trace text). */
+export function handleError(log: vscode.OutputChannel, area: string, err: unknown): void {
+  const msg = err instanceof Error ? err.message : String(err);
+  log.appendLine(`[${area}] ${err instanceof Error && err.stack ? err.stack : msg}`);
+  void vscode.window.showErrorMessage(`LLM Cost Lens: ${area} failed. See the "LLM Cost Lens" output for details.`);
+}
+
+const GROUPINGS: { label: string; dims: string[] }[] = [
+  { label: 'feature → user → model', dims: ['feature', 'user', 'model'] },
+  { label: 'feature → model', dims: ['feature', 'model'] },
+  { label: 'model → feature', dims: ['model', 'feature'] },
+  { label: 'user → feature → model', dims: ['user', 'feature', 'model'] },
+  { label: 'agent → tool → model', dims: ['agent', 'tool', 'model'] },
+  { label: 'template → feature', dims: ['template', 'feature'] },
+  { label: 'provider → model', dims: ['provider', 'model'] },
+];
+
+/** True when a JSONL text's first documents hold LLM calls. */
+export function looksLikeTrace(text: string): boolean {
+  const bytes = new TextEncoder().encode(text.slice(0, 64 * 1024));
+  const scan = scanJsonDocuments(bytes, { offset: 0, line: 1 }, { file: 'sniff', final: false });
+  const ctx = newContext('sniff');
+  return scan.docs.slice(0, 50).some((d) => normalizeDocument(d.value, d.line, ctx).calls.length > 0);
+}
+
+export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): void {
+  const reg = (id: string, fn: (...args: never[]) => unknown) =>
+    ctx.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          return await fn(...args);
+        } catch (e) {
+          handleError(d.log, id.replace('llmCostLens.', ''), e);
+          return undefined;
+        }
+      }),
+    );
+
+  reg('llmCostLens.refresh', () => d.store.refresh());
+
+  reg('llmCostLens.focus', () => vscode.commands.executeCommand('llmCostLens.costTree.focus'));
+
+  reg('llmCostLens.groupBy', async (dims?: string[]) => {
+    if (Array.isArray(dims) && dims.every((x) => typeof x === 'string')) return d.view.setGroupBy(dims);
+    const current = d.view.groupBy.join(' → ');
+    const tagKeys = new Set<string>();
+    for (const t of d.store.tables()) for (const k of t.tags.keys()) tagKeys.add(k);
+    type Pick = vscode.QuickPickItem & { dims?: string[]; custom?: boolean };
+    const items: Pick[] = [
+      ...GROUPINGS.map((g) => ({ label: g.label, dims: g.dims, description: g.label === current ? 'current' : undefined })),
+      ...[...tagKeys].sort().slice(0, 20).map((k) => ({ label: `${k} → model`, dims: [k, 'model'], description: 'custom tag' })),
+      { label: 'Custom order…', custom: true, detail: `any of ${CANONICAL_DIMS.join(', ')} or a tag key, comma-separated` },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Group the cost tree by', placeHolder: `Now: ${current}` });
+    if (!pick) return;
+    let chosen = pick.dims;
+    if (pick.custom) {
+      const text = await vscode.window.showInputBox({ title: 'Group by (comma-separated, outermost first)', value: d.view.groupBy.join(', '), validateInput: (v) => (v.split(',').some((s) => s.trim()) ? undefined : 'Name at least one dimension') });
+      if (!text) return;
+      chosen = text.split(',').map((s) => s.trim()).filter(Boolean);
+    }
+    if (chosen) await d.view.setGroupBy(chosen);
+  });
+
+  reg('llmCostLens.timeRange', async (range?: TimeRange) => {
+    if (range && (TIME_RANGES as readonly string[]).includes(range)) return d.view.setRange(range);
+    const pick = await vscode.window.showQuickPick(
+      TIME_RANGES.map((r) => ({ label: rangeLabel(r), range: r, description: r === d.view.range ? 'current' : undefined })),
+      { title: 'Time range' },
+    );
+    if (pick) await d.view.setRange(pick.range);
+  });
+
+  reg('llmCostLens.openCall', async (file: string, line: number) => {
+    const path = d.store.paths().find((p) => p === file || p.endsWith('/' + file) || vscode.workspace.asRelativePath(p, (vscode.workspace.workspaceFolders?.length ?? 0) > 1) === file) ?? file;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+    const pos = new vscode.Position(Math.max(0, line - 1), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), preview: true });
+  });
+
+  reg('llmCostLens.copyMarkdown', async (item?: CostItem) => {
+    const el = item ?? d.treeView.selection[0];
+    if (!el || el.kind !== 'group') return;
+    const n = el.node;
+    const s = n.stats;
+    const title = n.path.map((p) => `${p.dim}: ${escapeMd(p.value)}`).join(' › ');
+    const md = [
+      `**${title}** (${rangeLabel(d.view.range)})`,
+      '',
+      '| | |',
+      '|---|---:|',
+      `| Cost | ${formatUsd(s.costUsd)} (${formatPct(n.shareOfParent)} of parent) |`,
+      `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
+      `| Per call mean / p50 / p95 / p99 | ${formatUsd(s.meanUsd)} / ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
+      `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
+      `| Cache hit ratio / savings | ${formatPct(s.cacheHitRatio)} / ${formatUsd(s.cacheSavingsUsd)} |`,
+      `| Errors | ${formatCount(s.errors)} |`,
+      '',
+    ].join('\n');
+    await vscode.env.clipboard.writeText(md);
+    void vscode.window.setStatusBarMessage('LLM Cost Lens: figures copied as Markdown', 3000);
+    return md;
+  });
+
+  reg('llmCostLens.pickFile', async () => {
+    const uris = await vscode.window.showOpenDialog({ canSelectMany: true, openLabel: 'Analyze', filters: { 'Trace files': ['jsonl', 'ndjson', 'json'], 'All files': ['*'] } });
+    for (const u of uris ?? []) await d.store.addFile(u.fsPath);
+  });
+
+  reg('llmCostLens.analyzeFile', async (uri?: vscode.Uri) => {
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!target || target.scheme !== 'file') return;
+    await d.store.addFile(target.fsPath);
+    await vscode.commands.executeCommand('llmCostLens.costTree.focus');
+  });
+
+  reg('llmCostLens.openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', 'llmCostLens'));
+
+  reg('llmCostLens.writeSample', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) {
+      void vscode.window.showWarningMessage('LLM Cost Lens: open a folder first; the sample trace is written into it.');
+      return;
+    }
+    const path = join(folder.uri.fsPath, 'traces', 'llm-cost-lens-sample.jsonl');
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, sampleTrace(Date.now()));
+    }
+    await d.store.refresh();
+    await vscode.commands.executeCommand('llmCostLens.costTree.focus');
+    return path;
+  });
+
+  reg('llmCostLens.openPricesFile', async (models?: string[]) => {
+    const path = d.store.pricesFilePath();
+    if (!path) {
+      void vscode.window.showWarningMessage('LLM Cost Lens: open a folder to keep a prices file in it, or set llmCostLens.pricesFile.');
+      return;
+    }
+    const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    let data: Record<string, unknown> = {};
+    try {
+      data = current.trim() ? JSON.parse(current) : {};
+    } catch {
+      // Leave a broken file as it is for the user to fix; just open it.
+    }
+    const missing = (Array.isArray(models) ? models : []).filter((m) => typeof m === 'string' && !(m in data) && m !== '(no model)');
+    if (!existsSync(path) || (missing.length && current.trim() && typeof data === 'object')) {
+      if (!existsSync(path)) data = { $comment: 'USD per million tokens. Entries here win over the bundled @pydantic/genai-prices catalogue.' };
+      // Placeholders stay unpriced (null is not a price) until the user fills them in.
+      for (const m of missing) data[m] = { input: null, output: null, cacheRead: null, cacheWrite: null };
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(path));
+  });
+
+  reg('llmCostLens.showOutput', () => d.log.show(true));
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

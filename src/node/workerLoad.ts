@@ -1,0 +1,56 @@
+import { Worker } from 'node:worker_threads';
+import type { StringPool } from '../core/callTable';
+import type { FieldMapping } from '../core/normalize';
+import type { PriceOverride } from '../core/pricing';
+import { type PackedTraceFileState, type TraceFileState, unpackState } from '../core/traceFile';
+
+export interface LoadRequest {
+  path: string;
+  displayName: string;
+  overrides: [string, PriceOverride][];
+  mapping?: FieldMapping;
+}
+
+export type LoadResponse =
+  | { type: 'progress'; fraction: number }
+  | { type: 'done'; state: PackedTraceFileState }
+  | { type: 'error'; message: string };
+
+export class LoadCancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/**
+ * Reads a whole trace file in a worker thread so the caller's event loop stays free, and merges the result into
+ * `pool`. `signal` aborts (the worker is terminated); `onProgress` gets 0..1.
+ */
+export function loadInWorker(
+  workerScript: string,
+  req: LoadRequest,
+  pool: StringPool,
+  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
+): Promise<TraceFileState> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(workerScript);
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      void w.terminate();
+      fn();
+    };
+    const onAbort = () => finish(() => reject(new LoadCancelled()));
+    opts.signal?.addEventListener('abort', onAbort);
+    w.on('message', (m: LoadResponse) => {
+      if (m.type === 'progress') opts.onProgress?.(m.fraction);
+      else if (m.type === 'done') finish(() => resolve(unpackState(m.state, pool, req.mapping)));
+      else finish(() => reject(new Error(m.message)));
+    });
+    w.on('error', (e) => finish(() => reject(e)));
+    w.on('exit', (code) => finish(() => reject(new Error(`load worker exited with code ${code}`))));
+    w.postMessage(req);
+  });
+}

@@ -1,0 +1,56 @@
+import * as vscode from 'vscode';
+import { select, stats } from '../core/analysis';
+import { formatCount } from '../core/format';
+import { Disposable } from '../util/disposable';
+import type { StoreChange, TraceStore } from './traceStore';
+
+/** Diagnostics shown per file; more are counted in the Output channel. */
+const MAX_DIAGNOSTICS_PER_FILE = 1000;
+
+/**
+ * Puts trace problems where users look: malformed lines in the Problems panel, unpriced models as a warning with a
+ * quick action to open the prices file, details in the Output channel.
+ */
+export class ProblemsReporter extends Disposable {
+  readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('llmCostLens'));
+  private readonly warnedModels = new Set<string>();
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    super();
+    this._register(store.onDidChange((c) => this.update(c)));
+  }
+
+  update(change: StoreChange): void {
+    for (const p of change.removed) this.diagnostics.delete(vscode.Uri.file(p));
+    const byPath = new Map(this.store.paths().map((p, i) => [p, this.store.states()[i]]));
+    for (const p of change.changed) {
+      const state = byPath.get(p);
+      if (!state) continue;
+      const diags = state.problems.slice(0, MAX_DIAGNOSTICS_PER_FILE).map((pr) => {
+        const line = Math.max(0, pr.line - 1);
+        const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), pr.message, pr.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        d.source = 'LLM Cost Lens';
+        return d;
+      });
+      this.diagnostics.set(vscode.Uri.file(p), diags);
+      const more = state.problems.length - diags.length + state.droppedProblems;
+      if (state.problems.length) this.log.appendLine(`[problems] ${state.file}: ${formatCount(state.problems.length + state.droppedProblems)} line(s) skipped or flagged${more > 0 ? ` (${formatCount(more)} not shown in Problems)` : ''}`);
+    }
+    void this.warnUnpriced();
+  }
+
+  private async warnUnpriced(): Promise<void> {
+    const s = stats(select(this.store.tables()), 'computed');
+    const fresh = Object.entries(s.unpricedModels).filter(([m]) => !this.warnedModels.has(m));
+    if (!fresh.length || !vscode.workspace.getConfiguration('llmCostLens').get<boolean>('warnUnpriced', true)) return;
+    for (const [m] of fresh) this.warnedModels.add(m);
+    const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${m.length > 40 ? m.slice(0, 39) + '…' : m} (${formatCount(n)} calls)`).join(', ');
+    this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);
+    const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output');
+    if (choice === 'Open Prices File') await vscode.commands.executeCommand('llmCostLens.openPricesFile', fresh.map(([m]) => m));
+    else if (choice === 'Show Output') this.log.show(true);
+  }
+}

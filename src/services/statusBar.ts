@@ -1,0 +1,42 @@
+import * as vscode from 'vscode';
+import { select, stats } from '../core/analysis';
+import { formatCount, formatUsd, statusBarText } from '../core/format';
+import { rangeLabel, rangeShort } from '../core/timeRange';
+import { Disposable } from '../util/disposable';
+import type { TraceStore } from './traceStore';
+import type { ViewState } from './viewState';
+
+/** Shows the spend of the selected range; a click opens the cost view. */
+export class StatusBar extends Disposable {
+  readonly item = this._register(vscode.window.createStatusBarItem('llmCostLens.status', vscode.StatusBarAlignment.Left, 50));
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly view: ViewState,
+  ) {
+    super();
+    this.item.name = 'LLM Cost Lens';
+    this.item.command = 'llmCostLens.focus';
+    this._register(store.onDidChange(() => this.update()));
+    this._register(view.onDidChange(() => this.update()));
+    this.update();
+  }
+
+  update(): void {
+    if (!this.store.ready || this.store.paths().length === 0) {
+      this.item.hide();
+      return;
+    }
+    const s = stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
+    this.item.text = statusBarText(s.costUsd, rangeShort(this.view.range), s.unpricedCalls);
+    const md = new vscode.MarkdownString(
+      `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatUsd(s.costUsd)} over ${formatCount(s.calls)} calls` +
+        (s.unpricedCalls ? `\n\n$(warning) ${formatCount(s.unpricedCalls)} calls have no price and are not counted` : '') +
+        `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the Cost view.`,
+      true,
+    );
+    this.item.tooltip = md;
+    this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatUsd(s.costUsd)}` };
+    this.item.show();
+  }
+}

@@ -1,0 +1,342 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { StringPool, type CallTable } from '../core/callTable';
+import type { FieldMapping } from '../core/normalize';
+import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
+import type { TraceFileState } from '../core/traceFile';
+import { LoadCancelled, loadInWorker } from '../node/workerLoad';
+import { readTraceFile } from '../node/traceReader';
+import { Disposable } from '../util/disposable';
+
+/** Files above this size load in a worker thread, with a progress notification. */
+const WORKER_THRESHOLD_BYTES = 1024 * 1024;
+const DEBOUNCE_MS = 300;
+const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
+
+export interface StoreChange {
+  /** Paths whose calls changed (loaded, appended, reloaded). */
+  changed: string[];
+  /** Paths that are no longer read. */
+  removed: string[];
+}
+
+/** Expands `~` and makes a path absolute against a folder. */
+export function expandPath(p: string, base: string | undefined): string {
+  const t = p.startsWith('~/') || p === '~' ? join(homedir(), p.slice(1)) : p;
+  return isAbsolute(t) || !base ? t : join(base, t);
+}
+
+/**
+ * Finds the trace files named by the settings, reads them (big ones in a worker thread, with progress), follows
+ * them as they grow (only the appended bytes are read), reloads truncated or replaced files and drops deleted ones.
+ * One store serves the tree, the status bar, the diagnostics and the other views.
+ */
+export class TraceStore extends Disposable {
+  readonly pool = new StringPool();
+  private readonly files = new Map<string, TraceFileState>();
+  private prices = new PriceBook();
+  private overrides = new Map<string, PriceOverride>();
+  private overridesProblems: string[] = [];
+  private watchers: vscode.Disposable[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly _onDidChange = this._register(new vscode.EventEmitter<StoreChange>());
+  /** Fires after calls were added, reloaded or removed. */
+  readonly onDidChange = this._onDidChange.event;
+  private loadChain: Promise<unknown> = Promise.resolve();
+  /** True once the first discovery and load finished. */
+  ready = false;
+
+  constructor(
+    private readonly ctx: vscode.ExtensionContext,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    super();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('llmCostLens.traceFiles') || e.affectsConfiguration('llmCostLens.exclude') || e.affectsConfiguration('llmCostLens.fieldMapping')) {
+          void this.refresh();
+        } else if (e.affectsConfiguration('llmCostLens.pricesFile')) void this.reloadPrices();
+      }),
+    );
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.refresh()));
+    this._register({ dispose: () => this.disposeWatchers() });
+    this._register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
+  }
+
+  /** The states of every file read, in path order. */
+  states(): TraceFileState[] {
+    return [...this.files.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([, s]) => s);
+  }
+
+  tables(): CallTable[] {
+    return this.states().map((s) => s.table);
+  }
+
+  /** Absolute paths of the files read. */
+  paths(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
+  get priceBook(): PriceBook {
+    return this.prices;
+  }
+
+  /** Problems found in the prices file, as text. */
+  get pricesProblems(): readonly string[] {
+    return this.overridesProblems;
+  }
+
+  /** The prices file in use (it may not exist yet). */
+  pricesFilePath(): string | undefined {
+    const cfg = vscode.workspace.getConfiguration('llmCostLens').get<string>('pricesFile', '').trim();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (cfg) return expandPath(cfg, folder);
+    return folder ? join(folder, '.llm-cost-lens', 'prices.json') : undefined;
+  }
+
+  /** Discovers the files, loads them and starts watching. Resolves when everything is read. */
+  start(): Promise<void> {
+    return this.enqueue(async () => {
+      this.reloadPricesSync();
+      await this.discoverAndLoad();
+      this.ready = true;
+    });
+  }
+
+  /** Forgets everything and reads all files again. */
+  refresh(): Promise<void> {
+    return this.enqueue(async () => {
+      const removed = this.paths();
+      this.files.clear();
+      this.reloadPricesSync();
+      await this.discoverAndLoad(removed);
+    });
+  }
+
+  /** Adds a file by hand ("Analyze this file"); remembered for this workspace. */
+  async addFile(path: string): Promise<void> {
+    const extra = new Set(this.ctx.workspaceState.get<string[]>(EXTRA_FILES_KEY, []));
+    extra.add(path);
+    await this.ctx.workspaceState.update(EXTRA_FILES_KEY, [...extra]);
+    await this.refresh();
+  }
+
+  /** Whether a file is read by the store. */
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  /** Reads the appended bytes of a file now (tests and the refresh command use this instead of waiting). */
+  update(path: string): Promise<void> {
+    return this.enqueue(() => this.updateFile(path));
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.loadChain.then(fn, fn);
+    this.loadChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private mapping(): FieldMapping | undefined {
+    const m = vscode.workspace.getConfiguration('llmCostLens').get<FieldMapping | null>('fieldMapping', null);
+    return m && typeof m === 'object' && Object.keys(m).length ? m : undefined;
+  }
+
+  private async reloadPrices(): Promise<void> {
+    await this.enqueue(async () => {
+      this.reloadPricesSync();
+      for (const s of this.files.values()) s.table.reprice(this.prices);
+      this._onDidChange.fire({ changed: this.paths(), removed: [] });
+    });
+  }
+
+  private reloadPricesSync() {
+    const p = this.pricesFilePath();
+    this.overrides = new Map();
+    this.overridesProblems = [];
+    if (p && existsSync(p)) {
+      try {
+        const r = parsePriceOverrides(readFileSync(p, 'utf8'));
+        this.overrides = r.overrides;
+        this.overridesProblems = r.problems;
+        for (const msg of r.problems) this.log.appendLine(`[prices] ${p}: ${msg}`);
+        this.log.appendLine(`[prices] ${r.overrides.size} price override(s) from ${p}`);
+      } catch (e) {
+        this.log.appendLine(`[prices] cannot read ${p}: ${(e as Error).message}`);
+      }
+    }
+    this.prices = new PriceBook(this.overrides);
+  }
+
+  private patterns(): { include: string[]; exclude: string } {
+    const c = vscode.workspace.getConfiguration('llmCostLens');
+    const include = c.get<string[]>('traceFiles', []).filter((s) => typeof s === 'string' && s.trim());
+    const exclude = c.get<string[]>('exclude', ['**/node_modules/**']).filter((s) => typeof s === 'string' && s.trim());
+    return { include, exclude: exclude.length > 1 ? `{${exclude.join(',')}}` : exclude[0] ?? '' };
+  }
+
+  private async discover(): Promise<string[]> {
+    const { include, exclude } = this.patterns();
+    const found = new Set<string>();
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    this.disposeWatchers();
+    for (const pattern of include) {
+      if (isAbsolute(pattern) || pattern.startsWith('~')) {
+        const abs = expandPath(pattern, undefined);
+        this.watch(new vscode.RelativePattern(vscode.Uri.file(dirname(abs)), basename(abs)));
+        if (existsSync(abs) && statSync(abs).isFile()) found.add(abs);
+        continue;
+      }
+      for (const folder of folders) {
+        const rp = new vscode.RelativePattern(folder, pattern);
+        this.watch(rp);
+        const uris = await vscode.workspace.findFiles(rp, exclude || null);
+        for (const u of uris) found.add(u.fsPath);
+      }
+    }
+    for (const extra of this.ctx.workspaceState.get<string[]>(EXTRA_FILES_KEY, [])) {
+      if (existsSync(extra)) {
+        found.add(extra);
+        this.watch(new vscode.RelativePattern(vscode.Uri.file(dirname(extra)), basename(extra)));
+      }
+    }
+    const prices = this.pricesFilePath();
+    if (prices) {
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dirname(prices)), basename(prices)));
+      const reprice = () => void this.reloadPrices();
+      w.onDidChange(reprice);
+      w.onDidCreate(reprice);
+      w.onDidDelete(reprice);
+      this.watchers.push(w);
+    }
+    return [...found].sort();
+  }
+
+  private watch(pattern: vscode.RelativePattern) {
+    const w = vscode.workspace.createFileSystemWatcher(pattern);
+    w.onDidCreate((u) => this.schedule(u.fsPath));
+    w.onDidChange((u) => this.schedule(u.fsPath));
+    w.onDidDelete((u) => this.schedule(u.fsPath));
+    this.watchers.push(w);
+  }
+
+  private disposeWatchers() {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+  }
+
+  /** Debounces bursts of writes to one file. */
+  private schedule(path: string) {
+    const t = this.timers.get(path);
+    if (t) clearTimeout(t);
+    this.timers.set(
+      path,
+      setTimeout(() => {
+        this.timers.delete(path);
+        void this.update(path);
+      }, DEBOUNCE_MS),
+    );
+  }
+
+  private displayName(path: string): string {
+    return vscode.workspace.asRelativePath(path, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
+  }
+
+  private async discoverAndLoad(removedBefore: string[] = []): Promise<void> {
+    const paths = await this.discover();
+    this.log.appendLine(`[store] ${paths.length} trace file(s) found`);
+    const big = paths.filter((p) => safeSize(p) > WORKER_THRESHOLD_BYTES);
+    const small = paths.filter((p) => !big.includes(p));
+    for (const p of small) this.readInline(p);
+    if (big.length) await this.loadBig(big);
+    const changed = this.paths();
+    this._onDidChange.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
+  }
+
+  private readInline(path: string): boolean {
+    const prev = this.files.get(path);
+    try {
+      const t0 = Date.now();
+      const r = readTraceFile(path, { pool: this.pool, prices: this.prices, final: false, state: prev, mapping: this.mapping(), displayName: this.displayName(path) });
+      this.files.set(path, r.state);
+      if (r.reloaded || r.added) this.log.appendLine(`[store] ${r.reloaded ? 'read' : 'appended'} ${r.added} call(s) from ${r.state.file} in ${Date.now() - t0} ms`);
+      return r.reloaded || r.added > 0;
+    } catch (e) {
+      this.log.appendLine(`[store] cannot read ${path}: ${(e as Error).message}`);
+      return this.files.delete(path);
+    }
+  }
+
+  private async loadBig(paths: string[]): Promise<void> {
+    const script = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'loadWorker.js').fsPath;
+    const total = paths.reduce((a, p) => a + safeSize(p), 0);
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'LLM Cost Lens: reading traces', cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let done = 0;
+        for (const p of paths) {
+          if (abort.signal.aborted) break;
+          const size = safeSize(p);
+          let reported = 0;
+          const t0 = Date.now();
+          try {
+            const state = await loadInWorker(
+              script,
+              { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping: this.mapping() },
+              this.pool,
+              {
+                signal: abort.signal,
+                onProgress: (f) => {
+                  const inc = ((f * size - reported) / total) * 100;
+                  reported = f * size;
+                  progress.report({ increment: inc, message: `${this.displayName(p)} (${Math.round(f * 100)}%)` });
+                },
+              },
+            );
+            this.files.set(p, state);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (worker)`);
+          } catch (e) {
+            if (e instanceof LoadCancelled) {
+              this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
+              break;
+            }
+            this.log.appendLine(`[store] cannot read ${p}: ${(e as Error).message}`);
+          }
+          done++;
+        }
+      },
+    );
+  }
+
+  private async updateFile(path: string): Promise<void> {
+    if (!existsSync(path)) {
+      if (this.files.delete(path)) {
+        this.log.appendLine(`[store] ${this.displayName(path)} was deleted`);
+        this._onDidChange.fire({ changed: [], removed: [path] });
+      }
+      return;
+    }
+    const prev = this.files.get(path);
+    const size = safeSize(path);
+    const fresh = !prev || size < prev.position.offset;
+    if (fresh && size > WORKER_THRESHOLD_BYTES) {
+      this.files.delete(path);
+      await this.loadBig([path]);
+      this._onDidChange.fire({ changed: [path], removed: [] });
+      return;
+    }
+    if (this.readInline(path)) this._onDidChange.fire({ changed: [path], removed: [] });
+  }
+}
+
+function safeSize(p: string): number {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,152 @@
+import * as vscode from 'vscode';
+import { select, type Slice } from '../core/analysis';
+import { formatCount, formatPct, formatTokens, formatUsd } from '../core/format';
+import { type CallRef, childGroups, costliestCalls, type GroupNode } from '../core/groupTree';
+import { rangeLabel } from '../core/timeRange';
+import type { TraceStore } from '../services/traceStore';
+import type { ViewState } from '../services/viewState';
+import { Disposable } from '../util/disposable';
+
+export type CostItem =
+  | { kind: 'group'; node: GroupNode; depth: number; parent?: CostItem }
+  | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
+  | { kind: 'message'; text: string; detail?: string };
+
+const DIM_ICONS: Record<string, string> = {
+  feature: 'symbol-class',
+  user: 'account',
+  model: 'chip',
+  agent: 'robot',
+  template: 'note',
+  tool: 'tools',
+  provider: 'cloud',
+};
+
+/** How many of the costliest calls a leaf lists. */
+const CALLS_PER_LEAF = 10;
+
+/**
+ * The "Cost" tree: calls grouped by the chosen dimensions (feature → user → model by default), each node with its
+ * cost, share of its parent and calls; leaves list the costliest calls, which open at their line in the trace file.
+ */
+export class CostTreeProvider extends Disposable implements vscode.TreeDataProvider<CostItem> {
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<CostItem | undefined>());
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private roots: CostItem[] | undefined;
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly view: ViewState,
+  ) {
+    super();
+    this._register(store.onDidChange(() => this.refresh()));
+    this._register(view.onDidChange(() => this.refresh()));
+  }
+
+  refresh(): void {
+    this.roots = undefined;
+    this._onDidChangeTreeData.fire(undefined);
+  }
+
+  /** The calls of the current range, for the whole tree. */
+  rangeSlices(): Slice[] {
+    return select(this.store.tables(), { sinceMs: this.view.sinceMs(), costSource: this.view.costSource });
+  }
+
+  getChildren(el?: CostItem): CostItem[] {
+    const dims = this.view.groupBy;
+    const source = this.view.costSource;
+    if (!el) {
+      if (!this.store.ready || this.store.paths().length === 0) return [];
+      if (this.roots) return this.roots;
+      const slices = this.rangeSlices();
+      let count = 0;
+      for (const s of slices) count += s.rows.length;
+      if (count === 0) {
+        const latest = latestCall(this.store);
+        this.roots = [
+          {
+            kind: 'message',
+            text: `No calls in the ${rangeLabel(this.view.range)}`,
+            detail: latest ? `latest call ${new Date(latest).toISOString().slice(0, 16).replace('T', ' ')} UTC: choose a longer time range` : 'the trace files hold no calls yet',
+          },
+        ];
+        return this.roots;
+      }
+      this.roots = childGroups(slices, dims[0], undefined, source).map((node) => ({ kind: 'group', node, depth: 0 }));
+      return this.roots;
+    }
+    if (el.kind !== 'group') return [];
+    const { node, depth } = el;
+    if (depth + 1 < dims.length) {
+      return childGroups(node.slices, dims[depth + 1], { path: node.path, costUsd: node.stats.costUsd }, source).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el }));
+    }
+    return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+  }
+
+  getParent(el: CostItem): CostItem | undefined {
+    return el.kind === 'message' ? undefined : el.parent;
+  }
+
+  getTreeItem(el: CostItem): vscode.TreeItem {
+    if (el.kind === 'message') {
+      const item = new vscode.TreeItem(el.text, vscode.TreeItemCollapsibleState.None);
+      item.description = el.detail;
+      item.iconPath = new vscode.ThemeIcon('info');
+      item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
+      return item;
+    }
+    if (el.kind === 'call') {
+      const c = el.call;
+      const item = new vscode.TreeItem(`${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`, vscode.TreeItemCollapsibleState.None);
+      item.id = el.id;
+      item.description = `${Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 16).replace('T', ' ') : 'no time'}${c.error ? ' · error' : ''} · ${c.file}:${c.line}`;
+      item.iconPath = new vscode.ThemeIcon(c.error ? 'error' : 'debug-stackframe-dot');
+      item.tooltip = `Open the record at line ${c.line} of ${c.file}`;
+      item.contextValue = 'llmCostLens.call';
+      item.command = { command: 'llmCostLens.openCall', title: 'Open Record', arguments: [c.file, c.line] };
+      return item;
+    }
+    const { node } = el;
+    const s = node.stats;
+    const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = node.id;
+    const unpriced = s.unpricedCalls ? ` · ${formatCount(s.unpricedCalls)} unpriced` : '';
+    item.description = `${formatUsd(s.costUsd)} · ${formatPct(node.shareOfParent)} · ${formatCount(s.calls)} calls${unpriced}`;
+    item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
+    item.contextValue = 'llmCostLens.group';
+    item.tooltip = groupTooltip(node);
+    if (s.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
+    item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
+    return item;
+  }
+}
+
+/** Markdown tooltip; trace text goes in as escaped text, never as Markdown. */
+export function groupTooltip(node: GroupNode): vscode.MarkdownString {
+  const s = node.stats;
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**${node.dim}:** `);
+  md.appendText(node.value);
+  md.appendMarkdown('\n\n');
+  md.appendMarkdown(
+    [
+      `| | |`,
+      `|---|---:|`,
+      `| Cost | ${formatUsd(s.costUsd)} |`,
+      `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
+      `| Per call p50 / p95 / p99 | ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
+      `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
+      `| Cache hit ratio | ${formatPct(s.cacheHitRatio)} |`,
+      `| Cache savings | ${formatUsd(s.cacheSavingsUsd)} (without cache ${formatUsd(s.costWithoutCacheUsd)}) |`,
+      `| Errors | ${formatCount(s.errors)}${s.errors ? ` (${formatUsd(s.errorCostUsd)})` : ''} |`,
+    ].join('\n'),
+  );
+  return md;
+}
+
+function latestCall(store: TraceStore): number | undefined {
+  let latest = -Infinity;
+  for (const t of store.tables()) for (let i = 0; i < t.length; i++) if (t.tsMs[i] > latest) latest = t.tsMs[i];
+  return Number.isFinite(latest) ? latest : undefined;
+}
