@@ -1,0 +1,152 @@
+import * as assert from 'node:assert/strict';
+import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { LlmCostLensApi } from '../../../src/extension';
+import type { CostItem } from '../../../src/views/costTree';
+
+const EXT_ID = 'llm-cost-lens.llm-cost-lens';
+
+function workspaceDir(): string {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(f, 'the tests run in the fixture workspace');
+  return f.uri.fsPath;
+}
+
+/** Resolves on the next store change that satisfies `pred`, or rejects after `ms`. */
+function changeWhere(api: LlmCostLensApi, pred: () => boolean, ms = 15000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (pred()) return resolve();
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error('timed out waiting for the trace store to change'));
+    }, ms);
+    const sub = api.store.onDidChange(() => {
+      if (pred()) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+}
+
+function describeItem(api: LlmCostLensApi, el: CostItem): { label: string; description: string } {
+  const item = api.tree.getTreeItem(el);
+  const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  return { label, description: String(item.description ?? '') };
+}
+
+const line = (feature: string, tokens: number) =>
+  JSON.stringify({ model: 'gpt-4o', input_tokens: tokens, output_tokens: 0, timestamp: '2026-11-22T10:00:00Z', metadata: { feature, user_id: 'live' } }) + '\n';
+
+describe('LLM Cost Lens in VS Code', function () {
+  let api: LlmCostLensApi;
+
+  before(async function () {
+    const ext = vscode.extensions.getExtension<LlmCostLensApi>(EXT_ID);
+    assert.ok(ext, `extension ${EXT_ID} is installed`);
+    api = await ext.activate();
+    await api.ready;
+    await vscode.commands.executeCommand('llmCostLens.timeRange', 'all');
+    await vscode.commands.executeCommand('llmCostLens.groupBy', ['feature', 'user', 'model']);
+  });
+
+  it('activates on the fixture workspace and reads its trace file', () => {
+    const names = api.store.paths().map((p) => p.slice(workspaceDir().length + 1));
+    assert.deepEqual(names, ['traces/app.jsonl']);
+    assert.equal(api.store.tables()[0].length, 4);
+  });
+
+  it('shows features with cost, share and calls, the unattributed bucket, and drills down to calls', async () => {
+    const roots = api.tree.getChildren();
+    const shown = roots.map((r) => describeItem(api, r));
+    assert.deepEqual(shown, [
+      { label: 'search', description: '$0.0404 · 68% · 3 calls · 1 unpriced' },
+      { label: 'summarization', description: '$0.0187 · 32% · 1 calls' },
+      { label: '(unattributed)', description: '$0.00 · 0% · 0 calls' },
+    ]);
+    const users = api.tree.getChildren(roots[0]).map((r) => describeItem(api, r).label);
+    assert.deepEqual(users, ['u_1', 'u_2', 'u_3']);
+    const models = api.tree.getChildren(api.tree.getChildren(roots[0])[0]);
+    assert.deepEqual(models.map((m) => describeItem(api, m).label), ['o3']);
+    const calls = api.tree.getChildren(models[0]);
+    const item = api.tree.getTreeItem(calls[0]);
+    assert.equal(item.label, '$0.0300 · o3');
+    assert.deepEqual(item.command?.arguments, ['traces/app.jsonl', 3]);
+    await vscode.commands.executeCommand(item.command!.command, ...item.command!.arguments!);
+    const editor = vscode.window.activeTextEditor;
+    assert.ok(editor?.document.fileName.endsWith('app.jsonl'));
+    assert.equal(editor?.selection.active.line, 2);
+  });
+
+  it('reports the malformed line in the Problems panel', () => {
+    const uri = vscode.Uri.file(join(workspaceDir(), 'traces', 'app.jsonl'));
+    const diags = vscode.languages.getDiagnostics(uri);
+    assert.equal(diags.length, 1);
+    assert.equal(diags[0].range.start.line, 3);
+    assert.match(diags[0].message, /Malformed JSON/);
+    assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
+  });
+
+  it('shows the spend of the range in the status bar', () => {
+    assert.equal(api.statusBar.item.text, '$(graph-line) $0.0592 · all time $(warning)');
+  });
+
+  it('regroups with the group-by command', async () => {
+    await vscode.commands.executeCommand('llmCostLens.groupBy', ['model', 'feature']);
+    const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+    assert.deepEqual(labels, ['o3', 'claude-sonnet-4-5', 'gpt-4o', 'acme-internal-llm-v1', '(unattributed)']);
+    await vscode.commands.executeCommand('llmCostLens.groupBy', ['feature', 'user', 'model']);
+  });
+
+  it('copies a node’s figures as Markdown', async () => {
+    const md = (await vscode.commands.executeCommand<string>('llmCostLens.copyMarkdown', api.tree.getChildren()[1]))!;
+    assert.match(md, /\*\*feature: summarization\*\*/);
+    assert.match(md, /\| Cost \| \$0\.0187/);
+    assert.equal(await vscode.env.clipboard.readText(), md);
+  });
+
+  describe('a watched file', () => {
+    const live = () => join(workspaceDir(), 'traces', 'live.jsonl');
+    after(() => rmSync(live(), { force: true }));
+
+    it('is picked up when created, and appended lines reach the tree', async () => {
+      writeFileSync(live(), line('live-feature', 1000));
+      await changeWhere(api, () => api.store.has(live()));
+      const find = () => api.tree.getChildren().map((r) => describeItem(api, r)).find((r) => r.label === 'live-feature');
+      assert.equal(find()?.description, '$0.0025 · 4.1% · 1 calls');
+      appendFileSync(live(), line('live-feature', 1000) + line('live-feature', 2000));
+      await changeWhere(api, () => api.store.tables().find((t) => t.file.endsWith('live.jsonl'))?.length === 3);
+      assert.match(find()!.description, /^\$0\.0100 · .* · 3 calls$/);
+    });
+
+    it('is reloaded when truncated', async () => {
+      writeFileSync(live(), line('after-truncation', 4000));
+      await changeWhere(api, () => api.store.tables().find((t) => t.file.endsWith('live.jsonl'))?.length === 1);
+      const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+      assert.ok(labels.includes('after-truncation'));
+      assert.ok(!labels.includes('live-feature'));
+    });
+
+    it('disappears from the views when deleted', async () => {
+      rmSync(live());
+      await changeWhere(api, () => !api.store.has(live()));
+      const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+      assert.ok(!labels.includes('after-truncation'));
+      assert.equal(api.statusBar.item.text, '$(graph-line) $0.0592 · all time $(warning)');
+    });
+  });
+
+  it('writes a sample trace that the tree then shows', async () => {
+    const path = await vscode.commands.executeCommand<string>('llmCostLens.writeSample');
+    assert.ok(path && existsSync(path));
+    await changeWhere(api, () => api.store.has(path));
+    await vscode.commands.executeCommand('llmCostLens.timeRange', '7d');
+    const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+    assert.ok(labels.includes('support-agent'), labels.join(', '));
+    rmSync(path);
+    await changeWhere(api, () => !api.store.has(path));
+    await vscode.commands.executeCommand('llmCostLens.timeRange', 'all');
+  });
+});
