@@ -10,6 +10,11 @@ import { TIME_RANGES, type TimeRange, rangeLabel } from './core/timeRange';
 import type { TraceStore } from './services/traceStore';
 import type { ViewState } from './services/viewState';
 import type { CostItem, CostTreeProvider } from './views/costTree';
+import { select } from './core/analysis';
+import { queryBounds } from './core/dashboard';
+import { costliestCalls } from './core/groupTree';
+import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
+import type { DashboardFilter, DashboardQuery } from './shared/protocol';
 
 export interface CommandDeps {
   store: TraceStore;
@@ -178,6 +183,57 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
   });
 
   reg('llmCostLens.showOutput', () => d.log.show(true));
+
+  const actions = dashboardActions(d);
+  reg('llmCostLens.openDashboard', (item?: CostItem) => {
+    const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
+    return DashboardPanel.createOrShow(ctx, d.store, d.view, actions, filters);
+  });
+  ctx.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => DashboardPanel.revive(panel, ctx, d.store, d.view, actions),
+    }),
+  );
+  reg('llmCostLens.revealInTree', (filters: DashboardFilter[]) => actions.revealInTree(filters));
+}
+
+/** What the dashboard asks of the rest of the extension. */
+export function dashboardActions(d: CommandDeps): DashboardActions {
+  return {
+    async revealInTree(filters) {
+      if (!filters.length) return;
+      const dims = filters.map((f) => f.dim);
+      const current = d.view.groupBy;
+      if (dims.some((dim, i) => current[i] !== dim)) await d.view.setGroupBy([...dims, ...current.filter((x) => !dims.includes(x))]);
+      let items = d.tree.getChildren();
+      let target: CostItem | undefined;
+      for (const f of filters) {
+        target = items.find((it) => it.kind === 'group' && it.node.value === f.value);
+        if (!target) break;
+        items = d.tree.getChildren(target);
+      }
+      if (target) await d.treeView.reveal(target, { select: true, focus: true, expand: true });
+      else void vscode.window.showInformationMessage('LLM Cost Lens: that group has no calls in the tree’s time range.');
+    },
+    async openCostliest(filters: DashboardFilter[], query: DashboardQuery) {
+      const slices = select(d.store.tables(), { ...queryBounds(query, Date.now()), filters });
+      const calls = costliestCalls(slices, 20, d.view.costSource);
+      if (!calls.length) {
+        void vscode.window.showInformationMessage('LLM Cost Lens: no calls match.');
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(
+        calls.map((c) => ({
+          label: `${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`,
+          description: `${Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 16).replace('T', ' ') : ''}${c.error ? ' · error' : ''}`,
+          detail: `${c.file}:${c.line}`,
+          call: c,
+        })),
+        { title: 'Costliest calls', placeHolder: 'Open a record at its line in the trace file' },
+      );
+      if (pick) await vscode.commands.executeCommand('llmCostLens.openCall', pick.call.file, pick.call.line);
+    },
+  };
 }
 
 function escapeMd(s: string): string {

@@ -22,6 +22,7 @@ Options:
   --since ISO          only calls at or after this time (e.g. 2026-11-01 or 2026-11-01T12:00Z)
   --until ISO          only calls before this time
   --top N              show the N costliest groups (the rest are summed in one line)
+  --compare            add each group's change against the previous period of the same length (needs --since)
   --prices FILE        price overrides, USD per million tokens (default: .llm-cost-lens/prices.json if present)
   --mapping FILE       a JSON field mapping (dot paths) for a record shape not recognised
   --cost-source SRC    auto (recorded cost when present, else computed), recorded, or computed (default: auto)
@@ -44,6 +45,7 @@ interface Args {
   mapping?: string;
   costSource: CostSource;
   format: 'table' | 'json' | 'csv' | 'markdown';
+  compare: boolean;
 }
 
 function parseTime(flag: string, v: string): number {
@@ -53,7 +55,7 @@ function parseTime(flag: string, v: string): number {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table' };
+  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table', compare: false };
   const need = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
@@ -86,6 +88,7 @@ export function parseArgs(argv: string[]): Args {
         break;
       }
       case '--prices': a.prices = value(); break;
+      case '--compare': a.compare = true; break;
       case '--mapping': a.mapping = value(); break;
       case '--cost-source': {
         const v = value();
@@ -110,6 +113,7 @@ export function parseArgs(argv: string[]): Args {
     }
   }
   if (a.since !== undefined && a.until !== undefined && a.since >= a.until) throw new UsageError('--since must be before --until');
+  if (a.compare && a.since === undefined) throw new UsageError('--compare needs --since (the previous period has the same length)');
   return a;
 }
 
@@ -171,7 +175,7 @@ export function runCli(argv: string[], io: CliIO): number {
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     }
-    const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource });
+    const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource, compareToPrevious: args.compare });
     switch (args.format) {
       case 'json': io.out(JSON.stringify(report, null, 2) + '\n'); break;
       case 'csv': io.out(renderCsv(report)); break;

@@ -85,10 +85,12 @@ export function renderTable(r: Report): string {
   if (r.by.length) lines.push(`Unattributed (no ${r.by[0]}): ${formatPct(r.unattributedShare)} of the cost`);
   lines.push('');
 
-  const headers = [...r.by, ...FIG_HEADERS];
-  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g)]);
+  const cmp = !!r.previous;
+  if (r.previous) lines.splice(lines.length - 1, 0, `Previous period: ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls (${formatChange(t.costUsd, r.previous.costUsd)})`);
+  const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
+  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) {
-    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '']);
+    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [''] : [])]);
   }
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const numeric = (c: number) => c >= r.by.length;
@@ -126,7 +128,7 @@ function csvCell(s: string): string {
 
 /** CSV with raw numbers (USD, ratios 0..1), one row per group. */
 export function renderCsv(r: Report): string {
-  const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens'];
+  const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', ...(r.previous ? ['previous_cost_usd'] : [])];
   const num = (v: number | null) => (v === null ? '' : String(v));
   const lines = [head.join(',')];
   for (const g of r.groups) {
@@ -136,6 +138,7 @@ export function renderCsv(r: Report): string {
         num(g.costUsd), num(g.share), num(g.calls), num(g.pricedCalls), num(g.unpricedCalls), num(g.meanUsd), num(g.p50), num(g.p95), num(g.p99), num(g.maxUsd),
         num(g.cacheHitRatio), num(g.cacheSavingsUsd), num(g.costWithoutCacheUsd), num(g.errors),
         num(g.tokens.input), num(g.tokens.output), num(g.tokens.cacheRead), num(g.tokens.cacheWrite), num(g.tokens.reasoning),
+        ...(r.previous ? [num(g.previousCostUsd ?? 0)] : []),
       ].join(','),
     );
   }
@@ -146,17 +149,27 @@ function mdCell(s: string): string {
   return safe(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>*_`[\]]/g, (c) => `\\${c}`);
 }
 
+/** Change of a cost against a previous one: `+12%`, `-3.0%`, `new` (nothing before), `–` (nothing either time). */
+export function formatChange(now: number, before: number | undefined): string {
+  if (before === undefined) return '';
+  if (before <= 0) return now > 0 ? 'new' : '–';
+  const r = (now - before) / before;
+  return `${r >= 0 ? '+' : ''}${formatPct(r)}`;
+}
+
 /** A Markdown report (for a PR comment or a showback page). */
 export function renderMarkdown(r: Report): string {
   const t = r.total;
   const out: string[] = [];
-  out.push(`**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}, saved ${formatUsd(t.cacheSavingsUsd)}`);
+  const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
+  out.push(`**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}, saved ${formatUsd(t.cacheSavingsUsd)}`);
+  if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls (${formatChange(t.costUsd, r.previous.costUsd)}).`);
   out.push('');
-  const headers = [...r.by, ...FIG_HEADERS];
+  const headers = [...r.by, ...FIG_HEADERS, ...(r.previous ? ['change'] : [])];
   out.push(`| ${headers.join(' | ')} |`);
   out.push(`| ${headers.map((_, c) => (c < r.by.length ? '---' : '---:')).join(' | ')} |`);
-  for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g)].join(' | ')} |`);
-  if (r.otherGroups.count) out.push(`| ${[`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), '', formatCount(r.otherGroups.calls), '', '', '', '', '', ''].join(' | ')} |`);
+  for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g), ...(r.previous ? [formatChange(g.costUsd, g.previousCostUsd)] : [])].join(' | ')} |`);
+  if (r.otherGroups.count) out.push(`| ${[`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), '', formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(r.previous ? [''] : [])].join(' | ')} |`);
   if (r.unpriced.length) {
     out.push('');
     out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${formatCount(u.calls)} calls)`).join(', ')}`);

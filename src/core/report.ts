@@ -31,7 +31,10 @@ export interface Report {
   total: ReportFigures & { firstCallAt: string | null; lastCallAt: string | null };
   /** Share of the cost in calls with no value for the first grouping dimension, 0..1. */
   unattributedShare: number;
-  groups: (ReportFigures & { key: Record<string, string> })[];
+  /** Each group; `previousCostUsd` is its cost in the previous period of the same length when asked for. */
+  groups: (ReportFigures & { key: Record<string, string>; previousCostUsd?: number })[];
+  /** The previous period compared with, when asked for. */
+  previous?: { since: string | null; until: string | null; costUsd: number; calls: number };
   /** Groups left out by --top: how many, and their cost and calls. */
   otherGroups: { count: number; costUsd: number; calls: number };
   /** Lines or records left out, with why. */
@@ -46,6 +49,10 @@ export interface Report {
 export interface ReportOptions extends QueryOptions {
   by: string[];
   top?: number;
+  /** Add each group's cost in the previous period of the same length (needs `sinceMs`). */
+  compareToPrevious?: boolean;
+  /** End of an open range, for the previous period's length; default: now. */
+  nowMs?: number;
 }
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
@@ -104,6 +111,16 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
   const pick = (sev: 'error' | 'warning') =>
     files.flatMap((f) => f.problems.filter((p) => p.severity === sev).map((p) => ({ file: p.file, line: p.line, message: p.message })));
   const skipped = pick('error');
+  let previous: Report['previous'];
+  const prevByKey = new Map<string, number>();
+  if (opts.compareToPrevious && opts.sinceMs !== undefined) {
+    const end = opts.untilMs ?? opts.nowMs ?? Date.now();
+    const len = end - opts.sinceMs;
+    const prevSlices = select(tables, { ...opts, sinceMs: opts.sinceMs - len, untilMs: opts.sinceMs });
+    const prevTotal = stats(prevSlices, source);
+    previous = { since: iso(opts.sinceMs - len), until: iso(opts.sinceMs), costUsd: prevTotal.costUsd, calls: prevTotal.calls };
+    for (const g of groupBy(prevSlices, opts.by, source, prevTotal.costUsd)) prevByKey.set(JSON.stringify(g.key), g.stats.costUsd);
+  }
   return {
     version: 1,
     costSource: source,
@@ -111,7 +128,8 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     by: [...opts.by],
     total: { ...figures(total, total.costUsd > 0 ? 1 : 0), firstCallAt: iso(total.firstTsMs), lastCallAt: iso(total.lastTsMs) },
     unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
-    groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share) })),
+    groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share), ...(previous ? { previousCostUsd: prevByKey.get(JSON.stringify(g.key)) ?? 0 } : {}) })),
+    previous,
     otherGroups: {
       count: rest.length,
       costUsd: rest.reduce((a, g) => a + g.stats.costUsd, 0),

@@ -16,7 +16,7 @@ export class StatusBar extends Disposable {
   ) {
     super();
     this.item.name = 'LLM Cost Lens';
-    this.item.command = 'llmCostLens.focus';
+    this.item.command = 'llmCostLens.openDashboard';
     this._register(store.onDidChange(() => this.update()));
     this._register(view.onDidChange(() => this.update()));
     this.update();
@@ -32,7 +32,7 @@ export class StatusBar extends Disposable {
     const md = new vscode.MarkdownString(
       `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatUsd(s.costUsd)} over ${formatCount(s.calls)} calls` +
         (s.unpricedCalls ? `\n\n$(warning) ${formatCount(s.unpricedCalls)} calls have no price and are not counted` : '') +
-        `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the Cost view.`,
+        `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the dashboard.`,
       true,
     );
     this.item.tooltip = md;

@@ -1,0 +1,83 @@
+/** The data the dashboard draws, built by `buildDashboardSnapshot` and sent to the webview (src/shared/protocol.ts). */
+
+export const DASHBOARD_RANGES = ['24h', '7d', '30d', 'all', 'custom'] as const;
+export type DashboardRange = (typeof DASHBOARD_RANGES)[number];
+
+/** Keep calls whose dimension equals the value (`(unattributed)` matches calls with none). */
+export interface DashboardFilter {
+  dim: string;
+  value: string;
+}
+
+/** What the dashboard shows: a time range, the dimension to break down by, and filters. */
+export interface DashboardQuery {
+  range: DashboardRange;
+  /** Custom range bounds, epoch ms (used when range is `custom`). */
+  sinceMs?: number;
+  untilMs?: number;
+  groupBy: string;
+  filters: DashboardFilter[];
+}
+
+/** Figures of a set of calls. USD amounts; ratios 0..1; null where no call is priced. */
+export interface Figures {
+  costUsd: number;
+  calls: number;
+  pricedCalls: number;
+  unpricedCalls: number;
+  meanUsd: number | null;
+  p50Usd: number | null;
+  p95Usd: number | null;
+  p99Usd: number | null;
+  cacheHitRatio: number;
+  cacheSavingsUsd: number;
+  costWithoutCacheUsd: number;
+  errors: number;
+}
+
+export interface GroupRow extends Figures {
+  /** The dimension value, or `(unattributed)`. */
+  key: string;
+  /** Share of the total cost of the view, 0..1. */
+  share: number;
+}
+
+export interface CacheRow {
+  key: string;
+  hitRatio: number;
+  savingsUsd: number;
+  costUsd: number;
+  costWithoutCacheUsd: number;
+}
+
+/** Everything the dashboard draws, for one query. */
+export interface DashboardSnapshot {
+  query: DashboardQuery;
+  /** The bounds actually used, epoch ms (null: open). */
+  sinceMs: number | null;
+  untilMs: number | null;
+  generatedAtMs: number;
+  total: Figures;
+  /** The previous period of the same length (null for `all`). */
+  previous: { costUsd: number; calls: number } | null;
+  /** Share of the cost with no value for the group-by dimension, 0..1. */
+  unattributedShare: number;
+  unpriced: { model: string; calls: number }[];
+  bucket: 'hour' | 'day';
+  /** Cost over time, stacked by the group-by dimension: the top groups plus `(other)`. */
+  series: { startsMs: number[]; stacks: { key: string; costUsd: number[] }[] };
+  byModel: GroupRow[];
+  /** Top 10 users (or `topDim` values) by spend. */
+  topDim: string;
+  top: GroupRow[];
+  /** Prompt-cache efficiency per feature. */
+  cacheByFeature: CacheRow[];
+  /** Cost per call on a log scale: bucket edges (USD, length counts+1), counts, and the percentiles. */
+  histogram: { edgesUsd: number[]; counts: number[]; p50Usd: number | null; p95Usd: number | null; p99Usd: number | null };
+  /** The breakdown table by the group-by dimension (all groups, costliest first). */
+  table: GroupRow[];
+  /** Dimensions the user can group by: canonical ones and tag keys seen. */
+  dims: string[];
+  files: number;
+}
+

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { buildDashboardSnapshot, queryBounds } from '../core/dashboard';
+import { renderCsv, renderMarkdown } from '../core/format';
+import { buildReport } from '../core/report';
+import { type DashboardFilter, type DashboardQuery, type FromWebview, parseFromWebview, type ToWebview } from '../shared/protocol';
+import type { TraceStore } from '../services/traceStore';
+import type { ViewState } from '../services/viewState';
+import { Disposable } from '../util/disposable';
+import { dashboardHtml } from '../util/webviewHtml';
+
+/** Live updates are coalesced to at most one snapshot per this many ms. */
+const UPDATE_THROTTLE_MS = 250;
+
+/** Actions the panel asks the rest of the extension to perform. */
+export interface DashboardActions {
+  revealInTree(filters: DashboardFilter[]): Promise<void>;
+  openCostliest(filters: DashboardFilter[], query: DashboardQuery): Promise<void>;
+}
+
+/**
+ * The dashboard: one webview panel, revived after a reload. The host computes aggregates in the core and sends a
+ * snapshot; the webview draws it and asks for other queries. No data goes into the HTML.
+ */
+export class DashboardPanel extends Disposable {
+  static readonly viewType = 'llmCostLens.dashboard';
+  private static current: DashboardPanel | undefined;
+
+  private query: DashboardQuery;
+  private timer: NodeJS.Timeout | undefined;
+  /** The last snapshot's size in bytes (for tests and the output log). */
+  lastMessageBytes = 0;
+  private readonly _onDidPost = this._register(new vscode.EventEmitter<ToWebview>());
+  /** Fires after each message posted to the webview (used by tests). */
+  readonly onDidPost = this._onDidPost.event;
+
+  static createOrShow(ctx: vscode.ExtensionContext, store: TraceStore, view: ViewState, actions: DashboardActions, filters: DashboardFilter[] = []): DashboardPanel {
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+    const existing = DashboardPanel.current;
+    if (existing) {
+      existing.panel.reveal(column);
+      if (filters.length) existing.setQuery({ ...existing.query, filters });
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(DashboardPanel.viewType, 'LLM Cost Dashboard', column, DashboardPanel.options(ctx));
+    DashboardPanel.current = new DashboardPanel(panel, ctx, store, view, actions, filters);
+    return DashboardPanel.current;
+  }
+
+  static revive(panel: vscode.WebviewPanel, ctx: vscode.ExtensionContext, store: TraceStore, view: ViewState, actions: DashboardActions): void {
+    panel.webview.options = DashboardPanel.options(ctx);
+    DashboardPanel.current = new DashboardPanel(panel, ctx, store, view, actions, []);
+  }
+
+  static get instance(): DashboardPanel | undefined {
+    return DashboardPanel.current;
+  }
+
+  private static options(ctx: vscode.ExtensionContext): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(ctx.extensionUri, 'dist'), vscode.Uri.joinPath(ctx.extensionUri, 'media')],
+    };
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly ctx: vscode.ExtensionContext,
+    private readonly store: TraceStore,
+    view: ViewState,
+    private readonly actions: DashboardActions,
+    filters: DashboardFilter[],
+  ) {
+    super();
+    const range = view.range;
+    this.query = { range, groupBy: view.groupBy[0] ?? 'feature', filters };
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icon.svg');
+    panel.webview.html = this.html();
+    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
+    this._register(store.onDidChange(() => this.scheduleUpdate()));
+    this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
+  }
+
+  override dispose(): void {
+    if (DashboardPanel.current === this) DashboardPanel.current = undefined;
+    this.panel.dispose();
+    super.dispose();
+  }
+
+  /** The query shown now. */
+  get currentQuery(): DashboardQuery {
+    return this.query;
+  }
+
+  setQuery(q: DashboardQuery): void {
+    this.query = q;
+    this.postSnapshot();
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    return dashboardHtml({
+      cspSource: w.cspSource,
+      nonce: randomBytes(18).toString('base64'),
+      scriptUri: w.asWebviewUri(vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'webview.js')).toString(),
+      styleUri: w.asWebviewUri(vscode.Uri.joinPath(this.ctx.extensionUri, 'media', 'dashboard.css')).toString(),
+    });
+  }
+
+  private scheduleUpdate() {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.postSnapshot();
+    }, UPDATE_THROTTLE_MS);
+  }
+
+  private post(m: ToWebview) {
+    void this.panel.webview.postMessage(m).then(() => this._onDidPost.fire(m));
+  }
+
+  private postSnapshot() {
+    const source = vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto');
+    const snapshot = buildDashboardSnapshot(this.store.tables(), this.query, Date.now(), source);
+    const msg: ToWebview = { type: 'snapshot', snapshot };
+    this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
+    this.post(msg);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const m: FromWebview | undefined = parseFromWebview(raw);
+    if (!m) return; // not a message we accept: ignored
+    switch (m.type) {
+      case 'ready':
+        this.postSnapshot();
+        break;
+      case 'setQuery':
+        this.setQuery(m.query);
+        break;
+      case 'revealInTree':
+        await this.actions.revealInTree(m.filters);
+        break;
+      case 'openCostliest':
+        await this.actions.openCostliest(m.filters, this.query);
+        break;
+      case 'export':
+        await this.export(m.format);
+        break;
+    }
+  }
+
+  private async export(format: 'csv' | 'markdown'): Promise<void> {
+    const q = this.query;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const name = `llm-cost-${q.groupBy}-${new Date().toISOString().slice(0, 10)}.${format === 'csv' ? 'csv' : 'md'}`;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: format === 'csv' ? { CSV: ['csv'] } : { Markdown: ['md'] },
+      saveLabel: 'Export',
+    });
+    if (!target) return;
+    const now = Date.now();
+    const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now });
+    writeFileSync(target.fsPath, format === 'csv' ? renderCsv(report) : renderMarkdown(report));
+    void vscode.window.showInformationMessage(`LLM Cost Lens: exported ${report.groups.length} row(s) to ${vscode.workspace.asRelativePath(target)}`);
+  }
+}
