@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// `npm run test:host`: the extension-host tests in a real VS Code (code-server + headless Chromium), on a fresh copy of
+// the fixture workspace, and then the UI check on a copy of the demo workspace. Installs what it needs first
+// (scripts/vscode/setup.sh: idempotent, ~0.3 s when already installed).
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+const uiOnly = process.argv.includes('--ui-only');
+const skipUi = process.argv.includes('--no-ui');
+
+if (run('bash', ['scripts/vscode/setup.sh']) !== 0) process.exit(1);
+let status = 0;
+if (!uiOnly) {
+  const ws = mkdtempSync(join(tmpdir(), 'lcl-host-ws-'));
+  cpSync(join(root, 'test/fixtures/workspace'), ws, { recursive: true });
+  status = run('node', ['scripts/vscode/run.mjs', '--ext', root, '--workspace', ws, '--tests', join(root, 'out/test/integration/host/index.js'), '--shots', join(root, 'test-results/vscode-host')]);
+  rmSync(ws, { recursive: true, force: true });
+}
+if (!skipUi && status === 0) {
+  const ws = mkdtempSync(join(tmpdir(), 'lcl-demo-ws-'));
+  cpSync(join(root, 'samples/demo'), ws, { recursive: true });
+  status = run('node', ['scripts/vscode/run.mjs', '--ext', root, '--workspace', ws, '--ui', join(root, 'test/integration/ui/demo.ui.mjs'), '--shots', join(root, 'test-results/vscode-ui')]);
+  rmSync(ws, { recursive: true, force: true });
+}
+process.exit(status);

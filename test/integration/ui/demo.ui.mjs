@@ -1,0 +1,52 @@
+// UI check on a copy of the bundled demo workspace, driven like a user: open the LLM Cost Lens view, read the tree,
+// expand a feature, regroup from the view's title bar, open the dashboard from the command palette, and compare the
+// figures with `llm-cost-lens report` on the same files. Screenshots go to test-results/vscode-ui/.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+export default async function (page, ctx) {
+  const root = ctx.ext;
+  const { formatUsd, formatPct, formatCount } = require(join(root, 'out/src/core/format.js'));
+  const report = JSON.parse(execFileSync('node', [join(root, 'dist/cli.js'), 'report', join(ctx.workspace, 'traces'), '--by', 'feature', '--format', 'json'], { encoding: 'utf8' }));
+  const top = report.groups[0];
+  const expected = `feature ${top.key.feature}: ${formatUsd(top.costUsd)} · ${formatPct(top.share)} · ${formatCount(top.calls)} calls`;
+  ctx.log('expecting the first tree node:', expected);
+
+  await page.locator('.activitybar [aria-label^="LLM Cost Lens"]').first().click({ timeout: 60000 });
+  const first = page.locator('.monaco-list-row[aria-label^="feature "]').first();
+  await first.waitFor({ timeout: 60000 });
+  const label = await first.getAttribute('aria-label');
+  if (!label.startsWith(expected)) throw new Error(`first tree node reads "${label}", expected "${expected}" (the CLI's figures)`);
+  ctx.log('tree matches the CLI:', label);
+
+  const status = page.locator('.statusbar-item', { hasText: formatUsd(report.total.costUsd) });
+  await status.first().waitFor({ timeout: 30000 });
+  ctx.log('status bar shows', formatUsd(report.total.costUsd));
+
+  await first.click();
+  await page.locator('.monaco-list-row[aria-label^="user "]').first().waitFor({ timeout: 30000 });
+  await ctx.shot('01-cost-tree');
+
+  await ctx.runCommand('LLM Cost Lens: Group By…');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'model → feature' }).first().click({ timeout: 30000 });
+  await page.locator('.monaco-list-row[aria-label^="model "]').first().waitFor({ timeout: 30000 });
+  ctx.log('regrouped by model');
+  await ctx.shot('02-grouped-by-model');
+
+  await ctx.runCommand('LLM Cost Lens: Open Dashboard');
+  let drawn = false;
+  for (let i = 0; i < 60 && !drawn; i++) {
+    for (const f of page.frames()) {
+      const text = await f.locator('body').textContent({ timeout: 200 }).catch(() => '');
+      if (text && text.includes(formatUsd(report.total.costUsd)) && (await f.locator('canvas').count().catch(() => 0)) > 0) drawn = true;
+    }
+    if (!drawn) await page.waitForTimeout(500);
+  }
+  if (!drawn) throw new Error('the dashboard did not show the total cost');
+  await page.waitForTimeout(1000);
+  ctx.log('dashboard shows the total', formatUsd(report.total.costUsd));
+  await ctx.shot('03-dashboard');
+}
