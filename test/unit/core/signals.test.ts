@@ -1,0 +1,212 @@
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { select, type Slice } from '../../../src/core/analysis';
+import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
+import { budgetStatus, parseBudgets, periodBounds, taskCosts, whatIf } from '../../../src/core/budgets';
+import { StringPool } from '../../../src/core/callTable';
+import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
+import { PriceBook } from '../../../src/core/pricing';
+import { readTraceFile } from '../../../src/node/traceReader';
+import { assertUsd, loadText, ROOT } from '../helpers';
+
+interface Label {
+  kind: string;
+  feature: string;
+  windowFrom?: string;
+  windowTo?: string;
+  from: string;
+  to: string;
+  traceId?: string;
+  traceIds?: string[];
+  callIds?: string[];
+}
+
+/** Generates a labelled trace with scripts/genTraces.mjs (the same generator the benchmark uses). */
+async function generate(dir: string, name: string, inject: string[]): Promise<{ slices: Slice[]; labels: Label[]; ids: (tableRow: number) => string }> {
+  const gen = await import(pathToFileURL(join(ROOT, 'scripts', 'genTraces.mjs')).href);
+  const out = join(dir, `${name}.jsonl`);
+  const labels = join(dir, `${name}.labels.json`);
+  await gen.generate({ calls: 60_000, days: 21, seed: 5, out, inject, labels: inject.length ? labels : undefined, quiet: true });
+  const state = readTraceFile(out, { pool: new StringPool(), prices: new PriceBook(), final: true }).state;
+  const t = state.table;
+  return {
+    slices: select([t]),
+    labels: inject.length ? JSON.parse(readFileSync(labels, 'utf8')).injected : [],
+    ids: (i) => t.pool.get(t.callId[i]),
+  };
+}
+
+const overlaps = (a: Anomaly, l: Label) => a.startMs < Date.parse(l.windowTo ?? l.to) + 3_600_000 && a.endMs > Date.parse(l.windowFrom ?? l.from) - 3_600_000;
+
+describe('signals on generated traffic with labelled problems', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let injected: Awaited<ReturnType<typeof generate>>;
+  let clean: Awaited<ReturnType<typeof generate>>;
+  let outliers: OutlierReport;
+  let anomalies: Anomaly[];
+  const label = (kind: string) => injected.labels.find((l) => l.kind === kind)!;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-signals-'));
+    injected = await generate(dir, 'injected', ['loop', 'grown_prompt', 'model_switch', 'spike', 'cache_invalidation', 'retries']);
+    clean = await generate(dir, 'clean', []);
+    outliers = findOutliers(injected.slices);
+    anomalies = findAnomalies(injected.slices, { dims: ['feature'] });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the runaway loop as a trace outlier and says it is a loop', () => {
+    const l = label('loop');
+    const t = outliers.traces.find((x) => x.traceId === l.traceId);
+    assert.ok(t, 'the loop trace is listed');
+    assert.ok(t.causes.some((c) => c.code === 'loop'));
+    assert.match(t.text, /calls in one trace \(usually \d+\): a loop/);
+  });
+
+  it('finds the retry bursts as traces that paid for failed calls', () => {
+    const l = label('retries');
+    for (const id of l.traceIds!) assert.ok(outliers.traces.some((x) => x.traceId === id && x.causes.some((c) => c.code === 'retries')), id);
+  });
+
+  it('finds the grown prompts as call outliers, explained as a grown prompt, and as a spike of their feature', () => {
+    const l = label('grown_prompt');
+    const all = findOutliers(injected.slices, { maxCalls: 100_000 });
+    const flagged = new Set(all.calls.filter((c) => c.causes.some((x) => x.code === 'prompt_grew')).map((c) => `${c.line}`));
+    // callIds → lines: the generator numbers calls c_000000001.. in file order, one per line.
+    const lines = l.callIds!.map((id) => String(Number(id.slice(2))));
+    const found = lines.filter((x) => flagged.has(x)).length;
+    assert.ok(found / lines.length >= 0.9, `recall ${found}/${lines.length}`);
+    assert.ok(anomalies.some((a) => a.kind === 'spike' && a.key === l.feature && overlaps(a, l)));
+  });
+
+  it('finds the hourly spike of its feature', () => {
+    const l = label('spike');
+    const a = anomalies.find((x) => x.kind === 'spike' && x.key === l.feature && overlaps(x, l));
+    assert.ok(a, 'spike found');
+    assert.ok(a.multiple >= 2);
+  });
+
+  it('finds the cache invalidation, close to when it started', () => {
+    const l = label('cache_invalidation');
+    const a = anomalies.find((x) => x.kind === 'cache_drop' && x.key === l.feature && Math.abs(x.startMs - Date.parse(l.windowFrom!)) <= 3 * 3_600_000);
+    assert.ok(a, 'cache drop found');
+    assert.match(a.text, /cache was invalidated/);
+  });
+
+  it('finds the model switch on the day it happened', () => {
+    const l = label('model_switch');
+    const s = findModelSwitches(injected.slices);
+    assert.equal(s.length, 1);
+    assert.equal(s[0].key, l.feature);
+    assert.equal(new Date(s[0].startMs).toISOString().slice(0, 10), l.windowFrom!.slice(0, 10));
+    assert.match(s[0].text, /moved from gpt-4o-mini to gpt-4o/);
+  });
+
+  it('raises few false alarms on normal traffic (the same generator with nothing injected)', () => {
+    const o = findOutliers(clean.slices, { maxCalls: 100_000 });
+    const calls = clean.slices.reduce((a, s) => a + s.rows.length, 0);
+    const a = findAnomalies(clean.slices, { dims: ['feature', 'agent'] });
+    const switches = findModelSwitches(clean.slices);
+    // 21 days × 8 features: at most one false hourly alarm per feature and week.
+    assert.ok(a.length <= 24, `${a.length} anomalies on clean traffic`);
+    assert.equal(switches.length, 0);
+    assert.ok(o.calls.length / calls <= 0.005, `${o.calls.length} outlier calls of ${calls}`);
+    assert.ok(o.traces.length <= 2, `${o.traces.length} trace outliers`);
+  });
+
+  it('event-level precision of the hourly anomalies on the injected file is at least half', () => {
+    const truth = injected.labels.filter((l) => ['spike', 'grown_prompt', 'cache_invalidation', 'model_switch'].includes(l.kind));
+    const tp = anomalies.filter((a) => truth.some((l) => l.feature === a.key && overlaps(a, l)));
+    assert.ok(tp.length / anomalies.length >= 0.5, `${tp.length} of ${anomalies.length} anomalies match an injected problem`);
+  });
+
+  it('states how much of the spend the outliers are', () => {
+    assert.match(outliers.headline, /^The top 1% of calls \([\d,]+\) are \d+(\.\d)?% of the spend\./);
+    assert.ok(outliers.outlierShare > 0 && outliers.outlierShare < 1);
+  });
+});
+
+describe('outliers: causes in words', () => {
+  const base = (i: number, o: Record<string, unknown> = {}) =>
+    JSON.stringify({ model: 'claude-sonnet-4-5', input_tokens: 1000 + (i % 7) * 50, cache_read_tokens: 4000, output_tokens: 200 + (i % 5) * 10, trace_id: `t${Math.floor(i / 2)}`, metadata: { feature: 'chat' }, ...o });
+  const lines: string[] = [];
+  for (let i = 0; i < 200; i++) lines.push(base(i));
+  lines.push(base(1000, { input_tokens: 200_000, cache_read_tokens: 0 }));
+  lines.push(base(1001, { output_tokens: 60_000 }));
+  lines.push(base(1002, { input_tokens: 90_000, error: 'timeout' }));
+  // A cheap feature: its outlier must not hide behind the expensive one.
+  for (let i = 0; i < 100; i++) lines.push(JSON.stringify({ model: 'gpt-4o-mini', input_tokens: 100, output_tokens: 10, metadata: { feature: 'tagger' } }));
+  lines.push(JSON.stringify({ model: 'gpt-4o-mini', input_tokens: 30_000, output_tokens: 10, metadata: { feature: 'tagger' } }));
+  const r = findOutliers(select([loadText(lines.join('\n')).table]));
+
+  it('explains a grown prompt, a cache miss, a long answer and a paid error', () => {
+    const codes = (line: number) => r.calls.find((c) => c.line === line)?.causes.map((c) => c.code) ?? [];
+    assert.deepEqual(codes(201), ['prompt_grew', 'cache_invalidated']);
+    assert.deepEqual(codes(202), ['long_answer']);
+    assert.deepEqual(codes(203), ['prompt_grew', 'paid_for_error']);
+  });
+
+  it('finds the outlier of a cheap feature next to an expensive one', () => {
+    const t = r.calls.find((c) => c.group === 'tagger');
+    assert.ok(t);
+    assert.equal(t.line, 304);
+    assert.match(t.text, /×\d+ the tagger median/);
+  });
+});
+
+describe('estimate drift, budgets, what-if and cost per task', () => {
+  const day = '2026-11-20';
+  const rows = [
+    { ts: `${day}T01:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, estimated_cost_usd: 2.0, trace_id: 'a', metadata: { feature: 'f' } }, // actual 2.50
+    { ts: `${day}T02:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, estimated_cost_usd: 2.5, trace_id: 'a', error: 'timeout', metadata: { feature: 'f' } },
+    { ts: `${day}T03:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, trace_id: 'a', metadata: { feature: 'f' } },
+    { ts: `${day}T04:00:00Z`, model: 'gpt-4o', input_tokens: 400_000, output_tokens: 0, trace_id: 'b', metadata: { feature: 'f' } },
+  ];
+  const state = loadText(rows.map((r) => JSON.stringify(r)).join('\n'));
+  const slices = select([state.table]);
+
+  it('compares pre-flight estimates with actual cost', () => {
+    const [d] = estimateDrift(slices);
+    assert.equal(d.calls, 2);
+    assertUsd(d.estimatedUsd, 4.5);
+    assertUsd(d.actualUsd, 5);
+    assert.equal(d.offShare, 0, '2.00 vs 2.50 is 25% off, within 30%');
+  });
+
+  it('shows budget burn pro rata with a forecast and thresholds', () => {
+    const { budgets, problems } = parseBudgets([{ scope: 'total', period: 'day', usd: 10 }, { scope: 'feature', value: 'f', period: 'month', usd: 100 }, { scope: 'feature', period: 'day', usd: 5 }, { period: 'week', usd: 1 }]);
+    assert.equal(budgets.length, 2);
+    assert.equal(problems.length, 2);
+    const noon = Date.parse(`${day}T12:00:00Z`);
+    const [daily, monthly] = budgetStatus([state.table], budgets, noon);
+    assertUsd(daily.spentUsd, 8.5);
+    assert.equal(daily.level, '80');
+    assert.equal(daily.elapsedShare, 0.5);
+    assertUsd(daily.forecastUsd, 17);
+    assert.match(daily.text, /total per day: \$8\.50 of \$10\.00 \(85%\) with 50% of the day gone; forecast \$17\.00 \(70% over\)/);
+    assert.equal(monthly.level, 'ok');
+    assert.deepEqual(periodBounds('month', noon), { startMs: Date.parse('2026-11-01T00:00:00Z'), endMs: Date.parse('2026-12-01T00:00:00Z') });
+  });
+
+  it('re-prices a group under another model', () => {
+    const w = whatIf(slices, 'gpt-4o-mini', new PriceBook(), { label: 'f' })!;
+    assertUsd(w.currentUsd, 8.5);
+    assertUsd(w.whatIfUsd, 3.4e6 * 0.15 / 1e6);
+    assert.equal(w.comparedCalls, 4);
+    assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50; saves \$239\.70 a month/);
+    assert.equal(whatIf(slices, 'no-such-model', new PriceBook()), undefined);
+  });
+
+  it('gives cost per task, failed calls and retries', () => {
+    const [t] = taskCosts(slices);
+    assert.equal(t.tasks, 2);
+    assert.equal(t.successfulTasks, 2);
+    assertUsd(t.failedCallsUsd, 2.5);
+    assertUsd(t.retryUsd, 2.5, 'the call after the timeout on the same model is a retry');
+    assertUsd(t.costPerSuccessUsd, 8.5 / 2);
+  });
+});
