@@ -8,13 +8,21 @@ import { buildReport } from '../core/report';
 import type { TraceFileState } from '../core/traceFile';
 import type { CostSource } from '../core/types';
 import { expandInputs } from '../node/files';
+import { select } from '../core/analysis';
+import { type Budget, parseBudgets } from '../core/budgets';
+import { runSignalCommand, type SignalCommand } from './signals';
 import { readTraceFile } from '../node/traceReader';
 
 declare const __VERSION__: string | undefined;
 
-const USAGE = `Usage: llm-cost-lens report <files, folders or globs...> [options]
+const USAGE = `Usage: llm-cost-lens <command> <files, folders or globs...> [options]
 
-Prices every LLM call in the trace files and prints the cost by group.
+Commands:
+  report      price every call and print the cost by group
+  outliers    calls that are outliers within their group, and runaway or retrying traces, with likely causes
+  anomalies   hourly spikes, cost-per-call changes, cache drops and model switches per feature and agent
+  budget      burn of budgets in the current day or month, pro rata, with a forecast (--budget or --budgets)
+  whatif      re-price each group's calls under another model (--model)
 
 Options:
   --by DIMS            group by a comma-separated list of dimensions (default: feature)
@@ -26,7 +34,11 @@ Options:
   --prices FILE        price overrides, USD per million tokens (default: .llm-cost-lens/prices.json if present)
   --mapping FILE       a JSON field mapping (dot paths) for a record shape not recognised
   --cost-source SRC    auto (recorded cost when present, else computed), recorded, or computed (default: auto)
-  --format FMT         table, json, csv or markdown (default: table)
+  --format FMT         table, json, csv or markdown (default: table; csv and markdown for report only)
+  --model ID           whatif: the model to re-price under
+  --budget SPEC        budget: SCOPE:PERIOD:USD, e.g. total:day:50 or feature=search:month:200 (repeatable)
+  --budgets FILE       budget: a JSON list of {"scope", "value", "period": "day"|"month", "usd"}
+  --now ISO            budget: the time to measure at (default: now)
   -h, --help           show this help
   -v, --version        show the version
 
@@ -46,6 +58,10 @@ interface Args {
   costSource: CostSource;
   format: 'table' | 'json' | 'csv' | 'markdown';
   compare: boolean;
+  model?: string;
+  budgets: string[];
+  budgetsFile?: string;
+  now?: number;
 }
 
 function parseTime(flag: string, v: string): number {
@@ -55,7 +71,7 @@ function parseTime(flag: string, v: string): number {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table', compare: false };
+  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table', compare: false, budgets: [] };
   const need = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
@@ -89,6 +105,10 @@ export function parseArgs(argv: string[]): Args {
       }
       case '--prices': a.prices = value(); break;
       case '--compare': a.compare = true; break;
+      case '--model': a.model = value(); break;
+      case '--budget': a.budgets.push(value()); break;
+      case '--budgets': a.budgetsFile = value(); break;
+      case '--now': a.now = parseTime(flag, value()); break;
       case '--mapping': a.mapping = value(); break;
       case '--cost-source': {
         const v = value();
@@ -141,6 +161,32 @@ function loadMapping(path: string | undefined, cwd: string): FieldMapping | unde
   }
 }
 
+const COMMANDS = ['report', 'outliers', 'anomalies', 'budget', 'whatif'];
+
+/** Budgets from --budget SCOPE:PERIOD:USD flags and a --budgets JSON file. */
+function loadBudgets(args: Args, cwd: string): Budget[] {
+  const raw: unknown[] = [];
+  for (const spec of args.budgets) {
+    const m = /^([^:=]+)(?:=([^:]+))?:(day|month):([\d.]+)$/.exec(spec);
+    if (!m) throw new UsageError(`--budget expects SCOPE:PERIOD:USD such as total:day:50 or feature=search:month:200, got "${spec}"`);
+    raw.push({ scope: m[1], value: m[2], period: m[3], usd: Number(m[4]) });
+  }
+  if (args.budgetsFile) {
+    const p = resolve(cwd, args.budgetsFile);
+    if (!existsSync(p)) throw new UsageError(`budgets file not found: ${args.budgetsFile}`);
+    try {
+      const v = JSON.parse(readFileSync(p, 'utf8'));
+      raw.push(...(Array.isArray(v) ? v : [v]));
+    } catch (e) {
+      throw new UsageError(`budgets file ${args.budgetsFile} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const { budgets, problems } = parseBudgets(raw);
+  if (problems.length) throw new UsageError(problems[0]);
+  if (!budgets.length) throw new UsageError('budget needs --budget SCOPE:PERIOD:USD or --budgets FILE');
+  return budgets;
+}
+
 export interface CliIO {
   cwd: string;
   out: (s: string) => void;
@@ -159,8 +205,10 @@ export function runCli(argv: string[], io: CliIO): number {
       io.out(`${typeof __VERSION__ === 'string' ? __VERSION__ : 'dev'}\n`);
       return 0;
     }
-    if (args.command !== 'report') throw new UsageError(`unknown command "${args.command}" (try: llm-cost-lens report <files>)`);
-    if (!args.inputs.length) throw new UsageError('report needs at least one trace file, folder or glob');
+    if (!COMMANDS.includes(args.command)) throw new UsageError(`unknown command "${args.command}" (try: llm-cost-lens report <files>)`);
+    if (!args.inputs.length) throw new UsageError(`${args.command} needs at least one trace file, folder or glob`);
+    if (args.command !== 'report' && (args.format === 'csv' || args.format === 'markdown')) throw new UsageError(`--format ${args.format} is for report; ${args.command} prints table or json`);
+    if (args.command === 'whatif' && !args.model) throw new UsageError('whatif needs --model (the model to re-price under)');
     const { files, errors } = expandInputs(args.inputs, io.cwd);
     if (errors.length) throw new UsageError(errors[0]);
     const prices = new PriceBook(loadOverrides(args.prices, io.cwd, (s) => io.err(`llm-cost-lens: warning: ${s}\n`)));
@@ -174,6 +222,16 @@ export function runCli(argv: string[], io: CliIO): number {
       } catch (e) {
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+    }
+    if (args.command !== 'report') {
+      const budgets = args.command === 'budget' ? loadBudgets(args, io.cwd) : [];
+      if (args.command === 'whatif' && !prices.resolve(args.model)) throw new UsageError(`no price for model "${args.model}" (add it to the prices file)`);
+      const tables = states.map((s) => s.table);
+      const slices = select(tables, { sinceMs: args.since, untilMs: args.until });
+      const opts = { by: args.by, top: args.top, source: args.costSource, prices, model: args.model, budgets, nowMs: args.now ?? Date.now(), tables };
+      const result = runSignalCommand(args.command as SignalCommand, slices, opts);
+      io.out(args.format === 'json' ? JSON.stringify(result.json, null, 2) + '\n' : result.text);
+      return 0;
     }
     const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource, compareToPrevious: args.compare });
     switch (args.format) {

@@ -169,7 +169,7 @@ export interface TaskCost {
   costPerSuccessUsd: number;
   /** Cost of calls that failed. */
   failedCallsUsd: number;
-  /** Cost of calls repeated after a failed call of the same model in the same task. */
+  /** Cost of retries: the next call on the same model after a failed call, in the same task. */
   retryUsd: number;
   /** Calls with no trace id (not counted as tasks). */
   callsWithoutTask: number;
@@ -209,7 +209,8 @@ export function taskCosts(slices: readonly Slice[], opts: { dim?: string; source
         c += r.cost;
         const err = (r.t.flags[r.i] & FLAG_ERROR) !== 0;
         const model = r.t.dims.model[r.i];
-        if (failedModels.has(model)) retry += r.cost;
+        // The next call on a model after it failed is its retry.
+        if (failedModels.delete(model)) retry += r.cost;
         if (err) {
           failed += r.cost;
           failedModels.add(model);

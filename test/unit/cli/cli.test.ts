@@ -87,3 +87,35 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 });
+
+describe('llm-cost-lens signal commands', () => {
+  const demo = join(ROOT, 'samples', 'demo', 'traces');
+  it('outliers, anomalies, budget and whatif print JSON with version 1', () => {
+    const o = JSON.parse(run(['outliers', demo, '--format', 'json']).out);
+    assert.equal(o.version, 1);
+    assert.ok(Array.isArray(o.calls) && Array.isArray(o.traces));
+    assert.match(o.headline, /top 1% of calls/);
+    const a = JSON.parse(run(['anomalies', demo, '--format', 'json']).out);
+    assert.ok(Array.isArray(a.anomalies) && Array.isArray(a.modelSwitches) && Array.isArray(a.estimateDrift));
+    const b = JSON.parse(run(['budget', demo, '--budget', 'total:month:100', '--now', '2026-11-22T12:00:00Z', '--format', 'json']).out);
+    assert.equal(b.budgets[0].label, 'total per month');
+    assert.equal(b.budgets[0].level, 'ok');
+    const w = JSON.parse(run(['whatif', demo, '--model', 'gpt-4o-mini', '--format', 'json']).out);
+    assert.ok(w.whatIfUsd < w.currentUsd);
+    assert.ok(w.groups.length > 0);
+  });
+
+  it('explains what a signal command needs', () => {
+    for (const [args, msg] of [
+      [['whatif', demo], /needs --model/],
+      [['whatif', demo, '--model', 'nope-model'], /no price for model "nope-model"/],
+      [['budget', demo], /needs --budget/],
+      [['budget', demo, '--budget', 'total:week:5'], /SCOPE:PERIOD:USD/],
+      [['outliers', demo, '--format', 'csv'], /--format csv is for report/],
+    ] as [string[], RegExp][]) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, msg);
+    }
+  });
+});
