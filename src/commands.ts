@@ -8,15 +8,18 @@ import { scanJsonDocuments } from './core/jsonl';
 import { sampleTrace } from './core/sampleTrace';
 import { TIME_RANGES, type TimeRange, rangeLabel } from './core/timeRange';
 import type { TraceStore } from './services/traceStore';
+import type { SignalsService } from './services/signals';
 import type { ViewState } from './services/viewState';
 import type { CostItem, CostTreeProvider } from './views/costTree';
 import { select } from './core/analysis';
 import { queryBounds } from './core/dashboard';
 import { costliestCalls } from './core/groupTree';
 import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
+import { registerSignalCommands } from './signalCommands';
 import type { DashboardFilter, DashboardQuery } from './shared/protocol';
 
 export interface CommandDeps {
+  signals: SignalsService;
   store: TraceStore;
   view: ViewState;
   tree: CostTreeProvider;
@@ -195,6 +198,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
     }),
   );
   reg('llmCostLens.revealInTree', (filters: DashboardFilter[]) => actions.revealInTree(filters));
+  registerSignalCommands(d, reg);
 }
 
 /** What the dashboard asks of the rest of the extension. */

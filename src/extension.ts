@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { looksLikeTrace, registerCommands } from './commands';
 import { ProblemsReporter } from './services/problems';
+import { SignalsService } from './services/signals';
 import { StatusBar } from './services/statusBar';
 import { TraceStore } from './services/traceStore';
 import { ViewState } from './services/viewState';
@@ -13,6 +14,7 @@ export interface LlmCostLensApi {
   tree: CostTreeProvider;
   statusBar: StatusBar;
   problems: ProblemsReporter;
+  signals: SignalsService;
   /** Resolves when the first load finished. */
   ready: Promise<void>;
 }
@@ -21,11 +23,12 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   const log = vscode.window.createOutputChannel('LLM Cost Lens');
   const store = new TraceStore(ctx, log);
   const view = new ViewState(ctx);
-  const tree = new CostTreeProvider(store, view);
+  const signals = new SignalsService(store, view, log);
+  const tree = new CostTreeProvider(store, view, signals);
   const treeView = vscode.window.createTreeView('llmCostLens.costTree', { treeDataProvider: tree, showCollapseAll: true });
-  const statusBar = new StatusBar(store, view);
+  const statusBar = new StatusBar(store, view, signals);
   const problems = new ProblemsReporter(store, log);
-  ctx.subscriptions.push(log, store, view, tree, treeView, statusBar, problems);
+  ctx.subscriptions.push(log, store, view, signals, tree, treeView, statusBar, problems);
 
   const describe = () => {
     const n = store.paths().length;
@@ -35,7 +38,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   };
   ctx.subscriptions.push(store.onDidChange(describe), view.onDidChange(describe));
 
-  registerCommands(ctx, { store, view, tree, treeView, log });
+  registerCommands(ctx, { store, view, tree, treeView, log, signals });
 
   // Offer to analyze a .jsonl that looks like a trace but is not read yet (once per file and session).
   const offered = new Set<string>();
@@ -50,7 +53,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   );
 
   const ready = store.start().then(describe, (e) => log.appendLine(`[store] first load failed: ${(e as Error).stack ?? e}`));
-  return { store, view, tree, statusBar, problems, ready };
+  return { store, view, tree, statusBar, problems, signals, ready };
 }
 
 export function deactivate(): void {}

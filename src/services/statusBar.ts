@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { select, stats } from '../core/analysis';
-import { formatCount, formatUsd, statusBarText } from '../core/format';
+import { formatCount, formatPct, formatUsd, statusBarText } from '../core/format';
+import type { SignalsService } from './signals';
 import { rangeLabel, rangeShort } from '../core/timeRange';
 import { Disposable } from '../util/disposable';
 import type { TraceStore } from './traceStore';
@@ -13,8 +14,10 @@ export class StatusBar extends Disposable {
   constructor(
     private readonly store: TraceStore,
     private readonly view: ViewState,
+    private readonly signals?: SignalsService,
   ) {
     super();
+    if (signals) this._register(signals.onDidChange(() => this.update()));
     this.item.name = 'LLM Cost Lens';
     this.item.command = 'llmCostLens.openDashboard';
     this._register(store.onDidChange(() => this.update()));
@@ -28,10 +31,13 @@ export class StatusBar extends Disposable {
       return;
     }
     const s = stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
-    this.item.text = statusBarText(s.costUsd, rangeShort(this.view.range), s.unpricedCalls);
+    const budget = this.signals?.worstBudget();
+    this.item.text = statusBarText(s.costUsd, rangeShort(this.view.range), s.unpricedCalls) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
+    this.item.backgroundColor = budget && budget.level !== 'ok' ? new vscode.ThemeColor(budget.level === '100' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(
       `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatUsd(s.costUsd)} over ${formatCount(s.calls)} calls` +
         (s.unpricedCalls ? `\n\n$(warning) ${formatCount(s.unpricedCalls)} calls have no price and are not counted` : '') +
+        (this.signals?.budgets.length ? `\n\n${this.signals.budgets.map((b) => `- ${escapeMd(b.text)}`).join('\n')}` : '') +
         `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the dashboard.`,
       true,
     );
@@ -39,4 +45,8 @@ export class StatusBar extends Disposable {
     this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatUsd(s.costUsd)}` };
     this.item.show();
   }
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, '\\$&');
 }

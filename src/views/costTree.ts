@@ -5,6 +5,8 @@ import { type CallRef, childGroups, costliestCalls, type GroupNode } from '../co
 import { rangeLabel } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
+import type { SignalsService } from '../services/signals';
+import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
 
 export type CostItem =
@@ -37,10 +39,12 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   constructor(
     private readonly store: TraceStore,
     private readonly view: ViewState,
+    private readonly signals?: SignalsService,
   ) {
     super();
     this._register(store.onDidChange(() => this.refresh()));
     this._register(view.onDidChange(() => this.refresh()));
+    if (signals) this._register(signals.onDidChange(() => this.refresh()));
   }
 
   refresh(): void {
@@ -116,6 +120,21 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
     item.contextValue = 'llmCostLens.group';
     item.tooltip = groupTooltip(node);
+    // Signals: recent anomalies of this value and its budget's burn.
+    const anomalies = node.value === UNATTRIBUTED ? [] : this.signals?.anomaliesFor(node.dim, node.value) ?? [];
+    const budget = this.signals?.budgetFor(node.dim, node.value);
+    if (budget) item.description += ` · budget ${formatPct(budget.usedShare)}`;
+    if (anomalies.length) {
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+      item.description += ` · ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'}`;
+    }
+    if (budget && budget.level !== 'ok') item.iconPath = new vscode.ThemeIcon(budget.level === '100' ? 'error' : 'warning', new vscode.ThemeColor(budget.level === '100' ? 'list.errorForeground' : 'list.warningForeground'));
+    if (anomalies.length || budget) {
+      const md = item.tooltip;
+      if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
+      for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
+      md.supportThemeIcons = true;
+    }
     if (s.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
     item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
     return item;

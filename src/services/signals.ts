@@ -1,0 +1,119 @@
+import * as vscode from 'vscode';
+import { select } from '../core/analysis';
+import { type Anomaly, findAnomalies, findModelSwitches } from '../core/anomalies';
+import { type BudgetLevel, type BudgetStatus, budgetStatus, parseBudgets } from '../core/budgets';
+import { Disposable } from '../util/disposable';
+import type { TraceStore } from './traceStore';
+import type { ViewState } from './viewState';
+
+/** Anomalies are looked for in this many days before now (the baselines need two weeks before the window). */
+const WINDOW_DAYS = 3;
+const HISTORY_DAYS = 21;
+const RECOMPUTE_DEBOUNCE_MS = 1500;
+/** At most one anomaly notification in this time. */
+const NOTIFY_EVERY_MS = 10 * 60_000;
+
+/**
+ * Keeps the recent anomalies and the budgets' burn up to date with the store, decorates the views through
+ * `onDidChange`, and notifies (throttled, can be turned off) when a new anomaly or a budget threshold appears.
+ */
+export class SignalsService extends Disposable {
+  private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChange = this._onDidChange.event;
+  anomalies: Anomaly[] = [];
+  budgets: BudgetStatus[] = [];
+  budgetProblems: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly notified = new Set<string>();
+  private lastNotifyMs = 0;
+  private readonly budgetLevels = new Map<string, BudgetLevel>();
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly view: ViewState,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    super();
+    this._register(store.onDidChange(() => this.schedule()));
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('llmCostLens.budgets')) this.schedule();
+      }),
+    );
+    this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
+  }
+
+  private schedule() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.recompute();
+    }, RECOMPUTE_DEBOUNCE_MS);
+  }
+
+  /** Recomputes now (tests and commands call this instead of waiting for the debounce). */
+  recompute(nowMs = Date.now()): void {
+    const cfg = vscode.workspace.getConfiguration('llmCostLens');
+    const t0 = Date.now();
+    const since = nowMs - WINDOW_DAYS * 86_400_000;
+    const slices = select(this.store.tables(), { sinceMs: nowMs - HISTORY_DAYS * 86_400_000 });
+    const source = this.view.costSource;
+    this.anomalies = [
+      ...findAnomalies(slices, { dims: ['feature', 'agent', 'user'], source, sinceMs: since }),
+      ...findModelSwitches(slices, { source, sinceMs: since }),
+    ].sort((a, b) => b.startMs - a.startMs);
+    const parsed = parseBudgets(cfg.get<unknown>('budgets', []));
+    this.budgetProblems = parsed.problems;
+    for (const p of parsed.problems) this.log.appendLine(`[budgets] ${p}`);
+    this.budgets = budgetStatus(this.store.tables(), parsed.budgets, nowMs, source);
+    this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);
+    this._onDidChange.fire();
+    if (cfg.get<boolean>('notifyAnomalies', true)) this.notify(nowMs);
+    this.notifyBudgets();
+  }
+
+  /** Anomalies of one dimension value (for tree decorations). */
+  anomaliesFor(dim: string, value: string): Anomaly[] {
+    return this.anomalies.filter((a) => a.dim === dim && a.key === value);
+  }
+
+  /** The budget set on one dimension value, if any. */
+  budgetFor(dim: string, value: string): BudgetStatus | undefined {
+    return this.budgets.find((b) => b.budget.scope === dim && b.budget.value === value);
+  }
+
+  /** The budget closest to (or furthest past) its limit. */
+  worstBudget(): BudgetStatus | undefined {
+    return [...this.budgets].sort((a, b) => b.usedShare - a.usedShare)[0];
+  }
+
+  private notify(nowMs: number) {
+    const fresh = this.anomalies.filter((a) => !this.notified.has(anomalyKey(a)));
+    for (const a of fresh) this.notified.add(anomalyKey(a));
+    if (!fresh.length || nowMs - this.lastNotifyMs < NOTIFY_EVERY_MS) return;
+    this.lastNotifyMs = nowMs;
+    const first = fresh[0];
+    const more = fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : '';
+    void vscode.window
+      .showWarningMessage(`LLM Cost Lens: ${first.kind === 'model_switch' ? 'model switch' : `cost ${first.kind.replace('_', ' ')}`} in ${first.dim} "${clip(first.key)}"${more}.`, 'Show Outliers', 'Open Dashboard', 'Turn Off')
+      .then((choice) => {
+        if (choice === 'Show Outliers') void vscode.commands.executeCommand('llmCostLens.showOutliers');
+        else if (choice === 'Open Dashboard') void vscode.commands.executeCommand('llmCostLens.openDashboard');
+        else if (choice === 'Turn Off') void vscode.workspace.getConfiguration('llmCostLens').update('notifyAnomalies', false, vscode.ConfigurationTarget.Global);
+      });
+  }
+
+  private notifyBudgets() {
+    for (const s of this.budgets) {
+      const id = `${s.label}@${s.periodStartMs}`;
+      const before = this.budgetLevels.get(id) ?? 'ok';
+      this.budgetLevels.set(id, s.level);
+      if (s.level === 'ok' || rank(s.level) <= rank(before)) continue;
+      void vscode.window.showWarningMessage(`LLM Cost Lens: ${s.level}% of the ${s.label} budget used. ${s.text.split(': ').slice(1).join(': ')}`);
+    }
+  }
+}
+
+const rank = (l: BudgetLevel) => (l === 'ok' ? 0 : Number(l));
+const anomalyKey = (a: Anomaly) => `${a.kind}|${a.dim}|${a.key}|${a.startMs}`;
+const clip = (s: string) => (s.length > 40 ? s.slice(0, 39) + '…' : s);

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { select } from './core/analysis';
+import { whatIf } from './core/budgets';
+import { formatUsd } from './core/format';
+import { type CallOutlier, findOutliers, type TraceOutlier } from './core/outliers';
+import type { CommandDeps } from './commands';
+import type { CostItem } from './views/costTree';
+
+/** Resolves a recorded call site to a workspace file: as given, relative to a folder, or by its path suffix. */
+export async function resolveCallSite(file: string): Promise<vscode.Uri | undefined> {
+  if (existsSync(file)) return vscode.Uri.file(file);
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    const p = join(f.uri.fsPath, file);
+    if (existsSync(p)) return vscode.Uri.file(p);
+  }
+  const name = file.split(/[\\/]/).pop();
+  if (!name) return undefined;
+  const found = await vscode.workspace.findFiles(`**/${name}`, '**/node_modules/**', 50);
+  const want = file.replace(/\\/g, '/').split('/').filter(Boolean);
+  let best: { uri: vscode.Uri; score: number } | undefined;
+  let tie = false;
+  for (const u of found) {
+    const have = u.fsPath.replace(/\\/g, '/').split('/');
+    let score = 0;
+    while (score < want.length && score < have.length && want[want.length - 1 - score] === have[have.length - 1 - score]) score++;
+    if (!best || score > best.score) [best, tie] = [{ uri: u, score }, false];
+    else if (score === best.score) tie = true;
+  }
+  return best && !tie ? best.uri : undefined;
+}
+
+export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (...args: never[]) => unknown) => void): void {
+  reg('llmCostLens.showOutliers', async (item?: CostItem) => {
+    const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
+    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
+    const dim = filters.length && filters[filters.length - 1].dim === 'feature' ? 'user' : 'feature';
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'LLM Cost Lens: finding outliers' }, async () => findOutliers(slices, { dim, source: d.view.costSource }));
+    type Pick = vscode.QuickPickItem & { o?: CallOutlier | TraceOutlier };
+    const items: Pick[] = [];
+    if (r.traces.length) items.push({ label: 'Runaway or retrying traces', kind: vscode.QuickPickItemKind.Separator });
+    for (const t of r.traces) items.push({ label: `$(debug-restart) ${formatUsd(t.costUsd)} · ${t.calls} calls · ${t.group}`, description: `trace ${t.traceId}`, detail: t.causes.map((c) => c.text).join('; '), o: t });
+    if (r.calls.length) items.push({ label: `Outlier calls within their ${dim}`, kind: vscode.QuickPickItemKind.Separator });
+    for (const c of r.calls) {
+      const mult = c.multiple >= 10 ? Math.round(c.multiple) : c.multiple.toFixed(1);
+      items.push({ label: `$(flame) ${formatUsd(c.costUsd)} · ×${mult} the ${c.group} median`, description: c.model, detail: c.causes.length ? c.causes.map((x) => x.text).join('; ') : 'no single cause stands out in the record', o: c });
+    }
+    if (!items.length) {
+      void vscode.window.showInformationMessage(`LLM Cost Lens: no outliers in the ${filters.length ? 'selected group' : 'calls'} of the time range. ${r.headline.split('. ')[0]}.`);
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(items, { title: r.headline, placeHolder: 'Open a record at its line (and its call site when known)', matchOnDetail: true });
+    if (!pick?.o) return;
+    await vscode.commands.executeCommand('llmCostLens.openCall', pick.o.file, pick.o.line);
+    if (pick.o.callsite) {
+      const uri = await resolveCallSite(pick.o.callsite.file);
+      if (uri) {
+        const line = Math.max(0, (pick.o.callsite.line ?? 1) - 1);
+        await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.Beside, selection: new vscode.Range(line, 0, line, 0), preserveFocus: true });
+      }
+    }
+    return r;
+  });
+
+  reg('llmCostLens.whatIf', async (item?: CostItem, target?: string) => {
+    const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
+    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
+    let model = target;
+    if (!model) {
+      const seen = new Set<string>();
+      for (const t of d.store.tables()) for (let i = 0; i < t.length; i++) seen.add(t.pool.get(t.dims.model[i]));
+      const common = ['gpt-4o-mini', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'claude-haiku-4-5', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gemini-2.5-pro', 'o4-mini'];
+      const options = [...new Set([...common, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
+      model = await vscode.window.showQuickPick(options, { title: `What if ${filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls'} ran on…`, placeHolder: 'a model to re-price the recorded tokens under' });
+    }
+    if (!model) return;
+    const label = filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls';
+    const w = whatIf(slices, model, d.store.priceBook, { label, source: d.view.costSource });
+    if (!w) {
+      void vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${model}.`);
+      return;
+    }
+    void vscode.window.showInformationMessage(`LLM Cost Lens: ${w.text}.`);
+    return w;
+  });
+
+}
