@@ -138,6 +138,30 @@ describe('LLM Cost Lens in VS Code', function () {
     });
   });
 
+  it('shows budget burn on the tree node and the status bar', async () => {
+    const cfg = vscode.workspace.getConfiguration('llmCostLens');
+    await cfg.update('budgets', [{ scope: 'total', period: 'month', usd: 0.05 }, { scope: 'feature', value: 'search', period: 'month', usd: 1 }], vscode.ConfigurationTarget.Workspace);
+    try {
+      api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
+      assert.match(api.statusBar.item.text, / · budget 118%$/);
+      assert.ok(api.statusBar.item.backgroundColor, 'over budget: the status bar item is coloured');
+      const search = api.tree.getChildren().find((r) => describeItem(api, r).label === 'search')!;
+      assert.match(describeItem(api, search).description, / · budget 4\.0%$/);
+    } finally {
+      await cfg.update('budgets', undefined, vscode.ConfigurationTarget.Workspace);
+      api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
+    }
+  });
+
+  it('re-prices a group under another model with What If', async () => {
+    const summarization = api.tree.getChildren().find((r) => describeItem(api, r).label === 'summarization');
+    const w = await vscode.commands.executeCommand<{ currentUsd: number; whatIfUsd: number; text: string }>('llmCostLens.whatIf', summarization, 'claude-haiku-4-5');
+    assert.ok(w);
+    // 1200 in, 8000 cache read, 2000 cache write, 350 out on Haiku 4.5 ($1, $0.10, $1.25, $5 per Mtok)
+    assert.ok(Math.abs(w.whatIfUsd - (1200 * 1 + 8000 * 0.1 + 2000 * 1.25 + 350 * 5) / 1e6) < 1e-12, String(w.whatIfUsd));
+    assert.match(w.text, /^feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
+  });
+
   it('writes a sample trace that the tree then shows', async () => {
     const path = await vscode.commands.executeCommand<string>('llmCostLens.writeSample');
     assert.ok(path && existsSync(path));
