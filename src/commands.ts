@@ -209,15 +209,20 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
       const dims = filters.map((f) => f.dim);
       const current = d.view.groupBy;
       if (dims.some((dim, i) => current[i] !== dim)) await d.view.setGroupBy([...dims, ...current.filter((x) => !dims.includes(x))]);
-      let items = d.tree.getChildren();
+      let items = d.tree.allChildren();
       let target: CostItem | undefined;
       for (const f of filters) {
         target = items.find((it) => it.kind === 'group' && it.node.value === f.value);
         if (!target) break;
-        items = d.tree.getChildren(target);
+        items = d.tree.allChildren(target);
       }
-      if (target) await d.treeView.reveal(target, { select: true, focus: true, expand: true });
-      else void vscode.window.showInformationMessage('LLM Cost Lens: that group has no calls in the tree’s time range.');
+      if (target) {
+        try {
+          await d.treeView.reveal(target, { select: true, focus: true, expand: true });
+        } catch {
+          void vscode.window.showInformationMessage('LLM Cost Lens: that group is among the smaller ones summed under "more" in the tree.');
+        }
+      } else void vscode.window.showInformationMessage('LLM Cost Lens: that group has no calls in the tree’s time range.');
     },
     async openCostliest(filters: DashboardFilter[], query: DashboardQuery) {
       const slices = select(d.store.tables(), { ...queryBounds(query, Date.now()), filters });

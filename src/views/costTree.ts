@@ -12,7 +12,8 @@ import { Disposable } from '../util/disposable';
 export type CostItem =
   | { kind: 'group'; node: GroupNode; depth: number; parent?: CostItem }
   | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
-  | { kind: 'message'; text: string; detail?: string };
+  | { kind: 'message'; text: string; detail?: string }
+  | { kind: 'more'; count: number; costUsd: number; calls: number; id: string; parent?: CostItem };
 
 const DIM_ICONS: Record<string, string> = {
   feature: 'symbol-class',
@@ -26,6 +27,8 @@ const DIM_ICONS: Record<string, string> = {
 
 /** How many of the costliest calls a leaf lists. */
 const CALLS_PER_LEAF = 10;
+/** Children shown under a node; the rest are summed in one "more" item. */
+const MAX_CHILDREN = 50;
 
 /**
  * The "Cost" tree: calls grouped by the chosen dimensions (feature → user → model by default), each node with its
@@ -77,13 +80,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
         ];
         return this.roots;
       }
-      this.roots = childGroups(slices, dims[0], undefined, source).map((node) => ({ kind: 'group', node, depth: 0 }));
+      this.roots = capped(childGroups(slices, dims[0], undefined, source).map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
       return this.roots;
     }
     if (el.kind !== 'group') return [];
     const { node, depth } = el;
     if (depth + 1 < dims.length) {
-      return childGroups(node.slices, dims[depth + 1], { path: node.path, costUsd: node.stats.costUsd }, source).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el }));
+      return capped(childGroups(node.slices, dims[depth + 1], { path: node.path, costUsd: node.stats.costUsd }, source).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
     }
     return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
   }
@@ -92,12 +95,29 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     return el.kind === 'message' ? undefined : el.parent;
   }
 
+  /** All children, without the cap (reveal and tests use this to find any group). */
+  allChildren(el?: CostItem): CostItem[] {
+    const dims = this.view.groupBy;
+    if (!el) return childGroups(this.rangeSlices(), dims[0], undefined, this.view.costSource).map((node) => ({ kind: 'group', node, depth: 0 }));
+    if (el.kind !== 'group' || el.depth + 1 >= dims.length) return this.getChildren(el);
+    return childGroups(el.node.slices, dims[el.depth + 1], { path: el.node.path, costUsd: el.node.stats.costUsd }, this.view.costSource).map((child) => ({ kind: 'group', node: child, depth: el.depth + 1, parent: el }));
+  }
+
   getTreeItem(el: CostItem): vscode.TreeItem {
     if (el.kind === 'message') {
       const item = new vscode.TreeItem(el.text, vscode.TreeItemCollapsibleState.None);
       item.description = el.detail;
       item.iconPath = new vscode.ThemeIcon('info');
       item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
+      return item;
+    }
+    if (el.kind === 'more') {
+      const item = new vscode.TreeItem(`${formatCount(el.count)} more`, vscode.TreeItemCollapsibleState.None);
+      item.id = el.id;
+      item.description = `${formatUsd(el.costUsd)} · ${formatCount(el.calls)} calls`;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.tooltip = 'Smaller groups, summed. Open the dashboard to see them all.';
+      item.command = { command: 'llmCostLens.openDashboard', title: 'Open Dashboard' };
       return item;
     }
     if (el.kind === 'call') {
@@ -139,6 +159,19 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
     return item;
   }
+}
+
+/** Keeps the costliest MAX_CHILDREN groups (and the always-shown unattributed one) and sums the rest in one item. */
+function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
+  if (items.length <= MAX_CHILDREN + 1) return items;
+  const keep = items.slice(0, MAX_CHILDREN);
+  const rest = items.slice(MAX_CHILDREN);
+  const unattributed = rest.find((i) => i.kind === 'group' && i.node.value === UNATTRIBUTED);
+  const summed = rest.filter((i) => i !== unattributed);
+  let costUsd = 0, calls = 0;
+  for (const i of summed) if (i.kind === 'group') [costUsd, calls] = [costUsd + i.node.stats.costUsd, calls + i.node.stats.calls];
+  const id = `${parent && parent.kind === 'group' ? parent.node.id : 'root'}\u001fmore`;
+  return [...keep, ...(unattributed ? [unattributed] : []), { kind: 'more', count: summed.length, costUsd, calls, id, parent }];
 }
 
 /** Markdown tooltip; trace text goes in as escaped text, never as Markdown. */
