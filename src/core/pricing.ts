@@ -156,15 +156,8 @@ const PROVIDER_ALIASES: Record<string, string> = {
   xai: 'x-ai',
 };
 
-/** One user price override: USD per million tokens. */
-export interface PriceOverride {
-  input?: Rate;
-  output?: Rate;
-  cacheRead?: Rate;
-  cacheWrite?: Rate;
-  cacheWrite1h?: Rate;
-  perRequestUsd?: number;
-}
+/** One user price override: the same rates as a catalogue table, USD per million tokens. */
+export type PriceOverride = PriceTable;
 
 export interface OverrideParseResult {
   overrides: Map<string, PriceOverride>;
@@ -248,10 +241,7 @@ export class PriceBook {
     const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
     for (const id of [lower, bare]) {
       const o = this.overrides.get(id);
-      if (o) {
-        const { perRequestUsd, ...rates } = o;
-        return { modelId: id, providerId: provider ?? 'custom', source: 'override', variants: [{ table: { ...rates, perRequestUsd } }] };
-      }
+      if (o) return { modelId: id, providerId: provider ?? 'custom', source: 'override', variants: [{ table: o }] };
     }
     const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
     const attempts: [string, string | undefined][] = [];
