@@ -9,11 +9,13 @@ export interface LoadRequest {
   displayName: string;
   overrides: [string, PriceOverride][];
   mapping?: FieldMapping;
+  /** Where to keep a cache of the file's columns, and what else they depend on (version, prices, mapping). */
+  cache?: { dir: string; settings: string };
 }
 
 export type LoadResponse =
   | { type: 'progress'; fraction: number }
-  | { type: 'done'; state: PackedTraceFileState }
+  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean }
   | { type: 'error'; message: string };
 
 export class LoadCancelled extends Error {
@@ -30,7 +32,7 @@ export function loadInWorker(
   workerScript: string,
   req: LoadRequest,
   pool: StringPool,
-  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onCache?: (hit: boolean) => void } = {},
 ): Promise<TraceFileState> {
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
@@ -46,7 +48,10 @@ export function loadInWorker(
     opts.signal?.addEventListener('abort', onAbort);
     w.on('message', (m: LoadResponse) => {
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
-      else if (m.type === 'done') finish(() => resolve(unpackState(m.state, pool, req.mapping)));
+      else if (m.type === 'done') {
+        opts.onCache?.(m.fromCache);
+        finish(() => resolve(unpackState({ ...m.state, file: req.displayName }, pool, req.mapping)));
+      }
       else finish(() => reject(new Error(m.message)));
     });
     w.on('error', (e) => finish(() => reject(e)));

@@ -5,11 +5,20 @@ import { StringPool } from '../core/callTable';
 import { PriceBook } from '../core/pricing';
 import { packState } from '../core/traceFile';
 import { readTraceFile } from '../node/traceReader';
+import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
 import type { LoadRequest, LoadResponse } from '../node/workerLoad';
 
 parentPort?.on('message', (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {
+    const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
+    if (req.cache && cacheFile) {
+      const cached = readStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings));
+      if (cached) {
+        post({ type: 'done', state: cached, fromCache: true });
+        return;
+      }
+    }
     const prices = new PriceBook(new Map(req.overrides));
     let last = 0;
     const r = readTraceFile(req.path, {
@@ -27,7 +36,14 @@ parentPort?.on('message', (req: LoadRequest) => {
       },
     });
     const { packed, transfer } = packState(r.state);
-    post({ type: 'done', state: packed }, transfer);
+    if (req.cache && cacheFile) {
+      try {
+        writeStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings), packed);
+      } catch {
+        // A cache that cannot be written only costs time on the next start.
+      }
+    }
+    post({ type: 'done', state: packed, fromCache: false }, transfer);
   } catch (e) {
     post({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
   }

@@ -284,11 +284,15 @@ export class TraceStore extends Disposable {
           let reported = 0;
           const t0 = Date.now();
           try {
+            let cacheHit = false;
+            const mapping = this.mapping();
+            const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
             const state = await loadInWorker(
               script,
-              { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping: this.mapping() },
+              { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
               this.pool,
               {
+                onCache: (hit) => (cacheHit = hit),
                 signal: abort.signal,
                 onProgress: (f) => {
                   const inc = ((f * size - reported) / total) * 100;
@@ -298,7 +302,7 @@ export class TraceStore extends Disposable {
               },
             );
             this.files.set(p, state);
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (worker)`);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
               this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);

@@ -1,0 +1,80 @@
+import * as assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { select, stats } from '../../../src/core/analysis';
+import { StringPool } from '../../../src/core/callTable';
+import { sampleTrace } from '../../../src/core/sampleTrace';
+import { packState } from '../../../src/core/traceFile';
+import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../../../src/node/stateCache';
+import { LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
+import { assertUsd, loadText, ROOT } from '../helpers';
+
+const WORKER = join(ROOT, 'out', 'src', 'services', 'loadWorker.js');
+
+describe('loading in a worker thread, and the state cache', function () {
+  this.timeout(20000);
+  let dir: string;
+  let trace: string;
+  const text = sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 5000, 9) + '{"model":"gpt-4o",broken\n';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-worker-'));
+    trace = join(dir, 't.jsonl');
+    writeFileSync(trace, text);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the same calls, costs and problems as reading in the main thread', async () => {
+    const pool = new StringPool();
+    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, pool);
+    const inline = loadText(text, 't.jsonl');
+    assert.equal(w.table.length, 5000);
+    const a = stats(select([w.table]));
+    const b = stats(select([inline.table]));
+    assertUsd(a.costUsd, b.costUsd);
+    assert.equal(a.p95Usd, b.p95Usd);
+    assert.deepEqual(w.problems, inline.problems);
+    assert.equal(w.table.pool.get(w.table.dims.feature[10]), inline.table.pool.get(inline.table.dims.feature[10]));
+  });
+
+  it('writes a cache on the first load and uses it on the next, with the same figures', async () => {
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    const hits: boolean[] = [];
+    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onCache: (h) => hits.push(h) });
+    const second = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onCache: (h) => hits.push(h) });
+    assert.deepEqual(hits, [false, true]);
+    assertUsd(stats(select([second.table])).costUsd, stats(select([first.table])).costUsd);
+    assert.deepEqual(second.problems, first.problems);
+    assert.deepEqual(second.position, first.position);
+  });
+
+  it('ignores a cache when the size, modification time, first bytes or settings changed, or when it is corrupt', () => {
+    const state = loadText(text, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    writeStateCache(file, key, packState(state).packed);
+    assert.ok(readStateCache(file, key), 'a matching cache is used');
+    assert.equal(readStateCache(file, { ...key, settings: 'other prices' }), undefined);
+    appendFileSync(trace, '\n');
+    assert.equal(readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'size changed');
+    writeFileSync(trace, text);
+    utimesSync(trace, new Date(), new Date(Date.now() + 5000));
+    assert.equal(readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'mtime changed');
+    writeFileSync(trace, 'X' + text.slice(1));
+    const k2 = cacheKeyOf(trace, 's');
+    assert.notEqual(k2.headSha1, key.headSha1);
+    // Corrupt: cut in half, or garbage.
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
+    assert.equal(readStateCache(file, key), undefined);
+    writeFileSync(file, Buffer.from('not a cache'));
+    assert.equal(readStateCache(file, key), undefined);
+  });
+
+  it('stops when cancelled', async () => {
+    const abort = new AbortController();
+    const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool(), { signal: abort.signal });
+    abort.abort();
+    await assert.rejects(p, LoadCancelled);
+  });
+});
