@@ -197,6 +197,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
       deserializeWebviewPanel: async (panel) => DashboardPanel.revive(panel, ctx, d.store, d.view, actions),
     }),
   );
+  reg('llmCostLens.openDashboardFiltered', (filters: DashboardFilter[] = []) => DashboardPanel.createOrShow(ctx, d.store, d.view, actions, Array.isArray(filters) ? filters : []));
   reg('llmCostLens.revealInTree', (filters: DashboardFilter[]) => actions.revealInTree(filters));
   registerSignalCommands(d, reg);
 }

@@ -6,6 +6,7 @@ import { StatusBar } from './services/statusBar';
 import { TraceStore } from './services/traceStore';
 import { ViewState } from './services/viewState';
 import { CostTreeProvider } from './views/costTree';
+import { CallSiteIndex, CostLensProvider, showLensDetails } from './lenses/costLens';
 
 /** What `activate` returns: used by the extension-host tests. */
 export interface LlmCostLensApi {
@@ -15,6 +16,7 @@ export interface LlmCostLensApi {
   statusBar: StatusBar;
   problems: ProblemsReporter;
   signals: SignalsService;
+  sites: CallSiteIndex;
   /** Resolves when the first load finished. */
   ready: Promise<void>;
 }
@@ -40,6 +42,16 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
 
   registerCommands(ctx, { store, view, tree, treeView, log, signals });
 
+  const sites = new CallSiteIndex(store, view, log);
+  const lenses = new CostLensProvider(sites);
+  const selector = ['python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact'].map((language) => ({ language, scheme: 'file' }));
+  ctx.subscriptions.push(
+    sites,
+    lenses,
+    vscode.languages.registerCodeLensProvider(selector, lenses),
+    vscode.commands.registerCommand('llmCostLens.lensDetails', (key: string) => showLensDetails(sites, key, view.costSource)),
+  );
+
   // Offer to analyze a .jsonl that looks like a trace but is not read yet (once per file and session).
   const offered = new Set<string>();
   ctx.subscriptions.push(
@@ -53,7 +65,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   );
 
   const ready = store.start().then(describe, (e) => log.appendLine(`[store] first load failed: ${(e as Error).stack ?? e}`));
-  return { store, view, tree, statusBar, problems, signals, ready };
+  return { store, view, tree, statusBar, problems, signals, sites, ready };
 }
 
 export function deactivate(): void {}

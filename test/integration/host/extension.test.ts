@@ -107,6 +107,23 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.equal(await vscode.env.clipboard.readText(), md);
   });
 
+  it('shows the cost of each tagged call site in CodeLens', async () => {
+    await api.sites.rebuild();
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'src', 'app.py')));
+    const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? [];
+    const shown = lenses.map((l) => [l.range.start.line + 1, l.command?.title ?? '']);
+    assert.equal(shown.length, 3, JSON.stringify(shown));
+    // Line 5: the record names this line as its call site (recorded on another machine: /srv/app/src/app.py:5).
+    assert.equal(shown[0][0], 5);
+    assert.match(String(shown[0][1]), /^\$\(graph-line\) \$0\.0187 · 1 call · p95 \$0\.0187 · cache 71%.* · recorded at this line$/);
+    // Line 9: feature "search" and model "gpt-4o" (user is dynamic): one call of $0.01042.
+    assert.equal(shown[1][0], 9);
+    assert.match(String(shown[1][1]), /^\$\(graph-line\) \$0\.0104 · 1 call · p95 \$0\.0104 · cache 34%.* \(user dynamic\)$/);
+    // Line 17: only a dynamic feature.
+    assert.equal(shown[2][0], 17);
+    assert.match(String(shown[2][1]), /tags are dynamic \(feature\): no calls recorded at this line/);
+  });
+
   describe('a watched file', () => {
     const live = () => join(workspaceDir(), 'traces', 'live.jsonl');
     after(() => rmSync(live(), { force: true }));

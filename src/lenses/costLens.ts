@@ -1,0 +1,235 @@
+import * as vscode from 'vscode';
+import { partition, type Slice, stats } from '../core/analysis';
+import type { CostSource } from '../core/types';
+import { PathSuffixIndex } from '../core/callSiteMatch';
+import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSetting, type WrapperSpec } from '../core/callSites';
+import { formatCount, formatUsd } from '../core/format';
+import { costliestCalls } from '../core/groupTree';
+import { lensText, rowsForTags, siteFigures, siteFilters } from '../core/siteStats';
+import { isTimeRange, rangeStart } from '../core/timeRange';
+import type { TraceStore } from '../services/traceStore';
+import type { ViewState } from '../services/viewState';
+import { Disposable } from '../util/disposable';
+
+const LANGUAGES: Record<string, 'python' | 'typescript' | 'javascript'> = {
+  python: 'python',
+  typescript: 'typescript',
+  typescriptreact: 'typescript',
+  javascript: 'javascript',
+  javascriptreact: 'javascript',
+};
+
+/** A site shown by a lens: a wrapper call found in the source, or a line that records name as their call site. */
+export interface LensSite {
+  key: string;
+  file: string;
+  line: number;
+  match?: CallSiteMatch;
+  /** How the calls are attributed: by the recorded call site, or by the call's literal tags. */
+  by: 'callsite' | 'tags' | 'none';
+  slices: Slice[];
+  text: string;
+}
+
+/**
+ * The call-site index: recorded call sites resolved to workspace files once per store change, wrapper calls found in
+ * a document once per version, and the figures of each site cached until the store changes. `provideCodeLenses` only
+ * reads these; it never parses traces.
+ */
+export class CallSiteIndex extends Disposable {
+  private exact = new Map<string, Map<number, Slice[]>>();
+  private docs = new Map<string, { version: number; matches: CallSiteMatch[] }>();
+  private figures = new Map<string, { slices: Slice[]; text: string }>();
+  private wrappers: WrapperSpec[] = DEFAULT_WRAPPERS;
+  readonly sites = new Map<string, LensSite>();
+  private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChange = this._onDidChange.event;
+  private building: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: TraceStore,
+    private readonly view: ViewState,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    super();
+    this._register(store.onDidChange(() => void this.rebuild()));
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('llmCostLens.codeLens')) {
+          this.readWrappers();
+          this.docs.clear();
+          void this.rebuild();
+        }
+      }),
+    );
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.docs.delete(d.uri.toString())));
+    this.readWrappers();
+  }
+
+  private readWrappers() {
+    const { wrappers, problems } = parseWrapperSetting(vscode.workspace.getConfiguration('llmCostLens').get<unknown>('codeLens.wrappers', []));
+    for (const p of problems) this.log.appendLine(`[codeLens] llmCostLens.codeLens.wrappers: ${p}`);
+    this.wrappers = [...DEFAULT_WRAPPERS, ...wrappers];
+  }
+
+  sinceMs(): number | undefined {
+    const r = vscode.workspace.getConfiguration('llmCostLens').get<string>('codeLens.range', 'all');
+    return isTimeRange(r) ? rangeStart(r, Date.now()) : undefined;
+  }
+
+  /** Resolves every recorded call site to a workspace file (by longest path suffix) and groups its calls by line. */
+  rebuild(): Promise<void> {
+    if (this.building) return this.building;
+    this.building = (async () => {
+      const t0 = Date.now();
+      const files = await vscode.workspace.findFiles('**/*.{py,ts,tsx,js,jsx,mjs,cjs,go,java,rb,rs}', '**/node_modules/**', 50_000);
+      const index = new PathSuffixIndex(files.map((u) => u.fsPath));
+      const since = this.sinceMs();
+      const exact = new Map<string, Map<number, Map<unknown, number[]>>>();
+      const resolved = new Map<number, string | undefined>();
+      for (const t of this.store.tables()) {
+        for (let i = 0; i < t.length; i++) {
+          const f = t.callsiteFile[i];
+          const line = t.callsiteLine[i];
+          if (!f || !line) continue;
+          if (since !== undefined && !(t.tsMs[i] >= since)) continue;
+          if (!resolved.has(f)) resolved.set(f, index.match(t.pool.get(f)));
+          const path = resolved.get(f);
+          if (!path) continue;
+          let byLine = exact.get(path);
+          if (!byLine) exact.set(path, (byLine = new Map()));
+          let byTable = byLine.get(line);
+          if (!byTable) byLine.set(line, (byTable = new Map()));
+          let rows = byTable.get(t);
+          if (!rows) byTable.set(t, (rows = []));
+          rows.push(i);
+        }
+      }
+      this.exact = new Map(
+        [...exact].map(([path, byLine]) => [path, new Map([...byLine].map(([line, byTable]) => [line, [...byTable].map(([table, rows]) => ({ table, rows: Int32Array.from(rows) }) as Slice)]))]),
+      );
+      this.figures.clear();
+      this.sites.clear();
+      this.log.appendLine(`[codeLens] ${[...resolved.values()].filter(Boolean).length} recorded call-site file(s) matched in ${Date.now() - t0} ms`);
+      this._onDidChange.fire();
+    })().finally(() => (this.building = undefined));
+    return this.building;
+  }
+
+  private matchesOf(doc: vscode.TextDocument): CallSiteMatch[] {
+    const lang = LANGUAGES[doc.languageId];
+    if (!lang) return [];
+    const k = doc.uri.toString();
+    const c = this.docs.get(k);
+    if (c && c.version === doc.version) return c.matches;
+    const matches = findCallSites(doc.getText(), lang, this.wrappers);
+    this.docs.set(k, { version: doc.version, matches });
+    return matches;
+  }
+
+  private cached(key: string, compute: () => Slice[]): { slices: Slice[]; text: string } {
+    let f = this.figures.get(key);
+    if (!f) {
+      const slices = compute();
+      f = { slices, text: slices.length ? lensText(siteFigures(slices, Date.now(), this.view.costSource)) : '' };
+      this.figures.set(key, f);
+    }
+    return f;
+  }
+
+  /** The sites of a document: its wrapper calls, and any other line that records name as their call site. */
+  sitesOf(doc: vscode.TextDocument): LensSite[] {
+    const path = doc.uri.fsPath;
+    const exact = this.exact.get(path);
+    const used = new Set<number>();
+    const out: LensSite[] = [];
+    for (const m of this.matchesOf(doc)) {
+      // Recorded call sites on the call's lines (or the decorated function's line) win over tags.
+      const lines: number[] = [];
+      for (let l = m.line; l <= Math.max(m.endLine, m.decoratedLine ?? m.line); l++) if (exact?.has(l)) lines.push(l);
+      let site: LensSite;
+      if (lines.length) {
+        lines.forEach((l) => used.add(l));
+        const key = `exact:${path}:${lines.join(',')}`;
+        const f = this.cached(key, () => lines.flatMap((l) => exact!.get(l)!));
+        site = { key, file: path, line: m.line, match: m, by: 'callsite', ...f };
+      } else if (siteFilters(m).length) {
+        const key = `tags:${JSON.stringify(siteFilters(m))}`;
+        const f = this.cached(key, () => rowsForTags(this.store.tables(), m, this.sinceMs()));
+        site = { key, file: path, line: m.line, match: m, by: 'tags', ...f };
+      } else site = { key: `none:${path}:${m.line}`, file: path, line: m.line, match: m, by: 'none', slices: [], text: '' };
+      this.sites.set(site.key, site);
+      out.push(site);
+    }
+    for (const [line] of exact ?? []) {
+      if (used.has(line) || line > doc.lineCount) continue;
+      const key = `exact:${path}:${line}`;
+      const f = this.cached(key, () => exact!.get(line)!);
+      const site: LensSite = { key, file: path, line, by: 'callsite', ...f };
+      this.sites.set(key, site);
+      out.push(site);
+    }
+    return out.sort((a, b) => a.line - b.line);
+  }
+}
+
+/** CodeLens with the cost of each tagged LLM call site. */
+export class CostLensProvider extends Disposable implements vscode.CodeLensProvider {
+  private readonly _onDidChangeCodeLenses = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCodeLenses = this._onDidChangeCodeLenses.event;
+
+  constructor(private readonly index: CallSiteIndex) {
+    super();
+    this._register(index.onDidChange(() => this._onDidChangeCodeLenses.fire()));
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('llmCostLens.codeLens')) this._onDidChangeCodeLenses.fire();
+      }),
+    );
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const cfg = vscode.workspace.getConfiguration('llmCostLens');
+    if (!cfg.get<boolean>('codeLens.enabled', true)) return [];
+    const showEmpty = cfg.get<boolean>('codeLens.showEmpty', false);
+    const lenses: vscode.CodeLens[] = [];
+    for (const s of this.index.sitesOf(doc)) {
+      const line = Math.max(0, s.line - 1);
+      const range = new vscode.Range(line, 0, line, 0);
+      const dynamic = s.match?.dynamic.length ? ` (${s.match.dynamic.join(', ')} dynamic)` : '';
+      let title: string;
+      if (s.text) title = `$(graph-line) ${s.text}${s.by === 'callsite' ? ' · recorded at this line' : dynamic}`;
+      else if (s.by === 'none') title = `$(question) tags are dynamic (${s.match?.dynamic.join(', ') || 'none literal'}): no calls recorded at this line`;
+      else if (showEmpty) title = '$(circle-slash) no calls recorded';
+      else continue;
+      lenses.push(new vscode.CodeLens(range, { title, command: 'llmCostLens.lensDetails', arguments: [s.key], tooltip: 'LLM Cost Lens: the calls attributed to this call site' }));
+    }
+    return lenses;
+  }
+}
+
+/** The quick pick a lens opens: breakdowns by model, user and template, the five costliest calls, the dashboard. */
+export async function showLensDetails(index: CallSiteIndex, key: string, source: CostSource): Promise<void> {
+  const site = index.sites.get(key);
+  if (!site || !site.slices.length) return;
+  type Item = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
+  const items: Item[] = [];
+  for (const dim of ['model', 'user', 'template']) {
+    items.push({ label: `by ${dim}`, kind: vscode.QuickPickItemKind.Separator });
+    const groups = [...partition(site.slices, dim)].map(([v, s]) => {
+      const st = stats(s, source);
+      return { v: v || '(unattributed)', cost: st.costUsd, calls: st.calls };
+    });
+    groups.sort((a, b) => b.cost - a.cost);
+    for (const g of groups.slice(0, 5)) items.push({ label: g.v, description: `${formatUsd(g.cost)} · ${formatCount(g.calls)} calls` });
+  }
+  items.push({ label: 'costliest calls', kind: vscode.QuickPickItemKind.Separator });
+  for (const c of costliestCalls(site.slices, 5, source)) {
+    items.push({ label: `$(go-to-file) ${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`, description: `${c.file}:${c.line}`, run: () => vscode.commands.executeCommand('llmCostLens.openCall', c.file, c.line) });
+  }
+  const filters = site.match ? siteFilters(site.match) : [];
+  items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: '$(graph) Open the dashboard filtered to this site', description: filters.map((f) => `${f.dim}=${f.value}`).join(', '), run: () => vscode.commands.executeCommand('llmCostLens.openDashboardFiltered', filters) });
+  const pick = await vscode.window.showQuickPick(items, { title: `${site.text}`, placeHolder: site.by === 'callsite' ? 'calls recorded at this line' : 'calls with the tags of this call' });
+  await pick?.run?.();
+}
