@@ -36,6 +36,19 @@ export default async function (page, ctx) {
   ctx.log('regrouped by model');
   await ctx.shot('02-grouped-by-model');
 
+  // CodeLens above the wrapper calls of the demo's source: summarize.py line 11 holds 274 recorded calls.
+  const expectedLens = JSON.parse(execFileSync('node', [join(root, 'dist/cli.js'), 'report', join(ctx.workspace, 'traces'), '--by', 'feature', '--format', 'json'], { encoding: 'utf8' })).groups.find((g) => g.key.feature === 'summarization');
+  await page.keyboard.press('Control+P');
+  await page.keyboard.type('summarize.py');
+  await page.waitForTimeout(800);
+  await page.keyboard.press('Enter');
+  const lens = page.locator('.contentWidgets .codelens-decoration', { hasText: 'calls' }).first();
+  await lens.waitFor({ timeout: 30000 });
+  const lensText = await lens.textContent();
+  if (!lensText.includes(`${formatUsd(expectedLens.costUsd)} · ${formatCount(expectedLens.calls)} calls`)) throw new Error(`CodeLens reads "${lensText}", expected ${formatUsd(expectedLens.costUsd)} · ${expectedLens.calls} calls`);
+  ctx.log('CodeLens:', lensText);
+  await ctx.shot('03-codelens');
+
   await ctx.runCommand('LLM Cost Lens: Open Dashboard');
   let drawn = false;
   for (let i = 0; i < 60 && !drawn; i++) {
@@ -48,5 +61,5 @@ export default async function (page, ctx) {
   if (!drawn) throw new Error('the dashboard did not show the total cost');
   await page.waitForTimeout(1000);
   ctx.log('dashboard shows the total', formatUsd(report.total.costUsd));
-  await ctx.shot('03-dashboard');
+  await ctx.shot('04-dashboard');
 }
