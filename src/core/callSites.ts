@@ -94,38 +94,58 @@ export const DEFAULT_WRAPPERS: WrapperSpec[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
-// Tokens
+// Tokens, stored as parallel typed arrays: a 5,000-line file has ~100k tokens, and one object each costs more in
+// allocation and GC than the scan itself.
 
 const IDENT = 0;
 const PUNCT = 1;
 const STR = 2;
 const NUM = 3;
-/** A regex literal or anything else that is a value but not a literal we read. */
+/** A regex literal: a value, but not one we read. */
 const OTHER = 4;
 
-interface Tok {
-  k: number;
-  /** Offsets in the text: [s, e). */
-  s: number;
-  e: number;
-  line: number;
-  col: number;
-  /** Text for identifiers, punctuation and numbers; '' for strings. */
-  t: string;
-  /** Strings: the content range, before decoding. */
-  cs: number;
-  ce: number;
-  /** Strings: 0 plain, 1 raw (Python r''), 2 Python f-string without fields ({{ }} escapes), 3 template literal. */
-  sk: number;
-  /** Strings with an interpolation: `f"{x}"`, `` `${x}` ``. */
-  dyn: boolean;
-}
+/** String flags: the kind in the low bits, then whether it interpolates. */
+const S_RAW = 1;
+const S_FMT = 2;
+const S_TPL = 3;
+const S_KIND = 3;
+const S_DYN = 4;
 
-const OPS3 = new Set(['...', '===', '!==', '**=', '//=', '>>=', '<<=', '&&=', '||=', '??=']);
-const OPS2 = new Set([
+const OPS = [
+  '...', '===', '!==', '**=', '//=', '>>=', '<<=', '&&=', '||=', '??=',
   '?.', '=>', '==', '!=', '<=', '>=', '&&', '||', '??', '**', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=',
   '|=', '^=', ':=', '->', '@=', '//',
-]);
+];
+const OP_CODE = new Map(OPS.map((o, i) => [o, 1000 + i]));
+/** Characters that can continue an operator. */
+const OP_CHAR = new Uint8Array(128);
+for (const c of '=!<>&|?*/%+-^:.@') OP_CHAR[c.charCodeAt(0)] = 1;
+
+/** The code of a punctuation token: its character code, or 1000+ for a multi-character operator. */
+function pc(text: string): number {
+  return text.length === 1 ? text.charCodeAt(0) : OP_CODE.get(text) ?? -1;
+}
+
+const P_LPAREN = pc('(');
+const P_RPAREN = pc(')');
+const P_LBRACK = pc('[');
+const P_RBRACK = pc(']');
+const P_LBRACE = pc('{');
+const P_RBRACE = pc('}');
+const P_COMMA = pc(',');
+const P_DOT = pc('.');
+const P_QDOT = pc('?.');
+const P_AT = pc('@');
+const P_EQ = pc('=');
+const P_COLON = pc(':');
+const P_SEMI = pc(';');
+const P_STAR = pc('*');
+const P_DSTAR = pc('**');
+const P_SPREAD = pc('...');
+const P_PLUS = pc('+');
+const P_LT = pc('<');
+const P_GT = pc('>');
+
 /** Maximum nesting of strings inside interpolations before the scanner stops looking inside them. */
 const MAX_NEST = 48;
 
@@ -146,9 +166,65 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** The token list. `p` is the punctuation code; `cs`/`ce` the content range of a string; `f` its flags. */
+class Tokens {
+  n = 0;
+  k: Uint8Array;
+  s: Int32Array;
+  e: Int32Array;
+  line: Int32Array;
+  col: Int32Array;
+  p: Int32Array;
+  cs: Int32Array;
+  ce: Int32Array;
+  f: Uint8Array;
+
+  constructor(cap: number) {
+    this.k = new Uint8Array(cap);
+    this.s = new Int32Array(cap);
+    this.e = new Int32Array(cap);
+    this.line = new Int32Array(cap);
+    this.col = new Int32Array(cap);
+    this.p = new Int32Array(cap);
+    this.cs = new Int32Array(cap);
+    this.ce = new Int32Array(cap);
+    this.f = new Uint8Array(cap);
+  }
+
+  private grow(): void {
+    const cap = this.k.length * 2;
+    const g = <T extends Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.k = g(this.k, (n) => new Uint8Array(n));
+    this.f = g(this.f, (n) => new Uint8Array(n));
+    this.s = g(this.s, (n) => new Int32Array(n));
+    this.e = g(this.e, (n) => new Int32Array(n));
+    this.line = g(this.line, (n) => new Int32Array(n));
+    this.col = g(this.col, (n) => new Int32Array(n));
+    this.p = g(this.p, (n) => new Int32Array(n));
+    this.cs = g(this.cs, (n) => new Int32Array(n));
+    this.ce = g(this.ce, (n) => new Int32Array(n));
+  }
+
+  push(k: number, s: number, e: number, line: number, col: number, p: number): number {
+    if (this.n === this.k.length) this.grow();
+    const i = this.n++;
+    this.k[i] = k;
+    this.s[i] = s;
+    this.e[i] = e;
+    this.line[i] = line;
+    this.col[i] = col;
+    this.p[i] = p;
+    return i;
+  }
+}
+
 /** The shared scanner state: position, line bookkeeping and the token list. */
 class Scanner {
-  readonly toks: Tok[] = [];
+  readonly t: Tokens;
   i = 0;
   line = 1;
   /** Offset of the first character of the current line. */
@@ -157,17 +233,21 @@ class Scanner {
 
   constructor(readonly src: string) {
     this.n = src.length;
-  }
-
-  push(k: number, s: number, e: number, line: number, col: number, t: string): Tok {
-    const tok: Tok = { k, s, e, line, col, t, cs: 0, ce: 0, sk: 0, dyn: false };
-    this.toks.push(tok);
-    return tok;
+    this.t = new Tokens(Math.max(64, src.length >> 2));
   }
 
   newline(at: number): void {
     this.line++;
     this.ls = at + 1;
+  }
+
+  ident(): void {
+    const { src, n } = this;
+    const s = this.i;
+    let j = s + 1;
+    while (j < n && isIdentPart(src.charCodeAt(j))) j++;
+    this.t.push(IDENT, s, j, this.line, s - this.ls + 1, 0);
+    this.i = j;
   }
 
   /** Skips a backslash escape at `i` (the backslash), counting an escaped line break. */
@@ -192,30 +272,46 @@ class Scanner {
       if (isIdentPart(c) || c === 46) j++;
       else break;
     }
-    this.push(NUM, s, j, this.line, s - this.ls + 1, src.slice(s, j));
+    this.t.push(NUM, s, j, this.line, s - this.ls + 1, 0);
     this.i = j;
   }
 
   punct(): void {
     const src = this.src;
     const s = this.i;
-    const line = this.line;
-    const col = s - this.ls + 1;
-    const three = src.slice(s, s + 3);
-    if (OPS3.has(three)) {
-      this.push(PUNCT, s, s + 3, line, col, three);
-      this.i = s + 3;
-      return;
+    const c1 = src.charCodeAt(s + 1);
+    if (c1 < 128 && OP_CHAR[c1]) {
+      const c2 = src.charCodeAt(s + 2);
+      if (c2 < 128 && OP_CHAR[c2]) {
+        const code = OP_CODE.get(src.slice(s, s + 3));
+        if (code !== undefined) {
+          this.t.push(PUNCT, s, s + 3, this.line, s - this.ls + 1, code);
+          this.i = s + 3;
+          return;
+        }
+      }
+      const code = OP_CODE.get(src.slice(s, s + 2));
+      // `a?.5:b` is a conditional, not optional chaining.
+      if (code !== undefined && !(code === P_QDOT && isDigit(c2))) {
+        this.t.push(PUNCT, s, s + 2, this.line, s - this.ls + 1, code);
+        this.i = s + 2;
+        return;
+      }
     }
-    const two = three.slice(0, 2);
-    // `a?.5:b` is a conditional, not optional chaining.
-    if (OPS2.has(two) && !(two === '?.' && isDigit(src.charCodeAt(s + 2)))) {
-      this.push(PUNCT, s, s + 2, line, col, two);
-      this.i = s + 2;
-      return;
-    }
-    this.push(PUNCT, s, s + 1, line, col, src[s]);
+    this.t.push(PUNCT, s, s + 1, this.line, s - this.ls + 1, src.charCodeAt(s));
     this.i = s + 1;
+  }
+
+  skipLine(): void {
+    const j = this.src.indexOf('\n', this.i);
+    this.i = j < 0 ? this.n : j;
+  }
+
+  str(s: number, line: number, col: number, cs: number, ce: number, flags: number): void {
+    const x = this.t.push(STR, s, this.i, line, col, 0);
+    this.t.cs[x] = cs;
+    this.t.ce[x] = Math.max(cs, ce);
+    this.t.f[x] = flags;
   }
 }
 
@@ -224,8 +320,16 @@ class Scanner {
 
 const PY_PREFIXES = new Set(['r', 'u', 'b', 'f', 't', 'br', 'rb', 'fr', 'rf', 'tr', 'rt']);
 
+/** The string prefix ending at `j` (a quote follows), lower-cased, or undefined when `i..j` is not one. */
+function pyPrefix(src: string, i: number, j: number): string | undefined {
+  const q = src.charCodeAt(j);
+  if ((q !== 34 && q !== 39) || j - i > 2) return undefined;
+  const p = src.slice(i, j).toLowerCase();
+  return PY_PREFIXES.has(p) ? p : undefined;
+}
+
 class PyScanner extends Scanner {
-  run(): Tok[] {
+  run(): Tokens {
     const { src, n } = this;
     while (this.i < n) {
       const i = this.i;
@@ -233,32 +337,26 @@ class PyScanner extends Scanner {
       if (c === 10) {
         this.newline(i);
         this.i++;
-      } else if (isSpace(c) || c === 92) this.i++; // `\` line continuation
+      } else if (c === 32 || isSpace(c) || c === 92) this.i++; // `\` is a line continuation
       else if (c === 35) this.skipLine();
       else if (isIdentStart(c)) {
         let j = i + 1;
         while (j < n && isIdentPart(src.charCodeAt(j))) j++;
-        const q = src.charCodeAt(j);
-        if ((q === 34 || q === 39) && j - i <= 2 && PY_PREFIXES.has(src.slice(i, j).toLowerCase())) {
+        const p = pyPrefix(src, i, j);
+        if (p !== undefined) {
           const line = this.line;
           const col = i - this.ls + 1;
-          const p = src.slice(i, j).toLowerCase();
           this.i = j;
           this.string(i, line, col, p.includes('r'), p.includes('f') || p.includes('t'), 0);
         } else {
-          this.push(IDENT, i, j, this.line, i - this.ls + 1, src.slice(i, j));
+          this.t.push(IDENT, i, j, this.line, i - this.ls + 1, 0);
           this.i = j;
         }
       } else if (c === 34 || c === 39) this.string(i, this.line, i - this.ls + 1, false, false, 0);
       else if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)))) this.number();
       else this.punct();
     }
-    return this.toks;
-  }
-
-  skipLine(): void {
-    const j = this.src.indexOf('\n', this.i);
-    this.i = j < 0 ? this.n : j;
+    return this.t;
   }
 
   /**
@@ -300,12 +398,7 @@ class PyScanner extends Scanner {
         }
       } else this.i++;
     }
-    if (nest > 0) return;
-    const tok = this.push(STR, start, this.i, line, col, '');
-    tok.cs = cs;
-    tok.ce = Math.max(cs, ce);
-    tok.sk = raw ? 1 : fmt ? 2 : 0;
-    tok.dyn = dyn;
+    if (nest === 0) this.str(start, line, col, cs, ce, (raw ? S_RAW : fmt ? S_FMT : 0) | (dyn ? S_DYN : 0));
   }
 
   /**
@@ -330,12 +423,9 @@ class PyScanner extends Scanner {
       } else if (!spec && isIdentStart(c)) {
         let j = i + 1;
         while (j < n && isIdentPart(src.charCodeAt(j))) j++;
-        const q = src.charCodeAt(j);
-        const p = src.slice(i, j).toLowerCase();
-        if ((q === 34 || q === 39) && j - i <= 2 && PY_PREFIXES.has(p) && nest < MAX_NEST) {
-          this.i = j;
-          this.string(i, 0, 0, p.includes('r'), p.includes('f') || p.includes('t'), nest + 1);
-        } else this.i = j;
+        const p = pyPrefix(src, i, j);
+        this.i = j;
+        if (p !== undefined && nest < MAX_NEST) this.string(i, 0, 0, p.includes('r'), p.includes('f') || p.includes('t'), nest + 1);
       } else if (c === 40 || c === 91 || c === 123) {
         depth++;
         this.i++;
@@ -364,7 +454,7 @@ const JS_REGEX_AFTER = new Set([
 ]);
 
 class JsScanner extends Scanner {
-  run(): Tok[] {
+  run(): Tokens {
     const { src, n } = this;
     if (src.startsWith('#!')) this.skipLine();
     while (this.i < n) {
@@ -373,26 +463,20 @@ class JsScanner extends Scanner {
       if (c === 10) {
         this.newline(i);
         this.i++;
-      } else if (isSpace(c)) this.i++;
-      else if (c === 47 && src.charCodeAt(i + 1) === 47) this.skipLine();
-      else if (c === 47 && src.charCodeAt(i + 1) === 42) this.blockComment();
-      else if (isIdentStart(c) || c === 35) {
-        let j = i + 1;
-        while (j < n && isIdentPart(src.charCodeAt(j))) j++;
-        this.push(IDENT, i, j, this.line, i - this.ls + 1, src.slice(i, j));
-        this.i = j;
+      } else if (c === 32 || isSpace(c)) this.i++;
+      else if (isIdentStart(c) || c === 35) this.ident();
+      else if (c === 47) {
+        const c1 = src.charCodeAt(i + 1);
+        if (c1 === 47) this.skipLine();
+        else if (c1 === 42) this.blockComment();
+        else if (this.regexAllowed()) this.regex();
+        else this.punct();
       } else if (c === 34 || c === 39) this.quoted(true);
       else if (c === 96) this.template(true, 0);
       else if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)))) this.number();
-      else if (c === 47 && this.regexAllowed()) this.regex();
       else this.punct();
     }
-    return this.toks;
-  }
-
-  skipLine(): void {
-    const j = this.src.indexOf('\n', this.i);
-    this.i = j < 0 ? this.n : j;
+    return this.t;
   }
 
   blockComment(): void {
@@ -404,10 +488,11 @@ class JsScanner extends Scanner {
   }
 
   regexAllowed(): boolean {
-    const prev = this.toks[this.toks.length - 1];
-    if (!prev) return true;
-    if (prev.k === PUNCT) return prev.t !== ')' && prev.t !== ']';
-    if (prev.k === IDENT) return JS_REGEX_AFTER.has(prev.t);
+    const t = this.t;
+    const prev = t.n - 1;
+    if (prev < 0) return true;
+    if (t.k[prev] === PUNCT) return t.p[prev] !== P_RPAREN && t.p[prev] !== P_RBRACK;
+    if (t.k[prev] === IDENT) return JS_REGEX_AFTER.has(this.src.slice(t.s[prev], t.e[prev]));
     return false;
   }
 
@@ -434,7 +519,7 @@ class JsScanner extends Scanner {
       } else j++;
     }
     j = Math.min(j, n);
-    this.push(OTHER, s, j, this.line, s - this.ls + 1, '');
+    this.t.push(OTHER, s, j, this.line, s - this.ls + 1, 0);
     this.i = j;
   }
 
@@ -459,10 +544,7 @@ class JsScanner extends Scanner {
         break;
       } else this.i++;
     }
-    if (!emit) return;
-    const tok = this.push(STR, s, this.i, line, col, '');
-    tok.cs = s + 1;
-    tok.ce = Math.max(s + 1, ce);
+    if (emit) this.str(s, line, col, s + 1, ce, 0);
   }
 
   /** A template literal; `${…}` fields are skipped with strings, templates and comments inside them. */
@@ -491,12 +573,7 @@ class JsScanner extends Scanner {
         this.field(nest);
       } else this.i++;
     }
-    if (!emit) return;
-    const tok = this.push(STR, s, this.i, line, col, '');
-    tok.cs = s + 1;
-    tok.ce = Math.max(s + 1, ce);
-    tok.sk = 3;
-    tok.dyn = dyn;
+    if (emit) this.str(s, line, col, s + 1, ce, S_TPL | (dyn ? S_DYN : 0));
   }
 
   /** Skips a `${…}` expression after `${`, up to and including its `}`. */
@@ -530,12 +607,13 @@ class JsScanner extends Scanner {
 
 const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', 0: '\0' };
 
-/** The value of a literal string token (escapes decoded; `{{` in f-strings; raw strings kept as written). */
-function stringValue(src: string, tok: Tok): string {
-  const body = src.slice(tok.cs, tok.ce);
-  if (tok.sk === 1) return body;
+/** The value of literal string token `i` (escapes decoded; `{{` in f-strings; raw strings kept as written). */
+function stringValue(src: string, t: Tokens, i: number): string {
+  const body = src.slice(t.cs[i], t.ce[i]);
+  const kind = t.f[i] & S_KIND;
+  if (kind === S_RAW) return body;
   let out = body.includes('\\') ? decodeEscapes(body) : body;
-  if (tok.sk === 2) out = out.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
+  if (kind === S_FMT) out = out.replace(/\{\{/g, '{').replace(/\}\}/g, '}');
   return out;
 }
 
@@ -564,7 +642,12 @@ interface CompiledSpec {
   objectArgs: Set<string>;
 }
 
-type SpecIndex = Map<string, CompiledSpec[]>;
+/** Specs by the last segment of their name, and those names by their first character code. */
+interface SpecIndex {
+  /** Matches text that may hold a call: any of the names (a quick test before tokenizing). */
+  anyName: RegExp | undefined;
+  byFirst: Map<number, { name: string; specs: CompiledSpec[] }[]>;
+}
 
 const NAME_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
 const DIM_SET = new Set<string>(SITE_TAG_DIMS);
@@ -574,9 +657,13 @@ const indexCache = new WeakMap<readonly WrapperSpec[], { from: WrapperSpec[]; in
 function compile(wrappers: readonly WrapperSpec[]): SpecIndex {
   const cached = indexCache.get(wrappers);
   if (cached && cached.from.length === wrappers.length && cached.from.every((w, i) => w === wrappers[i])) return cached.index;
-  const index: SpecIndex = new Map();
+  // A later spec with the same name replaces an earlier one (user entries appended to the defaults override them).
+  const latest = new Map<string, WrapperSpec>();
   for (const spec of wrappers) {
-    if (!spec || typeof spec.name !== 'string' || !NAME_RE.test(spec.name)) continue;
+    if (spec && typeof spec.name === 'string' && NAME_RE.test(spec.name)) latest.set(spec.name, spec);
+  }
+  const byName = new Map<string, CompiledSpec[]>();
+  for (const spec of latest.values()) {
     const segs = spec.name.split('.');
     const keywords = new Map<string, SiteTagDim>();
     if (spec.keywords && typeof spec.keywords === 'object') {
@@ -591,12 +678,24 @@ function compile(wrappers: readonly WrapperSpec[]): SpecIndex {
     }
     const objectArgs = new Set(Array.isArray(spec.objectArgs) ? spec.objectArgs.filter((s) => typeof s === 'string') : []);
     const last = segs[segs.length - 1];
-    const list = index.get(last) ?? [];
+    const list = byName.get(last) ?? [];
     list.push({ spec, receiver: segs.slice(0, -1), keywords, positional, objectArgs });
-    index.set(last, list);
+    byName.set(last, list);
   }
-  // The most specific receiver is tried first.
-  for (const list of index.values()) list.sort((a, b) => b.receiver.length - a.receiver.length);
+  const byFirst: SpecIndex['byFirst'] = new Map();
+  for (const [name, specs] of byName) {
+    // The most specific receiver is tried first.
+    specs.sort((a, b) => b.receiver.length - a.receiver.length);
+    const c = name.charCodeAt(0);
+    const list = byFirst.get(c) ?? [];
+    list.push({ name, specs });
+    byFirst.set(c, list);
+  }
+  // A name that contains another one needs no test of its own.
+  const names = [...byName.keys()];
+  const minimal = names.filter((a) => !names.some((b) => b !== a && a.includes(b)));
+  const anyName = minimal.length ? new RegExp(minimal.map((n) => n.replace(/\$/g, '\\$')).join('|')) : undefined;
+  const index: SpecIndex = { anyName, byFirst };
   indexCache.set(wrappers, { from: [...wrappers], index });
   return index;
 }
@@ -605,6 +704,8 @@ function compile(wrappers: readonly WrapperSpec[]): SpecIndex {
  * Finds the calls of `wrappers` in a source text, with the literal tags they pass and the tags they pass as
  * non-literals. Definitions of a wrapper (`def traced_call(`, `function measureLLM(`, a method `measureLLM(x) {`)
  * are not calls. Never throws: bad or unterminated input yields the sites found so far.
+ * A spec later in `wrappers` replaces an earlier one with the same name, so `[...DEFAULT_WRAPPERS, ...user]` lets
+ * the user's entries override the defaults.
  * @param text the whole file
  * @param language the language family of the file; anything else gives no sites
  * @param wrappers the specs to look for (default {@link DEFAULT_WRAPPERS})
@@ -618,26 +719,24 @@ export function findCallSites(
   if (typeof text !== 'string' || text.length === 0 || !Array.isArray(wrappers)) return [];
   if (language !== 'python' && language !== 'typescript' && language !== 'javascript') return [];
   const index = compile(wrappers);
-  let present = false;
-  for (const name of index.keys()) {
-    if (text.includes(name)) {
-      present = true;
-      break;
-    }
-  }
-  if (!present) return [];
+  if (!index.anyName?.test(text)) return [];
   const py = language === 'python';
   const out: CallSiteMatch[] = [];
   try {
-    const toks = py ? new PyScanner(text).run() : new JsScanner(text).run();
-    const m = new Matcher(text, toks, py, language === 'typescript');
-    for (let i = 0; i < toks.length; i++) {
-      const t = toks[i];
-      if (t.k !== IDENT) continue;
-      const specs = index.get(t.t);
-      if (!specs) continue;
-      const site = m.matchAt(i, specs);
-      if (site) out.push(site);
+    const t = py ? new PyScanner(text).run() : new JsScanner(text).run();
+    const m = new Matcher(text, t, py, language === 'typescript');
+    const { k, s, e } = t;
+    for (let i = 0; i < t.n; i++) {
+      if (k[i] !== IDENT) continue;
+      const list = index.byFirst.get(text.charCodeAt(s[i]));
+      if (list === undefined) continue;
+      const len = e[i] - s[i];
+      for (const c of list) {
+        if (c.name.length !== len || !text.startsWith(c.name, s[i])) continue;
+        const site = m.matchAt(i, c.specs);
+        if (site) out.push(site);
+        break;
+      }
     }
   } catch {
     // Defensive: the scanner and matcher are written not to throw; if they do, keep what was found.
@@ -654,7 +753,7 @@ const MODIFIERS = new Set([
 const NULLISH = new Set(['None', 'null', 'undefined']);
 const BOOLEANS = new Set(['True', 'False', 'true', 'false']);
 /** Tokens after which `name(…): T` is a TS method signature rather than a call in a conditional. */
-const METHOD_BEFORE = new Set(['{', '}', ';', ',', ')', '*']);
+const METHOD_BEFORE = new Set([P_LBRACE, P_RBRACE, P_SEMI, P_COMMA, P_RPAREN, P_STAR]);
 const MAX_OBJECT_DEPTH = 4;
 
 type Value =
@@ -667,51 +766,68 @@ const NONE: Value = { kind: 'none' };
 const DYN: Value = { kind: 'dyn' };
 
 class Matcher {
-  constructor(readonly src: string, readonly toks: Tok[], readonly py: boolean, readonly ts: boolean) {}
+  constructor(readonly src: string, readonly t: Tokens, readonly py: boolean, readonly ts: boolean) {}
 
-  is(i: number, text: string): boolean {
-    const t = this.toks[i];
-    return t !== undefined && t.k === PUNCT && t.t === text;
+  /** Token `i` is the punctuation with code `code`. */
+  is(i: number, code: number): boolean {
+    return i >= 0 && i < this.t.n && this.t.k[i] === PUNCT && this.t.p[i] === code;
+  }
+
+  isIdent(i: number): boolean {
+    return i >= 0 && i < this.t.n && this.t.k[i] === IDENT;
+  }
+
+  text(i: number): string {
+    return this.src.slice(this.t.s[i], this.t.e[i]);
+  }
+
+  isOpen(i: number): boolean {
+    const p = this.t.p[i];
+    return this.t.k[i] === PUNCT && (p === P_LPAREN || p === P_LBRACK || p === P_LBRACE);
+  }
+
+  isClose(i: number): boolean {
+    const p = this.t.p[i];
+    return this.t.k[i] === PUNCT && (p === P_RPAREN || p === P_RBRACK || p === P_RBRACE);
   }
 
   matchAt(i: number, specs: CompiledSpec[]): CallSiteMatch | undefined {
-    const toks = this.toks;
-    const name = toks[i];
+    const t = this.t;
     // Receiver chain: a.b?.name
     const chain: string[] = [];
     let j = i;
-    while ((this.is(j - 1, '.') || this.is(j - 1, '?.')) && toks[j - 2]?.k === IDENT) {
-      chain.unshift(toks[j - 2].t);
+    while ((this.is(j - 1, P_DOT) || this.is(j - 1, P_QDOT)) && this.isIdent(j - 2)) {
+      chain.unshift(this.text(j - 2));
       j -= 2;
     }
-    const hasReceiver = j < i || this.is(j - 1, '.') || this.is(j - 1, '?.');
+    const hasReceiver = j < i || this.is(j - 1, P_DOT) || this.is(j - 1, P_QDOT);
     const cs = specs.find((c) => c.receiver.length <= chain.length &&
-      c.receiver.every((seg, k) => seg === chain[chain.length - c.receiver.length + k]));
+      c.receiver.every((seg, x) => seg === chain[chain.length - c.receiver.length + x]));
     if (!cs) return undefined;
-    const before = toks[j - 1];
-    if (!hasReceiver && before?.k === IDENT) {
-      if (this.py ? PY_DEF.has(before.t) : JS_DEF.has(before.t)) return undefined;
+    const before = j - 1;
+    if (!hasReceiver && this.isIdent(before)) {
+      const word = this.text(before);
+      if (this.py ? PY_DEF.has(word) : JS_DEF.has(word)) return undefined;
     }
-    if (!this.py && !hasReceiver && this.is(j - 1, '*') && toks[j - 2]?.t === 'function') return undefined;
-    const decorator = this.is(j - 1, '@') && (!this.py || this.startsLine(j - 1));
+    if (!this.py && !hasReceiver && this.is(before, P_STAR) && this.isIdent(before - 1) && this.text(before - 1) === 'function') return undefined;
+    const decorator = this.is(before, P_AT) && (!this.py || this.startsLine(before));
 
     let k = i + 1;
-    if (!this.py && this.is(k, '?.') && this.is(k + 1, '(')) k++;
-    if (this.ts && this.is(k, '<')) k = this.skipTypeArgs(k);
-    const site: CallSiteMatch = { wrapper: cs.spec.name, line: name.line, column: name.col, endLine: name.line, tags: {}, dynamic: [] };
-    if (!this.is(k, '(')) {
+    if (!this.py && this.is(k, P_QDOT) && this.is(k + 1, P_LPAREN)) k++;
+    if (this.ts && this.is(k, P_LT)) k = this.skipTypeArgs(k);
+    const site: CallSiteMatch = { wrapper: cs.spec.name, line: t.line[i], column: t.col[i], endLine: t.line[i], tags: {}, dynamic: [] };
+    if (!this.is(k, P_LPAREN)) {
       if (!decorator) return undefined;
       this.decorated(site, i + 1);
       return site;
     }
     const { close, args } = this.args(k);
-    const closeTok = toks[close] ?? toks[toks.length - 1];
-    site.endLine = closeTok.line;
+    site.endLine = t.line[Math.min(close, t.n - 1)];
     // A method definition or signature: `measureLLM(x) {` / `measureLLM(x): T;` (not `c ? measureLLM(x) : y`).
-    if (!this.py && !hasReceiver && !decorator && close < toks.length) {
-      if (this.is(close + 1, '{')) return undefined;
-      if (this.ts && this.is(close + 1, ':') &&
-        (before === undefined || (before.k === PUNCT && METHOD_BEFORE.has(before.t)) || (before.k === IDENT && MODIFIERS.has(before.t)))) {
+    if (!this.py && !hasReceiver && !decorator && close < t.n) {
+      if (this.is(close + 1, P_LBRACE)) return undefined;
+      if (this.ts && this.is(close + 1, P_COLON) && (before < 0 ||
+        (t.k[before] === PUNCT && METHOD_BEFORE.has(t.p[before])) || (this.isIdent(before) && MODIFIERS.has(this.text(before))))) {
         return undefined;
       }
     }
@@ -722,41 +838,39 @@ class Matcher {
 
   /** True when the token is the first on its line (a Python decorator, not matrix multiplication). */
   startsLine(at: number): boolean {
-    const prev = this.toks[at - 1];
-    return prev === undefined || this.src.lastIndexOf('\n', this.toks[at].s) >= prev.e;
+    return at === 0 || this.src.lastIndexOf('\n', this.t.s[at]) >= this.t.e[at - 1];
   }
 
   /** From a `<` after a name, the index after the matching `>` when a `(` follows; otherwise `k` unchanged. */
   skipTypeArgs(k: number): number {
+    const t = this.t;
     let depth = 0;
-    for (let m = k; m < this.toks.length && m < k + 256; m++) {
-      const t = this.toks[m];
-      if (t.k !== PUNCT) continue;
-      if (t.t === '<') depth++;
-      else if (t.t === '>') {
+    for (let m = k; m < t.n && m < k + 256; m++) {
+      if (t.k[m] !== PUNCT) continue;
+      const p = t.p[m];
+      if (p === P_LT) depth++;
+      else if (p === P_GT) {
         depth--;
-        if (depth === 0) return this.is(m + 1, '(') ? m + 1 : k;
-      } else if (t.t === ';') return k;
+        if (depth === 0) return this.is(m + 1, P_LPAREN) ? m + 1 : k;
+      } else if (p === P_SEMI) return k;
     }
     return k;
   }
 
   /** Splits the arguments of the call whose `(` is at `open`: token ranges [a, b) at depth 0. */
   args(open: number): { close: number; args: [number, number][] } {
-    const toks = this.toks;
+    const t = this.t;
     const args: [number, number][] = [];
     let depth = 0;
     let a = open + 1;
     let m = open + 1;
-    for (; m < toks.length; m++) {
-      const t = toks[m];
-      if (t.k !== PUNCT) continue;
-      const c = t.t;
-      if (c === '(' || c === '[' || c === '{') depth++;
-      else if (c === ')' || c === ']' || c === '}') {
+    for (; m < t.n; m++) {
+      if (t.k[m] !== PUNCT) continue;
+      if (this.isOpen(m)) depth++;
+      else if (this.isClose(m)) {
         if (depth === 0) break;
         depth--;
-      } else if (c === ',' && depth === 0) {
+      } else if (depth === 0 && t.p[m] === P_COMMA) {
         args.push([a, m]);
         a = m + 1;
       }
@@ -784,13 +898,13 @@ class Matcher {
     let pos = 0;
     for (const [a, b] of args) {
       if (a >= b) continue;
-      const first = this.toks[a];
-      if (first.k === PUNCT && (first.t === '*' || first.t === '**' || first.t === '...')) {
-        if (first.t !== '**') pos = -1; // positions after a spread are unknown
+      if (this.is(a, P_STAR) || this.is(a, P_SPREAD)) {
+        pos = -1; // positions after a spread are unknown
         continue;
       }
-      if (this.py && first.k === IDENT && this.is(a + 1, '=')) {
-        const key = first.t;
+      if (this.is(a, P_DSTAR)) continue;
+      if (this.py && this.isIdent(a) && this.is(a + 1, P_EQ)) {
+        const key = this.text(a);
         const dim = cs.keywords.get(key);
         if (dim) set(dim, this.value(a + 2, b), 1);
         else if (cs.objectArgs.has(key)) readObject(this.value(a + 2, b), 1);
@@ -812,45 +926,47 @@ class Matcher {
 
   /** Classifies the expression in tokens [a, b). */
   value(a: number, b: number): Value {
-    const toks = this.toks;
+    const t = this.t;
     // Strip `as const` / `satisfies T` and whole-expression parentheses.
     for (let guard = 0; guard < 64 && a < b; guard++) {
-      if (!this.py && b - a >= 3 && toks[b - 2].k === IDENT && (toks[b - 2].t === 'as' || toks[b - 2].t === 'satisfies') && toks[b - 1].k === IDENT) {
+      if (!this.py && b - a >= 3 && this.isIdent(b - 2) && this.isIdent(b - 1) && ['as', 'satisfies'].includes(this.text(b - 2))) {
         b -= 2;
-      } else if (this.is(a, '(') && this.is(b - 1, ')') && this.matching(a) === b - 1) {
+      } else if (this.is(a, P_LPAREN) && this.is(b - 1, P_RPAREN) && this.matching(a) === b - 1) {
         a++;
         b--;
       } else break;
     }
     if (a >= b) return NONE;
-    const first = toks[a];
+    const k = t.k[a];
     if (b - a === 1) {
-      if (first.k === STR) return first.dyn ? DYN : { kind: 'lit', text: stringValue(this.src, first) };
-      if (first.k === NUM) return { kind: 'lit', text: first.t };
-      if (first.k === IDENT && NULLISH.has(first.t)) return NONE;
-      if (first.k === IDENT && BOOLEANS.has(first.t)) return { kind: 'lit', text: first.t };
+      if (k === STR) return t.f[a] & S_DYN ? DYN : { kind: 'lit', text: stringValue(this.src, t, a) };
+      if (k === NUM) return { kind: 'lit', text: this.text(a) };
+      if (k === IDENT) {
+        const word = this.text(a);
+        if (NULLISH.has(word)) return NONE;
+        if (BOOLEANS.has(word)) return { kind: 'lit', text: word };
+      }
       return DYN;
     }
-    if (first.k === STR) {
+    if (k === STR) {
       // Adjacent strings (Python) or strings joined by `+`.
       let text = '';
       let dyn = false;
       let expectStr = true;
       for (let m = a; m < b; m++) {
-        const t = toks[m];
-        if (t.k === STR) {
+        if (t.k[m] === STR) {
           if (!expectStr && !this.py) return DYN;
-          if (t.dyn) dyn = true;
-          else text += stringValue(this.src, t);
+          if (t.f[m] & S_DYN) dyn = true;
+          else text += stringValue(this.src, t, m);
           expectStr = false;
-        } else if (!expectStr && t.k === PUNCT && t.t === '+') expectStr = true;
+        } else if (!expectStr && this.is(m, P_PLUS)) expectStr = true;
         else return DYN;
       }
       if (expectStr) return DYN;
       return dyn ? DYN : { kind: 'lit', text };
     }
-    if (this.is(a, '{') && this.matching(a) === b - 1) return this.object(a, b - 1);
-    if (this.py && first.k === IDENT && first.t === 'dict' && this.is(a + 1, '(') && this.matching(a + 1) === b - 1) {
+    if (this.is(a, P_LBRACE) && this.matching(a) === b - 1) return this.object(a, b - 1);
+    if (this.py && k === IDENT && this.is(a + 1, P_LPAREN) && this.text(a) === 'dict' && this.matching(a + 1) === b - 1) {
       return this.dictCall(a + 1);
     }
     return DYN;
@@ -858,62 +974,59 @@ class Matcher {
 
   /** The index of the bracket that closes the one at `open` (or the token count). */
   matching(open: number): number {
+    const t = this.t;
     let depth = 0;
-    for (let m = open; m < this.toks.length; m++) {
-      const t = this.toks[m];
-      if (t.k !== PUNCT) continue;
-      if (t.t === '(' || t.t === '[' || t.t === '{') depth++;
-      else if (t.t === ')' || t.t === ']' || t.t === '}') {
+    for (let m = open; m < t.n; m++) {
+      if (t.k[m] !== PUNCT) continue;
+      if (this.isOpen(m)) depth++;
+      else if (this.isClose(m)) {
         depth--;
         if (depth === 0) return m;
       }
     }
-    return this.toks.length;
+    return t.n;
   }
 
   /** Entries of a dict/object literal between `{` at `open` and `}` at `close`. */
   object(open: number, close: number): Value {
-    const toks = this.toks;
+    const t = this.t;
     const entries: { key: string; a: number; b: number }[] = [];
-    let depth = 0;
-    let a = open + 1;
-    const flush = (b: number) => {
+    const flush = (a: number, b: number) => {
       if (a >= b) return;
-      const first = toks[a];
       let colon = -1;
       let d = 0;
       for (let m = a; m < b; m++) {
-        const t = toks[m];
-        if (t.k !== PUNCT) continue;
-        if (t.t === '(' || t.t === '[' || t.t === '{') d++;
-        else if (t.t === ')' || t.t === ']' || t.t === '}') d--;
-        else if (t.t === ':' && d === 0) {
+        if (t.k[m] !== PUNCT) continue;
+        if (this.isOpen(m)) d++;
+        else if (this.isClose(m)) d--;
+        else if (d === 0 && t.p[m] === P_COLON) {
           colon = m;
           break;
         }
       }
       if (colon < 0) {
         // `{ feature }` shorthand: the value is a variable.
-        if (!this.py && b - a === 1 && first.k === IDENT) entries.push({ key: first.t, a, b });
+        if (!this.py && b - a === 1 && t.k[a] === IDENT) entries.push({ key: this.text(a), a, b });
         return;
       }
       if (colon !== a + 1) return;
       let key: string | undefined;
-      if (first.k === STR && !first.dyn) key = stringValue(this.src, first);
-      else if (!this.py && (first.k === IDENT || first.k === NUM)) key = first.t;
+      if (t.k[a] === STR && !(t.f[a] & S_DYN)) key = stringValue(this.src, t, a);
+      else if (!this.py && (t.k[a] === IDENT || t.k[a] === NUM)) key = this.text(a);
       if (key !== undefined) entries.push({ key, a: colon + 1, b });
     };
+    let depth = 0;
+    let a = open + 1;
     for (let m = open + 1; m < close; m++) {
-      const t = toks[m];
-      if (t.k !== PUNCT) continue;
-      if (t.t === '(' || t.t === '[' || t.t === '{') depth++;
-      else if (t.t === ')' || t.t === ']' || t.t === '}') depth--;
-      else if (t.t === ',' && depth === 0) {
-        flush(m);
+      if (t.k[m] !== PUNCT) continue;
+      if (this.isOpen(m)) depth++;
+      else if (this.isClose(m)) depth--;
+      else if (depth === 0 && t.p[m] === P_COMMA) {
+        flush(a, m);
         a = m + 1;
       }
     }
-    flush(close);
+    flush(a, close);
     return { kind: 'obj', entries };
   }
 
@@ -922,46 +1035,45 @@ class Matcher {
     const { args } = this.args(open);
     const entries: { key: string; a: number; b: number }[] = [];
     for (const [a, b] of args) {
-      if (b - a >= 2 && this.toks[a].k === IDENT && this.is(a + 1, '=')) entries.push({ key: this.toks[a].t, a: a + 2, b });
+      if (b - a >= 2 && this.isIdent(a) && this.is(a + 1, P_EQ)) entries.push({ key: this.text(a), a: a + 2, b });
     }
     return { kind: 'obj', entries };
   }
 
   /** Sets the decorated function: skips further decorators and modifiers up to `def name` / `function name` / `name(`. */
   decorated(site: CallSiteMatch, from: number): void {
-    const toks = this.toks;
+    const t = this.t;
     let k = from;
-    for (let guard = 0; guard < 64 && k < toks.length; guard++) {
-      const t = toks[k];
-      if (t.k === PUNCT && t.t === '@') {
+    for (let guard = 0; guard < 64 && k < t.n; guard++) {
+      if (this.is(k, P_AT)) {
         k++;
-        while (toks[k]?.k === IDENT && (this.is(k + 1, '.') || this.is(k + 1, '?.'))) k += 2;
-        if (toks[k]?.k === IDENT) k++;
-        if (this.is(k, '(')) k = this.matching(k) + 1;
+        while (this.isIdent(k) && (this.is(k + 1, P_DOT) || this.is(k + 1, P_QDOT))) k += 2;
+        if (this.isIdent(k)) k++;
+        if (this.is(k, P_LPAREN)) k = this.matching(k) + 1;
         continue;
       }
-      if (t.k === PUNCT && t.t === '*') {
+      if (this.is(k, P_STAR)) {
         k++;
         continue;
       }
-      if (t.k !== IDENT) return;
-      if (t.t === 'def' || t.t === 'function' || t.t === 'class') {
+      if (!this.isIdent(k)) return;
+      const word = this.text(k);
+      if (word === 'def' || word === 'function' || word === 'class') {
         let n = k + 1;
-        if (this.is(n, '*')) n++;
-        const nameTok = toks[n];
-        if (nameTok?.k === IDENT) {
-          site.decoratedFunction = nameTok.t;
-          site.decoratedLine = nameTok.line;
+        if (this.is(n, P_STAR)) n++;
+        if (this.isIdent(n)) {
+          site.decoratedFunction = this.text(n);
+          site.decoratedLine = t.line[n];
         }
         return;
       }
-      if (MODIFIERS.has(t.t) && toks[k + 1]?.k === IDENT) {
+      if (MODIFIERS.has(word) && this.isIdent(k + 1)) {
         k++;
         continue;
       }
-      if (!this.py && (this.is(k + 1, '(') || this.is(k + 1, '<') || this.is(k + 1, '=') || this.is(k + 1, ':'))) {
-        site.decoratedFunction = t.t;
-        site.decoratedLine = t.line;
+      if (!this.py && (this.is(k + 1, P_LPAREN) || this.is(k + 1, P_LT) || this.is(k + 1, P_EQ) || this.is(k + 1, P_COLON))) {
+        site.decoratedFunction = word;
+        site.decoratedLine = t.line[k];
       }
       return;
     }

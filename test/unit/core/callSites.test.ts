@@ -216,6 +216,12 @@ describe('findCallSites', () => {
       assert.deepEqual(ts('measureLLM("caf\\u00e9", "résumé-ü", f)')[0].tags, { feature: 'café', model: 'résumé-ü' });
     });
 
+    it('lets a later spec with the same name replace an earlier one, so user settings override the defaults', () => {
+      const wrappers: WrapperSpec[] = [...DEFAULT_WRAPPERS, { name: 'measureLLM', positional: { 0: 'tool' } }];
+      assert.deepEqual(findCallSites('measureLLM("search", "gpt-4o", fn)', 'typescript', wrappers)[0].tags, { tool: 'search' });
+      assert.deepEqual(findCallSites('measureLLM("search", "gpt-4o", fn)', 'typescript')[0].tags, { feature: 'search', model: 'gpt-4o' });
+    });
+
     it('applies custom positional and keyword specs', () => {
       const wrappers: WrapperSpec[] = [{ name: 'llm.ask', positional: { 1: 'tool' }, keywords: { tenant: 'user' }, objectArgs: ['opts'] }];
       const text = 'llm.ask(prompt, "search", opts={"tenant": "acme"})\nask(prompt, "x")';
