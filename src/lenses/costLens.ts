@@ -11,6 +11,9 @@ import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import { Disposable } from '../util/disposable';
 
+/** Up to this many calls in the store, a site's figures are computed while the lenses are provided. */
+const INLINE_ROWS = 200_000;
+
 const LANGUAGES: Record<string, 'python' | 'typescript' | 'javascript'> = {
   python: 'python',
   typescript: 'typescript',
@@ -29,6 +32,8 @@ export interface LensSite {
   by: 'callsite' | 'tags' | 'none';
   slices: Slice[];
   text: string;
+  /** The figures are being computed; the lenses refresh when they are ready. */
+  pending?: boolean;
 }
 
 /**
@@ -45,6 +50,7 @@ export class CallSiteIndex extends Disposable {
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this._onDidChange.event;
   private building: Promise<void> | undefined;
+  private readonly pending = new Map<string, () => unknown>();
 
   constructor(
     private readonly store: TraceStore,
@@ -127,14 +133,32 @@ export class CallSiteIndex extends Disposable {
     return matches;
   }
 
-  private cached(key: string, compute: () => Slice[]): { slices: Slice[]; text: string } {
-    let f = this.figures.get(key);
-    if (!f) {
+  /**
+   * The figures of a site. With many calls they are computed after the lenses are returned (then the lenses refresh),
+   * so that providing lenses never waits on the calls; with few they are computed at once.
+   */
+  private cached(key: string, compute: () => Slice[]): { slices: Slice[]; text: string; pending?: boolean } {
+    const f = this.figures.get(key);
+    if (f) return f;
+    const work = () => {
       const slices = compute();
-      f = { slices, text: slices.length ? lensText(siteFigures(slices, Date.now(), this.view.costSource)) : '' };
-      this.figures.set(key, f);
+      const done = { slices, text: slices.length ? lensText(siteFigures(slices, Date.now(), this.view.costSource)) : '' };
+      this.figures.set(key, done);
+      return done;
+    };
+    let rows = 0;
+    for (const t of this.store.tables()) rows += t.length;
+    if (rows <= INLINE_ROWS) return work();
+    if (!this.pending.size) {
+      setTimeout(() => {
+        const jobs = [...this.pending.values()];
+        this.pending.clear();
+        for (const j of jobs) j();
+        this._onDidChange.fire();
+      }, 0);
     }
-    return f;
+    this.pending.set(key, work);
+    return { slices: [], text: '', pending: true };
   }
 
   /** The sites of a document: its wrapper calls, and any other line that records name as their call site. */
@@ -198,7 +222,8 @@ export class CostLensProvider extends Disposable implements vscode.CodeLensProvi
       const range = new vscode.Range(line, 0, line, 0);
       const dynamic = s.match?.dynamic.length ? ` (${s.match.dynamic.join(', ')} dynamic)` : '';
       let title: string;
-      if (s.text) title = `$(graph-line) ${s.text}${s.by === 'callsite' ? ' · recorded at this line' : dynamic}`;
+      if (s.pending) title = '$(sync~spin) LLM Cost Lens: adding up the calls of this site…';
+      else if (s.text) title = `$(graph-line) ${s.text}${s.by === 'callsite' ? ' · recorded at this line' : dynamic}`;
       else if (s.by === 'none') title = `$(question) tags are dynamic (${s.match?.dynamic.join(', ') || 'none literal'}): no calls recorded at this line`;
       else if (showEmpty) title = '$(circle-slash) no calls recorded';
       else continue;
