@@ -52,9 +52,13 @@ export default async function (page, ctx) {
   await ctx.runCommand('LLM Cost Lens: Open Dashboard');
   let drawn = false;
   for (let i = 0; i < 60 && !drawn; i++) {
+    // The dashboard lives in a webview iframe; look only inside the frame that holds our #app root.
     for (const f of page.frames()) {
-      const text = await f.locator('body').textContent({ timeout: 200 }).catch(() => '');
-      if (text && text.includes(formatUsd(report.total.costUsd)) && (await f.locator('canvas').count().catch(() => 0)) > 0) drawn = true;
+      if (f === page.mainFrame()) continue;
+      const app = f.locator('main#app');
+      if (!(await app.count().catch(() => 0))) continue;
+      const text = await app.textContent({ timeout: 200 }).catch(() => '');
+      if (text && text.includes(formatUsd(report.total.costUsd)) && (await f.locator('main#app canvas').count().catch(() => 0)) > 0) drawn = true;
     }
     if (!drawn) await page.waitForTimeout(500);
   }
