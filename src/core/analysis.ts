@@ -1,4 +1,4 @@
-import { quantileSorted } from 'simple-statistics';
+import { quantile } from 'simple-statistics';
 import { type CallTable, FLAG_ERROR } from './callTable';
 import type { CostSource } from './types';
 
@@ -93,7 +93,7 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
   return out;
 }
 
-/** Computes the figures of a set of rows. Percentiles are exact (sorted), over priced calls only. */
+/** Computes the figures of a set of rows. Percentiles are exact (linear interpolation, as simple-statistics' `quantile`), over priced calls only. */
 export function stats(slices: readonly Slice[], source: CostSource = 'auto'): GroupStats {
   let calls = 0;
   for (const s of slices) calls += s.rows.length;
@@ -133,8 +133,10 @@ export function stats(slices: readonly Slice[], source: CostSource = 'auto'): Gr
     }
   }
   noCache = cost + saved;
-  const sorted = costs.subarray(0, priced).sort();
-  const q = (p: number) => (priced ? quantileSorted(sorted as unknown as number[], p) : NaN);
+  // Exact percentiles by selection (simple-statistics' multi-quantile select, linear interpolation), not a full sort.
+  const [p50, p95, p99] = priced ? quantile(costs.subarray(0, priced) as unknown as number[], [0.5, 0.95, 0.99]) : [NaN, NaN, NaN];
+  let max = -Infinity;
+  for (let k = 0; k < priced; k++) if (costs[k] > max) max = costs[k];
   const allInput = inTok + crTok + cwTok;
   return {
     calls,
@@ -150,10 +152,10 @@ export function stats(slices: readonly Slice[], source: CostSource = 'auto'): Gr
     reasoningTokens: rsTok,
     cacheHitRatio: allInput > 0 ? crTok / allInput : 0,
     meanUsd: priced ? cost / priced : NaN,
-    p50Usd: q(0.5),
-    p95Usd: q(0.95),
-    p99Usd: q(0.99),
-    maxUsd: priced ? sorted[priced - 1] : NaN,
+    p50Usd: p50,
+    p95Usd: p95,
+    p99Usd: p99,
+    maxUsd: priced ? max : NaN,
     errors,
     errorCostUsd: errorCost,
     firstTsMs: first,
@@ -162,7 +164,10 @@ export function stats(slices: readonly Slice[], source: CostSource = 'auto'): Gr
   };
 }
 
-/** Splits slices by the value of one dimension. Key '' stands for "no value". */
+/**
+ * Splits slices by the value of one dimension. Key '' stands for "no value". A counting sort over the interned ids:
+ * two passes over the rows and one typed array per slice, no per-group JS arrays.
+ */
 export function partition(slices: readonly Slice[], dim: string): Map<string, Slice[]> {
   const out = new Map<string, Slice[]>();
   for (const { table, rows } of slices) {
@@ -171,14 +176,24 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
       push(out, '', { table, rows });
       continue;
     }
-    const byId = new Map<number, number[]>();
-    for (let k = 0; k < rows.length; k++) {
-      const id = col[rows[k]];
-      let a = byId.get(id);
-      if (!a) byId.set(id, (a = []));
-      a.push(rows[k]);
+    const n = table.pool.values.length;
+    const counts = new Int32Array(n);
+    for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
+    const ids: number[] = [];
+    const next = new Int32Array(n);
+    let off = 0;
+    for (let id = 0; id < n; id++) {
+      if (counts[id] === 0) continue;
+      ids.push(id);
+      next[id] = off;
+      off += counts[id];
     }
-    for (const [id, a] of byId) push(out, table.pool.get(id), { table, rows: Int32Array.from(a) });
+    const sorted = new Int32Array(rows.length);
+    for (let k = 0; k < rows.length; k++) sorted[next[col[rows[k]]]++] = rows[k];
+    for (const id of ids) {
+      const end = next[id];
+      push(out, table.pool.get(id), { table, rows: sorted.subarray(end - counts[id], end) });
+    }
   }
   return out;
 }

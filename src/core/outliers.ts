@@ -181,7 +181,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
       }
     }
     groups.set(value === '' ? UNATTRIBUTED : value, rows);
-    all.push(...rows);
+    for (const r of rows) all.push(r);
   }
   let total = 0;
   for (const r of all) total += r.cost;
