@@ -43,12 +43,17 @@ export class SignalsService extends Disposable {
     this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
   }
 
+  /** How long the last recompute took: the next one waits at least 20 times that, so big stores stay responsive. */
+  private lastDurationMs = 0;
+  private lastRunMs = 0;
+
   private schedule() {
     if (this.timer) clearTimeout(this.timer);
+    const wait = Math.max(RECOMPUTE_DEBOUNCE_MS, this.lastRunMs + 20 * this.lastDurationMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.recompute();
-    }, RECOMPUTE_DEBOUNCE_MS);
+    }, wait);
   }
 
   /** Recomputes now (tests and commands call this instead of waiting for the debounce). */
@@ -66,6 +71,8 @@ export class SignalsService extends Disposable {
     this.budgetProblems = parsed.problems;
     for (const p of parsed.problems) this.log.appendLine(`[budgets] ${p}`);
     this.budgets = budgetStatus(this.store.tables(), parsed.budgets, nowMs, source);
+    this.lastDurationMs = Date.now() - t0;
+    this.lastRunMs = Date.now();
     this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);
     this._onDidChange.fire();
     if (cfg.get<boolean>('notifyAnomalies', true)) this.notify(nowMs);
