@@ -14,6 +14,7 @@ import type { CostItem, CostTreeProvider } from './views/costTree';
 import { select } from './core/analysis';
 import { queryBounds } from './core/dashboard';
 import { costliestCalls } from './core/groupTree';
+import { WHAT_IF_MODELS, whatIf } from './core/budgets';
 import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
 import { registerSignalCommands } from './signalCommands';
 import type { DashboardFilter, DashboardQuery } from './shared/protocol';
@@ -242,6 +243,24 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
         { title: 'Costliest calls', placeHolder: 'Open a record at its line in the trace file' },
       );
       if (pick) await vscode.commands.executeCommand('llmCostLens.openCall', pick.call.file, pick.call.line);
+    },
+    onDidChangeSignals: d.signals.onDidChange,
+    signals() {
+      const seen = new Set<string>();
+      for (const t of d.store.tables()) for (let i = 0; i < t.length; i++) seen.add(t.pool.get(t.dims.model[i]));
+      const models = [...new Set([...WHAT_IF_MODELS, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
+      return {
+        anomalies: d.signals.anomalies.slice(0, 50).map((a) => ({ kind: a.kind, dim: a.dim, key: a.key, startMs: a.startMs, text: a.text })),
+        budgets: d.signals.budgets.map((b) => ({ label: b.label, level: b.level, usedShare: b.usedShare, text: b.text })),
+        whatIfModels: models.slice(0, 60),
+      };
+    },
+    whatIf(model, query) {
+      const slices = select(d.store.tables(), { ...queryBounds(query, Date.now()), filters: query.filters });
+      const label = query.filters.length ? query.filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'these calls';
+      const w = whatIf(slices, model, d.store.priceBook, { label, source: d.view.costSource });
+      if (!w) return `No price for ${model}.`;
+      return { model, currentUsd: w.currentUsd, whatIfUsd: w.whatIfUsd, monthlySavingsUsd: w.monthlySavingsUsd, text: w.text };
     },
   };
 }

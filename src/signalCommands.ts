@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { select } from './core/analysis';
-import { whatIf } from './core/budgets';
+import { WHAT_IF_MODELS, whatIf } from './core/budgets';
 import { formatUsd } from './core/format';
 import { type CallOutlier, findOutliers, type TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
@@ -70,8 +70,7 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
     if (!model) {
       const seen = new Set<string>();
       for (const t of d.store.tables()) for (let i = 0; i < t.length; i++) seen.add(t.pool.get(t.dims.model[i]));
-      const common = ['gpt-4o-mini', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'claude-haiku-4-5', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gemini-2.5-pro', 'o4-mini'];
-      const options = [...new Set([...common, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
+      const options = [...new Set([...WHAT_IF_MODELS, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
       model = await vscode.window.showQuickPick(options, { title: `What if ${filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls'} ran on…`, placeHolder: 'a model to re-price the recorded tokens under' });
     }
     if (!model) return;

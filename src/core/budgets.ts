@@ -99,6 +99,9 @@ export function budgetStatus(tables: readonly CallTable[], budgets: readonly Bud
 
 // --- What-if ---------------------------------------------------------------------------------------------------
 
+/** Models offered for a what-if besides those seen in the traces. */
+export const WHAT_IF_MODELS = ['gpt-4o-mini', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'claude-haiku-4-5', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gemini-2.5-pro', 'o4-mini'];
+
 export interface WhatIfResult {
   targetModel: string;
   calls: number;

@@ -79,5 +79,22 @@ export interface DashboardSnapshot {
   /** Dimensions the user can group by: canonical ones and tag keys seen. */
   dims: string[];
   files: number;
+  /** Signals for the view: anomalies in the range (newest first), budgets' burn, and models to try in a what-if. */
+  signals?: DashboardSignals;
 }
 
+export interface DashboardSignals {
+  anomalies: { kind: string; dim: string; key: string; startMs: number; text: string }[];
+  budgets: { label: string; level: 'ok' | '50' | '80' | '100'; usedShare: number; text: string }[];
+  /** Priced models a what-if can re-price under. */
+  whatIfModels: string[];
+}
+
+/** The answer to a what-if asked from the dashboard. */
+export interface WhatIfAnswer {
+  model: string;
+  currentUsd: number;
+  whatIfUsd: number;
+  monthlySavingsUsd: number;
+  text: string;
+}

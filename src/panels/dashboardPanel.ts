@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { buildDashboardSnapshot, queryBounds } from '../core/dashboard';
 import { renderCsv, renderMarkdown } from '../core/format';
 import { buildReport } from '../core/report';
-import { type DashboardFilter, type DashboardQuery, type FromWebview, parseFromWebview, type ToWebview } from '../shared/protocol';
+import { type DashboardFilter, type DashboardQuery, type DashboardSignals, type FromWebview, parseFromWebview, type ToWebview, type WhatIfAnswer } from '../shared/protocol';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import { Disposable } from '../util/disposable';
@@ -13,10 +13,15 @@ import { dashboardHtml } from '../util/webviewHtml';
 /** Live updates are coalesced to at most one snapshot per this many ms. */
 const UPDATE_THROTTLE_MS = 250;
 
-/** Actions the panel asks the rest of the extension to perform. */
+/** Actions the panel asks the rest of the extension to perform, and the signals it shows. */
 export interface DashboardActions {
   revealInTree(filters: DashboardFilter[]): Promise<void>;
   openCostliest(filters: DashboardFilter[], query: DashboardQuery): Promise<void>;
+  /** Anomalies, budgets and what-if models for the view. */
+  signals(): DashboardSignals | undefined;
+  /** Fires when the signals change. */
+  onDidChangeSignals?: vscode.Event<void>;
+  whatIf(model: string, query: DashboardQuery): WhatIfAnswer | string;
 }
 
 /**
@@ -80,6 +85,7 @@ export class DashboardPanel extends Disposable {
     this._register(panel.onDidDispose(() => this.dispose()));
     this._register(panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
     this._register(store.onDidChange(() => this.scheduleUpdate()));
+    if (actions.onDidChangeSignals) this._register(actions.onDidChangeSignals(() => this.scheduleUpdate()));
     this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
   }
 
@@ -124,6 +130,7 @@ export class DashboardPanel extends Disposable {
   private postSnapshot() {
     const source = vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto');
     const snapshot = buildDashboardSnapshot(this.store.tables(), this.query, Date.now(), source);
+    snapshot.signals = this.actions.signals();
     const msg: ToWebview = { type: 'snapshot', snapshot };
     this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
     this.post(msg);
@@ -148,6 +155,11 @@ export class DashboardPanel extends Disposable {
       case 'export':
         await this.export(m.format);
         break;
+      case 'whatIf': {
+        const r = this.actions.whatIf(m.model, this.query);
+        this.post(typeof r === 'string' ? { type: 'whatIf', error: r } : { type: 'whatIf', answer: r });
+        break;
+      }
     }
   }
 

@@ -3,12 +3,16 @@
  * every message the webview sends is untrusted and checked with `parseFromWebview` before use.
  */
 
-import { type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, DASHBOARD_RANGES } from '../core/dashboardModel';
+import { type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, DASHBOARD_RANGES, type WhatIfAnswer } from '../core/dashboardModel';
 
 export * from '../core/dashboardModel';
 
 /** Host → webview. */
-export type ToWebview = { type: 'snapshot'; snapshot: DashboardSnapshot } | { type: 'loading'; loading: boolean };
+export type ToWebview =
+  | { type: 'snapshot'; snapshot: DashboardSnapshot }
+  | { type: 'loading'; loading: boolean }
+  /** The answer to a `whatIf` request, or why there is none. */
+  | { type: 'whatIf'; answer?: WhatIfAnswer; error?: string };
 
 /** Webview → host. */
 export type FromWebview =
@@ -16,7 +20,9 @@ export type FromWebview =
   | { type: 'setQuery'; query: DashboardQuery }
   | { type: 'revealInTree'; filters: DashboardFilter[] }
   | { type: 'openCostliest'; filters: DashboardFilter[] }
-  | { type: 'export'; format: 'csv' | 'markdown' };
+  | { type: 'export'; format: 'csv' | 'markdown' }
+  /** Re-price the calls of the current view under another model. */
+  | { type: 'whatIf'; model: string };
 
 const MAX_TEXT = 500;
 
@@ -68,6 +74,8 @@ export function parseFromWebview(m: unknown): FromWebview | undefined {
     }
     case 'export':
       return msg.format === 'csv' || msg.format === 'markdown' ? { type: 'export', format: msg.format } : undefined;
+    case 'whatIf':
+      return isStr(msg.model, 200) && msg.model.trim() ? { type: 'whatIf', model: msg.model.trim() } : undefined;
     default:
       return undefined;
   }
