@@ -1,0 +1,118 @@
+/** Chart colours and fonts read from VS Code's theme variables (re-read when the theme changes). */
+
+export type ThemeKind = 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
+
+export interface Theme {
+  kind: ThemeKind;
+  highContrast: boolean;
+  fg: string;
+  muted: string;
+  bg: string;
+  grid: string;
+  border: string;
+  fontFamily: string;
+  fontSize: number;
+  /** Categorical colours for series, in order. */
+  series: string[];
+  /** `(other)` and `(unattributed)`. */
+  other: string;
+  unattributed: string;
+  accent: string;
+  warning: string;
+  p50: string;
+  p95: string;
+  p99: string;
+  tooltipBg: string;
+  tooltipFg: string;
+  tooltipBorder: string;
+}
+
+/** Parses `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`; undefined for anything else. */
+export function parseColor(c: string): [number, number, number, number] | undefined {
+  const s = c.trim();
+  let m = /^#([0-9a-f]{3,8})$/i.exec(s);
+  if (m) {
+    let h = m[1];
+    if (h.length === 3 || h.length === 4) h = [...h].map((x) => x + x).join('');
+    if (h.length !== 6 && h.length !== 8) return undefined;
+    const n = (i: number) => parseInt(h.slice(i, i + 2), 16);
+    return [n(0), n(2), n(4), h.length === 8 ? n(6) / 255 : 1];
+  }
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)$/i.exec(s);
+  if (m) {
+    const a = m[4] === undefined ? 1 : m[4].endsWith('%') ? parseFloat(m[4]) / 100 : parseFloat(m[4]);
+    return [Number(m[1]), Number(m[2]), Number(m[3]), a];
+  }
+  return undefined;
+}
+
+/** The colour with its alpha multiplied by `a` (unparseable colours are returned as they are). */
+export function withAlpha(c: string, a: number): string {
+  const p = parseColor(c);
+  if (!p) return c;
+  return `rgba(${p[0]}, ${p[1]}, ${p[2]}, ${+(p[3] * a).toFixed(3)})`;
+}
+
+export function readTheme(): Theme {
+  const body = document.body;
+  const cs = getComputedStyle(body);
+  const cls = body.classList;
+  const kind: ThemeKind = cls.contains('vscode-high-contrast-light')
+    ? 'high-contrast-light'
+    : cls.contains('vscode-high-contrast')
+      ? 'high-contrast'
+      : cls.contains('vscode-light')
+        ? 'light'
+        : 'dark';
+  const light = kind === 'light' || kind === 'high-contrast-light';
+  const highContrast = kind.startsWith('high-contrast');
+  const v = (name: string, fallback: string) => cs.getPropertyValue(name).trim() || fallback;
+  const fg = v('--vscode-foreground', light ? '#616161' : '#cccccc');
+  const bg = v('--vscode-editor-background', light ? '#ffffff' : '#1e1e1e');
+  const blue = v('--vscode-charts-blue', light ? '#1a85ff' : '#3794ff');
+  const orange = v('--vscode-charts-orange', '#d18616');
+  const green = v('--vscode-charts-green', light ? '#388a34' : '#89d185');
+  const purple = v('--vscode-charts-purple', light ? '#652d90' : '#b180d7');
+  const yellow = v('--vscode-charts-yellow', light ? '#bf8803' : '#cca700');
+  const red = v('--vscode-charts-red', light ? '#e51400' : '#f14c4c');
+  const chartsFg = v('--vscode-charts-foreground', fg);
+  const fontSize = parseFloat(v('--vscode-font-size', '13px')) || 13;
+  return {
+    kind,
+    highContrast,
+    fg: chartsFg,
+    muted: v('--vscode-descriptionForeground', withAlpha(fg, 0.75)),
+    bg,
+    grid: highContrast ? withAlpha(chartsFg, 0.45) : withAlpha(v('--vscode-charts-lines', chartsFg), light ? 0.25 : 0.3),
+    border: v('--vscode-contrastBorder', v('--vscode-panel-border', withAlpha(fg, 0.3))),
+    fontFamily: v('--vscode-font-family', 'system-ui, sans-serif'),
+    fontSize,
+    series: [blue, orange, green, purple, red, yellow],
+    other: withAlpha(chartsFg, highContrast ? 0.6 : 0.35),
+    unattributed: withAlpha(chartsFg, highContrast ? 0.85 : 0.6),
+    accent: blue,
+    warning: v('--vscode-editorWarning-foreground', yellow),
+    p50: green,
+    p95: orange,
+    p99: red,
+    tooltipBg: v('--vscode-editorHoverWidget-background', v('--vscode-editorWidget-background', bg)),
+    tooltipFg: v('--vscode-editorHoverWidget-foreground', fg),
+    tooltipBorder: v('--vscode-editorHoverWidget-border', v('--vscode-widget-border', withAlpha(fg, 0.3))),
+  };
+}
+
+/** Calls `onChange` (once per frame at most) when VS Code switches theme: body class / theme attributes, or html style. */
+export function watchTheme(onChange: () => void): MutationObserver {
+  let queued = false;
+  const obs = new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      onChange();
+    });
+  });
+  obs.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind', 'data-vscode-theme-id'] });
+  obs.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
+  return obs;
+}

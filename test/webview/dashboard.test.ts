@@ -1,0 +1,542 @@
+/**
+ * The dashboard webview in headless Chromium: the page the panel serves (dashboardHtml, strict CSP), the bundled
+ * dist/webview.js and media/dashboard.css from a local server, a stubbed acquireVsCodeApi, and the recorded snapshot.
+ * Needs `node esbuild.mjs` first; runs offline.
+ */
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { formatCount, formatPct, formatUsd } from '../../src/core/format';
+import type { DashboardSnapshot, FromWebview, GroupRow } from '../../src/shared/protocol';
+import { dashboardHtml } from '../../src/util/webviewHtml';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const FIXTURES = path.join(ROOT, 'test/fixtures/webview');
+const RESULTS = path.join(ROOT, 'test-results');
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+interface ThemeFixture {
+  bodyClass: string;
+  vars: Record<string, string>;
+}
+
+const snapshot = JSON.parse(readFileSync(path.join(FIXTURES, 'snapshot.json'), 'utf8')) as DashboardSnapshot;
+const lightTheme = JSON.parse(readFileSync(path.join(FIXTURES, 'theme-light.json'), 'utf8')) as ThemeFixture;
+const darkTheme = JSON.parse(readFileSync(path.join(FIXTURES, 'theme-dark.json'), 'utf8')) as ThemeFixture;
+
+/** Runs before any page script: the VS Code API stub, alert traps, CSP and timing probes. */
+function initScript(initialState: unknown): string {
+  return `(() => {
+  const posted = [];
+  window.__posted = posted;
+  window.__state = ${JSON.stringify(initialState ?? null)} ?? undefined;
+  window.__alerts = [];
+  window.__csp = [];
+  const trap = (kind) => (...a) => { window.__alerts.push(kind + ': ' + a.map(String).join(' ')); };
+  window.alert = trap('alert');
+  window.confirm = trap('confirm');
+  window.prompt = trap('prompt');
+  let acquired = 0;
+  const copy = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+  window.acquireVsCodeApi = () => {
+    if (acquired++) throw new Error('acquireVsCodeApi called twice');
+    return Object.freeze({
+      postMessage: (m) => { posted.push(copy(m)); },
+      getState: () => copy(window.__state),
+      setState: (s) => { window.__state = copy(s); return s; },
+    });
+  };
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || ''));
+  });
+  // Registered before the webview's own listener: marks when a host message starts being handled.
+  window.addEventListener('message', () => { window.__msgT0 = performance.now(); });
+})();`;
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
+
+function startServer(html: (origin: string) => string): Promise<{ server: http.Server; origin: string }> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(html(origin));
+      return;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    const file = path.resolve(ROOT, `.${decodeURIComponent(url.pathname)}`);
+    const allowed = [path.join(ROOT, 'dist') + path.sep, path.join(ROOT, 'media') + path.sep].some((d) => file.startsWith(d));
+    if (!allowed || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+  });
+}
+
+// Functions below run in the page (serialised by playwright); the root tsconfig has no DOM lib, hence `any`.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+async function post(page: Page, msg: unknown): Promise<void> {
+  await page.evaluate((m) => (globalThis as any).postMessage(m, '*'), msg);
+}
+
+async function posted(page: Page): Promise<FromWebview[]> {
+  return page.evaluate(() => (globalThis as any).__posted as FromWebview[]);
+}
+
+async function lastPosted(page: Page): Promise<FromWebview | undefined> {
+  return (await posted(page)).at(-1);
+}
+
+async function applyTheme(page: Page, theme: ThemeFixture): Promise<void> {
+  await page.evaluate((t) => {
+    const doc = (globalThis as any).document;
+    for (const [k, v] of Object.entries(t.vars)) doc.documentElement.style.setProperty(k, v);
+    doc.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
+    doc.body.classList.add(t.bodyClass);
+    doc.body.setAttribute('data-vscode-theme-kind', t.bodyClass);
+  }, theme);
+  // The webview redraws on the next animation frame after the class change.
+  await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+}
+
+/** Painted pixels per chart canvas: any non-transparent pixel, and "coloured" ones (bars, not grey text or grid). */
+async function canvasPixels(page: Page): Promise<{ id: string; width: number; height: number; painted: number; coloured: number; checksum: number }[]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    return [...doc.querySelectorAll('canvas')].map((c: any) => {
+      const ctx = c.getContext('2d');
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      let painted = 0;
+      let coloured = 0;
+      let checksum = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        painted++;
+        checksum = (checksum * 31 + data[i] * 7 + data[i + 1] * 13 + data[i + 2] * 17 + data[i + 3]) % 1_000_000_007;
+        const mx = Math.max(data[i], data[i + 1], data[i + 2]);
+        const mn = Math.min(data[i], data[i + 1], data[i + 2]);
+        if (data[i + 3] > 100 && mx - mn > 60) coloured++;
+      }
+      return { id: c.closest('section')?.id ?? '?', width: c.width, height: c.height, painted, coloured, checksum };
+    });
+  });
+}
+
+/** Pixels of exactly these colours (opaque) in a canvas. */
+async function countColour(page: Page, selector: string, colours: number[][]): Promise<number[]> {
+  return page.evaluate(
+    ([sel, cs]) => {
+      const c = (globalThis as any).document.querySelector(sel);
+      const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+      const n = cs.map(() => 0);
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] !== 255) continue;
+        cs.forEach((k, j) => {
+          if (data[i] === k[0] && data[i + 1] === k[1] && data[i + 2] === k[2]) n[j]++;
+        });
+      }
+      return n;
+    },
+    [selector, colours] as const,
+  );
+}
+
+async function breakdownRows(page: Page): Promise<string[][]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    return [...doc.querySelectorAll('table.breakdown tbody tr')].map((tr: any) => [...tr.children].map((c: any) => c.textContent.trim()));
+  });
+}
+
+async function ariaSorts(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    const out: Record<string, string> = {};
+    for (const th of doc.querySelectorAll('table.breakdown thead th[aria-sort]')) out[th.textContent.replace(/[▲▼]/g, '').trim()] = th.getAttribute('aria-sort');
+    return out;
+  });
+}
+
+async function waitForRender(page: Page): Promise<void> {
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length > 0);
+}
+
+/** Shows the recorded snapshot again (the host's answer; clears filters a previous step added). */
+async function reset(page: Page): Promise<void> {
+  await post(page, { type: 'snapshot', snapshot });
+  await waitForRender(page);
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 0);
+}
+
+/** Renders a snapshot and returns the time (ms) the webview spent handling the message, and until the next frame. */
+async function timedRender(page: Page, snap: DashboardSnapshot): Promise<{ syncMs: number; frameMs: number }> {
+  return page.evaluate(
+    (s) =>
+      new Promise<{ syncMs: number; frameMs: number }>((resolve) => {
+        const g = globalThis as any;
+        const after = () => {
+          g.removeEventListener('message', after);
+          const t1 = g.performance.now();
+          g.requestAnimationFrame(() => resolve({ syncMs: t1 - g.__msgT0, frameMs: g.performance.now() - g.__msgT0 }));
+        };
+        g.addEventListener('message', after);
+        g.postMessage({ type: 'snapshot', snapshot: s }, '*');
+      }),
+    snap,
+  );
+}
+
+const usd = (r: GroupRow) => formatUsd(r.costUsd);
+
+describe('dashboard webview (headless Chromium)', function () {
+  this.timeout(90_000);
+
+  let server: http.Server | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let origin = '';
+  const consoleErrors: string[] = [];
+
+  async function openPage(initialState?: unknown): Promise<Page> {
+    const p = await context!.newPage();
+    p.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${m.type()}: ${m.text()}`);
+    });
+    p.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    await p.addInitScript({ content: initScript(initialState) });
+    await p.goto(`${origin}/`);
+    await p.waitForFunction(() => (globalThis as any).__posted.length > 0);
+    return p;
+  }
+
+  before(async function () {
+    const bundle = path.join(ROOT, 'dist/webview.js');
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`node esbuild.mjs\` before this test.`);
+    if (!existsSync('/usr/bin/chromium')) throw new Error('/usr/bin/chromium is missing: `apt-get install -y chromium`.');
+    mkdirSync(RESULTS, { recursive: true });
+    const nonce = randomBytes(18).toString('base64');
+    ({ server, origin } = await startServer((o) => dashboardHtml({ cspSource: o, nonce, scriptUri: `${o}/dist/webview.js`, styleUri: `${o}/media/dashboard.css` })));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 });
+    page = await openPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  it('posts ready before anything else', async () => {
+    const msgs = await posted(page);
+    assert.deepEqual(msgs[0], { type: 'ready' });
+    assert.equal(msgs.length, 1);
+  });
+
+  it('draws every chart of the recorded snapshot in the light theme', async () => {
+    await applyTheme(page, lightTheme);
+    await post(page, { type: 'snapshot', snapshot });
+    await waitForRender(page);
+    const pixels = await canvasPixels(page);
+    assert.deepEqual(
+      pixels.map((p) => p.id),
+      ['chart-time', 'chart-model', 'chart-top', 'chart-cache', 'chart-hist'],
+    );
+    for (const p of pixels) {
+      assert.ok(p.width > 200 && p.height > 150, `${p.id} has a size (${p.width}x${p.height})`);
+      assert.ok(p.painted > p.width * p.height * 0.02, `${p.id} is drawn (${p.painted} painted pixels)`);
+      assert.ok(p.coloured > 300, `${p.id} has coloured bars (${p.coloured} pixels)`);
+    }
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-light.png'), fullPage: true });
+  });
+
+  it('shows the headline figures, the unpriced warning and the breakdown from the snapshot', async () => {
+    const t = snapshot.total;
+    const text = (sel: string) => page.locator(sel).first().innerText();
+    assert.equal(await text('.stat.primary .card-value'), formatUsd(t.costUsd));
+    assert.match(await text('.stat.primary .card-detail'), /No spend in the previous 7 days/);
+    const cards = await page.locator('.cards').innerText();
+    for (const s of [formatCount(t.calls), formatUsd(t.meanUsd), formatUsd(t.p50Usd), formatUsd(t.p95Usd), formatUsd(t.p99Usd), formatPct(t.cacheHitRatio), formatUsd(t.cacheSavingsUsd), formatUsd(t.costWithoutCacheUsd), formatPct(snapshot.unattributedShare)]) {
+      assert.ok(cards.includes(s), `cards show ${s}`);
+    }
+    assert.doesNotMatch(cards, /NaN|Infinity|undefined/);
+    const warning = await text('.warning');
+    for (const u of snapshot.unpriced) assert.ok(warning.includes(u.model) && warning.includes(`${u.calls} call`), `warning lists ${u.model}`);
+
+    const rows = await breakdownRows(page);
+    assert.equal(rows.length, snapshot.table.length);
+    const top = snapshot.table[0];
+    assert.deepEqual(rows[0].slice(0, 8), [top.key, usd(top), formatPct(top.share), formatCount(top.calls), formatUsd(top.p50Usd), formatUsd(top.p95Usd), formatUsd(top.p99Usd), formatPct(top.cacheHitRatio)]);
+    assert.deepEqual(await ariaSorts(page), { Feature: 'none', Cost: 'descending', Share: 'none', Calls: 'none', 'p50 / call': 'none', 'p95 / call': 'none', 'p99 / call': 'none', 'Cache hit': 'none' });
+
+    // Table equivalents of the charts hold the same figures.
+    const tables = await page.evaluate(() =>
+      [...(globalThis as any).document.querySelectorAll('.chart-card table')].map((tb: any) => [...tb.querySelectorAll('tbody tr')].map((tr: any) => [...tr.children].map((c: any) => c.textContent))),
+    );
+    assert.equal(tables.length, 5);
+    assert.equal(tables[0].length, snapshot.series.startsMs.length);
+    assert.deepEqual(tables[1].map((r: string[]) => r[0]), snapshot.byModel.map((r) => r.key));
+    assert.equal(tables[1][0][1], formatUsd(snapshot.byModel[0].costUsd));
+    assert.deepEqual(tables[2].map((r: string[]) => r[0]), snapshot.top.map((r) => r.key));
+    assert.deepEqual(tables[3][0], [snapshot.cacheByFeature[0].key, formatUsd(snapshot.cacheByFeature[0].costUsd), formatUsd(snapshot.cacheByFeature[0].costWithoutCacheUsd), formatPct(snapshot.cacheByFeature[0].hitRatio), formatUsd(snapshot.cacheByFeature[0].savingsUsd)]);
+    assert.deepEqual(tables[4].map((r: string[]) => r[1]), snapshot.histogram.counts.map((c) => formatCount(c)));
+    const dayTotal = snapshot.series.stacks.reduce((a, s) => a + s.costUsd[1], 0);
+    assert.equal(tables[0][1].at(-1), formatUsd(dayTotal));
+  });
+
+  it('shows hostile names as literal text and runs nothing from them', async () => {
+    const found = await page.evaluate((h) => {
+      const doc = (globalThis as any).document;
+      const cells = [...doc.querySelectorAll('table.breakdown tbody th, .chart-card table th')].filter((c: any) => c.textContent === h).length;
+      return { cells, img: doc.querySelectorAll('img').length, svg: doc.querySelectorAll('svg').length, scripts: [...doc.querySelectorAll('script')].map((s: any) => s.src), iframes: doc.querySelectorAll('iframe, object, embed').length };
+    }, HOSTILE);
+    // The breakdown, the cost-over-time table (a column) and the cache table.
+    assert.equal(found.cells, 3, 'the hostile key appears literally in the breakdown and chart tables');
+    assert.equal(found.img, 0);
+    assert.equal(found.svg, 0);
+    assert.equal(found.iframes, 0);
+    assert.deepEqual(found.scripts, [`${origin}/dist/webview.js`]);
+
+    // More hostile strings in every place trace text can go.
+    const nasty = ['</script><script>alert(2)</script>', '"><svg onload=alert(3)>', "javascript:alert(4)", '<iframe src=javascript:alert(5)>'];
+    const evil: DashboardSnapshot = structuredClone(snapshot);
+    evil.table = evil.table.map((r, i) => ({ ...r, key: nasty[i % nasty.length] + i }));
+    evil.series.stacks = evil.series.stacks.map((s, i) => ({ ...s, key: nasty[i % nasty.length] }));
+    evil.byModel[0].key = nasty[1];
+    evil.top[0].key = nasty[0];
+    evil.cacheByFeature[0].key = nasty[3];
+    evil.unpriced = [{ model: nasty[1], calls: 2 }];
+    evil.query = { ...evil.query, filters: [{ dim: 'user', value: nasty[0] }] };
+    evil.dims = [...evil.dims, nasty[1]];
+    await post(page, { type: 'snapshot', snapshot: evil });
+    await page.waitForFunction((k) => (globalThis as any).document.querySelector('table.breakdown tbody th')?.textContent === k, evil.table[0].key);
+    const after = await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      return { img: doc.querySelectorAll('img, svg, iframe').length, scripts: doc.querySelectorAll('script').length, alerts: (globalThis as any).__alerts, body: doc.body.innerText as string };
+    });
+    assert.equal(after.img, 0);
+    assert.equal(after.scripts, 1);
+    assert.deepEqual(after.alerts, []);
+    for (const n of nasty) assert.ok(after.body.includes(n), `shows ${n} literally`);
+    await post(page, { type: 'snapshot', snapshot });
+    await waitForRender(page);
+  });
+
+  it('follows a switch to the dark theme (CSS and chart colours)', async () => {
+    const before = await canvasPixels(page);
+    await applyTheme(page, darkTheme);
+    const colours = await page.evaluate(() => {
+      const g = globalThis as any;
+      return { body: g.getComputedStyle(g.document.body).color, bg: g.getComputedStyle(g.document.documentElement).backgroundColor };
+    });
+    assert.equal(colours.body, 'rgb(204, 204, 204)');
+    assert.equal(colours.bg, 'rgb(30, 30, 30)');
+    const after = await canvasPixels(page);
+    for (const [i, p] of after.entries()) {
+      assert.ok(p.coloured > 300, `${p.id} is drawn in the dark theme`);
+      assert.notEqual(p.checksum, before[i].checksum, `${p.id} was redrawn with the dark palette`);
+    }
+    // Bars use the dark palette (Dark+ green #89d185), not the light one (Light+ green #388a34).
+    const greens = await countColour(page, '#chart-time canvas', [[137, 209, 133], [56, 138, 52]]);
+    assert.ok(greens[0] > 300 && greens[1] === 0, `time chart bars follow the theme (${greens})`);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-dark.png'), fullPage: true });
+  });
+
+  it('sorts the breakdown by a clicked header and sets aria-sort', async () => {
+    await page.getByRole('button', { name: 'Calls', exact: true }).click();
+    const byCallsDesc = [...snapshot.table].sort((a, b) => b.calls - a.calls).map((r) => r.key);
+    assert.deepEqual((await breakdownRows(page)).map((r) => r[0]), byCallsDesc);
+    let sorts = await ariaSorts(page);
+    assert.equal(sorts.Calls, 'descending');
+    assert.equal(sorts.Cost, 'none');
+    await page.getByRole('button', { name: 'Calls', exact: true }).click();
+    assert.deepEqual((await breakdownRows(page)).map((r) => r[0]), [...byCallsDesc].reverse());
+    sorts = await ariaSorts(page);
+    assert.equal(sorts.Calls, 'ascending');
+    const state = await page.evaluate(() => (globalThis as any).__state);
+    assert.deepEqual(state.sort, { key: 'calls', dir: 'asc' });
+  });
+
+  it('keeps scroll position and sort on a live update, and redraws the fixture in well under 100 ms', async function () {
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 700));
+    const order = (await breakdownRows(page)).map((r) => r[0]);
+    const times: { syncMs: number; frameMs: number }[] = [];
+    for (let i = 0; i < 7; i++) {
+      const live = structuredClone(snapshot);
+      live.generatedAtMs += (i + 1) * 60_000;
+      live.series.stacks[0].costUsd = live.series.stacks[0].costUsd.map((v) => v * (1 + i / 50));
+      times.push(await timedRender(page, live));
+    }
+    const sync = times.map((t) => t.syncMs).sort((a, b) => a - b);
+    const frame = times.map((t) => t.frameMs).sort((a, b) => a - b);
+    const median = (xs: number[]) => xs[Math.floor(xs.length / 2)];
+    console.log(`      redraw of the fixture snapshot: median ${median(sync).toFixed(1)} ms (handler), ${median(frame).toFixed(1)} ms (to next frame); max ${sync.at(-1)!.toFixed(1)} ms`);
+    assert.ok(median(sync) < 100, `redraw took ${median(sync)} ms`);
+    assert.equal(await page.evaluate(() => (globalThis as any).scrollY), 700);
+    assert.deepEqual((await breakdownRows(page)).map((r) => r[0]), order);
+    assert.equal((await ariaSorts(page)).Calls, 'ascending');
+    await page.waitForFunction(() => (globalThis as any).__state?.scrollY === 700);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+  });
+
+  it('narrows the view from a table row and from a chart bar, except (other)', async () => {
+    await reset(page);
+    const row = page.locator('table.breakdown tbody tr').filter({ hasText: 'summarization' });
+    await row.locator('td').nth(2).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+    const chips = await page.locator('.chip').allTextContents();
+    assert.deepEqual(chips, ['feature =summarization✕']);
+
+    // The first bar of "Cost by model" is the costliest model; clicking its band filters by it.
+    // Centred, so the sticky header does not cover it.
+    await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
+    const box = (await page.locator('#chart-model canvas').boundingBox())!;
+    const count = (await posted(page)).length;
+    await page.mouse.click(box.x + box.width / 2, box.y + 24);
+    // chart.js handles canvas events on the next animation frame.
+    await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+    assert.deepEqual(await lastPosted(page), {
+      type: 'setQuery',
+      query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
+    });
+
+    // Removing a chip posts the query without that filter.
+    await page.getByRole('button', { name: 'Remove filter feature = summarization' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'model', value: snapshot.byModel[0].key }] } });
+
+    // An (other) group is not a filter.
+    const withOther = structuredClone(snapshot);
+    withOther.table.push({ ...withOther.table[0], key: '(other)', costUsd: 0.01, share: 0.001 });
+    await post(page, { type: 'snapshot', snapshot: withOther });
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length === 7);
+    const before = (await posted(page)).length;
+    await page.locator('table.breakdown tbody tr').filter({ hasText: '(other)' }).locator('td').first().click();
+    assert.equal((await posted(page)).length, before);
+    await post(page, { type: 'snapshot', snapshot });
+    await waitForRender(page);
+  });
+
+  it('posts row actions, the costliest-calls action, exports and control changes', async () => {
+    await reset(page);
+    const row = page.locator('table.breakdown tbody tr').filter({ hasText: 'support-agent' });
+    await row.getByRole('button', { name: 'Reveal in tree' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'revealInTree', filters: [{ dim: 'feature', value: 'support-agent' }] });
+    await row.getByRole('button', { name: 'Costliest calls' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'openCostliest', filters: [{ dim: 'feature', value: 'support-agent' }] });
+    await page.getByRole('button', { name: 'Open costliest calls' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'openCostliest', filters: [] });
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'export', format: 'csv' });
+    await page.getByRole('button', { name: 'Export Markdown' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'export', format: 'markdown' });
+
+    await page.getByLabel('Group by').selectOption('user');
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [] } });
+    await page.getByLabel('Time range').selectOption('24h');
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '24h', groupBy: 'user', filters: [] } });
+    await page.getByLabel('Time range').selectOption('custom');
+    const custom = await lastPosted(page);
+    assert.ok(custom?.type === 'setQuery' && custom.query.range === 'custom' && typeof custom.query.sinceMs === 'number' && custom.query.untilMs! > custom.query.sinceMs!);
+    assert.ok(await page.locator('#since').isVisible());
+    await page.locator('#since').fill('2026-11-10');
+    await page.locator('#until').fill('2026-11-12');
+    await page.locator('#until').dispatchEvent('change');
+    assert.deepEqual(await lastPosted(page), {
+      type: 'setQuery',
+      query: { range: 'custom', groupBy: 'user', filters: [], sinceMs: Date.UTC(2026, 10, 10), untilMs: Date.UTC(2026, 10, 13) },
+    });
+    await post(page, { type: 'snapshot', snapshot });
+    await waitForRender(page);
+    assert.equal(await page.locator('#range').inputValue(), '7d');
+  });
+
+  it('shows budgets, anomalies and a what-if when the host sends signals', async () => {
+    const withSignals: DashboardSnapshot = structuredClone(snapshot);
+    withSignals.signals = {
+      budgets: [
+        { label: 'Total · day', level: '80', usedShare: 0.86, text: '$43.00 of $50.00 today (86%)' },
+        { label: HOSTILE, level: 'ok', usedShare: 0.2, text: '$60.00 of $300.00 this month' },
+      ],
+      anomalies: [{ kind: 'spike', dim: 'feature', key: 'summarization', startMs: snapshot.generatedAtMs - 3_600_000, text: `summarization cost 4.1x its usual hour ${HOSTILE}` }],
+      whatIfModels: ['gpt-4o-mini', 'claude-haiku-4-5'],
+    };
+    await post(page, { type: 'snapshot', snapshot: withSignals });
+    await page.waitForSelector('.signals:not([hidden]) .budget');
+    const text = await page.locator('.signals').innerText();
+    assert.ok(text.includes('$43.00 of $50.00 today (86%)') && text.includes(HOSTILE) && text.includes('4.1x its usual hour'));
+    assert.equal(await page.locator('img, svg').count(), 0);
+
+    await page.locator('.anomalies button').click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+
+    await page.getByLabel('What if these calls used').selectOption('claude-haiku-4-5');
+    await page.getByRole('button', { name: 'Re-price' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'whatIf', model: 'claude-haiku-4-5' });
+    const answer = { model: 'claude-haiku-4-5', currentUsd: 28.65, whatIfUsd: 9.5, monthlySavingsUsd: 82.1, text: 'On claude-haiku-4-5 these calls would cost $9.50 instead of $28.65 (about $82.10 a month less).' };
+    await post(page, { type: 'whatIf', answer });
+    await page.waitForFunction((t) => (globalThis as any).document.querySelector('.whatif-result')?.textContent === t, answer.text);
+    await post(page, { type: 'whatIf', error: `No price for ${HOSTILE}` });
+    await page.waitForFunction((t) => (globalThis as any).document.querySelector('.whatif-result')?.textContent === t, `No price for ${HOSTILE}`);
+
+    // Without signals, the section and the what-if form are hidden again.
+    await reset(page);
+    assert.equal(await page.locator('.signals').isHidden(), true);
+    assert.equal(await page.locator('.whatif').isHidden(), true);
+  });
+
+  it('shows a loading state and ignores unknown or malformed messages', async () => {
+    await post(page, { type: 'loading', loading: true });
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('app').getAttribute('aria-busy') === 'true');
+    assert.equal(await page.locator('.status').innerText(), 'Updating…');
+    await post(page, { type: 'loading', loading: false });
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('app').getAttribute('aria-busy') === 'false');
+
+    const before = await page.locator('.stat.primary .card-value').innerText();
+    for (const bad of [{ type: 'bogus' }, { type: 'snapshot' }, { type: 'snapshot', snapshot: { total: 1 } }, 'snapshot', null, [1, 2]]) await post(page, bad);
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    assert.equal(await page.locator('.stat.primary .card-value').innerText(), before);
+  });
+
+  it('restores the sort, the scroll position and the last query after a reload', async () => {
+    const saved = { sort: { key: 'p95Usd', dir: 'asc' }, scrollY: 400, query: { range: '30d', groupBy: 'feature', filters: [{ dim: 'user', value: 'u_003' }] } };
+    const p2 = await openPage(saved);
+    try {
+      await applyTheme(p2, darkTheme);
+      await post(p2, { type: 'snapshot', snapshot });
+      await waitForRender(p2);
+      const msgs = await posted(p2);
+      assert.deepEqual(msgs[0], { type: 'ready' });
+      assert.deepEqual(msgs[1], { type: 'setQuery', query: saved.query });
+      assert.equal((await ariaSorts(p2))['p95 / call'], 'ascending');
+      const byP95 = [...snapshot.table].sort((a, b) => (a.p95Usd ?? Infinity) - (b.p95Usd ?? Infinity)).map((r) => r.key);
+      assert.deepEqual((await breakdownRows(p2)).map((r) => r[0]), byP95);
+      assert.equal(await p2.evaluate(() => (globalThis as any).scrollY), 400);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  it('raised no CSP violation, console error or alert', async () => {
+    const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
+    assert.deepEqual(g.csp, []);
+    assert.deepEqual(g.alerts, []);
+    assert.deepEqual(consoleErrors, []);
+  });
+});
