@@ -49,6 +49,8 @@ export default async function (page, ctx) {
   ctx.log('CodeLens:', lensText);
   await ctx.shot('03-codelens');
 
+  await ctx.runCommand('View: Close All Editors');
+  await ctx.runCommand('View: Toggle Primary Side Bar Visibility');
   await ctx.runCommand('LLM Cost Lens: Open Dashboard');
   let drawn = false;
   for (let i = 0; i < 60 && !drawn; i++) {
