@@ -211,6 +211,64 @@ export class CallTable {
     return t;
   }
 
+  /** Makes room for at least `n` rows (fast path of `fastScan`; columns may be replaced, so read them again after). */
+  reserve(n: number): void {
+    if (n > this.cap) this.grow(n);
+  }
+
+  /** The column of a custom tag key, created (zero-filled, current capacity) when missing. */
+  tagColumn(key: string): Int32Array {
+    let col = this.tags.get(key);
+    if (!col) {
+      col = new Int32Array(this.cap);
+      this.tags.set(key, col);
+    }
+    return col;
+  }
+
+  /** Prices row `i` again with `prices` (what `append` does after filling a row). */
+  priceRowAt(i: number, prices: PriceBook): void {
+    this.priceRow(i, prices);
+  }
+
+  /**
+   * One table from tables parsed separately (e.g. byte ranges of one file in worker threads), in order. Each part's
+   * string ids are re-interned into `pool` and its `line` column is shifted by `lineOffset` (lines before the part).
+   * Allocates the result once, at its final size. `idMap` (the part's string ids already interned into `pool`, e.g. in
+   * slices between event-loop turns) replaces the re-interning of `columns.strings`.
+   */
+  static fromParts(file: string, pool: StringPool, parts: readonly { columns: PackedColumns; lineOffset: number; idMap?: Int32Array }[]): CallTable {
+    const t = new CallTable(file, pool);
+    let total = 0;
+    for (const p of parts) total += p.columns.length;
+    t.grow(Math.max(total, 1));
+    let at = 0;
+    for (const { columns: p, lineOffset, idMap } of parts) {
+      let map = idMap;
+      if (!map) {
+        map = new Int32Array(p.strings.length);
+        for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
+      }
+      const m = map;
+      for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set(p.numeric[k] as Float64Array, at);
+      if (lineOffset !== 0) {
+        const line = t.line;
+        for (let i = at; i < at + p.length; i++) line[i] += lineOffset;
+      }
+      const remap = (dst: Int32Array, src: Int32Array) => {
+        for (let i = 0; i < src.length; i++) dst[at + i] = m[src[i]];
+      };
+      for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
+      for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);
+      for (const [k, v] of Object.entries(p.ids)) {
+        if (k.startsWith('tag:')) remap(t.tagColumn(k.slice(4)), v);
+      }
+      at += p.length;
+    }
+    t.length = total;
+    return t;
+  }
+
   /** The interned-id column for a dimension: a canonical one, or a custom tag key (`team` or `tag:team`). */
   column(dim: string): Int32Array | undefined {
     if ((DIM_COLUMNS as readonly string[]).includes(dim)) return this.dims[dim as CanonicalDim];

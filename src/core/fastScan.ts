@@ -1,0 +1,938 @@
+import { CallTable, FLAG_ERROR } from './callTable';
+import { type ReadPosition, scanJsonDocuments } from './jsonl';
+import { MAX_TOKENS_PER_CALL, newContext, type NormalizeContext, normalizeDocument } from './normalize';
+import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
+import type { CallRecord, Problem, TokenCounts } from './types';
+import { toEpochMs, toNumber } from './values';
+
+/**
+ * A byte-level reader for the common flat record shape (top-level ts/id/trace_id/provider/model/token counts/cost/
+ * status/error/callsite plus flat `metadata` and `tags` objects of scalars). It appends straight into a CallTable:
+ * no JSON.parse, no CallRecord, strings interned from bytes. Any line it is not sure about (escapes, nesting, arrays,
+ * duplicate keys, keys that select another shape such as `usage`, `response`, `steps`, `resourceSpans`, `attributes`,
+ * `type`...) goes through the exact slow path (scanJsonDocuments + normalizeDocument) for that line, so the table,
+ * the problems and `ctx.ignored` are the same as the slow path's. Pure: no fs, no vscode.
+ */
+
+// --- Field keys, as normalize.ts reads them (same lists, same order: `first` picks the first non-null in order) ---
+
+const TS_KEYS = ['timestamp', 'ts', 'time', 'created_at', 'createdAt', 'start_time', 'startTime', 'created', 'date'];
+const MODEL_KEYS = ['model', 'model_name', 'modelName', 'model_id', 'modelId'];
+const PROVIDER_KEYS = ['provider', 'vendor', 'llm_provider'];
+const ID_KEYS = ['id', 'call_id', 'callId', 'request_id', 'requestId', 'span_id', 'spanId'];
+const TRACE_KEYS = ['trace_id', 'traceId', 'run_id', 'runId'];
+const PARENT_KEYS = ['parent_id', 'parentId', 'parent_span_id', 'parentSpanId'];
+const LATENCY_KEYS = ['latency_ms', 'latencyMs', 'duration_ms', 'durationMs', 'elapsed_ms'];
+const COST_KEYS = ['cost_usd', 'costUsd', 'cost', 'total_cost', 'totalCost', 'total_cost_usd'];
+const EST_KEYS = ['estimated_cost_usd', 'estimatedCostUsd', 'estimated_cost', 'estimatedCost', 'preflight_cost_usd'];
+const ERROR_KEYS = ['error', 'error_message', 'errorMessage'];
+const STATUS_KEYS = ['status', 'status_code', 'statusCode'];
+const INPUT_KEYS = ['input_tokens', 'inputTokens', 'input'];
+const OUTPUT_KEYS = ['output_tokens', 'outputTokens', 'output'];
+const CACHE_READ_KEYS = ['cache_read_input_tokens', 'cache_read_tokens', 'cacheReadTokens', 'cacheRead', 'cache_read'];
+const CACHE_WRITE_KEYS = ['cache_creation_input_tokens', 'cache_write_tokens', 'cache_creation_tokens', 'cacheWriteTokens', 'cacheCreationTokens', 'cacheWrite', 'cache_write'];
+const WRITE_1H_KEYS = ['cache_write_1h_tokens', 'cacheWrite1hTokens'];
+const REASONING_KEYS = ['reasoning_tokens', 'reasoningTokens', 'reasoning'];
+const CALLSITE_KEYS = ['callsite', 'call_site', 'callSite'];
+
+const FIELD_NAMES: string[] = [];
+const FIELD_INDEX = new Map<string, number>();
+function group(keys: string[]): Int32Array {
+  return Int32Array.from(keys, (k) => {
+    let i = FIELD_INDEX.get(k);
+    if (i === undefined) {
+      i = FIELD_NAMES.length;
+      FIELD_NAMES.push(k);
+      FIELD_INDEX.set(k, i);
+    }
+    return i;
+  });
+}
+const F_TS = group(TS_KEYS);
+const F_MODEL = group(MODEL_KEYS);
+const F_PROVIDER = group(PROVIDER_KEYS);
+const F_ID = group(ID_KEYS);
+const F_TRACE = group(TRACE_KEYS);
+group(PARENT_KEYS); // read by normalize into `parentId`, which the table does not keep: only their shape matters
+const F_LATENCY = group(LATENCY_KEYS);
+const F_COST = group(COST_KEYS);
+const F_EST = group(EST_KEYS);
+const F_ERROR = group(ERROR_KEYS);
+const F_STATUS = group(STATUS_KEYS);
+const F_INPUT = group(INPUT_KEYS);
+const F_OUTPUT = group(OUTPUT_KEYS);
+const F_CACHE_READ = group(CACHE_READ_KEYS);
+const F_CACHE_WRITE = group(CACHE_WRITE_KEYS);
+const F_WRITE_1H = group(WRITE_1H_KEYS);
+const F_REASONING = group(REASONING_KEYS);
+const F_CALLSITE = group(CALLSITE_KEYS);
+const NF = FIELD_NAMES.length;
+const F_META_MODEL = FIELD_INDEX.get('model')!;
+const F_META_PROVIDER = FIELD_INDEX.get('provider')!;
+/** Field keys normalize.ts reads inside `metadata` and inside `tags`. */
+const META_FIELDS = new Set<number>([F_META_MODEL, F_META_PROVIDER, ...F_EST, ...F_TS, ...F_TRACE, ...F_LATENCY, ...F_CALLSITE]);
+const TAGS_FIELDS = new Set<number>(F_CALLSITE);
+
+/** Top-level keys that select another record shape or another reading of the usage: such lines take the slow path. */
+const DANGER_TOP = new Set([
+  'resourceSpans', 'type', 'sessionId', 'uuid', 'payload', 'custom_id', 'response', 'result', 'steps', 'attributes',
+  'labels', 'usage', 'object', 'prompt_tokens', 'promptTokens', 'completion_tokens', 'completionTokens',
+  'prompt_tokens_details', 'completion_tokens_details', 'input_tokens_details', 'output_tokens_details',
+  'cache_creation', 'cached_tokens', 'message', 'context', 'parent_run_id', 'parentRunId', 'metadata', 'tags',
+]);
+
+const DIM_ORDER = ['feature', 'user', 'agent', 'template', 'tool'] as const;
+const TAG_SKIP = -1;
+const TAG_CUSTOM = 5;
+
+/** What a key means at the top level and inside metadata/tags. Shared by all scanners (it depends only on the name). */
+interface KeyInfo {
+  name: string;
+  field: number;
+  dangerTop: boolean;
+  dangerMeta: boolean;
+  dangerTags: boolean;
+  isMeta: boolean;
+  isTags: boolean;
+  /** TAG_SKIP, a DIM_ORDER index, or TAG_CUSTOM. */
+  topTag: number;
+  nestedTag: number;
+  /** The line stamp this key was last seen at, per context (top, metadata, tags): a duplicate key takes the slow path. */
+  seen: Int32Array;
+}
+
+const PROBE_VALUE = 'zq\u0001probe';
+
+function probe(obj: Record<string, unknown>): CallRecord | undefined {
+  const r = normalizeDocument(obj, 1, newContext('probe'));
+  return r.problems.length === 0 && r.calls.length === 1 ? r.calls[0] : undefined;
+}
+
+function tagClass(rec: CallRecord | undefined, name: string): number {
+  if (!rec) return TAG_SKIP;
+  for (let d = 0; d < DIM_ORDER.length; d++) if (rec.dims[DIM_ORDER[d]] === PROBE_VALUE) return d;
+  return rec.tags[name] === PROBE_VALUE ? TAG_CUSTOM : TAG_SKIP;
+}
+
+function fieldsOf(r: CallRecord): string {
+  return JSON.stringify([
+    r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.cacheWrite1hTokens, r.reasoningTokens, r.id ?? null, r.traceId ?? null,
+    r.parentId ?? null, r.tsMs, r.provider ?? null, r.model ?? null, r.recordedCostUsd ?? null, r.estimatedCostUsd ?? null, r.latencyMs ?? null,
+    r.error ?? null, r.status ?? null, r.callsite ?? null,
+  ]);
+}
+
+const BASE = { input_tokens: 1, output_tokens: 1 };
+let baseFields: string | undefined;
+
+/** True when a key, placed by `wrap`, changes anything but the tags (asked of normalize.ts itself, with a number and a string). */
+function hasFieldEffect(wrap: (v: unknown) => Record<string, unknown>): boolean {
+  baseFields ??= fieldsOf(probe(BASE)!);
+  for (const v of [7, '7', PROBE_VALUE, true]) {
+    const r = probe(wrap(v));
+    if (!r || fieldsOf(r) !== baseFields) return true;
+  }
+  return false;
+}
+
+const keyInfos = new Map<string, KeyInfo>();
+
+function isRiskyName(name: string): boolean {
+  return name in Object.prototype || name.toLowerCase() in Object.prototype || /^[0-9]+$/.test(name) || name.startsWith('code.');
+}
+
+/** Classifies a key once: what normalize.ts does with it, found by asking normalize.ts (so both stay in step). */
+function keyInfo(name: string): KeyInfo {
+  let k = keyInfos.get(name);
+  if (k) return k;
+  const field = FIELD_INDEX.get(name) ?? -1;
+  const risky = isRiskyName(name);
+  const dangerTop = risky || DANGER_TOP.has(name) || name.startsWith('gen_ai.') || (field < 0 && hasFieldEffect((v) => ({ ...BASE, [name]: v })));
+  const dangerMeta = risky || (!META_FIELDS.has(field) && hasFieldEffect((v) => ({ ...BASE, metadata: { [name]: v } })));
+  const dangerTags = risky || (!TAGS_FIELDS.has(field) && hasFieldEffect((v) => ({ ...BASE, tags: { [name]: v } })));
+  k = {
+    name,
+    field,
+    dangerTop: dangerTop && name !== 'metadata' && name !== 'tags',
+    dangerMeta,
+    dangerTags,
+    isMeta: name === 'metadata',
+    isTags: name === 'tags',
+    topTag: risky ? TAG_SKIP : tagClass(probe({ ...BASE, [name]: PROBE_VALUE }), name),
+    nestedTag: risky ? TAG_SKIP : tagClass(probe({ ...BASE, metadata: { [name]: PROBE_VALUE } }), name),
+    seen: new Int32Array(3),
+  };
+  if (k.isMeta || k.isTags) k.topTag = TAG_SKIP;
+  keyInfos.set(name, k);
+  return k;
+}
+
+// --- Small helpers ------------------------------------------------------------------------------------------------
+
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const lineDecoder = new TextDecoder('utf-8');
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const STATUS_ERROR = /^(error|failed|failure|timeout|cancelled)$/i;
+const CALLSITE_RE = /^(.*?):(\d+)(?::\d+)?$/;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+type Latin1Bytes = Uint8Array & { latin1Slice?: (s: number, e: number) => string };
+
+function latin1(b: Latin1Bytes, s: number, e: number): string {
+  if (b.latin1Slice) return b.latin1Slice(s, e);
+  return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
+}
+
+const d2 = (b: Uint8Array, i: number) => (b[i] - 48) * 10 + (b[i + 1] - 48);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Epoch ms of `YYYY-MM-DDTHH:MM:SS(.sss)?Z` (the form most tracers write), or NaN when the bytes are not exactly that
+ * form with valid fields (the caller then uses Date.parse through toEpochMs).
+ */
+export function parseIsoUtc(b: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n !== 20 && n !== 24) return NaN;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(b[s + i])) return NaN;
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58 || b[e - 1] !== 90) return NaN;
+  let ms = 0;
+  if (n === 24) {
+    if (b[s + 19] !== 46 || !isDigit(b[s + 20]) || !isDigit(b[s + 21]) || !isDigit(b[s + 22])) return NaN;
+    ms = (b[s + 20] - 48) * 100 + d2(b, s + 21);
+  }
+  const y = d2(b, s) * 100 + d2(b, s + 2);
+  const mo = d2(b, s + 5);
+  const d = d2(b, s + 8);
+  const h = d2(b, s + 11);
+  const mi = d2(b, s + 14);
+  const sec = d2(b, s + 17);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return NaN;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+}
+
+/** A byte string interned once per scanner: its text and lazily its pool id and derived readings. */
+interface CachedString {
+  hash: number;
+  bytes: Uint8Array;
+  str: string;
+  poolId: number;
+  callsite?: { file: string; line: number } | null;
+  statusError?: boolean;
+}
+
+const K_NULL = 1, K_NUM = 2, K_STR = 3, K_TRUE = 4, K_FALSE = 5;
+const MAX_TAGS_PER_LINE = 64;
+const MAX_CACHED_STRINGS = 1 << 16;
+let globalStamp = 0;
+
+class Fallback {}
+const FALLBACK = new Fallback();
+
+/** Result of scanning a run of bytes with the fast scanner. */
+export interface FastScanResult {
+  problems: Problem[];
+  next: ReadPosition;
+  added: number;
+  /** Lines read by the fast path and lines that needed the slow path (JSON.parse + normalizeDocument). */
+  fastLines: number;
+  slowLines: number;
+  /** A pretty-printed multi-line document was met: that and the rest of the bytes were read by the slow path. */
+  multiline: boolean;
+  /** A slow-path line used state that crosses lines (dedup ids, Codex model): ranges cannot be read independently. */
+  stateful: boolean;
+}
+
+/** Per-table state of the fast path: caches keyed by bytes, and the prices resolved per (model, provider). */
+export class FastScanner {
+  // Per-line values: [0, NF) top level, [NF, 2NF) metadata, [2NF, 3NF) tags.
+  private readonly kind = new Uint8Array(3 * NF);
+  private readonly num = new Float64Array(3 * NF);
+  private readonly s0 = new Int32Array(3 * NF);
+  private readonly s1 = new Int32Array(3 * NF);
+  private readonly ascii = new Uint8Array(3 * NF);
+  private readonly stamp = new Int32Array(3 * NF);
+  private cur = 0;
+  // Per-line tag entries, in order, per context.
+  private readonly tKey: KeyInfo[] = [];
+  private readonly tCtx = new Uint8Array(MAX_TAGS_PER_LINE);
+  private readonly tKind = new Uint8Array(MAX_TAGS_PER_LINE);
+  private readonly tNum = new Float64Array(MAX_TAGS_PER_LINE);
+  private readonly tS0 = new Int32Array(MAX_TAGS_PER_LINE);
+  private readonly tS1 = new Int32Array(MAX_TAGS_PER_LINE);
+  private readonly tAscii = new Uint8Array(MAX_TAGS_PER_LINE);
+  private nTags = 0;
+  private metaObject = false;
+  private tagsObject = false;
+  // Byte caches.
+  private readonly keyTable = new Int32Array(4096);
+  private readonly keyEntries: { hash: number; bytes: Uint8Array; info: KeyInfo }[] = [];
+  private strTable = new Int32Array(1 << 12);
+  private readonly strEntries: CachedString[] = [];
+  // Prices.
+  private pricesFor?: PriceBook;
+  private readonly priceCache = new Map<number, ResolvedPrice | null>();
+  private readonly tokens: TokenCounts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
+  private b: Latin1Bytes = new Uint8Array(0);
+  // Row values of the current line.
+  private lastTrace?: { bytes: Uint8Array; str: string };
+
+  constructor(readonly table: CallTable) {}
+
+  /**
+   * Reads `bytes` (content of the file from `start.offset`) into the table, exactly as scanJsonDocuments +
+   * normalizeDocument + CallTable.append would. Problems come back in line order (not capped).
+   */
+  scan(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
+    const b = bytes as Latin1Bytes;
+    this.b = b;
+    if (this.pricesFor !== opts.prices) {
+      this.pricesFor = opts.prices;
+      this.priceCache.clear();
+    }
+    const res: FastScanResult = { problems: [], next: start, added: 0, fastLines: 0, slowLines: 0, multiline: false, stateful: false };
+    const len = b.length;
+    let pos = 0;
+    let line = start.line;
+    if (start.offset === 0 && len >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) pos = 3;
+    while (pos < len) {
+      const nl = b.indexOf(10, pos);
+      if (nl === -1) break; // the last, unterminated line: the slow path decides (parse, report or hold back)
+      let s = pos;
+      let e = nl;
+      while (s < e && (b[s] === 32 || b[s] === 9 || b[s] === 13)) s++;
+      while (e > s && (b[e - 1] === 32 || b[e - 1] === 9 || b[e - 1] === 13)) e--;
+      if (s === e) {
+        pos = nl + 1;
+        line++;
+        continue;
+      }
+      let ok = false;
+      if (b[s] === 123) {
+        try {
+          ok = this.line(s, e);
+        } catch (err) {
+          if (err !== FALLBACK) throw err;
+          ok = false;
+        }
+      }
+      if (ok) {
+        res.fastLines++;
+        this.emit(line, opts, res);
+        pos = nl + 1;
+        line++;
+        continue;
+      }
+      // Slow path for this line, or for everything from here when a multi-line document starts here.
+      const text = lineDecoder.decode(b.subarray(pos, nl > pos && b[nl - 1] === 13 ? nl - 1 : nl)).trim();
+      if (text === '{' || text === '[') {
+        res.multiline = true;
+        break;
+      }
+      res.slowLines++;
+      this.slow(b.subarray(pos, nl + 1), { offset: start.offset + pos, line }, opts, res);
+      pos = nl + 1;
+      line++;
+    }
+    if (pos < len) {
+      const next = this.slow(b.subarray(pos), { offset: start.offset + pos, line }, opts, res);
+      res.next = next;
+    } else {
+      res.next = { offset: start.offset + pos, line };
+    }
+    return res;
+  }
+
+  private slow(bytes: Uint8Array, at: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }, res: FastScanResult): ReadPosition {
+    const scan = scanJsonDocuments(bytes, at, { file: opts.file, final: opts.final });
+    for (const p of scan.problems) res.problems.push(p);
+    const ctx = opts.ctx;
+    for (const doc of scan.docs) {
+      const r = normalizeDocument(doc.value, doc.line, ctx);
+      for (const c of r.calls) {
+        this.table.append(c, opts.prices);
+        res.added++;
+      }
+      for (const p of r.problems) res.problems.push(p);
+    }
+    if (ctx.seenIds.size > 0 || ctx.currentModel !== undefined) res.stateful = true;
+    return scan.next;
+  }
+
+  // --- Structure ----------------------------------------------------------------------------------------------------
+
+  private ws(p: number, e: number): number {
+    const b = this.b;
+    while (p < e) {
+      const c = b[p];
+      if (c !== 32 && c !== 9 && c !== 13) break;
+      p++;
+    }
+    return p;
+  }
+
+  /** Parses one line `{...}` in [s, e); false (or FALLBACK thrown) when it needs the slow path. */
+  private line(s: number, e: number): boolean {
+    const b = this.b;
+    this.cur = ++globalStamp;
+    this.nTags = 0;
+    this.metaObject = false;
+    this.tagsObject = false;
+    let p = this.ws(s + 1, e);
+    if (b[p] === 125) return p + 1 === e;
+    for (;;) {
+      if (b[p] !== 34) return false;
+      const key = this.key(p + 1, e, 0);
+      p = this.ws(this.keyEnd + 1, e);
+      if (b[p] !== 58) return false;
+      p = this.ws(p + 1, e);
+      if (key.isMeta || key.isTags) {
+        const c = b[p];
+        if (c === 123) {
+          p = this.object(p, e, key.isMeta ? 1 : 2);
+          if (key.isMeta) this.metaObject = true;
+          else this.tagsObject = true;
+        } else if (c === 91) return false;
+        else p = this.value(p, e, -1, 0, undefined);
+      } else {
+        if (key.dangerTop) return false;
+        p = this.value(p, e, key.field, 0, key.topTag !== TAG_SKIP ? key : undefined);
+      }
+      p = this.ws(p, e);
+      const c = b[p];
+      if (c === 44) {
+        p = this.ws(p + 1, e);
+        continue;
+      }
+      if (c === 125) return p + 1 === e;
+      return false;
+    }
+  }
+
+  /** A nested flat object of scalars (metadata or tags). Returns the position after `}`. */
+  private object(p: number, e: number, ctx: 1 | 2): number {
+    const b = this.b;
+    p = this.ws(p + 1, e);
+    if (b[p] === 125) return p + 1;
+    for (;;) {
+      if (b[p] !== 34) throw FALLBACK;
+      const key = this.key(p + 1, e, ctx);
+      if (ctx === 1 ? key.dangerMeta : key.dangerTags) throw FALLBACK;
+      p = this.ws(this.keyEnd + 1, e);
+      if (b[p] !== 58) throw FALLBACK;
+      p = this.ws(p + 1, e);
+      p = this.value(p, e, key.field, ctx, key.nestedTag !== TAG_SKIP ? key : undefined);
+      p = this.ws(p, e);
+      const c = b[p];
+      if (c === 44) {
+        p = this.ws(p + 1, e);
+        continue;
+      }
+      if (c === 125) return p + 1;
+      throw FALLBACK;
+    }
+  }
+
+  private keyEnd = 0;
+
+  /** Reads a key string starting after its quote; sets keyEnd to its closing quote. */
+  private key(p: number, e: number, ctx: number): KeyInfo {
+    const b = this.b;
+    const s = p;
+    let h = 0x811c9dc5 | 0;
+    for (;;) {
+      if (p >= e) throw FALLBACK;
+      const c = b[p];
+      if (c === 34) break;
+      if (c === 92 || c < 32 || c >= 128) throw FALLBACK;
+      h = Math.imul(h ^ c, 0x01000193);
+      p++;
+    }
+    this.keyEnd = p;
+    const info = this.lookupKey(s, p, h);
+    if (info.seen[ctx] === this.cur) throw FALLBACK; // duplicate key
+    info.seen[ctx] = this.cur;
+    return info;
+  }
+
+  private lookupKey(s: number, e: number, h: number): KeyInfo {
+    const b = this.b;
+    const t = this.keyTable;
+    const mask = t.length - 1;
+    let i = h & mask;
+    const n = e - s;
+    for (;;) {
+      const ent = t[i];
+      if (ent === 0) break;
+      const k = this.keyEntries[ent - 1];
+      if (k.hash === h && k.bytes.length === n) {
+        let j = 0;
+        while (j < n && k.bytes[j] === b[s + j]) j++;
+        if (j === n) return k.info;
+      }
+      i = (i + 1) & mask;
+    }
+    const info = keyInfo(latin1(b, s, e));
+    if (this.keyEntries.length < t.length >> 1) {
+      this.keyEntries.push({ hash: h, bytes: b.slice(s, e), info });
+      t[i] = this.keyEntries.length;
+    }
+    return info;
+  }
+
+  /** Reads a scalar value into field slot `field` of context `ctx` and, when `tag` is given, the line's tag list. */
+  private value(p: number, e: number, field: number, ctx: number, tag: KeyInfo | undefined): number {
+    const b = this.b;
+    const c = b[p];
+    let kind: number;
+    let num = 0;
+    let vs = 0;
+    let ve = 0;
+    let asc = 1;
+    if (c === 34) {
+      vs = p + 1;
+      let q = vs;
+      let hi = 0;
+      for (;;) {
+        if (q >= e) throw FALLBACK;
+        const x = b[q];
+        if (x === 34) break;
+        if (x === 92 || x < 32) throw FALLBACK;
+        hi |= x;
+        q++;
+      }
+      ve = q;
+      asc = hi < 128 ? 1 : 0;
+      kind = K_STR;
+      p = q + 1;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      p = this.number(p, e);
+      num = this.numValue;
+      kind = K_NUM;
+    } else if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) {
+      kind = K_TRUE;
+      p += 4;
+    } else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) {
+      kind = K_FALSE;
+      p += 5;
+    } else if (c === 110 && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108) {
+      kind = K_NULL;
+      p += 4;
+    } else throw FALLBACK; // object, array or invalid
+    if (p > e) throw FALLBACK;
+    if (field >= 0) {
+      const i = ctx * NF + field;
+      this.kind[i] = kind;
+      this.num[i] = num;
+      this.s0[i] = vs;
+      this.s1[i] = ve;
+      this.ascii[i] = asc;
+      this.stamp[i] = this.cur;
+    }
+    if (tag !== undefined && kind !== K_NULL) {
+      const t = this.nTags++;
+      if (t >= MAX_TAGS_PER_LINE) throw FALLBACK;
+      this.tKey[t] = tag;
+      this.tCtx[t] = ctx;
+      this.tKind[t] = kind;
+      this.tNum[t] = num;
+      this.tS0[t] = vs;
+      this.tS1[t] = ve;
+      this.tAscii[t] = asc;
+    }
+    return p;
+  }
+
+  private numValue = 0;
+
+  /** A JSON number at p (strict grammar); sets numValue to what JSON.parse gives. Returns the position after it. */
+  private number(p: number, e: number): number {
+    const b = this.b;
+    const s = p;
+    let neg = false;
+    if (b[p] === 45) {
+      neg = true;
+      p++;
+    }
+    let m = 0;
+    let digits = 0;
+    let frac = 0;
+    let c = b[p];
+    if (c === 48) {
+      p++;
+    } else if (c >= 49 && c <= 57) {
+      while (p < e && (c = b[p]) >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        digits++;
+        p++;
+      }
+    } else throw FALLBACK;
+    if (p < e && b[p] === 46) {
+      p++;
+      const f0 = p;
+      while (p < e && (c = b[p]) >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        if (m !== 0 || digits !== 0) digits++;
+        p++;
+      }
+      frac = p - f0;
+      if (frac === 0) throw FALLBACK;
+    }
+    let exact = digits <= 15 && frac <= 22;
+    if (p < e && (b[p] === 101 || b[p] === 69)) {
+      p++;
+      if (b[p] === 43 || b[p] === 45) p++;
+      const x0 = p;
+      while (p < e && (c = b[p]) >= 48 && c <= 57) p++;
+      if (p === x0) throw FALLBACK;
+      exact = false;
+    }
+    if (exact) {
+      const v = frac ? m / POW10[frac] : m;
+      this.numValue = neg ? -v : v;
+    } else {
+      this.numValue = Number(latin1(b, s, p));
+    }
+    return p;
+  }
+
+  // --- Values ---------------------------------------------------------------------------------------------------------
+
+  /** Slot index of the first key of `keys` present and not null in context `ctx` (as values.first), or -1. */
+  private first(keys: Int32Array, ctx: number): number {
+    const base = ctx * NF;
+    for (let j = 0; j < keys.length; j++) {
+      const i = base + keys[j];
+      if (this.stamp[i] === this.cur && this.kind[i] !== K_NULL) return i;
+    }
+    return -1;
+  }
+
+  private str(i: number): string {
+    return this.ascii[i] ? latin1(this.b, this.s0[i], this.s1[i]) : utf8.decode(this.b.subarray(this.s0[i], this.s1[i]));
+  }
+
+  /** toNumber of a slot. */
+  private toNum(i: number): number | undefined {
+    if (i < 0) return undefined;
+    const k = this.kind[i];
+    if (k === K_NUM) {
+      const v = this.num[i];
+      return Number.isFinite(v) ? v : undefined;
+    }
+    if (k === K_STR) return toNumber(this.str(i));
+    return undefined;
+  }
+
+  /** The cached string of a byte range (dimension-like values repeat: decoded and interned once). */
+  private cached(s: number, e: number, asc: number): CachedString {
+    const b = this.b;
+    let h = 0x811c9dc5 | 0;
+    for (let q = s; q < e; q++) h = Math.imul(h ^ b[q], 0x01000193);
+    const t = this.strTable;
+    const mask = t.length - 1;
+    let i = h & mask;
+    const n = e - s;
+    for (;;) {
+      const ent = t[i];
+      if (ent === 0) break;
+      const k = this.strEntries[ent - 1];
+      if (k.hash === h && k.bytes.length === n) {
+        let j = 0;
+        while (j < n && k.bytes[j] === b[s + j]) j++;
+        if (j === n) return k;
+      }
+      i = (i + 1) & mask;
+    }
+    const entry: CachedString = { hash: h, bytes: b.slice(s, e), str: asc ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)), poolId: -1 };
+    if (this.strEntries.length < MAX_CACHED_STRINGS) {
+      this.strEntries.push(entry);
+      t[i] = this.strEntries.length;
+      if (this.strEntries.length * 2 > t.length) this.rehash();
+    }
+    return entry;
+  }
+
+  private rehash() {
+    const t = new Int32Array(this.strTable.length * 2);
+    const mask = t.length - 1;
+    for (let n = 0; n < this.strEntries.length; n++) {
+      let i = this.strEntries[n].hash & mask;
+      while (t[i] !== 0) i = (i + 1) & mask;
+      t[i] = n + 1;
+    }
+    this.strTable = t;
+  }
+
+  /** toStr of a slot, through the byte cache: undefined, or the cached string. */
+  private cachedStr(i: number): CachedString | string | undefined {
+    if (i < 0) return undefined;
+    const k = this.kind[i];
+    if (k === K_STR) return this.s1[i] === this.s0[i] ? undefined : this.cached(this.s0[i], this.s1[i], this.ascii[i]);
+    if (k === K_NUM) return Number.isFinite(this.num[i]) ? String(this.num[i]) : undefined;
+    if (k === K_TRUE) return 'true';
+    if (k === K_FALSE) return 'false';
+    return undefined;
+  }
+
+  /** toStr of a slot without the cache (ids that rarely repeat). */
+  private plainStr(i: number): string | undefined {
+    if (i < 0) return undefined;
+    const k = this.kind[i];
+    if (k === K_STR) return this.s1[i] === this.s0[i] ? undefined : this.str(i);
+    if (k === K_NUM) return Number.isFinite(this.num[i]) ? String(this.num[i]) : undefined;
+    if (k === K_TRUE) return 'true';
+    if (k === K_FALSE) return 'false';
+    return undefined;
+  }
+
+  /** The trace id: often the same as the previous line's, so the previous string is reused when the bytes match. */
+  private traceStr(i: number): string | undefined {
+    if (i < 0 || this.kind[i] !== K_STR || !this.ascii[i]) return this.plainStr(i);
+    const s = this.s0[i];
+    const e = this.s1[i];
+    if (s === e) return undefined;
+    const last = this.lastTrace;
+    const b = this.b;
+    if (last && last.bytes.length === e - s) {
+      let j = 0;
+      const lb = last.bytes;
+      while (j < lb.length && lb[j] === b[s + j]) j++;
+      if (j === lb.length) return last.str;
+    }
+    const str = latin1(b, s, e);
+    this.lastTrace = { bytes: b.slice(s, e), str };
+    return str;
+  }
+
+  private poolId(v: CachedString | string | undefined): number {
+    if (v === undefined) return 0;
+    if (typeof v === 'string') return this.table.pool.id(v);
+    if (v.poolId < 0) v.poolId = this.table.pool.id(v.str);
+    return v.poolId;
+  }
+
+  private timestamp(): number {
+    let i = this.first(F_TS, 0);
+    if (i < 0 && this.metaObject) i = this.first(F_TS, 1);
+    if (i < 0) return NaN;
+    const k = this.kind[i];
+    if (k === K_STR) {
+      if (this.ascii[i]) {
+        const t = parseIsoUtc(this.b, this.s0[i], this.s1[i]);
+        if (!Number.isNaN(t)) return t;
+      }
+      return toEpochMs(this.str(i));
+    }
+    if (k === K_NUM) return toEpochMs(this.num[i]);
+    return toEpochMs(k === K_TRUE);
+  }
+
+  private callsite(): { file: string; line: number } | null {
+    for (let ctx = 0; ctx < 3; ctx++) {
+      if ((ctx === 1 && !this.metaObject) || (ctx === 2 && !this.tagsObject)) continue;
+      const i = this.first(F_CALLSITE, ctx);
+      if (i < 0 || this.kind[i] !== K_STR) continue;
+      const c = this.cached(this.s0[i], this.s1[i], this.ascii[i]);
+      if (c.callsite === undefined) {
+        const t = c.str.trim();
+        const m = CALLSITE_RE.exec(t);
+        c.callsite = m ? { file: m[1], line: Number(m[2]) } : t ? { file: t, line: 0 } : null;
+      }
+      if (c.callsite) return c.callsite;
+    }
+    return null;
+  }
+
+  /** Appends the line just parsed (readGeneric's reading of a flat record) or counts it as ignored or reports it. */
+  private emit(line: number, opts: { file: string; ctx: NormalizeContext; prices: PriceBook }, res: FastScanResult) {
+    const input = this.toNum(this.first(F_INPUT, 0));
+    const output = this.toNum(this.first(F_OUTPUT, 0));
+    const hasUsage = input !== undefined || output !== undefined;
+    let inT = 0, outT = 0, cr = 0, cw = 0, w1 = 0, rs = 0;
+    if (hasUsage) {
+      cr = this.toNum(this.first(F_CACHE_READ, 0)) ?? 0;
+      cw = this.toNum(this.first(F_CACHE_WRITE, 0)) ?? 0;
+      w1 = this.toNum(this.first(F_WRITE_1H, 0)) ?? 0;
+      outT = output ?? 0;
+      rs = this.toNum(this.first(F_REASONING, 0)) ?? 0;
+      inT = input ?? 0;
+    }
+    const recorded = this.toNum(this.first(F_COST, 0));
+    if (!hasUsage && recorded === undefined) {
+      opts.ctx.ignored++;
+      return;
+    }
+    // checkTokens (exclusive convention)
+    let bad: string | undefined;
+    const vals = [inT, outT, cr, cw, w1, rs];
+    const names = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'];
+    for (let f = 0; f < 6; f++) {
+      const v = vals[f];
+      if (v < 0) {
+        bad = `Negative token count in ${names[f]} (${v})`;
+        break;
+      }
+      if (v > MAX_TOKENS_PER_CALL) {
+        bad = `Implausible token count in ${names[f]} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`;
+        break;
+      }
+    }
+    if (!bad) {
+      if (w1 > cw) cw = w1;
+      if (rs > outT) bad = `Reasoning tokens (${rs}) exceed output tokens (${outT})`;
+    }
+    if (bad) {
+      res.problems.push({ file: opts.file, line, message: `Skipped call: ${bad}`, severity: 'error' });
+      return;
+    }
+
+    let model = this.cachedStr(this.first(F_MODEL, 0));
+    if (model === undefined && this.metaObject) model = this.cachedStr(this.stamp[NF + F_META_MODEL] === this.cur ? NF + F_META_MODEL : -1);
+    let provider = this.cachedStr(this.first(F_PROVIDER, 0));
+    if (provider === undefined && this.metaObject) provider = this.cachedStr(this.stamp[NF + F_META_PROVIDER] === this.cur ? NF + F_META_PROVIDER : -1);
+    let est = this.toNum(this.first(F_EST, 0));
+    if (est === undefined && this.metaObject) est = this.toNum(this.first(F_EST, 1));
+    const ts = this.timestamp();
+    const id = this.plainStr(this.first(F_ID, 0));
+    let traceId = this.traceStr(this.first(F_TRACE, 0));
+    if (traceId === undefined && this.metaObject) traceId = this.plainStr(this.first(F_TRACE, 1));
+    let latency = this.toNum(this.first(F_LATENCY, 0));
+    if (latency === undefined && this.metaObject) latency = this.toNum(this.first(F_LATENCY, 1));
+    // readError + status
+    let isError = false;
+    const ei = this.first(F_ERROR, 0);
+    if (ei >= 0) {
+      const k = this.kind[ei];
+      isError = k === K_STR ? this.s1[ei] > this.s0[ei] : k === K_TRUE ? true : k === K_NUM ? Number.isFinite(this.num[ei]) : false;
+    }
+    if (!isError) {
+      const si = this.first(F_STATUS, 0);
+      if (si >= 0 && this.kind[si] === K_STR && this.s1[si] > this.s0[si]) {
+        const c = this.cached(this.s0[si], this.s1[si], this.ascii[si]);
+        c.statusError ??= STATUS_ERROR.test(c.str);
+        isError = c.statusError;
+      }
+    }
+    // Attribution: top level, then metadata, then tags; first writer wins.
+    const dims: (CachedString | string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+    let tagKeys: string[] | undefined;
+    let tagVals: (CachedString | string)[] | undefined;
+    for (let ctx = 0; ctx < 3; ctx++) {
+      for (let t = 0; t < this.nTags; t++) {
+        if (this.tCtx[t] !== ctx) continue;
+        const key = this.tKey[t];
+        const cls = ctx === 0 ? key.topTag : key.nestedTag;
+        let v: CachedString | string | undefined;
+        const k = this.tKind[t];
+        if (k === K_STR) {
+          if (this.tS1[t] === this.tS0[t]) continue;
+          v = this.cached(this.tS0[t], this.tS1[t], this.tAscii[t]);
+          if (v.str.length > 200) continue;
+        } else if (k === K_NUM) {
+          if (!Number.isFinite(this.tNum[t])) continue;
+          v = String(this.tNum[t]);
+          if (v.length > 200) continue;
+        } else v = k === K_TRUE ? 'true' : 'false';
+        if (cls < TAG_CUSTOM) {
+          if (dims[cls] === undefined) dims[cls] = v;
+        } else {
+          if (tagKeys === undefined) {
+            tagKeys = [];
+            tagVals = [];
+          }
+          if (!tagKeys.includes(key.name)) {
+            tagKeys.push(key.name);
+            tagVals!.push(v);
+          }
+        }
+      }
+    }
+    const cs = this.callsite();
+
+    // Append, interning in CallTable.append's order.
+    const table = this.table;
+    table.reserve(table.length + 1);
+    const i = table.length++;
+    table.tsMs[i] = ts;
+    table.recordedUsd[i] = recorded ?? NaN;
+    table.estimatedUsd[i] = est ?? NaN;
+    table.latencyMs[i] = latency ?? NaN;
+    table.inputTokens[i] = inT;
+    table.outputTokens[i] = outT;
+    table.cacheReadTokens[i] = cr;
+    table.cacheWriteTokens[i] = cw;
+    table.cacheWrite1hTokens[i] = w1;
+    table.reasoningTokens[i] = rs;
+    table.flags[i] = isError ? FLAG_ERROR : 0;
+    table.line[i] = line;
+    const pool = table.pool;
+    table.traceId[i] = traceId === undefined ? 0 : pool.id(traceId);
+    table.callId[i] = id === undefined ? 0 : pool.id(id);
+    table.callsiteFile[i] = cs ? pool.id(cs.file) : 0;
+    table.callsiteLine[i] = cs ? cs.line : 0;
+    table.dims.feature[i] = this.poolId(dims[0]);
+    table.dims.user[i] = this.poolId(dims[1]);
+    table.dims.agent[i] = this.poolId(dims[2]);
+    table.dims.template[i] = this.poolId(dims[3]);
+    table.dims.tool[i] = this.poolId(dims[4]);
+    const pid = this.poolId(provider);
+    const mid = this.poolId(model);
+    table.dims.provider[i] = pid;
+    table.dims.model[i] = mid;
+    if (tagKeys) for (let t = 0; t < tagKeys.length; t++) table.tagColumn(tagKeys[t])[i] = this.poolId(tagVals![t]);
+    this.price(i, mid, pid);
+    res.added++;
+  }
+
+  /** CallTable.priceRow, with the resolved price cached per (model, provider) id pair. */
+  private price(i: number, mid: number, pid: number) {
+    const t = this.table;
+    const key = mid * 0x200000 + pid;
+    let p = this.priceCache.get(key);
+    if (p === undefined) {
+      p = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined) ?? null;
+      this.priceCache.set(key, p);
+    }
+    if (p === null) {
+      t.computedUsd[i] = NaN;
+      t.noCacheUsd[i] = NaN;
+      return;
+    }
+    const tk = this.tokens;
+    tk.inputTokens = t.inputTokens[i];
+    tk.outputTokens = t.outputTokens[i];
+    tk.cacheReadTokens = t.cacheReadTokens[i];
+    tk.cacheWriteTokens = t.cacheWriteTokens[i];
+    tk.cacheWrite1hTokens = t.cacheWrite1hTokens[i];
+    tk.reasoningTokens = t.reasoningTokens[i];
+    const c = costOfTokens(tableAt(p, t.tsMs[i]), tk);
+    t.computedUsd[i] = c.costUsd;
+    t.noCacheUsd[i] = c.costWithoutCacheUsd;
+  }
+}
+
+const scanners = new WeakMap<CallTable, FastScanner>();
+
+/** The fast scanner of a table (kept while the table lives, so its caches carry over between chunks). */
+export function scannerFor(table: CallTable): FastScanner {
+  let s = scanners.get(table);
+  if (!s) scanners.set(table, (s = new FastScanner(table)));
+  return s;
+}
+
+/**
+ * Reads `bytes` (a file's content from `start`) into `table` with the fast scanner, falling back line by line to the
+ * exact slow path. Same table rows, problems (in line order, not capped), `ctx.ignored` and next position as
+ * scanJsonDocuments + normalizeDocument + CallTable.append.
+ */
+export function fastScanBytes(
+  table: CallTable,
+  ctx: NormalizeContext,
+  bytes: Uint8Array,
+  start: ReadPosition,
+  opts: { file: string; final: boolean; prices: PriceBook },
+): FastScanResult {
+  return scannerFor(table).scan(bytes, start, { ...opts, ctx });
+}

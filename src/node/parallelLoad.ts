@@ -1,0 +1,246 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CallTable, type PackedColumns, type StringPool } from '../core/callTable';
+import { newContext } from '../core/normalize';
+import { PriceBook, type PriceOverride } from '../core/pricing';
+import { type FileFingerprint, ingestBytes, MAX_PROBLEMS_PER_FILE, newTraceFileState, type TraceFileState } from '../core/traceFile';
+import type { Problem } from '../core/types';
+
+/** What a range worker is asked: read bytes [start, end) of `path`. `final` only matters for the last range. */
+export interface RangeRequest {
+  path: string;
+  file: string;
+  start: number;
+  end: number;
+  final: boolean;
+  overrides: [string, PriceOverride][];
+}
+
+/** What a range worker answers. Lines in `columns.numeric.line` and `problems` count from 1 at `start`. */
+export type RangeResponse =
+  | {
+      type: 'done';
+      /** Columns with `strings` empty: the strings come as `joined` cut by `lens` (one string clones faster than many). */
+      columns: PackedColumns;
+      joined: string;
+      lens: Int32Array;
+      problems: Problem[];
+      droppedProblems: number;
+      ignored: number;
+      /** Newlines consumed in the range. */
+      lines: number;
+      /** Absolute offset after the last byte consumed. */
+      endOffset: number;
+      /** A line needed state shared across lines (de-duplication ids, Codex model): the file needs one reader. */
+      stateful: boolean;
+      /** A pretty-printed multi-line document starts in the range: the file needs one reader. */
+      multiline: boolean;
+      fastLines: number;
+      slowLines: number;
+    }
+  | { type: 'error'; message: string };
+
+export interface ParallelLoadOptions {
+  pool: StringPool;
+  /** Price overrides (the workers build their PriceBook from them). */
+  overrides?: [string, PriceOverride][];
+  /** The PriceBook of the single-reader fallback; default: one built from `overrides`. */
+  prices?: PriceBook;
+  /** True when the file is complete (CLI): an unterminated last line is parsed or reported rather than held back. */
+  final: boolean;
+  displayName?: string;
+  /** Worker count; default: available cores, at least 2. */
+  workers?: number;
+  /** Files smaller than this are read on the calling thread (fast path); default 8 MB. */
+  minParallelBytes?: number;
+  /** Worker script; default: parseRangeWorker.js next to this module (out/src/node or dist). */
+  workerScript?: string;
+  /** Split points to use instead of equal shares (tests): byte offsets, moved to the next line start. */
+  splitAt?: number[];
+}
+
+export interface ParallelLoadResult {
+  state: TraceFileState;
+  /** Ranges read in parallel (1 when the file was read by one reader). */
+  ranges: number;
+  /** Why the single reader was used, when it was. */
+  sequentialReason?: string;
+  fastLines: number;
+  slowLines: number;
+}
+
+const HEAD = 64;
+
+function fingerprintOf(fd: number, size: number, ino: number): FileFingerprint {
+  const head = Buffer.alloc(Math.min(HEAD, size));
+  if (head.length) readSync(fd, head, 0, head.length, 0);
+  return { size, ino, head: head.toString('hex') };
+}
+
+/** True when the first non-blank line of the file is only `{` or `[`: a pretty-printed document (OTLP dump). */
+function startsMultiline(fd: number, size: number): boolean {
+  const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+  readSync(fd, buf, 0, buf.length, 0);
+  const text = buf.toString('utf8');
+  for (const l of text.split('\n')) {
+    const t = l.trim();
+    if (t === '') continue;
+    return t === '{' || t === '[';
+  }
+  return false;
+}
+
+/** Offsets where ranges start: after the first newline at or after each target (0 first). */
+function splitPoints(fd: number, size: number, targets: number[]): number[] {
+  const starts = [0];
+  const buf = Buffer.alloc(64 * 1024);
+  for (const target of targets) {
+    let at = Math.max(target, starts[starts.length - 1] + 1);
+    let found = -1;
+    while (at < size && found < 0) {
+      const got = readSync(fd, buf, 0, buf.length, at);
+      if (got <= 0) break;
+      const i = buf.subarray(0, got).indexOf(10);
+      if (i >= 0) found = at + i + 1;
+      else at += got;
+    }
+    if (found > 0 && found < size && found > starts[starts.length - 1]) starts.push(found);
+  }
+  return starts;
+}
+
+function runRange(script: string, req: RangeRequest): Promise<Extract<RangeResponse, { type: 'done' }>> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(script);
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      void w.terminate();
+      fn();
+    };
+    w.on('message', (m: RangeResponse) => finish(() => (m.type === 'done' ? resolve(m) : reject(new Error(m.message)))));
+    w.on('error', (e) => finish(() => reject(e)));
+    w.on('exit', (code) => finish(() => reject(new Error(`range worker exited with code ${code}`))));
+    w.postMessage(req);
+  });
+}
+
+const CHUNK = 16 * 1024 * 1024;
+
+/** The single reader (readTraceFile's loop over 16 MB chunks) with the fast scanner. */
+export function readWholeFileFast(path: string, file: string, pool: StringPool, prices: PriceBook, final: boolean): TraceFileState {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    const fp = fingerprintOf(fd, st.size, st.ino);
+    const state = newTraceFileState(file, pool);
+    let carry: Buffer | undefined;
+    let readAt = 0;
+    let chunk = CHUNK;
+    while (readAt < fp.size) {
+      const n = Math.min(chunk, fp.size - readAt);
+      const buf = Buffer.allocUnsafe(n);
+      const got = readSync(fd, buf, 0, n, readAt);
+      if (got <= 0) break;
+      readAt += got;
+      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
+      const r = ingestBytes(state, bytes, final && readAt >= fp.size, prices, { fast: true });
+      carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
+      if (carry && carry.length >= chunk) chunk *= 2;
+    }
+    state.fingerprint = { ...fp, size: state.position.offset };
+    return state;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Interns a part's strings into `pool` in slices, yielding to the event loop between slices. */
+async function internSliced(pool: StringPool, joined: string, lens: Int32Array, slice = 20000): Promise<Int32Array> {
+  const map = new Int32Array(lens.length);
+  let at = 0;
+  for (let i = 0; i < lens.length; ) {
+    const end = Math.min(lens.length, i + slice);
+    for (; i < end; i++) {
+      const n = lens[i];
+      map[i] = pool.id(joined.slice(at, at + n));
+      at += n;
+    }
+    if (i < lens.length) await turn();
+  }
+  return map;
+}
+
+/**
+ * Reads a whole trace file with N worker threads, each parsing one byte range (cut at line starts) with the fast
+ * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
+ * the single reader. Files that need one reader (pretty-printed multi-line documents, Claude Code / OTel
+ * de-duplication, Codex model state, a field mapping) are read by the single reader (fast path) instead.
+ * The calling thread only splits the file, interns the strings in slices and copies columns.
+ */
+export async function loadParallel(path: string, opts: ParallelLoadOptions): Promise<ParallelLoadResult> {
+  const file = opts.displayName ?? path;
+  const overrides = opts.overrides ?? [];
+  const prices = opts.prices ?? new PriceBook(new Map(overrides));
+  const sequential = (reason: string, fast = 0, slow = 0): ParallelLoadResult => {
+    const state = readWholeFileFast(path, file, opts.pool, prices, opts.final);
+    return { state, ranges: 1, sequentialReason: reason, fastLines: fast, slowLines: slow };
+  };
+  const fd = openSync(path, 'r');
+  let starts: number[];
+  let fp: FileFingerprint;
+  try {
+    const st = fstatSync(fd);
+    fp = fingerprintOf(fd, st.size, st.ino);
+    if (st.size < (opts.minParallelBytes ?? 8 * 1024 * 1024)) return sequential('small file');
+    if (startsMultiline(fd, st.size)) return sequential('multi-line documents');
+    const n = Math.max(2, opts.workers ?? availableParallelism());
+    const targets = opts.splitAt ?? Array.from({ length: n - 1 }, (_, k) => Math.floor((st.size * (k + 1)) / n));
+    starts = splitPoints(fd, st.size, targets);
+  } finally {
+    closeSync(fd);
+  }
+  if (starts.length < 2) return sequential('one line');
+  const script = opts.workerScript ?? join(__dirname, 'parseRangeWorker.js');
+  const parts = await Promise.all(
+    starts.map((start, k) =>
+      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides }),
+    ),
+  );
+  let fastLines = 0, slowLines = 0;
+  for (const p of parts) {
+    fastLines += p.fastLines;
+    slowLines += p.slowLines;
+  }
+  if (parts.some((p) => p.multiline)) return sequential('multi-line documents', fastLines, slowLines);
+  if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines', fastLines, slowLines);
+
+  const merged: { columns: PackedColumns; lineOffset: number; idMap: Int32Array }[] = [];
+  const problems: Problem[] = [];
+  let dropped = 0;
+  let lineOffset = 0;
+  let ignored = 0;
+  for (const p of parts) {
+    const idMap = await internSliced(opts.pool, p.joined, p.lens);
+    merged.push({ columns: p.columns, lineOffset, idMap });
+    for (const pr of p.problems) {
+      if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });
+      else dropped++;
+    }
+    dropped += p.droppedProblems;
+    ignored += p.ignored;
+    lineOffset += p.lines;
+  }
+  const table = CallTable.fromParts(file, opts.pool, merged);
+  const ctx = newContext(file);
+  ctx.ignored = ignored;
+  const last = parts[parts.length - 1];
+  const position = { offset: last.endOffset, line: lineOffset + 1 };
+  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset }, ctx, table, problems, droppedProblems: dropped };
+  return { state, ranges: parts.length, fastLines, slowLines };
+}

@@ -1,0 +1,93 @@
+// Worker-thread entry (out/src/node/parseRangeWorker.js; bundled as dist/parseRangeWorker.js): reads one byte range of a
+// trace file with the fast scanner and sends back its columns. Messages: in RangeRequest; out RangeResponse.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { CallTable, StringPool } from '../core/callTable';
+import { fastScanBytes } from '../core/fastScan';
+import { newContext } from '../core/normalize';
+import { PriceBook } from '../core/pricing';
+import { MAX_PROBLEMS_PER_FILE } from '../core/traceFile';
+import type { Problem } from '../core/types';
+import type { RangeRequest, RangeResponse } from './parallelLoad';
+
+const CHUNK = 16 * 1024 * 1024;
+
+function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'done' }>; transfer: ArrayBuffer[] } {
+  const pool = new StringPool();
+  const table = new CallTable(req.file, pool);
+  const ctx = newContext(req.file);
+  const prices = new PriceBook(new Map(req.overrides));
+  const problems: Problem[] = [];
+  let dropped = 0;
+  let stateful = false;
+  let multiline = false;
+  let fastLines = 0;
+  let slowLines = 0;
+  let position = { offset: req.start, line: 1 };
+  const fd = openSync(req.path, 'r');
+  try {
+    let carry: Buffer | undefined;
+    let readAt = req.start;
+    let chunk = CHUNK;
+    while (readAt < req.end) {
+      const n = Math.min(chunk, req.end - readAt);
+      const buf = Buffer.allocUnsafe(n);
+      const got = readSync(fd, buf, 0, n, readAt);
+      if (got <= 0) break;
+      readAt += got;
+      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
+      const last = readAt >= req.end;
+      const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
+      r.problems.sort((a, b) => a.line - b.line);
+      for (const p of r.problems) {
+        if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push(p);
+        else dropped++;
+      }
+      fastLines += r.fastLines;
+      slowLines += r.slowLines;
+      stateful ||= r.stateful;
+      multiline ||= r.multiline;
+      const consumed = r.next.offset - position.offset;
+      position = r.next;
+      if (stateful || multiline) break; // the file needs the single reader: stop early
+      carry = consumed < bytes.length ? bytes.subarray(consumed) : undefined;
+      if (carry && carry.length >= chunk) chunk *= 2;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const columns = table.exportColumns();
+  const strings = columns.strings;
+  const lens = new Int32Array(strings.length);
+  for (let i = 0; i < strings.length; i++) lens[i] = strings[i].length;
+  const joined = strings.join('');
+  const transfer = [...Object.values(columns.numeric), ...Object.values(columns.ids), lens].map((a) => a.buffer as ArrayBuffer);
+  return {
+    res: {
+      type: 'done',
+      columns: { length: columns.length, numeric: columns.numeric, ids: columns.ids, strings: [] },
+      joined,
+      lens,
+      problems,
+      droppedProblems: dropped,
+      ignored: ctx.ignored,
+      lines: position.line - 1,
+      endOffset: position.offset,
+      stateful,
+      multiline,
+      fastLines,
+      slowLines,
+    },
+    transfer,
+  };
+}
+
+parentPort?.on('message', (req: RangeRequest) => {
+  try {
+    const { res, transfer } = parseRange(req);
+    parentPort!.postMessage(res, transfer);
+  } catch (e) {
+    const m: RangeResponse = { type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+    parentPort!.postMessage(m);
+  }
+});

@@ -1,0 +1,212 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringPool } from '../../../src/core/callTable';
+import { parseIsoUtc } from '../../../src/core/fastScan';
+import { PriceBook } from '../../../src/core/pricing';
+import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
+import { fixture, ROOT } from '../helpers';
+
+const NUMERIC = [
+  'tsMs', 'recordedUsd', 'computedUsd', 'noCacheUsd', 'estimatedUsd', 'latencyMs', 'inputTokens', 'outputTokens',
+  'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens', 'flags', 'line', 'callsiteLine',
+] as const;
+
+/** Reads bytes in chunks (cut at `cuts`, carrying unconsumed bytes as traceReader does), fast or slow. */
+function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: number[]; prices?: PriceBook } = {}): TraceFileState {
+  const state = newTraceFileState('t.jsonl', new StringPool());
+  const prices = opts.prices ?? new PriceBook();
+  const cuts = [...(opts.cuts ?? []), bytes.length].filter((c) => c > 0 && c <= bytes.length).sort((a, b) => a - b);
+  let carry: Uint8Array = new Uint8Array(0);
+  let at = 0;
+  for (const cut of cuts) {
+    if (cut <= at) continue;
+    const chunk = new Uint8Array(carry.length + cut - at);
+    chunk.set(carry);
+    chunk.set(bytes.subarray(at, cut), carry.length);
+    at = cut;
+    const r = ingestBytes(state, chunk, (opts.final ?? true) && at === bytes.length, prices, { fast });
+    carry = chunk.slice(r.consumed);
+  }
+  return state;
+}
+
+/** Asserts two loaded states hold the same rows (strings compared by value), problems, ignored count and position. */
+export function assertSameState(a: TraceFileState, b: TraceFileState, what = '') {
+  const ta = a.table;
+  const tb = b.table;
+  assert.equal(ta.length, tb.length, `${what}: row count`);
+  for (const k of NUMERIC) {
+    for (let i = 0; i < ta.length; i++) {
+      if (!Object.is(ta[k][i], tb[k][i])) assert.fail(`${what}: ${k}[${i}] ${ta[k][i]} != ${tb[k][i]} (line ${tb.line[i]})`);
+    }
+  }
+  const str = (t: typeof ta, col: Int32Array, i: number) => t.pool.get(col[i]);
+  for (const k of ['traceId', 'callId', 'callsiteFile'] as const) {
+    for (let i = 0; i < ta.length; i++) assert.equal(str(ta, ta[k], i), str(tb, tb[k], i), `${what}: ${k}[${i}]`);
+  }
+  for (const d of Object.keys(ta.dims) as (keyof typeof ta.dims)[]) {
+    for (let i = 0; i < ta.length; i++) assert.equal(str(ta, ta.dims[d], i), str(tb, tb.dims[d], i), `${what}: ${d}[${i}]`);
+  }
+  assert.deepEqual([...ta.tags.keys()], [...tb.tags.keys()], `${what}: tag keys`);
+  for (const [k, col] of ta.tags) {
+    const other = tb.tags.get(k)!;
+    for (let i = 0; i < ta.length; i++) assert.equal(str(ta, col, i), str(tb, other, i), `${what}: tag ${k}[${i}]`);
+  }
+  assert.deepEqual(a.problems, b.problems, `${what}: problems`);
+  assert.equal(a.droppedProblems, b.droppedProblems, `${what}: dropped problems`);
+  assert.equal(a.ctx.ignored, b.ctx.ignored, `${what}: ignored`);
+  assert.deepEqual(a.position, b.position, `${what}: position`);
+}
+
+function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[] } = {}) {
+  const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
+  const slow = load(bytes, false, opts);
+  const fast = load(bytes, true, opts);
+  assertSameState(fast, slow, what);
+  return { slow, fast };
+}
+
+const FLAT = '{"ts":"2026-11-03T18:22:05.838Z","id":"c_1","trace_id":"t_1","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":551,"output_tokens":16,"cache_read_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"latency_ms":342,"status":"ok","metadata":{"feature":"classification","user_id":"u_0085","template_version":"v5"},"callsite":"src/classify.py:19"}';
+
+describe('fastScan: the byte-level reader gives the same table as JSON.parse + normalize', function () {
+  this.timeout(60000);
+
+  it('reads a flat record on the fast path with the same row', () => {
+    const { fast } = same(FLAT + '\n', 'flat');
+    assert.equal(fast.table.length, 1);
+    assert.equal(fast.table.pool.get(fast.table.dims.feature[0]), 'classification');
+    assert.equal(fast.table.callsiteLine[0], 19);
+  });
+
+  for (const dir of ['shapes', 'third-party']) {
+    for (const f of readdirSync(fixture(dir)).filter((n) => n.endsWith('.jsonl'))) {
+      it(`matches the slow path on fixture ${dir}/${f}, whole and in chunks`, () => {
+        const bytes = readFileSync(fixture(dir, f));
+        same(bytes, f);
+        same(bytes, `${f} chunked`, { cuts: [1, 7, Math.floor(bytes.length / 3), Math.floor(bytes.length / 2) + 5] });
+        same(bytes, `${f} not final`, { final: false });
+      });
+    }
+  }
+
+  it('matches the slow path on generated traces with every injected problem and recorded costs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-fast-'));
+    try {
+      for (const [seed, extra] of [['3', ['--inject', 'all']], ['4', ['--with-cost=0.5']]] as const) {
+        const out = join(dir, `g${seed}.jsonl`);
+        const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'genTraces.mjs'), '--calls', '6000', '--out', out, '--seed', seed, ...extra], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const bytes = readFileSync(out);
+        const { fast } = same(bytes, `generated seed ${seed}`, { cuts: [bytes.length >> 2, bytes.length >> 1] });
+        assert.equal(fast.table.length, 6000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const EDGE_LINES: [string, string][] = [
+    ['escapes in values', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"a\\"b\\\\c\\u00e9"}}'],
+    ['escapes in keys', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"fe\\u0061ture":"x"}}'],
+    ['unicode values', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"résumé ✓ 𝄞","user_id":"用户"}}'],
+    ['unicode keys', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"équipe":"x"}}'],
+    ['long tag value', `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"${'x'.repeat(201)}","team":"${'é'.repeat(150)}"}}`],
+    ['huge numbers', '{"model":"gpt-4o","input_tokens":1e400,"output_tokens":12345678901234567890,"latency_ms":1.7976931348623157e308,"cost":0.1234567890123456789}'],
+    ['numbers in exponent form and negative zero', '{"model":"gpt-4o","input_tokens":1.5e3,"output_tokens":-0,"cost_usd":1E-3,"estimated_cost_usd":-0.0}'],
+    ['many decimals', '{"model":"gpt-4o","input_tokens":10,"output_tokens":2,"cost":0.000000000000000000000012345,"latency_ms":123.456789012345678}'],
+    ['numeric strings', '{"model":"gpt-4o","input_tokens":" 12 ","output_tokens":"0x10","cost":"1e2","latency_ms":"abc"}'],
+    ['negative tokens', '{"model":"gpt-4o","input_tokens":-5,"output_tokens":2}'],
+    ['too many tokens', '{"model":"gpt-4o","input_tokens":100000001,"output_tokens":2}'],
+    ['reasoning above output', '{"model":"o3","input_tokens":1,"output_tokens":2,"reasoning_tokens":3}'],
+    ['1h writes above writes', '{"model":"claude-sonnet-4-5","input_tokens":1,"output_tokens":2,"cache_write_tokens":5,"cache_write_1h_tokens":9}'],
+    ['fractional tokens', '{"model":"gpt-4o","input_tokens":10.7,"output_tokens":2.2}'],
+    ['nested metadata', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"f","deep":{"a":1}}}'],
+    ['metadata array', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":["feature:x"],"tags":["team:core","beta"]}'],
+    ['scalar metadata and tags', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":"x","tags":null}'],
+    ['metadata fields', '{"input_tokens":1,"output_tokens":2,"metadata":{"model":"gpt-4o","provider":"openai","ts":1763000000,"trace_id":"tm","latency_ms":"5","estimated_cost_usd":0.1,"callsite":"a.py:3","team":7,"flag":true,"off":false,"nil":null}}'],
+    ['tags object with callsite', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"tags":{"callsite":"b.ts:9:2","feature":"t","user":"u"},"metadata":{"feature":"m"}}'],
+    ['callsite variants', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"callsite":"  only/a/file.py  "}'],
+    ['empty callsite falls to metadata', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"callsite":" ","metadata":{"callsite":":12"}}'],
+    ['numeric callsite', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"callsite":42,"call_site":"x.py:1"}'],
+    ['duplicate keys', '{"model":"gpt-4o","model":"o3","input_tokens":1,"output_tokens":2}'],
+    ['duplicate metadata keys', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"team":"a","team":"b"}}'],
+    ['numeric and prototype keys', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"10":"a","2":"b","constructor":"c","__proto__":"d","toString":"e","Constructor":"f"}}'],
+    ['top-level aliases and custom tags', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"feature":"top","user_id":"u9","agent_id":"ag","team":"t","n":3.5,"b":true,"gen_ai.usage.x":1,"cacheRead":4,"total_cost_usd":0.5}'],
+    ['first-non-null key order', '{"model":null,"model_name":"gpt-4o","input_tokens":null,"inputTokens":7,"output_tokens":2,"ts":null,"timestamp":"2026-11-01T10:00:00Z","id":"","call_id":"x"}'],
+    ['empty model falls to metadata', '{"model":"","input_tokens":1,"output_tokens":2,"metadata":{"model":"gpt-4o"}}'],
+    ['error variants', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"error":0}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"error":""  ,"status":"TimeOut"}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"error":false,"status":"failed"}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"error":true}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"status":500}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"error":{"message":"x"}}'],
+    ['timestamps', ['"2026-11-01T10:00:00Z"', '"2026-11-01T10:00:00.5Z"', '"2026-02-30T10:00:00Z"', '"2024-02-29T23:59:59.999Z"', '"2026-11-01T24:00:00Z"', '"2026-11-01 10:00:00"', '"2026-11-01T10:00:00+02:00"', '1763000000', '1763000000123', '"1763000000"', '"1763000000123456789"', '0', '-5', 'true', '"0099-01-01T00:00:00Z"', '"2026-13-01T00:00:00Z"'].map((t) => `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"ts":${t}}`).join('\n')],
+    ['cost only, no usage', '{"model":"gpt-4o","cost_usd":0.25}\n{"model":"gpt-4o","cost_usd":"n/a"}\n{}\n{"model":"gpt-4o"}'],
+    ['other shapes on one line each', '{"model":"gpt-4o","usage":{"prompt_tokens":10,"completion_tokens":2}}\n{"id":"r","steps":[{"model":"gpt-4o","usage":{"input":1,"output":2}}]}\n{"type":"message","id":"msg_1","model":"claude-haiku-4-5","input_tokens":1,"output_tokens":1}\n{"prompt_tokens":10,"completion_tokens":3,"model":"gpt-4o"}\n{"model":"gpt-4o","response":{"usage":{"input_tokens":5,"output_tokens":1}}}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"attributes":{"gen_ai.x":1}}'],
+    ['content keys', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"prompt":"hi","messages":[{"role":"user"}],"input":"text"}'],
+    ['whitespace inside and around', '  \t{ "model" : "gpt-4o" , "input_tokens" : 1 ,"output_tokens":2 }  \t'],
+    ['CRLF lines', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2}\r\n{"model":"o3","input_tokens":3,"output_tokens":4}\r\n\r\n'],
+    ['blank and whitespace lines', '\n\n   \n\t\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2}\n\v\n\u00a0\n'],
+    ['malformed lines', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2\n{"model":"gpt-4o",broken}\nnot json\n[1,2]\n"str"\n42\nnull\n{"model":"gpt-4o","input_tokens":01,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1.,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2} trailing\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,}\n{"model":"gpt-4o","input_tokens":tru,"output_tokens":2}\n{"a":"ctl\u0001char","input_tokens":1}'],
+    ['a pretty-printed document in the middle', `${FLAT}\n{\n  "model": "gpt-4o",\n  "input_tokens": 5,\n  "output_tokens": 1\n}\n${FLAT}\n`],
+    ['Claude Code duplicates', readFileSync(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'utf8').split('\n').slice(0, 6).join('\n') + '\n' + FLAT],
+  ];
+  for (const [what, text] of EDGE_LINES) {
+    it(`matches the slow path on ${what}`, () => {
+      same(text + '\n', what);
+      same(text, `${what} (no final newline)`);
+      same(text, `${what} (not final)`, { final: false });
+    });
+  }
+
+  it('matches with a UTF-8 BOM at the start, and with invalid UTF-8 inside and outside strings', () => {
+    const enc = new TextEncoder();
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(FLAT + '\n' + FLAT + '\n')]);
+    same(bom, 'BOM');
+    same(bom, 'BOM chunked', { cuts: [2, 200] });
+    const bad = enc.encode('{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"aXb"}}\n');
+    const i = bad.indexOf(88); // X
+    const inString = bad.slice();
+    inString[i] = 0xe2; // a truncated 3-byte sequence before a quote
+    same(new Uint8Array([...inString, ...bad]), 'invalid UTF-8 in a string');
+    const outside = enc.encode('{"model":"gpt-4o","input_tokens":1,"output_tokens":2} \n');
+    outside[outside.length - 2] = 0xff;
+    same(outside, 'invalid UTF-8 outside strings');
+  });
+
+  it('matches on random flat records (keys, orders, types and values picked at random)', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
+    const keys = ['ts', 'timestamp', 'time', 'id', 'call_id', 'trace_id', 'run_id', 'parent_id', 'provider', 'vendor', 'model', 'model_name', 'input_tokens', 'inputTokens', 'input', 'output_tokens', 'output', 'cache_read_tokens', 'cacheRead', 'cache_write_tokens', 'cache_creation_tokens', 'cache_write_1h_tokens', 'reasoning_tokens', 'latency_ms', 'durationMs', 'status', 'error', 'cost', 'cost_usd', 'total_cost_usd', 'estimated_cost_usd', 'callsite', 'feature', 'user_id', 'team', 'env', 'Model', 'gen_ai.usage.input_tokens'];
+    const metaKeys = ['feature', 'user_id', 'userId', 'agent', 'template_version', 'tool_name', 'team', 'model', 'provider', 'ts', 'trace_id', 'latency_ms', 'estimated_cost_usd', 'callsite', 'env'];
+    const values = () => pick<unknown>([0, 1, 7, -3, 2.5, 1e9, 123456789, '', 'x', 'gpt-4o', 'claude-haiku-4-5', 'o3', 'error', 'ok', 'timeout', '12', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00.123Z', 'src/a.py:12', 'é', true, false, null, 0.1, 1763000000]);
+    const lines: string[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const o: Record<string, unknown> = {};
+      for (let k = 0; k < 3 + Math.floor(rnd() * 12); k++) o[pick(keys)] = values();
+      if (rnd() < 0.7) o[pick(['input_tokens', 'output_tokens'])] = Math.floor(rnd() * 5000);
+      if (rnd() < 0.6) {
+        const m: Record<string, unknown> = {};
+        for (let k = 0; k < Math.floor(rnd() * 6); k++) m[pick(metaKeys)] = values();
+        o[rnd() < 0.8 ? 'metadata' : 'tags'] = m;
+      }
+      lines.push(JSON.stringify(o));
+    }
+    const text = lines.join('\n') + '\n';
+    same(text, 'random records');
+    same(text, 'random records in chunks', { cuts: [1000, 50000, 50001, 120000] });
+  });
+
+  it('parses fixed-format UTC timestamps exactly as Date.parse', () => {
+    const enc = new TextEncoder();
+    let seed = 99;
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const pad = (v: number, w: number) => String(v).padStart(w, '0');
+    for (let k = 0; k < 20000; k++) {
+      const s = `${pad(1960 + rnd(100), 4)}-${pad(rnd(14), 2)}-${pad(rnd(33), 2)}T${pad(rnd(26), 2)}:${pad(rnd(61), 2)}:${pad(rnd(61), 2)}${k % 2 ? '.' + pad(rnd(1000), 3) : ''}Z`;
+      const b = enc.encode(s);
+      const fast = parseIsoUtc(b, 0, b.length);
+      if (!Number.isNaN(fast)) assert.equal(fast, Date.parse(s), s);
+    }
+    assert.equal(parseIsoUtc(enc.encode('2026-11-03T18:22:05.838Z'), 0, 24), Date.parse('2026-11-03T18:22:05.838Z'));
+  });
+});

@@ -1,0 +1,118 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { groupBy, select, stats } from '../../../src/core/analysis';
+import { StringPool } from '../../../src/core/callTable';
+import { PriceBook } from '../../../src/core/pricing';
+import type { TraceFileState } from '../../../src/core/traceFile';
+import { loadParallel } from '../../../src/node/parallelLoad';
+import { readTraceFile } from '../../../src/node/traceReader';
+import { assertSameState } from '../core/fastScan.test';
+import { assertUsd, fixture, ROOT } from '../helpers';
+
+function sequential(path: string, final = true): TraceFileState {
+  return readTraceFile(path, { pool: new StringPool(), prices: new PriceBook(), final, displayName: 't.jsonl' }).state;
+}
+
+function sameFigures(a: TraceFileState, b: TraceFileState) {
+  const sa = stats(select([a.table]));
+  const sb = stats(select([b.table]));
+  assert.equal(sa.calls, sb.calls);
+  assertUsd(sa.costUsd, sb.costUsd);
+  const ga = groupBy(select([a.table]), ['feature']);
+  const gb = groupBy(select([b.table]), ['feature']);
+  assert.deepEqual(ga.map((g) => g.key), gb.map((g) => g.key));
+  for (let i = 0; i < ga.length; i++) {
+    assert.equal(ga[i].stats.calls, gb[i].stats.calls);
+    assertUsd(ga[i].stats.costUsd, gb[i].stats.costUsd);
+    assert.equal(ga[i].stats.p50Usd, gb[i].stats.p50Usd);
+    assert.equal(ga[i].stats.p95Usd, gb[i].stats.p95Usd);
+  }
+}
+
+describe('loadParallel: byte ranges in worker threads, merged in order', function () {
+  this.timeout(120000);
+  let dir: string;
+  let trace: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-par-'));
+    const gen = join(dir, 'gen.jsonl');
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'genTraces.mjs'), '--calls', '8000', '--out', gen, '--seed', '11', '--inject', 'all', '--with-cost=0.3'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // Problems spread through the file, a usage-object line, blank and CRLF lines, and an unterminated last line.
+    const lines = readFileSync(gen, 'utf8').split('\n').filter(Boolean);
+    const out: string[] = [];
+    lines.forEach((l, i) => {
+      out.push(i % 997 === 5 ? l + '\r' : l);
+      if (i % 1500 === 7) out.push('{"model":"gpt-4o","input_tokens":-1,"output_tokens":2}');
+      if (i % 2100 === 3) out.push('not json at all');
+      if (i % 1800 === 9) out.push('');
+      if (i % 2500 === 1) out.push('{"model":"gpt-4o","usage":{"prompt_tokens":100,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":20}},"metadata":{"feature":"search"}}');
+    });
+    trace = join(dir, 't.jsonl');
+    writeFileSync(trace, out.join('\n') + '\n{"model":"gpt-4o","input_tokens":1,"output_tokens":');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const workers of [2, 3, 4]) {
+    it(`gives the same rows, line numbers, problems and figures as the single reader with ${workers} workers`, async () => {
+      const seq = sequential(trace);
+      const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers, minParallelBytes: 0, displayName: 't.jsonl' });
+      assert.equal(r.ranges, workers);
+      assert.equal(r.sequentialReason, undefined);
+      assert.ok(r.fastLines > 7000, `fast lines ${r.fastLines}`);
+      assertSameState(r.state, seq, `${workers} workers`);
+      sameFigures(r.state, seq);
+      assert.ok(seq.problems.some((p) => p.message.includes('incomplete last line')));
+    });
+  }
+
+  it('gives the same result for split points on the first line, near the end and right at line starts', async () => {
+    const seq = sequential(trace);
+    const size = statSync(trace).size;
+    const text = readFileSync(trace);
+    const lineStart = text.indexOf(10, 5000) + 1;
+    for (const splitAt of [[1], [size - 200], [lineStart - 1, lineStart, lineStart + 1], [10, 20, 30, size >> 1]]) {
+      const r = await loadParallel(trace, { pool: new StringPool(), final: true, splitAt, minParallelBytes: 0, displayName: 't.jsonl' });
+      assertSameState(r.state, seq, `split at ${splitAt.join(',')}`);
+    }
+  });
+
+  it('holds back an unterminated last line when the file is still being written, like the single reader', async () => {
+    const seq = sequential(trace, false);
+    const r = await loadParallel(trace, { pool: new StringPool(), final: false, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+    assertSameState(r.state, seq, 'not final');
+    assert.ok(r.state.position.offset < statSync(trace).size);
+  });
+
+  it('falls back to the single reader for pretty-printed documents and for Claude Code de-duplication, with the same results', async () => {
+    const cases: [string, string, RegExp][] = [
+      [fixture('shapes', 'otlp-pretty.jsonl'), 'pretty.jsonl', /multi-line/],
+      [fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'cc.jsonl', /de-duplicated/],
+    ];
+    for (const [src, name, reason] of cases) {
+      const p = join(dir, name);
+      copyFileSync(src, p);
+      const seq = sequential(p);
+      const r = await loadParallel(p, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+      assert.match(r.sequentialReason ?? '', reason);
+      assertSameState(r.state, seq, name);
+    }
+    // A pretty-printed document after many flat lines: found by a worker.
+    const mixed = join(dir, 'mixed.jsonl');
+    writeFileSync(mixed, readFileSync(trace, 'utf8').split('\n').slice(0, 3000).join('\n') + '\n' + readFileSync(fixture('shapes', 'otlp-pretty.jsonl'), 'utf8'));
+    const r = await loadParallel(mixed, { pool: new StringPool(), final: true, workers: 3, minParallelBytes: 0, displayName: 't.jsonl' });
+    assert.match(r.sequentialReason ?? '', /multi-line/);
+    assertSameState(r.state, sequential(mixed), 'mixed');
+  });
+
+  it('merges into a shared pool that already holds strings of other files', async () => {
+    const pool = new StringPool();
+    pool.id('search');
+    pool.id('some other string');
+    const r = await loadParallel(trace, { pool, final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+    assertSameState(r.state, sequential(trace), 'shared pool');
+  });
+});
