@@ -8,6 +8,13 @@
 # Env: VSCODE_CI_DIR (default <repo>/.vscode-ci), CODE_SERVER_VERSION (default 4.139.1).
 set -euo pipefail
 
+# Run from an npm script (npm test), the parent npm exports its own settings as npm_config_* variables, and the npm
+# started here would take them as its config: npm_config_user_agent ("... node/v20 ...") makes code-server's
+# postinstall believe it runs on Node 20. Start from a clean npm environment.
+while IFS='=' read -r name _; do
+  case "$name" in npm_config_*|npm_package_*|npm_lifecycle_*|npm_execpath|npm_node_execpath|npm_command) unset "$name" ;; esac
+done < <(env)
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLS=${VSCODE_CI_DIR:-$ROOT/.vscode-ci}
 CS_VERSION=${CODE_SERVER_VERSION:-4.139.1}

@@ -32,7 +32,7 @@ const NUMERIC_COLUMNS = [
   'tsMs', 'recordedUsd', 'computedUsd', 'noCacheUsd', 'estimatedUsd', 'latencyMs', 'inputTokens', 'outputTokens',
   'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens', 'flags', 'line', 'callsiteLine',
 ] as const;
-const ID_COLUMNS = ['traceId', 'callId', 'callsiteFile'] as const;
+const ID_COLUMNS = ['traceId', 'callsiteFile'] as const;
 
 /** A table's columns as plain typed arrays (transferable between threads) and the strings their ids refer to. */
 export interface PackedColumns {
@@ -68,7 +68,6 @@ export class CallTable {
   /** 1-based line of the record in its trace file. */
   line = new Int32Array(0);
   traceId = new Int32Array(0);
-  callId = new Int32Array(0);
   callsiteFile = new Int32Array(0);
   callsiteLine = new Int32Array(0);
   readonly dims: Record<CanonicalDim, Int32Array> = {
@@ -108,7 +107,6 @@ export class CallTable {
     this.flags = g(this.flags);
     this.line = g(this.line);
     this.traceId = g(this.traceId);
-    this.callId = g(this.callId);
     this.callsiteFile = g(this.callsiteFile);
     this.callsiteLine = g(this.callsiteLine);
     for (const d of DIM_COLUMNS) this.dims[d] = g(this.dims[d]);
@@ -134,7 +132,6 @@ export class CallTable {
     this.flags[i] = rec.error ? FLAG_ERROR : 0;
     this.line[i] = rec.source.line;
     this.traceId[i] = p.id(rec.traceId);
-    this.callId[i] = p.id(rec.id);
     this.callsiteFile[i] = p.id(rec.callsite?.file);
     this.callsiteLine[i] = rec.callsite?.line ?? 0;
     this.dims.feature[i] = p.id(rec.dims.feature);

@@ -51,7 +51,7 @@ function group(keys: string[]): Int32Array {
 const F_TS = group(TS_KEYS);
 const F_MODEL = group(MODEL_KEYS);
 const F_PROVIDER = group(PROVIDER_KEYS);
-const F_ID = group(ID_KEYS);
+group(ID_KEYS); // read by normalize into `id`, which the table does not keep: only their shape matters
 const F_TRACE = group(TRACE_KEYS);
 group(PARENT_KEYS); // read by normalize into `parentId`, which the table does not keep: only their shape matters
 const F_LATENCY = group(LATENCY_KEYS);
@@ -795,7 +795,6 @@ export class FastScanner {
     let est = this.toNum(this.first(F_EST, 0));
     if (est === undefined && this.metaObject) est = this.toNum(this.first(F_EST, 1));
     const ts = this.timestamp();
-    const id = this.plainStr(this.first(F_ID, 0));
     let traceId = this.traceStr(this.first(F_TRACE, 0));
     if (traceId === undefined && this.metaObject) traceId = this.plainStr(this.first(F_TRACE, 1));
     let latency = this.toNum(this.first(F_LATENCY, 0));
@@ -869,7 +868,6 @@ export class FastScanner {
     table.line[i] = line;
     const pool = table.pool;
     table.traceId[i] = traceId === undefined ? 0 : pool.id(traceId);
-    table.callId[i] = id === undefined ? 0 : pool.id(id);
     table.callsiteFile[i] = cs ? pool.id(cs.file) : 0;
     table.callsiteLine[i] = cs ? cs.line : 0;
     table.dims.feature[i] = this.poolId(dims[0]);

@@ -60,7 +60,7 @@ export function readTraceFile(
       readAt += got;
       const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
       const last = readAt >= fp.size;
-      const r = ingestBytes(state, bytes, opts.final && last, opts.prices);
+      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast: !opts.mapping });
       added += r.added;
       carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
       // A line longer than a chunk: read more before trying again.

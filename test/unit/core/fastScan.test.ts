@@ -44,7 +44,7 @@ export function assertSameState(a: TraceFileState, b: TraceFileState, what = '')
     }
   }
   const str = (t: typeof ta, col: Int32Array, i: number) => t.pool.get(col[i]);
-  for (const k of ['traceId', 'callId', 'callsiteFile'] as const) {
+  for (const k of ['traceId', 'callsiteFile'] as const) {
     for (let i = 0; i < ta.length; i++) assert.equal(str(ta, ta[k], i), str(tb, tb[k], i), `${what}: ${k}[${i}]`);
   }
   for (const d of Object.keys(ta.dims) as (keyof typeof ta.dims)[]) {

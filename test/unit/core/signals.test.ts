@@ -25,7 +25,7 @@ interface Label {
 }
 
 /** Generates a labelled trace with scripts/genTraces.mjs (the same generator the benchmark uses). */
-async function generate(dir: string, name: string, inject: string[]): Promise<{ slices: Slice[]; labels: Label[]; ids: (tableRow: number) => string }> {
+async function generate(dir: string, name: string, inject: string[]): Promise<{ slices: Slice[]; labels: Label[] }> {
   const gen = await import(pathToFileURL(join(ROOT, 'scripts', 'genTraces.mjs')).href);
   const out = join(dir, `${name}.jsonl`);
   const labels = join(dir, `${name}.labels.json`);
@@ -35,7 +35,6 @@ async function generate(dir: string, name: string, inject: string[]): Promise<{ 
   return {
     slices: select([t]),
     labels: inject.length ? JSON.parse(readFileSync(labels, 'utf8')).injected : [],
-    ids: (i) => t.pool.get(t.callId[i]),
   };
 }
 
