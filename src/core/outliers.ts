@@ -1,4 +1,4 @@
-import { median } from 'simple-statistics';
+import { quantile } from 'simple-statistics';
 import { partition, rowCost, type Slice, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
 import { formatCount, formatPct, formatUsd } from './format';
@@ -91,8 +91,21 @@ interface Row {
 
 const MAD_SCALE = 0.6745;
 
-function madOf(values: number[], med: number): number {
-  return median(values.map((v) => Math.abs(v - med)));
+/** Median of a typed array (selection on a copy, not a sort). */
+function medianOf(values: Float64Array): number {
+  return values.length ? quantile(values as unknown as number[], 0.5) : NaN;
+}
+
+function madOf(values: Float64Array, med: number): number {
+  const d = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) d[i] = Math.abs(values[i] - med);
+  return medianOf(d);
+}
+
+function logsOf(rows: Row[]): Float64Array {
+  const a = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) a[i] = Math.log(rows[i].cost);
+  return a;
 }
 
 function totalInput(t: CallTable, i: number): number {
@@ -115,11 +128,14 @@ interface GroupProfile {
 }
 
 function profile(rows: Row[]): GroupProfile {
-  const inputs = rows.map((r) => totalInput(r.t, r.i));
-  const outputs = rows.map((r) => r.t.outputTokens[r.i]);
+  const inputs = new Float64Array(rows.length);
+  const outputs = new Float64Array(rows.length);
   const models = new Map<string, number>();
   let hits = 0;
-  for (const r of rows) {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    inputs[k] = totalInput(r.t, r.i);
+    outputs[k] = r.t.outputTokens[r.i];
     if (r.t.cacheReadTokens[r.i] > 0) hits++;
     const m = r.t.pool.get(r.t.dims.model[r.i]);
     models.set(m, (models.get(m) ?? 0) + 1);
@@ -128,8 +144,8 @@ function profile(rows: Row[]): GroupProfile {
   let best = 0;
   for (const [m, n] of models) if (n > best) [dominantModel, best] = [m, n];
   return {
-    medianInput: inputs.length ? median(inputs) : 0,
-    medianOutput: outputs.length ? median(outputs) : 0,
+    medianInput: inputs.length ? medianOf(inputs) : 0,
+    medianOutput: outputs.length ? medianOf(outputs) : 0,
     cacheHitShare: rows.length ? hits / rows.length : 0,
     dominantModel,
     dominantShare: rows.length ? best / rows.length : 0,
@@ -189,8 +205,8 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
   // --- calls ---
   const calls: CallOutlier[] = [];
   const flagged = new Set<Row>();
-  const allLogs = all.map((r) => Math.log(r.cost));
-  const allMed = allLogs.length ? median(allLogs) : 0;
+  const allLogs = logsOf(all);
+  const allMed = allLogs.length ? medianOf(allLogs) : 0;
   const allMad = allLogs.length ? madOf(allLogs, allMed) : 0;
   const allProfile = profile(all);
   for (const [group, rows] of groups) {
@@ -208,8 +224,8 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
     const groupProfile = rows.length >= minGroup ? profile(rows) : allProfile;
     for (const sub of subgroups) {
       const small = sub.length < minGroup;
-      const logs = small ? allLogs : sub.map((r) => Math.log(r.cost));
-      const med = small ? allMed : median(logs);
+      const logs = small ? allLogs : logsOf(sub);
+      const med = small ? allMed : medianOf(logs);
       const mad = small ? allMad : madOf(logs, med);
       const medianUsd = Math.exp(med);
       const prof = small ? allProfile : { ...profile(sub), dominantModel: groupProfile.dominantModel, dominantShare: groupProfile.dominantShare };
@@ -258,10 +274,17 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
       a.push(r);
     }
     if (byTrace.size < 5) continue;
-    const counts = [...byTrace.values()].map((a) => a.length);
-    const costs = [...byTrace.values()].map((a) => a.reduce((s, r) => s + r.cost, 0));
-    const medCalls = median(counts);
-    const medCost = median(costs);
+    const counts = new Float64Array(byTrace.size);
+    const costs = new Float64Array(byTrace.size);
+    let j = 0;
+    for (const a of byTrace.values()) {
+      counts[j] = a.length;
+      let c = 0;
+      for (const r of a) c += r.cost;
+      costs[j++] = c;
+    }
+    const medCalls = medianOf(counts);
+    const medCost = medianOf(costs);
     for (const [tid, a] of byTrace) {
       const n = a.length;
       const errs = a.filter((r) => (r.t.flags[r.i] & FLAG_ERROR) !== 0).length;
@@ -301,10 +324,12 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
 
   let outlierCost = 0;
   for (const r of flagged) outlierCost += r.cost;
-  const sorted = all.map((r) => r.cost).sort((a, b) => b - a);
+  const sorted = new Float64Array(all.length);
+  for (let k = 0; k < all.length; k++) sorted[k] = all[k].cost;
+  sorted.sort();
   const topN = Math.max(1, Math.ceil(sorted.length * 0.01));
   let topCost = 0;
-  for (let k = 0; k < Math.min(topN, sorted.length); k++) topCost += sorted[k];
+  for (let k = sorted.length - 1; k >= Math.max(0, sorted.length - topN); k--) topCost += sorted[k];
   const topShare = total > 0 ? topCost / total : 0;
   const outlierShare = total > 0 ? outlierCost / total : 0;
   const headline =
