@@ -104,7 +104,20 @@ export function readTheme(): Theme {
 /** Calls `onChange` (once per frame at most) when VS Code switches theme: body class / theme attributes, or html style. */
 export function watchTheme(onChange: () => void): MutationObserver {
   let queued = false;
+  // Only a change of theme counts: the page's own classes (e.g. `is-loading` on the body) must not redraw it.
+  const signature = () =>
+    [
+      [...document.body.classList].filter((c) => c.startsWith('vscode-')).sort().join(' '),
+      document.body.getAttribute('data-vscode-theme-kind') ?? '',
+      document.body.getAttribute('data-vscode-theme-id') ?? '',
+      document.documentElement.getAttribute('style') ?? '',
+      [...document.documentElement.classList].sort().join(' '),
+    ].join('|');
+  let last = signature();
   const obs = new MutationObserver(() => {
+    const now = signature();
+    if (now === last) return;
+    last = now;
     if (queued) return;
     queued = true;
     requestAnimationFrame(() => {
