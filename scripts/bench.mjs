@@ -63,7 +63,7 @@ async function childOurs(mode, file) {
   const prices = new PriceBook();
   let state;
   let info = {};
-  if (mode === 'seq') state = readTraceFile(file, { pool, prices, final: true }).state;
+  if (mode === 'seq') state = readTraceFile(file, { pool, prices, final: true, fast: false }).state;
   else if (mode === 'fast1') state = readWholeFileFast(file, file, pool, prices, true);
   else {
     const r = await loadParallel(file, { pool, prices, final: true, minParallelBytes: 0 });

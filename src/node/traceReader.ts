@@ -35,6 +35,8 @@ export function readTraceFile(
     state?: TraceFileState;
     mapping?: FieldMapping;
     displayName?: string;
+    /** Use the byte scanner for flat records (default true; the results are the same, only slower without it). */
+    fast?: boolean;
     /** Called after each chunk with the bytes read so far and the file size. */
     onProgress?: (readBytes: number, totalBytes: number) => void;
   },
@@ -60,7 +62,7 @@ export function readTraceFile(
       readAt += got;
       const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
       const last = readAt >= fp.size;
-      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast: !opts.mapping });
+      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast: opts.fast !== false && !opts.mapping });
       added += r.added;
       carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
       // A line longer than a chunk: read more before trying again.
