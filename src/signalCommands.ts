@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { select } from './core/analysis';
-import { WHAT_IF_MODELS, whatIf } from './core/budgets';
+import { taskCosts, WHAT_IF_MODELS, whatIf } from './core/budgets';
 import { formatUsd } from './core/format';
 import { type CallOutlier, findOutliers, type TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
@@ -61,6 +61,26 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
       }
     }
     return r;
+  });
+
+  reg('llmCostLens.costPerTask', async (item?: CostItem) => {
+    const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
+    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
+    const dim = filters.length && filters[filters.length - 1].dim === 'feature' ? 'agent' : 'feature';
+    const tasks = taskCosts(slices, { dim, source: d.view.costSource });
+    if (!tasks.length) {
+      void vscode.window.showInformationMessage('LLM Cost Lens: no calls with a trace id in this range, so no tasks to add up.');
+      return;
+    }
+    await vscode.window.showQuickPick(
+      tasks.map((t) => ({
+        label: `${t.key}: ${formatUsd(t.costPerSuccessUsd)} per successful task`,
+        description: `${t.tasks} tasks · p50 ${formatUsd(t.p50Usd)} · p95 ${formatUsd(t.p95Usd)}`,
+        detail: `failed calls ${formatUsd(t.failedCallsUsd)} · retries ${formatUsd(t.retryUsd)}${t.callsWithoutTask ? ` · ${t.callsWithoutTask} calls without a trace id` : ''}`,
+      })),
+      { title: `Cost per task (calls grouped by trace id) by ${dim}`, placeHolder: 'p50/p95 per task, the cost of failed calls and of retries' },
+    );
+    return tasks;
   });
 
   reg('llmCostLens.whatIf', async (item?: CostItem, target?: string) => {

@@ -179,6 +179,15 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.match(w.text, /^feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
   });
 
+  it('adds up the cost per task', async () => {
+    const p = vscode.commands.executeCommand<{ key: string; tasks: number }[]>('llmCostLens.costPerTask');
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    const tasks = (await p)!;
+    // Every fixture call has its own run id: 2 tasks for search (the unpriced call has none), 1 for summarization.
+    assert.deepEqual(tasks.map((t) => [t.key, t.tasks]).sort(), [['search', 2], ['summarization', 1]]);
+  });
+
   it('writes a sample trace that the tree then shows', async () => {
     const path = await vscode.commands.executeCommand<string>('llmCostLens.writeSample');
     assert.ok(path && existsSync(path));
