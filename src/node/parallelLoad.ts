@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, type StringPool } from '../core/callTable';
 import { newContext } from '../core/normalize';
 import { PriceBook, type PriceOverride } from '../core/pricing';
-import { type FileFingerprint, ingestBytes, MAX_PROBLEMS_PER_FILE, newTraceFileState, type TraceFileState } from '../core/traceFile';
+import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
+import { readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
 /** What a range worker is asked: read bytes [start, end) of `path`. `final` only matters for the last range. */
@@ -128,34 +129,10 @@ function runRange(script: string, req: RangeRequest): Promise<Extract<RangeRespo
   });
 }
 
-const CHUNK = 16 * 1024 * 1024;
 
-/** The single reader (readTraceFile's loop over 16 MB chunks) with the fast scanner. */
+/** The single reader with the fast scanner: readTraceFile, which uses it unless told otherwise. */
 export function readWholeFileFast(path: string, file: string, pool: StringPool, prices: PriceBook, final: boolean): TraceFileState {
-  const fd = openSync(path, 'r');
-  try {
-    const st = fstatSync(fd);
-    const fp = fingerprintOf(fd, st.size, st.ino);
-    const state = newTraceFileState(file, pool);
-    let carry: Buffer | undefined;
-    let readAt = 0;
-    let chunk = CHUNK;
-    while (readAt < fp.size) {
-      const n = Math.min(chunk, fp.size - readAt);
-      const buf = Buffer.allocUnsafe(n);
-      const got = readSync(fd, buf, 0, n, readAt);
-      if (got <= 0) break;
-      readAt += got;
-      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
-      const r = ingestBytes(state, bytes, final && readAt >= fp.size, prices, { fast: true });
-      carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
-      if (carry && carry.length >= chunk) chunk *= 2;
-    }
-    state.fingerprint = { ...fp, size: state.position.offset };
-    return state;
-  } finally {
-    closeSync(fd);
-  }
+  return readTraceFile(path, { pool, prices, final, displayName: file }).state;
 }
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
