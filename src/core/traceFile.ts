@@ -77,13 +77,18 @@ export function ingestBytes(
     }
     if (r.problems.length) problems.push(...r.problems);
   }
+  return advance(state, scan.next, added, problems);
+}
+
+/** Keeps the problems (in line order, up to the cap) and moves the read position; what `ingestBytes` returns. */
+function advance(state: TraceFileState, next: ReadPosition, added: number, problems: Problem[]): { added: number; consumed: number; problems: Problem[] } {
   problems.sort((a, b) => a.line - b.line);
   for (const p of problems) {
     if (state.problems.length < MAX_PROBLEMS_PER_FILE) state.problems.push(p);
     else state.droppedProblems++;
   }
-  const consumed = scan.next.offset - state.position.offset;
-  state.position = scan.next;
+  const consumed = next.offset - state.position.offset;
+  state.position = next;
   return { added, consumed, problems };
 }
 
@@ -98,15 +103,7 @@ export interface IngestOptions {
 
 function ingestBytesFast(state: TraceFileState, bytes: Uint8Array, final: boolean, prices: PriceBook): { added: number; consumed: number; problems: Problem[] } {
   const r = fastScanBytes(state.table, state.ctx, bytes, state.position, { file: state.file, final, prices });
-  const problems = r.problems;
-  problems.sort((a, b) => a.line - b.line);
-  for (const p of problems) {
-    if (state.problems.length < MAX_PROBLEMS_PER_FILE) state.problems.push(p);
-    else state.droppedProblems++;
-  }
-  const consumed = r.next.offset - state.position.offset;
-  state.position = r.next;
-  return { added: r.added, consumed, problems };
+  return advance(state, r.next, r.added, r.problems);
 }
 
 /** A file's reading state in a form that crosses threads (structured clone, typed arrays transferable). */
