@@ -174,7 +174,7 @@ export class DashboardPanel extends Disposable {
     });
     if (!target) return;
     const now = Date.now();
-    const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now });
+    const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now, costSource: vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto') });
     writeFileSync(target.fsPath, format === 'csv' ? renderCsv(report) : renderMarkdown(report));
     void vscode.window.showInformationMessage(`LLM Cost Lens: exported ${report.groups.length} row(s) to ${vscode.workspace.asRelativePath(target)}`);
   }
