@@ -12,6 +12,7 @@ import { select } from '../core/analysis';
 import { type Budget, parseBudgets } from '../core/budgets';
 import { runSignalCommand, type SignalCommand } from './signals';
 import { readTraceFile } from '../node/traceReader';
+import { parseTimeUtc } from '../core/values';
 
 declare const __VERSION__: string | undefined;
 
@@ -65,7 +66,7 @@ interface Args {
 }
 
 function parseTime(flag: string, v: string): number {
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  const t = parseTimeUtc(v);
   if (!Number.isFinite(t)) throw new UsageError(`${flag} expects an ISO date or time, got "${v}"`);
   return t;
 }

@@ -55,6 +55,19 @@ export function toStr(v: unknown): string | undefined {
  * Epoch milliseconds from an ISO string or a number in seconds, milliseconds, microseconds or nanoseconds
  * (told apart by magnitude), or a numeric string of those. NaN when absent or unreadable.
  */
+/**
+ * Epoch ms of a date or date-time string, reading one without a zone as UTC (traces are written by servers in other
+ * time zones; `Date.parse` alone would read "2025-06-01T10:00:00" in the reader's local time). NaN when unreadable.
+ */
+export function parseTimeUtc(v: string): number {
+  let s = v.trim();
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?$/.exec(s);
+  if (m) s = `${m[1]}T${m[2] ?? '00:00'}${m[2] ? '' : ':00'}Z`.replace(',', '.');
+  else if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s)) s = `${s.slice(0, 10)}T${s.slice(11)}`;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? t : NaN;
+}
+
 export function toEpochMs(v: unknown): number {
   if (v === undefined || v === null || v === '') return NaN;
   let n: number | undefined;
@@ -65,10 +78,7 @@ export function toEpochMs(v: unknown): number {
       const s = v.trim().split('.')[0];
       if (s.length >= 18) return Number(s.slice(0, s.length - 6)); // ns -> ms
       n = Number(v);
-    } else {
-      const t = Date.parse(v);
-      return Number.isFinite(t) ? t : NaN;
-    }
+    } else return parseTimeUtc(v);
   }
   if (n === undefined || !Number.isFinite(n) || n <= 0) return NaN;
   if (n > 1e17) return Math.floor(n / 1e6); // ns

@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import { parseTimeUtc, toEpochMs } from '../../../src/core/values';
+import { normalizeText } from '../helpers';
+
+describe('timestamps', () => {
+  // Run under a zone far from UTC so that a local-time reading would show (Node reads TZ again when it changes).
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    assert.notEqual(new Date(2025, 5, 1, 10).getTime(), Date.UTC(2025, 5, 1, 10), 'the test zone is not UTC');
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  });
+
+  it('reads a date-time without a zone as UTC, in every common spelling', () => {
+    const want = Date.UTC(2025, 5, 1, 10, 0, 0);
+    for (const s of ['2025-06-01T10:00:00', '2025-06-01 10:00:00', '2025-06-01T10:00', '2025-06-01T10:00:00Z', '2025-06-01T12:00:00+02:00', ' 2025-06-01T10:00:00 ']) {
+      assert.equal(parseTimeUtc(s), want, s);
+      assert.equal(toEpochMs(s), want, s);
+    }
+    assert.equal(parseTimeUtc('2025-06-01T10:00:00.250'), want + 250);
+    assert.equal(parseTimeUtc('2025-06-01 10:00:00.250+00:00'), want + 250);
+    assert.equal(parseTimeUtc('2025-06-01'), Date.UTC(2025, 5, 1));
+  });
+
+  it('reads epoch numbers in s, ms, µs and ns, and rejects nonsense', () => {
+    const ms = Date.UTC(2025, 5, 1, 10);
+    assert.equal(toEpochMs(ms / 1000), ms);
+    assert.equal(toEpochMs(ms), ms);
+    assert.equal(toEpochMs(ms * 1000), ms);
+    assert.equal(toEpochMs(`${ms}000000`), ms);
+    for (const bad of ['yesterday', '2025-13-45T99:00:00', '', null, undefined, -5]) assert.ok(Number.isNaN(toEpochMs(bad)), String(bad));
+  });
+
+  it('puts a zone-less record timestamp in the UTC hour it names', () => {
+    const { calls } = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, timestamp: '2025-06-01 23:30:00' }));
+    assert.equal(new Date(calls[0].tsMs).toISOString(), '2025-06-01T23:30:00.000Z');
+  });
+});
