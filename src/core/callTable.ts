@@ -118,6 +118,29 @@ export class CallTable {
   append(rec: CallRecord, prices: PriceBook): number {
     if (this.length === this.cap) this.grow(this.length + 1);
     const i = this.length++;
+    this.fill(i, rec, prices);
+    return i;
+  }
+
+  /**
+   * Stores a call from the normaliser: appends it, or, when it supersedes a Claude Code message stored earlier (a
+   * later streaming line of it, `rec.supersedes`), overwrites that message's row. `messages` is the file's
+   * NormalizeContext.messages, where the row of each message is kept.
+   */
+  store(rec: CallRecord, prices: PriceBook, messages: Map<string, { out: number; row: number }>): { row: number; added: boolean } {
+    const m = rec.supersedes !== undefined ? messages.get(rec.supersedes) : undefined;
+    if (m && m.row >= 0 && m.row < this.length) {
+      for (const col of this.tags.values()) col[m.row] = 0;
+      this.fill(m.row, rec, prices);
+      return { row: m.row, added: false };
+    }
+    const row = this.append(rec, prices);
+    const id = rec.id !== undefined ? messages.get(rec.id) : undefined;
+    if (id && id.row < 0) id.row = row;
+    return { row, added: true };
+  }
+
+  private fill(i: number, rec: CallRecord, prices: PriceBook): void {
     const p = this.pool;
     this.tsMs[i] = rec.tsMs;
     this.recordedUsd[i] = rec.recordedCostUsd ?? NaN;
@@ -150,7 +173,6 @@ export class CallTable {
       col[i] = p.id(rec.tags[k]);
     }
     this.priceRow(i, prices);
-    return i;
   }
 
   private priceRow(i: number, prices: PriceBook) {

@@ -350,13 +350,10 @@ export class FastScanner {
     const ctx = opts.ctx;
     for (const doc of scan.docs) {
       const r = normalizeDocument(doc.value, doc.line, ctx);
-      for (const c of r.calls) {
-        this.table.append(c, opts.prices);
-        res.added++;
-      }
+      for (const c of r.calls) if (this.table.store(c, opts.prices, ctx.messages).added) res.added++;
       for (const p of r.problems) res.problems.push(p);
     }
-    if (ctx.seenIds.size > 0 || ctx.currentModel !== undefined) res.stateful = true;
+    if (ctx.seenIds.size > 0 || ctx.messages.size > 0 || ctx.currentModel !== undefined) res.stateful = true;
     return scan.next;
   }
 

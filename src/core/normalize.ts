@@ -32,6 +32,11 @@ export interface FieldMapping {
 export interface NormalizeContext {
   file: string;
   seenIds: Set<string>;
+  /**
+   * Claude Code messages already emitted: output tokens of the version stored, and its row in the table (set by
+   * whoever stores the calls, -1 until then), so a later line of the same message can replace it.
+   */
+  messages: Map<string, { out: number; row: number }>;
   currentModel?: string;
   mapping?: FieldMapping;
   /** Count of documents that held no LLM call (user turns, progress events, agent spans...). */
@@ -39,7 +44,7 @@ export interface NormalizeContext {
 }
 
 export function newContext(file: string, mapping?: FieldMapping): NormalizeContext {
-  return { file, seenIds: new Set(), ignored: 0, mapping };
+  return { file, seenIds: new Set(), messages: new Map(), ignored: 0, mapping };
 }
 
 export interface NormalizeResult {
@@ -281,59 +286,87 @@ export function normalizeDocument(value: unknown, line: number, ctx: NormalizeCo
   const out: NormalizeResult = { calls: [], problems: [] };
   const problem = (message: string, severity: Problem['severity'] = 'error') =>
     out.problems.push({ file: ctx.file, line, message, severity });
+  if (!Array.isArray(value)) {
+    normalizeOne(value, out, problem, line, ctx);
+    return out;
+  }
+  // A JSON array of records (some exporters write one per line). Walked with a stack, not recursion, so a line of
+  // deeply nested arrays is reported instead of overflowing the call stack and losing the whole file.
+  const stack: { arr: unknown[]; i: number }[] = [{ arr: value, i: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.arr.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.arr[top.i++];
+    if (!Array.isArray(v)) normalizeOne(v, out, problem, line, ctx);
+    else if (stack.length >= MAX_ARRAY_NESTING) {
+      problem(`Skipped: arrays nested more than ${MAX_ARRAY_NESTING} deep`);
+      return out;
+    } else stack.push({ arr: v, i: 0 });
+  }
+  return out;
+}
+
+/** Arrays of records nested deeper than this are not read (no trace shape nests them at all). */
+export const MAX_ARRAY_NESTING = 8;
+
+/** One document that is not an array: a record, a run, a span batch, a transcript line... */
+function normalizeOne(value: unknown, out: NormalizeResult, problem: (m: string, sev?: Problem['severity']) => void, line: number, ctx: NormalizeContext): void {
+  try {
+    readObject(value, out, problem, line, ctx);
+  } catch (err) {
+    // Never lose a file to one document: whatever went wrong is this line's problem.
+    problem(`Skipped: could not read this record (${err instanceof Error ? err.name : 'error'})`);
+  }
+}
+
+function readObject(value: unknown, out: NormalizeResult, problem: (m: string, sev?: Problem['severity']) => void, line: number, ctx: NormalizeContext): void {
   const emit = (rec: CallRecord, inclusiveSource = false) => {
     const bad = checkTokens(rec, inclusiveSource);
     if (bad) problem(`Skipped call: ${bad}`);
     else out.calls.push(rec);
   };
 
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      const r = normalizeDocument(v, line, ctx);
-      out.calls.push(...r.calls);
-      out.problems.push(...r.problems);
-    }
-    return out;
-  }
   if (!isObject(value)) {
     problem('Not a JSON object');
-    return out;
+    return;
   }
   const obj = value;
 
-  if (ctx.mapping && readMapped(obj, line, ctx, emit)) return out;
+  if (ctx.mapping && readMapped(obj, line, ctx, emit)) return;
   if (Array.isArray(obj.resourceSpans)) {
     readOtlp(obj, line, ctx, emit, problem);
-    return out;
+    return;
   }
   if (isClaudeCodeEntry(obj)) {
     readClaudeCode(obj, line, ctx, emit);
-    return out;
+    return;
   }
   if (isCodexEntry(obj)) {
     readCodex(obj, line, ctx, emit);
-    return out;
+    return;
   }
   if (typeof obj.custom_id === 'string' && isObject(obj.response) && 'body' in obj.response) {
     readBatchOutput(obj, line, ctx, emit);
-    return out;
+    return;
   }
   if (typeof obj.custom_id === 'string' && isObject(obj.result)) {
     readAnthropicBatchResult(obj, line, ctx, emit);
-    return out;
+    return;
   }
   if (Array.isArray(obj.steps)) {
     readRun(obj, line, ctx, emit);
-    return out;
+    return;
   }
   if (isObject(obj.attributes) && Object.keys(obj.attributes).some((k) => k.startsWith('gen_ai.'))) {
     readConsoleSpan(obj, line, ctx, emit, problem);
-    return out;
+    return;
   }
   const rec = readGeneric(obj, line, ctx);
   if (rec) emit(rec.rec, rec.inclusive);
   else ctx.ignored++;
-  return out;
 }
 
 /** Flat records, records with metadata/tags, camelCase events and raw provider responses. */
@@ -429,12 +462,20 @@ function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, em
     return;
   }
   const id = toStr(msg.id) ?? toStr(obj.requestId) ?? toStr(obj.uuid);
+  const out = toNumber(usage.output_tokens) ?? 0;
+  let supersedes: string | undefined;
   if (id) {
-    if (ctx.seenIds.has(id)) {
+    const seen = ctx.messages.get(id);
+    // Streaming writes the message once per content block; the usage grows to its final value on the last line.
+    if (seen && out <= seen.out) {
       ctx.ignored++;
       return;
     }
-    ctx.seenIds.add(id);
+    if (seen) {
+      seen.out = out;
+      supersedes = id;
+      ctx.ignored++; // the line adds no call: it completes one
+    } else ctx.messages.set(id, { out, row: -1 });
   }
   const rec = newRecord(ctx.file, line);
   readUsage(rec, usage, 'exclusive');
@@ -450,6 +491,7 @@ function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, em
   }
   const tier = tagValue(usage.service_tier);
   if (tier) rec.tags.service_tier = tier;
+  rec.supersedes = supersedes;
   emit(rec);
 }
 

@@ -71,10 +71,7 @@ export function ingestBytes(
   let added = 0;
   for (const doc of scan.docs) {
     const r = normalizeDocument(doc.value, doc.line, state.ctx);
-    for (const c of r.calls) {
-      state.table.append(c, prices);
-      added++;
-    }
+    for (const c of r.calls) if (state.table.store(c, prices, state.ctx.messages).added) added++;
     if (r.problems.length) problems.push(...r.problems);
   }
   return advance(state, scan.next, added, problems);
@@ -113,7 +110,7 @@ export interface PackedTraceFileState {
   fingerprint?: FileFingerprint;
   problems: Problem[];
   droppedProblems: number;
-  ctx: { seenIds: string[]; currentModel?: string; ignored: number };
+  ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; currentModel?: string; ignored: number };
   columns: PackedColumns;
 }
 
@@ -127,7 +124,7 @@ export function packState(s: TraceFileState): { packed: PackedTraceFileState; tr
       fingerprint: s.fingerprint,
       problems: s.problems,
       droppedProblems: s.droppedProblems,
-      ctx: { seenIds: [...s.ctx.seenIds], currentModel: s.ctx.currentModel, ignored: s.ctx.ignored },
+      ctx: { seenIds: [...s.ctx.seenIds], messages: [...s.ctx.messages], currentModel: s.ctx.currentModel, ignored: s.ctx.ignored },
       columns,
     },
     transfer,
@@ -137,6 +134,7 @@ export function packState(s: TraceFileState): { packed: PackedTraceFileState; tr
 export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?: FieldMapping): TraceFileState {
   const ctx = newContext(p.file, mapping);
   for (const id of p.ctx.seenIds) ctx.seenIds.add(id);
+  for (const [id, m] of p.ctx.messages ?? []) ctx.messages.set(id, { ...m });
   ctx.currentModel = p.ctx.currentModel;
   ctx.ignored = p.ctx.ignored;
   return {

@@ -60,6 +60,11 @@ export interface CallRecord extends TokenCounts {
   tags: Record<string, string>;
   callsite?: CallSite;
   source: SourceRef;
+  /**
+   * Set when this record is a later, more complete version of a call already emitted under the same key (Claude Code
+   * streams one message over several lines; the last carries the final output tokens): the stored row is replaced.
+   */
+  supersedes?: string;
 }
 
 /** A record or line that was skipped, with why. `line` is 1-based. */

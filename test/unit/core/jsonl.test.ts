@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { scanJsonDocuments } from '../../../src/core/jsonl';
+import { StringPool } from '../../../src/core/callTable';
+import { PriceBook } from '../../../src/core/pricing';
+import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const scan = (s: string | Uint8Array, final = true, offset = 0, line = 1) =>
@@ -111,4 +114,27 @@ describe('scanJsonDocuments', () => {
       scan(b, rnd() < 0.5);
     }
   });
+});
+
+describe('hostile documents', () => {
+  const good = JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, metadata: { feature: 'chat' } });
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const deepObj = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
+  // One line holding an array of 200,000 records: more than a spread argument list takes.
+  const huge = `[${Array.from({ length: 200_000 }, () => '{"model":"gpt-4o","input_tokens":1,"output_tokens":1}').join(',')}]`;
+  const nested9 = '['.repeat(9) + good + ']'.repeat(9);
+  const text = [good, deep, deepObj, huge, nested9, good].join('\n') + '\n';
+
+  for (const fast of [false, true]) {
+    it(`a deeply nested line or a huge array line costs only itself (fast=${fast})`, () => {
+      const state = newTraceFileState('hostile.jsonl', new StringPool());
+      ingestBytes(state, enc(text), true, new PriceBook(), { fast });
+      // Lines 1, 6 and the 200,000 records of line 4 are read; line 3 (an object 50,000 deep) holds no call.
+      assert.equal(state.table.length, 200_002);
+      assert.equal(state.ctx.ignored, 1);
+      const lines = state.problems.map((p) => p.line);
+      assert.deepEqual([...new Set(lines)].sort(), [2, 5], JSON.stringify(state.problems.map((p) => `${p.line}: ${p.message}`)));
+      assert.ok(state.problems.every((p) => p.file === 'hostile.jsonl' && p.message.length > 0));
+    });
+  }
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { select, stats, groupBy } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
+import { ingestBytes, newTraceFileState, packState, unpackState } from '../../../src/core/traceFile';
 import { assertUsd, fixture, loadFile, normalizeText } from '../helpers';
 
 const tokens = (c: { inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; cacheWrite1hTokens: number; outputTokens: number; reasoningTokens: number }) => [
@@ -250,6 +251,44 @@ describe('third-party samples', () => {
     assertUsd(s.costUsd, 0.45065955);
     assert.equal(s.unpricedCalls, 0);
     assert.equal(state.table.pool.get(state.table.dims.agent[0]), 'a2898e3');
+  });
+
+  it('Claude Code streaming: a message written over several lines counts once, with the final output tokens', () => {
+    const line = (id: string, out: number, uuid: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        type: 'assistant',
+        sessionId: 's1',
+        uuid,
+        timestamp: '2025-06-01T10:00:00.000Z',
+        message: { id, model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 10, output_tokens: out, cache_read_input_tokens: 1000, cache_creation_input_tokens: 0 } },
+        ...extra,
+      });
+    const text = [line('msg_A', 1, 'u1'), line('msg_A', 1, 'u2'), line('msg_A', 420, 'u3', { gitBranch: 'main' }), line('msg_B', 7, 'u4'), line('msg_A', 3, 'u5')].join('\n') + '\n';
+    const expected = (20 * 3 + 427 * 15 + 2000 * 0.3) / 1e6;
+    for (const fast of [false, true]) {
+      const state = newTraceFileState('cc.jsonl', new StringPool());
+      const prices = new PriceBook();
+      ingestBytes(state, new TextEncoder().encode(text), true, prices, { fast });
+      assert.equal(state.table.length, 2, `fast=${fast}`);
+      const s = stats(select([state.table]));
+      assert.equal(s.outputTokens, 427);
+      assert.equal(s.inputTokens, 20);
+      assertUsd(s.costUsd, expected);
+      // The row keeps the line of the version it holds, so "open record" lands on the complete one.
+      assert.deepEqual([...state.table.line.subarray(0, 2)], [3, 4]);
+      assert.equal(state.table.pool.get(state.table.tagColumn('gitBranch')[0]), 'main');
+    }
+    // Split across appends (the file grows between reads) and through a packed state (cache, worker).
+    const bytes = new TextEncoder().encode(text);
+    const cut = text.indexOf('\n', text.indexOf('u2')) + 1;
+    const pool = new StringPool();
+    const first = newTraceFileState('cc.jsonl', pool);
+    ingestBytes(first, bytes.subarray(0, cut), false, new PriceBook());
+    assert.equal(stats(select([first.table])).outputTokens, 1);
+    const state = unpackState(packState(first).packed, pool);
+    ingestBytes(state, bytes.subarray(cut), true, new PriceBook());
+    assert.equal(state.table.length, 2);
+    assert.equal(stats(select([state.table])).outputTokens, 427);
   });
 
   it('Groq batch output: 3 calls of llama-3.1-8b-instant priced from the table ($0.05 in, $0.08 out per Mtok)', () => {
