@@ -2,7 +2,7 @@ import { quantile } from 'simple-statistics';
 import { partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
 import { formatPct, formatUsd } from './format';
-import type { PriceBook } from './pricing';
+import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CostSource } from './types';
 import { isObject, toNumber } from './values';
 
@@ -134,7 +134,8 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
       if (!p) continue;
       compared++;
       cur += c;
-      alt += p.costUsd;
+      // The same service tier (a batch call stays a batch call), at the target provider's discount.
+      alt += p.costUsd * serviceTierMultiplier(target.providerId, t.serviceTierAt(i));
       const ts = t.tsMs[i];
       if (ts < first) first = ts;
       if (ts > last) last = ts;

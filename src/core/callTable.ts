@@ -1,4 +1,4 @@
-import type { PriceBook } from './pricing';
+import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CallRecord, CanonicalDim } from './types';
 
 /** Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value". */
@@ -176,9 +176,23 @@ export class CallTable {
   }
 
   private priceRow(i: number, prices: PriceBook) {
-    const c = prices.price(this.pool.get(this.dims.model[i]) || undefined, this.pool.get(this.dims.provider[i]) || undefined, this.tokensAt(i), this.tsMs[i]);
-    this.computedUsd[i] = c ? c.costUsd : NaN;
-    this.noCacheUsd[i] = c ? c.costWithoutCacheUsd : NaN;
+    const provider = this.pool.get(this.dims.provider[i]) || undefined;
+    const c = prices.price(this.pool.get(this.dims.model[i]) || undefined, provider, this.tokensAt(i), this.tsMs[i]);
+    const m = this.tierMultiplierAt(i, provider);
+    this.computedUsd[i] = c ? c.costUsd * m : NaN;
+    this.noCacheUsd[i] = c ? c.costWithoutCacheUsd * m : NaN;
+  }
+
+  /** The discount of row `i`'s service tier (batch, flex: the `service_tier` tag), 1 for standard calls. */
+  tierMultiplierAt(i: number, provider = this.pool.get(this.dims.provider[i]) || undefined): number {
+    const tier = this.serviceTierAt(i);
+    return tier ? serviceTierMultiplier(provider, tier) : 1;
+  }
+
+  /** Row `i`'s `service_tier` tag (batch, flex, priority, default...), if it has one. */
+  serviceTierAt(i: number): string | undefined {
+    const col = this.tags.get('service_tier');
+    return col && col[i] !== 0 ? this.pool.get(col[i]) : undefined;
   }
 
   /** Prices every call again, e.g. after the user's price file changed. */

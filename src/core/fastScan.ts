@@ -903,8 +903,9 @@ export class FastScanner {
     tk.cacheWrite1hTokens = t.cacheWrite1hTokens[i];
     tk.reasoningTokens = t.reasoningTokens[i];
     const c = costOfTokens(tableAt(p, t.tsMs[i]), tk);
-    t.computedUsd[i] = c.costUsd;
-    t.noCacheUsd[i] = c.costWithoutCacheUsd;
+    const m = t.tags.has('service_tier') ? t.tierMultiplierAt(i) : 1;
+    t.computedUsd[i] = c.costUsd * m;
+    t.noCacheUsd[i] = c.costWithoutCacheUsd * m;
   }
 }
 

@@ -388,6 +388,9 @@ function readGeneric(obj: JsonObject, line: number, ctx: NormalizeContext, inher
   const recorded = readCost(first(obj, COST_KEYS)) ?? (usage ? readCost(first(usage, COST_KEYS)) : undefined);
   const meta = isObject(obj.metadata) ? obj.metadata : undefined;
   if (!hasUsage && recorded === undefined) return undefined;
+  // The tier a provider response reports (OpenAI: default, flex, priority; Anthropic usage: standard, batch...).
+  const tier = tagValue(response?.service_tier) ?? (usage ? tagValue(usage.service_tier) : undefined);
+  if (tier) rec.tags.service_tier = tier;
 
   rec.model = toStr(first(obj, MODEL_KEYS)) ?? toStr(response?.model) ?? toStr(meta?.model) ?? inherited?.model;
   rec.provider = toStr(first(obj, PROVIDER_KEYS)) ?? toStr(meta?.provider) ?? inherited?.provider ?? inferProvider(obj, usage);
@@ -546,6 +549,7 @@ function readBatchOutput(obj: JsonObject, line: number, ctx: NormalizeContext, e
   rec.status = toStr(response.status_code);
   rec.error = readError(obj.error) ?? (typeof response.status_code === 'number' && response.status_code >= 400 ? `HTTP ${response.status_code}` : undefined);
   rec.tags.custom_id = String(obj.custom_id);
+  rec.tags.service_tier = 'batch'; // a Batch API output line: billed at the batch discount
   applyTags(rec, obj.metadata, { skipKnown: false });
   if (!usage) {
     ctx.ignored++;
@@ -571,6 +575,7 @@ function readAnthropicBatchResult(obj: JsonObject, line: number, ctx: NormalizeC
   rec.tsMs = toEpochMs(first(obj, TS_KEYS));
   rec.error = result.type === 'errored' ? readError(result.error) ?? 'errored' : undefined;
   rec.tags.custom_id = String(obj.custom_id);
+  rec.tags.service_tier = 'batch'; // Message Batches: half price, cache multipliers stacked
   applyTags(rec, obj.metadata, { skipKnown: false });
   emit(rec);
 }

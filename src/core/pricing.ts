@@ -13,6 +13,8 @@ export interface PriceTable {
   /** 5-minute cache writes (and all writes when `cacheWrite1h` is missing). */
   cacheWrite?: Rate;
   cacheWrite1h?: Rate;
+  /** Reasoning tokens, where the model bills them apart from the rest of the output (they are part of the output). */
+  reasoning?: Rate;
   /** USD per request. */
   perRequestUsd?: number;
 }
@@ -54,7 +56,8 @@ export function costOfTokens(table: PriceTable, t: TokenCounts): CallCost {
   const read = table.cacheRead !== undefined ? t.cacheReadTokens : 0;
   const plain = totalInput - read - w5m - w1h;
   const rIn = rateAt(table.input, totalInput);
-  const rOut = rateAt(table.output, totalInput) * t.outputTokens;
+  const reasoning = table.reasoning !== undefined ? Math.min(t.reasoningTokens, t.outputTokens) : 0;
+  const rOut = rateAt(table.output, totalInput) * (t.outputTokens - reasoning) + rateAt(table.reasoning, totalInput) * reasoning;
   const perRequest = table.perRequestUsd ?? 0;
   const costUsd =
     (plain * rIn + read * rateAt(table.cacheRead, totalInput) + w5m * rateAt(table.cacheWrite, totalInput) + w1h * rateAt(table.cacheWrite1h, totalInput) + rOut) / 1e6 +
@@ -113,6 +116,7 @@ function tableFromCatalogue(mp: ModelPrice): PriceTable {
     cacheRead: toRate(mp.cache_read_mtok),
     cacheWrite: toRate(mp.cache_write_mtok),
     cacheWrite1h: toRate(mp.cache_write_1h_mtok),
+    reasoning: toRate(mp.output_reasoning_mtok),
     perRequestUsd: req,
   };
 }
@@ -156,6 +160,26 @@ const PROVIDER_ALIASES: Record<string, string> = {
   xai: 'x-ai',
 };
 
+/**
+ * Discounts of the asynchronous service tiers, as multipliers of the standard price, per provider. Batch APIs: OpenAI,
+ * Anthropic (prompt-cache multipliers stack), Google Gemini, Mistral and Groq bill 50% of the standard rates. Flex
+ * processing: OpenAI and Gemini bill it at the batch rates. Priority tiers vary by model and are not applied (a price
+ * override can set them). Unknown providers and tiers: the standard price.
+ */
+const SERVICE_TIER_MULTIPLIERS: Record<string, Record<string, number>> = {
+  batch: { openai: 0.5, azure: 0.5, anthropic: 0.5, google: 0.5, 'google-gla': 0.5, 'google-vertex': 0.5, gemini: 0.5, mistral: 0.5, groq: 0.5 },
+  flex: { openai: 0.5, google: 0.5, 'google-gla': 0.5, 'google-vertex': 0.5, gemini: 0.5 },
+};
+
+/** The multiplier of a call's standard price for its service tier (`service_tier` tag), 1 when none applies. */
+export function serviceTierMultiplier(provider: string | undefined, tier: string | undefined): number {
+  if (!tier) return 1;
+  const byProvider = SERVICE_TIER_MULTIPLIERS[tier.toLowerCase()];
+  if (!byProvider || !provider) return 1;
+  const p = provider.toLowerCase();
+  return byProvider[PROVIDER_ALIASES[p] ?? p] ?? 1;
+}
+
 /** One user price override: the same rates as a catalogue table, USD per million tokens. */
 export type PriceOverride = PriceTable;
 
@@ -188,7 +212,7 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
     }
     const o: PriceOverride = {};
     let bad = false;
-    for (const k of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h'] as const) {
+    for (const k of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const) {
       if (v[k] === undefined) continue;
       const r = toRate(v[k]);
       if (r === undefined) {

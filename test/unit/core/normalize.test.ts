@@ -291,7 +291,7 @@ describe('third-party samples', () => {
     assert.equal(stats(select([state.table])).outputTokens, 427);
   });
 
-  it('Groq batch output: 3 calls of llama-3.1-8b-instant priced from the table ($0.05 in, $0.08 out per Mtok)', () => {
+  it('Groq batch output: 3 calls of llama-3.1-8b-instant priced from the table ($0.05 in, $0.08 out per Mtok) at the 50% batch discount', () => {
     const state = loadFile(fixture('third-party', 'groq-batch-output_llama-3.1-8b.jsonl'));
     assert.equal(state.table.length, 3);
     const s = stats(select([state.table]));
@@ -300,8 +300,9 @@ describe('third-party samples', () => {
     const outTok = lines.reduce((a, l) => a + l.response.body.usage.completion_tokens, 0);
     assert.equal(s.inputTokens, inTok);
     assert.equal(s.outputTokens, outTok);
-    assertUsd(s.costUsd, (inTok * 0.05 + outTok * 0.08) / 1e6);
+    assertUsd(s.costUsd, (0.5 * (inTok * 0.05 + outTok * 0.08)) / 1e6);
     assert.equal(state.table.pool.get(state.table.dims.provider[0]), 'groq');
+    assert.equal(state.table.serviceTierAt(0), 'batch');
   });
 });
 
@@ -312,17 +313,19 @@ describe('the same calls in every shape', () => {
   it('has a fixture for every shape', () => assert.ok(files.length >= 8, files.join(', ')));
 
   for (const f of files) {
-    it(`${f}: 3 calls, $0.05917 in all, the same split by feature and user`, () => {
+    // The Batch API bills the same tokens at half the standard rates.
+    const tier = f === 'batch-output.jsonl' ? 0.5 : 1;
+    it(`${f}: 3 calls, $0.05917${tier === 1 ? '' : ' × 0.5 (batch)'} in all, the same split by feature and user`, () => {
       const state = loadFile(`${dir}/${f}`, new PriceBook(), new StringPool());
       assert.deepEqual(state.problems, []);
       const slices = select([state.table], { costSource: 'computed' });
       const s = stats(slices, 'computed');
       assert.equal(s.calls, 3);
-      assertUsd(s.costUsd, 0.05917, f);
-      assert.equal(Math.round(s.costUsd * 100), 6, 'to the cent');
+      assertUsd(s.costUsd, 0.05917 * tier, f);
+      assert.equal(Math.round(s.costUsd * 100), tier === 1 ? 6 : 3, 'to the cent');
       assert.equal(s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens, 11200 + 3000 + 5000);
       assert.equal(s.outputTokens, 350 + 420 + 2500);
-      const byFeature = groupBy(slices, ['feature', 'user'], 'computed').map((g) => [g.key.feature, g.key.user, Math.round(g.stats.costUsd * 1e5)]);
+      const byFeature = groupBy(slices, ['feature', 'user'], 'computed').map((g) => [g.key.feature, g.key.user, Math.round((g.stats.costUsd / tier) * 1e5)]);
       assert.deepEqual(byFeature, [['search', 'u_1', 3000], ['summarization', 'u_1', 1875], ['search', 'u_2', 1042]]);
     });
   }

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { calcPrice } from '@pydantic/genai-prices';
-import { costOfTokens, parsePriceOverrides, PriceBook } from '../../../src/core/pricing';
+import { StringPool } from '../../../src/core/callTable';
+import { costOfTokens, parsePriceOverrides, PriceBook, serviceTierMultiplier } from '../../../src/core/pricing';
+import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
+import { assertUsd, loadText } from '../helpers';
 import type { TokenCounts } from '../../../src/core/types';
 
 const tok = (p: Partial<TokenCounts>): TokenCounts => ({
@@ -108,5 +111,52 @@ describe('price overrides', () => {
     const table = r.overrides.get('m')!;
     close(costOfTokens(table, tok({ inputTokens: 100 })).costUsd, 100 / 1e6);
     close(costOfTokens(table, tok({ inputTokens: 101 })).costUsd, 202 / 1e6);
+  });
+});
+
+describe('service tiers and reasoning rates', () => {
+  it('bills Batch API results at half price, cache rates included (OpenAI and Anthropic batch files)', () => {
+    const prices = new PriceBook();
+    const openai = JSON.stringify({ id: 'batch_req_1', custom_id: 'r1', response: { status_code: 200, body: { model: 'gpt-4o', usage: { prompt_tokens: 3000, completion_tokens: 420, prompt_tokens_details: { cached_tokens: 1024 } } } } });
+    const anthropic = JSON.stringify({ custom_id: 'r2', result: { type: 'succeeded', message: { model: 'claude-sonnet-4-5', usage: { input_tokens: 1200, output_tokens: 350, cache_read_input_tokens: 8000, cache_creation_input_tokens: 2000 } } } });
+    const st = loadText(`${openai}\n${anthropic}\n`, 'batch.jsonl', prices);
+    assert.equal(st.table.length, 2);
+    assertUsd(st.table.computedUsd[0], (0.5 * (1976 * 2.5 + 1024 * 1.25 + 420 * 10)) / 1e6);
+    assertUsd(st.table.computedUsd[1], (0.5 * (1200 * 3 + 8000 * 0.3 + 2000 * 3.75 + 350 * 15)) / 1e6);
+    assertUsd(st.table.noCacheUsd[0], (0.5 * (3000 * 2.5 + 420 * 10)) / 1e6);
+  });
+
+  it('applies the tier a record or response reports: flex at half price for OpenAI, priority and default at the standard price', () => {
+    const line = (tier: string) => JSON.stringify({ model: 'gpt-4o', provider: 'openai', input_tokens: 1000, output_tokens: 100, service_tier: tier });
+    const std = (1000 * 2.5 + 100 * 10) / 1e6;
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(['flex', 'priority', 'default', 'batch'].map(line).join('\n') + '\n'), true, new PriceBook(), { fast });
+      assert.deepEqual([...st.table.computedUsd.subarray(0, 4)].map((c) => Math.round(c * 1e9)), [std / 2, std, std, std / 2].map((c) => Math.round(c * 1e9)), `fast=${fast}`);
+    }
+    assert.equal(serviceTierMultiplier('anthropic', 'flex'), 1, 'Anthropic has no flex tier');
+    assert.equal(serviceTierMultiplier('some-new-provider', 'batch'), 1, 'unknown providers: the standard price, never a guess');
+  });
+
+  it('bills reasoning tokens at the model\'s reasoning rate where it has one (sonar-deep-research), as the catalogue does', () => {
+    const prices = new PriceBook();
+    const tokens = { inputTokens: 1_000_000, outputTokens: 1_000_000, reasoningTokens: 500_000, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+    const c = prices.price('sonar-deep-research', 'perplexity', tokens, Date.UTC(2026, 0, 1));
+    assert.ok(c);
+    // input 1M × $2 + (1M − 0.5M reasoning) × $8 + 0.5M × $3 reasoning
+    assertUsd(c.costUsd, 2 + 4 + 1.5);
+    const ref = calcPrice({ input_tokens: 1_000_000, output_tokens: 1_000_000, output_reasoning_tokens: 500_000 } as Parameters<typeof calcPrice>[0], 'sonar-deep-research', { providerId: 'perplexity' });
+    assert.ok(ref);
+    assertUsd(c.costUsd, Number(ref.total_price));
+    // A model without a reasoning rate bills reasoning as output (o3: 2,500 out of which 1,800 reasoning = 2,500 × $8).
+    const o3 = prices.price('o3', 'openai', { ...tokens, inputTokens: 5000, outputTokens: 2500, reasoningTokens: 1800 }, Date.UTC(2026, 0, 1));
+    assertUsd(o3!.costUsd, (5000 * 2 + 2500 * 8) / 1e6);
+  });
+
+  it('reads a reasoning rate from the prices file', () => {
+    const { overrides, problems } = parsePriceOverrides(JSON.stringify({ 'my-model': { input: 1, output: 4, reasoning: 2 } }));
+    assert.deepEqual(problems, []);
+    const c = new PriceBook(overrides).price('my-model', undefined, { inputTokens: 0, outputTokens: 1_000_000, reasoningTokens: 250_000, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, NaN);
+    assertUsd(c!.costUsd, 0.75 * 4 + 0.25 * 2);
   });
 });
