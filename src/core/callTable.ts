@@ -82,6 +82,9 @@ export class CallTable {
   /** Other tag keys, each a column of interned values (0 where a call lacks the tag). */
   readonly tags = new Map<string, Int32Array>();
 
+  /** Counts changes to rows already there (a row replaced, calls repriced): views built on the rows start over. */
+  edits = 0;
+
   constructor(readonly file: string, readonly pool: StringPool) {}
 
   private grow(min: number) {
@@ -132,6 +135,7 @@ export class CallTable {
     if (m && m.row >= 0 && m.row < this.length) {
       for (const col of this.tags.values()) col[m.row] = 0;
       this.fill(m.row, rec, prices);
+      this.edits++;
       return { row: m.row, added: false };
     }
     const row = this.append(rec, prices);
@@ -197,6 +201,7 @@ export class CallTable {
 
   /** Prices every call again, e.g. after the user's price file changed. */
   reprice(prices: PriceBook) {
+    this.edits++;
     for (let i = 0; i < this.length; i++) this.priceRow(i, prices);
   }
 
@@ -261,6 +266,7 @@ export class CallTable {
 
   /** Prices row `i` again with `prices` (what `append` does after filling a row). */
   priceRowAt(i: number, prices: PriceBook): void {
+    this.edits++;
     this.priceRow(i, prices);
   }
 
