@@ -49,6 +49,11 @@ export const FLAG_ERROR = 1;
  * and grouping walks integers. Costs are priced once on append: `computedUsd` is NaN for an unpriced model,
  * `recordedUsd` is NaN when the record carried no cost.
  */
+/** Capacity for a table loaded whole: its rows and room for appends (1/16 more), so the next appends copy nothing. */
+function withHeadroom(n: number): number {
+  return n + Math.max(1024, n >> 4);
+}
+
 export class CallTable {
   length = 0;
   private cap = 0;
@@ -88,7 +93,8 @@ export class CallTable {
   constructor(readonly file: string, readonly pool: StringPool) {}
 
   private grow(min: number) {
-    const cap = Math.max(min, this.cap * 2, 1024);
+    // Doubling up to a million rows, then an eighth at a time: a big table does not double its memory for a few appends.
+    const cap = Math.max(min, this.cap + (this.cap >= 1 << 20 ? this.cap >> 3 : this.cap), 1024);
     const g = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, fill?: number): T => {
       const b = new (a.constructor as { new (n: number): T })(cap);
       b.set(a);
@@ -230,7 +236,7 @@ export class CallTable {
   /** Rebuilds a table from exported columns, re-interning their strings into `pool`. */
   static importColumns(file: string, pool: StringPool, p: PackedColumns): CallTable {
     const t = new CallTable(file, pool);
-    t.grow(Math.max(p.length, 1));
+    t.grow(withHeadroom(p.length));
     t.length = p.length;
     const map = new Int32Array(p.strings.length);
     for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
@@ -280,7 +286,7 @@ export class CallTable {
     const t = new CallTable(file, pool);
     let total = 0;
     for (const p of parts) total += p.columns.length;
-    t.grow(Math.max(total, 1));
+    t.grow(withHeadroom(total));
     let at = 0;
     for (const { columns: p, lineOffset, idMap } of parts) {
       let map = idMap;
