@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { select, type Slice } from '../core/analysis';
 import { formatCount, formatPct, formatTokens, formatUsd } from '../core/format';
-import { type CallRef, childGroups, costliestCalls, type GroupNode } from '../core/groupTree';
+import { GroupIndex, type IndexNode } from '../core/groupIndex';
+import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
 import { rangeLabel } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
@@ -10,7 +10,7 @@ import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
 
 export type CostItem =
-  | { kind: 'group'; node: GroupNode; depth: number; parent?: CostItem }
+  | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
   | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
   | { kind: 'message'; text: string; detail?: string }
   | { kind: 'more'; count: number; costUsd: number; calls: number; id: string; parent?: CostItem };
@@ -38,6 +38,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<CostItem | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   private roots: CostItem[] | undefined;
+  /** The groups, kept up to date incrementally as trace files grow (rebuilt when the grouping or range changes). */
+  private readonly index = new GroupIndex();
 
   constructor(
     private readonly store: TraceStore,
@@ -55,21 +57,14 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     this._onDidChangeTreeData.fire(undefined);
   }
 
-  /** The calls of the current range, for the whole tree. */
-  rangeSlices(): Slice[] {
-    return select(this.store.tables(), { sinceMs: this.view.sinceMs(), costSource: this.view.costSource });
-  }
-
   getChildren(el?: CostItem): CostItem[] {
     const dims = this.view.groupBy;
     const source = this.view.costSource;
     if (!el) {
       if (!this.store.ready || this.store.paths().length === 0) return [];
       if (this.roots) return this.roots;
-      const slices = this.rangeSlices();
-      let count = 0;
-      for (const s of slices) count += s.rows.length;
-      if (count === 0) {
+      this.index.sync(this.store.tables(), { dims, source, sinceMs: this.view.sinceMs() });
+      if (!this.index.total?.calls) {
         const latest = latestCall(this.store);
         this.roots = [
           {
@@ -80,13 +75,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
         ];
         return this.roots;
       }
-      this.roots = capped(childGroups(slices, dims[0], undefined, source).map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
+      this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
       return this.roots;
     }
     if (el.kind !== 'group') return [];
     const { node, depth } = el;
     if (depth + 1 < dims.length) {
-      return capped(childGroups(node.slices, dims[depth + 1], { path: node.path, costUsd: node.stats.costUsd }, source).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
+      return capped(this.index.children(node).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
     }
     return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
   }
@@ -98,9 +93,12 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   /** All children, without the cap (reveal and tests use this to find any group). */
   allChildren(el?: CostItem): CostItem[] {
     const dims = this.view.groupBy;
-    if (!el) return childGroups(this.rangeSlices(), dims[0], undefined, this.view.costSource).map((node) => ({ kind: 'group', node, depth: 0 }));
+    if (!el) {
+      this.index.sync(this.store.tables(), { dims, source: this.view.costSource, sinceMs: this.view.sinceMs() });
+      return this.index.children().map((node) => ({ kind: 'group', node, depth: 0 }));
+    }
     if (el.kind !== 'group' || el.depth + 1 >= dims.length) return this.getChildren(el);
-    return childGroups(el.node.slices, dims[el.depth + 1], { path: el.node.path, costUsd: el.node.stats.costUsd }, this.view.costSource).map((child) => ({ kind: 'group', node: child, depth: el.depth + 1, parent: el }));
+    return this.index.children(el.node).map((child) => ({ kind: 'group', node: child, depth: el.depth + 1, parent: el }));
   }
 
   getTreeItem(el: CostItem): vscode.TreeItem {
@@ -175,8 +173,10 @@ function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
 }
 
 /** Markdown tooltip; trace text goes in as escaped text, never as Markdown. */
-export function groupTooltip(node: GroupNode): vscode.MarkdownString {
+export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }): vscode.MarkdownString {
   const s = node.stats;
+  // Big groups' percentiles come from a sketch (within 0.1%): say so rather than print them as exact.
+  const approx = node.exactPercentiles === false ? '≈ ' : '';
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${node.dim}:** `);
   md.appendText(node.value);
@@ -187,7 +187,7 @@ export function groupTooltip(node: GroupNode): vscode.MarkdownString {
       `|---|---:|`,
       `| Cost | ${formatUsd(s.costUsd)} |`,
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
-      `| Per call p50 / p95 / p99 | ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
+      `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
       `| Cache hit ratio | ${formatPct(s.cacheHitRatio)} |`,
       `| Cache savings | ${formatUsd(s.cacheSavingsUsd)} (without cache ${formatUsd(s.costWithoutCacheUsd)}) |`,

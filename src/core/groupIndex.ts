@@ -1,0 +1,529 @@
+import { quantile } from 'simple-statistics';
+import { type GroupStats, rowCost, type Slice, UNATTRIBUTED } from './analysis';
+import { type CallTable, FLAG_ERROR } from './callTable';
+import type { GroupNode } from './groupTree';
+import type { CostSource } from './types';
+
+/**
+ * An incremental cost tree: the calls of some tables grouped by a list of dimensions, level by level, kept up to date
+ * as rows are appended. Each node holds its rows and running sums, so appending k rows costs O(k × materialised
+ * levels), not a regrouping of everything. Levels are materialised when first asked for (a tree view expands them).
+ *
+ * Figures are the same as `stats()` over the node's rows (same sums, counts, errors, first/last time, unpriced models)
+ * except the percentiles of big groups: a group keeps its priced costs exactly up to EXACT_PERCENTILE_LIMIT calls (the
+ * percentiles are then exactly `stats()`'s), and beyond that a log-linear sketch whose percentiles are within
+ * SKETCH_RELATIVE_ERROR (relative) of the exact order statistic. Pure: no vscode, no fs.
+ */
+
+/** Relative error of the percentiles of groups too big to keep exactly. */
+export const SKETCH_RELATIVE_ERROR = 0.001;
+/** Groups with up to this many priced calls keep exact percentiles. */
+export const EXACT_PERCENTILE_LIMIT = 4096;
+
+/**
+ * Sketch buckets are log-linear, read straight off a double's bits: the exponent and the top SUB_BITS bits of the
+ * mantissa (the high 32-bit word shifted right by 20 − SUB_BITS). A bucket [lo, lo·(1 + 2^−SUB_BITS)) is represented
+ * by its midpoint, within 2^−(SUB_BITS+1) ≈ 0.098% of any value in it: under SKETCH_RELATIVE_ERROR. No logarithm.
+ */
+const SUB_BITS = 9;
+const SHIFT = 20 - SUB_BITS;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+/** Index of the high word of a double in `u32` (1 on little-endian machines). */
+const HI = (() => {
+  f64[0] = 1;
+  return u32[1] === 0x3ff00000 ? 1 : 0;
+})();
+
+function bucketOf(v: number): number {
+  f64[0] = v;
+  return u32[HI] >>> SHIFT;
+}
+
+function bucketMid(k: number): number {
+  u32[HI] = (k << SHIFT) | (1 << (SHIFT - 1));
+  u32[1 - HI] = 0;
+  return f64[0];
+}
+
+/**
+ * The priced costs of a group, for percentiles: exact values while few, then a log-linear sketch (see bucketOf).
+ * Values ≤ 0 (free calls, refunds) are kept apart and read as 0 beyond the exact limit.
+ */
+export class CostDigest {
+  private exact: Float64Array | undefined = new Float64Array(8);
+  n = 0;
+  private zeros = 0;
+  private counts = new Uint32Array(0);
+  /** Bucket index of counts[0]. */
+  private base = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  add(v: number): void {
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    const ex = this.exact;
+    if (ex) {
+      if (this.n === ex.length) {
+        if (this.n >= EXACT_PERCENTILE_LIMIT) {
+          this.exact = undefined;
+          for (let i = 0; i < this.n; i++) this.bucket(ex[i]);
+          this.n++;
+          this.bucket(v);
+          return;
+        }
+        const g = new Float64Array(ex.length * 2);
+        g.set(ex);
+        this.exact = g;
+        g[this.n++] = v;
+        return;
+      }
+      ex[this.n++] = v;
+      return;
+    }
+    this.n++;
+    this.bucket(v);
+  }
+
+  private bucket(v: number): void {
+    if (!(v > 0)) {
+      this.zeros++;
+      return;
+    }
+    const k = bucketOf(v);
+    let i = k - this.base;
+    if (i >= 0 && i < this.counts.length) {
+      this.counts[i]++;
+      return;
+    }
+    if (this.counts.length === 0) {
+      this.counts = new Uint32Array(1 << SUB_BITS);
+      this.base = k - (1 << (SUB_BITS - 1));
+    } else {
+      const lo = Math.min(this.base, k);
+      const hi = Math.max(this.base + this.counts.length, k + 1);
+      const size = Math.max(hi - lo, this.counts.length * 2);
+      const grown = new Uint32Array(size);
+      const newBase = k < this.base ? hi - size : lo;
+      grown.set(this.counts, this.base - newBase);
+      this.counts = grown;
+      this.base = newBase;
+    }
+    i = k - this.base;
+    this.counts[i]++;
+  }
+
+  /** Whether the percentiles are exact (few values) or from the sketch. */
+  get isExact(): boolean {
+    return this.exact !== undefined;
+  }
+
+  /** p-quantiles (0..1) with simple-statistics' `quantile` rule; NaN when empty. */
+  quantiles(ps: readonly number[]): number[] {
+    if (this.n === 0) return ps.map(() => NaN);
+    if (this.exact) return quantile(this.exact.slice(0, this.n) as unknown as number[], ps as number[]) as unknown as number[];
+    // simple-statistics' quantileSorted: order statistic ceil(n·p)−1, or the mean of the two around n·p when n·p is
+    // an integer and n is even; p = 1 is the maximum.
+    const need: number[] = [];
+    const plan = ps.map((p) => {
+      const idx = this.n * p;
+      if (p >= 1) return { max: true, ranks: [] as number[] };
+      if (p <= 0) return { min: true, ranks: [] as number[] };
+      const ranks = idx % 1 !== 0 ? [Math.ceil(idx) - 1] : this.n % 2 === 0 ? [idx - 1, idx] : [idx];
+      need.push(...ranks);
+      return { ranks };
+    });
+    const values = this.orderStats(need);
+    return plan.map((q) => {
+      if ('max' in q) return this.max;
+      if ('min' in q) return this.min;
+      let s = 0;
+      for (const r of q.ranks) s += values.get(r)!;
+      return s / q.ranks.length;
+    });
+  }
+
+  /** Approximate order statistics (0-based ranks), in one pass over the buckets. */
+  private orderStats(ranks: number[]): Map<number, number> {
+    const out = new Map<number, number>();
+    const want = [...new Set(ranks)].sort((a, b) => a - b);
+    let w = 0;
+    let seen = this.zeros;
+    while (w < want.length && want[w] < seen) out.set(want[w++], Math.max(0, Math.min(this.min, 0)));
+    for (let i = 0; i < this.counts.length && w < want.length; i++) {
+      const c = this.counts[i];
+      if (c === 0) continue;
+      seen += c;
+      if (want[w] < seen) {
+        const v = Math.min(this.max, Math.max(this.min, bucketMid(this.base + i)));
+        while (w < want.length && want[w] < seen) out.set(want[w++], v);
+      }
+    }
+    while (w < want.length) out.set(want[w++], this.max);
+    return out;
+  }
+}
+
+/** Rows of one table in a node, in a growable buffer. */
+interface Part {
+  table: CallTable;
+  rows: Int32Array;
+  n: number;
+}
+
+/** Values of the row being added, read once for every level it goes into. */
+interface RowValues {
+  inTok: number;
+  outTok: number;
+  crTok: number;
+  cwTok: number;
+  rsTok: number;
+  ts: number;
+  cost: number;
+  err: boolean;
+  saved: number;
+  model: string;
+}
+
+/** One group of the incremental tree. Implements the tree's GroupNode (stats computed when read, then cached). */
+export class IndexNode implements GroupNode {
+  readonly id: string;
+  /** The index build this node belongs to (a rebuild makes new nodes). */
+  generation = 0;
+  shareOfParent = 0;
+  private readonly parts: Part[] = [];
+  private lastPart: Part | undefined;
+  calls = 0;
+  private priced = 0;
+  private cost = 0;
+  private saved = 0;
+  private inTok = 0;
+  private outTok = 0;
+  private crTok = 0;
+  private cwTok = 0;
+  private rsTok = 0;
+  private errors = 0;
+  private errorCost = 0;
+  private first = Infinity;
+  private last = -Infinity;
+  private unpriced: Record<string, number> = {};
+  private readonly digest = new CostDigest();
+  private cached: GroupStats | undefined;
+  /** Children by the next dimension, once materialised. */
+  kids: { dim: string; byValue: Map<string, IndexNode>; byId: Map<CallTable, (IndexNode | undefined)[]> } | undefined;
+
+  constructor(
+    readonly dim: string,
+    readonly value: string,
+    readonly path: { dim: string; value: string }[],
+  ) {
+    this.id = path.map((p) => `${p.dim}=${p.value}`).join('\u001f');
+  }
+
+  get costUsd(): number {
+    return this.cost;
+  }
+
+  get slices(): Slice[] {
+    return this.parts.filter((p) => p.n > 0).map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
+  }
+
+  get stats(): GroupStats {
+    if (this.cached) return this.cached;
+    const [p50, p95, p99] = this.digest.quantiles([0.5, 0.95, 0.99]);
+    const allInput = this.inTok + this.crTok + this.cwTok;
+    this.cached = {
+      calls: this.calls,
+      pricedCalls: this.priced,
+      unpricedCalls: this.calls - this.priced,
+      costUsd: this.cost,
+      costWithoutCacheUsd: this.cost + this.saved,
+      cacheSavingsUsd: this.saved,
+      inputTokens: this.inTok,
+      outputTokens: this.outTok,
+      cacheReadTokens: this.crTok,
+      cacheWriteTokens: this.cwTok,
+      reasoningTokens: this.rsTok,
+      cacheHitRatio: allInput > 0 ? this.crTok / allInput : 0,
+      meanUsd: this.priced ? this.cost / this.priced : NaN,
+      p50Usd: p50,
+      p95Usd: p95,
+      p99Usd: p99,
+      maxUsd: this.priced ? this.digest.max : NaN,
+      errors: this.errors,
+      errorCostUsd: this.errorCost,
+      firstTsMs: this.first,
+      lastTsMs: this.last,
+      unpricedModels: { ...this.unpriced },
+    };
+    return this.cached;
+  }
+
+  /** Whether the percentiles in `stats` are exact or from the sketch. */
+  get exactPercentiles(): boolean {
+    return this.digest.isExact;
+  }
+
+  add(table: CallTable, row: number, v: RowValues): void {
+    let p = this.lastPart;
+    if (!p || p.table !== table) {
+      p = this.parts.find((x) => x.table === table);
+      if (!p) {
+        p = { table, rows: new Int32Array(16), n: 0 };
+        this.parts.push(p);
+      }
+      this.lastPart = p;
+    }
+    if (p.n === p.rows.length) {
+      const g = new Int32Array(p.rows.length * 2);
+      g.set(p.rows);
+      p.rows = g;
+    }
+    p.rows[p.n++] = row;
+    this.cached = undefined;
+    this.calls++;
+    this.inTok += v.inTok;
+    this.outTok += v.outTok;
+    this.crTok += v.crTok;
+    this.cwTok += v.cwTok;
+    this.rsTok += v.rsTok;
+    if (v.ts < this.first) this.first = v.ts;
+    if (v.ts > this.last) this.last = v.ts;
+    if (v.err) this.errors++;
+    if (Number.isNaN(v.cost)) {
+      this.unpriced[v.model] = (this.unpriced[v.model] ?? 0) + 1;
+      return;
+    }
+    this.priced++;
+    this.cost += v.cost;
+    if (v.err) this.errorCost += v.cost;
+    this.saved += v.saved;
+    this.digest.add(v.cost);
+  }
+
+  /** The rows of each table in this node. */
+  rowsByTable(): { table: CallTable; rows: Int32Array }[] {
+    return this.parts.map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
+  }
+
+  /**
+   * Adds a row's sums only: the root keeps no rows (they are the tables', within the time range, read from them when
+   * its children are built) and no percentiles.
+   */
+  addSums(v: RowValues): void {
+    this.cached = undefined;
+    this.calls++;
+    this.inTok += v.inTok;
+    this.outTok += v.outTok;
+    this.crTok += v.crTok;
+    this.cwTok += v.cwTok;
+    this.rsTok += v.rsTok;
+    if (v.ts < this.first) this.first = v.ts;
+    if (v.ts > this.last) this.last = v.ts;
+    if (v.err) this.errors++;
+    if (Number.isNaN(v.cost)) {
+      this.unpriced[v.model] = (this.unpriced[v.model] ?? 0) + 1;
+      return;
+    }
+    this.priced++;
+    this.cost += v.cost;
+    if (v.err) this.errorCost += v.cost;
+    this.saved += v.saved;
+  }
+}
+
+export interface GroupIndexOptions {
+  /** The tree's levels, e.g. feature, user, model. */
+  dims: readonly string[];
+  source: CostSource;
+  sinceMs?: number;
+  untilMs?: number;
+}
+
+/** What `sync` did. */
+export type SyncResult = 'rebuilt' | 'appended' | 'unchanged';
+
+export class GroupIndex {
+  private opts: GroupIndexOptions | undefined;
+  private root: IndexNode | undefined;
+  private generation = 0;
+  private tables: CallTable[] = [];
+  /** Per table: rows already taken in, and its in-place edit count then. */
+  private readonly seen = new Map<CallTable, { length: number; edits: number }>();
+  private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, model: '' };
+
+  /**
+   * Brings the index up to date with `tables`: rows appended since the last call are added to every materialised
+   * node; anything else (other options, a table gone, shrunk or edited in place, e.g. repriced) rebuilds it.
+   */
+  sync(tables: readonly CallTable[], opts: GroupIndexOptions): SyncResult {
+    if (!this.root || !this.opts || !sameOptions(this.opts, opts) || this.needsRebuild(tables)) {
+      this.opts = { ...opts, dims: [...opts.dims] };
+      this.seen.clear();
+      this.root = new IndexNode('', '', []);
+      this.root.generation = ++this.generation;
+      this.tables = [...tables];
+      for (const t of tables) this.take(t, 0);
+      return 'rebuilt';
+    }
+    let appended = false;
+    this.tables = [...tables];
+    for (const t of tables) {
+      const from = this.seen.get(t)?.length ?? 0;
+      if (t.length > from) {
+        this.take(t, from);
+        appended = true;
+      } else if (!this.seen.has(t)) this.seen.set(t, { length: t.length, edits: t.edits });
+    }
+    return appended ? 'appended' : 'unchanged';
+  }
+
+  private needsRebuild(tables: readonly CallTable[]): boolean {
+    const now = new Set(tables);
+    for (const [t, s] of this.seen) if (!now.has(t) || t.length < s.length || t.edits !== s.edits) return true;
+    return false;
+  }
+
+  /** The whole selection (all levels' root). */
+  get total(): IndexNode | undefined {
+    return this.root;
+  }
+
+  /**
+   * The groups under `parent` (the top level when undefined), costliest first. The top level always holds the
+   * `(unattributed)` group, with zero calls if need be, so users see that it is empty.
+   */
+  children(parent?: IndexNode): IndexNode[] {
+    const root = this.root;
+    const opts = this.opts;
+    if (!root || !opts) return [];
+    const node = parent && parent.generation !== root.generation ? this.find(parent.path) : parent ?? root;
+    if (!node) return [];
+    const depth = node.path.length;
+    if (depth >= opts.dims.length) return [];
+    if (!node.kids) this.materialise(node, opts.dims[depth]);
+    const kids = node.kids!;
+    if (node === root && !kids.byValue.has(UNATTRIBUTED)) {
+      const empty = new IndexNode(kids.dim, UNATTRIBUTED, [{ dim: kids.dim, value: UNATTRIBUTED }]);
+      empty.generation = root.generation;
+      kids.byValue.set(UNATTRIBUTED, empty);
+    }
+    const list = [...kids.byValue.values()];
+    const parentCost = node.costUsd;
+    for (const k of list) k.shareOfParent = parentCost > 0 ? k.costUsd / parentCost : 0;
+    list.sort((a, b) => b.costUsd - a.costUsd || b.calls - a.calls || a.value.localeCompare(b.value));
+    return list;
+  }
+
+  /** The current node of a path (e.g. of a node from before a rebuild), materialising the levels on the way. */
+  find(path: readonly { dim: string; value: string }[]): IndexNode | undefined {
+    let node = this.root;
+    for (let d = 0; node && d < path.length; d++) {
+      if (this.opts?.dims[d] !== path[d].dim) return undefined;
+      node = this.children(d === 0 ? undefined : node).find((k) => k.value === path[d].value);
+    }
+    return node;
+  }
+
+  private materialise(node: IndexNode, dim: string): void {
+    node.kids = { dim, byValue: new Map(), byId: new Map() };
+    const source = this.opts!.source;
+    const parts = node === this.root ? this.tables.map((table) => ({ table, rows: this.selected(table) })) : node.rowsByTable();
+    for (const { table: t, rows } of parts) {
+      const col = t.column(dim);
+      let ids = node.kids.byId.get(t);
+      if (!ids) node.kids.byId.set(t, (ids = []));
+      const v = this.scratch;
+      for (let k = 0; k < rows.length; k++) {
+        const i = rows[k];
+        this.read(t, i, source);
+        const id = col ? col[i] : 0;
+        (ids[id] ?? this.newKid(node, t, id)).add(t, i, v);
+      }
+    }
+  }
+
+  /** The rows of a table within the time range (the root's rows). */
+  private selected(t: CallTable): Int32Array {
+    const opts = this.opts!;
+    if (opts.sinceMs === undefined && opts.untilMs === undefined) {
+      const all = new Int32Array(t.length);
+      for (let i = 0; i < all.length; i++) all[i] = i;
+      return all;
+    }
+    const since = opts.sinceMs ?? -Infinity;
+    const until = opts.untilMs ?? Infinity;
+    const ts = t.tsMs;
+    const out = new Int32Array(t.length);
+    let n = 0;
+    for (let i = 0; i < t.length; i++) if (ts[i] >= since && ts[i] < until) out[n++] = i;
+    return out.subarray(0, n);
+  }
+
+  private kidOf(node: IndexNode, t: CallTable, i: number): IndexNode {
+    const kids = node.kids!;
+    let ids = kids.byId.get(t);
+    if (!ids) kids.byId.set(t, (ids = []));
+    const col = t.column(kids.dim);
+    const id = col ? col[i] : 0;
+    return ids[id] ?? this.newKid(node, t, id);
+  }
+
+  private newKid(node: IndexNode, t: CallTable, id: number): IndexNode {
+    const kids = node.kids!;
+    const value = id === 0 ? UNATTRIBUTED : t.pool.get(id);
+    let kid = kids.byValue.get(value);
+    if (!kid) {
+      kids.byValue.set(value, (kid = new IndexNode(kids.dim, value, [...node.path, { dim: kids.dim, value }])));
+      kid.generation = node.generation;
+    }
+    kids.byId.get(t)![id] = kid;
+    return kid;
+  }
+
+  private read(t: CallTable, i: number, source: CostSource): void {
+    const v = this.scratch;
+    v.inTok = t.inputTokens[i];
+    v.outTok = t.outputTokens[i];
+    v.crTok = t.cacheReadTokens[i];
+    v.cwTok = t.cacheWriteTokens[i];
+    v.rsTok = t.reasoningTokens[i];
+    v.ts = t.tsMs[i];
+    v.err = (t.flags[i] & FLAG_ERROR) !== 0;
+    const c = rowCost(t, i, source);
+    v.cost = c;
+    if (Number.isNaN(c)) {
+      v.model = t.pool.get(t.dims.model[i]) || '(no model)';
+      v.saved = 0;
+    } else {
+      const computed = t.computedUsd[i];
+      v.saved = Number.isNaN(computed) ? 0 : t.noCacheUsd[i] - computed;
+    }
+  }
+
+  /** Adds rows `from`.. of a table to the root and every materialised level below it. */
+  private take(t: CallTable, from: number): void {
+    const opts = this.opts!;
+    const root = this.root!;
+    const since = opts.sinceMs ?? -Infinity;
+    const until = opts.untilMs ?? Infinity;
+    const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
+    const ts = t.tsMs;
+    for (let i = from; i < t.length; i++) {
+      if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+      this.read(t, i, opts.source);
+      let node = root;
+      node.addSums(this.scratch);
+      while (node.kids) {
+        node = this.kidOf(node, t, i);
+        node.add(t, i, this.scratch);
+      }
+    }
+    this.seen.set(t, { length: t.length, edits: t.edits });
+  }
+}
+
+function sameOptions(a: GroupIndexOptions, b: GroupIndexOptions): boolean {
+  return a.source === b.source && a.sinceMs === b.sinceMs && a.untilMs === b.untilMs && a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
+}
