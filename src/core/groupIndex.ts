@@ -302,6 +302,75 @@ export class IndexNode implements GroupNode {
     this.digest.add(v.cost);
   }
 
+  private keepRows(t: CallTable, rows: Int32Array): void {
+    let p = this.parts.find((x) => x.table === t);
+    if (!p) {
+      p = { table: t, rows: new Int32Array(Math.max(16, rows.length)), n: 0 };
+      this.parts.push(p);
+    } else if (p.n + rows.length > p.rows.length) {
+      const g = new Int32Array(Math.max(p.rows.length * 2, p.n + rows.length));
+      g.set(p.rows.subarray(0, p.n));
+      p.rows = g;
+    }
+    p.rows.set(rows, p.n);
+    p.n += rows.length;
+    this.lastPart = p;
+  }
+
+  /**
+   * Adds many rows of one table at once (building a level): the same figures as `add` row by row, in one tight loop
+   * over the columns.
+   */
+  addRows(t: CallTable, rows: Int32Array, source: CostSource, sumsOnly = false): void {
+    if (rows.length === 0) return;
+    if (!sumsOnly) this.keepRows(t, rows);
+    this.cached = undefined;
+    const inT = t.inputTokens, outT = t.outputTokens, crT = t.cacheReadTokens, cwT = t.cacheWriteTokens, rsT = t.reasoningTokens;
+    const tsC = t.tsMs, flags = t.flags, rec = t.recordedUsd, comp = t.computedUsd, noC = t.noCacheUsd;
+    const digest = sumsOnly ? undefined : this.digest;
+    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0;
+    let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      inTok += inT[i];
+      outTok += outT[i];
+      crTok += crT[i];
+      cwTok += cwT[i];
+      rsTok += rsT[i];
+      const ts = tsC[i];
+      if (ts < first) first = ts;
+      if (ts > last) last = ts;
+      const err = (flags[i] & FLAG_ERROR) !== 0;
+      if (err) errors++;
+      const r = rec[i];
+      const computed = comp[i];
+      const c = source === 'recorded' ? r : source === 'computed' ? computed : Number.isNaN(r) ? computed : r;
+      if (Number.isNaN(c)) {
+        const m = t.pool.get(t.dims.model[i]) || '(no model)';
+        this.unpriced[m] = (this.unpriced[m] ?? 0) + 1;
+        continue;
+      }
+      priced++;
+      cost += c;
+      if (err) errorCost += c;
+      if (!Number.isNaN(computed)) saved += noC[i] - computed;
+      if (digest) digest.add(c);
+    }
+    this.calls += rows.length;
+    this.inTok += inTok;
+    this.outTok += outTok;
+    this.crTok += crTok;
+    this.cwTok += cwTok;
+    this.rsTok += rsTok;
+    this.errors += errors;
+    this.priced += priced;
+    this.cost += cost;
+    this.saved += saved;
+    this.errorCost += errorCost;
+    this.first = first;
+    this.last = last;
+  }
+
   /** The rows of each table in this node. */
   rowsByTable(): { table: CallTable; rows: Int32Array }[] {
     return this.parts.map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
@@ -364,7 +433,10 @@ export class GroupIndex {
       this.root = new IndexNode('', '', []);
       this.root.generation = ++this.generation;
       this.tables = [...tables];
-      for (const t of tables) this.take(t, 0);
+      for (const t of tables) {
+        this.root.addRows(t, this.selected(t), opts.source, true);
+        this.seen.set(t, { length: t.length, edits: t.edits });
+      }
       return 'rebuilt';
     }
     let appended = false;
@@ -431,16 +503,27 @@ export class GroupIndex {
     const source = this.opts!.source;
     const parts = node === this.root ? this.tables.map((table) => ({ table, rows: this.selected(table) })) : node.rowsByTable();
     for (const { table: t, rows } of parts) {
+      if (!node.kids.byId.has(t)) node.kids.byId.set(t, []);
       const col = t.column(dim);
-      let ids = node.kids.byId.get(t);
-      if (!ids) node.kids.byId.set(t, (ids = []));
-      const v = this.scratch;
-      for (let k = 0; k < rows.length; k++) {
-        const i = rows[k];
-        this.read(t, i, source);
-        const id = col ? col[i] : 0;
-        (ids[id] ?? this.newKid(node, t, id)).add(t, i, v);
+      if (!col) {
+        this.newKid(node, t, 0).addRows(t, rows, source);
+        continue;
       }
+      // Counting sort of the rows by the dimension's id, then each child takes its run of rows in one go.
+      const counts = new Int32Array(t.pool.values.length);
+      for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
+      const start = new Int32Array(counts.length);
+      const used: number[] = [];
+      let off = 0;
+      for (let id = 0; id < counts.length; id++) {
+        if (counts[id] === 0) continue;
+        used.push(id);
+        start[id] = off;
+        off += counts[id];
+      }
+      const sorted = new Int32Array(rows.length);
+      for (let k = 0; k < rows.length; k++) sorted[start[col[rows[k]]]++] = rows[k];
+      for (const id of used) this.newKid(node, t, id).addRows(t, sorted.subarray(start[id] - counts[id], start[id]), source);
     }
   }
 
@@ -470,8 +553,11 @@ export class GroupIndex {
     return ids[id] ?? this.newKid(node, t, id);
   }
 
+  /** The child of `node` for the value with id `id` in `t`'s pool, created when new. */
   private newKid(node: IndexNode, t: CallTable, id: number): IndexNode {
     const kids = node.kids!;
+    const known = kids.byId.get(t)?.[id];
+    if (known) return known;
     const value = id === 0 ? UNATTRIBUTED : t.pool.get(id);
     let kid = kids.byValue.get(value);
     if (!kid) {
