@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StringPool } from '../core/callTable';
 import { renderCsv, renderMarkdown, renderTable } from '../core/format';
-import { type FieldMapping } from '../core/normalize';
+import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { buildReport } from '../core/report';
 import type { TraceFileState } from '../core/traceFile';
@@ -155,11 +155,16 @@ function loadMapping(path: string | undefined, cwd: string): FieldMapping | unde
   if (!path) return undefined;
   const p = resolve(cwd, path);
   if (!existsSync(p)) throw new UsageError(`mapping file not found: ${path}`);
+  let raw: unknown;
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as FieldMapping;
+    raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
     throw new UsageError(`mapping file ${path} is not valid JSON: ${(e as Error).message}`);
   }
+  const { mapping, problems } = parseFieldMapping(raw);
+  if (problems.length) throw new UsageError(`mapping file ${path}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`);
+  if (!mapping) throw new UsageError(`mapping file ${path} holds no field mapping (null)`);
+  return mapping;
 }
 
 const COMMANDS = ['report', 'outliers', 'anomalies', 'budget', 'whatif'];

@@ -25,6 +25,68 @@ export interface FieldMapping {
   inputIncludesCache?: boolean;
 }
 
+/** The dot-path fields of a `FieldMapping`, in the order the README lists them. */
+export const FIELD_MAPPING_PATHS = [
+  'model', 'provider', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'costUsd',
+  'timestamp', 'id', 'traceId', 'feature', 'user', 'agent', 'template', 'tool',
+] as const satisfies readonly (keyof FieldMapping)[];
+
+/** Fields of which a mapping needs at least one: a record is read through the mapping only when one of them is there. */
+const MAPPING_NEEDS = ['inputTokens', 'outputTokens', 'costUsd'] as const;
+
+const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * Checks a field mapping as written by the user (the `llmCostLens.fieldMapping` setting or a `--mapping` file, already
+ * JSON-parsed): an object whose keys are `FieldMapping` fields, each a non-empty dot path (a string) except
+ * `inputIncludesCache`, a boolean; and at least one of inputTokens, outputTokens or costUsd, without which no record
+ * would be read. Returns the mapping only when there is no problem; each problem is one line. Never throws.
+ * `null`/`undefined` is no mapping and no problem.
+ */
+export function parseFieldMapping(raw: unknown): { mapping: FieldMapping | undefined; problems: string[] } {
+  if (raw === null || raw === undefined) return { mapping: undefined, problems: [] };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { mapping: undefined, problems: [`the field mapping must be an object of dot paths, got ${Array.isArray(raw) ? 'an array' : typeof raw}`] };
+  }
+  const known: readonly string[] = [...FIELD_MAPPING_PATHS, 'inputIncludesCache'];
+  const problems: string[] = [];
+  const mapping: FieldMapping = {};
+  for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (key === 'inputIncludesCache') {
+      if (typeof v === 'boolean') mapping.inputIncludesCache = v;
+      else problems.push(`field mapping "inputIncludesCache" must be true or false, got ${describe(v)}`);
+      continue;
+    }
+    if (!known.includes(key)) {
+      const near = known.find((k) => squash(k) === squash(key));
+      problems.push(`field mapping has an unknown field "${oneLine(key)}"` + (near ? ` (did you mean "${near}"?)` : ` (known: ${known.join(', ')})`));
+      continue;
+    }
+    if (typeof v !== 'string') problems.push(`field mapping "${key}" must be a dot path string such as "usage.input_tokens", got ${describe(v)}`);
+    else if (!v.trim()) problems.push(`field mapping "${key}" is an empty path`);
+    else mapping[key as (typeof FIELD_MAPPING_PATHS)[number]] = v;
+  }
+  if (!problems.length && !MAPPING_NEEDS.some((k) => mapping[k] !== undefined)) {
+    problems.push('field mapping needs inputTokens, outputTokens or costUsd: without one of them no record is read through it');
+  }
+  return problems.length ? { mapping: undefined, problems } : { mapping, problems };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return v.trim() ? `"${oneLine(v)}"` : 'an empty string';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${oneLine(String(v))}`;
+}
+
+/** Keeps a user's text on one short line in a message. */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return t.length > 60 ? `${t.slice(0, 59)}…` : t;
+}
+
 /**
  * State kept across the documents of one file: ids already seen (Claude Code repeats a message on every content
  * block; the OTel console exporter may print a span twice) and the model announced by a Codex `turn_context`.

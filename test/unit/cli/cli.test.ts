@@ -86,6 +86,46 @@ describe('llm-cost-lens CLI', () => {
       assert.match(r.err, /^llm-cost-lens: /);
     }
   });
+
+  it('reads records through a valid --mapping file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      writeFileSync(join(dir, 'm.json'), '{"model":"llm.name","inputTokens":"llm.in","outputTokens":"llm.out","feature":"ctx.f"}');
+      writeFileSync(join(dir, 't.jsonl'), '{"llm":{"name":"gpt-4o","in":1000,"out":100},"ctx":{"f":"x"}}\n');
+      const r = run(['report', 't.jsonl', '--mapping', 'm.json', '--format', 'json'], dir);
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      assertUsd(j.total.costUsd, 0.0035);
+      assert.deepEqual(j.groups[0].key, { feature: 'x' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a --mapping file with an unknown field, a non-string or empty path: exit code 2, one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      writeFileSync(join(dir, 't.jsonl'), '{"model":"gpt-4o","input_tokens":1,"output_tokens":1}\n');
+      for (const [mapping, msg] of [
+        ['{"model":"m","input_tokens":"u.in"}', /^llm-cost-lens: mapping file m\.json: field mapping has an unknown field "input_tokens" \(did you mean "inputTokens"\?\)$/],
+        ['{"inputTokens":42}', /^llm-cost-lens: mapping file m\.json: field mapping "inputTokens" must be a dot path string such as "usage\.input_tokens", got number 42$/],
+        ['{"inputTokens":"  "}', /^llm-cost-lens: mapping file m\.json: field mapping "inputTokens" is an empty path$/],
+        ['{"inputTokens":"a","inputIncludesCache":"yes"}', /"inputIncludesCache" must be true or false, got "yes"$/],
+        ['{"model":"llm.name"}', /needs inputTokens, outputTokens or costUsd/],
+        ['["model"]', /must be an object of dot paths, got an array$/],
+        ['{"inputTokens":"","outputTokens":[],"cost":"x"}', /"inputTokens" is an empty path \(and 2 more\)$/],
+      ] as [string, RegExp][]) {
+        writeFileSync(join(dir, 'm.json'), mapping);
+        const r = run(['report', 't.jsonl', '--mapping', 'm.json'], dir);
+        assert.equal(r.code, 2, mapping);
+        assert.equal(r.out, '', mapping);
+        assert.equal(r.err.trim().split('\n').length, 1, r.err);
+        assert.match(r.err.trim(), msg, mapping);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('llm-cost-lens signal commands', () => {

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { select, stats, groupBy } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
+import { FIELD_MAPPING_PATHS, parseFieldMapping } from '../../../src/core/normalize';
 import { ingestBytes, newTraceFileState, packState, unpackState } from '../../../src/core/traceFile';
 import { assertUsd, fixture, loadFile, normalizeText } from '../helpers';
 
@@ -168,6 +169,48 @@ describe('normalizeDocument: each shape', () => {
     });
     assert.deepEqual(tokens(calls[0]), [1500, 500, 0, 0, 10, 0]);
     assert.deepEqual(calls[0].dims, { feature: 'x', user: 'u' });
+  });
+});
+
+describe('parseFieldMapping', () => {
+  it('keeps a valid mapping as it is', () => {
+    const raw = { model: 'llm.name', inputTokens: 'llm.in', outputTokens: 'llm.out', feature: 'ctx.feat', inputIncludesCache: true };
+    assert.deepEqual(parseFieldMapping(raw), { mapping: raw, problems: [] });
+    assert.deepEqual(parseFieldMapping({ costUsd: 'billing.usd' }), { mapping: { costUsd: 'billing.usd' }, problems: [] });
+  });
+
+  it('treats null or undefined as no mapping, without a problem', () => {
+    assert.deepEqual(parseFieldMapping(null), { mapping: undefined, problems: [] });
+    assert.deepEqual(parseFieldMapping(undefined), { mapping: undefined, problems: [] });
+  });
+
+  it('names each unknown field, non-string or empty path, and gives no mapping then', () => {
+    const r = parseFieldMapping({ input_tokens: 'a', outputTokens: 5, model: '', user: ' ', feature: null, inputIncludesCache: 'true', colour: 'x' });
+    assert.equal(r.mapping, undefined);
+    assert.deepEqual(r.problems, [
+      'field mapping has an unknown field "input_tokens" (did you mean "inputTokens"?)',
+      'field mapping "outputTokens" must be a dot path string such as "usage.input_tokens", got number 5',
+      'field mapping "model" is an empty path',
+      'field mapping "user" is an empty path',
+      'field mapping "feature" must be a dot path string such as "usage.input_tokens", got null',
+      'field mapping "inputIncludesCache" must be true or false, got "true"',
+      `field mapping has an unknown field "colour" (known: ${[...FIELD_MAPPING_PATHS, 'inputIncludesCache'].join(', ')})`,
+    ]);
+    for (const p of r.problems) assert.ok(!p.includes('\n'), p);
+  });
+
+  it('rejects a mapping that is not an object, or that would read no record', () => {
+    assert.deepEqual(parseFieldMapping(['model']).problems, ['the field mapping must be an object of dot paths, got an array']);
+    assert.deepEqual(parseFieldMapping('llm.name').problems, ['the field mapping must be an object of dot paths, got string']);
+    assert.deepEqual(parseFieldMapping({ model: 'llm.name', feature: 'f' }).problems, [
+      'field mapping needs inputTokens, outputTokens or costUsd: without one of them no record is read through it',
+    ]);
+    assert.equal(parseFieldMapping({}).problems.length, 1);
+  });
+
+  it('keeps control characters of a bad key out of the one-line message', () => {
+    const [p] = parseFieldMapping({ 'a\nb\u001b[31m': 'x', inputTokens: 'in' }).problems;
+    assert.equal(p, 'field mapping has an unknown field "a?b?[31m" (known: ' + [...FIELD_MAPPING_PATHS, 'inputIncludesCache'].join(', ') + ')');
   });
 });
 
