@@ -12,7 +12,7 @@ export interface Slice {
 }
 
 export interface QueryOptions {
-  /** Keep calls at or after this time, epoch ms. Calls without a timestamp are dropped when a bound is set. */
+  /** Keep calls at or after this time, epoch ms. Calls without a timestamp are dropped when a bound is set (`countUndated` counts them). */
   sinceMs?: number;
   /** Keep calls strictly before this time, epoch ms. */
   untilMs?: number;
@@ -61,6 +61,18 @@ export function rowCost(t: CallTable, i: number, source: CostSource): number {
   return Number.isNaN(r) ? t.computedUsd[i] : r;
 }
 
+/** The filters of a query as column/id pairs of one table; undefined when no row of the table can match. */
+function filterConds(table: CallTable, filters: QueryOptions['filters']): { col: Int32Array | undefined; id: number }[] | undefined {
+  const conds: { col: Int32Array | undefined; id: number }[] = [];
+  for (const f of filters ?? []) {
+    const col = table.column(f.dim);
+    const id = f.value === UNATTRIBUTED ? 0 : table.pool.peek(f.value);
+    if (id === undefined || (col === undefined && id !== 0)) return undefined;
+    conds.push({ col, id });
+  }
+  return conds;
+}
+
 /** Picks the rows of every table that match the time range and filters. */
 export function select(tables: readonly CallTable[], opts: QueryOptions = {}): Slice[] {
   const since = opts.sinceMs ?? -Infinity;
@@ -68,15 +80,8 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
   const timeBound = opts.sinceMs !== undefined || opts.untilMs !== undefined;
   const out: Slice[] = [];
   for (const table of tables) {
-    const conds: { col: Int32Array | undefined; id: number }[] = [];
-    let impossible = false;
-    for (const f of opts.filters ?? []) {
-      const col = table.column(f.dim);
-      const id = f.value === UNATTRIBUTED ? 0 : table.pool.peek(f.value);
-      if (id === undefined || (col === undefined && id !== 0)) impossible = true;
-      conds.push({ col, id: id ?? -1 });
-    }
-    if (impossible) continue;
+    const conds = filterConds(table, opts.filters);
+    if (!conds) continue;
     const rows = new Int32Array(table.length);
     let n = 0;
     const ts = table.tsMs;
@@ -91,6 +96,27 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
     if (n > 0) out.push({ table, rows: rows.subarray(0, n) });
   }
   return out;
+}
+
+/**
+ * Calls that match the query's filters but have no timestamp, so that `select` leaves them out of a time-bounded
+ * query (`sinceMs` or `untilMs` set); 0 when the query has no time bound (they are all in it then). For a note
+ * such as "12 calls without a timestamp are not in this time range".
+ */
+export function countUndated(tables: readonly CallTable[], opts: QueryOptions = {}): number {
+  if (opts.sinceMs === undefined && opts.untilMs === undefined) return 0;
+  let n = 0;
+  for (const table of tables) {
+    const conds = filterConds(table, opts.filters);
+    if (!conds) continue;
+    const ts = table.tsMs;
+    outer: for (let i = 0; i < table.length; i++) {
+      if (!Number.isNaN(ts[i])) continue;
+      for (const c of conds) if ((c.col ? c.col[i] : 0) !== c.id) continue outer;
+      n++;
+    }
+  }
+  return n;
 }
 
 /** Computes the figures of a set of rows. Percentiles are exact (linear interpolation, as simple-statistics' `quantile`), over priced calls only. */

@@ -99,6 +99,10 @@ export function renderTable(r: Report): string {
   lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const row of rows) lines.push(fmt(row));
 
+  if (r.undatedCalls) {
+    lines.push('');
+    lines.push(undatedNote(r.undatedCalls));
+  }
   if (r.unpriced.length) {
     lines.push('');
     const n = r.unpriced.reduce((a, u) => a + u.calls, 0);
@@ -118,6 +122,11 @@ export function renderTable(r: Report): string {
     for (const s of r.warnings.slice(0, 5)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `12 calls without a timestamp are not in this time range` (for a time-bounded view; see `countUndated`). */
+export function undatedNote(calls: number): string {
+  return calls === 1 ? '1 call without a timestamp is not in this time range' : `${formatCount(calls)} calls without a timestamp are not in this time range`;
 }
 
 function csvCell(s: string): string {
@@ -174,6 +183,7 @@ export function renderMarkdown(r: Report): string {
     out.push('');
     out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${formatCount(u.calls)} calls)`).join(', ')}`);
   }
+  if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
   if (r.skippedTotal) out.push('', `> ${formatCount(r.skippedTotal)} bad line(s) skipped.`);
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import { type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
+import { countUndated, type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
 import type { CostSource } from './types';
@@ -29,6 +29,8 @@ export interface Report {
   range: { since: string | null; until: string | null };
   by: string[];
   total: ReportFigures & { firstCallAt: string | null; lastCallAt: string | null };
+  /** Calls (matching the filters) left out of the time range because they have no timestamp; 0 without --since/--until. */
+  undatedCalls: number;
   /** Share of the cost in calls with no value for the first grouping dimension, 0..1. */
   unattributedShare: number;
   /** Each group; `previousCostUsd` is its cost in the previous period of the same length when asked for. */
@@ -127,6 +129,7 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     range: { since: iso(opts.sinceMs), until: iso(opts.untilMs) },
     by: [...opts.by],
     total: { ...figures(total, total.costUsd > 0 ? 1 : 0), firstCallAt: iso(total.firstTsMs), lastCallAt: iso(total.lastTsMs) },
+    undatedCalls: countUndated(tables, opts),
     unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
     groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share), ...(previous ? { previousCostUsd: prevByKey.get(JSON.stringify(g.key)) ?? 0 } : {}) })),
     previous,

@@ -87,6 +87,27 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 
+  it('states how many calls without a timestamp --since/--until leave out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      writeFileSync(
+        join(dir, 't.jsonl'),
+        '{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","input_tokens":1000,"output_tokens":0}\n{"model":"gpt-4o","input_tokens":1000,"output_tokens":0}\n{"model":"gpt-4o","input_tokens":2000,"output_tokens":0}\n',
+      );
+      const table = run(['report', 't.jsonl', '--since', '2026-11-01'], dir);
+      assert.equal(table.code, 0, table.err);
+      assert.match(table.out, /Total \$0\.0025 over 1 calls/);
+      assert.match(table.out, /^2 calls without a timestamp are not in this time range$/m);
+      const j = JSON.parse(run(['report', 't.jsonl', '--until', '2026-12-01', '--format', 'json'], dir).out);
+      assert.equal(j.undatedCalls, 2);
+      const all = run(['report', 't.jsonl', '--format', 'json'], dir).out;
+      assert.equal(JSON.parse(all).undatedCalls, 0);
+      assert.doesNotMatch(run(['report', 't.jsonl'], dir).out, /without a timestamp/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads records through a valid --mapping file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { quantile } from 'simple-statistics';
-import { groupBy, select, stats, timeSeries, UNATTRIBUTED } from '../../../src/core/analysis';
+import { countUndated, groupBy, select, stats, timeSeries, UNATTRIBUTED } from '../../../src/core/analysis';
 import { assertUsd, loadText } from '../helpers';
 
 const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
@@ -73,6 +73,28 @@ describe('analysis', () => {
     assert.equal(stats(select([s.table], { filters: [{ dim: 'feature', value: UNATTRIBUTED }] })).calls, 1);
     assert.equal(stats(select([s.table], { filters: [{ dim: 'user', value: 'u1' }, { dim: 'feature', value: 'a' }] })).calls, 1);
     assert.equal(stats(select([s.table], { filters: [{ dim: 'feature', value: 'nope' }] })).calls, 0);
+  });
+
+  it('counts the calls without a timestamp that a time range leaves out (3 of 5 here), with the same filters', () => {
+    const s = loadText(
+      [
+        call({ metadata: { feature: 'a' } }),
+        call({ metadata: { feature: 'a' }, timestamp: undefined }),
+        call({ metadata: { feature: 'b' }, timestamp: undefined }),
+        call({ timestamp: 'not a time' }),
+        call({ metadata: { feature: 'b' }, timestamp: '2026-11-21T10:00:00Z' }),
+      ].join('\n'),
+    );
+    const day2 = Date.parse('2026-11-21T00:00:00Z');
+    assert.equal(stats(select([s.table], { sinceMs: day2 })).calls, 1);
+    assert.equal(countUndated([s.table], { sinceMs: day2 }), 3);
+    assert.equal(countUndated([s.table], { untilMs: day2 }), 3);
+    assert.equal(countUndated([s.table], { sinceMs: day2, filters: [{ dim: 'feature', value: 'b' }] }), 1);
+    assert.equal(countUndated([s.table], { sinceMs: day2, filters: [{ dim: 'feature', value: UNATTRIBUTED }] }), 1);
+    assert.equal(countUndated([s.table], { sinceMs: day2, filters: [{ dim: 'feature', value: 'nope' }] }), 0);
+    // Without a time range every call is selected, so none is left out.
+    assert.equal(stats(select([s.table])).calls, 5);
+    assert.equal(countUndated([s.table]), 0);
   });
 
   it('buckets cost by UTC hour and day', () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatPct, formatTokens, formatUsd } from '../../../src/core/format';
+import { formatPct, formatTokens, formatUsd, undatedNote } from '../../../src/core/format';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -11,6 +11,10 @@ describe('format', () => {
     assert.equal(formatUsd(-2), '-$2.00');
     assert.equal(formatUsd(NaN), 'unpriced');
     assert.equal(formatUsd(null), 'unpriced');
+  });
+  it('says how many undated calls a time range leaves out', () => {
+    assert.equal(undatedNote(1), '1 call without a timestamp is not in this time range');
+    assert.equal(undatedNote(1234), '1,234 calls without a timestamp are not in this time range');
   });
   it('prints ratios and token counts', () => {
     assert.equal(formatPct(0.823), '82%');
