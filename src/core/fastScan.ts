@@ -21,6 +21,7 @@ const MODEL_KEYS = ['model', 'model_name', 'modelName', 'model_id', 'modelId'];
 const PROVIDER_KEYS = ['provider', 'vendor', 'llm_provider'];
 const ID_KEYS = ['id', 'call_id', 'callId', 'request_id', 'requestId', 'span_id', 'spanId'];
 const TRACE_KEYS = ['trace_id', 'traceId', 'run_id', 'runId'];
+const TOKEN_NAMES = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'];
 const PARENT_KEYS = ['parent_id', 'parentId', 'parent_span_id', 'parentSpanId'];
 const LATENCY_KEYS = ['latency_ms', 'latencyMs', 'duration_ms', 'durationMs', 'elapsed_ms'];
 const COST_KEYS = ['cost_usd', 'costUsd', 'cost', 'total_cost', 'totalCost', 'total_cost_usd'];
@@ -206,11 +207,21 @@ export function parseIsoUtc(b: Uint8Array, s: number, e: number): number {
   const h = d2(b, s + 11);
   const mi = d2(b, s + 14);
   const sec = d2(b, s + 17);
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return NaN;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  if (mi > 59 || sec > 59) return NaN;
+  // Consecutive records are mostly in the same hour: its start is computed (and checked) once.
+  const hourKey = ((y * 100 + mo) * 100 + d) * 100 + h;
+  if (hourKey !== lastHourKey) {
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23) return NaN;
+    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+    if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
+    lastHourKey = hourKey;
+    lastHourMs = Date.UTC(y, mo - 1, d, h);
+  }
+  return lastHourMs + mi * 60_000 + sec * 1000 + ms;
 }
+
+let lastHourKey = -1;
+let lastHourMs = 0;
 
 /** A byte string interned once per scanner: its text and lazily its pool id and derived readings. */
 interface CachedString {
@@ -276,7 +287,7 @@ export class FastScanner {
   private readonly tokens: TokenCounts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
   private b: Latin1Bytes = new Uint8Array(0);
   // Row values of the current line.
-  private lastTrace?: { bytes: Uint8Array; str: string };
+  private lastTrace?: { bytes: Uint8Array; str: string; poolId: number };
 
   constructor(readonly table: CallTable) {}
 
@@ -699,7 +710,7 @@ export class FastScanner {
       if (j === lb.length) return last.str;
     }
     const str = latin1(b, s, e);
-    this.lastTrace = { bytes: b.slice(s, e), str };
+    this.lastTrace = { bytes: b.slice(s, e), str, poolId: -1 };
     return str;
   }
 
@@ -763,17 +774,18 @@ export class FastScanner {
     }
     // checkTokens (exclusive convention)
     let bad: string | undefined;
-    const vals = [inT, outT, cr, cw, w1, rs];
-    const names = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'];
-    for (let f = 0; f < 6; f++) {
-      const v = vals[f];
-      if (v < 0) {
-        bad = `Negative token count in ${names[f]} (${v})`;
-        break;
-      }
-      if (v > MAX_TOKENS_PER_CALL) {
-        bad = `Implausible token count in ${names[f]} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`;
-        break;
+    if (inT < 0 || outT < 0 || cr < 0 || cw < 0 || w1 < 0 || rs < 0 || inT > MAX_TOKENS_PER_CALL || outT > MAX_TOKENS_PER_CALL || cr > MAX_TOKENS_PER_CALL || cw > MAX_TOKENS_PER_CALL || w1 > MAX_TOKENS_PER_CALL || rs > MAX_TOKENS_PER_CALL) {
+      const vals = [inT, outT, cr, cw, w1, rs];
+      for (let f = 0; f < 6; f++) {
+        const v = vals[f];
+        if (v < 0) {
+          bad = `Negative token count in ${TOKEN_NAMES[f]} (${v})`;
+          break;
+        }
+        if (v > MAX_TOKENS_PER_CALL) {
+          bad = `Implausible token count in ${TOKEN_NAMES[f]} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`;
+          break;
+        }
       }
     }
     if (!bad) {
@@ -864,7 +876,10 @@ export class FastScanner {
     table.flags[i] = isError ? FLAG_ERROR : 0;
     table.line[i] = line;
     const pool = table.pool;
-    table.traceId[i] = traceId === undefined ? 0 : pool.id(traceId);
+    const lt = this.lastTrace;
+    if (traceId === undefined) table.traceId[i] = 0;
+    else if (lt && lt.str === traceId) table.traceId[i] = lt.poolId >= 0 ? lt.poolId : (lt.poolId = pool.id(traceId));
+    else table.traceId[i] = pool.id(traceId);
     table.callsiteFile[i] = cs ? pool.id(cs.file) : 0;
     table.callsiteLine[i] = cs ? cs.line : 0;
     table.dims.feature[i] = this.poolId(dims[0]);

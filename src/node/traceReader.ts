@@ -56,11 +56,14 @@ export function readTraceFile(
     let chunk = CHUNK;
     while (readAt < fp.size) {
       const n = Math.min(chunk, fp.size - readAt);
-      const buf = Buffer.allocUnsafe(n);
-      const got = readSync(fd, buf, 0, n, readAt);
+      // The unfinished tail of the previous chunk goes first, then the new bytes are read right after it (no concat).
+      const keep = carry ? carry.length : 0;
+      const buf = Buffer.allocUnsafe(keep + n);
+      if (carry) carry.copy(buf, 0);
+      const got = readSync(fd, buf, keep, n, readAt);
       if (got <= 0) break;
       readAt += got;
-      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
+      const bytes = buf.subarray(0, keep + got);
       const last = readAt >= fp.size;
       const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast: opts.fast !== false && !opts.mapping });
       added += r.added;
