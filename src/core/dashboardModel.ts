@@ -48,6 +48,9 @@ export interface CacheRow {
   savingsUsd: number;
   costUsd: number;
   costWithoutCacheUsd: number;
+  /** Calls of the feature, and those priced: with calls and none priced, the USD figures are unknown, not 0. */
+  calls: number;
+  pricedCalls: number;
 }
 
 /** Everything the dashboard draws, for one query. */

@@ -15,6 +15,15 @@ export function formatUsd(v: number | null | undefined): string {
   return `${sign}$${a.toFixed(digits)}`;
 }
 
+/**
+ * The cost of a group of calls for display: `unpriced` when it has calls and none of them has a cost (an unknown
+ * model, or no recorded cost with the `recorded` source), so such a group never reads as $0.00; else `formatUsd`.
+ * Takes `GroupStats`, a report group or a dashboard row.
+ */
+export function formatGroupCost(s: { calls: number; pricedCalls: number; costUsd: number | null }): string {
+  return s.calls > 0 && s.pricedCalls === 0 ? 'unpriced' : formatUsd(s.costUsd);
+}
+
 /** A ratio 0..1 as a percentage with one decimal below 10%. */
 export function formatPct(r: number): string {
   if (!Number.isFinite(r)) return '–';
@@ -80,7 +89,8 @@ export function renderTable(r: Report): string {
     `Per call: mean ${formatUsd(t.meanUsd)}, p50 ${formatUsd(t.p50)}, p95 ${formatUsd(t.p95)}, p99 ${formatUsd(t.p99)}, max ${formatUsd(t.maxUsd)}`,
   );
   lines.push(
-    `Prompt cache: ${formatPct(t.cacheHitRatio)} of input tokens read from cache, saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`,
+    `Prompt cache: ${formatPct(t.cacheHitRatio)} of input tokens read from cache, ` +
+      (t.cacheSavingsUsd === null ? 'savings unknown (no call is priced)' : `saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`),
   );
   if (r.by.length) lines.push(`Unattributed (no ${r.by[0]}): ${formatPct(r.unattributedShare)} of the cost`);
   lines.push('');
@@ -90,7 +100,7 @@ export function renderTable(r: Report): string {
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) {
-    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [''] : [])]);
+    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd && r.otherGroups.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [''] : [])]);
   }
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const numeric = (c: number) => c >= r.by.length;
@@ -138,7 +148,8 @@ function csvCell(s: string): string {
 /** CSV with raw numbers (USD, ratios 0..1), one row per group. */
 export function renderCsv(r: Report): string {
   const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', ...(r.previous ? ['previous_cost_usd'] : [])];
-  const num = (v: number | null) => (v === null ? '' : String(v));
+  // Null only stands for a USD figure of a group with no priced call: unknown, so never written as 0 or left blank.
+  const num = (v: number | null) => (v === null ? 'unpriced' : String(v));
   const lines = [head.join(',')];
   for (const g of r.groups) {
     lines.push(
@@ -147,7 +158,7 @@ export function renderCsv(r: Report): string {
         num(g.costUsd), num(g.share), num(g.calls), num(g.pricedCalls), num(g.unpricedCalls), num(g.meanUsd), num(g.p50), num(g.p95), num(g.p99), num(g.maxUsd),
         num(g.cacheHitRatio), num(g.cacheSavingsUsd), num(g.costWithoutCacheUsd), num(g.errors),
         num(g.tokens.input), num(g.tokens.output), num(g.tokens.cacheRead), num(g.tokens.cacheWrite), num(g.tokens.reasoning),
-        ...(r.previous ? [num(g.previousCostUsd ?? 0)] : []),
+        ...(r.previous ? [num(g.previousCostUsd === undefined ? 0 : g.previousCostUsd)] : []),
       ].join(','),
     );
   }
@@ -158,9 +169,14 @@ function mdCell(s: string): string {
   return safe(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>*_`[\]]/g, (c) => `\\${c}`);
 }
 
-/** Change of a cost against a previous one: `+12%`, `-3.0%`, `new` (nothing before), `–` (nothing either time). */
-export function formatChange(now: number, before: number | undefined): string {
+/**
+ * Change of a cost against a previous one: `+12%`, `-3.0%`, `new` (nothing before), `–` (nothing either time),
+ * `unpriced` (no priced call now) or `unpriced before`. Null stands for a cost unknown because no call was priced.
+ */
+export function formatChange(now: number | null, before: number | null | undefined): string {
   if (before === undefined) return '';
+  if (now === null) return 'unpriced';
+  if (before === null) return 'unpriced before';
   if (before <= 0) return now > 0 ? 'new' : '–';
   const r = (now - before) / before;
   return `${r >= 0 ? '+' : ''}${formatPct(r)}`;
@@ -171,7 +187,10 @@ export function renderMarkdown(r: Report): string {
   const t = r.total;
   const out: string[] = [];
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
-  out.push(`**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}, saved ${formatUsd(t.cacheSavingsUsd)}`);
+  out.push(
+    `**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
+      (t.cacheSavingsUsd === null ? '' : `, saved ${formatUsd(t.cacheSavingsUsd)}`),
+  );
   if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls (${formatChange(t.costUsd, r.previous.costUsd)}).`);
   out.push('');
   const headers = [...r.by, ...FIG_HEADERS, ...(r.previous ? ['change'] : [])];

@@ -3,9 +3,12 @@ import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
 import type { CostSource } from './types';
 
-/** Figures of a group in the report's JSON contract (README: "JSON report"). */
+/**
+ * Figures of a group in the report's JSON contract (README: "JSON report"). Every USD figure is null when the group
+ * has calls but none of them is priced: its cost is unknown, not $0.
+ */
 export interface ReportFigures {
-  costUsd: number;
+  costUsd: number | null;
   share: number;
   calls: number;
   pricedCalls: number;
@@ -16,10 +19,10 @@ export interface ReportFigures {
   p99: number | null;
   maxUsd: number | null;
   cacheHitRatio: number;
-  cacheSavingsUsd: number;
-  costWithoutCacheUsd: number;
+  cacheSavingsUsd: number | null;
+  costWithoutCacheUsd: number | null;
   errors: number;
-  errorCostUsd: number;
+  errorCostUsd: number | null;
   tokens: { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number };
 }
 
@@ -33,12 +36,15 @@ export interface Report {
   undatedCalls: number;
   /** Share of the cost in calls with no value for the first grouping dimension, 0..1. */
   unattributedShare: number;
-  /** Each group; `previousCostUsd` is its cost in the previous period of the same length when asked for. */
-  groups: (ReportFigures & { key: Record<string, string>; previousCostUsd?: number })[];
-  /** The previous period compared with, when asked for. */
-  previous?: { since: string | null; until: string | null; costUsd: number; calls: number };
-  /** Groups left out by --top: how many, and their cost and calls. */
-  otherGroups: { count: number; costUsd: number; calls: number };
+  /**
+   * Each group; `previousCostUsd` is its cost in the previous period of the same length when asked for (0 when it had
+   * no call then, null when it had calls and none priced).
+   */
+  groups: (ReportFigures & { key: Record<string, string>; previousCostUsd?: number | null })[];
+  /** The previous period compared with, when asked for; costUsd null when it had calls and none priced. */
+  previous?: { since: string | null; until: string | null; costUsd: number | null; calls: number };
+  /** Groups left out by --top: how many, and their cost (null when none of their calls is priced) and calls. */
+  otherGroups: { count: number; costUsd: number | null; calls: number };
   /** Lines or records left out, with why. */
   skipped: { file: string; line: number; message: string }[];
   skippedTotal: number;
@@ -59,9 +65,13 @@ export interface ReportOptions extends QueryOptions {
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
+/** A sum of call costs, or null when there were calls and none had a cost (never a silent 0). */
+const costOrNull = (costUsd: number, calls: number, pricedCalls: number) => (calls > 0 && pricedCalls === 0 ? null : costUsd);
+
 function figures(s: GroupStats, share: number): ReportFigures {
+  const usd = (v: number) => costOrNull(v, s.calls, s.pricedCalls);
   return {
-    costUsd: s.costUsd,
+    costUsd: usd(s.costUsd),
     share,
     calls: s.calls,
     pricedCalls: s.pricedCalls,
@@ -72,12 +82,20 @@ function figures(s: GroupStats, share: number): ReportFigures {
     p99: finiteOrNull(s.p99Usd),
     maxUsd: finiteOrNull(s.maxUsd),
     cacheHitRatio: s.cacheHitRatio,
-    cacheSavingsUsd: s.cacheSavingsUsd,
-    costWithoutCacheUsd: s.costWithoutCacheUsd,
+    cacheSavingsUsd: usd(s.cacheSavingsUsd),
+    costWithoutCacheUsd: usd(s.costWithoutCacheUsd),
     errors: s.errors,
-    errorCostUsd: s.errorCostUsd,
+    errorCostUsd: usd(s.errorCostUsd),
     tokens: { input: s.inputTokens, output: s.outputTokens, cacheRead: s.cacheReadTokens, cacheWrite: s.cacheWriteTokens, reasoning: s.reasoningTokens },
   };
+}
+
+const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
+
+/** A group's cost in the previous period: 0 when it had no call then (null, when none was priced, is kept). */
+function previousCost(prev: Map<string, number | null>, key: Record<string, string>): number | null {
+  const v = prev.get(JSON.stringify(key));
+  return v === undefined ? 0 : v;
 }
 
 const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
@@ -114,14 +132,14 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     files.flatMap((f) => f.problems.filter((p) => p.severity === sev).map((p) => ({ file: p.file, line: p.line, message: p.message })));
   const skipped = pick('error');
   let previous: Report['previous'];
-  const prevByKey = new Map<string, number>();
+  const prevByKey = new Map<string, number | null>();
   if (opts.compareToPrevious && opts.sinceMs !== undefined) {
     const end = opts.untilMs ?? opts.nowMs ?? Date.now();
     const len = end - opts.sinceMs;
     const prevSlices = select(tables, { ...opts, sinceMs: opts.sinceMs - len, untilMs: opts.sinceMs });
     const prevTotal = stats(prevSlices, source);
-    previous = { since: iso(opts.sinceMs - len), until: iso(opts.sinceMs), costUsd: prevTotal.costUsd, calls: prevTotal.calls };
-    for (const g of groupBy(prevSlices, opts.by, source, prevTotal.costUsd)) prevByKey.set(JSON.stringify(g.key), g.stats.costUsd);
+    previous = { since: iso(opts.sinceMs - len), until: iso(opts.sinceMs), costUsd: costOrNull(prevTotal.costUsd, prevTotal.calls, prevTotal.pricedCalls), calls: prevTotal.calls };
+    for (const g of groupBy(prevSlices, opts.by, source, prevTotal.costUsd)) prevByKey.set(JSON.stringify(g.key), costOrNull(g.stats.costUsd, g.stats.calls, g.stats.pricedCalls));
   }
   return {
     version: 1,
@@ -131,12 +149,12 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     total: { ...figures(total, total.costUsd > 0 ? 1 : 0), firstCallAt: iso(total.firstTsMs), lastCallAt: iso(total.lastTsMs) },
     undatedCalls: countUndated(tables, opts),
     unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
-    groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share), ...(previous ? { previousCostUsd: prevByKey.get(JSON.stringify(g.key)) ?? 0 } : {}) })),
+    groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share), ...(previous ? { previousCostUsd: previousCost(prevByKey, g.key) } : {}) })),
     previous,
     otherGroups: {
       count: rest.length,
-      costUsd: rest.reduce((a, g) => a + g.stats.costUsd, 0),
-      calls: rest.reduce((a, g) => a + g.stats.calls, 0),
+      costUsd: costOrNull(sum(rest, (g) => g.stats.costUsd), sum(rest, (g) => g.stats.calls), sum(rest, (g) => g.stats.pricedCalls)),
+      calls: sum(rest, (g) => g.stats.calls),
     },
     skipped,
     skippedTotal: skipped.length + files.reduce((a, f) => a + f.droppedProblems, 0),

@@ -1,5 +1,5 @@
 /** The sortable breakdown table: one row per group, click a row to narrow, row actions for the tree and the costliest calls. */
-import { formatCount, formatPct, formatUsd } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd } from '../core/format';
 import type { GroupRow } from '../shared/protocol';
 import { el, setChildren } from './dom';
 import type { SortKey, SortState } from './vscodeApi';
@@ -13,7 +13,7 @@ interface Column {
 
 const COLUMNS: Column[] = [
   { key: 'key', label: 'Group', numeric: false, cell: (r) => r.key },
-  { key: 'costUsd', label: 'Cost', numeric: true, cell: (r) => (r.pricedCalls === 0 && r.calls > 0 ? 'unpriced' : formatUsd(r.costUsd)) },
+  { key: 'costUsd', label: 'Cost', numeric: true, cell: (r) => formatGroupCost(r) },
   { key: 'share', label: 'Share', numeric: true, cell: (r) => formatPct(r.share) },
   { key: 'calls', label: 'Calls', numeric: true, cell: (r) => formatCount(r.calls) },
   { key: 'p50Usd', label: 'p50 / call', numeric: true, cell: (r) => formatUsd(r.p50Usd) },
@@ -141,7 +141,9 @@ export class BreakdownTable {
         } else {
           td.textContent = c.cell(r);
         }
-        if (c.key === 'costUsd' && r.unpricedCalls > 0) {
+        if (c.key === 'costUsd' && r.pricedCalls === 0 && r.calls > 0) {
+          td.title = `${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'}, none priced: the cost is unknown`;
+        } else if (c.key === 'costUsd' && r.unpricedCalls > 0) {
           td.appendChild(el('span', { class: 'unpriced-note', title: `${formatCount(r.unpricedCalls)} unpriced ${r.unpricedCalls === 1 ? 'call is' : 'calls are'} not included` }, ` +${formatCount(r.unpricedCalls)} unpriced`));
         }
         tr.appendChild(td);

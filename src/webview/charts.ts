@@ -277,8 +277,23 @@ export class RankChart {
 
 /** `$15.71 · 55%`, or `unpriced · 1 call` for a group with no priced call. */
 export function rankValue(r: GroupRow): string {
-  if (r.pricedCalls === 0 && r.calls > 0) return `unpriced · ${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'}`;
+  if (noPricedCall(r)) return `unpriced · ${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'}`;
   return `${formatUsd(r.costUsd)} · ${formatPct(r.share)}`;
+}
+
+/** `12% hit · saved $0.68`, or `12% hit · unpriced` for a feature with no priced call (its savings are unknown). */
+export function cacheLabel(r: CacheRow): string {
+  return `${formatPct(r.hitRatio)} hit · ${cacheSaved(r)}`;
+}
+
+/** `saved $0.68`, or `unpriced` when the feature has calls and none priced. */
+function cacheSaved(r: CacheRow): string {
+  return noPricedCall(r) ? 'unpriced' : `saved ${formatUsd(r.savingsUsd)}`;
+}
+
+/** A group with calls and none priced: its USD figures are unknown, not 0. */
+function noPricedCall(r: { calls: number; pricedCalls: number }): boolean {
+  return r.calls > 0 && r.pricedCalls === 0;
 }
 
 /** Prompt-cache efficiency per feature: actual cost beside the cost without the cache, hit ratio and savings in the labels. */
@@ -303,10 +318,13 @@ export class CacheChart {
           tooltip: {
             callbacks: {
               title: (items) => this.rows[items[0]?.dataIndex ?? -1]?.key ?? '',
-              label: (item: TooltipItem<'bar'>) => ` ${item.dataset.label ?? ''}: ${formatUsd(item.parsed.x)}`,
+              label: (item: TooltipItem<'bar'>) => {
+                const r = this.rows[item.dataIndex];
+                return ` ${item.dataset.label ?? ''}: ${r && noPricedCall(r) ? 'unpriced' : formatUsd(item.parsed.x)}`;
+              },
               footer: (items) => {
                 const r = this.rows[items[0]?.dataIndex ?? -1];
-                return r ? `Cache hit ${formatPct(r.hitRatio)} · saved ${formatUsd(r.savingsUsd)}` : '';
+                return r ? `Cache hit ${formatPct(r.hitRatio)} · ${cacheSaved(r)}` : '';
               },
             },
           },
@@ -326,7 +344,7 @@ export class CacheChart {
     const t = this.host.theme();
     this.rows = s.cacheByFeature;
     const c = this.chart;
-    c.data.labels = this.rows.map((r) => [truncate(r.key), `${formatPct(r.hitRatio)} hit · saved ${formatUsd(r.savingsUsd)}`]);
+    c.data.labels = this.rows.map((r) => [truncate(r.key), cacheLabel(r)]);
     setDatasets(c.data.datasets, [
       { label: 'With cache (actual)', data: this.rows.map((r) => r.costUsd), backgroundColor: t.accent, borderRadius: 2, maxBarThickness: 16, categoryPercentage: 0.75, barPercentage: 0.9 },
       { label: 'Without cache', data: this.rows.map((r) => r.costWithoutCacheUsd), backgroundColor: t.other, borderColor: t.highContrast ? t.fg : t.other, borderWidth: t.highContrast ? 1 : 0, borderRadius: 2, maxBarThickness: 16, categoryPercentage: 0.75, barPercentage: 0.9 },

@@ -1,8 +1,8 @@
 /** The dashboard page: built once, then filled from each snapshot (text via textContent, charts updated in place). */
-import { formatCount, formatPct, formatUsd } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd } from '../core/format';
 import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, type WhatIfAnswer } from '../shared/protocol';
 import { BreakdownTable } from './breakdownTable';
-import { applyChartTheme, CacheChart, type ChartHost, HistogramChart, RankChart, rankValue, seriesColors, TimeChart } from './charts';
+import { applyChartTheme, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
 import { el, setChildren, setText, simpleTable } from './dom';
 import { boundsLabel, bucketLong, dateTimeUtc, isoDay, plural, previousLabel, RANGE_LABEL, usdEdge } from './labels';
 import { readTheme, type Theme } from './theme';
@@ -425,7 +425,7 @@ export class Dashboard implements ChartHost {
 
   private renderCards(s: DashboardSnapshot): void {
     const t = s.total;
-    setText(this.cTotal.value, formatUsd(t.costUsd));
+    setText(this.cTotal.value, formatGroupCost(t));
     const prev = s.previous;
     let change: HTMLElement;
     if (!prev) {
@@ -467,7 +467,9 @@ export class Dashboard implements ChartHost {
     setChildren(
       this.cCache.detail,
       el('p', { class: 'unit' }, 'of input tokens read from cache'),
-      el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
+      t.calls > 0 && t.pricedCalls === 0
+        ? el('p', {}, 'Savings unknown: no call is priced')
+        : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
     );
 
     setText(this.cUnattr.value, formatPct(s.unattributedShare));
@@ -528,7 +530,7 @@ export class Dashboard implements ChartHost {
       ),
     );
     const rankTable = (caption: string, head: string, rows: DashboardSnapshot['byModel']) =>
-      simpleTable(caption, [head, 'Cost', 'Share', 'Calls', 'p50 / call', 'p95 / call'], rows.map((r) => [r.key, r.pricedCalls === 0 && r.calls > 0 ? rankValue(r) : formatUsd(r.costUsd), formatPct(r.share), formatCount(r.calls), formatUsd(r.p50Usd), formatUsd(r.p95Usd)]));
+      simpleTable(caption, [head, 'Cost', 'Share', 'Calls', 'p50 / call', 'p95 / call'], rows.map((r) => [r.key, formatGroupCost(r), formatPct(r.share), formatCount(r.calls), formatUsd(r.p50Usd), formatUsd(r.p95Usd)]));
     setChildren(this.pModel.tableBox, rankTable('Cost by model', 'Model', s.byModel));
     setChildren(this.pTop.tableBox, rankTable(`Top ${s.topDim}s by spend`, s.topDim, s.top));
     setChildren(
@@ -536,7 +538,10 @@ export class Dashboard implements ChartHost {
       simpleTable(
         'Prompt-cache efficiency by feature',
         ['Feature', 'Cost with cache', 'Cost without cache', 'Cache hit', 'Saved'],
-        s.cacheByFeature.map((r) => [r.key, formatUsd(r.costUsd), formatUsd(r.costWithoutCacheUsd), formatPct(r.hitRatio), formatUsd(r.savingsUsd)]),
+        s.cacheByFeature.map((r) => {
+          const usd = (v: number) => formatGroupCost({ calls: r.calls, pricedCalls: r.pricedCalls, costUsd: v });
+          return [r.key, usd(r.costUsd), usd(r.costWithoutCacheUsd), formatPct(r.hitRatio), usd(r.savingsUsd)];
+        }),
       ),
     );
     const total = h.counts.reduce((a, b) => a + b, 0);

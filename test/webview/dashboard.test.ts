@@ -300,6 +300,31 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.equal(tables[0][1].at(-1), formatUsd(dayTotal));
   });
 
+  it('shows groups and a total with no priced call as unpriced, never as $0.00', async () => {
+    const none = <T extends GroupRow>(r: T): T => ({ ...r, costUsd: 0, share: 0, pricedCalls: 0, unpricedCalls: r.calls, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null, cacheSavingsUsd: 0, costWithoutCacheUsd: 0 });
+    const snap: DashboardSnapshot = structuredClone(snapshot);
+    snap.total = { ...snap.total, costUsd: 0, pricedCalls: 0, unpricedCalls: snap.total.calls, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null, cacheSavingsUsd: 0, costWithoutCacheUsd: 0 };
+    snap.table = snap.table.map(none);
+    snap.byModel = snap.byModel.map(none);
+    snap.top = snap.top.map(none);
+    snap.cacheByFeature = snap.cacheByFeature.map((r) => ({ ...r, costUsd: 0, costWithoutCacheUsd: 0, savingsUsd: 0, calls: 5, pricedCalls: 0 }));
+    await post(page, { type: 'snapshot', snapshot: snap });
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.stat.primary .card-value')?.textContent === 'unpriced');
+    const rows = await breakdownRows(page);
+    assert.deepEqual(rows.map((r) => r[1]), snap.table.map(() => 'unpriced'));
+    const cards = await page.locator('.cards').innerText();
+    assert.match(cards, /Savings unknown: no call is priced/);
+    assert.doesNotMatch(cards, /\$0\.00/);
+    const tables = await page.evaluate(() =>
+      [...(globalThis as any).document.querySelectorAll('.chart-card table')].map((tb: any) => [...tb.querySelectorAll('tbody tr')].map((tr: any) => [...tr.children].map((c: any) => c.textContent))),
+    );
+    assert.deepEqual(tables[1].map((r: string[]) => r[1]), snap.byModel.map(() => 'unpriced'));
+    assert.deepEqual(tables[2].map((r: string[]) => r[1]), snap.top.map(() => 'unpriced'));
+    const c0 = snap.cacheByFeature[0];
+    assert.deepEqual(tables[3][0], [c0.key, 'unpriced', 'unpriced', formatPct(c0.hitRatio), 'unpriced']);
+    await reset(page);
+  });
+
   it('shows hostile names as literal text and runs nothing from them', async () => {
     const found = await page.evaluate((h) => {
       const doc = (globalThis as any).document;

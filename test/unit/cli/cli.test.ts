@@ -87,6 +87,26 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 
+  it('prints a group whose calls are all unpriced as unpriced, and costUsd null in JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      writeFileSync(
+        join(dir, 't.jsonl'),
+        '{"model":"gpt-4o","input_tokens":1000,"output_tokens":0,"metadata":{"feature":"search"}}\n{"model":"acme-llm","input_tokens":5,"output_tokens":5,"metadata":{"feature":"chat"}}\n{"model":"acme-llm","input_tokens":5,"output_tokens":5,"metadata":{"feature":"chat"}}\n',
+      );
+      const j = JSON.parse(run(['report', 't.jsonl', '--format', 'json'], dir).out);
+      const chat = j.groups.find((g: { key: { feature: string } }) => g.key.feature === 'chat');
+      assert.equal(chat.costUsd, null);
+      assert.deepEqual([chat.calls, chat.pricedCalls, chat.unpricedCalls], [2, 0, 2]);
+      assertUsd(j.groups.find((g: { key: { feature: string } }) => g.key.feature === 'search').costUsd, 0.0025);
+      assert.match(run(['report', 't.jsonl'], dir).out, /^chat +unpriced +0% +2 /m);
+      assert.match(run(['report', 't.jsonl', '--format', 'csv'], dir).out, /^chat,unpriced,0,2,0,2,/m);
+      assert.match(run(['report', 't.jsonl', '--format', 'markdown'], dir).out, /^\| chat \| unpriced \| 0% \| 2 \|/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('states how many calls without a timestamp --since/--until leave out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {

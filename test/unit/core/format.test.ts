@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatPct, formatTokens, formatUsd, undatedNote } from '../../../src/core/format';
+import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, undatedNote } from '../../../src/core/format';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -11,6 +11,22 @@ describe('format', () => {
     assert.equal(formatUsd(-2), '-$2.00');
     assert.equal(formatUsd(NaN), 'unpriced');
     assert.equal(formatUsd(null), 'unpriced');
+  });
+  it('prints a group with calls and none priced as unpriced, never $0.00', () => {
+    assert.equal(formatGroupCost({ calls: 3, pricedCalls: 0, costUsd: 0 }), 'unpriced');
+    assert.equal(formatGroupCost({ calls: 3, pricedCalls: 0, costUsd: null }), 'unpriced');
+    assert.equal(formatGroupCost({ calls: 3, pricedCalls: 1, costUsd: 0.0035 }), '$0.0035');
+    assert.equal(formatGroupCost({ calls: 2, pricedCalls: 2, costUsd: 0 }), '$0.00');
+    assert.equal(formatGroupCost({ calls: 0, pricedCalls: 0, costUsd: 0 }), '$0.00');
+  });
+  it('prints the change against a previous cost, and unpriced when either is unknown', () => {
+    assert.equal(formatChange(1.2, 1), '+20%');
+    assert.equal(formatChange(0.97, 1), '-3.0%');
+    assert.equal(formatChange(1, 0), 'new');
+    assert.equal(formatChange(0, 0), '–');
+    assert.equal(formatChange(1, undefined), '');
+    assert.equal(formatChange(null, 1), 'unpriced');
+    assert.equal(formatChange(1, null), 'unpriced before');
   });
   it('says how many undated calls a time range leaves out', () => {
     assert.equal(undatedNote(1), '1 call without a timestamp is not in this time range');

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { renderMarkdown, renderTable } from '../../../src/core/format';
+import { renderCsv, renderMarkdown, renderTable } from '../../../src/core/format';
 import { buildReport } from '../../../src/core/report';
-import { loadText } from '../helpers';
+import { assertUsd, loadText } from '../helpers';
 
 // gpt-4o: $2.50 input and $10 output per million tokens; acme-llm has no price.
 const line = (o: object) => JSON.stringify(o);
@@ -18,6 +18,91 @@ const TRACE = [
 ].join('\n') + '\n';
 
 const ms = (iso: string) => Date.parse(iso);
+
+describe('buildReport: groups with no priced call', () => {
+  const state = loadText(TRACE, 'traces/app.jsonl');
+  const report = buildReport([state], { by: ['feature'] });
+  const group = (k: string) => report.groups.find((g) => g.key.feature === k)!;
+
+  it('gives a group whose 3 calls are all unpriced costUsd null, not 0, and keeps its call counts', () => {
+    const chat = group('chat');
+    assert.equal(chat.costUsd, null);
+    assert.equal(chat.costWithoutCacheUsd, null);
+    assert.equal(chat.cacheSavingsUsd, null);
+    assert.equal(chat.errorCostUsd, null);
+    assert.equal(chat.p50, null);
+    assert.equal(chat.calls, 3);
+    assert.equal(chat.pricedCalls, 0);
+    assert.equal(chat.unpricedCalls, 3);
+    assert.equal(JSON.parse(JSON.stringify(report)).groups[1].costUsd, null);
+  });
+
+  it('keeps the cost of a group with 2 priced calls and 1 unpriced: $0.0085', () => {
+    const search = group('search');
+    assertUsd(search.costUsd!, 0.0085);
+    assert.equal(search.calls, 3);
+    assert.equal(search.pricedCalls, 2);
+    assert.equal(search.unpricedCalls, 1);
+    assertUsd(report.total.costUsd!, 0.0085);
+    assert.equal(report.total.unpricedCalls, 4);
+  });
+
+  it('prints unpriced, not $0.00, in the table, Markdown and CSV', () => {
+    const table = renderTable(report);
+    assert.match(table, /^chat +unpriced +0% +3 +unpriced +unpriced +unpriced +0% +unpriced +0$/m);
+    assert.match(table, /^search +\$0\.0085 +100% +3 /m);
+    assert.doesNotMatch(table, /^chat .*\$0\.00/m);
+    assert.match(renderMarkdown(report), /^\| chat \| unpriced \| 0% \| 3 \| unpriced \| unpriced \| unpriced \| 0% \| unpriced \| 0 \|$/m);
+    const csv = renderCsv(report).trim().split('\n');
+    assert.equal(csv[0].split(',').slice(0, 7).join(','), 'feature,cost_usd,share,calls,priced_calls,unpriced_calls,mean_usd');
+    const chat = csv.find((l) => l.startsWith('chat,'))!.split(',');
+    assert.deepEqual(chat.slice(0, 12), ['chat', 'unpriced', '0', '3', '0', '3', 'unpriced', 'unpriced', 'unpriced', 'unpriced', 'unpriced', '0']);
+    assert.deepEqual(chat.slice(12, 14), ['unpriced', 'unpriced']);
+    assert.equal(csv.find((l) => l.startsWith('search,'))!.split(',')[1], '0.0085');
+  });
+
+  it('gives a total with no priced call null figures and says so', () => {
+    const r = buildReport([state], { by: ['feature'], filters: [{ dim: 'feature', value: 'chat' }] });
+    assert.equal(r.total.costUsd, null);
+    assert.equal(r.total.calls, 3);
+    const table = renderTable(r);
+    assert.match(table, /^Total unpriced over 3 calls/m);
+    assert.match(table, /savings unknown \(no call is priced\)/);
+    assert.match(renderMarkdown(r), /^\*\*Total unpriced\*\* over 3 calls/m);
+  });
+
+  it('sums the groups --top leaves out as unpriced when none of their calls is priced', () => {
+    const r = buildReport([state], { by: ['feature'], top: 1 });
+    assert.deepEqual(r.otherGroups, { count: 1, costUsd: null, calls: 3 });
+    assert.match(renderTable(r), /^\(1 more\) +unpriced +0% +3$/m);
+    const priced = buildReport([state], { by: ['model'], top: 1 });
+    assert.equal(priced.groups[0].key.model, 'gpt-4o');
+    assert.deepEqual(priced.otherGroups, { count: 1, costUsd: null, calls: 4 });
+  });
+
+  it('keeps an empty range at $0 (no call is not an unknown cost)', () => {
+    const r = buildReport([state], { by: ['feature'], sinceMs: ms('2027-01-01T00:00:00Z') });
+    assert.equal(r.total.calls, 0);
+    assert.equal(r.total.costUsd, 0);
+  });
+
+  it('compares with a previous period whose calls were all unpriced as "unpriced before", not as new spend', () => {
+    const s = loadText(
+      [
+        line({ ts: '2026-11-20T10:30:00Z', model: 'acme-llm', input_tokens: 10, output_tokens: 10, metadata: { feature: 'x' } }),
+        line({ ts: '2026-11-20T12:30:00Z', model: 'gpt-4o', input_tokens: 1000, output_tokens: 0, metadata: { feature: 'x' } }),
+      ].join('\n'),
+    );
+    const r = buildReport([s], { by: ['feature'], sinceMs: ms('2026-11-20T12:00:00Z'), untilMs: ms('2026-11-20T14:00:00Z'), compareToPrevious: true });
+    assert.deepEqual({ ...r.previous }, { since: '2026-11-20T10:00:00.000Z', until: '2026-11-20T12:00:00.000Z', costUsd: null, calls: 1 });
+    assertUsd(r.groups[0].costUsd!, 0.0025);
+    assert.equal(r.groups[0].previousCostUsd, null);
+    const table = renderTable(r);
+    assert.match(table, /^Previous period: unpriced over 1 calls \(unpriced before\)$/m);
+    assert.match(table, /^x +\$0\.0025 .* unpriced before$/m);
+    assert.match(renderCsv(r).split('\n')[1], /,unpriced$/);
+  });
+});
 
 describe('buildReport: calls without a timestamp', () => {
   const state = loadText(TRACE, 'traces/app.jsonl');
