@@ -28,7 +28,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   const signals = new SignalsService(store, view, log);
   const tree = new CostTreeProvider(store, view, signals);
   const treeView = vscode.window.createTreeView('llmCostLens.costTree', { treeDataProvider: tree, showCollapseAll: true });
-  const statusBar = new StatusBar(store, view, signals);
+  const statusBar = new StatusBar(store, view, signals, () => tree.totals());
   const problems = new ProblemsReporter(store, log);
   ctx.subscriptions.push(log, store, view, signals, tree, treeView, statusBar, problems);
 

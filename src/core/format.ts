@@ -208,6 +208,6 @@ export function renderMarkdown(r: Report): string {
 }
 
 /** The status bar text: `$12.34 · 7d` (and a warning sign when calls are unpriced). */
-export function statusBarText(costUsd: number, rangeShort: string, unpricedCalls: number): string {
-  return `$(graph-line) ${formatUsd(costUsd)} · ${rangeShort}${unpricedCalls > 0 ? ' $(warning)' : ''}`;
+export function statusBarText(s: { calls: number; pricedCalls: number; unpricedCalls: number; costUsd: number }, rangeShort: string): string {
+  return `$(graph-line) ${formatGroupCost(s)} · ${rangeShort}${s.unpricedCalls > 0 ? ' $(warning)' : ''}`;
 }

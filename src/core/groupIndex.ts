@@ -418,6 +418,8 @@ export class GroupIndex {
   private root: IndexNode | undefined;
   private generation = 0;
   private tables: CallTable[] = [];
+  /** Calls left out of a time-bounded range because they have no timestamp. */
+  undated = 0;
   /** Per table: rows already taken in, and its in-place edit count then. */
   private readonly seen = new Map<CallTable, { length: number; edits: number }>();
   private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, model: '' };
@@ -433,7 +435,10 @@ export class GroupIndex {
       this.root = new IndexNode('', '', []);
       this.root.generation = ++this.generation;
       this.tables = [...tables];
+      this.undated = 0;
+      const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
       for (const t of tables) {
+        if (bounded) for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i])) this.undated++;
         this.root.addRows(t, this.selected(t), opts.source, true);
         this.seen.set(t, { length: t.length, edits: t.edits });
       }
@@ -597,7 +602,10 @@ export class GroupIndex {
     const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
     const ts = t.tsMs;
     for (let i = from; i < t.length; i++) {
-      if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+      if (bounded && !(ts[i] >= since && ts[i] < until)) {
+        if (Number.isNaN(ts[i])) this.undated++;
+        continue;
+      }
       this.read(t, i, opts.source);
       let node = root;
       node.addSums(this.scratch);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { select, stats } from '../core/analysis';
-import { formatCount, formatPct, formatUsd, statusBarText } from '../core/format';
+import { type GroupStats, select, stats } from '../core/analysis';
+import { formatCount, formatGroupCost, formatPct, statusBarText } from '../core/format';
 import type { SignalsService } from './signals';
 import { rangeLabel, rangeShort } from '../core/timeRange';
 import { Disposable } from '../util/disposable';
@@ -15,6 +15,8 @@ export class StatusBar extends Disposable {
     private readonly store: TraceStore,
     private readonly view: ViewState,
     private readonly signals?: SignalsService,
+    /** The range's figures when something already keeps them (the tree's index); else computed here. */
+    private readonly totals?: () => GroupStats | undefined,
   ) {
     super();
     if (signals) this._register(signals.onDidChange(() => this.update()));
@@ -30,19 +32,19 @@ export class StatusBar extends Disposable {
       this.item.hide();
       return;
     }
-    const s = stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
+    const s = this.totals?.() ?? stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
     const budget = this.signals?.worstBudget();
-    this.item.text = statusBarText(s.costUsd, rangeShort(this.view.range), s.unpricedCalls) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
+    this.item.text = statusBarText(s, rangeShort(this.view.range)) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
     this.item.backgroundColor = budget && budget.level !== 'ok' ? new vscode.ThemeColor(budget.level === '100' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(
-      `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatUsd(s.costUsd)} over ${formatCount(s.calls)} calls` +
+      `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatGroupCost(s)} over ${formatCount(s.calls)} calls` +
         (s.unpricedCalls ? `\n\n$(warning) ${formatCount(s.unpricedCalls)} calls have no price and are not counted` : '') +
         (this.signals?.budgets.length ? `\n\n${this.signals.budgets.map((b) => `- ${escapeMd(b.text)}`).join('\n')}` : '') +
         `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the dashboard.`,
       true,
     );
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatUsd(s.costUsd)}` };
+    this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatGroupCost(s)}` };
     this.item.show();
   }
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { formatCount, formatPct, formatTokens, formatUsd } from '../core/format';
+import type { GroupStats } from '../core/analysis';
+import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
 import { rangeLabel } from '../core/timeRange';
@@ -13,7 +14,7 @@ export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
   | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
   | { kind: 'message'; text: string; detail?: string }
-  | { kind: 'more'; count: number; costUsd: number; calls: number; id: string; parent?: CostItem };
+  | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem };
 
 const DIM_ICONS: Record<string, string> = {
   feature: 'symbol-class',
@@ -57,6 +58,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     this._onDidChangeTreeData.fire(undefined);
   }
 
+  /** Figures of the whole range (the tree's root, kept up to date with it); undefined before the first load. */
+  totals(): GroupStats | undefined {
+    if (!this.store.ready) return undefined;
+    this.index.sync(this.store.tables(), { dims: this.view.groupBy, source: this.view.costSource, sinceMs: this.view.sinceMs() });
+    return this.index.total?.stats;
+  }
+
   getChildren(el?: CostItem): CostItem[] {
     const dims = this.view.groupBy;
     const source = this.view.costSource;
@@ -76,6 +84,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
         return this.roots;
       }
       this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
+      if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them' });
       return this.roots;
     }
     if (el.kind !== 'group') return [];
@@ -112,7 +121,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (el.kind === 'more') {
       const item = new vscode.TreeItem(`${formatCount(el.count)} more`, vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = `${formatUsd(el.costUsd)} · ${formatCount(el.calls)} calls`;
+      item.description = `${formatGroupCost({ calls: el.calls, pricedCalls: el.pricedCalls, costUsd: el.costUsd })} · ${formatCount(el.calls)} calls`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
       item.tooltip = 'Smaller groups, summed. Open the dashboard to see them all.';
       item.command = { command: 'llmCostLens.openDashboard', title: 'Open Dashboard' };
@@ -134,7 +143,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.id;
     const unpriced = s.unpricedCalls ? ` · ${formatCount(s.unpricedCalls)} unpriced` : '';
-    item.description = `${formatUsd(s.costUsd)} · ${formatPct(node.shareOfParent)} · ${formatCount(s.calls)} calls${unpriced}`;
+    item.description = `${formatGroupCost(s)} · ${formatPct(node.shareOfParent)} · ${formatCount(s.calls)} calls${unpriced}`;
     item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
     item.contextValue = 'llmCostLens.group';
     item.tooltip = groupTooltip(node);
@@ -166,10 +175,15 @@ function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
   const rest = items.slice(MAX_CHILDREN);
   const unattributed = rest.find((i) => i.kind === 'group' && i.node.value === UNATTRIBUTED);
   const summed = rest.filter((i) => i !== unattributed);
-  let costUsd = 0, calls = 0;
-  for (const i of summed) if (i.kind === 'group') [costUsd, calls] = [costUsd + i.node.stats.costUsd, calls + i.node.stats.calls];
+  let costUsd = 0, calls = 0, pricedCalls = 0;
+  for (const i of summed) {
+    if (i.kind !== 'group') continue;
+    costUsd += i.node.stats.costUsd;
+    calls += i.node.stats.calls;
+    pricedCalls += i.node.stats.pricedCalls;
+  }
   const id = `${parent && parent.kind === 'group' ? parent.node.id : 'root'}\u001fmore`;
-  return [...keep, ...(unattributed ? [unattributed] : []), { kind: 'more', count: summed.length, costUsd, calls, id, parent }];
+  return [...keep, ...(unattributed ? [unattributed] : []), { kind: 'more', count: summed.length, costUsd, calls, pricedCalls, id, parent }];
 }
 
 /** Markdown tooltip; trace text goes in as escaped text, never as Markdown. */
@@ -185,7 +199,7 @@ export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }): 
     [
       `| | |`,
       `|---|---:|`,
-      `| Cost | ${formatUsd(s.costUsd)} |`,
+      `| Cost | ${formatGroupCost(s)} |`,
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, undatedNote } from '../../../src/core/format';
+import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, statusBarText, undatedNote } from '../../../src/core/format';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -38,5 +38,13 @@ describe('format', () => {
     assert.equal(formatTokens(950), '950');
     assert.equal(formatTokens(12_345), '12k');
     assert.equal(formatTokens(4_500_000), '4.5M');
+  });
+});
+
+describe('statusBarText', () => {
+  it('says unpriced, not $0.00, when no call of the range has a price, and warns when some have none', () => {
+    assert.equal(statusBarText({ calls: 3, pricedCalls: 0, unpricedCalls: 3, costUsd: 0 }, '7d'), '$(graph-line) unpriced · 7d $(warning)');
+    assert.equal(statusBarText({ calls: 3, pricedCalls: 2, unpricedCalls: 1, costUsd: 1.5 }, '7d'), '$(graph-line) $1.50 · 7d $(warning)');
+    assert.equal(statusBarText({ calls: 0, pricedCalls: 0, unpricedCalls: 0, costUsd: 0 }, '24h'), '$(graph-line) $0.00 · 24h');
   });
 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { select, stats, type GroupStats } from '../../../src/core/analysis';
+import { countUndated, select, stats, type GroupStats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { CostDigest, EXACT_PERCENTILE_LIMIT, GroupIndex, type IndexNode, SKETCH_RELATIVE_ERROR } from '../../../src/core/groupIndex';
 import { childGroups } from '../../../src/core/groupTree';
@@ -111,9 +111,12 @@ describe('GroupIndex (incremental cost tree)', () => {
     const since = Date.UTC(2026, 10, 10);
     index.sync([a.table], { dims, source: 'auto', sinceMs: since });
     compare(index, [a], dims, since);
+    assert.equal(index.undated, countUndated([a.table], { sinceMs: since }));
+    assert.ok(index.undated > 0);
     ingestBytes(a, enc(lines(300, 4)), true, prices);
     assert.equal(index.sync([a.table], { dims, source: 'auto', sinceMs: since }), 'appended');
     compare(index, [a], dims, since);
+    assert.equal(index.undated, countUndated([a.table], { sinceMs: since }));
     assert.equal(index.sync([a.table], { dims, source: 'computed', sinceMs: since }), 'rebuilt');
     a.table.reprice(new PriceBook());
     assert.equal(index.sync([a.table], { dims, source: 'computed', sinceMs: since }), 'rebuilt');
