@@ -1,4 +1,4 @@
-// Builds the three bundles: the extension host entry, the webview script and the CLI.
+// Builds the bundles: the extension host entry, its worker-thread entries, the webview script and the CLI.
 // `node esbuild.mjs [--watch] [--production]`
 import * as esbuild from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ const builds = [
   { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   { ...shared, entryPoints: ['src/services/loadWorker.ts'], outfile: 'dist/loadWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   { ...shared, entryPoints: ['src/node/parseRangeWorker.ts'], outfile: 'dist/parseRangeWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
+  { ...shared, entryPoints: ['src/node/signalsWorker.ts'], outfile: 'dist/signalsWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   { ...shared, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
   // No `vscode` external here: a vscode import reaching the CLI fails the build (STYLE §2).
   { ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },

@@ -1,12 +1,29 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { select } from './core/analysis';
-import { taskCosts, WHAT_IF_MODELS, whatIf } from './core/budgets';
+import { WHAT_IF_MODELS } from './core/budgets';
+import type { CallTable } from './core/callTable';
 import { formatUsd } from './core/format';
-import { type CallOutlier, findOutliers, type TraceOutlier } from './core/outliers';
+import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
 import type { CostItem } from './views/costTree';
+
+/** Shows the window progress while a signals job runs in the worker. */
+function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `LLM Cost Lens: ${title}` }, task);
+}
+
+/** The model names the tables' calls ran on (marks interned ids: one pass over an integer column). */
+function modelsInUse(tables: readonly CallTable[]): string[] {
+  const seen = new Set<string>();
+  for (const t of tables) {
+    const mark = new Uint8Array(t.pool.values.length);
+    const col = t.dims.model;
+    for (let i = 0; i < t.length; i++) mark[col[i]] = 1;
+    for (let id = 1; id < mark.length; id++) if (mark[id]) seen.add(t.pool.get(id));
+  }
+  return [...seen].sort();
+}
 
 /** Resolves a recorded call site to a workspace file: as given, relative to a folder, or by its path suffix. */
 export async function resolveCallSite(file: string): Promise<vscode.Uri | undefined> {
@@ -34,9 +51,9 @@ export async function resolveCallSite(file: string): Promise<vscode.Uri | undefi
 export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (...args: never[]) => unknown) => void): void {
   reg('llmCostLens.showOutliers', async (item?: CostItem) => {
     const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
-    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
     const dim = filters.length && filters[filters.length - 1].dim === 'feature' ? 'user' : 'feature';
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'LLM Cost Lens: finding outliers' }, async () => findOutliers(slices, { dim, source: d.view.costSource }));
+    const query = { sinceMs: d.view.sinceMs(), filters };
+    const r = await withProgress('finding outliers', () => d.signals.run({ kind: 'outliers', query, options: { dim, source: d.view.costSource } }));
     type Pick = vscode.QuickPickItem & { o?: CallOutlier | TraceOutlier };
     const items: Pick[] = [];
     if (r.traces.length) items.push({ label: 'Runaway or retrying traces', kind: vscode.QuickPickItemKind.Separator });
@@ -65,9 +82,9 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
 
   reg('llmCostLens.costPerTask', async (item?: CostItem) => {
     const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
-    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
     const dim = filters.length && filters[filters.length - 1].dim === 'feature' ? 'agent' : 'feature';
-    const tasks = taskCosts(slices, { dim, source: d.view.costSource });
+    const query = { sinceMs: d.view.sinceMs(), filters };
+    const tasks = await withProgress('adding up the cost per task', () => d.signals.run({ kind: 'taskCosts', query, options: { dim, source: d.view.costSource } }));
     if (!tasks.length) {
       void vscode.window.showInformationMessage('LLM Cost Lens: no calls with a trace id in this range, so no tasks to add up.');
       return;
@@ -85,17 +102,17 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
 
   reg('llmCostLens.whatIf', async (item?: CostItem, target?: string) => {
     const filters = item && item.kind === 'group' ? item.node.path.map((p) => ({ dim: p.dim, value: p.value })) : [];
-    const slices = select(d.store.tables(), { sinceMs: d.view.sinceMs(), filters });
+    const query = { sinceMs: d.view.sinceMs(), filters };
     let model = target;
     if (!model) {
-      const seen = new Set<string>();
-      for (const t of d.store.tables()) for (let i = 0; i < t.length; i++) seen.add(t.pool.get(t.dims.model[i]));
-      const options = [...new Set([...WHAT_IF_MODELS, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
+      const options = [...new Set([...WHAT_IF_MODELS, ...modelsInUse(d.store.tables())])].filter((m) => d.store.priceBook.resolve(m));
       model = await vscode.window.showQuickPick(options, { title: `What if ${filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls'} ran on…`, placeHolder: 'a model to re-price the recorded tokens under' });
     }
     if (!model) return;
     const label = filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls';
-    const w = whatIf(slices, model, d.store.priceBook, { label, source: d.view.costSource });
+    const price = d.store.priceBook.resolve(model);
+    const chosen = model;
+    const w = price && (await withProgress(`re-pricing under ${model}`, () => d.signals.run({ kind: 'whatIf', query, model: chosen, price, options: { label, source: d.view.costSource } })));
     if (!w) {
       void vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${model}.`);
       return;

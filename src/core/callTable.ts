@@ -42,6 +42,28 @@ export interface PackedColumns {
   strings: string[];
 }
 
+/**
+ * A table's columns as views of their own memory (no copy): posted to a worker thread, shared-memory columns are
+ * shared, not copied. The worker reads only rows < `length`; string ids refer to the table's pool.
+ */
+export interface SharedColumns {
+  file: string;
+  length: number;
+  numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
+  ids: Record<string, Int32Array>;
+}
+
+type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
+type ColumnType<T extends Column> = { new (n: number): T; new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number };
+
+/** Whether columns live in shared memory (SharedArrayBuffer), so a worker thread reads them without a copy. */
+export const SHARED_COLUMNS = typeof SharedArrayBuffer === 'function';
+
+/** A zero-filled column of `n` values, in shared memory when the runtime has it. */
+function column<T extends Column>(type: ColumnType<T>, n: number): T {
+  return SHARED_COLUMNS ? new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT)) : new type(n);
+}
+
 export const FLAG_ERROR = 1;
 
 /**
@@ -57,24 +79,24 @@ function withHeadroom(n: number): number {
 export class CallTable {
   length = 0;
   private cap = 0;
-  tsMs = new Float64Array(0);
-  recordedUsd = new Float64Array(0);
-  computedUsd = new Float64Array(0);
-  noCacheUsd = new Float64Array(0);
-  estimatedUsd = new Float64Array(0);
-  latencyMs = new Float64Array(0);
-  inputTokens = new Uint32Array(0);
-  outputTokens = new Uint32Array(0);
-  cacheReadTokens = new Uint32Array(0);
-  cacheWriteTokens = new Uint32Array(0);
-  cacheWrite1hTokens = new Uint32Array(0);
-  reasoningTokens = new Uint32Array(0);
-  flags = new Uint8Array(0);
+  tsMs: Float64Array = new Float64Array(0);
+  recordedUsd: Float64Array = new Float64Array(0);
+  computedUsd: Float64Array = new Float64Array(0);
+  noCacheUsd: Float64Array = new Float64Array(0);
+  estimatedUsd: Float64Array = new Float64Array(0);
+  latencyMs: Float64Array = new Float64Array(0);
+  inputTokens: Uint32Array = new Uint32Array(0);
+  outputTokens: Uint32Array = new Uint32Array(0);
+  cacheReadTokens: Uint32Array = new Uint32Array(0);
+  cacheWriteTokens: Uint32Array = new Uint32Array(0);
+  cacheWrite1hTokens: Uint32Array = new Uint32Array(0);
+  reasoningTokens: Uint32Array = new Uint32Array(0);
+  flags: Uint8Array = new Uint8Array(0);
   /** 1-based line of the record in its trace file. */
-  line = new Int32Array(0);
-  traceId = new Int32Array(0);
-  callsiteFile = new Int32Array(0);
-  callsiteLine = new Int32Array(0);
+  line: Int32Array = new Int32Array(0);
+  traceId: Int32Array = new Int32Array(0);
+  callsiteFile: Int32Array = new Int32Array(0);
+  callsiteLine: Int32Array = new Int32Array(0);
   readonly dims: Record<CanonicalDim, Int32Array> = {
     feature: new Int32Array(0),
     user: new Int32Array(0),
@@ -95,8 +117,8 @@ export class CallTable {
   private grow(min: number) {
     // Doubling up to a million rows, then an eighth at a time: a big table does not double its memory for a few appends.
     const cap = Math.max(min, this.cap + (this.cap >= 1 << 20 ? this.cap >> 3 : this.cap), 1024);
-    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as { new (n: number): T })(cap);
+    const g = <T extends Column>(a: T, fill?: number): T => {
+      const b = column(a.constructor as ColumnType<T>, cap);
       b.set(a);
       if (fill !== undefined) b.fill(fill, a.length);
       return b;
@@ -177,7 +199,7 @@ export class CallTable {
     for (const k in rec.tags) {
       let col = this.tags.get(k);
       if (!col) {
-        col = new Int32Array(this.cap);
+        col = column(Int32Array, this.cap);
         this.tags.set(k, col);
       }
       col[i] = p.id(rec.tags[k]);
@@ -222,7 +244,10 @@ export class CallTable {
     };
   }
 
-  /** The columns trimmed to `length`, for transfer to another thread, with the strings their ids refer to. */
+  /**
+   * The columns trimmed to `length`, for transfer to another thread, with the strings their ids refer to. Copies:
+   * `slice` gives plain (transferable, serializable) ArrayBuffers even when the columns live in shared memory.
+   */
   exportColumns(): PackedColumns {
     const numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array> = {};
     for (const k of NUMERIC_COLUMNS) numeric[k] = (this[k] as Float64Array).slice(0, this.length);
@@ -248,7 +273,7 @@ export class CallTable {
     for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);
     for (const [k, v] of Object.entries(p.ids)) {
       if (!k.startsWith('tag:')) continue;
-      const col = new Int32Array(t.cap);
+      const col = column(Int32Array, t.cap);
       remap(col, v);
       t.tags.set(k.slice(4), col);
     }
@@ -264,7 +289,7 @@ export class CallTable {
   tagColumn(key: string): Int32Array {
     let col = this.tags.get(key);
     if (!col) {
-      col = new Int32Array(this.cap);
+      col = column(Int32Array, this.cap);
       this.tags.set(key, col);
     }
     return col;
@@ -311,6 +336,37 @@ export class CallTable {
       at += p.length;
     }
     t.length = total;
+    return t;
+  }
+
+  /**
+   * Views of the first `length` rows of every column over the table's own memory, for a worker thread: with shared
+   * columns (`SHARED_COLUMNS`) posting them copies nothing. Rows are only appended, so rows < `length` stay valid;
+   * growing the table moves later rows to new memory and leaves these views as they were.
+   */
+  shareColumns(): SharedColumns {
+    const n = this.length;
+    const numeric: SharedColumns['numeric'] = {};
+    for (const k of NUMERIC_COLUMNS) numeric[k] = (this[k] as Float64Array).subarray(0, n);
+    const ids: SharedColumns['ids'] = {};
+    for (const k of ID_COLUMNS) ids[k] = this[k].subarray(0, n);
+    for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d].subarray(0, n);
+    for (const [k, v] of this.tags) ids[`tag:${k}`] = v.subarray(0, n);
+    return { file: this.file, length: n, numeric, ids };
+  }
+
+  /**
+   * A read-only table over columns from `shareColumns` (another thread's), whose string ids are those of `pool`
+   * (a copy of the sender's pool, at least as long as it was when the columns were shared). Nothing is copied.
+   */
+  static fromShared(pool: StringPool, s: SharedColumns): CallTable {
+    const t = new CallTable(s.file, pool);
+    for (const k of NUMERIC_COLUMNS) (t[k] as Column) = s.numeric[k];
+    for (const k of ID_COLUMNS) t[k] = s.ids[k];
+    for (const d of DIM_COLUMNS) t.dims[d] = s.ids[`dim:${d}`];
+    for (const [k, v] of Object.entries(s.ids)) if (k.startsWith('tag:')) t.tags.set(k.slice(4), v);
+    t.length = s.length;
+    t.cap = s.length;
     return t;
   }
 

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { select } from '../core/analysis';
-import { type Anomaly, findAnomalies, findModelSwitches } from '../core/anomalies';
-import { type BudgetLevel, type BudgetStatus, budgetStatus, parseBudgets } from '../core/budgets';
+import type { Anomaly } from '../core/anomalies';
+import { type BudgetLevel, type BudgetStatus, parseBudgets } from '../core/budgets';
+import { SignalsWorkerClient } from '../node/signalsWorkerClient';
+import type { SignalsJob, SignalsJobResult, SignalsJobResults } from '../node/signalsWorkerJobs';
 import { Disposable } from '../util/disposable';
 import type { TraceStore } from './traceStore';
 import type { ViewState } from './viewState';
@@ -14,8 +15,10 @@ const RECOMPUTE_DEBOUNCE_MS = 1500;
 const NOTIFY_EVERY_MS = 10 * 60_000;
 
 /**
- * Keeps the recent anomalies and the budgets' burn up to date with the store, decorates the views through
- * `onDidChange`, and notifies (throttled, can be turned off) when a new anomaly or a budget threshold appears.
+ * Keeps the recent anomalies and the budgets' burn up to date with the store and the clock (the view state fires as
+ * rolling ranges advance), decorates the views through `onDidChange`, and notifies (throttled, can be turned off) when
+ * a new anomaly or a budget threshold appears. The work runs in a worker thread (`run`), as do the commands' outlier,
+ * what-if and cost-per-task jobs, so the extension host's event loop stays free on big stores.
  */
 export class SignalsService extends Disposable {
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
@@ -27,20 +30,35 @@ export class SignalsService extends Disposable {
   private readonly notified = new Set<string>();
   private lastNotifyMs = 0;
   private readonly budgetLevels = new Map<string, BudgetLevel>();
+  /** Counts recomputes started: only the latest one's results are kept. */
+  private generation = 0;
 
   constructor(
     private readonly store: TraceStore,
     private readonly view: ViewState,
     private readonly log: vscode.OutputChannel,
+    private readonly worker = new SignalsWorkerClient({ onProblem: (m) => log.appendLine(`[signals] ${m}`) }),
   ) {
     super();
     this._register(store.onDidChange(() => this.schedule()));
+    this._register(view.onDidChange(() => this.schedule()));
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('llmCostLens.budgets')) this.schedule();
       }),
     );
     this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
+    this._register({ dispose: () => this.worker.dispose() });
+  }
+
+  /** Runs a job over the store's calls in the signals worker (inline when there is none). */
+  run<J extends SignalsJob>(job: J): Promise<SignalsJobResult<J>> {
+    return this.worker.run(this.store.tables(), job);
+  }
+
+  /** Whether jobs run in the worker thread (false: on this thread, the fallback when the worker cannot run). */
+  get inWorker(): boolean {
+    return !this.worker.inline;
   }
 
   /** How long the last recompute took: the next one waits at least 20 times that, so big stores stay responsive. */
@@ -52,25 +70,33 @@ export class SignalsService extends Disposable {
     const wait = Math.max(RECOMPUTE_DEBOUNCE_MS, this.lastRunMs + 20 * this.lastDurationMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.recompute();
+      void this.recompute();
     }, wait);
   }
 
-  /** Recomputes now (tests and commands call this instead of waiting for the debounce). */
-  recompute(nowMs = Date.now()): void {
+  /**
+   * Recomputes now (tests and commands call this instead of waiting for the debounce); resolves once the results are
+   * in place and `onDidChange` fired. A recompute started later wins: an earlier one still running is dropped.
+   */
+  async recompute(nowMs = Date.now()): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const gen = ++this.generation;
     const cfg = vscode.workspace.getConfiguration('llmCostLens');
     const t0 = Date.now();
-    const since = nowMs - WINDOW_DAYS * 86_400_000;
-    const slices = select(this.store.tables(), { sinceMs: nowMs - HISTORY_DAYS * 86_400_000 });
-    const source = this.view.costSource;
-    this.anomalies = [
-      ...findAnomalies(slices, { dims: ['feature', 'agent', 'user'], source, sinceMs: since }),
-      ...findModelSwitches(slices, { source, sinceMs: since }),
-    ].sort((a, b) => b.startMs - a.startMs);
     const parsed = parseBudgets(cfg.get<unknown>('budgets', []));
+    let r: SignalsJobResults['signals'];
+    try {
+      r = await this.run({ kind: 'signals', nowMs, windowDays: WINDOW_DAYS, historyDays: HISTORY_DAYS, dims: ['feature', 'agent', 'user'], source: this.view.costSource, budgets: parsed.budgets });
+    } catch (e) {
+      if (gen === this.generation) this.log.appendLine(`[signals] ${(e as Error).message}`);
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.anomalies = r.anomalies;
     this.budgetProblems = parsed.problems;
     for (const p of parsed.problems) this.log.appendLine(`[budgets] ${p}`);
-    this.budgets = budgetStatus(this.store.tables(), parsed.budgets, nowMs, source);
+    this.budgets = r.budgets;
     this.lastDurationMs = Date.now() - t0;
     this.lastRunMs = Date.now();
     this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);

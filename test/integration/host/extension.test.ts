@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmCostLensApi } from '../../../src/extension';
+import { runSignalsJob, type SignalsJob } from '../../../src/node/signalsWorkerJobs';
 import type { CostItem } from '../../../src/views/costTree';
 
 const EXT_ID = 'llm-cost-lens.llm-cost-lens';
@@ -159,15 +160,23 @@ describe('LLM Cost Lens in VS Code', function () {
     const cfg = vscode.workspace.getConfiguration('llmCostLens');
     await cfg.update('budgets', [{ scope: 'total', period: 'month', usd: 0.05 }, { scope: 'feature', value: 'search', period: 'month', usd: 1 }], vscode.ConfigurationTarget.Workspace);
     try {
-      api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
+      await api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
       assert.match(api.statusBar.item.text, / · budget 118%$/);
       assert.ok(api.statusBar.item.backgroundColor, 'over budget: the status bar item is coloured');
       const search = api.tree.getChildren().find((r) => describeItem(api, r).label === 'search')!;
       assert.match(describeItem(api, search).description, / · budget 4\.0%$/);
     } finally {
       await cfg.update('budgets', undefined, vscode.ConfigurationTarget.Workspace);
-      api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
+      await api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
     }
+  });
+
+  it('finds outliers in the signals worker thread, the same as the core finds them inline', async () => {
+    const job = { kind: 'outliers', query: {}, options: { minGroupSize: 2, minMultiple: 1.5, zThreshold: 0.5 } } satisfies SignalsJob;
+    const viaWorker = await api.signals.run(job);
+    assert.ok(api.signals.inWorker, 'the worker script is bundled and runs');
+    assert.deepEqual(viaWorker, runSignalsJob(api.store.tables(), job));
+    assert.ok(viaWorker.calls.length > 0, viaWorker.headline);
   });
 
   it('re-prices a group under another model with What If', async () => {

@@ -1,0 +1,164 @@
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { select } from '../../../src/core/analysis';
+import { findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
+import { type CallTable, SHARED_COLUMNS, StringPool } from '../../../src/core/callTable';
+import { findOutliers } from '../../../src/core/outliers';
+import { PriceBook } from '../../../src/core/pricing';
+import { sampleTrace } from '../../../src/core/sampleTrace';
+import { ingestBytes, packState, type TraceFileState } from '../../../src/core/traceFile';
+import { readTraceFile } from '../../../src/node/traceReader';
+import { SignalsWorkerClient } from '../../../src/node/signalsWorkerClient';
+import { runSignalsJob, type SignalsJob } from '../../../src/node/signalsWorkerJobs';
+import { loadText, ROOT } from '../helpers';
+
+const WORKER = join(ROOT, 'out', 'src', 'node', 'signalsWorker.js');
+const DAY = 86_400_000;
+
+describe('signals in a worker thread', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let generated: CallTable;
+  let lastTsMs: number;
+  const prices = new PriceBook();
+  const clients: SignalsWorkerClient[] = [];
+  const client = (opts: ConstructorParameters<typeof SignalsWorkerClient>[0] = {}) => {
+    const c = new SignalsWorkerClient({ script: WORKER, ...opts });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-signals-worker-'));
+    const gen = await import(pathToFileURL(join(ROOT, 'scripts', 'genTraces.mjs')).href);
+    const out = join(dir, 'injected.jsonl');
+    await gen.generate({ calls: 60_000, days: 21, seed: 5, out, inject: ['loop', 'grown_prompt', 'model_switch', 'spike', 'cache_invalidation', 'retries'], quiet: true });
+    generated = readTraceFile(out, { pool: new StringPool(), prices, final: true }).state.table;
+    lastTsMs = 0;
+    for (let i = 0; i < generated.length; i++) lastTsMs = Math.max(lastTsMs, generated.tsMs[i]);
+  });
+  after(() => {
+    for (const c of clients) c.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const jobs = (): SignalsJob[] => [
+    { kind: 'outliers', query: {}, options: { maxCalls: 1e6 } },
+    { kind: 'outliers', query: { sinceMs: lastTsMs - 7 * DAY, filters: [{ dim: 'feature', value: 'code-review' }] }, options: { dim: 'user' } },
+    {
+      kind: 'signals',
+      nowMs: lastTsMs + 3_600_000,
+      windowDays: 10,
+      historyDays: 21,
+      dims: ['feature', 'agent', 'user'],
+      source: 'auto',
+      budgets: [{ scope: 'total', period: 'month', usd: 50 }, { scope: 'feature', value: 'search', period: 'day', usd: 0.5 }],
+    },
+    { kind: 'taskCosts', query: {}, options: { dim: 'feature' } },
+    { kind: 'whatIf', query: { filters: [{ dim: 'feature', value: 'summarization' }] }, model: 'gpt-4o-mini', price: prices.resolve('gpt-4o-mini'), options: { label: 'summarization' } },
+    { kind: 'whatIf', query: {}, model: 'no-such-model', price: prices.resolve('no-such-model'), options: {} },
+  ];
+
+  it('keeps the columns in shared memory, and still exports plain transferable copies', () => {
+    assert.ok(SHARED_COLUMNS);
+    assert.ok(generated.tsMs.buffer instanceof SharedArrayBuffer);
+    assert.ok(generated.dims.feature.buffer instanceof SharedArrayBuffer);
+    const state = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 50, 3));
+    const { packed, transfer } = packState(state);
+    for (const b of transfer) assert.ok(b instanceof ArrayBuffer);
+    // A SharedArrayBuffer in a transfer list would throw here.
+    const moved = structuredClone(packed, { transfer });
+    assert.equal(moved.columns.length, 50);
+  });
+
+  it('finds the same outliers, anomalies, budgets, tasks and what-ifs as running inline', async () => {
+    const c = client();
+    const results: unknown[] = [];
+    for (const job of jobs()) {
+      const inline = runSignalsJob([generated], job);
+      const viaWorker = await c.run([generated], job);
+      assert.deepEqual(viaWorker, inline, job.kind);
+      results.push(viaWorker);
+    }
+    assert.ok(!c.inline);
+    const [outliers, , signals, tasks, saved, unpriced] = results as [
+      { calls: unknown[]; traces: unknown[] },
+      unknown,
+      { anomalies: unknown[]; budgets: unknown[] },
+      unknown[],
+      { comparedCalls: number } | undefined,
+      undefined,
+    ];
+    assert.ok(outliers.calls.length > 0 && outliers.traces.length > 0);
+    assert.ok(signals.anomalies.length > 0 && signals.budgets.length === 2);
+    assert.ok(tasks.length > 0 && saved!.comparedCalls > 0 && unpriced === undefined);
+  });
+
+  it('runs the core functions themselves (the inline job is findOutliers, findAnomalies and findModelSwitches)', () => {
+    const r = runSignalsJob([generated], { kind: 'outliers', query: {}, options: { maxCalls: 1e6 } });
+    const direct = findOutliers(select([generated]), { maxCalls: 1e6 });
+    assert.deepEqual(r, direct);
+    assert.ok(r.calls.length > 0 && r.traces.length > 0, r.headline);
+    const nowMs = lastTsMs + 3_600_000;
+    const s = runSignalsJob([generated], { kind: 'signals', nowMs, windowDays: 10, historyDays: 21, dims: ['feature'], source: 'auto', budgets: [] });
+    const slices = select([generated], { sinceMs: nowMs - 21 * DAY });
+    const since = nowMs - 10 * DAY;
+    const expected = [...findAnomalies(slices, { dims: ['feature'], sinceMs: since }), ...findModelSwitches(slices, { sinceMs: since })].sort((a, b) => b.startMs - a.startMs);
+    assert.deepEqual(s.anomalies, expected);
+    assert.ok(expected.length > 0);
+  });
+
+  it('reads only the rows there were when the job was posted, and learns strings added since', async () => {
+    const c = client();
+    const pool = new StringPool();
+    const state = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 300, 4), 'a.jsonl', prices, pool);
+    const job: SignalsJob = { kind: 'taskCosts', query: {}, options: { dim: 'feature' } };
+    const before = runSignalsJob([state.table], job);
+    const pending = c.run([state.table], job);
+    appendCalls(state, 'brand-new-feature', 40);
+    assert.deepEqual(await pending, before);
+    const after = await c.run([state.table], job);
+    assert.deepEqual(after, runSignalsJob([state.table], job));
+    assert.ok(after.some((t) => t.key === 'brand-new-feature'));
+  });
+
+  it('sends a big pool over several messages and serves tables of several pools', async () => {
+    const c = client({ stringsPerMessage: 1000 });
+    const other = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 500, 7), 'b.jsonl', prices, new StringPool());
+    assert.ok(generated.pool.values.length > 5000, String(generated.pool.values.length));
+    const job: SignalsJob = { kind: 'outliers', query: {}, options: {} };
+    assert.deepEqual(await c.run([generated, other.table], job), runSignalsJob([generated, other.table], job));
+  });
+
+  it('runs inline when the worker script is missing', async () => {
+    const c = client({ script: join(dir, 'missing.js') });
+    assert.ok(c.inline);
+    const job: SignalsJob = { kind: 'taskCosts', query: {}, options: {} };
+    assert.deepEqual(await c.run([generated], job), runSignalsJob([generated], job));
+  });
+
+  it('starts a new worker after one dies, and fails the jobs it had', async () => {
+    const problems: string[] = [];
+    const c = client({ onProblem: (m) => problems.push(m) });
+    const job: SignalsJob = { kind: 'taskCosts', query: {}, options: {} };
+    const first = await c.run([generated], job);
+    const worker = (c as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const dying = c.run([generated], { kind: 'outliers', query: {}, options: {} });
+    await worker.terminate();
+    await assert.rejects(dying);
+    assert.equal(problems.length, 1);
+    assert.deepEqual(await c.run([generated], job), first);
+  });
+});
+
+/** Appends `n` calls of a feature to a loaded state, as a file that grows would. */
+function appendCalls(state: TraceFileState, feature: string, n: number) {
+  let text = '';
+  for (let i = 0; i < n; i++) {
+    text += JSON.stringify({ ts: '2026-11-22T10:00:00Z', trace_id: `new-${i % 4}`, model: 'gpt-4o-mini', input_tokens: 1000 + i, output_tokens: 100, metadata: { feature } }) + '\n';
+  }
+  ingestBytes(state, new TextEncoder().encode(text), true, new PriceBook());
+}
