@@ -3,23 +3,46 @@ import type { CallRecord, CanonicalDim } from './types';
 
 /** Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value". */
 export class StringPool {
-  readonly values: string[] = [''];
-  private readonly ids = new Map<string, number>([['', 0]]);
+  values: string[] = [''];
+  /** String → id; built when first needed after `adopt`. */
+  private ids: Map<string, number> | undefined = new Map<string, number>([['', 0]]);
+
+  private lookup(): Map<string, number> {
+    if (!this.ids) {
+      const m = new Map<string, number>();
+      for (let i = 0; i < this.values.length; i++) if (!m.has(this.values[i])) m.set(this.values[i], i);
+      this.ids = m;
+    }
+    return this.ids;
+  }
 
   id(s: string | undefined): number {
     if (s === undefined || s === '') return 0;
-    let id = this.ids.get(s);
+    const ids = this.lookup();
+    let id = ids.get(s);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(s);
-      this.ids.set(s, id);
+      ids.set(s, id);
     }
     return id;
   }
 
   /** The id of `s` if it was ever interned, without adding it. */
   peek(s: string): number | undefined {
-    return this.ids.get(s);
+    return this.lookup().get(s);
+  }
+
+  /**
+   * Takes over the strings of another pool (in id order, '' first) when this one is still empty, so ids read with
+   * them stay valid as they are (no re-interning of a cached table's strings). The lookup map is built when first
+   * needed. False, and nothing done, when this pool already holds strings or `values` does not start with ''.
+   */
+  adopt(values: string[]): boolean {
+    if (this.values.length !== 1 || values[0] !== '') return false;
+    this.values = values;
+    this.ids = undefined;
+    return true;
   }
 
   get(id: number): string {
@@ -40,6 +63,32 @@ export interface PackedColumns {
   numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
   ids: Record<string, Int32Array>;
   strings: string[];
+  /**
+   * The strings as one string and their lengths, instead of `strings` (empty then): cheaper to read from a cache and
+   * to pass between threads than hundreds of thousands of small strings.
+   */
+  joinedStrings?: { text: string; lengths: Uint32Array };
+}
+
+/** The strings of packed columns, in id order. */
+export function packedStrings(p: PackedColumns): string[] {
+  const j = p.joinedStrings;
+  if (!j) return p.strings;
+  const out = new Array<string>(j.lengths.length);
+  let at = 0;
+  for (let i = 0; i < j.lengths.length; i++) {
+    const n = j.lengths[i];
+    out[i] = j.text.slice(at, at + n);
+    at += n;
+  }
+  return out;
+}
+
+/** Packs strings as one string and their lengths (see PackedColumns.joinedStrings). */
+export function joinStrings(strings: readonly string[]): { text: string; lengths: Uint32Array } {
+  const lengths = new Uint32Array(strings.length);
+  for (let i = 0; i < strings.length; i++) lengths[i] = strings[i].length;
+  return { text: strings.join(''), lengths };
 }
 
 /**
@@ -263,11 +312,15 @@ export class CallTable {
     const t = new CallTable(file, pool);
     t.grow(withHeadroom(p.length));
     t.length = p.length;
-    const map = new Int32Array(p.strings.length);
-    for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
+    const strings = packedStrings(p);
+    // Into an empty pool (the first file of a window, e.g. from the cache) the ids are kept as they are.
+    const same = pool.adopt(strings);
+    const map = same ? undefined : new Int32Array(strings.length);
+    if (map) for (let i = 0; i < strings.length; i++) map[i] = pool.id(strings[i]);
     for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set(p.numeric[k] as Float64Array);
     const remap = (dst: Int32Array, src: Int32Array) => {
-      for (let i = 0; i < src.length; i++) dst[i] = map[src[i]];
+      if (!map) dst.set(src);
+      else for (let i = 0; i < src.length; i++) dst[i] = map[src[i]];
     };
     for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
     for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);

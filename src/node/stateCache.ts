@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { joinStrings } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/1';
+const MAGIC = 'llm-cost-lens/state-cache/2';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -37,7 +38,9 @@ export function cacheFileFor(dir: string, tracePath: string): string {
 export function writeStateCache(file: string, key: CacheKey, state: PackedTraceFileState): void {
   mkdirSync(join(file, '..'), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, serialize({ magic: MAGIC, key, state }));
+  // The strings go as one string and their lengths: hundreds of thousands of trace ids read back in one piece.
+  const columns = { ...state.columns, strings: [], joinedStrings: state.columns.joinedStrings ?? joinStrings(state.columns.strings) };
+  writeFileSync(tmp, serialize({ magic: MAGIC, key, state: { ...state, columns } }));
   renameSync(tmp, file);
 }
 
@@ -49,10 +52,17 @@ function sameKey(a: CacheKey, b: CacheKey): boolean {
 function wellFormed(s: PackedTraceFileState): boolean {
   const c = s?.columns;
   if (!c || typeof c.length !== 'number' || !Array.isArray(c.strings) || typeof s.file !== 'string' || !s.position) return false;
+  const j = c.joinedStrings;
+  if (j !== undefined) {
+    if (typeof j.text !== 'string' || !(j.lengths instanceof Uint32Array) || j.lengths[0] !== 0) return false;
+    let total = 0;
+    for (let i = 0; i < j.lengths.length; i++) total += j.lengths[i];
+    if (total !== j.text.length) return false;
+  }
   const cols = [...Object.values(c.numeric ?? {}), ...Object.values(c.ids ?? {})];
   if (!cols.length) return false;
   for (const col of cols) if (!ArrayBuffer.isView(col) || (col as Uint8Array).length !== c.length) return false;
-  const n = c.strings.length;
+  const n = j ? j.lengths.length : c.strings.length;
   for (const col of Object.values(c.ids)) for (let i = 0; i < col.length; i++) if (col[i] < 0 || col[i] >= n) return false;
   return true;
 }

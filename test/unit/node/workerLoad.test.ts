@@ -71,6 +71,45 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(readStateCache(file, key), undefined);
   });
 
+  it('caches strings as one string with lengths: tricky strings survive, ids are kept in an empty pool and remapped in a used one', async () => {
+    const odd = ['feature\u0000nul', 'émoji 🚀', '', 'a|b', 'x'.repeat(150)];
+    const recs = odd.map((f, i) => JSON.stringify({ model: 'gpt-4o', input_tokens: 10 + i, output_tokens: 1, trace_id: `t${i}`, metadata: { feature: f || undefined, user_id: `u${i}` } }));
+    writeFileSync(trace, recs.join('\n') + '\n');
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool());
+    // A new window: an empty pool takes the cached strings with their ids.
+    const fresh = new StringPool();
+    const hits: boolean[] = [];
+    const again = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, fresh, { onCache: (h) => hits.push(h) });
+    assert.deepEqual(hits, [true]);
+    const features = (st: typeof first) => [...st.table.dims.feature.subarray(0, st.table.length)].map((id) => st.table.pool.get(id));
+    assert.deepEqual(features(again), features(first));
+    assert.deepEqual(features(again), odd);
+    // The adopted pool still interns and finds strings (its lookup is built when first needed).
+    assert.equal(fresh.peek('émoji 🚀'), again.table.dims.feature[1]);
+    const n = fresh.values.length;
+    assert.equal(fresh.id('new value'), n);
+    assert.equal(fresh.id('a|b'), again.table.dims.feature[3]);
+    // A pool that already holds strings gets them re-interned, same values.
+    const used = new StringPool();
+    used.id('something else');
+    const third = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, used);
+    assert.deepEqual(features(third), odd);
+    assert.equal(used.get(third.table.traceId[4]), 't4');
+  });
+
+  it('rejects a cache whose string lengths do not add up', () => {
+    const state = loadText(text, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    const packed = packState(state).packed;
+    writeStateCache(file, key, packed);
+    assert.ok(readStateCache(file, key)?.columns.joinedStrings, 'strings are cached joined');
+    const bad = { ...packed, columns: { ...packed.columns, strings: [], joinedStrings: { text: 'abc', lengths: new Uint32Array([0, 5]) } } };
+    writeStateCache(file, key, bad);
+    assert.equal(readStateCache(file, key), undefined);
+  });
+
   it('stops when cancelled', async () => {
     const abort = new AbortController();
     const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool(), { signal: abort.signal });
