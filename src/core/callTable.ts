@@ -57,6 +57,9 @@ const NUMERIC_COLUMNS = [
 ] as const;
 const ID_COLUMNS = ['traceId', 'callsiteFile'] as const;
 
+/** The names of the columns every packed table has (`numeric`, and `ids` besides any `tag:` ones). */
+export const PACKED_COLUMNS = { numeric: NUMERIC_COLUMNS as readonly string[], ids: [...ID_COLUMNS, ...DIM_COLUMNS.map((d) => `dim:${d}`)] as readonly string[] };
+
 /** A table's columns as plain typed arrays (transferable between threads) and the strings their ids refer to. */
 export interface PackedColumns {
   length: number;
@@ -121,7 +124,7 @@ export const FLAG_ERROR = 1;
  * `recordedUsd` is NaN when the record carried no cost.
  */
 /** Capacity for a table loaded whole: its rows and room for appends (1/16 more), so the next appends copy nothing. */
-function withHeadroom(n: number): number {
+export function withHeadroom(n: number): number {
   return n + Math.max(1024, n >> 4);
 }
 
@@ -307,20 +310,77 @@ export class CallTable {
     return { length: this.length, numeric, ids, strings: this.pool.values.slice() };
   }
 
-  /** Rebuilds a table from exported columns, re-interning their strings into `pool`. */
+  /**
+   * The table's columns over its own memory (whole capacity, no copy) and its strings joined: to hand the table to
+   * another thread. With shared columns (SHARED_COLUMNS) the receiver's `importColumns` takes them as they are; the
+   * sender must not use the table afterwards.
+   */
+  handOver(): PackedColumns {
+    const numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array> = {};
+    for (const k of NUMERIC_COLUMNS) numeric[k] = this[k];
+    const ids: Record<string, Int32Array> = {};
+    for (const k of ID_COLUMNS) ids[k] = this[k];
+    for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d];
+    for (const [k, v] of this.tags) ids[`tag:${k}`] = v;
+    return { length: this.length, numeric, ids, strings: [], joinedStrings: joinStrings(this.pool.values) };
+  }
+
+  /**
+   * Packed columns copied into shared memory with room for appends (see `handOver`): a worker thread does this copy
+   * so that the thread receiving them only adopts them.
+   */
+  static sharedCopy(p: PackedColumns): PackedColumns {
+    if (!SHARED_COLUMNS) return p;
+    const arrays = [...Object.values(p.numeric), ...Object.values(p.ids)];
+    if (arrays.every((a) => a.buffer instanceof SharedArrayBuffer && a.length > p.length)) return p;
+    const cap = withHeadroom(p.length);
+    const copy = <T extends Column>(a: T): T => {
+      const b = new (a.constructor as ColumnType<T>)(new SharedArrayBuffer(cap * (a.constructor as ColumnType<T>).BYTES_PER_ELEMENT));
+      b.set(a.subarray(0, p.length) as never);
+      return b;
+    };
+    const numeric: PackedColumns['numeric'] = {};
+    for (const [k, v] of Object.entries(p.numeric)) numeric[k] = copy(v);
+    const ids: PackedColumns['ids'] = {};
+    for (const [k, v] of Object.entries(p.ids)) ids[k] = copy(v);
+    return { ...p, numeric, ids };
+  }
+
+  /**
+   * Rebuilds a table from exported columns. Their strings are interned into `pool`: into an empty pool (the first
+   * file of a window) they are adopted with their ids as they are. Shared-memory columns with room for all rows (from
+   * `handOver` or `sharedCopy`) become the table's columns without a copy (ids remapped in place when needed);
+   * others are copied.
+   */
   static importColumns(file: string, pool: StringPool, p: PackedColumns): CallTable {
     const t = new CallTable(file, pool);
-    t.grow(withHeadroom(p.length));
-    t.length = p.length;
     const strings = packedStrings(p);
-    // Into an empty pool (the first file of a window, e.g. from the cache) the ids are kept as they are.
     const same = pool.adopt(strings);
     const map = same ? undefined : new Int32Array(strings.length);
     if (map) for (let i = 0; i < strings.length; i++) map[i] = pool.id(strings[i]);
-    for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set(p.numeric[k] as Float64Array);
+    const all = [...Object.values(p.numeric), ...Object.values(p.ids)];
+    const cap = Math.min(...all.map((a) => a.length));
+    const adopt = SHARED_COLUMNS && all.every((a) => a.buffer instanceof SharedArrayBuffer) && cap >= p.length && all.length > 0;
+    if (adopt) {
+      for (const k of NUMERIC_COLUMNS) (t[k] as Column) = p.numeric[k].subarray(0, cap);
+      const take = (src: Int32Array): Int32Array => {
+        const col = src.subarray(0, cap);
+        if (map) for (let i = 0; i < p.length; i++) col[i] = map[col[i]];
+        return col;
+      };
+      for (const k of ID_COLUMNS) t[k] = take(p.ids[k]);
+      for (const d of DIM_COLUMNS) t.dims[d] = take(p.ids[`dim:${d}`]);
+      for (const [k, v] of Object.entries(p.ids)) if (k.startsWith('tag:')) t.tags.set(k.slice(4), take(v));
+      t.cap = cap;
+      t.length = p.length;
+      return t;
+    }
+    t.grow(withHeadroom(p.length));
+    t.length = p.length;
+    for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set((p.numeric[k] as Float64Array).subarray(0, p.length));
     const remap = (dst: Int32Array, src: Int32Array) => {
-      if (!map) dst.set(src);
-      else for (let i = 0; i < src.length; i++) dst[i] = map[src[i]];
+      if (!map) dst.set(src.subarray(0, p.length));
+      else for (let i = 0; i < p.length; i++) dst[i] = map[src[i]];
     };
     for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
     for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);

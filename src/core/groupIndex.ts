@@ -371,6 +371,25 @@ export class IndexNode implements GroupNode {
     this.last = last;
   }
 
+  /** Adds another node's sums (the root from its children). */
+  addSumsOf(o: IndexNode): void {
+    this.cached = undefined;
+    this.calls += o.calls;
+    this.priced += o.priced;
+    this.cost += o.cost;
+    this.saved += o.saved;
+    this.inTok += o.inTok;
+    this.outTok += o.outTok;
+    this.crTok += o.crTok;
+    this.cwTok += o.cwTok;
+    this.rsTok += o.rsTok;
+    this.errors += o.errors;
+    this.errorCost += o.errorCost;
+    if (o.first < this.first) this.first = o.first;
+    if (o.last > this.last) this.last = o.last;
+    for (const [m, n] of Object.entries(o.unpriced)) this.unpriced[m] = (this.unpriced[m] ?? 0) + n;
+  }
+
   /** The rows of each table in this node. */
   rowsByTable(): { table: CallTable; rows: Int32Array }[] {
     return this.parts.map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
@@ -439,9 +458,13 @@ export class GroupIndex {
       const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
       for (const t of tables) {
         if (bounded) for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i])) this.undated++;
-        this.root.addRows(t, this.selected(t), opts.source, true);
         this.seen.set(t, { length: t.length, edits: t.edits });
       }
+      // The first level is built right away (the tree and the status bar need it); the root's sums are its children's.
+      if (opts.dims.length) {
+        this.materialise(this.root, opts.dims[0]);
+        for (const kid of this.root.kids!.byValue.values()) this.root.addSumsOf(kid);
+      } else for (const t of tables) this.root.addRows(t, this.selected(t), opts.source, true);
       return 'rebuilt';
     }
     let appended = false;

@@ -114,9 +114,16 @@ export interface PackedTraceFileState {
   columns: PackedColumns;
 }
 
-export function packState(s: TraceFileState): { packed: PackedTraceFileState; transfer: ArrayBuffer[] } {
-  const columns = s.table.exportColumns();
-  const transfer = [...Object.values(columns.numeric), ...Object.values(columns.ids)].map((a) => a.buffer as ArrayBuffer);
+/**
+ * A state in a form that crosses threads. `copy` (the default) exports trimmed plain copies of the columns (for a cache
+ * or a transfer list); `handOver` gives the table's own columns (shared memory: the receiver adopts them without a
+ * copy) and the sender must drop the state.
+ */
+export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'): { packed: PackedTraceFileState; transfer: ArrayBuffer[] } {
+  const columns = how === 'copy' ? s.table.exportColumns() : s.table.handOver();
+  const buffers = new Set<ArrayBuffer>();
+  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids)]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+  const transfer = [...buffers];
   return {
     packed: {
       file: s.file,

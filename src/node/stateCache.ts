@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
-import { joinStrings } from '../core/callTable';
+import { joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/2';
+const MAGIC = 'llm-cost-lens/state-cache/3';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -31,52 +30,171 @@ export function cacheKeyOf(path: string, settings: string): CacheKey {
 
 /** The cache file of a trace file, inside `dir`. */
 export function cacheFileFor(dir: string, tracePath: string): string {
-  return join(dir, `${createHash('sha1').update(tracePath).digest('hex')}.v8`);
+  return join(dir, `${createHash('sha1').update(tracePath).digest('hex')}.cols`);
 }
 
-/** Writes a file's columns next to its key (atomically: a temp file renamed into place). */
+/*
+ * File layout (little-endian): "LCLCACHE", u32 header length, u32 0, the header (UTF-8 JSON), zero padding to 8 bytes,
+ * then each column's first `length` values in header order (each padded to 8 bytes), the string lengths (u32 each),
+ * and the strings joined (UTF-16LE: every JS string round-trips, lone surrogates included). Reading puts the columns
+ * straight into one block of shared memory with room for appends: no deserialising, no copy on the way to the store.
+ */
+const FILE_MAGIC = Buffer.from('LCLCACHE');
+const MAX_HEADER = 256 * 1024 * 1024;
+const TYPES = { Float64Array, Uint32Array, Int32Array, Uint8Array } as const;
+type TypeName = keyof typeof TYPES;
+type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
+
+interface Header {
+  magic: string;
+  key: CacheKey;
+  meta: Omit<PackedTraceFileState, 'columns'>;
+  length: number;
+  columns: { group: 'numeric' | 'ids'; name: string; type: TypeName }[];
+  strings: { count: number; units: number };
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** Writes a file's columns next to its key (atomically: a temp file renamed into place). Only rows < length are written. */
 export function writeStateCache(file: string, key: CacheKey, state: PackedTraceFileState): void {
   mkdirSync(join(file, '..'), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  // The strings go as one string and their lengths: hundreds of thousands of trace ids read back in one piece.
-  const columns = { ...state.columns, strings: [], joinedStrings: state.columns.joinedStrings ?? joinStrings(state.columns.strings) };
-  writeFileSync(tmp, serialize({ magic: MAGIC, key, state: { ...state, columns } }));
+  const c = state.columns;
+  const joined = c.joinedStrings ?? joinStrings(c.strings);
+  const cols: { group: 'numeric' | 'ids'; name: string; arr: Column }[] = [
+    ...Object.entries(c.numeric).map(([name, arr]) => ({ group: 'numeric' as const, name, arr })),
+    ...Object.entries(c.ids).map(([name, arr]) => ({ group: 'ids' as const, name, arr })),
+  ];
+  const { columns: _, ...meta } = state;
+  const header: Header = {
+    magic: MAGIC,
+    key,
+    meta,
+    length: c.length,
+    columns: cols.map(({ group, name, arr }) => ({ group, name, type: arr.constructor.name as TypeName })),
+    strings: { count: joined.lengths.length, units: joined.text.length },
+  };
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const fd = openSync(tmp, 'w');
+  try {
+    const lead = Buffer.alloc(16);
+    FILE_MAGIC.copy(lead, 0);
+    lead.writeUInt32LE(head.length, 8);
+    writeSync(fd, lead);
+    writeSync(fd, head);
+    const zeros = Buffer.alloc(8);
+    const padTo = (n: number) => {
+      if (pad8(n) > n) writeSync(fd, zeros, 0, pad8(n) - n);
+    };
+    padTo(16 + head.length);
+    for (const { arr } of cols) {
+      const bytes = Buffer.from(arr.buffer, arr.byteOffset, c.length * arr.BYTES_PER_ELEMENT);
+      writeSync(fd, bytes);
+      padTo(bytes.length);
+    }
+    const lens = Buffer.from(joined.lengths.buffer, joined.lengths.byteOffset, joined.lengths.length * 4);
+    writeSync(fd, lens);
+    padTo(lens.length);
+    writeSync(fd, Buffer.from(joined.text, 'utf16le'));
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
+  rmSync(file.replace(/\.cols$/, '.v8'), { force: true }); // the cache of versions before 0.2 (v8 serialized)
 }
 
 function sameKey(a: CacheKey, b: CacheKey): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.headSha1 === b.headSha1 && a.settings === b.settings;
 }
 
-/** Checks that what was read has the shape of a state whose every column holds `length` values. */
-function wellFormed(s: PackedTraceFileState): boolean {
-  const c = s?.columns;
-  if (!c || typeof c.length !== 'number' || !Array.isArray(c.strings) || typeof s.file !== 'string' || !s.position) return false;
-  const j = c.joinedStrings;
-  if (j !== undefined) {
-    if (typeof j.text !== 'string' || !(j.lengths instanceof Uint32Array) || j.lengths[0] !== 0) return false;
-    let total = 0;
-    for (let i = 0; i < j.lengths.length; i++) total += j.lengths[i];
-    if (total !== j.text.length) return false;
+function readExactly(fd: number, into: Uint8Array, at: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const got = readSync(fd, into, done, into.length - done, at + done);
+    if (got <= 0) throw new Error('cache file cut short');
+    done += got;
   }
-  const cols = [...Object.values(c.numeric ?? {}), ...Object.values(c.ids ?? {})];
-  if (!cols.length) return false;
-  for (const col of cols) if (!ArrayBuffer.isView(col) || (col as Uint8Array).length !== c.length) return false;
-  const n = j ? j.lengths.length : c.strings.length;
-  for (const col of Object.values(c.ids)) for (let i = 0; i < col.length; i++) if (col[i] < 0 || col[i] >= n) return false;
-  return true;
 }
 
 /**
  * Reads a cache entry when it matches `key`; anything else (missing, another key, truncated, corrupt, malformed)
- * gives undefined and the file is read from its start. A cache is never trusted beyond these checks.
+ * gives undefined and the file is read from its start. A cache is never trusted beyond these checks: the layout must
+ * add up to the file's size exactly, every expected column must be there with its type, string lengths must add up,
+ * and every string id must name a string. The columns come back in shared memory (when the runtime has it), each with
+ * room for appends.
  */
 export function readStateCache(file: string, key: CacheKey): PackedTraceFileState | undefined {
+  let fd: number;
   try {
-    const v = deserialize(readFileSync(file)) as { magic?: string; key?: CacheKey; state?: PackedTraceFileState };
-    if (v?.magic !== MAGIC || !v.key || !sameKey(v.key, key) || !v.state || !wellFormed(v.state)) return undefined;
-    return v.state;
+    fd = openSync(file, 'r');
   } catch {
     return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size < 16) return undefined;
+    const lead = Buffer.alloc(16);
+    readExactly(fd, lead, 0);
+    if (!lead.subarray(0, 8).equals(FILE_MAGIC)) return undefined;
+    const headLen = lead.readUInt32LE(8);
+    if (headLen > MAX_HEADER || 16 + headLen > size) return undefined;
+    const headBytes = Buffer.alloc(headLen);
+    readExactly(fd, headBytes, 16);
+    const h = JSON.parse(headBytes.toString('utf8')) as Header;
+    if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, key) || !h.meta || typeof h.meta.file !== 'string' || !h.meta.position) return undefined;
+    const n = h.length;
+    if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings) return undefined;
+    const { count, units } = h.strings;
+    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
+    const names = new Set(h.columns.map((c) => `${c.group}/${c.name}`));
+    for (const k of PACKED_COLUMNS.numeric) if (!names.has(`numeric/${k}`)) return undefined;
+    for (const k of PACKED_COLUMNS.ids) if (!names.has(`ids/${k}`)) return undefined;
+    for (const c of h.columns) {
+      if (!(c.type in TYPES) || (c.group !== 'numeric' && c.group !== 'ids') || (c.group === 'ids' && c.type !== 'Int32Array')) return undefined;
+    }
+    // The layout must add up to the file's size.
+    let at = pad8(16 + headLen);
+    const places = h.columns.map((c) => {
+      const bytes = n * TYPES[c.type].BYTES_PER_ELEMENT;
+      const p = { ...c, at, bytes };
+      at += pad8(bytes);
+      return p;
+    });
+    const lensAt = at;
+    at += pad8(count * 4);
+    const textAt = at;
+    if (textAt + units * 2 !== size) return undefined;
+    // One block of memory for all columns, each with room for appends.
+    const cap = withHeadroom(n);
+    let total = 0;
+    for (const p of places) total += pad8(cap * TYPES[p.type].BYTES_PER_ELEMENT);
+    const block = SHARED_COLUMNS ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+    const numeric: PackedColumns['numeric'] = {};
+    const ids: PackedColumns['ids'] = {};
+    let off = 0;
+    for (const p of places) {
+      const T = TYPES[p.type];
+      const col = new T(block as ArrayBuffer, off, cap);
+      off += pad8(cap * T.BYTES_PER_ELEMENT);
+      readExactly(fd, new Uint8Array(block, col.byteOffset, p.bytes), p.at);
+      if (p.group === 'numeric') numeric[p.name] = col;
+      else ids[p.name] = col as Int32Array;
+    }
+    const lengths = new Uint32Array(count);
+    readExactly(fd, new Uint8Array(lengths.buffer), lensAt);
+    const textBytes = Buffer.alloc(units * 2);
+    readExactly(fd, textBytes, textAt);
+    const text = textBytes.toString('utf16le');
+    if (lengths[0] !== 0) return undefined;
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += lengths[i];
+    if (sum !== text.length) return undefined;
+    for (const col of Object.values(ids)) for (let i = 0; i < n; i++) if (col[i] < 0 || col[i] >= count) return undefined;
+    return { ...h.meta, columns: { length: n, numeric, ids, strings: [], joinedStrings: { text, lengths } } };
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }

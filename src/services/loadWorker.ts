@@ -1,7 +1,7 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
 // columns. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
 import { parentPort } from 'node:worker_threads';
-import { StringPool } from '../core/callTable';
+import { CallTable, StringPool } from '../core/callTable';
 import { PriceBook } from '../core/pricing';
 import { packState } from '../core/traceFile';
 import { readTraceFile } from '../node/traceReader';
@@ -15,12 +15,9 @@ parentPort?.on('message', (req: LoadRequest) => {
     if (req.cache && cacheFile) {
       const cached = readStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings));
       if (cached) {
-        // Hand the columns over instead of copying them (a structured clone of a million rows takes a second).
-        const buffers = new Set<ArrayBuffer>();
-        for (const col of [...Object.values(cached.columns.numeric), ...Object.values(cached.columns.ids)]) {
-          if (col.buffer instanceof ArrayBuffer) buffers.add(col.buffer);
-        }
-        post({ type: 'done', state: cached, fromCache: true }, [...buffers]);
+        // Copied here into shared memory with room for appends, so the extension host adopts the columns as they are
+        // (a structured clone of a million rows took a second; a copy on the host would block it).
+        post({ type: 'done', state: { ...cached, columns: CallTable.sharedCopy(cached.columns) }, fromCache: true });
         return;
       }
     }
@@ -40,7 +37,8 @@ parentPort?.on('message', (req: LoadRequest) => {
         }
       },
     });
-    const { packed, transfer } = packState(r.state);
+    // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
+    const { packed, transfer } = packState(r.state, 'handOver');
     if (req.cache && cacheFile) {
       try {
         writeStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings), packed);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
-import { packState } from '../../../src/core/traceFile';
+import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../../../src/node/stateCache';
 import { LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
 import { assertUsd, loadText, ROOT } from '../helpers';
@@ -108,6 +108,38 @@ describe('loading in a worker thread, and the state cache', function () {
     const bad = { ...packed, columns: { ...packed.columns, strings: [], joinedStrings: { text: 'abc', lengths: new Uint32Array([0, 5]) } } };
     writeStateCache(file, key, bad);
     assert.equal(readStateCache(file, key), undefined);
+  });
+
+  it('rejects a cache with an id out of range or one byte short, and keeps strings with lone surrogates', () => {
+    const lone = JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature: 'bad\ud800half' } });
+    const state = loadText(`${text}${lone}\n`, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    writeStateCache(file, key, packState(state).packed);
+    const back = readStateCache(file, key)!;
+    assert.ok(back);
+    const pool = new StringPool();
+    const t = unpackState(back, pool).table;
+    assert.equal(pool.get(t.dims.feature[t.length - 1]), 'bad\ud800half');
+    assert.ok(t.inputTokens.buffer instanceof SharedArrayBuffer, 'columns come back in shared memory');
+    assert.ok(t.inputTokens.length > t.length, 'with room for appends');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+    assert.equal(readStateCache(file, key), undefined, 'one byte short');
+    // An id column value past the strings: find the model column's first value and make it huge.
+    writeFileSync(file, bytes);
+    const headLen = bytes.readUInt32LE(8);
+    const header = JSON.parse(bytes.subarray(16, 16 + headLen).toString('utf8'));
+    let at = (16 + headLen + 7) & ~7;
+    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
+    for (const c of header.columns) {
+      if (c.name === 'dim:model') break;
+      at += (header.length * sizes[c.type] + 7) & ~7;
+    }
+    const evil = Buffer.from(bytes);
+    evil.writeInt32LE(1e9, at);
+    writeFileSync(file, evil);
+    assert.equal(readStateCache(file, key), undefined, 'id out of range');
   });
 
   it('stops when cancelled', async () => {
