@@ -11,10 +11,10 @@ import type { TraceStore } from './services/traceStore';
 import type { SignalsService } from './services/signals';
 import type { ViewState } from './services/viewState';
 import type { CostItem, CostTreeProvider } from './views/costTree';
-import { select } from './core/analysis';
+import { modelsInUse, select } from './core/analysis';
 import { queryBounds } from './core/dashboard';
 import { costliestCalls } from './core/groupTree';
-import { WHAT_IF_MODELS, whatIf } from './core/budgets';
+import { WHAT_IF_MODELS } from './core/budgets';
 import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
 import { registerSignalCommands } from './signalCommands';
 import type { DashboardFilter, DashboardQuery } from './shared/protocol';
@@ -246,19 +246,18 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
     },
     onDidChangeSignals: d.signals.onDidChange,
     signals() {
-      const seen = new Set<string>();
-      for (const t of d.store.tables()) for (let i = 0; i < t.length; i++) seen.add(t.pool.get(t.dims.model[i]));
-      const models = [...new Set([...WHAT_IF_MODELS, ...[...seen].filter(Boolean).sort()])].filter((m) => d.store.priceBook.resolve(m));
+      const models = [...new Set([...WHAT_IF_MODELS, ...modelsInUse(d.store.tables())])].filter((m) => d.store.priceBook.resolve(m));
       return {
         anomalies: d.signals.anomalies.slice(0, 50).map((a) => ({ kind: a.kind, dim: a.dim, key: a.key, startMs: a.startMs, text: a.text })),
         budgets: d.signals.budgets.map((b) => ({ label: b.label, level: b.level, usedShare: b.usedShare, text: b.text })),
         whatIfModels: models.slice(0, 60),
       };
     },
-    whatIf(model, query) {
-      const slices = select(d.store.tables(), { ...queryBounds(query, Date.now()), filters: query.filters });
+    async whatIf(model, query) {
       const label = query.filters.length ? query.filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'these calls';
-      const w = whatIf(slices, model, d.store.priceBook, { label, source: d.view.costSource });
+      const price = d.store.priceBook.resolve(model);
+      // In the signals worker: re-pricing a million calls does not block the extension host.
+      const w = price && (await d.signals.run({ kind: 'whatIf', query: { ...queryBounds(query, Date.now()), filters: query.filters }, model, price, options: { label, source: d.view.costSource } }));
       if (!w) return `No price for ${model}.`;
       return { model, currentUsd: w.currentUsd, whatIfUsd: w.whatIfUsd, monthlySavingsUsd: w.monthlySavingsUsd, text: w.text };
     },

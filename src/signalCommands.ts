@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { WHAT_IF_MODELS } from './core/budgets';
-import type { CallTable } from './core/callTable';
+import { modelsInUse } from './core/analysis';
 import { formatUsd } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
@@ -14,17 +14,6 @@ function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
 }
 
 /** The model names the tables' calls ran on (marks interned ids: one pass over an integer column). */
-function modelsInUse(tables: readonly CallTable[]): string[] {
-  const seen = new Set<string>();
-  for (const t of tables) {
-    const mark = new Uint8Array(t.pool.values.length);
-    const col = t.dims.model;
-    for (let i = 0; i < t.length; i++) mark[col[i]] = 1;
-    for (let id = 1; id < mark.length; id++) if (mark[id]) seen.add(t.pool.get(id));
-  }
-  return [...seen].sort();
-}
-
 /** Resolves a recorded call site to a workspace file: as given, relative to a folder, or by its path suffix. */
 export async function resolveCallSite(file: string): Promise<vscode.Uri | undefined> {
   if (existsSync(file)) return vscode.Uri.file(file);

@@ -53,6 +53,18 @@ export interface GroupStats {
   unpricedModels: Record<string, number>;
 }
 
+/** The model ids the tables' calls use, sorted (one pass over the model column, no string per row). */
+export function modelsInUse(tables: readonly CallTable[]): string[] {
+  const seen = new Set<string>();
+  for (const t of tables) {
+    const mark = new Uint8Array(t.pool.values.length);
+    const col = t.dims.model;
+    for (let i = 0; i < t.length; i++) mark[col[i]] = 1;
+    for (let id = 1; id < mark.length; id++) if (mark[id]) seen.add(t.pool.get(id));
+  }
+  return [...seen].sort();
+}
+
 /** Effective cost of row `i` under a cost source; NaN when it has none. */
 export function rowCost(t: CallTable, i: number, source: CostSource): number {
   if (source === 'recorded') return t.recordedUsd[i];

@@ -21,7 +21,7 @@ export interface DashboardActions {
   signals(): DashboardSignals | undefined;
   /** Fires when the signals change. */
   onDidChangeSignals?: vscode.Event<void>;
-  whatIf(model: string, query: DashboardQuery): WhatIfAnswer | string;
+  whatIf(model: string, query: DashboardQuery): Promise<WhatIfAnswer | string>;
 }
 
 /**
@@ -156,7 +156,7 @@ export class DashboardPanel extends Disposable {
         await this.export(m.format);
         break;
       case 'whatIf': {
-        const r = this.actions.whatIf(m.model, this.query);
+        const r = await this.actions.whatIf(m.model, this.query);
         this.post(typeof r === 'string' ? { type: 'whatIf', error: r } : { type: 'whatIf', answer: r });
         break;
       }
