@@ -8,6 +8,9 @@ import type { Problem } from './types';
 /** How many problems one file keeps in full; the rest are only counted. */
 export const MAX_PROBLEMS_PER_FILE = 5000;
 
+/** How many bytes a fingerprint samples at the start of a file and just before the read offset. */
+export const FINGERPRINT_SAMPLE_BYTES = 64;
+
 /** What identifies the content read so far, to tell an append from a truncation or a replacement. */
 export interface FileFingerprint {
   size: number;
@@ -15,6 +18,14 @@ export interface FileFingerprint {
   ino: number;
   /** The first bytes of the file as hex (up to 64 bytes). */
   head: string;
+  /**
+   * The bytes just before `tailEnd` as hex (up to 64 bytes). A state keeps the bytes before its read offset; the
+   * fingerprint taken to check it samples the file at that same offset, so a file truncated and written again with
+   * the same first bytes is still told apart. Absent in fingerprints taken without it (then only the head counts).
+   */
+  tail?: string;
+  /** Where `tail` ends (a byte offset). */
+  tailEnd?: number;
 }
 
 /** The reading state of one trace file: where to resume, its calls, its problems. */
@@ -42,7 +53,9 @@ export function newTraceFileState(file: string, pool: StringPool, mapping?: Fiel
 
 /**
  * True when the file must be read again from the start: it shrank below what was read, was replaced (another inode),
- * or its first bytes changed. Otherwise only the bytes after `position.offset` are new.
+ * its first bytes changed, or the bytes just before the read offset changed (truncated and rewritten past the old
+ * size). Otherwise only the bytes after `position.offset` are new. `now` should sample its tail at
+ * `state.position.offset` (see FileFingerprint.tail); a tail taken elsewhere is not compared.
  */
 export function mustReload(state: TraceFileState, now: FileFingerprint): boolean {
   const prev = state.fingerprint;
@@ -50,7 +63,9 @@ export function mustReload(state: TraceFileState, now: FileFingerprint): boolean
   if (now.size < state.position.offset) return true;
   if (prev.ino !== 0 && now.ino !== 0 && prev.ino !== now.ino) return true;
   const n = Math.min(prev.head.length, now.head.length);
-  return prev.head.slice(0, n) !== now.head.slice(0, n);
+  if (prev.head.slice(0, n) !== now.head.slice(0, n)) return true;
+  const at = state.position.offset;
+  return prev.tail !== undefined && now.tail !== undefined && prev.tailEnd === at && now.tailEnd === at && prev.tail !== now.tail;
 }
 
 /**

@@ -2,16 +2,38 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
-import { type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
+import { FINGERPRINT_SAMPLE_BYTES, type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
 
 const CHUNK = 16 * 1024 * 1024;
-const HEAD = 64;
+const SAMPLE = FINGERPRINT_SAMPLE_BYTES;
 
-function fingerprint(fd: number): FileFingerprint {
+/** Up to 64 bytes of the file ending at `end` (clamped to the file's size), as hex. */
+function sampleBefore(fd: number, end: number, size: number): { tail: string; tailEnd: number } {
+  const tailEnd = Math.min(end, size);
+  const buf = Buffer.alloc(Math.min(SAMPLE, tailEnd));
+  if (buf.length) readSync(fd, buf, 0, buf.length, tailEnd - buf.length);
+  return { tail: buf.toString('hex'), tailEnd };
+}
+
+/**
+ * The fingerprint of an open file: size, inode, first bytes, and the bytes just before `readOffset` (the offset of the
+ * state it is checked against; 0 for none). Two small reads.
+ */
+export function takeFingerprint(fd: number, readOffset = 0): FileFingerprint {
   const st = fstatSync(fd);
-  const head = Buffer.alloc(Math.min(HEAD, st.size));
+  const head = Buffer.alloc(Math.min(SAMPLE, st.size));
   if (head.length) readSync(fd, head, 0, head.length, 0);
-  return { size: st.size, ino: st.ino, head: head.toString('hex') };
+  return { size: st.size, ino: st.ino, head: head.toString('hex'), ...sampleBefore(fd, readOffset, st.size) };
+}
+
+/** `takeFingerprint` of a file by path (opened read-only). */
+export function fileFingerprint(path: string, readOffset = 0): FileFingerprint {
+  const fd = openSync(path, 'r');
+  try {
+    return takeFingerprint(fd, readOffset);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface ReadOutcome {
@@ -43,7 +65,7 @@ export function readTraceFile(
 ): ReadOutcome {
   const fd = openSync(path, 'r');
   try {
-    const fp = fingerprint(fd);
+    const fp = takeFingerprint(fd, opts.state?.position.offset ?? 0);
     let state = opts.state;
     let reloaded = false;
     if (!state || mustReload(state, fp)) {
@@ -72,7 +94,8 @@ export function readTraceFile(
       if (carry && carry.length >= chunk) chunk *= 2;
       opts.onProgress?.(readAt, fp.size);
     }
-    state.fingerprint = { ...fp, size: state.position.offset };
+    // The bytes just before the new read offset: the next read checks that they are still there.
+    state.fingerprint = { ...fp, size: state.position.offset, ...sampleBefore(fd, state.position.offset, readAt) };
     return { state, reloaded, added };
   } finally {
     closeSync(fd);

@@ -69,6 +69,35 @@ describe('readTraceFile', () => {
     assert.deepEqual(Array.from(b.state.table.inputTokens.subarray(0, 3)), [1007, 1008, 1009]);
   });
 
+  it('reloads a file truncated and written again larger with the same first bytes (same inode)', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0) + line(1));
+    const o = opts();
+    const a = readTraceFile(f, o);
+    const ino = statSync(f).ino;
+    // A new run writes the same first line (more than the 64 bytes of the head) and then other calls.
+    writeFileSync(f, line(0) + line(5) + line(6) + line(7));
+    assert.equal(statSync(f).ino, ino);
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.equal(b.reloaded, true);
+    assert.deepEqual(Array.from(b.state.table.inputTokens.subarray(0, b.state.table.length)), [1000, 1005, 1006, 1007]);
+  });
+
+  it('keeps appending (no reload) after several appends, the sample before the offset moving along', () => {
+    const f = join(dir, 't.jsonl');
+    writeFileSync(f, line(0));
+    const o = opts();
+    let s = readTraceFile(f, o).state;
+    for (let i = 1; i < 5; i++) {
+      appendFileSync(f, line(i));
+      const r = readTraceFile(f, { ...o, state: s });
+      assert.equal(r.reloaded, false, `append ${i}`);
+      s = r.state;
+    }
+    assert.equal(s.table.length, 5);
+    assert.equal(s.fingerprint?.tailEnd, statSync(f).size);
+  });
+
   it('never writes to the trace file (works on a read-only file)', () => {
     const f = join(dir, 't.jsonl');
     writeFileSync(f, line(0));
