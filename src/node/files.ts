@@ -1,28 +1,69 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { globToRegExp, isGlob } from '../core/glob';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.vscode-ci', '.vscode-test']);
 const TRACE_EXT = /\.(jsonl|ndjson|json)$/i;
 
-function walk(dir: string, visit: (path: string) => void) {
+/**
+ * Visits the files under `dir`, following symbolic links to files and folders. `above` holds the real paths of the
+ * folders being walked, so a link to one of them (a loop) is not entered. Dangling links and unreadable folders are
+ * skipped.
+ */
+function walk(dir: string, visit: (path: string) => void, above = new Set<string>()) {
   let entries;
+  let real: string;
   try {
+    real = realpathSync(dir);
+    if (above.has(real)) return;
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
+  above.add(real);
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name)) walk(p, visit);
-    } else if (e.isFile()) visit(p);
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      try {
+        const st = statSync(p);
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch {
+        continue;
+      }
+    }
+    if (isDir) {
+      if (!SKIP_DIRS.has(e.name)) walk(p, visit, above);
+    } else if (isFile) visit(p);
   }
+  above.delete(real);
+}
+
+/** One path per real file: the real path itself when it was found, else the shortest (then the first in order). */
+function onePathPerFile(paths: Iterable<string>): string[] {
+  const byReal = new Map<string, string[]>();
+  for (const p of paths) {
+    let real = p;
+    try {
+      real = realpathSync(p);
+    } catch {
+      // Keep it under its own name; reading it reports the problem.
+    }
+    const list = byReal.get(real);
+    if (list) list.push(p);
+    else byReal.set(real, [p]);
+  }
+  const out: string[] = [];
+  for (const [real, list] of byReal) out.push(list.includes(real) ? real : list.sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0]);
+  return out.sort();
 }
 
 /**
  * Expands CLI arguments to trace files: a file as is, a folder to the `.jsonl`/`.ndjson`/`.json` files under it, a
- * glob relative to `cwd`. Returns the files (sorted, without duplicates) and one message per argument that found none.
+ * glob relative to `cwd`. Symbolic links to files and folders are followed. Returns the files (sorted, each real file
+ * once however many links lead to it) and one message per argument that found none.
  */
 export function expandInputs(args: string[], cwd: string): { files: string[]; errors: string[] } {
   const files = new Set<string>();
@@ -53,5 +94,5 @@ export function expandInputs(args: string[], cwd: string): { files: string[]; er
     });
     if (files.size === before) errors.push(`no files match ${arg}`);
   }
-  return { files: [...files].sort(), errors };
+  return { files: onePathPerFile(files), errors };
 }

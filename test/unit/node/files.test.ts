@@ -1,0 +1,41 @@
+import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expandInputs } from '../../../src/node/files';
+
+describe('expandInputs', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-files-'));
+    mkdirSync(join(dir, 'elsewhere', 'run-7'), { recursive: true });
+    mkdirSync(join(dir, 'traces'));
+    writeFileSync(join(dir, 'elsewhere', 'a.jsonl'), '{}\n');
+    writeFileSync(join(dir, 'elsewhere', 'run-7', 'b.jsonl'), '{}\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('follows a symlink to a file and one to a folder in a folder argument, and stops at a link back up the tree', () => {
+    symlinkSync(join(dir, 'elsewhere', 'a.jsonl'), join(dir, 'traces', 'linked.jsonl'));
+    symlinkSync(join(dir, 'elsewhere', 'run-7'), join(dir, 'traces', 'run'));
+    symlinkSync(dir, join(dir, 'traces', 'loop'));
+    symlinkSync(join(dir, 'traces', 'self'), join(dir, 'traces', 'self'));
+    symlinkSync(join(dir, 'missing.jsonl'), join(dir, 'traces', 'dangling.jsonl'));
+    const r = expandInputs(['traces'], dir);
+    // The loop link also leads to elsewhere/ (traces/loop/elsewhere/...): each real file is listed once, under its
+    // shortest name, and the walk does not go round the loop again.
+    assert.deepEqual(r.files, [join(dir, 'traces', 'linked.jsonl'), join(dir, 'traces', 'run', 'b.jsonl')]);
+    assert.deepEqual(r.errors, []);
+  });
+
+  it('finds a symlinked file in a folder with nothing else in it, and through a glob', () => {
+    symlinkSync(join(dir, 'elsewhere', 'a.jsonl'), join(dir, 'traces', 'linked.jsonl'));
+    assert.deepEqual(expandInputs(['traces'], dir), { files: [join(dir, 'traces', 'linked.jsonl')], errors: [] });
+    assert.deepEqual(expandInputs(['traces/*.jsonl'], dir), { files: [join(dir, 'traces', 'linked.jsonl')], errors: [] });
+  });
+
+  it('lists a file reached by a link and by its own path once, under its own path', () => {
+    symlinkSync(join(dir, 'elsewhere', 'a.jsonl'), join(dir, 'elsewhere', 'latest.jsonl'));
+    assert.deepEqual(expandInputs(['elsewhere/*.jsonl'], dir).files, [join(dir, 'elsewhere', 'a.jsonl')]);
+  });
+});
