@@ -253,6 +253,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
         whatIfModels: models.slice(0, 60),
       };
     },
+    snapshot: (query, nowMs, source) => d.signals.run({ kind: 'dashboard', query, nowMs, source }),
     async whatIf(model, query) {
       const label = query.filters.length ? query.filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'these calls';
       const price = d.store.priceBook.resolve(model);

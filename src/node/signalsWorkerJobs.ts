@@ -1,10 +1,12 @@
-// The jobs of the signals worker (outliers, anomalies and budgets, cost per task, what-if) as plain data, and the one
+// The jobs of the signals worker (outliers, anomalies and budgets, cost per task, what-if, the dashboard) as plain data, and the one
 // function that runs them over tables: in the worker thread (signalsWorker.ts) and inline (tests, fallback) alike, so
 // both give the same results. No vscode, no threads here.
 import { select, type QueryOptions } from '../core/analysis';
 import { type Anomaly, findAnomalies, findModelSwitches } from '../core/anomalies';
 import { type Budget, type BudgetStatus, budgetStatus, type TaskCost, taskCosts, type WhatIfResult, whatIf } from '../core/budgets';
 import type { CallTable, SharedColumns } from '../core/callTable';
+import { buildDashboardSnapshot } from '../core/dashboard';
+import type { DashboardQuery, DashboardSnapshot } from '../core/dashboardModel';
 import { type OutlierOptions, type OutlierReport, findOutliers } from '../core/outliers';
 import { costOfTokens, PriceBook, type ResolvedPrice, tableAt } from '../core/pricing';
 import type { CostSource, TokenCounts } from '../core/types';
@@ -32,7 +34,9 @@ export type SignalsJob =
   | SignalsRequest
   | { kind: 'taskCosts'; query: RowQuery; options: { dim?: string; source?: CostSource } }
   /** `price` is the target model's price as the caller's PriceBook resolves it (undefined: no price, no result). */
-  | { kind: 'whatIf'; query: RowQuery; model: string; price: ResolvedPrice | undefined; options: { label?: string; source?: CostSource } };
+  | { kind: 'whatIf'; query: RowQuery; model: string; price: ResolvedPrice | undefined; options: { label?: string; source?: CostSource } }
+  /** The dashboard's figures for a query (a million calls take about half a second: not on the extension host). */
+  | { kind: 'dashboard'; query: DashboardQuery; nowMs: number; source: CostSource };
 
 export interface SignalsJobResults {
   outliers: OutlierReport;
@@ -40,6 +44,7 @@ export interface SignalsJobResults {
   signals: { anomalies: Anomaly[]; budgets: BudgetStatus[] };
   taskCosts: TaskCost[];
   whatIf: WhatIfResult | undefined;
+  dashboard: DashboardSnapshot;
 }
 
 export type SignalsJobResult<J extends SignalsJob> = SignalsJobResults[J['kind']];
@@ -84,6 +89,8 @@ function run(tables: readonly CallTable[], job: SignalsJob): SignalsJobResults[S
       return taskCosts(select(tables, job.query), job.options);
     case 'whatIf':
       return whatIf(select(tables, job.query), job.model, new TargetPrice(job.model, job.price), job.options);
+    case 'dashboard':
+      return buildDashboardSnapshot(tables, job.query, job.nowMs, job.source);
     case 'signals': {
       const since = job.nowMs - job.windowDays * DAY_MS;
       const slices = select(tables, { sinceMs: job.nowMs - job.historyDays * DAY_MS });

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildDashboardSnapshot, queryBounds } from '../core/dashboard';
+import type { DashboardSnapshot } from '../core/dashboardModel';
+import type { CostSource } from '../core/types';
 import { renderCsv, renderMarkdown } from '../core/format';
 import { buildReport } from '../core/report';
 import { type DashboardFilter, type DashboardQuery, type DashboardSignals, type FromWebview, parseFromWebview, type ToWebview, type WhatIfAnswer } from '../shared/protocol';
@@ -22,6 +24,8 @@ export interface DashboardActions {
   /** Fires when the signals change. */
   onDidChangeSignals?: vscode.Event<void>;
   whatIf(model: string, query: DashboardQuery): Promise<WhatIfAnswer | string>;
+  /** Builds a snapshot off the extension host (the signals worker); without it the panel builds it inline. */
+  snapshot?(query: DashboardQuery, nowMs: number, source: CostSource): Promise<DashboardSnapshot>;
 }
 
 /**
@@ -102,7 +106,7 @@ export class DashboardPanel extends Disposable {
 
   setQuery(q: DashboardQuery): void {
     this.query = q;
-    this.postSnapshot();
+    void this.postSnapshot();
   }
 
   private html(): string {
@@ -119,7 +123,7 @@ export class DashboardPanel extends Disposable {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.postSnapshot();
+      void this.postSnapshot();
     }, UPDATE_THROTTLE_MS);
   }
 
@@ -127,9 +131,21 @@ export class DashboardPanel extends Disposable {
     void this.panel.webview.postMessage(m).then(() => this._onDidPost.fire(m));
   }
 
-  private postSnapshot() {
-    const source = vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto');
-    const snapshot = buildDashboardSnapshot(this.store.tables(), this.query, Date.now(), source);
+  /** Requests made; only the latest one's snapshot is posted. */
+  private snapshots = 0;
+
+  private async postSnapshot(): Promise<void> {
+    const seq = ++this.snapshots;
+    const source = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
+    const query = this.query;
+    const now = Date.now();
+    let snapshot: DashboardSnapshot;
+    try {
+      snapshot = this.actions.snapshot ? await this.actions.snapshot(query, now, source) : buildDashboardSnapshot(this.store.tables(), query, now, source);
+    } catch {
+      snapshot = buildDashboardSnapshot(this.store.tables(), query, now, source);
+    }
+    if (seq !== this.snapshots || DashboardPanel.current !== this) return;
     snapshot.signals = this.actions.signals();
     const msg: ToWebview = { type: 'snapshot', snapshot };
     this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
@@ -141,7 +157,7 @@ export class DashboardPanel extends Disposable {
     if (!m) return; // not a message we accept: ignored
     switch (m.type) {
       case 'ready':
-        this.postSnapshot();
+        await this.postSnapshot();
         break;
       case 'setQuery':
         this.setQuery(m.query);

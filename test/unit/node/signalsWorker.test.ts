@@ -60,6 +60,8 @@ describe('signals in a worker thread', function () {
     { kind: 'taskCosts', query: {}, options: { dim: 'feature' } },
     { kind: 'whatIf', query: { filters: [{ dim: 'feature', value: 'summarization' }] }, model: 'gpt-4o-mini', price: prices.resolve('gpt-4o-mini'), options: { label: 'summarization' } },
     { kind: 'whatIf', query: {}, model: 'no-such-model', price: prices.resolve('no-such-model'), options: {} },
+    { kind: 'dashboard', query: { range: 'all', groupBy: 'feature', filters: [] }, nowMs: lastTsMs, source: 'auto' },
+    { kind: 'dashboard', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }] }, nowMs: lastTsMs, source: 'computed' },
   ];
 
   it('keeps the columns in shared memory, and still exports plain transferable copies', () => {
