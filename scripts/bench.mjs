@@ -39,6 +39,26 @@ const arg = (name) => {
 // ---------------------------------------------------------------------------------------------------------------------
 // Children: one engine, one file; print one JSON line.
 
+/** Watches this thread's event loop (a 5 ms interval and monitorEventLoopDelay); `stop` gives the largest delay, ms. */
+function eventLoopProbe() {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  let maxGapMs = 0;
+  let lastTick = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGapMs = Math.max(maxGapMs, now - lastTick);
+    lastTick = now;
+  }, 5);
+  h.enable();
+  return {
+    stop() {
+      h.disable();
+      clearInterval(timer);
+      return Math.max(h.max / 1e6, maxGapMs);
+    },
+  };
+}
+
 function groupsFromReport(report) {
   return report.groups.map((g) => ({ feature: g.key.feature, calls: g.calls, costUsd: g.costUsd, p50: g.p50, p95: g.p95 }));
 }
@@ -49,15 +69,7 @@ async function childOurs(mode, file) {
   const { readTraceFile } = require(join(OUT, 'node/traceReader.js'));
   const { loadParallel, readWholeFileFast } = require(join(OUT, 'node/parallelLoad.js'));
   const { buildReport } = require(join(OUT, 'core/report.js'));
-  const h = monitorEventLoopDelay({ resolution: 5 });
-  let maxGapMs = 0;
-  let lastTick = performance.now();
-  const probe = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - lastTick);
-    lastTick = now;
-  }, 5);
-  h.enable();
+  const probe = eventLoopProbe();
   const t0 = performance.now();
   const pool = new StringPool();
   const prices = new PriceBook();
@@ -73,9 +85,7 @@ async function childOurs(mode, file) {
   const tLoad = performance.now() - t0;
   const report = buildReport([state], { by: ['feature'] });
   const ms = performance.now() - t0;
-  h.disable();
-  clearInterval(probe);
-  const out = { ms, loadMs: tLoad, rssMb: process.resourceUsage().maxRSS / 1024, groups: groupsFromReport(report), info, eventLoopMaxMs: Math.max(h.max / 1e6, maxGapMs) };
+  const out = { ms, loadMs: tLoad, rssMb: process.resourceUsage().maxRSS / 1024, groups: groupsFromReport(report), info, eventLoopMaxMs: probe.stop() };
   out.storeRssMb = process.memoryUsage().rss / 1e6;
   if (mode === 'par' && args.includes('--extras')) {
     const { select, groupBy } = require(join(OUT, 'core/analysis.js'));
@@ -169,13 +179,7 @@ async function childReopen(file) {
   const first = performance.now();
   await loadInWorker(worker, req, new StringPool(), { onCache: (h) => (hit = h) });
   const firstMs = performance.now() - first;
-  let maxGapMs = 0;
-  let lastTick = performance.now();
-  const probe = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - lastTick);
-    lastTick = now;
-  }, 5);
+  const probe = eventLoopProbe();
   const t0 = performance.now();
   const state = await loadInWorker(worker, req, new StringPool(), { onCache: (h) => (hit = h) });
   const tableMs = performance.now() - t0;
@@ -183,8 +187,7 @@ async function childReopen(file) {
   index.sync([state.table], { dims: ['feature', 'user', 'model'], source: 'auto' });
   for (const n of index.children()) n.stats;
   const ms = performance.now() - t0;
-  clearInterval(probe);
-  return { firstMs, tableMs, ms, hit, calls: state.table.length, eventLoopMaxMs: maxGapMs, rssMb: process.memoryUsage().rss / 1e6 };
+  return { firstMs, tableMs, ms, hit, calls: state.table.length, eventLoopMaxMs: probe.stop(), rssMb: process.memoryUsage().rss / 1e6 };
 }
 
 async function childDuck(file, pricesJson) {

@@ -281,25 +281,8 @@ export class IndexNode implements GroupNode {
       p.rows = g;
     }
     p.rows[p.n++] = row;
-    this.cached = undefined;
-    this.calls++;
-    this.inTok += v.inTok;
-    this.outTok += v.outTok;
-    this.crTok += v.crTok;
-    this.cwTok += v.cwTok;
-    this.rsTok += v.rsTok;
-    if (v.ts < this.first) this.first = v.ts;
-    if (v.ts > this.last) this.last = v.ts;
-    if (v.err) this.errors++;
-    if (Number.isNaN(v.cost)) {
-      this.unpriced[v.model] = (this.unpriced[v.model] ?? 0) + 1;
-      return;
-    }
-    this.priced++;
-    this.cost += v.cost;
-    if (v.err) this.errorCost += v.cost;
-    this.saved += v.saved;
-    this.digest.add(v.cost);
+    this.addSums(v);
+    if (!Number.isNaN(v.cost)) this.digest.add(v.cost);
   }
 
   private keepRows(t: CallTable, rows: Int32Array): void {
