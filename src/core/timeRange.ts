@@ -13,6 +13,22 @@ export function rangeStart(range: TimeRange, nowMs: number): number | undefined 
   return range === 'all' ? undefined : nowMs - SPAN_MS[range];
 }
 
+/** One minute in ms: rolling ranges move by whole minutes. */
+export const MINUTE_MS = 60_000;
+
+/**
+ * The start of a range ending at `nowMs` floored to the whole minute (the same value all through a minute, so views can
+ * keep what they computed until it moves), or undefined for all time.
+ */
+export function rollingRangeStart(range: TimeRange, nowMs: number): number | undefined {
+  return rangeStart(range, Math.floor(nowMs / MINUTE_MS) * MINUTE_MS);
+}
+
+/** Milliseconds from `nowMs` to the next whole minute (1 to 60,000), when `rollingRangeStart` moves on. */
+export function msToNextMinute(nowMs: number): number {
+  return MINUTE_MS - (((nowMs % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+}
+
 /** Words for a range: "last 24 h", "last 7 days", "all time". */
 export function rangeLabel(range: TimeRange): string {
   switch (range) {

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmCostLensApi } from '../../../src/extension';
+import { ViewState, type ViewClock } from '../../../src/services/viewState';
 import { runSignalsJob, type SignalsJob } from '../../../src/node/signalsWorkerJobs';
 import type { CostItem } from '../../../src/views/costTree';
 
@@ -207,5 +208,102 @@ describe('LLM Cost Lens in VS Code', function () {
     rmSync(path);
     await changeWhere(api, () => !api.store.has(path));
     await vscode.commands.executeCommand('llmCostLens.timeRange', 'all');
+  });
+});
+
+describe('ViewState', () => {
+  /** A clock whose time moves only when the test says, with the timers it holds. */
+  function fakeClock(start: number) {
+    let now = start;
+    const timers = new Map<number, { at: number; fn: () => void }>();
+    let next = 1;
+    const clock: ViewClock = {
+      now: () => now,
+      setTimeout: (fn, ms) => {
+        timers.set(next, { at: now + ms, fn });
+        return next++;
+      },
+      clearTimeout: (h) => void timers.delete(h as number),
+    };
+    /** Moves the time to `t`, running the timers due on the way. */
+    const advanceTo = (t: number) => {
+      for (;;) {
+        const due = [...timers.entries()].filter(([, v]) => v.at <= t).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        timers.delete(due[0]);
+        now = Math.max(now, due[1].at);
+        due[1].fn();
+      }
+      now = t;
+    };
+    /** Runs the next timer `earlyMs` before its time (timers may fire a little early). */
+    const runNextEarly = (earlyMs: number) => {
+      const [id, v] = [...timers.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+      timers.delete(id);
+      now = v.at - earlyMs;
+      v.fn();
+    };
+    return { clock, advanceTo, runNextEarly, pending: () => timers.size };
+  }
+
+  function memento(values: Record<string, unknown>): vscode.Memento {
+    return {
+      keys: () => Object.keys(values),
+      get: <T>(key: string, def?: T) => (key in values ? (values[key] as T) : def),
+      update: async (key: string, value: unknown) => void (values[key] = value),
+    } as vscode.Memento;
+  }
+
+  it('moves a rolling range on at each minute boundary by itself, and stops the timer for all time and on dispose', async () => {
+    const t0 = Date.parse('2026-11-22T10:15:42Z');
+    const c = fakeClock(t0);
+    const view = new ViewState({ workspaceState: memento({ 'llmCostLens.view.timeRange': '24h' }) }, c.clock);
+    let fired = 0;
+    view.onDidChange(() => fired++);
+    try {
+      const start = Date.parse('2026-11-21T10:15:00Z');
+      assert.equal(view.sinceMs(), start);
+      assert.ok(view.ticking);
+      c.advanceTo(Date.parse('2026-11-22T10:15:59.999Z'));
+      assert.equal(view.sinceMs(), start);
+      assert.equal(fired, 0);
+      c.advanceTo(Date.parse('2026-11-22T10:16:00Z'));
+      assert.equal(fired, 1);
+      assert.equal(view.sinceMs(), start + 60_000);
+      c.advanceTo(Date.parse('2026-11-22T10:19:30Z'));
+      assert.equal(fired, 4, 'once a minute');
+      assert.equal(c.pending(), 1);
+      await view.setRange('all');
+      assert.equal(fired, 5);
+      assert.equal(view.sinceMs(), undefined);
+      assert.equal(c.pending(), 0, 'no timer for all time');
+      c.advanceTo(Date.parse('2026-11-22T11:00:00Z'));
+      assert.equal(fired, 5);
+      await view.setRange('7d');
+      assert.equal(view.sinceMs(), Date.parse('2026-11-15T11:00:00Z'));
+      assert.equal(c.pending(), 1);
+    } finally {
+      view.dispose();
+    }
+    assert.equal(c.pending(), 0, 'the timer is disposed with the view state');
+  });
+
+  it('fires after a timer that ran a little early only once the minute has turned', () => {
+    const c = fakeClock(Date.parse('2026-11-22T10:15:42Z'));
+    const view = new ViewState({ workspaceState: memento({ 'llmCostLens.view.timeRange': '30d' }) }, c.clock);
+    let fired = 0;
+    view.onDidChange(() => fired++);
+    try {
+      // The timer set for 10:16:00 runs at 10:15:59.995: the start has not moved, so nothing fires and a new timer
+      // waits for the boundary, which fires.
+      c.runNextEarly(5);
+      assert.equal(fired, 0);
+      assert.equal(c.pending(), 1);
+      c.advanceTo(Date.parse('2026-11-22T10:16:00Z'));
+      assert.equal(fired, 1);
+      assert.equal(view.sinceMs(), Date.parse('2026-10-23T10:16:00Z'));
+    } finally {
+      view.dispose();
+    }
   });
 });
