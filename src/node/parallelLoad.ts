@@ -41,7 +41,9 @@ export type RangeResponse =
       fastLines: number;
       slowLines: number;
     }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** Bytes of the range read so far. */
+  | { type: 'progress'; read: number };
 
 export interface ParallelLoadOptions {
   pool: StringPool;
@@ -60,6 +62,8 @@ export interface ParallelLoadOptions {
   workerScript?: string;
   /** Split points to use instead of equal shares (tests): byte offsets, moved to the next line start. */
   splitAt?: number[];
+  /** Called as the ranges are read, with the bytes read in all and the file size. */
+  onProgress?: (readBytes: number, totalBytes: number) => void;
 }
 
 export interface ParallelLoadResult {
@@ -112,7 +116,7 @@ function splitPoints(fd: number, size: number, targets: number[]): number[] {
   return starts;
 }
 
-function runRange(script: string, req: RangeRequest): Promise<Extract<RangeResponse, { type: 'done' }>> {
+function runRange(script: string, req: RangeRequest, onProgress?: (read: number) => void): Promise<Extract<RangeResponse, { type: 'done' }>> {
   return new Promise((resolve, reject) => {
     const w = new Worker(script);
     let settled = false;
@@ -122,7 +126,10 @@ function runRange(script: string, req: RangeRequest): Promise<Extract<RangeRespo
       void w.terminate();
       fn();
     };
-    w.on('message', (m: RangeResponse) => finish(() => (m.type === 'done' ? resolve(m) : reject(new Error(m.message)))));
+    w.on('message', (m: RangeResponse) => {
+      if (m.type === 'progress') onProgress?.(m.read);
+      else finish(() => (m.type === 'done' ? resolve(m) : reject(new Error(m.message))));
+    });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`range worker exited with code ${code}`))));
     w.postMessage(req);
@@ -184,9 +191,13 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   }
   if (starts.length < 2) return sequential('one line');
   const script = opts.workerScript ?? join(__dirname, 'parseRangeWorker.js');
+  const readSoFar = starts.map(() => 0);
   const parts = await Promise.all(
     starts.map((start, k) =>
-      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides }),
+      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides }, (read) => {
+        readSoFar[k] = read;
+        opts.onProgress?.(readSoFar.reduce((a, b) => a + b, 0), fp.size);
+      }),
     ),
   );
   let fastLines = 0, slowLines = 0;

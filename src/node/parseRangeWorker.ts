@@ -1,6 +1,6 @@
 // Worker-thread entry (out/src/node/parseRangeWorker.js; bundled as dist/parseRangeWorker.js): reads one byte range of a
 // trace file with the fast scanner and sends back its columns. Messages: in RangeRequest; out RangeResponse.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { CallTable, StringPool } from '../core/callTable';
 import { fastScanBytes } from '../core/fastScan';
@@ -8,9 +8,8 @@ import { newContext } from '../core/normalize';
 import { PriceBook } from '../core/pricing';
 import { MAX_PROBLEMS_PER_FILE } from '../core/traceFile';
 import type { Problem } from '../core/types';
+import { readChunks } from './chunks';
 import type { RangeRequest, RangeResponse } from './parallelLoad';
-
-const CHUNK = 16 * 1024 * 1024;
 
 function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'done' }>; transfer: ArrayBuffer[] } {
   const pool = new StringPool();
@@ -26,17 +25,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   let position = { offset: req.start, line: 1 };
   const fd = openSync(req.path, 'r');
   try {
-    let carry: Buffer | undefined;
-    let readAt = req.start;
-    let chunk = CHUNK;
-    while (readAt < req.end) {
-      const n = Math.min(chunk, req.end - readAt);
-      const buf = Buffer.allocUnsafe(n);
-      const got = readSync(fd, buf, 0, n, readAt);
-      if (got <= 0) break;
-      readAt += got;
-      const bytes = carry ? Buffer.concat([carry, buf.subarray(0, got)]) : buf.subarray(0, got);
-      const last = readAt >= req.end;
+    readChunks(fd, req.start, req.end, (bytes, readAt, last) => {
       const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
       r.problems.sort((a, b) => a.line - b.line);
       for (const p of r.problems) {
@@ -49,10 +38,10 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       multiline ||= r.multiline;
       const consumed = r.next.offset - position.offset;
       position = r.next;
-      if (stateful || multiline) break; // the file needs the single reader: stop early
-      carry = consumed < bytes.length ? bytes.subarray(consumed) : undefined;
-      if (carry && carry.length >= chunk) chunk *= 2;
-    }
+      if (stateful || multiline) return -1; // the file needs the single reader: stop early
+      parentPort?.postMessage({ type: 'progress', read: readAt - req.start } satisfies RangeResponse);
+      return consumed;
+    });
   } finally {
     closeSync(fd);
   }

@@ -1,10 +1,10 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { StringPool } from '../core/callTable';
+import { readChunks } from './chunks';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
 import { FINGERPRINT_SAMPLE_BYTES, type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
 
-const CHUNK = 16 * 1024 * 1024;
 const SAMPLE = FINGERPRINT_SAMPLE_BYTES;
 
 /** Up to 64 bytes of the file ending at `end` (clamped to the file's size), as hex. */
@@ -73,27 +73,13 @@ export function readTraceFile(
       reloaded = true;
     }
     let added = 0;
-    let carry: Buffer | undefined;
-    let readAt = state.position.offset;
-    let chunk = CHUNK;
-    while (readAt < fp.size) {
-      const n = Math.min(chunk, fp.size - readAt);
-      // The unfinished tail of the previous chunk goes first, then the new bytes are read right after it (no concat).
-      const keep = carry ? carry.length : 0;
-      const buf = Buffer.allocUnsafe(keep + n);
-      if (carry) carry.copy(buf, 0);
-      const got = readSync(fd, buf, keep, n, readAt);
-      if (got <= 0) break;
-      readAt += got;
-      const bytes = buf.subarray(0, keep + got);
-      const last = readAt >= fp.size;
-      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast: opts.fast !== false && !opts.mapping });
+    const fast = opts.fast !== false && !opts.mapping;
+    const readAt = readChunks(fd, state.position.offset, fp.size, (bytes, at, last) => {
+      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast });
       added += r.added;
-      carry = r.consumed < bytes.length ? bytes.subarray(r.consumed) : undefined;
-      // A line longer than a chunk: read more before trying again.
-      if (carry && carry.length >= chunk) chunk *= 2;
-      opts.onProgress?.(readAt, fp.size);
-    }
+      opts.onProgress?.(at, fp.size);
+      return r.consumed;
+    });
     // The bytes just before the new read offset: the next read checks that they are still there.
     state.fingerprint = { ...fp, size: state.position.offset, ...sampleBefore(fd, state.position.offset, readAt) };
     return { state, reloaded, added };

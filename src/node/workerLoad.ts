@@ -11,6 +11,8 @@ export interface LoadRequest {
   mapping?: FieldMapping;
   /** Where to keep a cache of the file's columns, and what else they depend on (version, prices, mapping). */
   cache?: { dir: string; settings: string };
+  /** Files from this size on are parsed by several threads (default 32 MB; tests set it lower). */
+  parallelBytes?: number;
 }
 
 export type LoadResponse =

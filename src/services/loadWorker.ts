@@ -1,14 +1,19 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
 // columns. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
+import { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { CallTable, StringPool } from '../core/callTable';
 import { PriceBook } from '../core/pricing';
 import { packState } from '../core/traceFile';
-import { readTraceFile } from '../node/traceReader';
+import { loadParallel } from '../node/parallelLoad';
 import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
+import { readTraceFile } from '../node/traceReader';
 import type { LoadRequest, LoadResponse } from '../node/workerLoad';
 
-parentPort?.on('message', (req: LoadRequest) => {
+/** Files from this size on are parsed by several threads. */
+const PARALLEL_BYTES = 32 * 1024 * 1024;
+
+parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {
     const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
@@ -23,22 +28,22 @@ parentPort?.on('message', (req: LoadRequest) => {
     }
     const prices = new PriceBook(new Map(req.overrides));
     let last = 0;
-    const r = readTraceFile(req.path, {
-      pool: new StringPool(),
-      prices,
-      final: false,
-      mapping: req.mapping,
-      displayName: req.displayName,
-      onProgress: (read, total) => {
-        const f = total ? read / total : 1;
-        if (f - last >= 0.02) {
-          last = f;
-          post({ type: 'progress', fraction: f });
-        }
-      },
-    });
+    const onProgress = (read: number, total: number) => {
+      const f = total ? read / total : 1;
+      if (f - last >= 0.02) {
+        last = f;
+        post({ type: 'progress', fraction: f });
+      }
+    };
+    // Big files are parsed in byte ranges by two or more threads (the same rows as one reader; files that need one
+    // reader, e.g. Claude Code transcripts, fall back to it).
+    const parallelBytes = req.parallelBytes ?? PARALLEL_BYTES;
+    const big = !req.mapping && statSync(req.path).size >= parallelBytes;
+    const state = big
+      ? (await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: parallelBytes, onProgress })).state
+      : readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
     // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
-    const { packed, transfer } = packState(r.state, 'handOver');
+    const { packed, transfer } = packState(state, 'handOver');
     if (req.cache && cacheFile) {
       try {
         writeStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings), packed);

@@ -37,6 +37,18 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(w.table.pool.get(w.table.dims.feature[10]), inline.table.pool.get(inline.table.dims.feature[10]));
   });
 
+  it('parses a big file in byte ranges on several threads, with the same calls, costs, problems and progress', async () => {
+    const inline = loadText(text, 't.jsonl');
+    const progress: number[] = [];
+    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0 }, new StringPool(), { onProgress: (f) => progress.push(f) });
+    assert.equal(w.table.length, inline.table.length);
+    assertUsd(stats(select([w.table])).costUsd, stats(select([inline.table])).costUsd);
+    assert.deepEqual(w.problems, inline.problems);
+    assert.deepEqual(w.position, inline.position);
+    assert.deepEqual([...w.table.line.subarray(0, w.table.length)], [...inline.table.line.subarray(0, inline.table.length)]);
+    assert.ok(progress.length > 0 && progress.every((f) => f > 0 && f <= 1), JSON.stringify(progress));
+  });
+
   it('writes a cache on the first load and uses it on the next, with the same figures', async () => {
     const cache = { dir: join(dir, 'cache'), settings: 'v1' };
     const hits: boolean[] = [];
