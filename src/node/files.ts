@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { globToRegExp, isGlob } from '../core/glob';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.vscode-ci', '.vscode-test']);
@@ -95,4 +95,15 @@ export function expandInputs(args: string[], cwd: string): { files: string[]; er
     if (files.size === before) errors.push(`no files match ${arg}`);
   }
   return { files: onePathPerFile(files), errors };
+}
+
+/**
+ * True when `path` lies inside `folder` and its folder-relative path (with `/`) matches one of the exclude globs, as
+ * the workspace search (`findFiles` with the `llmCostLens.exclude` globs) leaves it out.
+ */
+export function isExcluded(path: string, folder: string, globs: readonly string[]): boolean {
+  const rel = relative(folder, path);
+  if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return false;
+  const p = rel.split(sep).join('/');
+  return globs.some((g) => globToRegExp(g.trim()).test(p));
 }

@@ -7,6 +7,7 @@ import type { FieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import type { TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker } from '../node/workerLoad';
+import { isExcluded } from '../node/files';
 import { readTraceFile } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
 
@@ -170,15 +171,15 @@ export class TraceStore extends Disposable {
     this.prices = new PriceBook(this.overrides);
   }
 
-  private patterns(): { include: string[]; exclude: string } {
+  private patterns(): { include: string[]; exclude: string; excludeGlobs: string[] } {
     const c = vscode.workspace.getConfiguration('llmCostLens');
     const include = c.get<string[]>('traceFiles', []).filter((s) => typeof s === 'string' && s.trim());
     const exclude = c.get<string[]>('exclude', ['**/node_modules/**']).filter((s) => typeof s === 'string' && s.trim());
-    return { include, exclude: exclude.length > 1 ? `{${exclude.join(',')}}` : exclude[0] ?? '' };
+    return { include, exclude: exclude.length > 1 ? `{${exclude.join(',')}}` : exclude[0] ?? '', excludeGlobs: exclude };
   }
 
   private async discover(): Promise<string[]> {
-    const { include, exclude } = this.patterns();
+    const { include, exclude, excludeGlobs } = this.patterns();
     const found = new Set<string>();
     const folders = vscode.workspace.workspaceFolders ?? [];
     this.disposeWatchers();
@@ -191,7 +192,8 @@ export class TraceStore extends Disposable {
       }
       for (const folder of folders) {
         const rp = new vscode.RelativePattern(folder, pattern);
-        this.watch(rp);
+        // Created and changed files are left out by the exclude globs as the search below leaves them out.
+        this.watch(rp, (p) => isExcluded(p, folder.uri.fsPath, excludeGlobs));
         const uris = await vscode.workspace.findFiles(rp, exclude || null);
         for (const u of uris) found.add(u.fsPath);
       }
@@ -214,10 +216,14 @@ export class TraceStore extends Disposable {
     return [...found].sort();
   }
 
-  private watch(pattern: vscode.RelativePattern) {
+  /** Watches a pattern; `excluded` files are not picked up when created or changed (a deletion still counts). */
+  private watch(pattern: vscode.RelativePattern, excluded?: (path: string) => boolean) {
     const w = vscode.workspace.createFileSystemWatcher(pattern);
-    w.onDidCreate((u) => this.schedule(u.fsPath));
-    w.onDidChange((u) => this.schedule(u.fsPath));
+    const onWrite = (u: vscode.Uri) => {
+      if (!excluded?.(u.fsPath)) this.schedule(u.fsPath);
+    };
+    w.onDidCreate(onWrite);
+    w.onDidChange(onWrite);
     w.onDidDelete((u) => this.schedule(u.fsPath));
     this.watchers.push(w);
   }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmCostLensApi } from '../../../src/extension';
@@ -154,6 +154,33 @@ describe('LLM Cost Lens in VS Code', function () {
       const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
       assert.ok(!labels.includes('after-truncation'));
       assert.equal(api.statusBar.item.text, '$(graph-line) $0.0592 · all time $(warning)');
+    });
+  });
+
+  describe('the exclude setting', () => {
+    const skippedDir = () => join(workspaceDir(), 'traces', 'skipped');
+    const kept = () => join(workspaceDir(), 'traces', 'kept.jsonl');
+    after(async () => {
+      rmSync(skippedDir(), { recursive: true, force: true });
+      rmSync(kept(), { force: true });
+      await vscode.workspace.getConfiguration('llmCostLens').update('exclude', undefined, vscode.ConfigurationTarget.Workspace);
+      await api.store.refresh();
+    });
+
+    it('leaves out a created or changed file it excludes, as the first scan does', async () => {
+      await vscode.workspace.getConfiguration('llmCostLens').update('exclude', ['**/node_modules/**', '**/skipped/**'], vscode.ConfigurationTarget.Workspace);
+      await api.store.refresh();
+      mkdirSync(skippedDir());
+      const skipped = join(skippedDir(), 'a.jsonl');
+      writeFileSync(skipped, line('excluded-feature', 1000));
+      writeFileSync(kept(), line('kept-feature', 1000));
+      await changeWhere(api, () => api.store.has(kept()));
+      appendFileSync(skipped, line('excluded-feature', 1000));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(!api.store.has(skipped), 'the watcher left the excluded file out');
+      await api.store.refresh();
+      assert.ok(!api.store.has(skipped), 'the scan leaves it out');
+      assert.ok(api.store.has(kept()));
     });
   });
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandInputs } from '../../../src/node/files';
+import { expandInputs, isExcluded } from '../../../src/node/files';
 
 describe('expandInputs', () => {
   let dir: string;
@@ -37,5 +37,23 @@ describe('expandInputs', () => {
   it('lists a file reached by a link and by its own path once, under its own path', () => {
     symlinkSync(join(dir, 'elsewhere', 'a.jsonl'), join(dir, 'elsewhere', 'latest.jsonl'));
     assert.deepEqual(expandInputs(['elsewhere/*.jsonl'], dir).files, [join(dir, 'elsewhere', 'a.jsonl')]);
+  });
+});
+
+describe('isExcluded', () => {
+  const ws = join('/', 'ws');
+  it('matches folder-relative paths against the exclude globs, like the workspace search', () => {
+    const globs = ['**/node_modules/**', 'traces/old/**', '**/*.tmp.jsonl'];
+    assert.equal(isExcluded(join(ws, 'node_modules', 'x', 'traces', 'a.jsonl'), ws, globs), true);
+    assert.equal(isExcluded(join(ws, 'pkg', 'node_modules', 'traces', 'a.jsonl'), ws, globs), true);
+    assert.equal(isExcluded(join(ws, 'traces', 'old', 'a.jsonl'), ws, globs), true);
+    assert.equal(isExcluded(join(ws, 'traces', 'run.tmp.jsonl'), ws, globs), true);
+    assert.equal(isExcluded(join(ws, 'traces', 'a.jsonl'), ws, globs), false);
+    assert.equal(isExcluded(join(ws, 'sub', 'traces', 'old', 'a.jsonl'), ws, globs), false);
+  });
+
+  it('never excludes a file outside the folder, or with no globs', () => {
+    assert.equal(isExcluded(join('/', 'other', 'node_modules', 'a.jsonl'), ws, ['**/node_modules/**']), false);
+    assert.equal(isExcluded(join(ws, 'node_modules', 'a.jsonl'), ws, []), false);
   });
 });
