@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StringPool } from '../core/callTable';
 import { renderCsv, renderMarkdown, renderTable } from '../core/format';
@@ -11,6 +11,7 @@ import { expandInputs } from '../node/files';
 import { select } from '../core/analysis';
 import { type Budget, parseBudgets } from '../core/budgets';
 import { runSignalCommand, type SignalCommand } from './signals';
+import { loadParallel } from '../node/parallelLoad';
 import { readTraceFile } from '../node/traceReader';
 import { parseTimeUtc } from '../core/values';
 
@@ -200,7 +201,41 @@ export interface CliIO {
 }
 
 /** Runs the CLI; returns the exit code. */
-export function runCli(argv: string[], io: CliIO): number {
+/** Trace files read before `runCli` (big ones, on several threads), by path, with the pool their ids refer to. */
+export interface Preloaded {
+  pool: StringPool;
+  states: Map<string, TraceFileState>;
+}
+
+/** Files from this size on are parsed by several threads (the same rows as one reader). */
+const PARALLEL_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The command line: big trace files are first parsed in byte ranges on several threads, then `runCli` does the rest.
+ * Anything wrong with the arguments is left for `runCli` to report.
+ */
+export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?: number } = {}): Promise<number> {
+  const pre: Preloaded = { pool: new StringPool(), states: new Map() };
+  try {
+    const args = parseArgs(argv);
+    if (COMMANDS.includes(args.command) && !args.mapping) {
+      const { files, errors } = expandInputs(args.inputs, io.cwd);
+      const overrides = errors.length ? undefined : [...loadOverrides(args.prices, io.cwd, () => undefined)];
+      for (const f of files) {
+        if (!overrides || statSync(f).size < (opts.parallelBytes ?? PARALLEL_BYTES)) continue;
+        const display = displayName(f, io.cwd);
+        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes ?? PARALLEL_BYTES })).state);
+      }
+    }
+  } catch {
+    pre.states.clear(); // runCli reads (and reports on) everything itself
+  }
+  return runCli(argv, io, pre.states.size ? pre : undefined);
+}
+
+const displayName = (f: string, cwd: string) => (f.startsWith(cwd + '/') ? f.slice(cwd.length + 1) : f);
+
+export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number {
   try {
     const args = parseArgs(argv);
     if (args.command === 'help' || (!args.command && !args.inputs.length)) {
@@ -219,12 +254,12 @@ export function runCli(argv: string[], io: CliIO): number {
     if (errors.length) throw new UsageError(errors[0]);
     const prices = new PriceBook(loadOverrides(args.prices, io.cwd, (s) => io.err(`llm-cost-lens: warning: ${s}\n`)));
     const mapping = loadMapping(args.mapping, io.cwd);
-    const pool = new StringPool();
+    const pool = preloaded?.pool ?? new StringPool();
     const states: TraceFileState[] = [];
     for (const f of files) {
       try {
-        const display = f.startsWith(io.cwd + '/') ? f.slice(io.cwd.length + 1) : f;
-        states.push(readTraceFile(f, { pool, prices, final: true, mapping, displayName: display }).state);
+        const early = preloaded?.states.get(f);
+        states.push(early ?? readTraceFile(f, { pool, prices, final: true, mapping, displayName: displayName(f, io.cwd) }).state);
       } catch (e) {
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
@@ -258,9 +293,9 @@ export function runCli(argv: string[], io: CliIO): number {
 }
 
 if (require.main === module) {
-  process.exitCode = runCli(process.argv.slice(2), {
+  void mainCli(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
-  });
+  }).then((code) => (process.exitCode = code));
 }

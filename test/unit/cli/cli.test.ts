@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../../src/cli/main';
+import { mainCli, runCli } from '../../../src/cli/main';
 import { assertUsd, fixture, ROOT } from '../helpers';
 
 function run(args: string[], cwd = ROOT) {
@@ -13,6 +13,20 @@ function run(args: string[], cwd = ROOT) {
 }
 
 describe('llm-cost-lens CLI', () => {
+  it('reads big files on several threads first, with the same output as the single reader', async function () {
+    this.timeout(20000);
+    const big = fixture('workspace', 'app.jsonl');
+    for (const args of [['report', big, '--by', 'feature,model', '--format', 'json'], ['report', fixture('shapes'), big], ['outliers', big, '--format', 'json'], ['report', big, '--mapping', 'nope.json']]) {
+      const one = run(args);
+      let out = '';
+      let err = '';
+      const code = await mainCli(args, { cwd: ROOT, out: (s) => (out += s), err: (s) => (err += s) }, { parallelBytes: 0 });
+      assert.equal(code, one.code, args.join(' '));
+      assert.equal(out, one.out, args.join(' '));
+      assert.equal(err, one.err, args.join(' '));
+    }
+  });
+
   it('prints a JSON report with the documented contract', () => {
     const r = run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'feature,user', '--format', 'json']);
     assert.equal(r.code, 0, r.err);
