@@ -5,16 +5,19 @@ import * as vscode from 'vscode';
 import { StringPool, type CallTable } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
-import type { TraceFileState } from '../core/traceFile';
+import { mustReload, type TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker } from '../node/workerLoad';
 import { isExcluded } from '../node/files';
-import { readTraceFile } from '../node/traceReader';
+import { fileFingerprint, readTraceFile } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
 
 /** Files above this size load in a worker thread, with a progress notification. */
 const WORKER_THRESHOLD_BYTES = 1024 * 1024;
 const DEBOUNCE_MS = 300;
 const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
+
+/** How a file was last read from its start: in a worker thread, from the state cache, or on the extension host. */
+export type ReadVia = 'worker' | 'cache' | 'inline';
 
 export interface StoreChange {
   /** Paths whose calls changed (loaded, appended, reloaded). */
@@ -37,6 +40,7 @@ export function expandPath(p: string, base: string | undefined): string {
 export class TraceStore extends Disposable {
   readonly pool = new StringPool();
   private readonly files = new Map<string, TraceFileState>();
+  private readonly via = new Map<string, ReadVia>();
   private prices = new PriceBook();
   private overrides = new Map<string, PriceOverride>();
   private overridesProblems: string[] = [];
@@ -122,6 +126,11 @@ export class TraceStore extends Disposable {
     extra.add(path);
     await this.ctx.workspaceState.update(EXTRA_FILES_KEY, [...extra]);
     await this.refresh();
+  }
+
+  /** How a file was last read from its start (undefined when it is not read). */
+  readVia(path: string): ReadVia | undefined {
+    return this.files.has(path) ? this.via.get(path) : undefined;
   }
 
   /** Whether a file is read by the store. */
@@ -267,6 +276,7 @@ export class TraceStore extends Disposable {
       const t0 = Date.now();
       const r = readTraceFile(path, { pool: this.pool, prices: this.prices, final: false, state: prev, mapping: this.mapping(), displayName: this.displayName(path) });
       this.files.set(path, r.state);
+      if (r.reloaded) this.via.set(path, 'inline');
       if (r.reloaded || r.added) this.log.appendLine(`[store] ${r.reloaded ? 'read' : 'appended'} ${r.added} call(s) from ${r.state.file} in ${Date.now() - t0} ms`);
       return r.reloaded || r.added > 0;
     } catch (e) {
@@ -308,6 +318,7 @@ export class TraceStore extends Disposable {
               },
             );
             this.files.set(p, state);
+            this.via.set(p, cacheHit ? 'cache' : 'worker');
             this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
@@ -331,12 +342,24 @@ export class TraceStore extends Disposable {
       return;
     }
     const prev = this.files.get(path);
-    const size = safeSize(path);
-    const fresh = !prev || size < prev.position.offset;
+    let size: number;
+    let fresh: boolean;
+    try {
+      const fp = fileFingerprint(path, prev?.position.offset ?? 0);
+      size = fp.size;
+      fresh = !prev || mustReload(prev, fp);
+    } catch (e) {
+      this.log.appendLine(`[store] cannot read ${path}: ${(e as Error).message}`);
+      if (this.files.delete(path)) this._onDidChange.fire({ changed: [], removed: [path] });
+      return;
+    }
+    // A new, truncated or replaced big file is read from its start like on the first load: in the worker, with
+    // progress. The old calls stay until the new ones are in; they go when the file could not be read.
     if (fresh && size > WORKER_THRESHOLD_BYTES) {
-      this.files.delete(path);
       await this.loadBig([path]);
-      this._onDidChange.fire({ changed: [path], removed: [] });
+      const now = this.files.get(path);
+      if (now && now !== prev) this._onDidChange.fire({ changed: [path], removed: [] });
+      else if (now && this.files.delete(path)) this._onDidChange.fire({ changed: [], removed: [path] });
       return;
     }
     if (this.readInline(path)) this._onDidChange.fire({ changed: [path], removed: [] });

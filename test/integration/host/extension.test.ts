@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmCostLensApi } from '../../../src/extension';
@@ -181,6 +181,46 @@ describe('LLM Cost Lens in VS Code', function () {
       await api.store.refresh();
       assert.ok(!api.store.has(skipped), 'the scan leaves it out');
       assert.ok(api.store.has(kept()));
+    });
+  });
+
+  describe('a big file rotated', () => {
+    const big = () => join(workspaceDir(), 'traces', 'big.jsonl');
+    // About 190 bytes a line, so a few thousand lines pass the 1 MB above which files are read in the worker. The
+    // feature comes last: the 64 bytes before the read offset tell one run from another.
+    const bigText = (feature: string, n: number) => {
+      const l = JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 0, timestamp: '2026-11-22T10:00:00Z', pad: 'x'.repeat(80), metadata: { user_id: 'bulk', feature } }) + '\n';
+      return l.repeat(n);
+    };
+    const table = () => api.store.tables().find((t) => t.file.endsWith('big.jsonl'));
+    const labels = () => api.tree.getChildren().map((r) => describeItem(api, r).label);
+    after(async () => {
+      rmSync(big(), { force: true });
+      rmSync(`${big()}.tmp`, { force: true });
+      await api.store.update(big());
+      assert.ok(!api.store.has(big()));
+    });
+
+    it('is read again in the worker when replaced by a larger file, and when rewritten with the same first bytes', async () => {
+      writeFileSync(big(), bigText('big-a', 7000));
+      await api.store.update(big());
+      assert.equal(table()?.length, 7000);
+      assert.notEqual(api.store.readVia(big()), 'inline');
+
+      // Replaced (another inode) by a larger file.
+      writeFileSync(`${big()}.tmp`, bigText('big-b', 8000));
+      renameSync(`${big()}.tmp`, big());
+      await api.store.update(big());
+      assert.equal(table()?.length, 8000);
+      assert.equal(api.store.readVia(big()), 'worker');
+      assert.ok(labels().includes('big-b') && !labels().includes('big-a'), labels().join(', '));
+
+      // Truncated and written again, larger, same inode and same first bytes: a new run, not an append.
+      writeFileSync(big(), bigText('big-c', 9000));
+      await api.store.update(big());
+      assert.equal(table()?.length, 9000);
+      assert.equal(api.store.readVia(big()), 'worker');
+      assert.ok(labels().includes('big-c') && !labels().includes('big-b'), labels().join(', '));
     });
   });
 
