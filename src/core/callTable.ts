@@ -433,13 +433,14 @@ export class CallTable {
         for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
       }
       const m = map;
-      for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set(p.numeric[k] as Float64Array, at);
+      // Columns may be longer than their rows (handed over with their capacity): only the first `length` count.
+      for (const k of NUMERIC_COLUMNS) (t[k] as Float64Array).set((p.numeric[k] as Float64Array).subarray(0, p.length), at);
       if (lineOffset !== 0) {
         const line = t.line;
         for (let i = at; i < at + p.length; i++) line[i] += lineOffset;
       }
       const remap = (dst: Int32Array, src: Int32Array) => {
-        for (let i = 0; i < src.length; i++) dst[at + i] = m[src[i]];
+        for (let i = 0; i < p.length; i++) dst[at + i] = m[src[i]];
       };
       for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
       for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);

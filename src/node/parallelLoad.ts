@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CallTable, type PackedColumns, type StringPool } from '../core/callTable';
+import { CallTable, type PackedColumns, packedStrings, type StringPool } from '../core/callTable';
 import { newContext } from '../core/normalize';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
@@ -26,7 +26,7 @@ export type RangeResponse =
       /** Columns with `strings` empty: the strings come as `joined` cut by `lens` (one string clones faster than many). */
       columns: PackedColumns;
       joined: string;
-      lens: Int32Array;
+      lens: Uint32Array;
       problems: Problem[];
       droppedProblems: number;
       ignored: number;
@@ -144,8 +144,14 @@ export function readWholeFileFast(path: string, file: string, pool: StringPool, 
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
+function identity(n: number): Int32Array {
+  const m = new Int32Array(n);
+  for (let i = 0; i < n; i++) m[i] = i;
+  return m;
+}
+
 /** Interns a part's strings into `pool` in slices, yielding to the event loop between slices. */
-async function internSliced(pool: StringPool, joined: string, lens: Int32Array, slice = 20000): Promise<Int32Array> {
+async function internSliced(pool: StringPool, joined: string, lens: Uint32Array, slice = 20000): Promise<Int32Array> {
   const map = new Int32Array(lens.length);
   let at = 0;
   for (let i = 0; i < lens.length; ) {
@@ -213,8 +219,9 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   let dropped = 0;
   let lineOffset = 0;
   let ignored = 0;
-  for (const p of parts) {
-    const idMap = await internSliced(opts.pool, p.joined, p.lens);
+  for (const [k, p] of parts.entries()) {
+    // Into an empty pool the first part's strings are adopted with their ids (no interning); the others are interned.
+    const idMap = k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } })) ? identity(p.lens.length) : await internSliced(opts.pool, p.joined, p.lens);
     merged.push({ columns: p.columns, lineOffset, idMap });
     for (const pr of p.problems) {
       if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });

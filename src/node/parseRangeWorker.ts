@@ -45,12 +45,12 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   } finally {
     closeSync(fd);
   }
-  const columns = table.exportColumns();
-  const strings = columns.strings;
-  const lens = new Int32Array(strings.length);
-  for (let i = 0; i < strings.length; i++) lens[i] = strings[i].length;
-  const joined = strings.join('');
-  const transfer = [...Object.values(columns.numeric), ...Object.values(columns.ids), lens].map((a) => a.buffer as ArrayBuffer);
+  // The table's own columns (shared memory: the loader reads them without a copy) and its strings as one string.
+  const columns = table.handOver();
+  const { text: joined, lengths: lens } = columns.joinedStrings!;
+  const buffers = new Set<ArrayBuffer>([lens.buffer as ArrayBuffer]);
+  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids)]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+  const transfer = [...buffers];
   return {
     res: {
       type: 'done',
