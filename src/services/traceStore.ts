@@ -317,6 +317,12 @@ export class TraceStore extends Disposable {
                 },
               },
             );
+            // A state read in byte ranges on several threads (or cached from one) has no sample of the bytes before
+            // its offset: take it now, so that a rewrite with the same first bytes is caught before the next append.
+            if (state.fingerprint && state.fingerprint.tail === undefined) {
+              const { tail, tailEnd } = fileFingerprint(p, state.position.offset);
+              state.fingerprint = { ...state.fingerprint, tail, tailEnd };
+            }
             this.files.set(p, state);
             this.via.set(p, cacheHit ? 'cache' : 'worker');
             this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
