@@ -6,7 +6,7 @@ import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSettin
 import { formatCount, formatUsd } from '../core/format';
 import { costliestCalls } from '../core/groupTree';
 import { lensText, rowsForTags, siteFigures, siteFilters } from '../core/siteStats';
-import { isTimeRange, rangeStart } from '../core/timeRange';
+import { isTimeRange, rollingRangeStart } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import { Disposable } from '../util/disposable';
@@ -80,7 +80,7 @@ export class CallSiteIndex extends Disposable {
 
   sinceMs(): number | undefined {
     const r = vscode.workspace.getConfiguration('llmCostLens').get<string>('codeLens.range', 'all');
-    return isTimeRange(r) ? rangeStart(r, Date.now()) : undefined;
+    return isTimeRange(r) ? rollingRangeStart(r, Date.now()) : undefined;
   }
 
   /** Resolves every recorded call site to a workspace file (by longest path suffix) and groups its calls by line. */

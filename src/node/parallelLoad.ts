@@ -6,7 +6,7 @@ import { CallTable, type PackedColumns, packedStrings, type StringPool } from '.
 import { newContext } from '../core/normalize';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
-import { readTraceFile } from './traceReader';
+import { fileFingerprint, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
 /** What a range worker is asked: read bytes [start, end) of `path`. `final` only matters for the last range. */
@@ -236,6 +236,8 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   ctx.ignored = ignored;
   const last = parts[parts.length - 1];
   const position = { offset: last.endOffset, line: lineOffset + 1 };
-  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset }, ctx, table, problems, droppedProblems: dropped };
+  // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
+  const { tail, tailEnd } = fileFingerprint(path, position.offset);
+  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset, tail, tailEnd }, ctx, table, problems, droppedProblems: dropped };
   return { state, ranges: parts.length, fastLines, slowLines };
 }

@@ -11,6 +11,8 @@ import type { ViewState } from './viewState';
 const WINDOW_DAYS = 3;
 const HISTORY_DAYS = 21;
 const RECOMPUTE_DEBOUNCE_MS = 1500;
+/** How often budgets are looked at again when nothing else changes. */
+const BUDGET_TICK_MS = 5 * 60_000;
 /** At most one anomaly notification in this time. */
 const NOTIFY_EVERY_MS = 10 * 60_000;
 
@@ -49,6 +51,12 @@ export class SignalsService extends Disposable {
     );
     this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
     this._register({ dispose: () => this.worker.dispose() });
+    // Budgets burn pro rata and their periods turn over at midnight, and anomaly windows move on, without any trace
+    // change (or view tick, with the range on All time): look again every few minutes while budgets are set.
+    const tick = setInterval(() => {
+      if (this.budgets.length || this.budgetProblems.length || vscode.workspace.getConfiguration('llmCostLens').get<unknown[]>('budgets', []).length) this.schedule();
+    }, BUDGET_TICK_MS);
+    this._register({ dispose: () => clearInterval(tick) });
   }
 
   /** Runs a job over the store's calls in the signals worker (inline when there is none). */

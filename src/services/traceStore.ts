@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { StringPool, type CallTable } from '../core/callTable';
-import type { FieldMapping } from '../core/normalize';
+import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { mustReload, type TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker } from '../node/workerLoad';
@@ -149,9 +149,25 @@ export class TraceStore extends Disposable {
     return p;
   }
 
+  /** The setting's text when it was last checked, and what it gave. */
+  private mappingChecked: { raw: string; mapping: FieldMapping | undefined } | undefined;
+
+  /**
+   * The workspace's field mapping (`llmCostLens.fieldMapping`), checked: a mapping with problems is not used (records
+   * are read by the built-in shapes) and its problems are logged and shown once.
+   */
   private mapping(): FieldMapping | undefined {
-    const m = vscode.workspace.getConfiguration('llmCostLens').get<FieldMapping | null>('fieldMapping', null);
-    return m && typeof m === 'object' && Object.keys(m).length ? m : undefined;
+    const m = vscode.workspace.getConfiguration('llmCostLens').get<unknown>('fieldMapping', null);
+    const raw = JSON.stringify(m ?? null);
+    if (this.mappingChecked?.raw === raw) return this.mappingChecked.mapping;
+    const empty = m === null || (typeof m === 'object' && !Array.isArray(m) && Object.keys(m as object).length === 0);
+    const { mapping, problems } = empty ? { mapping: undefined, problems: [] } : parseFieldMapping(m);
+    this.mappingChecked = { raw, mapping: problems.length ? undefined : mapping };
+    if (problems.length) {
+      for (const p of problems) this.log.appendLine(`[mapping] llmCostLens.fieldMapping: ${p}`);
+      void vscode.window.showWarningMessage(`LLM Cost Lens: the field mapping setting is not used: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more, see the output)` : ''}.`);
+    }
+    return this.mappingChecked.mapping;
   }
 
   private async reloadPrices(): Promise<void> {
