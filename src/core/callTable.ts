@@ -7,13 +7,28 @@ export class StringPool {
   /** String → id; built when first needed after `adopt`. */
   private ids: Map<string, number> | undefined = new Map<string, number>([['', 0]]);
 
+  /** The lookup map being built a slice at a time (`buildLookupStep`), and how far it got. */
+  private partial: { map: Map<string, number>; at: number } | undefined;
+
   private lookup(): Map<string, number> {
-    if (!this.ids) {
-      const m = new Map<string, number>();
-      for (let i = 0; i < this.values.length; i++) if (!m.has(this.values[i])) m.set(this.values[i], i);
-      this.ids = m;
-    }
+    while (!this.ids) this.buildLookupStep(Infinity);
     return this.ids;
+  }
+
+  /**
+   * After `adopt`, builds the lookup map `n` strings at a time, so a caller can spread the work over event-loop turns.
+   * True when the map is complete.
+   */
+  buildLookupStep(n = 20000): boolean {
+    if (this.ids) return true;
+    const p = (this.partial ??= { map: new Map(), at: 0 });
+    const end = Math.min(this.values.length, p.at + n);
+    for (let i = p.at; i < end; i++) if (!p.map.has(this.values[i])) p.map.set(this.values[i], i);
+    p.at = end;
+    if (end < this.values.length) return false;
+    this.ids = p.map;
+    this.partial = undefined;
+    return true;
   }
 
   id(s: string | undefined): number {
@@ -42,6 +57,7 @@ export class StringPool {
     if (this.values.length !== 1 || values[0] !== '') return false;
     this.values = values;
     this.ids = undefined;
+    this.partial = undefined;
     return true;
   }
 

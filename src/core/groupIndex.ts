@@ -208,7 +208,12 @@ export class IndexNode implements GroupNode {
   private first = Infinity;
   private last = -Infinity;
   private unpriced: Record<string, number> = {};
-  private readonly digest = new CostDigest();
+  private max = -Infinity;
+  /**
+   * The priced costs for percentiles: built from the node's rows when first asked for (a tooltip, a copy), then kept
+   * up to date as rows are added. Building a level does not pay for it.
+   */
+  private digest: CostDigest | undefined;
   private cached: GroupStats | undefined;
   /** Children by the next dimension, once materialised. */
   kids: { dim: string; byValue: Map<string, IndexNode>; byId: Map<CallTable, (IndexNode | undefined)[]> } | undefined;
@@ -217,6 +222,8 @@ export class IndexNode implements GroupNode {
     readonly dim: string,
     readonly value: string,
     readonly path: { dim: string; value: string }[],
+    /** The cost source the index was built with (for the percentiles' costs). */
+    readonly source: CostSource = 'auto',
   ) {
     this.id = path.map((p) => `${p.dim}=${p.value}`).join('\u001f');
   }
@@ -225,13 +232,36 @@ export class IndexNode implements GroupNode {
     return this.cost;
   }
 
+  get pricedCalls(): number {
+    return this.priced;
+  }
+
+  get unpricedCalls(): number {
+    return this.calls - this.priced;
+  }
+
+  private costDigest(): CostDigest {
+    if (!this.digest) {
+      const d = new CostDigest();
+      for (const p of this.parts) {
+        for (let k = 0; k < p.n; k++) {
+          const c = rowCost(p.table, p.rows[k], this.source);
+          if (!Number.isNaN(c)) d.add(c);
+        }
+      }
+      this.digest = d;
+    }
+    return this.digest;
+  }
+
   get slices(): Slice[] {
     return this.parts.filter((p) => p.n > 0).map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
   }
 
+  /** All the figures, percentiles included (which builds the percentile digest the first time). */
   get stats(): GroupStats {
     if (this.cached) return this.cached;
-    const [p50, p95, p99] = this.digest.quantiles([0.5, 0.95, 0.99]);
+    const [p50, p95, p99] = this.costDigest().quantiles([0.5, 0.95, 0.99]);
     const allInput = this.inTok + this.crTok + this.cwTok;
     this.cached = {
       calls: this.calls,
@@ -250,7 +280,7 @@ export class IndexNode implements GroupNode {
       p50Usd: p50,
       p95Usd: p95,
       p99Usd: p99,
-      maxUsd: this.priced ? this.digest.max : NaN,
+      maxUsd: this.priced ? this.max : NaN,
       errors: this.errors,
       errorCostUsd: this.errorCost,
       firstTsMs: this.first,
@@ -262,7 +292,7 @@ export class IndexNode implements GroupNode {
 
   /** Whether the percentiles in `stats` are exact or from the sketch. */
   get exactPercentiles(): boolean {
-    return this.digest.isExact;
+    return this.costDigest().isExact;
   }
 
   add(table: CallTable, row: number, v: RowValues): void {
@@ -282,7 +312,7 @@ export class IndexNode implements GroupNode {
     }
     p.rows[p.n++] = row;
     this.addSums(v);
-    if (!Number.isNaN(v.cost)) this.digest.add(v.cost);
+    if (!Number.isNaN(v.cost)) this.digest?.add(v.cost);
   }
 
   private keepRows(t: CallTable, rows: Int32Array): void {
@@ -312,7 +342,7 @@ export class IndexNode implements GroupNode {
     const tsC = t.tsMs, flags = t.flags, rec = t.recordedUsd, comp = t.computedUsd, noC = t.noCacheUsd;
     const digest = sumsOnly ? undefined : this.digest;
     let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0;
-    let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last;
+    let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last, max = this.max;
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
       inTok += inT[i];
@@ -335,6 +365,7 @@ export class IndexNode implements GroupNode {
       }
       priced++;
       cost += c;
+      if (c > max) max = c;
       if (err) errorCost += c;
       if (!Number.isNaN(computed)) saved += noC[i] - computed;
       if (digest) digest.add(c);
@@ -352,6 +383,7 @@ export class IndexNode implements GroupNode {
     this.errorCost += errorCost;
     this.first = first;
     this.last = last;
+    this.max = max;
   }
 
   /** Adds another node's sums (the root from its children). */
@@ -370,6 +402,7 @@ export class IndexNode implements GroupNode {
     this.errorCost += o.errorCost;
     if (o.first < this.first) this.first = o.first;
     if (o.last > this.last) this.last = o.last;
+    if (o.max > this.max) this.max = o.max;
     for (const [m, n] of Object.entries(o.unpriced)) this.unpriced[m] = (this.unpriced[m] ?? 0) + n;
   }
 
@@ -399,6 +432,7 @@ export class IndexNode implements GroupNode {
     }
     this.priced++;
     this.cost += v.cost;
+    if (v.cost > this.max) this.max = v.cost;
     if (v.err) this.errorCost += v.cost;
     this.saved += v.saved;
   }
@@ -434,7 +468,7 @@ export class GroupIndex {
     if (!this.root || !this.opts || !sameOptions(this.opts, opts) || this.needsRebuild(tables)) {
       this.opts = { ...opts, dims: [...opts.dims] };
       this.seen.clear();
-      this.root = new IndexNode('', '', []);
+      this.root = new IndexNode('', '', [], opts.source);
       this.root.generation = ++this.generation;
       this.tables = [...tables];
       this.undated = 0;
@@ -488,7 +522,7 @@ export class GroupIndex {
     if (!node.kids) this.materialise(node, opts.dims[depth]);
     const kids = node.kids!;
     if (node === root && !kids.byValue.has(UNATTRIBUTED)) {
-      const empty = new IndexNode(kids.dim, UNATTRIBUTED, [{ dim: kids.dim, value: UNATTRIBUTED }]);
+      const empty = new IndexNode(kids.dim, UNATTRIBUTED, [{ dim: kids.dim, value: UNATTRIBUTED }], opts.source);
       empty.generation = root.generation;
       kids.byValue.set(UNATTRIBUTED, empty);
     }
@@ -572,7 +606,7 @@ export class GroupIndex {
     const value = id === 0 ? UNATTRIBUTED : t.pool.get(id);
     let kid = kids.byValue.get(value);
     if (!kid) {
-      kids.byValue.set(value, (kid = new IndexNode(kids.dim, value, [...node.path, { dim: kids.dim, value }])));
+      kids.byValue.set(value, (kid = new IndexNode(kids.dim, value, [...node.path, { dim: kids.dim, value }], node.source)));
       kid.generation = node.generation;
     }
     kids.byId.get(t)![id] = kid;

@@ -221,7 +221,11 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   let ignored = 0;
   for (const [k, p] of parts.entries()) {
     // Into an empty pool the first part's strings are adopted with their ids (no interning); the others are interned.
-    const idMap = k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } })) ? identity(p.lens.length) : await internSliced(opts.pool, p.joined, p.lens);
+    let idMap: Int32Array;
+    if (k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
+      idMap = identity(p.lens.length);
+      while (!opts.pool.buildLookupStep()) await turn(); // the next part's interning needs the map: built in slices
+    } else idMap = await internSliced(opts.pool, p.joined, p.lens);
     merged.push({ columns: p.columns, lineOffset, idMap });
     for (const pr of p.problems) {
       if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });

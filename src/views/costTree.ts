@@ -139,32 +139,43 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       return item;
     }
     const { node } = el;
-    const s = node.stats;
     const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.id;
-    const unpriced = s.unpricedCalls ? ` · ${formatCount(s.unpricedCalls)} unpriced` : '';
-    item.description = `${formatGroupCost(s)} · ${formatPct(node.shareOfParent)} · ${formatCount(s.calls)} calls${unpriced}`;
+    const unpriced = node.unpricedCalls ? ` · ${formatCount(node.unpricedCalls)} unpriced` : '';
+    item.description = `${formatGroupCost(node)} · ${formatPct(node.shareOfParent)} · ${formatCount(node.calls)} calls${unpriced}`;
     item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
     item.contextValue = 'llmCostLens.group';
-    item.tooltip = groupTooltip(node);
     // Signals: recent anomalies of this value and its budget's burn.
-    const anomalies = node.value === UNATTRIBUTED ? [] : this.signals?.anomaliesFor(node.dim, node.value) ?? [];
-    const budget = this.signals?.budgetFor(node.dim, node.value);
+    const { anomalies, budget } = this.signalsOf(node);
     if (budget) item.description += ` · budget ${formatPct(budget.usedShare)}`;
     if (anomalies.length) {
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
       item.description += ` · ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'}`;
     }
     if (budget && budget.level !== 'ok') item.iconPath = new vscode.ThemeIcon(budget.level === '100' ? 'error' : 'warning', new vscode.ThemeColor(budget.level === '100' ? 'list.errorForeground' : 'list.warningForeground'));
-    if (anomalies.length || budget) {
-      const md = item.tooltip;
-      if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
-      for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
-      md.supportThemeIcons = true;
-    }
-    if (s.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
+    if (node.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
     item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
     return item;
+  }
+
+  /**
+   * The tooltip, built when the pointer rests on a node: its percentiles are computed then (a million calls' worth of
+   * groups are listed without paying for them).
+   */
+  resolveTreeItem(item: vscode.TreeItem, el: CostItem): vscode.TreeItem {
+    if (el.kind !== 'group' || item.tooltip) return item;
+    const md = groupTooltip(el.node);
+    const { anomalies, budget } = this.signalsOf(el.node);
+    if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
+    for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
+    md.supportThemeIcons = true;
+    item.tooltip = md;
+    return item;
+  }
+
+  private signalsOf(node: IndexNode) {
+    const anomalies = node.value === UNATTRIBUTED ? [] : this.signals?.anomaliesFor(node.dim, node.value) ?? [];
+    return { anomalies, budget: this.signals?.budgetFor(node.dim, node.value) };
   }
 }
 
@@ -178,9 +189,9 @@ function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
   let costUsd = 0, calls = 0, pricedCalls = 0;
   for (const i of summed) {
     if (i.kind !== 'group') continue;
-    costUsd += i.node.stats.costUsd;
-    calls += i.node.stats.calls;
-    pricedCalls += i.node.stats.pricedCalls;
+    costUsd += i.node.costUsd;
+    calls += i.node.calls;
+    pricedCalls += i.node.pricedCalls;
   }
   const id = `${parent && parent.kind === 'group' ? parent.node.id : 'root'}\u001fmore`;
   return [...keep, ...(unattributed ? [unattributed] : []), { kind: 'more', count: summed.length, costUsd, calls, pricedCalls, id, parent }];
