@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { WHAT_IF_MODELS } from './core/budgets';
 import { modelsInUse } from './core/analysis';
-import { formatUsd } from './core/format';
+import { formatUsd, notificationText } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
 import type { CostItem } from './views/costTree';
@@ -103,10 +103,10 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
     const chosen = model;
     const w = price && (await withProgress(`re-pricing under ${model}`, () => d.signals.run({ kind: 'whatIf', query, model: chosen, price, options: { label, source: d.view.costSource } })));
     if (!w) {
-      void vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${model}.`);
+      void vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${notificationText(model)}.`);
       return;
     }
-    void vscode.window.showInformationMessage(`LLM Cost Lens: ${w.text}.`);
+    void vscode.window.showInformationMessage(`LLM Cost Lens: ${notificationText(w.text)}.`);
     return w;
   });
 

@@ -53,6 +53,17 @@ export interface GroupStats {
   unpricedModels: Record<string, number>;
 }
 
+/** Models with no price (computed cost NaN) among rows `from`..`to` of a table, with their call counts. */
+export function unpricedModelCounts(t: CallTable, from = 0, to = t.length): Map<string, number> {
+  const counts = new Map<number, number>();
+  const cost = t.computedUsd;
+  const model = t.dims.model;
+  for (let i = from; i < to; i++) if (Number.isNaN(cost[i])) counts.set(model[i], (counts.get(model[i]) ?? 0) + 1);
+  const out = new Map<string, number>();
+  for (const [id, n] of counts) out.set(t.pool.get(id) || '(no model)', n);
+  return out;
+}
+
 /** The model ids the tables' calls use, sorted (one pass over the model column, no string per row). */
 export function modelsInUse(tables: readonly CallTable[]): string[] {
   const seen = new Set<string>();

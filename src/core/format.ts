@@ -211,3 +211,11 @@ export function renderMarkdown(r: Report): string {
 export function statusBarText(s: { calls: number; pricedCalls: number; unpricedCalls: number; costUsd: number }, rangeShort: string): string {
   return `$(graph-line) ${formatGroupCost(s)} · ${rangeShort}${s.unpricedCalls > 0 ? ' $(warning)' : ''}`;
 }
+
+/**
+ * Trace text made safe for a VS Code notification, whose message renders `[label](target)` as a link (a command
+ * link runs a command): brackets become look-alikes and line breaks spaces.
+ */
+export function notificationText(s: string): string {
+  return s.replace(/\[/g, '［').replace(/\]/g, '］').replace(/[\r\n\t]+/g, ' ');
+}

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { partition, type Slice, stats } from '../core/analysis';
+import type { CallTable } from '../core/callTable';
 import type { CostSource } from '../core/types';
 import { PathSuffixIndex } from '../core/callSiteMatch';
 import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSetting, type WrapperSpec } from '../core/callSites';
@@ -35,6 +36,9 @@ export interface LensSite {
   /** The figures are being computed; the lenses refresh when they are ready. */
   pending?: boolean;
 }
+
+/** Call-site keys are file id × LINE_SPAN + line (lines from 1 to LINE_SPAN − 1). */
+const LINE_SPAN = 1 << 24;
 
 /**
  * The call-site index: recorded call sites resolved to workspace files once per store change, wrapper calls found in
@@ -83,6 +87,39 @@ export class CallSiteIndex extends Disposable {
     return isTimeRange(r) ? rollingRangeStart(r, Date.now()) : undefined;
   }
 
+  /** Per table: the rows of each recorded call site (file id × LINE_SPAN + line), and how far the table was read. */
+  private readonly bySite = new WeakMap<CallTable, { length: number; edits: number; since: number | undefined; sites: Map<number, { buf: Int32Array; n: number }> }>();
+
+  private rowsBySite(t: CallTable, since: number | undefined): Map<number, { buf: Int32Array; n: number }> {
+    let e = this.bySite.get(t);
+    if (!e || e.edits !== t.edits || e.since !== since || e.length > t.length) {
+      e = { length: 0, edits: t.edits, since, sites: new Map() };
+      this.bySite.set(t, e);
+    }
+    const files = t.callsiteFile, lines = t.callsiteLine, ts = t.tsMs;
+    let lastKey = -1;
+    let last: { buf: Int32Array; n: number } | undefined;
+    for (let i = e.length; i < t.length; i++) {
+      const f = files[i];
+      const line = lines[i];
+      if (!f || line <= 0 || line >= LINE_SPAN) continue;
+      if (since !== undefined && !(ts[i] >= since)) continue;
+      const key = f * LINE_SPAN + line;
+      let list = key === lastKey ? last : e.sites.get(key);
+      if (!list) e.sites.set(key, (list = { buf: new Int32Array(16), n: 0 }));
+      if (list.n === list.buf.length) {
+        const g = new Int32Array(list.buf.length * 2);
+        g.set(list.buf);
+        list.buf = g;
+      }
+      list.buf[list.n++] = i;
+      lastKey = key;
+      last = list;
+    }
+    e.length = t.length;
+    return e.sites;
+  }
+
   /** Resolves every recorded call site to a workspace file (by longest path suffix) and groups its calls by line. */
   rebuild(): Promise<void> {
     if (this.building) return this.building;
@@ -91,29 +128,24 @@ export class CallSiteIndex extends Disposable {
       const files = await vscode.workspace.findFiles('**/*.{py,ts,tsx,js,jsx,mjs,cjs,go,java,rb,rs}', '**/node_modules/**', 50_000);
       const index = new PathSuffixIndex(files.map((u) => u.fsPath));
       const since = this.sinceMs();
-      const exact = new Map<string, Map<number, Map<unknown, number[]>>>();
-      const resolved = new Map<number, string | undefined>();
+      // The rows of each recorded call site, per table, kept as the table grows: only appended rows are looked at.
+      const exact = new Map<string, Map<number, Slice[]>>();
+      const resolved = new Map<string, string | undefined>();
       for (const t of this.store.tables()) {
-        for (let i = 0; i < t.length; i++) {
-          const f = t.callsiteFile[i];
-          const line = t.callsiteLine[i];
-          if (!f || !line) continue;
-          if (since !== undefined && !(t.tsMs[i] >= since)) continue;
-          if (!resolved.has(f)) resolved.set(f, index.match(t.pool.get(f)));
-          const path = resolved.get(f);
+        for (const [key, list] of this.rowsBySite(t, since)) {
+          const name = t.pool.get(Math.floor(key / LINE_SPAN));
+          if (!resolved.has(name)) resolved.set(name, index.match(name));
+          const path = resolved.get(name);
           if (!path) continue;
           let byLine = exact.get(path);
           if (!byLine) exact.set(path, (byLine = new Map()));
-          let byTable = byLine.get(line);
-          if (!byTable) byLine.set(line, (byTable = new Map()));
-          let rows = byTable.get(t);
-          if (!rows) byTable.set(t, (rows = []));
-          rows.push(i);
+          const line = key % LINE_SPAN;
+          let slices = byLine.get(line);
+          if (!slices) byLine.set(line, (slices = []));
+          slices.push({ table: t, rows: list.buf.subarray(0, list.n) });
         }
       }
-      this.exact = new Map(
-        [...exact].map(([path, byLine]) => [path, new Map([...byLine].map(([line, byTable]) => [line, [...byTable].map(([table, rows]) => ({ table, rows: Int32Array.from(rows) }) as Slice)]))]),
-      );
+      this.exact = exact;
       this.figures.clear();
       this.sites.clear();
       this.log.appendLine(`[codeLens] ${[...resolved.values()].filter(Boolean).length} recorded call-site file(s) matched in ${Date.now() - t0} ms`);

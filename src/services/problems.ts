@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { select, stats } from '../core/analysis';
-import { formatCount } from '../core/format';
+import { unpricedModelCounts } from '../core/analysis';
+import type { CallTable } from '../core/callTable';
+import { formatCount, notificationText } from '../core/format';
 import { Disposable } from '../util/disposable';
 import type { StoreChange, TraceStore } from './traceStore';
 
@@ -42,12 +43,21 @@ export class ProblemsReporter extends Disposable {
     void this.warnUnpriced();
   }
 
+  /** Per table: rows already looked at for unpriced models (appended rows only are looked at next time). */
+  private readonly scanned = new WeakMap<CallTable, { length: number; edits: number }>();
+
   private async warnUnpriced(): Promise<void> {
-    const s = stats(select(this.store.tables()), 'computed');
-    const fresh = Object.entries(s.unpricedModels).filter(([m]) => !this.warnedModels.has(m));
+    const unpriced = new Map<string, number>();
+    for (const t of this.store.tables()) {
+      const seen = this.scanned.get(t);
+      const from = seen && seen.edits === t.edits && seen.length <= t.length ? seen.length : 0;
+      this.scanned.set(t, { length: t.length, edits: t.edits });
+      for (const [m, n] of unpricedModelCounts(t, from)) unpriced.set(m, (unpriced.get(m) ?? 0) + n);
+    }
+    const fresh = [...unpriced].filter(([m]) => !this.warnedModels.has(m));
     if (!fresh.length || !vscode.workspace.getConfiguration('llmCostLens').get<boolean>('warnUnpriced', true)) return;
     for (const [m] of fresh) this.warnedModels.add(m);
-    const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${m.length > 40 ? m.slice(0, 39) + '…' : m} (${formatCount(n)} calls)`).join(', ');
+    const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(m.length > 40 ? m.slice(0, 39) + '…' : m)} (${formatCount(n)} calls)`).join(', ');
     this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);
     const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output');
     if (choice === 'Open Prices File') await vscode.commands.executeCommand('llmCostLens.openPricesFile', fresh.map(([m]) => m));

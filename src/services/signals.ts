@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notificationText } from '../core/format';
 import type { Anomaly } from '../core/anomalies';
 import { type BudgetLevel, type BudgetStatus, parseBudgets } from '../core/budgets';
 import { SignalsWorkerClient } from '../node/signalsWorkerClient';
@@ -136,7 +137,7 @@ export class SignalsService extends Disposable {
     const first = fresh[0];
     const more = fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : '';
     void vscode.window
-      .showWarningMessage(`LLM Cost Lens: ${first.kind === 'model_switch' ? 'model switch' : `cost ${first.kind.replace('_', ' ')}`} in ${first.dim} "${clip(first.key)}"${more}.`, 'Show Outliers', 'Open Dashboard', 'Turn Off')
+      .showWarningMessage(`LLM Cost Lens: ${first.kind === 'model_switch' ? 'model switch' : `cost ${first.kind.replace('_', ' ')}`} in ${first.dim} "${notificationText(clip(first.key))}"${more}.`, 'Show Outliers', 'Open Dashboard', 'Turn Off')
       .then((choice) => {
         if (choice === 'Show Outliers') void vscode.commands.executeCommand('llmCostLens.showOutliers');
         else if (choice === 'Open Dashboard') void vscode.commands.executeCommand('llmCostLens.openDashboard');

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { quantile } from 'simple-statistics';
-import { countUndated, groupBy, select, stats, timeSeries, UNATTRIBUTED } from '../../../src/core/analysis';
+import { countUndated, groupBy, select, stats, timeSeries, UNATTRIBUTED, unpricedModelCounts } from '../../../src/core/analysis';
 import { assertUsd, loadText } from '../helpers';
 
 const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
@@ -109,5 +109,16 @@ describe('analysis', () => {
     const s = loadText([call({ metadata: { team: 'x' } }), call({ metadata: { team: 'y' } }), call({})].join('\n'));
     const g = groupBy(select([s.table]), ['team']);
     assert.deepEqual(g.map((x) => x.key.team).sort(), [UNATTRIBUTED, 'x', 'y']);
+  });
+});
+
+describe('unpricedModelCounts', () => {
+  it('counts the calls of models with no price, in a row range', () => {
+    const text = ['gpt-4o', 'no-such-model', 'no-such-model', undefined, 'gpt-4o-mini', 'no-such-model']
+      .map((model) => JSON.stringify({ model, input_tokens: 10, output_tokens: 1 }))
+      .join('\n');
+    const t = loadText(text + '\n').table;
+    assert.deepEqual([...unpricedModelCounts(t)], [['no-such-model', 3], ['(no model)', 1]]);
+    assert.deepEqual([...unpricedModelCounts(t, 3)], [['(no model)', 1], ['no-such-model', 1]]);
   });
 });

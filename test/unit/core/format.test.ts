@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, statusBarText, undatedNote } from '../../../src/core/format';
+import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, statusBarText, undatedNote } from '../../../src/core/format';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -46,5 +46,13 @@ describe('statusBarText', () => {
     assert.equal(statusBarText({ calls: 3, pricedCalls: 0, unpricedCalls: 3, costUsd: 0 }, '7d'), '$(graph-line) unpriced · 7d $(warning)');
     assert.equal(statusBarText({ calls: 3, pricedCalls: 2, unpricedCalls: 1, costUsd: 1.5 }, '7d'), '$(graph-line) $1.50 · 7d $(warning)');
     assert.equal(statusBarText({ calls: 0, pricedCalls: 0, unpricedCalls: 0, costUsd: 0 }, '24h'), '$(graph-line) $0.00 · 24h');
+  });
+});
+
+describe('notificationText', () => {
+  it('keeps trace text from turning into links or new lines in a notification', () => {
+    assert.equal(notificationText('[run me](command:workbench.action.terminal.new)'), '［run me］(command:workbench.action.terminal.new)');
+    assert.equal(notificationText('line\nbreak\r\tend'), 'line break end');
+    assert.equal(notificationText('summarization'), 'summarization');
   });
 });
