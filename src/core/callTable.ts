@@ -33,7 +33,7 @@ export class StringPool {
 
   id(s: string | undefined): number {
     if (s === undefined || s === '') return 0;
-    const ids = this.lookup();
+    const ids = this.ids ?? this.lookup();
     let id = ids.get(s);
     if (id === undefined) {
       id = this.values.length;
@@ -45,7 +45,7 @@ export class StringPool {
 
   /** The id of `s` if it was ever interned, without adding it. */
   peek(s: string): number | undefined {
-    return this.lookup().get(s);
+    return (this.ids ?? this.lookup()).get(s);
   }
 
   /**
