@@ -277,8 +277,10 @@ export class CallTable {
 
   private priceRow(i: number, prices: PriceBook) {
     const provider = this.pool.get(this.dims.provider[i]) || undefined;
-    const c = prices.price(this.pool.get(this.dims.model[i]) || undefined, provider, this.tokensAt(i), this.tsMs[i]);
-    const m = this.tierMultiplierAt(i, provider);
+    const model = this.pool.get(this.dims.model[i]) || undefined;
+    const c = prices.price(model, provider, this.tokensAt(i), this.tsMs[i]);
+    // The tier's discount is the provider's: the record's, or the one the price book found for the model.
+    const m = c && this.tags.has('service_tier') ? this.tierMultiplierAt(i, provider ?? prices.resolve(model, provider)?.providerId) : 1;
     this.computedUsd[i] = c ? c.costUsd * m : NaN;
     this.noCacheUsd[i] = c ? c.costWithoutCacheUsd * m : NaN;
   }

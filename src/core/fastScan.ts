@@ -918,7 +918,7 @@ export class FastScanner {
     tk.cacheWrite1hTokens = t.cacheWrite1hTokens[i];
     tk.reasoningTokens = t.reasoningTokens[i];
     const c = costOfTokens(tableAt(p, t.tsMs[i]), tk);
-    const m = t.tags.has('service_tier') ? t.tierMultiplierAt(i) : 1;
+    const m = t.tags.has('service_tier') ? t.tierMultiplierAt(i, t.pool.get(pid) || p.providerId) : 1;
     t.computedUsd[i] = c.costUsd * m;
     t.noCacheUsd[i] = c.costWithoutCacheUsd * m;
   }

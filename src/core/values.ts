@@ -52,22 +52,26 @@ export function toStr(v: unknown): string | undefined {
 }
 
 /**
- * Epoch milliseconds from an ISO string or a number in seconds, milliseconds, microseconds or nanoseconds
- * (told apart by magnitude), or a numeric string of those. NaN when absent or unreadable.
- */
-/**
  * Epoch ms of a date or date-time string, reading one without a zone as UTC (traces are written by servers in other
- * time zones; `Date.parse` alone would read "2025-06-01T10:00:00" in the reader's local time). NaN when unreadable.
+ * time zones; `Date.parse` alone would read "2025-06-01T10:00:00" in the reader's local time). Strings with a zone
+ * (`Z`, `+02:00`, `+00`, `+0000`, ` UTC`, ` GMT`, with a space or a `T`) are read as `Date.parse` reads them. NaN when
+ * unreadable.
  */
 export function parseTimeUtc(v: string): number {
-  let s = v.trim();
+  const s = v.trim();
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?$/.exec(s);
-  if (m) s = `${m[1]}T${m[2] ?? '00:00'}${m[2] ? '' : ':00'}Z`.replace(',', '.');
-  else if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s)) s = `${s.slice(0, 10)}T${s.slice(11)}`;
+  if (m) {
+    const t = Date.parse(`${m[1]}T${m[2] ?? '00:00'}${m[2] ? '' : ':00'}Z`.replace(',', '.'));
+    return Number.isFinite(t) ? t : NaN;
+  }
   const t = Date.parse(s);
   return Number.isFinite(t) ? t : NaN;
 }
 
+/**
+ * Epoch milliseconds from an ISO string or a number in seconds, milliseconds, microseconds or nanoseconds
+ * (told apart by magnitude), or a numeric string of those. NaN when absent or unreadable.
+ */
 export function toEpochMs(v: unknown): number {
   if (v === undefined || v === null || v === '') return NaN;
   let n: number | undefined;

@@ -135,6 +135,17 @@ describe('service tiers and reasoning rates', () => {
       assert.deepEqual([...st.table.computedUsd.subarray(0, 4)].map((c) => Math.round(c * 1e9)), [std / 2, std, std, std / 2].map((c) => Math.round(c * 1e9)), `fast=${fast}`);
     }
     assert.equal(serviceTierMultiplier('anthropic', 'flex'), 1, 'Anthropic has no flex tier');
+    // Without a provider field the discount is that of the provider the price book resolves for the model.
+    const noProvider = [
+      JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, service_tier: 'flex' }),
+      JSON.stringify({ response: { model: 'gpt-4o', service_tier: 'flex', usage: { prompt_tokens: 1000, completion_tokens: 100 } } }),
+      JSON.stringify({ model: 'claude-sonnet-4-5', usage: { input_tokens: 1000, output_tokens: 100, service_tier: 'batch' } }),
+    ].join('\n') + '\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(noProvider), true, new PriceBook(), { fast });
+      assert.deepEqual([...st.table.computedUsd.subarray(0, 3)].map((c) => Math.round(c * 1e9)), [std / 2, std / 2, (1000 * 3 + 100 * 15) / 2e6].map((c) => Math.round(c * 1e9)), `no provider, fast=${fast}`);
+    }
     assert.equal(serviceTierMultiplier('some-new-provider', 'batch'), 1, 'unknown providers: the standard price, never a guess');
   });
 

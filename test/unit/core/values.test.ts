@@ -24,6 +24,16 @@ describe('timestamps', () => {
     assert.equal(parseTimeUtc('2025-06-01T10:00:00.250'), want + 250);
     assert.equal(parseTimeUtc('2025-06-01 10:00:00.250+00:00'), want + 250);
     assert.equal(parseTimeUtc('2025-06-01'), Date.UTC(2025, 5, 1));
+    // Zoned forms Postgres, loggers and HTTP dates write are read as zoned.
+    for (const [s, ms] of [
+      ['2025-06-01 10:00:00.123456+00', want + 123],
+      ['2025-06-01 10:00:00 UTC', want],
+      ['2025-06-01 10:00:00 GMT', want],
+      ['2025-06-01 10:00:00 +0000', want],
+      ['2025-06-01 03:00:00-07', want],
+      ['2025-06-01T10:00:00.123456', want + 123],
+      ['Sun, 01 Jun 2025 10:00:00 GMT', want],
+    ] as const) assert.equal(parseTimeUtc(s), ms, s);
   });
 
   it('reads epoch numbers in s, ms, µs and ns, and rejects nonsense', () => {
