@@ -377,7 +377,8 @@ export class CallTable {
     const map = same ? undefined : new Int32Array(strings.length);
     if (map) for (let i = 0; i < strings.length; i++) map[i] = pool.id(strings[i]);
     const all = [...Object.values(p.numeric), ...Object.values(p.ids)];
-    const cap = Math.min(...all.map((a) => a.length));
+    let cap = Infinity;
+    for (const a of all) if (a.length < cap) cap = a.length;
     const adopt = SHARED_COLUMNS && all.every((a) => a.buffer instanceof SharedArrayBuffer) && cap >= p.length && all.length > 0;
     if (adopt) {
       for (const k of NUMERIC_COLUMNS) (t[k] as Column) = p.numeric[k].subarray(0, cap);
@@ -447,8 +448,9 @@ export class CallTable {
     for (const { columns: p, lineOffset, idMap } of parts) {
       let map = idMap;
       if (!map) {
-        map = new Int32Array(p.strings.length);
-        for (let i = 0; i < p.strings.length; i++) map[i] = pool.id(p.strings[i]);
+        const strings = packedStrings(p);
+        map = new Int32Array(strings.length);
+        for (let i = 0; i < strings.length; i++) map[i] = pool.id(strings[i]);
       }
       const m = map;
       // Columns may be longer than their rows (handed over with their capacity): only the first `length` count.

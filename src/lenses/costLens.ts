@@ -55,6 +55,8 @@ export class CallSiteIndex extends Disposable {
   readonly onDidChange = this._onDidChange.event;
   private building: Promise<void> | undefined;
   private readonly pending = new Map<string, () => unknown>();
+  /** Counts rebuilds, so figures computed for an older index are dropped. */
+  private generation = 0;
 
   constructor(
     private readonly store: TraceStore,
@@ -148,6 +150,8 @@ export class CallSiteIndex extends Disposable {
       this.exact = exact;
       this.figures.clear();
       this.sites.clear();
+      this.pending.clear();
+      this.generation++;
       this.log.appendLine(`[codeLens] ${[...resolved.values()].filter(Boolean).length} recorded call-site file(s) matched in ${Date.now() - t0} ms`);
       this._onDidChange.fire();
     })().finally(() => (this.building = undefined));
@@ -172,25 +176,33 @@ export class CallSiteIndex extends Disposable {
   private cached(key: string, compute: () => Slice[]): { slices: Slice[]; text: string; pending?: boolean } {
     const f = this.figures.get(key);
     if (f) return f;
+    const generation = this.generation;
     const work = () => {
       const slices = compute();
       const done = { slices, text: slices.length ? lensText(siteFigures(slices, Date.now(), this.view.costSource)) : '' };
-      this.figures.set(key, done);
+      // Figures of an index rebuilt meanwhile are not kept: they would outlive the rebuild's clearing.
+      if (generation === this.generation) this.figures.set(key, done);
       return done;
     };
     let rows = 0;
     for (const t of this.store.tables()) rows += t.length;
     if (rows <= INLINE_ROWS) return work();
-    if (!this.pending.size) {
-      setTimeout(() => {
-        const jobs = [...this.pending.values()];
-        this.pending.clear();
-        for (const j of jobs) j();
-        this._onDidChange.fire();
-      }, 0);
-    }
+    if (!this.pending.size) setTimeout(() => this.runPending(), 0);
     this.pending.set(key, work);
     return { slices: [], text: '', pending: true };
+  }
+
+  /** Computes the pending sites' figures one per event-loop turn (each is a pass over its calls), then refreshes. */
+  private runPending(): void {
+    const next = this.pending.entries().next();
+    if (next.done) {
+      this._onDidChange.fire();
+      return;
+    }
+    const [key, job] = next.value;
+    this.pending.delete(key);
+    job();
+    setTimeout(() => this.runPending(), 0);
   }
 
   /** The sites of a document: its wrapper calls, and any other line that records name as their call site. */

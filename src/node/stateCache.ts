@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, withHeadroom } from '../core/callTable';
+import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
 const MAGIC = 'llm-cost-lens/state-cache/3';
@@ -55,6 +55,31 @@ interface Header {
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
+const MAX_COLUMNS = 1024;
+
+/** The type of each numeric column, as a table makes it. */
+const NUMERIC_TYPES: Record<string, string> = (() => {
+  const t = new CallTable('', new StringPool()) as unknown as Record<string, Column>;
+  return Object.fromEntries(PACKED_COLUMNS.numeric.map((k) => [k, t[k].constructor.name]));
+})();
+
+/** The cached state's fields besides the columns have the shapes `unpackState` reads. */
+function wellFormedMeta(m: Header['meta']): boolean {
+  const c = m?.ctx;
+  return (
+    !!m &&
+    typeof m.file === 'string' &&
+    !!m.position &&
+    Number.isSafeInteger(m.position.offset) &&
+    Number.isSafeInteger(m.position.line) &&
+    Array.isArray(m.problems) &&
+    Number.isSafeInteger(m.droppedProblems) &&
+    !!c &&
+    Array.isArray(c.seenIds) &&
+    (c.messages === undefined || Array.isArray(c.messages)) &&
+    Number.isSafeInteger(c.ignored)
+  );
+}
 
 /** Writes a file's columns next to its key (atomically: a temp file renamed into place). Only rows < length are written. */
 export function writeStateCache(file: string, key: CacheKey, state: PackedTraceFileState): void {
@@ -77,6 +102,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const fd = openSync(tmp, 'w');
+  let written = false;
   try {
     const lead = Buffer.alloc(16);
     FILE_MAGIC.copy(lead, 0);
@@ -97,8 +123,10 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     writeSync(fd, lens);
     padTo(lens.length);
     writeSync(fd, Buffer.from(joined.text, 'utf16le'));
+    written = true;
   } finally {
     closeSync(fd);
+    if (!written) rmSync(tmp, { force: true }); // e.g. a full disk: no half-written file left behind
   }
   renameSync(tmp, file);
   rmSync(file.replace(/\.cols$/, '.v8'), { force: true }); // the cache of versions before 0.2 (v8 serialized)
@@ -142,16 +170,20 @@ export function readStateCache(file: string, key: CacheKey): PackedTraceFileStat
     const headBytes = Buffer.alloc(headLen);
     readExactly(fd, headBytes, 16);
     const h = JSON.parse(headBytes.toString('utf8')) as Header;
-    if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, key) || !h.meta || typeof h.meta.file !== 'string' || !h.meta.position) return undefined;
+    if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, key)) return undefined;
     const n = h.length;
     if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings) return undefined;
     const { count, units } = h.strings;
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
+    if (!wellFormedMeta(h.meta) || h.columns.length > MAX_COLUMNS) return undefined;
+    // Every column a table has, once, with the type the table gives it; tag columns (ids) besides.
     const names = new Set(h.columns.map((c) => `${c.group}/${c.name}`));
+    if (names.size !== h.columns.length) return undefined;
     for (const k of PACKED_COLUMNS.numeric) if (!names.has(`numeric/${k}`)) return undefined;
     for (const k of PACKED_COLUMNS.ids) if (!names.has(`ids/${k}`)) return undefined;
     for (const c of h.columns) {
-      if (!(c.type in TYPES) || (c.group !== 'numeric' && c.group !== 'ids') || (c.group === 'ids' && c.type !== 'Int32Array')) return undefined;
+      if (typeof c.name !== 'string' || !Object.hasOwn(TYPES, c.type)) return undefined;
+      if (c.group === 'numeric' ? NUMERIC_TYPES[c.name] !== c.type : c.group !== 'ids' || c.type !== 'Int32Array' || (!PACKED_COLUMNS.ids.includes(c.name) && !c.name.startsWith('tag:'))) return undefined;
     }
     // The layout must add up to the file's size.
     let at = pad8(16 + headLen);
@@ -169,6 +201,8 @@ export function readStateCache(file: string, key: CacheKey): PackedTraceFileStat
     const cap = withHeadroom(n);
     let total = 0;
     for (const p of places) total += pad8(cap * TYPES[p.type].BYTES_PER_ELEMENT);
+    // The columns and their headroom can't be much bigger than the file they were read from.
+    if (total > 2 * size + MAX_COLUMNS * 8 * 1024) return undefined;
     const block = SHARED_COLUMNS ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
     const numeric: PackedColumns['numeric'] = {};
     const ids: PackedColumns['ids'] = {};

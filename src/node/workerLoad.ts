@@ -52,7 +52,14 @@ export function loadInWorker(
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
       else if (m.type === 'done') {
         opts.onCache?.(m.fromCache);
-        finish(() => resolve(unpackState({ ...m.state, file: req.displayName }, pool, req.mapping)));
+        finish(() => {
+          // Whatever goes wrong taking the columns in must reject, never leave the load pending.
+          try {
+            resolve(unpackState({ ...m.state, file: req.displayName }, pool, req.mapping));
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
       }
       else finish(() => reject(new Error(m.message)));
     });

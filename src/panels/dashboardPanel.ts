@@ -131,25 +131,37 @@ export class DashboardPanel extends Disposable {
     void this.panel.webview.postMessage(m).then(() => this._onDidPost.fire(m));
   }
 
-  /** Requests made; only the latest one's snapshot is posted. */
-  private snapshots = 0;
+  /** The snapshot being built, and whether another was asked for meanwhile (one at a time; requests coalesce). */
+  private building: Promise<void> | undefined;
+  private again = false;
 
-  private async postSnapshot(): Promise<void> {
-    const seq = ++this.snapshots;
-    const source = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
-    const query = this.query;
-    const now = Date.now();
-    let snapshot: DashboardSnapshot;
-    try {
-      snapshot = this.actions.snapshot ? await this.actions.snapshot(query, now, source) : buildDashboardSnapshot(this.store.tables(), query, now, source);
-    } catch {
-      snapshot = buildDashboardSnapshot(this.store.tables(), query, now, source);
+  private postSnapshot(): Promise<void> {
+    if (this.building) {
+      this.again = true;
+      return this.building;
     }
-    if (seq !== this.snapshots || DashboardPanel.current !== this) return;
-    snapshot.signals = this.actions.signals();
-    const msg: ToWebview = { type: 'snapshot', snapshot };
-    this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
-    this.post(msg);
+    this.building = (async () => {
+      do {
+        this.again = false;
+        const source = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
+        const query = this.query;
+        const now = Date.now();
+        let snapshot: DashboardSnapshot;
+        try {
+          snapshot = this.actions.snapshot ? await this.actions.snapshot(query, now, source) : buildDashboardSnapshot(this.store.tables(), query, now, source);
+        } catch {
+          snapshot = buildDashboardSnapshot(this.store.tables(), query, now, source);
+        }
+        if (DashboardPanel.current !== this) return;
+        // Newer data is worth showing while the next snapshot is built; another query's figures are not.
+        if (query !== this.query) continue;
+        snapshot.signals = this.actions.signals();
+        const msg: ToWebview = { type: 'snapshot', snapshot };
+        this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
+        this.post(msg);
+      } while (this.again);
+    })().finally(() => (this.building = undefined));
+    return this.building;
   }
 
   private async onMessage(raw: unknown): Promise<void> {

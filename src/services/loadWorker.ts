@@ -37,6 +37,9 @@ parentPort?.on('message', async (req: LoadRequest) => {
     };
     // Big files are parsed in byte ranges by two or more threads (the same rows as one reader; files that need one
     // reader, e.g. Claude Code transcripts, fall back to it).
+    // The cache key is taken before reading: if the file grows meanwhile, the next start sees another size and reads it
+    // again, instead of trusting columns that stop short of the file.
+    const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
     const parallelBytes = req.parallelBytes ?? PARALLEL_BYTES;
     const big = !req.mapping && statSync(req.path).size >= parallelBytes;
     const state = big
@@ -44,9 +47,9 @@ parentPort?.on('message', async (req: LoadRequest) => {
       : readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
     // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
     const { packed, transfer } = packState(state, 'handOver');
-    if (req.cache && cacheFile) {
+    if (key && cacheFile) {
       try {
-        writeStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings), packed);
+        writeStateCache(cacheFile, key, packed);
       } catch {
         // A cache that cannot be written only costs time on the next start.
       }

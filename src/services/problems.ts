@@ -47,6 +47,7 @@ export class ProblemsReporter extends Disposable {
   private readonly scanned = new WeakMap<CallTable, { length: number; edits: number }>();
 
   private async warnUnpriced(): Promise<void> {
+    if (!vscode.workspace.getConfiguration('llmCostLens').get<boolean>('warnUnpriced', true)) return; // rows stay unread for when it is on
     const unpriced = new Map<string, number>();
     for (const t of this.store.tables()) {
       const seen = this.scanned.get(t);
@@ -55,7 +56,7 @@ export class ProblemsReporter extends Disposable {
       for (const [m, n] of unpricedModelCounts(t, from)) unpriced.set(m, (unpriced.get(m) ?? 0) + n);
     }
     const fresh = [...unpriced].filter(([m]) => !this.warnedModels.has(m));
-    if (!fresh.length || !vscode.workspace.getConfiguration('llmCostLens').get<boolean>('warnUnpriced', true)) return;
+    if (!fresh.length) return;
     for (const [m] of fresh) this.warnedModels.add(m);
     const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(m.length > 40 ? m.slice(0, 39) + '…' : m)} (${formatCount(n)} calls)`).join(', ');
     this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);

@@ -154,6 +154,41 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(readStateCache(file, key), undefined, 'id out of range');
   });
 
+  it('rejects a cache with missing state fields, a column of the wrong type or thousands of columns, without big allocations', () => {
+    const state = loadText(text, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    const packed = packState(state).packed;
+    const n = packed.columns.length;
+    const bad: [string, typeof packed][] = [
+      ['no ctx', { ...packed, ctx: undefined as never }],
+      ['tsMs as bytes', { ...packed, columns: { ...packed.columns, numeric: { ...packed.columns.numeric, tsMs: new Uint8Array(n) } } }],
+      ['an unknown numeric column', { ...packed, columns: { ...packed.columns, numeric: { ...packed.columns.numeric, extra: new Float64Array(n) } } }],
+      [
+        '2,000 tag columns',
+        { ...packed, columns: { ...packed.columns, length: 0, numeric: Object.fromEntries(Object.entries(packed.columns.numeric).map(([k, v]) => [k, v.subarray(0, 0)])), ids: Object.fromEntries([...Object.entries(packed.columns.ids).map(([k, v]) => [k, v.subarray(0, 0)]), ...Array.from({ length: 2000 }, (_, i) => [`tag:t${i}`, new Int32Array(0)])]) } },
+      ],
+    ];
+    for (const [what, p] of bad) {
+      writeStateCache(file, key, p);
+      const before = process.memoryUsage().arrayBuffers;
+      assert.equal(readStateCache(file, key), undefined, what);
+      assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, `${what}: no big allocation`);
+    }
+  });
+
+  it('rejects (never hangs) when the columns it got cannot be taken in', async () => {
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool());
+    // A pool whose interning throws stands for anything going wrong on the receiving side.
+    const pool = new StringPool();
+    pool.id('already here');
+    pool.id = () => {
+      throw new Error('boom');
+    };
+    await assert.rejects(loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, pool), /boom/);
+  });
+
   it('stops when cancelled', async () => {
     const abort = new AbortController();
     const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool(), { signal: abort.signal });
