@@ -225,26 +225,56 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
       push(out, '', { table, rows });
       continue;
     }
-    const n = table.pool.values.length;
-    const counts = new Int32Array(n);
-    for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
-    const ids: number[] = [];
-    const next = new Int32Array(n);
-    let off = 0;
-    for (let id = 0; id < n; id++) {
-      if (counts[id] === 0) continue;
-      ids.push(id);
-      next[id] = off;
-      off += counts[id];
-    }
-    const sorted = new Int32Array(rows.length);
-    for (let k = 0; k < rows.length; k++) sorted[next[col[rows[k]]]++] = rows[k];
-    for (const id of ids) {
-      const end = next[id];
-      push(out, table.pool.get(id), { table, rows: sorted.subarray(end - counts[id], end) });
-    }
+    const { sorted, runs } = runsById(col, rows, table.pool.values.length);
+    for (const r of runs) push(out, table.pool.get(r.id), { table, rows: sorted.subarray(r.start, r.end) });
   }
   return out;
+}
+
+/**
+ * Rows ordered by their value in an id column (a counting sort: two passes, one typed array), with the run of each id
+ * present, in id order. `n`: one more than the largest id.
+ */
+export function runsById(col: Int32Array, rows: Int32Array, n: number): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
+  if (rows.length * 8 < n) return runsByIdSparse(col, rows);
+  const counts = new Int32Array(n);
+  for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
+  const next = new Int32Array(n);
+  const runs: { id: number; start: number; end: number }[] = [];
+  let off = 0;
+  for (let id = 0; id < n; id++) {
+    if (counts[id] === 0) continue;
+    runs.push({ id, start: off, end: off + counts[id] });
+    next[id] = off;
+    off += counts[id];
+  }
+  const sorted = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) sorted[next[col[rows[k]]]++] = rows[k];
+  return { sorted, runs };
+}
+
+/** `runsById` for few rows against many ids (a small group of a big table): no arrays the size of the pool. */
+function runsByIdSparse(col: Int32Array, rows: Int32Array): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
+  const counts = new Map<number, number>();
+  for (let k = 0; k < rows.length; k++) counts.set(col[rows[k]], (counts.get(col[rows[k]]) ?? 0) + 1);
+  const ids = [...counts.keys()].sort((a, b) => a - b);
+  const next = new Map<number, number>();
+  const runs: { id: number; start: number; end: number }[] = [];
+  let off = 0;
+  for (const id of ids) {
+    const c = counts.get(id)!;
+    runs.push({ id, start: off, end: off + c });
+    next.set(id, off);
+    off += c;
+  }
+  const sorted = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const id = col[rows[k]];
+    const at = next.get(id)!;
+    sorted[at] = rows[k];
+    next.set(id, at + 1);
+  }
+  return { sorted, runs };
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V) {

@@ -1,5 +1,5 @@
 import { quantile } from 'simple-statistics';
-import { type GroupStats, rowCost, type Slice, UNATTRIBUTED } from './analysis';
+import { type GroupStats, rowCost, runsById, type Slice, UNATTRIBUTED } from './analysis';
 import { type CallTable, FLAG_ERROR } from './callTable';
 import type { GroupNode } from './groupTree';
 import type { CostSource } from './types';
@@ -555,20 +555,8 @@ export class GroupIndex {
         continue;
       }
       // Counting sort of the rows by the dimension's id, then each child takes its run of rows in one go.
-      const counts = new Int32Array(t.pool.values.length);
-      for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
-      const start = new Int32Array(counts.length);
-      const used: number[] = [];
-      let off = 0;
-      for (let id = 0; id < counts.length; id++) {
-        if (counts[id] === 0) continue;
-        used.push(id);
-        start[id] = off;
-        off += counts[id];
-      }
-      const sorted = new Int32Array(rows.length);
-      for (let k = 0; k < rows.length; k++) sorted[start[col[rows[k]]]++] = rows[k];
-      for (const id of used) this.newKid(node, t, id).addRows(t, sorted.subarray(start[id] - counts[id], start[id]), source);
+      const { sorted, runs } = runsById(col, rows, t.pool.values.length);
+      for (const r of runs) this.newKid(node, t, r.id).addRows(t, sorted.subarray(r.start, r.end), source);
     }
   }
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { quantile } from 'simple-statistics';
-import { countUndated, groupBy, select, stats, timeSeries, UNATTRIBUTED, unpricedModelCounts } from '../../../src/core/analysis';
+import { countUndated, groupBy, runsById, select, stats, timeSeries, UNATTRIBUTED, unpricedModelCounts } from '../../../src/core/analysis';
 import { assertUsd, loadText } from '../helpers';
 
 const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
@@ -120,5 +120,19 @@ describe('unpricedModelCounts', () => {
     const t = loadText(text + '\n').table;
     assert.deepEqual([...unpricedModelCounts(t)], [['no-such-model', 3], ['(no model)', 1]]);
     assert.deepEqual([...unpricedModelCounts(t, 3)], [['(no model)', 1], ['no-such-model', 1]]);
+  });
+});
+
+describe('runsById', () => {
+  it('orders rows by id (stable) with each id\'s run, the same with a dense or a sparse count', () => {
+    const col = new Int32Array([5, 2, 5, 0, 2, 9, 5]);
+    const rows = new Int32Array([0, 1, 2, 3, 4, 5, 6]);
+    const want = { sorted: [3, 1, 4, 0, 2, 6, 5], runs: [{ id: 0, start: 0, end: 1 }, { id: 2, start: 1, end: 3 }, { id: 5, start: 3, end: 6 }, { id: 9, start: 6, end: 7 }] };
+    for (const n of [10, 1000]) {
+      const r = runsById(col, rows, n);
+      assert.deepEqual({ sorted: [...r.sorted], runs: r.runs }, want, `n=${n}`);
+    }
+    const sub = runsById(col, new Int32Array([6, 2, 1]), 1000);
+    assert.deepEqual([...sub.sorted], [1, 6, 2]);
   });
 });
