@@ -18,10 +18,10 @@
  * per-model rates our PriceBook resolves (exported to DuckDB as a VALUES table; tiers as CASE on the call's input).
  */
 import { spawnSync } from 'node:child_process';
+import { eventLoopProbe } from './eventLoopProbe.mjs';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -39,29 +39,6 @@ const arg = (name) => {
 // ---------------------------------------------------------------------------------------------------------------------
 // Children: one engine, one file; print one JSON line.
 
-/** Watches this thread's event loop (a 5 ms interval and monitorEventLoopDelay); `stop` gives the largest delay, ms. */
-function eventLoopProbe() {
-  const h = monitorEventLoopDelay({ resolution: 5 });
-  let maxGapMs = 0;
-  let lastTick = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - lastTick);
-    lastTick = now;
-  }, 5);
-  h.enable();
-  return {
-    stop() {
-      h.disable();
-      clearInterval(timer);
-      return Math.max(h.max / 1e6, maxGapMs);
-    },
-  };
-}
-
-function groupsFromReport(report) {
-  return report.groups.map((g) => ({ feature: g.key.feature, calls: g.calls, costUsd: g.costUsd, p50: g.p50, p95: g.p95 }));
-}
 
 async function childOurs(mode, file) {
   const { StringPool } = require(join(OUT, 'core/callTable.js'));

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { eventLoopProbe } from './eventLoopProbe.mjs';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -53,26 +53,15 @@ function ensureTrace() {
 
 /** Runs `fn` and reports its time and the main thread's largest event-loop delay meanwhile. */
 async function probe(fn) {
-  const h = monitorEventLoopDelay({ resolution: 5 });
-  let maxGapMs = 0;
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
-  }, 5);
-  h.enable();
+  const watch = eventLoopProbe();
   await new Promise((r) => setTimeout(r, 20));
-  last = performance.now();
+  watch.reset();
   const t0 = performance.now();
   const result = await fn();
   const ms = performance.now() - t0;
   // Let the probe see the end of the last blocking stretch.
   await new Promise((r) => setTimeout(r, 10));
-  const tick = performance.now() - last;
-  clearInterval(timer);
-  h.disable();
-  return { result, ms, maxDelayMs: Math.max(maxGapMs, tick, h.max / 1e6) };
+  return { result, ms, maxDelayMs: watch.stop() };
 }
 
 const file = ensureTrace();
