@@ -40,6 +40,10 @@ const arg = (name) => {
 // Children: one engine, one file; print one JSON line.
 
 
+function groupsFromReport(report) {
+  return report.groups.map((g) => ({ feature: g.key.feature, calls: g.calls, costUsd: g.costUsd, p50: g.p50, p95: g.p95 }));
+}
+
 async function childOurs(mode, file) {
   const { StringPool } = require(join(OUT, 'core/callTable.js'));
   const { PriceBook } = require(join(OUT, 'core/pricing.js'));
