@@ -29,6 +29,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   const tree = new CostTreeProvider(store, view, signals);
   const treeView = vscode.window.createTreeView('llmCostLens.costTree', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new StatusBar(store, view, signals, () => tree.totals());
+  ctx.subscriptions.push(tree.onDidChangeTreeData(() => statusBar.update()));
   const problems = new ProblemsReporter(store, log);
   ctx.subscriptions.push(log, store, view, signals, tree, treeView, statusBar, problems);
 

@@ -465,23 +465,9 @@ export class GroupIndex {
    * node; anything else (other options, a table gone, shrunk or edited in place, e.g. repriced) rebuilds it.
    */
   sync(tables: readonly CallTable[], opts: GroupIndexOptions): SyncResult {
-    if (!this.root || !this.opts || !sameOptions(this.opts, opts) || this.needsRebuild(tables)) {
-      this.opts = { ...opts, dims: [...opts.dims] };
-      this.seen.clear();
-      this.root = new IndexNode('', '', [], opts.source);
-      this.root.generation = ++this.generation;
-      this.tables = [...tables];
-      this.undated = 0;
-      const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
-      for (const t of tables) {
-        if (bounded) for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i])) this.undated++;
-        this.seen.set(t, { length: t.length, edits: t.edits });
-      }
-      // The first level is built right away (the tree and the status bar need it); the root's sums are its children's.
-      if (opts.dims.length) {
-        this.materialise(this.root, opts.dims[0]);
-        for (const kid of this.root.kids!.byValue.values()) this.root.addSumsOf(kid);
-      } else for (const t of tables) this.root.addRows(t, this.selected(t), opts.source, true);
+    if (this.wouldRebuild(tables, opts)) {
+      const steps = this.rebuildSteps(tables, opts);
+      while (!steps.next().done);
       return 'rebuilt';
     }
     let appended = false;
@@ -494,6 +480,62 @@ export class GroupIndex {
       } else if (!this.seen.has(t)) this.seen.set(t, { length: t.length, edits: t.edits });
     }
     return appended ? 'appended' : 'unchanged';
+  }
+
+  /** Whether `sync` with these tables and options would start over (rather than add appended rows). */
+  wouldRebuild(tables: readonly CallTable[], opts: GroupIndexOptions): boolean {
+    return !this.root || !this.opts || !sameOptions(this.opts, opts) || this.needsRebuild(tables);
+  }
+
+  /**
+   * Starts over like `sync`, in slices of rows with `turn()` awaited between them, so a million calls do not hold the
+   * caller's event loop; the old index answers until the new one is complete. Rows appended meanwhile are taken by the
+   * next `sync`.
+   */
+  async rebuildAsync(tables: readonly CallTable[], opts: GroupIndexOptions, turn: () => Promise<void>, slice?: number): Promise<void> {
+    const steps = this.rebuildSteps(tables, opts, slice);
+    do await turn(); // a turn first: the caller may just have done its own long step
+    while (!steps.next().done);
+  }
+
+  /** Builds a new root and its first level, a slice of rows per step, then puts it in place. */
+  private *rebuildSteps(tables: readonly CallTable[], opts: GroupIndexOptions, slice = 100_000): Generator<void> {
+    const o: GroupIndexOptions = { ...opts, dims: [...opts.dims] };
+    const root = new IndexNode('', '', [], o.source);
+    root.generation = ++this.generation;
+    const bounded = o.sinceMs !== undefined || o.untilMs !== undefined;
+    const seen = new Map<CallTable, { length: number; edits: number }>();
+    let undated = 0;
+    for (const t of tables) {
+      seen.set(t, { length: t.length, edits: t.edits });
+      if (bounded) for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i])) undated++;
+    }
+    // The first level is built right away (the tree and the status bar need it); the root's sums are its children's.
+    if (o.dims.length) {
+      const dim = o.dims[0];
+      root.kids = { dim, byValue: new Map(), byId: new Map() };
+      for (const t of tables) {
+        root.kids.byId.set(t, []);
+        const rows = selectedRows(t, o, seen.get(t)!.length);
+        const col = t.column(dim);
+        for (let at = 0; at < rows.length; at += slice) {
+          const part = rows.subarray(at, at + slice);
+          if (!col) this.newKid(root, t, 0).addRows(t, part, o.source);
+          else {
+            const { sorted, runs } = runsById(col, part, t.pool.values.length);
+            for (const r of runs) this.newKid(root, t, r.id).addRows(t, sorted.subarray(r.start, r.end), o.source);
+          }
+          yield;
+        }
+      }
+      for (const kid of root.kids.byValue.values()) root.addSumsOf(kid);
+    } else for (const t of tables) root.addRows(t, selectedRows(t, o, seen.get(t)!.length), o.source, true);
+    this.opts = o;
+    this.root = root;
+    this.tables = [...tables];
+    this.seen.clear();
+    for (const [t, v] of seen) this.seen.set(t, v);
+    this.undated = undated;
   }
 
   private needsRebuild(tables: readonly CallTable[]): boolean {
@@ -546,7 +588,7 @@ export class GroupIndex {
   private materialise(node: IndexNode, dim: string): void {
     node.kids = { dim, byValue: new Map(), byId: new Map() };
     const source = this.opts!.source;
-    const parts = node === this.root ? this.tables.map((table) => ({ table, rows: this.selected(table) })) : node.rowsByTable();
+    const parts = node === this.root ? this.tables.map((table) => ({ table, rows: selectedRows(table, this.opts!, table.length) })) : node.rowsByTable();
     for (const { table: t, rows } of parts) {
       if (!node.kids.byId.has(t)) node.kids.byId.set(t, []);
       const col = t.column(dim);
@@ -558,23 +600,6 @@ export class GroupIndex {
       const { sorted, runs } = runsById(col, rows, t.pool.values.length);
       for (const r of runs) this.newKid(node, t, r.id).addRows(t, sorted.subarray(r.start, r.end), source);
     }
-  }
-
-  /** The rows of a table within the time range (the root's rows). */
-  private selected(t: CallTable): Int32Array {
-    const opts = this.opts!;
-    if (opts.sinceMs === undefined && opts.untilMs === undefined) {
-      const all = new Int32Array(t.length);
-      for (let i = 0; i < all.length; i++) all[i] = i;
-      return all;
-    }
-    const since = opts.sinceMs ?? -Infinity;
-    const until = opts.untilMs ?? Infinity;
-    const ts = t.tsMs;
-    const out = new Int32Array(t.length);
-    let n = 0;
-    for (let i = 0; i < t.length; i++) if (ts[i] >= since && ts[i] < until) out[n++] = i;
-    return out.subarray(0, n);
   }
 
   private kidOf(node: IndexNode, t: CallTable, i: number): IndexNode {
@@ -644,6 +669,22 @@ export class GroupIndex {
     }
     this.seen.set(t, { length: t.length, edits: t.edits });
   }
+}
+
+/** The rows < `length` of a table within the options' time range (the root's rows). */
+function selectedRows(t: CallTable, opts: GroupIndexOptions, length: number): Int32Array {
+  if (opts.sinceMs === undefined && opts.untilMs === undefined) {
+    const all = new Int32Array(length);
+    for (let i = 0; i < length; i++) all[i] = i;
+    return all;
+  }
+  const since = opts.sinceMs ?? -Infinity;
+  const until = opts.untilMs ?? Infinity;
+  const ts = t.tsMs;
+  const out = new Int32Array(length);
+  let n = 0;
+  for (let i = 0; i < length; i++) if (ts[i] >= since && ts[i] < until) out[n++] = i;
+  return out.subarray(0, n);
 }
 
 function sameOptions(a: GroupIndexOptions, b: GroupIndexOptions): boolean {

@@ -32,7 +32,8 @@ export class StatusBar extends Disposable {
       this.item.hide();
       return;
     }
-    const s = this.totals?.() ?? stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
+    const s = this.totals ? this.totals() : stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
+    if (!s) return; // the figures are being regrouped: the item keeps its text until they are ready
     const budget = this.signals?.worstBudget();
     this.item.text = statusBarText(s, rangeShort(this.view.range)) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
     this.item.backgroundColor = budget && budget.level !== 'ok' ? new vscode.ThemeColor(budget.level === '100' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;

@@ -26,6 +26,9 @@ const DIM_ICONS: Record<string, string> = {
   provider: 'cloud',
 };
 
+/** From this many calls, the tree's index starts over in slices between event-loop turns. */
+const ASYNC_REBUILD_ROWS = 200_000;
+
 /** How many of the costliest calls a leaf lists. */
 const CALLS_PER_LEAF = 10;
 /** Children shown under a node; the rest are summed in one "more" item. */
@@ -39,6 +42,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<CostItem | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   private roots: CostItem[] | undefined;
+  /** An index rebuild running in slices (big stores). */
+  private rebuilding: Promise<void> | undefined;
   /** The groups, kept up to date incrementally as trace files grow (rebuilt when the grouping or range changes). */
   private readonly index = new GroupIndex();
 
@@ -60,9 +65,37 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
 
   /** Figures of the whole range (the tree's root, kept up to date with it); undefined before the first load. */
   totals(): GroupStats | undefined {
-    if (!this.store.ready) return undefined;
-    this.index.sync(this.store.tables(), { dims: this.view.groupBy, source: this.view.costSource, sinceMs: this.view.sinceMs() });
+    if (!this.store.ready || !this.syncIndex()) return undefined;
     return this.index.total?.stats;
+  }
+
+  /** The index's options now (the view's grouping, cost source and range). */
+  private indexOptions() {
+    return { dims: this.view.groupBy, source: this.view.costSource, sinceMs: this.view.sinceMs() };
+  }
+
+  /**
+   * Brings the index up to date. Starting over on a big store (a first load, another grouping or range) happens in
+   * slices between event-loop turns, so the extension host is not held for the ~0.1 s a million calls take: false
+   * until it is done, when the tree refreshes (and the status bar with it).
+   */
+  private syncIndex(): boolean {
+    const tables = this.store.tables();
+    const opts = this.indexOptions();
+    if (this.rebuilding) return false;
+    let rows = 0;
+    for (const t of tables) rows += t.length;
+    if (rows >= ASYNC_REBUILD_ROWS && this.index.wouldRebuild(tables, opts)) {
+      this.rebuilding = this.index
+        .rebuildAsync(tables, opts, () => new Promise<void>((r) => setImmediate(r)))
+        .finally(() => {
+          this.rebuilding = undefined;
+          this.refresh();
+        });
+      return false;
+    }
+    this.index.sync(tables, opts);
+    return true;
   }
 
   getChildren(el?: CostItem): CostItem[] {
@@ -71,7 +104,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (!el) {
       if (!this.store.ready || this.store.paths().length === 0) return [];
       if (this.roots) return this.roots;
-      this.index.sync(this.store.tables(), { dims, source, sinceMs: this.view.sinceMs() });
+      if (!this.syncIndex()) return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
       if (!this.index.total?.calls) {
         const latest = latestCall(this.store);
         this.roots = [
@@ -103,7 +136,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   allChildren(el?: CostItem): CostItem[] {
     const dims = this.view.groupBy;
     if (!el) {
-      this.index.sync(this.store.tables(), { dims, source: this.view.costSource, sinceMs: this.view.sinceMs() });
+      this.index.sync(this.store.tables(), this.indexOptions());
       return this.index.children().map((node) => ({ kind: 'group', node, depth: 0 }));
     }
     if (el.kind !== 'group' || el.depth + 1 >= dims.length) return this.getChildren(el);

@@ -130,6 +130,33 @@ describe('GroupIndex (incremental cost tree)', () => {
     assert.deepEqual(index.children().map((n) => [n.value, n.calls]), [['(unattributed)', 0]]);
   });
 
+  it('starts over in slices between turns with the same result, the old index answering until it is done', async () => {
+    const prices = new PriceBook();
+    const pool = new StringPool();
+    const a = newTraceFileState('a.jsonl', pool);
+    const b = newTraceFileState('b.jsonl', pool);
+    ingestBytes(a, enc(lines(2500, 7)), true, prices);
+    ingestBytes(b, enc(lines(700, 8)), true, prices);
+    const since = Date.UTC(2026, 10, 5);
+    const index = new GroupIndex();
+    index.sync([a.table, b.table], { dims: ['model'], source: 'auto' });
+    const opts = { dims, source: 'auto' as const, sinceMs: since };
+    assert.ok(index.wouldRebuild([a.table, b.table], opts));
+    let turns = 0;
+    const done = index.rebuildAsync([a.table, b.table], opts, async () => {
+      turns++;
+      // Meanwhile the old index (by model) still answers, and rows keep arriving.
+      assert.equal(index.children()[0].dim, 'model');
+      if (turns === 2) ingestBytes(b, enc(lines(50, 9)), true, prices);
+    }, 500);
+    await done;
+    assert.ok(turns >= 6, String(turns));
+    assert.equal(index.children()[0].dim, 'feature');
+    assert.equal(index.sync([a.table, b.table], opts), 'appended', 'the rows that came during the rebuild');
+    compare(index, [a, b], dims, since);
+    assert.equal(index.undated, countUndated([a.table, b.table], { sinceMs: since }));
+  });
+
   it('keeps exact percentiles up to the limit, then stays within the stated relative error', () => {
     let s = 9;
     const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
