@@ -42,6 +42,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<CostItem | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   private roots: CostItem[] | undefined;
+  /** The top level last shown, and for which grouping and cost source. */
+  private shown: { key: string; roots: CostItem[] } | undefined;
   /** An index rebuild running in slices (big stores). */
   private rebuilding: Promise<void> | undefined;
   /** The groups, kept up to date incrementally as trace files grow (rebuilt when the grouping or range changes). */
@@ -104,7 +106,12 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (!el) {
       if (!this.store.ready || this.store.paths().length === 0) return [];
       if (this.roots) return this.roots;
-      if (!this.syncIndex()) return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
+      if (!this.syncIndex()) {
+        // Regrouping in slices: the last tree stays while only the range moved on (a rolling range, each minute).
+        const key = `${dims.join('\u0000')}|${source}`;
+        if (this.shown && this.shown.key === key) return this.shown.roots;
+        return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
+      }
       if (!this.index.total?.calls) {
         const latest = latestCall(this.store);
         this.roots = [
@@ -118,6 +125,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       }
       this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
       if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them' });
+      this.shown = { key: `${dims.join('\u0000')}|${source}`, roots: this.roots };
       return this.roots;
     }
     if (el.kind !== 'group') return [];
