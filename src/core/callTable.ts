@@ -1,4 +1,5 @@
-import { type PriceBook, serviceTierMultiplier } from './pricing';
+import type { PriceBook } from './pricing';
+import { serviceTierMultiplier } from './serviceTier';
 import type { CallRecord, CanonicalDim } from './types';
 
 /** Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value". */

@@ -3,12 +3,17 @@
 import { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { CallTable, StringPool } from '../core/callTable';
-import { PriceBook } from '../core/pricing';
-import { packState } from '../core/traceFile';
-import { loadParallel } from '../node/parallelLoad';
 import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
-import { readTraceFile } from '../node/traceReader';
 import type { LoadRequest, LoadResponse } from '../node/workerLoad';
+
+// Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer.
+type Parsing = typeof import('../core/pricing') & typeof import('../core/traceFile') & typeof import('../node/parallelLoad') & typeof import('../node/traceReader');
+const parsing = (): Parsing => ({
+  ...(require('../core/pricing') as typeof import('../core/pricing')),
+  ...(require('../core/traceFile') as typeof import('../core/traceFile')),
+  ...(require('../node/parallelLoad') as typeof import('../node/parallelLoad')),
+  ...(require('../node/traceReader') as typeof import('../node/traceReader')),
+});
 
 /** Files from this size on are parsed by several threads. */
 const PARALLEL_BYTES = 32 * 1024 * 1024;
@@ -26,6 +31,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         return;
       }
     }
+    const { PriceBook, packState, loadParallel, readTraceFile } = parsing();
     const prices = new PriceBook(new Map(req.overrides));
     let last = 0;
     const onProgress = (read: number, total: number) => {
