@@ -71,13 +71,13 @@ export function loadInWorker(
   });
 }
 
-/** `packedStrings` of joined strings, 100,000 per event-loop turn. */
+/** `packedStrings` of joined strings, 50,000 per event-loop turn. */
 async function splitSliced(j: { text: string; lengths: Uint32Array } | undefined): Promise<string[] | undefined> {
   if (!j) return undefined;
   const out = new Array<string>(j.lengths.length);
   let at = 0;
   for (let i = 0; i < j.lengths.length; ) {
-    const end = Math.min(j.lengths.length, i + 100_000);
+    const end = Math.min(j.lengths.length, i + 50_000);
     for (; i < end; i++) {
       const n = j.lengths[i];
       out[i] = j.text.slice(at, at + n);
