@@ -345,30 +345,9 @@ export class CallTable {
   }
 
   /**
-   * Packed columns copied into shared memory with room for appends (see `handOver`): a worker thread does this copy
-   * so that the thread receiving them only adopts them.
-   */
-  static sharedCopy(p: PackedColumns): PackedColumns {
-    if (!SHARED_COLUMNS) return p;
-    const arrays = [...Object.values(p.numeric), ...Object.values(p.ids)];
-    if (arrays.every((a) => a.buffer instanceof SharedArrayBuffer && a.length > p.length)) return p;
-    const cap = withHeadroom(p.length);
-    const copy = <T extends Column>(a: T): T => {
-      const b = new (a.constructor as ColumnType<T>)(new SharedArrayBuffer(cap * (a.constructor as ColumnType<T>).BYTES_PER_ELEMENT));
-      b.set(a.subarray(0, p.length) as never);
-      return b;
-    };
-    const numeric: PackedColumns['numeric'] = {};
-    for (const [k, v] of Object.entries(p.numeric)) numeric[k] = copy(v);
-    const ids: PackedColumns['ids'] = {};
-    for (const [k, v] of Object.entries(p.ids)) ids[k] = copy(v);
-    return { ...p, numeric, ids };
-  }
-
-  /**
    * Rebuilds a table from exported columns. Their strings are interned into `pool`: into an empty pool (the first
    * file of a window) they are adopted with their ids as they are. Shared-memory columns with room for all rows (from
-   * `handOver` or `sharedCopy`) become the table's columns without a copy (ids remapped in place when needed);
+   * `handOver` or the state cache) become the table's columns without a copy (ids remapped in place when needed);
    * others are copied.
    */
   static importColumns(file: string, pool: StringPool, p: PackedColumns): CallTable {
@@ -426,12 +405,6 @@ export class CallTable {
       this.tags.set(key, col);
     }
     return col;
-  }
-
-  /** Prices row `i` again with `prices` (what `append` does after filling a row). */
-  priceRowAt(i: number, prices: PriceBook): void {
-    this.edits++;
-    this.priceRow(i, prices);
   }
 
   /**

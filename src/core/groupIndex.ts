@@ -453,7 +453,6 @@ export class GroupIndex {
   private opts: GroupIndexOptions | undefined;
   private root: IndexNode | undefined;
   private generation = 0;
-  private tables: CallTable[] = [];
   /** Calls left out of a time-bounded range because they have no timestamp. */
   undated = 0;
   /** Per table: rows already taken in, and its in-place edit count then. */
@@ -471,7 +470,6 @@ export class GroupIndex {
       return 'rebuilt';
     }
     let appended = false;
-    this.tables = [...tables];
     for (const t of tables) {
       const from = this.seen.get(t)?.length ?? 0;
       if (t.length > from) {
@@ -532,7 +530,6 @@ export class GroupIndex {
     } else for (const t of tables) root.addRows(t, selectedRows(t, o, seen.get(t)!.length), o.source, true);
     this.opts = o;
     this.root = root;
-    this.tables = [...tables];
     this.seen.clear();
     for (const [t, v] of seen) this.seen.set(t, v);
     this.undated = undated;
@@ -588,7 +585,7 @@ export class GroupIndex {
   private materialise(node: IndexNode, dim: string): void {
     node.kids = { dim, byValue: new Map(), byId: new Map() };
     const source = this.opts!.source;
-    const parts = node === this.root ? this.tables.map((table) => ({ table, rows: selectedRows(table, this.opts!, table.length) })) : node.rowsByTable();
+    const parts = node.rowsByTable(); // the root's first level is built with the root (rebuildSteps)
     for (const { table: t, rows } of parts) {
       if (!node.kids.byId.has(t)) node.kids.byId.set(t, []);
       const col = t.column(dim);

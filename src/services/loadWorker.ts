@@ -2,7 +2,7 @@
 // columns. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
 import { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { CallTable, StringPool } from '../core/callTable';
+import { StringPool } from '../core/callTable';
 import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
 import type { LoadRequest, LoadResponse } from '../node/workerLoad';
 
@@ -25,9 +25,9 @@ parentPort?.on('message', async (req: LoadRequest) => {
     if (req.cache && cacheFile) {
       const cached = readStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings));
       if (cached) {
-        // Copied here into shared memory with room for appends, so the extension host adopts the columns as they are
-        // (a structured clone of a million rows took a second; a copy on the host would block it).
-        post({ type: 'done', state: { ...cached, columns: CallTable.sharedCopy(cached.columns) }, fromCache: true });
+        // The cache reads the columns into shared memory with room for appends: the extension host adopts them as they
+        // are (a structured clone of a million rows took a second; a copy on the host would block it).
+        post({ type: 'done', state: cached, fromCache: true });
         return;
       }
     }
