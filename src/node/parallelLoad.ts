@@ -138,8 +138,8 @@ function runRange(script: string, req: RangeRequest, onProgress?: (read: number)
 
 
 /** The single reader with the fast scanner: readTraceFile, which uses it unless told otherwise. */
-export function readWholeFileFast(path: string, file: string, pool: StringPool, prices: PriceBook, final: boolean): TraceFileState {
-  return readTraceFile(path, { pool, prices, final, displayName: file }).state;
+export function readWholeFileFast(path: string, file: string, pool: StringPool, prices: PriceBook, final: boolean, onProgress?: (readBytes: number, totalBytes: number) => void): TraceFileState {
+  return readTraceFile(path, { pool, prices, final, displayName: file, onProgress }).state;
 }
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
@@ -178,7 +178,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   const overrides = opts.overrides ?? [];
   const prices = opts.prices ?? new PriceBook(new Map(overrides));
   const sequential = (reason: string, fast = 0, slow = 0): ParallelLoadResult => {
-    const state = readWholeFileFast(path, file, opts.pool, prices, opts.final);
+    const state = readWholeFileFast(path, file, opts.pool, prices, opts.final, opts.onProgress);
     return { state, ranges: 1, sequentialReason: reason, fastLines: fast, slowLines: slow };
   };
   const fd = openSync(path, 'r');
