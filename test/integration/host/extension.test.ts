@@ -6,6 +6,9 @@ import type { LlmCostLensApi } from '../../../src/extension';
 import { ViewState, type ViewClock } from '../../../src/services/viewState';
 import { runSignalsJob, type SignalsJob } from '../../../src/node/signalsWorkerJobs';
 import type { CostItem } from '../../../src/views/costTree';
+import { select, stats } from '../../../src/core/analysis';
+import { formatGroupCost } from '../../../src/core/format';
+import { sampleTrace } from '../../../src/core/sampleTrace';
 
 const EXT_ID = 'llm-cost-lens.llm-cost-lens';
 
@@ -154,6 +157,35 @@ describe('LLM Cost Lens in VS Code', function () {
       const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
       assert.ok(!labels.includes('after-truncation'));
       assert.equal(api.statusBar.item.text, '$(graph-line) $0.0592 · all time $(warning)');
+    });
+  });
+
+  describe('a big trace file', () => {
+    const big = () => join(workspaceDir(), 'traces', 'big.jsonl');
+    after(async () => {
+      rmSync(big(), { force: true });
+      await changeWhere(api, () => !api.store.has(big()), 30000);
+    });
+
+    it('is read in a worker and grouped in slices, and the tree and status bar then match the core', async function () {
+      this.timeout(180000);
+      // 250,000 calls (~90 MB): the load worker parses it in byte ranges; the tree regroups in slices.
+      writeFileSync(big(), sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 250_000, 5));
+      await changeWhere(api, () => (api.store.tables().find((t) => t.file.endsWith('big.jsonl'))?.length ?? 0) > 0, 120000);
+      const all = api.store.tables().reduce((a, t) => a + t.length, 0);
+      assert.ok(all >= 250_000, String(all));
+      // While the index is rebuilt the tree answers from what it had; wait until its figures cover every call.
+      const t0 = Date.now();
+      while (api.tree.totals()?.calls !== all) {
+        assert.ok(Date.now() - t0 < 60000, 'the tree never caught up with the store');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const want = stats(select(api.store.tables(), { sinceMs: api.view.sinceMs() }), api.view.costSource);
+      const roots = api.tree.getChildren().filter((r): r is Extract<CostItem, { kind: 'group' }> => r.kind === 'group');
+      assert.equal(roots.reduce((a, r) => a + r.node.calls, 0), want.calls);
+      assert.ok(Math.abs(roots.reduce((a, r) => a + r.node.costUsd, 0) - want.costUsd) < 1e-6);
+      api.statusBar.update();
+      assert.ok(api.statusBar.item.text.includes(formatGroupCost(want)), api.statusBar.item.text);
     });
   });
 
