@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
-import { readTraceFile } from '../../../src/node/traceReader';
+import { readTraceFile, warmUpReader } from '../../../src/node/traceReader';
 
 const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10, metadata: { feature: `f${i % 3}` } }) + '\n';
 
@@ -117,5 +117,24 @@ describe('readTraceFile', () => {
     assert.equal(r.state.table.length, 40_000);
     assert.equal(r.state.problems.length, 0);
     assert.equal(r.state.table.inputTokens[39_999], 39_999);
+  });
+});
+
+describe('warmUpReader', () => {
+  it('reads the end of a file into a throwaway table and leaves the file alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-warm-'));
+    try {
+      const file = join(dir, 't.jsonl');
+      const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: i, output_tokens: 1, metadata: { feature: `f${i}` } });
+      writeFileSync(file, Array.from({ length: 3000 }, (_, i) => line(i)).join('\n') + '\n{"model":"gpt-4o","inp');
+      const before = readFileSync(file);
+      const prices = new PriceBook();
+      assert.ok(warmUpReader(file, prices, 4096) >= 0);
+      assert.ok(warmUpReader(file, prices) >= 0, 'a file smaller than the window is read whole');
+      assert.deepEqual(readFileSync(file), before);
+      assert.ok(prices.resolve('gpt-4o'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
