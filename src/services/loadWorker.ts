@@ -22,8 +22,11 @@ parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {
     const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
-    if (req.cache && cacheFile) {
-      const cached = readStateCache(cacheFile, cacheKeyOf(req.path, req.cache.settings));
+    // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
+    // start sees another size and reads it again, instead of trusting columns that stop short of the file.
+    const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
+    if (key && cacheFile) {
+      const cached = readStateCache(cacheFile, key);
       if (cached) {
         // The cache reads the columns into shared memory with room for appends: the extension host adopts them as they
         // are (a structured clone of a million rows took a second; a copy on the host would block it).
@@ -43,9 +46,6 @@ parentPort?.on('message', async (req: LoadRequest) => {
     };
     // Big files are parsed in byte ranges by two or more threads (the same rows as one reader; files that need one
     // reader, e.g. Claude Code transcripts, fall back to it).
-    // The cache key is taken before reading: if the file grows meanwhile, the next start sees another size and reads it
-    // again, instead of trusting columns that stop short of the file.
-    const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
     const parallelBytes = req.parallelBytes ?? PARALLEL_BYTES;
     const big = !req.mapping && statSync(req.path).size >= parallelBytes;
     const state = big

@@ -13,7 +13,8 @@ import { Disposable } from '../util/disposable';
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
   | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
-  | { kind: 'message'; text: string; detail?: string }
+  /** A line of text; `rangeHint` ones open the time range picker (the range is what would change them). */
+  | { kind: 'message'; text: string; detail?: string; rangeHint?: boolean }
   | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem };
 
 const DIM_ICONS: Record<string, string> = {
@@ -117,6 +118,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
         this.roots = [
           {
             kind: 'message',
+            rangeHint: true,
             text: `No calls in the ${rangeLabel(this.view.range)}`,
             detail: latest ? `latest call ${new Date(latest).toISOString().slice(0, 16).replace('T', ' ')} UTC: choose a longer time range` : 'the trace files hold no calls yet',
           },
@@ -124,7 +126,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
         return this.roots;
       }
       this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
-      if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them' });
+      if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them', rangeHint: true });
       this.shown = { key: `${dims.join('\u0000')}|${source}`, roots: this.roots };
       return this.roots;
     }
@@ -155,8 +157,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (el.kind === 'message') {
       const item = new vscode.TreeItem(el.text, vscode.TreeItemCollapsibleState.None);
       item.description = el.detail;
-      item.iconPath = new vscode.ThemeIcon('info');
-      item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
+      item.iconPath = new vscode.ThemeIcon(el.rangeHint ? 'info' : 'loading~spin');
+      if (el.rangeHint) item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
       return item;
     }
     if (el.kind === 'more') {
