@@ -95,13 +95,21 @@ export function packedStrings(p: PackedColumns): string[] {
   const j = p.joinedStrings;
   if (!j) return p.strings;
   const out = new Array<string>(j.lengths.length);
-  let at = 0;
-  for (let i = 0; i < j.lengths.length; i++) {
+  cutStrings(j, out, 0, out.length, 0);
+  return out;
+}
+
+/**
+ * Cuts strings `from`..`to` out of joined strings into `out`, the first starting at character `at`; returns where the
+ * next one starts (so the work can be spread over several calls).
+ */
+export function cutStrings(j: { text: string; lengths: Uint32Array }, out: string[], from: number, to: number, at: number): number {
+  for (let i = from; i < to; i++) {
     const n = j.lengths[i];
     out[i] = j.text.slice(at, at + n);
     at += n;
   }
-  return out;
+  return at;
 }
 
 /** Packs strings as one string and their lengths (see PackedColumns.joinedStrings). */

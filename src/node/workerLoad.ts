@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { StringPool } from '../core/callTable';
+import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceOverride } from '../core/pricing';
 import { type PackedTraceFileState, type TraceFileState, unpackState } from '../core/traceFile';
@@ -76,14 +76,9 @@ async function splitSliced(j: { text: string; lengths: Uint32Array } | undefined
   if (!j) return undefined;
   const out = new Array<string>(j.lengths.length);
   let at = 0;
-  for (let i = 0; i < j.lengths.length; ) {
-    const end = Math.min(j.lengths.length, i + 50_000);
-    for (; i < end; i++) {
-      const n = j.lengths[i];
-      out[i] = j.text.slice(at, at + n);
-      at += n;
-    }
-    if (i < j.lengths.length) await new Promise<void>((r) => setImmediate(r));
+  for (let i = 0; i < out.length; i += 50_000) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    at = cutStrings(j, out, i, Math.min(out.length, i + 50_000), at);
   }
   if (at !== j.text.length) throw new Error('cached strings do not add up');
   return out;
