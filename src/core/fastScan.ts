@@ -100,6 +100,8 @@ interface KeyInfo {
   nestedTag: number;
   /** The line stamp this key was last seen at, per context (top, metadata, tags): a duplicate key takes the slow path. */
   seen: Int32Array;
+  /** The key's bytes (keys the fast path reads are ASCII): a predicted key is checked against them. */
+  bytes: Uint8Array;
 }
 
 const PROBE_VALUE = 'zq\u0001probe';
@@ -162,6 +164,7 @@ function keyInfo(name: string): KeyInfo {
     topTag: risky ? TAG_SKIP : tagClass(probe({ ...BASE, [name]: PROBE_VALUE }), name),
     nestedTag: risky ? TAG_SKIP : tagClass(probe({ ...BASE, metadata: { [name]: PROBE_VALUE } }), name),
     seen: new Int32Array(3),
+    bytes: Uint8Array.from(name, (c) => c.charCodeAt(0) & 0xff),
   };
   if (k.isMeta || k.isTags) k.topTag = TAG_SKIP;
   keyInfos.set(name, k);
@@ -223,13 +226,20 @@ export function parseIsoUtc(b: Uint8Array, s: number, e: number): number {
 let lastHourKey = -1;
 let lastHourMs = 0;
 
+/** A call site read from a string, with the pool id of its file once asked for. */
+interface Callsite {
+  file: string;
+  line: number;
+  fileId: number;
+}
+
 /** A byte string interned once per scanner: its text and lazily its pool id and derived readings. */
 interface CachedString {
   hash: number;
   bytes: Uint8Array;
   str: string;
   poolId: number;
-  callsite?: { file: string; line: number } | null;
+  callsite?: Callsite | null;
   statusError?: boolean;
 }
 
@@ -287,7 +297,8 @@ export class FastScanner {
   private readonly tokens: TokenCounts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
   private b: Latin1Bytes = new Uint8Array(0);
   // Row values of the current line.
-  private lastTrace?: { bytes: Uint8Array; str: string; poolId: number };
+  /** The previous trace id: its bytes at [s, e) of `buf` (the scanned bytes, copied when a scan ends). */
+  private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string; poolId: number };
 
   constructor(readonly table: CallTable) {}
 
@@ -352,6 +363,9 @@ export class FastScanner {
     } else {
       res.next = { offset: start.offset + pos, line };
     }
+    // The caller may reuse the bytes: the trace id compared with the next line's is kept as a copy.
+    const lt = this.lastTrace;
+    if (lt && lt.buf === b) this.lastTrace = { ...lt, buf: b.slice(lt.s, lt.e), s: 0, e: lt.e - lt.s };
     return res;
   }
 
@@ -389,9 +403,9 @@ export class FastScanner {
     this.tagsObject = false;
     let p = this.ws(s + 1, e);
     if (b[p] === 125) return p + 1 === e;
-    for (;;) {
+    for (let slot = 0; ; slot++) {
       if (b[p] !== 34) return false;
-      const key = this.key(p + 1, e, 0);
+      const key = this.key(p + 1, e, 0, slot);
       p = this.ws(this.keyEnd + 1, e);
       if (b[p] !== 58) return false;
       p = this.ws(p + 1, e);
@@ -423,9 +437,9 @@ export class FastScanner {
     const b = this.b;
     p = this.ws(p + 1, e);
     if (b[p] === 125) return p + 1;
-    for (;;) {
+    for (let slot = 0; ; slot++) {
       if (b[p] !== 34) throw FALLBACK;
-      const key = this.key(p + 1, e, ctx);
+      const key = this.key(p + 1, e, ctx, slot);
       if (ctx === 1 ? key.dangerMeta : key.dangerTags) throw FALLBACK;
       p = this.ws(this.keyEnd + 1, e);
       if (b[p] !== 58) throw FALLBACK;
@@ -444,21 +458,40 @@ export class FastScanner {
 
   private keyEnd = 0;
 
+  /**
+   * The keys of the previous line per context, in order: lines of one tracer mostly repeat the same keys in the same
+   * order, so the key at the same place is tried first (one byte comparison instead of hashing and a table probe).
+   */
+  private readonly predicted: KeyInfo[][] = [[], [], []];
+
   /** Reads a key string starting after its quote; sets keyEnd to its closing quote. */
-  private key(p: number, e: number, ctx: number): KeyInfo {
+  private key(p: number, e: number, ctx: number, slot: number): KeyInfo {
     const b = this.b;
-    const s = p;
-    let h = 0x811c9dc5 | 0;
-    for (;;) {
-      if (p >= e) throw FALLBACK;
-      const c = b[p];
-      if (c === 34) break;
-      if (c === 92 || c < 32 || c >= 128) throw FALLBACK;
-      h = Math.imul(h ^ c, 0x01000193);
-      p++;
+    const pred = this.predicted[ctx];
+    let info: KeyInfo | undefined = pred[slot];
+    if (info !== undefined) {
+      const kb = info.bytes;
+      const n = kb.length;
+      let j = 0;
+      if (p + n < e) while (j < n && b[p + j] === kb[j]) j++;
+      if (j === n && b[p + n] === 34) this.keyEnd = p + n;
+      else info = undefined;
     }
-    this.keyEnd = p;
-    const info = this.lookupKey(s, p, h);
+    if (info === undefined) {
+      const s = p;
+      let h = 0x811c9dc5 | 0;
+      for (;;) {
+        if (p >= e) throw FALLBACK;
+        const c = b[p];
+        if (c === 34) break;
+        if (c === 92 || c < 32 || c >= 128) throw FALLBACK;
+        h = Math.imul(h ^ c, 0x01000193);
+        p++;
+      }
+      this.keyEnd = p;
+      info = this.lookupKey(s, p, h);
+      pred[slot] = info;
+    }
     if (info.seen[ctx] === this.cur) throw FALLBACK; // duplicate key
     info.seen[ctx] = this.cur;
     return info;
@@ -703,14 +736,15 @@ export class FastScanner {
     if (s === e) return undefined;
     const last = this.lastTrace;
     const b = this.b;
-    if (last && last.bytes.length === e - s) {
-      let j = 0;
-      const lb = last.bytes;
-      while (j < lb.length && lb[j] === b[s + j]) j++;
-      if (j === lb.length) return last.str;
+    if (last && last.e - last.s === e - s) {
+      const lb = last.buf;
+      const d = last.s - s;
+      let j = s;
+      while (j < e && lb[j + d] === b[j]) j++;
+      if (j === e) return last.str;
     }
     const str = latin1(b, s, e);
-    this.lastTrace = { bytes: b.slice(s, e), str, poolId: -1 };
+    this.lastTrace = { buf: b, s, e, str, poolId: -1 };
     return str;
   }
 
@@ -737,7 +771,7 @@ export class FastScanner {
     return toEpochMs(k === K_TRUE);
   }
 
-  private callsite(): { file: string; line: number } | null {
+  private callsite(): Callsite | null {
     for (let ctx = 0; ctx < 3; ctx++) {
       if ((ctx === 1 && !this.metaObject) || (ctx === 2 && !this.tagsObject)) continue;
       const i = this.first(F_CALLSITE, ctx);
@@ -746,7 +780,7 @@ export class FastScanner {
       if (c.callsite === undefined) {
         const t = c.str.trim();
         const m = CALLSITE_RE.exec(t);
-        c.callsite = m ? { file: m[1], line: Number(m[2]) } : t ? { file: t, line: 0 } : null;
+        c.callsite = m ? { file: m[1], line: Number(m[2]), fileId: -1 } : t ? { file: t, line: 0, fileId: -1 } : null;
       }
       if (c.callsite) return c.callsite;
     }
@@ -880,7 +914,7 @@ export class FastScanner {
     if (traceId === undefined) table.traceId[i] = 0;
     else if (lt && lt.str === traceId) table.traceId[i] = lt.poolId >= 0 ? lt.poolId : (lt.poolId = pool.id(traceId));
     else table.traceId[i] = pool.id(traceId);
-    table.callsiteFile[i] = cs ? pool.id(cs.file) : 0;
+    table.callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = pool.id(cs.file))) : 0;
     table.callsiteLine[i] = cs ? cs.line : 0;
     table.dims.feature[i] = this.poolId(dims[0]);
     table.dims.user[i] = this.poolId(dims[1]);

@@ -15,15 +15,17 @@ const NUMERIC = [
 ] as const;
 
 /** Reads bytes in chunks (cut at `cuts`, carrying unconsumed bytes as traceReader does), fast or slow. */
-function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: number[]; prices?: PriceBook } = {}): TraceFileState {
+function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: number[]; prices?: PriceBook; reuse?: boolean } = {}): TraceFileState {
   const state = newTraceFileState('t.jsonl', new StringPool());
   const prices = opts.prices ?? new PriceBook();
   const cuts = [...(opts.cuts ?? []), bytes.length].filter((c) => c > 0 && c <= bytes.length).sort((a, b) => a - b);
   let carry: Uint8Array = new Uint8Array(0);
   let at = 0;
+  // `reuse`: every chunk is written over the same memory, as a reader reusing its buffer does.
+  const shared = opts.reuse ? new ArrayBuffer(bytes.length + 1) : undefined;
   for (const cut of cuts) {
     if (cut <= at) continue;
-    const chunk = new Uint8Array(carry.length + cut - at);
+    const chunk = shared ? new Uint8Array(shared, 0, carry.length + cut - at) : new Uint8Array(carry.length + cut - at);
     chunk.set(carry);
     chunk.set(bytes.subarray(at, cut), carry.length);
     at = cut;
@@ -61,7 +63,7 @@ export function assertSameState(a: TraceFileState, b: TraceFileState, what = '')
   assert.deepEqual(a.position, b.position, `${what}: position`);
 }
 
-function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[] } = {}) {
+function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[]; reuse?: boolean } = {}) {
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
   const slow = load(bytes, false, opts);
   const fast = load(bytes, true, opts);
@@ -147,6 +149,20 @@ describe('fastScan: the byte-level reader gives the same table as JSON.parse + n
     ['blank and whitespace lines', '\n\n   \n\t\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2}\n\v\n\u00a0\n'],
     ['malformed lines', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2\n{"model":"gpt-4o",broken}\nnot json\n[1,2]\n"str"\n42\nnull\n{"model":"gpt-4o","input_tokens":01,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1.,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2} trailing\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,}\n{"model":"gpt-4o","input_tokens":tru,"output_tokens":2}\n{"a":"ctl\u0001char","input_tokens":1}'],
     ['a pretty-printed document in the middle', `${FLAT}\n{\n  "model": "gpt-4o",\n  "input_tokens": 5,\n  "output_tokens": 1\n}\n${FLAT}\n`],
+    // Keys are first compared with the previous line's key at the same place: near misses must not match.
+    ['keys like the previous line\'s', [
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t1","metadata":{"feature":"a","user_id":"u"}}',
+      '{"model_name":"o3","input_tokens":3,"output_tokens":4,"trace_id":"t1","metadata":{"feature_x":"a","user_id":"u"}}',
+      '{"mode":"o3","input_tokens":3,"output":4,"trace_id":"t12","metadata":{"featur":"b","user_id":"u"}}',
+      '{"model":"gpt-4o","model":"o3","input_tokens":1,"output_tokens":2}',
+      '{"model":"gpt-4o","input_tokens":1,"input_tokens":2,"output_tokens":2}',
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"a","feature":"b"}}',
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t12"}',
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t13"}',
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t13"}',
+      '{"model',
+      '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t13"}',
+    ].join('\n')],
     ['Claude Code duplicates', readFileSync(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'utf8').split('\n').slice(0, 6).join('\n') + '\n' + FLAT],
   ];
   for (const [what, text] of EDGE_LINES) {
@@ -156,6 +172,16 @@ describe('fastScan: the byte-level reader gives the same table as JSON.parse + n
       same(text, `${what} (not final)`, { final: false });
     });
   }
+
+  it('matches when the reader writes every chunk over the same memory (the previous trace id is kept as a copy)', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) lines.push(`{"model":"gpt-4o","input_tokens":${n},"output_tokens":2,"trace_id":"t_${String.fromCharCode(65 + (n >> 2))}"}`);
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const cuts: number[] = [];
+    for (let c = 37; c < bytes.length; c += 53) cuts.push(c);
+    const { fast } = same(bytes, 'reused chunk memory', { cuts, reuse: true });
+    assert.equal(new Set(Array.from(fast.table.traceId.subarray(0, fast.table.length))).size, 10);
+  });
 
   it('matches with a UTF-8 BOM at the start, and with invalid UTF-8 inside and outside strings', () => {
     const enc = new TextEncoder();
