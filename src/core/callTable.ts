@@ -32,6 +32,14 @@ export class StringPool {
     return true;
   }
 
+  /**
+   * Builds the lookup map (after `adopt` or a merge), `n` strings per event-loop turn (`turn` waits for the next one),
+   * so the first string interned later (an append) does not build it all at once.
+   */
+  async buildLookupInTurns(turn: () => Promise<void>, n = 50000): Promise<void> {
+    while (!this.buildLookupStep(n)) await turn();
+  }
+
   id(s: string | undefined): number {
     if (s === undefined || s === '') return 0;
     const ids = this.ids ?? this.lookup();
@@ -41,6 +49,17 @@ export class StringPool {
       this.values.push(s);
       ids.set(s, id);
     }
+    return id;
+  }
+
+  /**
+   * Appends `s`, which the caller knows is not in the pool (StringMerger), without building the lookup map; returns
+   * its id.
+   */
+  appendNew(s: string): number {
+    const id = this.values.length;
+    this.values.push(s);
+    this.ids?.set(s, id);
     return id;
   }
 

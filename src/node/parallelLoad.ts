@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, type StringPool } from '../core/callTable';
 import { newContext } from '../core/normalize';
+import { StringMerger } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
 import { fileFingerprint, readTraceFile } from './traceReader';
@@ -27,6 +28,8 @@ export type RangeResponse =
       columns: PackedColumns;
       joined: string;
       lens: Uint32Array;
+      /** hashJoined of the strings, for merging them without a lookup map. */
+      hashes: Int32Array;
       problems: Problem[];
       droppedProblems: number;
       ignored: number;
@@ -166,6 +169,18 @@ async function internSliced(pool: StringPool, joined: string, lens: Uint32Array,
   return map;
 }
 
+/** Merges a part's strings into the pool by hash in slices, yielding to the event loop between slices. */
+async function mergeSliced(merger: StringMerger, p: { joined: string; lens: Uint32Array; hashes: Int32Array }, slice = 50000): Promise<Int32Array> {
+  const map = new Int32Array(p.lens.length);
+  const j = { text: p.joined, lengths: p.lens };
+  let at = 0;
+  for (let i = 0; i < map.length; i += slice) {
+    at = merger.merge(j, p.hashes, map, i, Math.min(map.length, i + slice), at);
+    if (i + slice < map.length) await turn();
+  }
+  return map;
+}
+
 /**
  * Reads a whole trace file with N worker threads, each parsing one byte range (cut at line starts) with the fast
  * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
@@ -219,13 +234,16 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   let dropped = 0;
   let lineOffset = 0;
   let ignored = 0;
+  // Into an empty pool the first part's strings are adopted with their ids (no interning) and the others are merged by
+  // hash (no lookup map: the pool builds it when first needed); into a pool with strings, all are interned.
+  let merger: StringMerger | undefined;
   for (const [k, p] of parts.entries()) {
-    // Into an empty pool the first part's strings are adopted with their ids (no interning); the others are interned.
     let idMap: Int32Array;
     if (k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
       idMap = identity(p.lens.length);
-      while (!opts.pool.buildLookupStep()) await turn(); // the next part's interning needs the map: built in slices
-    } else idMap = await internSliced(opts.pool, p.joined, p.lens);
+      merger = new StringMerger(opts.pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));
+    } else if (merger) idMap = await mergeSliced(merger, p);
+    else idMap = await internSliced(opts.pool, p.joined, p.lens);
     merged.push({ columns: p.columns, lineOffset, idMap });
     for (const pr of p.problems) {
       if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });

@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { CallTable, StringPool } from '../core/callTable';
 import { fastScanBytes } from '../core/fastScan';
+import { hashJoined } from '../core/stringMerge';
 import { newContext } from '../core/normalize';
 import { PriceBook } from '../core/pricing';
 import { MAX_PROBLEMS_PER_FILE } from '../core/traceFile';
@@ -48,7 +49,8 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   // The table's own columns (shared memory: the loader reads them without a copy) and its strings as one string.
   const columns = table.handOver();
   const { text: joined, lengths: lens } = columns.joinedStrings!;
-  const buffers = new Set<ArrayBuffer>([lens.buffer as ArrayBuffer]);
+  const hashes = hashJoined(columns.joinedStrings!);
+  const buffers = new Set<ArrayBuffer>([lens.buffer as ArrayBuffer, hashes.buffer as ArrayBuffer]);
   for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids)]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
   const transfer = [...buffers];
   return {
@@ -57,6 +59,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       columns: { length: columns.length, numeric: columns.numeric, ids: columns.ids, strings: [] },
       joined,
       lens,
+      hashes,
       problems,
       droppedProblems: dropped,
       ignored: ctx.ignored,

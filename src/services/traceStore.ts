@@ -341,6 +341,8 @@ export class TraceStore extends Disposable {
             }
             this.files.set(p, state);
             this.via.set(p, cacheHit ? 'cache' : 'worker');
+            // The pool took the strings over without its lookup map: built between turns, before the first append needs it.
+            void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
             this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {

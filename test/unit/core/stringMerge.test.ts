@@ -1,0 +1,72 @@
+import * as assert from 'node:assert/strict';
+import { joinStrings, StringPool } from '../../../src/core/callTable';
+import { hashJoined, StringMerger } from '../../../src/core/stringMerge';
+
+/** Merges parts of strings as parallelLoad does: the first adopted, the others merged; returns each part's id map. */
+function mergeParts(parts: string[][], hash: (j: { text: string; lengths: Uint32Array }) => Int32Array, slice = 3): { pool: StringPool; maps: Int32Array[] } {
+  const pool = new StringPool();
+  const first = [...parts[0]];
+  assert.ok(pool.adopt(first));
+  const merger = new StringMerger(pool, hash(joinStrings(first)), parts.reduce((a, p) => a + p.length, 0));
+  const maps = [Int32Array.from(first, (_, i) => i)];
+  for (const part of parts.slice(1)) {
+    const j = joinStrings(part);
+    const map = new Int32Array(part.length);
+    let at = 0;
+    for (let i = 0; i < part.length; i += slice) at = merger.merge(j, hash(j), map, i, Math.min(part.length, i + slice), at);
+    maps.push(map);
+  }
+  return { pool, maps };
+}
+
+describe('StringMerger: strings of parts read in parallel, merged by hash without a lookup map', () => {
+  const parts = [
+    ['', 'extraction', 't_1', 't_2', 'gpt-4o', 'é✓𝄞'],
+    ['', 't_2', 't_3', 'extraction', '', 'summarization', 'é✓𝄞', 't_30'],
+    ['', 't_3', 't_4', 'gpt-4o', 'summarization', 'classification'],
+  ];
+  for (const [what, hash] of [
+    ['real hashes', hashJoined],
+    // Every string colliding: found only by comparing the strings themselves.
+    ['every hash equal', (j: { lengths: Uint32Array }) => new Int32Array(j.lengths.length)],
+  ] as const) {
+    it(`gives each distinct string one id, as interning does (${what})`, () => {
+      const { pool, maps } = mergeParts(parts, hash);
+      const ref = new StringPool();
+      const all = new Set(parts.flat());
+      assert.equal(pool.values.length, all.size, 'no string twice');
+      parts.forEach((part, k) => part.forEach((s, i) => {
+        assert.equal(pool.get(maps[k][i]), s, `part ${k} string ${i}`);
+        ref.id(s);
+      }));
+      assert.deepEqual([...pool.values].sort(), [...ref.values].sort());
+      // The lookup map, built afterwards, knows every merged string with its id, and new strings get new ids.
+      for (const s of all) assert.equal(pool.peek(s), pool.values.indexOf(s));
+      assert.equal(pool.id('t_999'), all.size);
+    });
+  }
+
+  it('hashes UTF-16 code units (FNV-1a) and refuses a capacity below the strings merged', () => {
+    const h = hashJoined(joinStrings(['', 'a', 'ab', 'a']));
+    assert.equal(h[1], h[3]);
+    assert.notEqual(h[1], h[2]);
+    assert.equal(h[0], 0x811c9dc5 | 0);
+    const pool = new StringPool();
+    const held = Array.from({ length: 20 }, (_, i) => (i ? `s${i}` : ''));
+    pool.adopt(held);
+    const m = new StringMerger(pool, hashJoined(joinStrings(held)), 20);
+    const j = joinStrings(['b', 'c', 'd']);
+    assert.throws(() => m.merge(j, hashJoined(j), new Int32Array(3), 0, 3, 0), /capacity/);
+  });
+
+  it('builds the lookup map between turns', async () => {
+    const pool = new StringPool();
+    const values = [''];
+    for (let i = 0; i < 1000; i++) values.push(`s${i}`);
+    pool.adopt(values);
+    let turns = 0;
+    await pool.buildLookupInTurns(async () => void turns++, 100);
+    assert.equal(turns, 10);
+    assert.equal(pool.peek('s999'), 1000);
+  });
+});
