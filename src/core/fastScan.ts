@@ -858,7 +858,8 @@ export class FastScanner {
       }
     }
     // Attribution: top level, then metadata, then tags; first writer wins.
-    const dims: (CachedString | string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+    const dims = this.dims;
+    dims[0] = dims[1] = dims[2] = dims[3] = dims[4] = undefined;
     let tagKeys: string[] | undefined;
     let tagVals: (CachedString | string)[] | undefined;
     for (let ctx = 0; ctx < 3; ctx++) {
@@ -929,6 +930,9 @@ export class FastScanner {
     this.price(i, mid, pid);
     res.added++;
   }
+
+  /** The line's attribution (DIM_ORDER), reused from line to line. */
+  private readonly dims: (CachedString | string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
 
   /** CallTable.priceRow, with the resolved price cached per (model, provider) id pair. */
   private price(i: number, mid: number, pid: number) {
