@@ -1,4 +1,5 @@
 import type { PriceBook } from './pricing';
+import { ReplacedRows } from './replacedRows';
 import { serviceTierMultiplier } from './serviceTier';
 import type { CallRecord, CanonicalDim } from './types';
 
@@ -205,8 +206,13 @@ export class CallTable {
   /** Other tag keys, each a column of interned values (0 where a call lacks the tag). */
   readonly tags = new Map<string, Int32Array>();
 
-  /** Counts changes to rows already there (a row replaced, calls repriced): views built on the rows start over. */
+  /**
+   * Counts changes to rows already there (a row replaced, calls repriced): views built on the rows start over, or
+   * take the replaced rows out and in again while `replaced` still holds them.
+   */
   edits = 0;
+  /** The old values of the rows replaced in place lately (`store`), by edit count; a reprice empties it. */
+  readonly replaced = new ReplacedRows();
 
   constructor(readonly file: string, readonly pool: StringPool) {}
 
@@ -257,6 +263,7 @@ export class CallTable {
   store(rec: CallRecord, prices: PriceBook, messages: Map<string, { out: number; row: number }>): { row: number; added: boolean } {
     const m = rec.supersedes !== undefined ? messages.get(rec.supersedes) : undefined;
     if (m && m.row >= 0 && m.row < this.length) {
+      this.logReplacement(m.row);
       for (const col of this.tags.values()) col[m.row] = 0;
       this.fill(m.row, rec, prices);
       this.edits++;
@@ -266,6 +273,16 @@ export class CallTable {
     const id = rec.id !== undefined ? messages.get(rec.id) : undefined;
     if (id && id.row < 0) id.row = row;
     return { row, added: true };
+  }
+
+  /** Keeps row `i`'s values in `replaced` before the next edit overwrites it. */
+  private logReplacement(i: number): void {
+    const log = this.replaced;
+    const j = log.begin(this.edits + 1, i);
+    for (const k of NUMERIC_COLUMNS) log.set(j, k, this[k][i]);
+    for (const k of ID_COLUMNS) log.set(j, k, this[k][i]);
+    for (const d of DIM_COLUMNS) log.set(j, d, this.dims[d][i]);
+    for (const [k, v] of this.tags) log.set(j, `tag:${k}`, v[i]);
   }
 
   private fill(i: number, rec: CallRecord, prices: PriceBook): void {
@@ -328,6 +345,7 @@ export class CallTable {
   /** Prices every call again, e.g. after the user's price file changed. */
   reprice(prices: PriceBook) {
     this.edits++;
+    this.replaced.forget(this.edits);
     for (let i = 0; i < this.length; i++) this.priceRow(i, prices);
   }
 

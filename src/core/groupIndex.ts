@@ -2,6 +2,7 @@ import { quantile } from 'simple-statistics';
 import { type GroupStats, rowCost, runsById, type Slice, UNATTRIBUTED } from './analysis';
 import { type CallTable, FLAG_ERROR } from './callTable';
 import type { GroupNode } from './groupTree';
+import type { ReplacedRows } from './replacedRows';
 import type { CostSource } from './types';
 
 /**
@@ -59,10 +60,21 @@ export class CostDigest {
   private base = 0;
   min = Infinity;
   max = -Infinity;
+  /** How many values equal `min` and `max`: one of them can be taken out of the sketch while others stay. */
+  private atMin = 0;
+  private atMax = 0;
 
   add(v: number): void {
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
+    if (v < this.min) {
+      this.min = v;
+      this.atMin = 0;
+    }
+    if (v === this.min) this.atMin++;
+    if (v > this.max) {
+      this.max = v;
+      this.atMax = 0;
+    }
+    if (v === this.max) this.atMax++;
     const ex = this.exact;
     if (ex) {
       if (this.n === ex.length) {
@@ -112,6 +124,48 @@ export class CostDigest {
     }
     i = k - this.base;
     this.counts[i]++;
+  }
+
+  /**
+   * Takes out a value added before, leaving the digest as if it had never been added. False, and the digest left as
+   * it was, when that cannot be done exactly: the value is not there, the rest would be few enough to keep exactly,
+   * or it is the sketch's least or greatest value (the next one is not known); build the digest again then.
+   */
+  remove(v: number): boolean {
+    const ex = this.exact;
+    if (ex) {
+      let k = this.n - 1;
+      while (k >= 0 && ex[k] !== v) k--;
+      if (k < 0) return false;
+      ex[k] = ex[--this.n];
+      if ((v === this.min && --this.atMin === 0) || (v === this.max && --this.atMax === 0)) {
+        this.min = Infinity;
+        this.max = -Infinity;
+        for (let i = 0; i < this.n; i++) {
+          const x = ex[i];
+          if (x < this.min) (this.min = x), (this.atMin = 0);
+          if (x === this.min) this.atMin++;
+          if (x > this.max) (this.max = x), (this.atMax = 0);
+          if (x === this.max) this.atMax++;
+        }
+      }
+      return true;
+    }
+    // The sketch: the least or greatest value goes only while another equal to it stays (the next one is not known).
+    if (this.n - 1 <= EXACT_PERCENTILE_LIMIT || (v === this.min && this.atMin < 2) || (v === this.max && this.atMax < 2)) return false;
+    if (v < this.min || v > this.max) return false;
+    if (!(v > 0)) {
+      if (this.zeros === 0) return false;
+      this.zeros--;
+    } else {
+      const i = bucketOf(v) - this.base;
+      if (i < 0 || i >= this.counts.length || this.counts[i] === 0) return false;
+      this.counts[i]--;
+    }
+    if (v === this.min) this.atMin--;
+    if (v === this.max) this.atMax--;
+    this.n--;
+    return true;
   }
 
   /** Whether the percentiles are exact (few values) or from the sketch. */
@@ -191,6 +245,11 @@ export class IndexNode implements GroupNode {
   readonly id: string;
   /** The index build this node belongs to (a rebuild makes new nodes). */
   generation = 0;
+  /**
+   * The index, to take in rows replaced in place since its last sync before this node reads rows from the tables
+   * (percentiles, extremes, a level): what is read then and what the next sync takes out must agree.
+   */
+  owner: { catchUp(): void } | undefined;
   shareOfParent = 0;
   private readonly parts: Part[] = [];
   private lastPart: Part | undefined;
@@ -209,6 +268,11 @@ export class IndexNode implements GroupNode {
   private last = -Infinity;
   private unpriced: Record<string, number> = {};
   private max = -Infinity;
+  /** A row holding the first or last time or the greatest cost was taken out: they are found again when read. */
+  private staleExtremes = false;
+  /** Rows of each table moving out of and into this node (rows replaced in place), until `applyMoves`. */
+  private movesOut: Map<CallTable, number[]> | undefined;
+  private movesIn: Map<CallTable, number[]> | undefined;
   /**
    * The priced costs for percentiles: built from the node's rows when first asked for (a tooltip, a copy), then kept
    * up to date as rows are added. Building a level does not pay for it.
@@ -255,12 +319,15 @@ export class IndexNode implements GroupNode {
   }
 
   get slices(): Slice[] {
+    this.owner?.catchUp();
     return this.parts.filter((p) => p.n > 0).map((p) => ({ table: p.table, rows: p.rows.subarray(0, p.n) }));
   }
 
   /** All the figures, percentiles included (which builds the percentile digest the first time). */
   get stats(): GroupStats {
     if (this.cached) return this.cached;
+    this.owner?.catchUp();
+    if (this.staleExtremes) this.findExtremes();
     const [p50, p95, p99] = this.costDigest().quantiles([0.5, 0.95, 0.99]);
     const allInput = this.inTok + this.crTok + this.cwTok;
     this.cached = {
@@ -292,6 +359,7 @@ export class IndexNode implements GroupNode {
 
   /** Whether the percentiles in `stats` are exact or from the sketch. */
   get exactPercentiles(): boolean {
+    this.owner?.catchUp();
     return this.costDigest().isExact;
   }
 
@@ -386,6 +454,150 @@ export class IndexNode implements GroupNode {
     this.max = max;
   }
 
+  /** The first and last time and the greatest cost again, from the children when materialised, else from the rows. */
+  private findExtremes(): void {
+    let first = Infinity;
+    let last = -Infinity;
+    let max = -Infinity;
+    if (this.kids) {
+      for (const k of this.kids.byValue.values()) {
+        if (k.staleExtremes) k.findExtremes();
+        if (k.first < first) first = k.first;
+        if (k.last > last) last = k.last;
+        if (k.max > max) max = k.max;
+      }
+    } else {
+      for (const p of this.parts) {
+        const ts = p.table.tsMs;
+        for (let k = 0; k < p.n; k++) {
+          const i = p.rows[k];
+          if (ts[i] < first) first = ts[i];
+          if (ts[i] > last) last = ts[i];
+          const c = rowCost(p.table, i, this.source);
+          if (c > max) max = c;
+        }
+      }
+    }
+    this.first = first;
+    this.last = last;
+    this.max = max;
+    this.staleExtremes = false;
+  }
+
+  /**
+   * A row replaced in place that stays in this node: its new values in, its old ones out (in that order, so a grown
+   * cost or a later time does not make the extremes stale). `digest` false for sums only (the root).
+   */
+  replaceRow(now: RowValues, old: RowValues, digest: boolean): void {
+    this.addSums(now);
+    this.removeSums(old, now);
+    if (digest && now.cost !== old.cost) {
+      if (!Number.isNaN(now.cost)) this.digest?.add(now.cost);
+      this.dropFromDigest(old);
+    }
+  }
+
+  /** A row replaced in place that moves into this node (kept in order by `applyMoves`). */
+  moveIn(t: CallTable, row: number, v: RowValues): void {
+    this.pendingMoves('in', t).push(row);
+    this.addSums(v);
+    if (!Number.isNaN(v.cost)) this.digest?.add(v.cost);
+  }
+
+  /** A row replaced in place that moves out of this node, with the values it had here (removed by `applyMoves`). */
+  moveOut(t: CallTable, row: number, v: RowValues): void {
+    this.pendingMoves('out', t).push(row);
+    this.removeSums(v);
+    this.dropFromDigest(v);
+  }
+
+  private pendingMoves(way: 'in' | 'out', t: CallTable): number[] {
+    const m = way === 'in' ? (this.movesIn ??= new Map()) : (this.movesOut ??= new Map());
+    let list = m.get(t);
+    if (!list) m.set(t, (list = []));
+    return list;
+  }
+
+  private dropFromDigest(v: RowValues): void {
+    // A value the digest cannot take out exactly: it is built again from the rows when next read.
+    if (!Number.isNaN(v.cost) && this.digest && !this.digest.remove(v.cost)) this.digest = undefined;
+  }
+
+  /**
+   * Takes the rows that moved out of the node out of its row lists and puts those that moved in at their place (the
+   * lists stay in row order). Only the tail from the first row moved is rewritten. False when a row to take out is
+   * not there (the index no longer matches the tables: start over).
+   */
+  applyMoves(): boolean {
+    const tables = new Set([...(this.movesOut?.keys() ?? []), ...(this.movesIn?.keys() ?? [])]);
+    for (const t of tables) {
+      const out = this.movesOut?.get(t)?.sort((a, b) => a - b) ?? [];
+      const into = this.movesIn?.get(t)?.sort((a, b) => a - b) ?? [];
+      let p = this.parts.find((x) => x.table === t);
+      if (!p) {
+        if (out.length) return false;
+        this.parts.push((p = { table: t, rows: new Int32Array(Math.max(16, into.length)), n: 0 }));
+      }
+      let rows = p.rows;
+      let n = p.n;
+      if (out.length) {
+        let k = lowerBound(rows, n, out[0]);
+        let w = k;
+        let o = 0;
+        for (; k < n; k++) {
+          const r = rows[k];
+          if (o < out.length && r === out[o]) o++;
+          else rows[w++] = r;
+        }
+        if (o !== out.length) return false;
+        n = w;
+      }
+      if (into.length) {
+        if (n + into.length > rows.length) {
+          const g = new Int32Array(Math.max(rows.length * 2, n + into.length));
+          g.set(rows.subarray(0, n));
+          rows = p.rows = g;
+        }
+        let i = n - 1;
+        let k = n + into.length - 1;
+        for (let j = into.length - 1; j >= 0; ) rows[k--] = i >= 0 && rows[i] > into[j] ? rows[i--] : into[j--];
+        n += into.length;
+      }
+      p.n = n;
+    }
+    this.movesOut = this.movesIn = undefined;
+    return true;
+  }
+
+  /**
+   * Takes a row's sums out (see `addSums`); sums of a node left without calls are exactly zero. `kept`: the values
+   * the row has now, just added to this node (a time or cost it still has keeps the extremes).
+   */
+  removeSums(v: RowValues, kept?: RowValues): void {
+    this.cached = undefined;
+    this.calls--;
+    this.inTok -= v.inTok;
+    this.outTok -= v.outTok;
+    this.crTok -= v.crTok;
+    this.cwTok -= v.cwTok;
+    this.rsTok -= v.rsTok;
+    if ((v.ts <= this.first || v.ts >= this.last) && v.ts !== kept?.ts) this.staleExtremes = true;
+    if (v.err) this.errors--;
+    if (Number.isNaN(v.cost)) {
+      const left = (this.unpriced[v.model] ?? 0) - 1;
+      if (left > 0) this.unpriced[v.model] = left;
+      else delete this.unpriced[v.model];
+    } else {
+      this.priced--;
+      this.cost -= v.cost;
+      if (v.cost >= this.max && v.cost !== kept?.cost) this.staleExtremes = true;
+      if (v.err) this.errorCost -= v.cost;
+      this.saved -= v.saved;
+    }
+    if (this.priced === 0) this.cost = this.saved = this.errorCost = 0;
+    if (this.errors === 0) this.errorCost = 0;
+  }
+
   /** Adds another node's sums (the root from its children). */
   addSumsOf(o: IndexNode): void {
     this.cached = undefined;
@@ -446,7 +658,7 @@ export interface GroupIndexOptions {
   untilMs?: number;
 }
 
-/** What `sync` did. */
+/** What `sync` did: started over, took in rows appended or replaced in place since the last sync, or nothing. */
 export type SyncResult = 'rebuilt' | 'appended' | 'unchanged';
 
 export class GroupIndex {
@@ -455,21 +667,31 @@ export class GroupIndex {
   private generation = 0;
   /** Calls left out of a time-bounded range because they have no timestamp. */
   undated = 0;
+  /** How many times the index was built from scratch. */
+  rebuilds = 0;
+  /** Rows replaced in place in the tables that the index took out and in again (instead of starting over). */
+  replacedRows = 0;
   /** Per table: rows already taken in, and its in-place edit count then. */
   private readonly seen = new Map<CallTable, { length: number; edits: number }>();
   private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, model: '' };
+  /** The old values of a row replaced in place. */
+  private readonly oldScratch: RowValues = { ...this.scratch };
+  private catchingUp = false;
 
   /**
    * Brings the index up to date with `tables`: rows appended since the last call are added to every materialised
-   * node; anything else (other options, a table gone, shrunk or edited in place, e.g. repriced) rebuilds it.
+   * node, rows replaced in place (`CallTable.replaced`) are taken out of their old groups and put in their new ones;
+   * anything else (other options, a table gone or shrunk, an edit the table's log no longer holds, a reprice) rebuilds
+   * it.
    */
   sync(tables: readonly CallTable[], opts: GroupIndexOptions): SyncResult {
-    if (this.wouldRebuild(tables, opts)) {
+    const replaced = this.wouldRebuild(tables, opts) ? -1 : this.replaceAll(tables);
+    if (replaced < 0) {
       const steps = this.rebuildSteps(tables, opts);
       while (!steps.next().done);
       return 'rebuilt';
     }
-    let appended = false;
+    let appended = replaced > 0;
     for (const t of tables) {
       const from = this.seen.get(t)?.length ?? 0;
       if (t.length > from) {
@@ -501,6 +723,7 @@ export class GroupIndex {
     const o: GroupIndexOptions = { ...opts, dims: [...opts.dims] };
     const root = new IndexNode('', '', [], o.source);
     root.generation = ++this.generation;
+    root.owner = this;
     const bounded = o.sinceMs !== undefined || o.untilMs !== undefined;
     const seen = new Map<CallTable, { length: number; edits: number }>();
     let undated = 0;
@@ -531,14 +754,137 @@ export class GroupIndex {
     this.opts = o;
     this.root = root;
     this.seen.clear();
-    for (const [t, v] of seen) this.seen.set(t, v);
+    // A row replaced between two slices may have been read before or after: the next sync starts over.
+    for (const [t, v] of seen) this.seen.set(t, t.edits === v.edits ? v : { length: v.length, edits: -1 });
     this.undated = undated;
+    this.rebuilds++;
   }
 
   private needsRebuild(tables: readonly CallTable[]): boolean {
     const now = new Set(tables);
-    for (const [t, s] of this.seen) if (!now.has(t) || t.length < s.length || t.edits !== s.edits) return true;
+    for (const [t, s] of this.seen) {
+      if (!now.has(t) || t.length < s.length) return true;
+      // In-place replacements are taken out and in again while the table's log holds them all (a level is needed
+      // to find the extremes of the root again).
+      if (t.edits !== s.edits && (!this.root?.kids || !t.replaced.range(s.edits, t.edits))) return true;
+    }
     return false;
+  }
+
+  /**
+   * Takes in the rows replaced in place since the last sync, before rows are read from the tables (a level built,
+   * percentiles or extremes found again): otherwise those would hold the rows' new values, which the next sync would
+   * add again. When the tables' logs do not hold the replacements, nothing is done here: the next sync starts over.
+   */
+  catchUp(): void {
+    if (!this.root || this.catchingUp) return;
+    let pending = false;
+    for (const [t, s] of this.seen) if (t.edits !== s.edits) pending = true;
+    if (!pending) return;
+    const tables = [...this.seen.keys()];
+    if (this.needsRebuild(tables)) return;
+    this.catchingUp = true;
+    try {
+      if (this.replaceAll(tables) < 0) for (const [t, s] of this.seen) this.seen.set(t, { length: s.length, edits: -1 });
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  /**
+   * Takes the rows replaced in place in `tables` since the last sync out of the groups they were in and puts them in
+   * their groups now (see `replace`). The number of rows, or −1 when the index must start over.
+   */
+  private replaceAll(tables: readonly CallTable[]): number {
+    let n = 0;
+    for (const t of tables) {
+      const s = this.seen.get(t);
+      if (!s || s.edits === t.edits) continue;
+      const done = this.replace(t, s.length, s.edits);
+      if (done < 0) return -1;
+      n += done;
+      this.seen.set(t, { length: s.length, edits: t.edits });
+    }
+    this.replacedRows += n;
+    return n;
+  }
+
+  /**
+   * Rows of `t` below `length` (those the index holds) replaced after edit count `edits`: the old values of each
+   * (the log's first entry for the row, which the index holds) are taken out of the root and the groups of its old
+   * path, the row's values now put in the groups of its new path; groups both paths share only change their sums.
+   * Time range: the old row counts only if it was in range, the new one only if it is. Groups left without calls go.
+   * The number of rows, or −1 when the log does not hold the edits or the index does not match it.
+   */
+  private replace(t: CallTable, length: number, edits: number): number {
+    const log = t.replaced;
+    const range = log.range(edits, t.edits);
+    const opts = this.opts!;
+    const root = this.root!;
+    if (!range || !root.kids) return -1;
+    const firstSlot = new Map<number, number>();
+    for (let j = range.from; j < range.to; j++) {
+      const row = log.row(j);
+      if (row < length && !firstSlot.has(row)) firstSlot.set(row, j);
+    }
+    const since = opts.sinceMs ?? -Infinity;
+    const until = opts.untilMs ?? Infinity;
+    const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
+    const inRange = (ts: number) => !bounded || (ts >= since && ts < until);
+    /** Nodes rows moved into or out of, with their parent. */
+    const moved = new Map<IndexNode, IndexNode>();
+    for (const [row, j] of firstSlot) {
+      const old = this.readOld(t, log, j, opts.source);
+      const now = this.read(t, row, opts.source);
+      const wasIn = inRange(old.ts);
+      const isIn = inRange(now.ts);
+      if (bounded && Number.isNaN(old.ts)) this.undated--;
+      if (bounded && Number.isNaN(now.ts)) this.undated++;
+      if (wasIn && isIn) root.replaceRow(now, old, false);
+      else if (wasIn) root.removeSums(old);
+      else if (isIn) root.addSums(now);
+      // Down both paths, level by level, while the levels are materialised.
+      let a = wasIn ? root : undefined;
+      let b = isIn ? root : undefined;
+      while (a || b) {
+        let na: IndexNode | undefined;
+        if (a?.kids) {
+          na = a.kids.byId.get(t)?.[log.id(j, a.kids.dim)];
+          if (!na || na.calls < 1) return -1;
+        }
+        const nb = b?.kids ? this.kidOf(b, t, row) : undefined;
+        if (na && na === nb) na.replaceRow(now, old, true);
+        else {
+          if (na) {
+            na.moveOut(t, row, old);
+            moved.set(na, a!);
+          }
+          if (nb) {
+            nb.moveIn(t, row, now);
+            moved.set(nb, b!);
+          }
+        }
+        a = na;
+        b = nb;
+      }
+    }
+    for (const node of moved.keys()) if (!node.applyMoves()) return -1;
+    for (const [node, parent] of moved) if (node.calls === 0) this.detach(node, parent);
+    return firstSlot.size;
+  }
+
+  /** Takes a group left without calls out of the tree (a node shown before reads as gone: `children` finds its path). */
+  private detach(node: IndexNode, parent: IndexNode): void {
+    const kids = parent.kids!;
+    if (kids.byValue.get(node.value) === node) kids.byValue.delete(node.value);
+    for (const ids of kids.byId.values()) {
+      for (const id in ids) if (ids[id] === node) delete ids[id];
+    }
+    const mark = (n: IndexNode) => {
+      n.generation = -1;
+      if (n.kids) for (const k of n.kids.byValue.values()) mark(k);
+    };
+    mark(node);
   }
 
   /** The whole selection (all levels' root). */
@@ -551,6 +897,7 @@ export class GroupIndex {
    * `(unattributed)` group, with zero calls if need be, so users see that it is empty.
    */
   children(parent?: IndexNode): IndexNode[] {
+    this.catchUp();
     const root = this.root;
     const opts = this.opts;
     if (!root || !opts) return [];
@@ -563,6 +910,7 @@ export class GroupIndex {
     if (node === root && !kids.byValue.has(UNATTRIBUTED)) {
       const empty = new IndexNode(kids.dim, UNATTRIBUTED, [{ dim: kids.dim, value: UNATTRIBUTED }], opts.source);
       empty.generation = root.generation;
+      empty.owner = this;
       kids.byValue.set(UNATTRIBUTED, empty);
     }
     const list = [...kids.byValue.values()];
@@ -618,12 +966,13 @@ export class GroupIndex {
     if (!kid) {
       kids.byValue.set(value, (kid = new IndexNode(kids.dim, value, [...node.path, { dim: kids.dim, value }], node.source)));
       kid.generation = node.generation;
+      kid.owner = this;
     }
     kids.byId.get(t)![id] = kid;
     return kid;
   }
 
-  private read(t: CallTable, i: number, source: CostSource): void {
+  private read(t: CallTable, i: number, source: CostSource): RowValues {
     const v = this.scratch;
     v.inTok = t.inputTokens[i];
     v.outTok = t.outputTokens[i];
@@ -641,6 +990,29 @@ export class GroupIndex {
       const computed = t.computedUsd[i];
       v.saved = Number.isNaN(computed) ? 0 : t.noCacheUsd[i] - computed;
     }
+    return v;
+  }
+
+  /** `read` of the values a replaced row had (slot `j` of the table's log). */
+  private readOld(t: CallTable, log: ReplacedRows, j: number, source: CostSource): RowValues {
+    const v = this.oldScratch;
+    v.inTok = log.value(j, 'inputTokens');
+    v.outTok = log.value(j, 'outputTokens');
+    v.crTok = log.value(j, 'cacheReadTokens');
+    v.cwTok = log.value(j, 'cacheWriteTokens');
+    v.rsTok = log.value(j, 'reasoningTokens');
+    v.ts = log.value(j, 'tsMs');
+    v.err = (log.value(j, 'flags') & FLAG_ERROR) !== 0;
+    const recorded = log.value(j, 'recordedUsd');
+    const computed = log.value(j, 'computedUsd');
+    // As rowCost.
+    const c = source === 'recorded' ? recorded : source === 'computed' ? computed : Number.isNaN(recorded) ? computed : recorded;
+    v.cost = c;
+    if (Number.isNaN(c)) {
+      v.model = t.pool.get(log.id(j, 'model')) || '(no model)';
+      v.saved = 0;
+    } else v.saved = Number.isNaN(computed) ? 0 : log.value(j, 'noCacheUsd') - computed;
+    return v;
   }
 
   /** Adds rows `from`.. of a table to the root and every materialised level below it. */
@@ -666,6 +1038,18 @@ export class GroupIndex {
     }
     this.seen.set(t, { length: t.length, edits: t.edits });
   }
+}
+
+/** The first index of `rows[0..n)` (ascending) holding a value ≥ `v`. */
+function lowerBound(rows: Int32Array, n: number, v: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The rows < `length` of a table within the options' time range (the root's rows). */

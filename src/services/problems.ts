@@ -49,11 +49,21 @@ export class ProblemsReporter extends Disposable {
   private async warnUnpriced(): Promise<void> {
     if (!vscode.workspace.getConfiguration('llmCostLens').get<boolean>('warnUnpriced', true)) return; // rows stay unread for when it is on
     const unpriced = new Map<string, number>();
+    const count = (counts: Map<string, number>) => {
+      for (const [m, n] of counts) unpriced.set(m, (unpriced.get(m) ?? 0) + n);
+    };
     for (const t of this.store.tables()) {
       const seen = this.scanned.get(t);
-      const from = seen && seen.edits === t.edits && seen.length <= t.length ? seen.length : 0;
+      // Rows replaced in place since (streamed messages completed) are read again; a reprice reads everything.
+      const replaced = seen && seen.edits !== t.edits ? t.replaced.range(seen.edits, t.edits) : undefined;
+      const from = seen && (seen.edits === t.edits || replaced) && seen.length <= t.length ? seen.length : 0;
       this.scanned.set(t, { length: t.length, edits: t.edits });
-      for (const [m, n] of unpricedModelCounts(t, from)) unpriced.set(m, (unpriced.get(m) ?? 0) + n);
+      if (from > 0 && replaced) {
+        const rows = new Set<number>();
+        for (let j = replaced.from; j < replaced.to; j++) if (t.replaced.row(j) < from) rows.add(t.replaced.row(j));
+        for (const r of rows) count(unpricedModelCounts(t, r, r + 1));
+      }
+      count(unpricedModelCounts(t, from));
     }
     const fresh = [...unpriced].filter(([m]) => !this.warnedModels.has(m));
     if (!fresh.length) return;

@@ -1,6 +1,9 @@
+import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GroupStats } from '../../src/core/analysis';
 import { StringPool } from '../../src/core/callTable';
+import { type GroupIndex, type IndexNode, SKETCH_RELATIVE_ERROR } from '../../src/core/groupIndex';
 import { newContext, normalizeDocument, type FieldMapping } from '../../src/core/normalize';
 import { PriceBook } from '../../src/core/pricing';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../src/core/traceFile';
@@ -41,4 +44,54 @@ export function loadText(text: string, file = 'test.jsonl', prices = new PriceBo
 /** Asserts two amounts agree to a billionth of a dollar. */
 export function assertUsd(actual: number, expected: number, msg = '') {
   if (!(Math.abs(actual - expected) < 1e-9)) throw new Error(`${msg} expected $${expected}, got $${actual}`);
+}
+
+/** Asserts two groups' figures agree: counts exactly, amounts to a billionth, percentiles exactly or within the sketch's error. */
+export function sameStats(got: GroupStats, want: GroupStats, what: string, exact: boolean) {
+  for (const k of ['calls', 'pricedCalls', 'unpricedCalls', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'errors', 'firstTsMs', 'lastTsMs'] as const) {
+    assert.equal(got[k], want[k], `${what}: ${k}`);
+  }
+  for (const k of ['costUsd', 'costWithoutCacheUsd', 'cacheSavingsUsd', 'errorCostUsd', 'meanUsd', 'maxUsd', 'cacheHitRatio'] as const) {
+    if (Number.isNaN(want[k])) assert.ok(Number.isNaN(got[k]), `${what}: ${k}`);
+    else assert.ok(Math.abs(got[k] - want[k]) <= 1e-9 * Math.max(1, Math.abs(want[k])), `${what}: ${k} ${got[k]} != ${want[k]}`);
+  }
+  for (const k of ['p50Usd', 'p95Usd', 'p99Usd'] as const) {
+    if (Number.isNaN(want[k])) assert.ok(Number.isNaN(got[k]), `${what}: ${k}`);
+    else if (exact) assert.ok(Math.abs(got[k] - want[k]) <= 1e-12, `${what}: ${k} ${got[k]} != ${want[k]}`);
+    else assert.ok(Math.abs(got[k] - want[k]) <= SKETCH_RELATIVE_ERROR * want[k] + 1e-15, `${what}: ${k} ${got[k]} vs ${want[k]} beyond the sketch's error`);
+  }
+  assert.deepEqual(got.unpricedModels, want.unpricedModels, `${what}: unpriced models`);
+}
+
+/**
+ * Walks two indexes side by side down every level (materialising them): the same groups in the same order (ties in
+ * cost aside), the same rows, figures and percentiles (exact where the fresh one's are), the same undated count.
+ */
+export function sameIndex(got: GroupIndex, want: GroupIndex, dims: readonly string[]): number {
+  assert.equal(got.undated, want.undated, 'undated');
+  sameStats(got.total!.stats, want.total!.stats, 'root', true);
+  let visited = 0;
+  const walk = (g: IndexNode | undefined, w: IndexNode | undefined, path: string[]) => {
+    if (path.length >= dims.length) return;
+    const gk = got.children(g);
+    const wk = want.children(w);
+    assert.deepEqual(gk.map((n) => n.value).sort(), wk.map((n) => n.value).sort(), `children of ${path.join('/') || 'root'}`);
+    wk.forEach((wn, k) => {
+      const gn = gk[k];
+      if (gn.value !== wn.value) assert.ok(Math.abs(gn.costUsd - wn.costUsd) <= 1e-9 && gn.calls === wn.calls, `order under ${path.join('/')}: ${gn.value} for ${wn.value}`);
+    });
+    for (const wn of wk) {
+      const gn = gk.find((n) => n.value === wn.value)!;
+      const where = [...path, wn.value].join('/');
+      assert.equal(gn.exactPercentiles, wn.exactPercentiles, `${where}: exact percentiles`);
+      sameStats(gn.stats, wn.stats, where, wn.exactPercentiles);
+      assert.ok(Math.abs(gn.shareOfParent - wn.shareOfParent) < 1e-9, `${where}: share`);
+      const rows = (n: IndexNode) => n.rowsByTable().filter((p) => p.rows.length).map((p) => [p.table.file, [...p.rows]] as const).sort((a, b) => a[0].localeCompare(b[0]));
+      assert.deepEqual(rows(gn), rows(wn), `${where}: rows`);
+      visited++;
+      walk(gn, wn, [...path, wn.value]);
+    }
+  };
+  walk(undefined, undefined, []);
+  return visited;
 }

@@ -2,9 +2,11 @@ import * as assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringPool } from '../../../src/core/callTable';
+import { type CallTable, StringPool } from '../../../src/core/callTable';
+import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
 import { PriceBook } from '../../../src/core/pricing';
 import { readTraceFile, warmUpReader } from '../../../src/node/traceReader';
+import { sameIndex } from '../helpers';
 
 const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10, metadata: { feature: `f${i % 3}` } }) + '\n';
 
@@ -138,3 +140,56 @@ describe('warmUpReader', () => {
     }
   });
 });
+
+describe('readTraceFile and the cost tree: Claude Code messages completed by appended lines', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lcl-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A Claude Code transcript line of message `id` (streaming writes it once per content block, the usage growing). */
+  const cc = (id: number, out: number, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type: 'assistant',
+      sessionId: 's1',
+      uuid: `u${id}-${out}`,
+      timestamp: new Date(Date.UTC(2026, 0, 1) + id * 60_000 + out).toISOString(),
+      message: { id: `msg_${id}`, model: id % 3 ? 'claude-sonnet-4-5-20250929' : 'claude-opus-4-1', usage: { input_tokens: 10 + id, output_tokens: out, cache_read_input_tokens: 1000, cache_creation_input_tokens: id % 5 ? 0 : 300 } },
+      ...extra,
+    }) + '\n';
+
+  it('moves each completed message to its groups now without regrouping the file', () => {
+    const f = join(dir, 'session.jsonl');
+    let text = '';
+    for (let id = 0; id < 400; id++) text += cc(id, 1); // no branch yet: the tree's first level has no column to read
+    writeFileSync(f, text);
+    const o = { pool: new StringPool(), prices: new PriceBook(), final: false };
+    const first = readTraceFile(f, o);
+    assert.equal(first.state.table.length, 400);
+    const opts = { dims: ['gitBranch', 'agent', 'model'], source: 'auto' as const };
+    const index = new GroupIndex();
+    assert.equal(index.sync([first.state.table], opts), 'rebuilt');
+    sameIndex(index, fresh(first.state.table, opts), opts.dims);
+    // Later lines of 300 messages (more output, a branch for some, a subagent for others) and 50 new messages.
+    let more = '';
+    for (let id = 50; id < 350; id++) more += cc(id, 5 + id, id % 2 ? { gitBranch: id % 3 ? 'main' : 'fix' } : { isSidechain: true });
+    for (let id = 400; id < 450; id++) more += cc(id, 3);
+    appendFileSync(f, more);
+    const next = readTraceFile(f, { ...o, state: first.state });
+    assert.equal(next.reloaded, false);
+    assert.equal(next.added, 50);
+    const t = next.state.table;
+    assert.equal(t.length, 450);
+    assert.equal(t.edits, 300);
+    assert.equal(index.sync([t], opts), 'appended');
+    assert.equal(index.rebuilds, 1, 'no regrouping');
+    assert.equal(index.replacedRows, 300);
+    sameIndex(index, fresh(t, opts), opts.dims);
+    assert.deepEqual(index.children().map((n) => n.value).sort(), ['(unattributed)', 'fix', 'main']);
+  });
+});
+
+function fresh(t: CallTable, opts: GroupIndexOptions): GroupIndex {
+  const index = new GroupIndex();
+  index.sync([t], opts);
+  return index;
+}
