@@ -12,7 +12,7 @@ describe('StringPool', () => {
     assert.equal(p.get(2), 'b');
     let steps = 0;
     while (!p.buildLookupStep(2)) steps++;
-    assert.equal(steps, 2);
+    assert.equal(steps, 1, "four strings to index ('' never is), two per step");
     assert.equal(p.peek('a'), 1, 'the first id of a repeated string');
     assert.equal(p.id('c'), 4);
     assert.equal(p.id('d'), 5);
@@ -20,6 +20,30 @@ describe('StringPool', () => {
     q.adopt(['', 'z']);
     assert.equal(q.id('z'), 1, 'the lookup is built at once when needed');
     assert.equal(q.id('y'), 2);
+  });
+
+  it('interns many strings through its typed index as a Map would: growth, odd characters, strings held twice', () => {
+    const p = new StringPool();
+    const ref = new Map<string, number>([['', 0]]);
+    const odd = ['é', '✓', '𝄞', '\ud800', 'a\u0000b', ' ', '0', 'constructor', '__proto__'];
+    let seed = 7;
+    for (let i = 0; i < 60000; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const s = i % 10 === 0 ? odd[seed % odd.length] : `t_${seed % 30000}`;
+      const id = p.id(s);
+      if (!ref.has(s)) ref.set(s, ref.size);
+      assert.equal(id, ref.get(s), s);
+    }
+    assert.equal(p.values.length, ref.size);
+    for (const [s, id] of ref) {
+      assert.equal(p.peek(s), id);
+      assert.equal(p.get(id), s);
+    }
+    assert.equal(p.peek('missing'), undefined);
+    // A string pushed twice (as the signals worker mirrors a host pool that holds one twice): lookups find the first.
+    p.values.push('t_1');
+    assert.equal(p.id('t_1'), ref.get('t_1'));
+    assert.equal(p.id('new'), ref.size + 1);
   });
 
   it('packs strings as one string with lengths, and unpacks them the same, odd characters included', () => {
