@@ -233,23 +233,33 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
 
 /**
  * Rows ordered by their value in an id column (a counting sort: two passes, one typed array), with the run of each id
- * present, in id order. `n`: one more than the largest id.
+ * present, in id order. `n`: one more than the largest id. The counts span only the ids present (their smallest to
+ * largest): a column of a few features among half a million pooled strings counts in a few slots, not in 500,000.
  */
 export function runsById(col: Int32Array, rows: Int32Array, n: number): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
-  if (rows.length * 8 < n) return runsByIdSparse(col, rows);
-  const counts = new Int32Array(n);
-  for (let k = 0; k < rows.length; k++) counts[col[rows[k]]]++;
-  const next = new Int32Array(n);
+  let lo = n;
+  let hi = -1;
+  for (let k = 0; k < rows.length; k++) {
+    const id = col[rows[k]];
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  if (hi < lo) return { sorted: new Int32Array(0), runs: [] };
+  const span = hi - lo + 1;
+  if (rows.length * 8 < span) return runsByIdSparse(col, rows);
+  const counts = new Int32Array(span);
+  for (let k = 0; k < rows.length; k++) counts[col[rows[k]] - lo]++;
+  const next = new Int32Array(span);
   const runs: { id: number; start: number; end: number }[] = [];
   let off = 0;
-  for (let id = 0; id < n; id++) {
-    if (counts[id] === 0) continue;
-    runs.push({ id, start: off, end: off + counts[id] });
-    next[id] = off;
-    off += counts[id];
+  for (let d = 0; d < span; d++) {
+    if (counts[d] === 0) continue;
+    runs.push({ id: d + lo, start: off, end: off + counts[d] });
+    next[d] = off;
+    off += counts[d];
   }
   const sorted = new Int32Array(rows.length);
-  for (let k = 0; k < rows.length; k++) sorted[next[col[rows[k]]]++] = rows[k];
+  for (let k = 0; k < rows.length; k++) sorted[next[col[rows[k]] - lo]++] = rows[k];
   return { sorted, runs };
 }
 

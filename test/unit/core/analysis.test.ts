@@ -135,4 +135,24 @@ describe('runsById', () => {
     const sub = runsById(col, new Int32Array([6, 2, 1]), 1000);
     assert.deepEqual([...sub.sorted], [1, 6, 2]);
   });
+
+  it('counts over the ids present only, clustered high or spread, and gives what a stable sort gives', () => {
+    let seed = 3;
+    const rnd = (m: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % m;
+    const n = 600_000;
+    for (const [what, pick] of [
+      ['clustered high ids', () => 500_000 + rnd(7)],
+      ['spread ids', () => (rnd(2) ? rnd(5) : n - 1 - rnd(5))],
+      ['one id', () => 123_456],
+    ] as [string, () => number][]) {
+      const col = Int32Array.from({ length: 5000 }, pick);
+      const rows = Int32Array.from({ length: 3000 }, () => rnd(5000));
+      const r = runsById(col, rows, n);
+      const ref = [...rows].map((row, k) => ({ row, k })).sort((a, b) => col[a.row] - col[b.row] || a.k - b.k).map((x) => x.row);
+      assert.deepEqual([...r.sorted], ref, what);
+      for (const run of r.runs) for (let k = run.start; k < run.end; k++) assert.equal(col[r.sorted[k]], run.id, what);
+      assert.deepEqual(r.runs.map((x) => x.id), [...new Set(ref.map((row) => col[row]))], what);
+    }
+    assert.deepEqual(runsById(new Int32Array([1]), new Int32Array(0), 10), { sorted: new Int32Array(0), runs: [] });
+  });
 });
