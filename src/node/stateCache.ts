@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
@@ -145,6 +146,26 @@ function readExactly(fd: number, into: Uint8Array, at: number): void {
   }
 }
 
+/** Bytes per read when a cache is read in pieces at once (the reads run on libuv's threads, in parallel). */
+const PIECE = 8 * 1024 * 1024;
+
+/** Fills each region from the file, in pieces read concurrently: ~35 ms instead of ~60 ms for 130 MB here. */
+async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: number }[]): Promise<void> {
+  const jobs: Promise<void>[] = [];
+  const piece = async (into: Uint8Array, at: number) => {
+    let done = 0;
+    while (done < into.length) {
+      const { bytesRead } = await fh.read(into, done, into.length - done, at + done);
+      if (bytesRead <= 0) throw new Error('cache file cut short');
+      done += bytesRead;
+    }
+  };
+  for (const { into, at } of regions) {
+    for (let o = 0; o < into.length; o += PIECE) jobs.push(piece(into.subarray(o, Math.min(into.length, o + PIECE)), at + o));
+  }
+  await Promise.all(jobs);
+}
+
 /**
  * Reads a cache entry when it matches `key`; anything else (missing, another key, truncated, corrupt, malformed)
  * gives undefined and the file is read from its start. A cache is never trusted beyond these checks: the layout must
@@ -152,13 +173,14 @@ function readExactly(fd: number, into: Uint8Array, at: number): void {
  * and every string id must name a string. The columns come back in shared memory (when the runtime has it), each with
  * room for appends.
  */
-export function readStateCache(file: string, key: CacheKey): PackedTraceFileState | undefined {
-  let fd: number;
+export async function readStateCache(file: string, key: CacheKey): Promise<PackedTraceFileState | undefined> {
+  let fh: FileHandle;
   try {
-    fd = openSync(file, 'r');
+    fh = await open(file, 'r');
   } catch {
     return undefined;
   }
+  const fd = fh.fd;
   try {
     const size = fstatSync(fd).size;
     if (size < 16) return undefined;
@@ -207,18 +229,20 @@ export function readStateCache(file: string, key: CacheKey): PackedTraceFileStat
     const numeric: PackedColumns['numeric'] = {};
     const ids: PackedColumns['ids'] = {};
     let off = 0;
+    const regions: { into: Uint8Array; at: number }[] = [];
     for (const p of places) {
       const T = TYPES[p.type];
       const col = new T(block as ArrayBuffer, off, cap);
       off += pad8(cap * T.BYTES_PER_ELEMENT);
-      readExactly(fd, new Uint8Array(block, col.byteOffset, p.bytes), p.at);
+      regions.push({ into: new Uint8Array(block, col.byteOffset, p.bytes), at: p.at });
       if (p.group === 'numeric') numeric[p.name] = col;
       else ids[p.name] = col as Int32Array;
     }
     const lengths = new Uint32Array(count);
-    readExactly(fd, new Uint8Array(lengths.buffer), lensAt);
+    regions.push({ into: new Uint8Array(lengths.buffer), at: lensAt });
     const textBytes = Buffer.alloc(units * 2);
-    readExactly(fd, textBytes, textAt);
+    regions.push({ into: textBytes, at: textAt });
+    await readRegions(fh, regions);
     const text = textBytes.toString('utf16le');
     if (lengths[0] !== 0) return undefined;
     let sum = 0;
@@ -229,6 +253,6 @@ export function readStateCache(file: string, key: CacheKey): PackedTraceFileStat
   } catch {
     return undefined;
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }

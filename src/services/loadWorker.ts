@@ -26,7 +26,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
     // start sees another size and reads it again, instead of trusting columns that stop short of the file.
     const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
     if (key && cacheFile) {
-      const cached = readStateCache(cacheFile, key);
+      const cached = await readStateCache(cacheFile, key);
       if (cached) {
         // The cache reads the columns into shared memory with room for appends: the extension host adopts them as they
         // are (a structured clone of a million rows took a second; a copy on the host would block it).

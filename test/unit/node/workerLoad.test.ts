@@ -60,27 +60,27 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.deepEqual(second.position, first.position);
   });
 
-  it('ignores a cache when the size, modification time, first bytes or settings changed, or when it is corrupt', () => {
+  it('ignores a cache when the size, modification time, first bytes or settings changed, or when it is corrupt', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
     const key = cacheKeyOf(trace, 's');
     writeStateCache(file, key, packState(state).packed);
-    assert.ok(readStateCache(file, key), 'a matching cache is used');
-    assert.equal(readStateCache(file, { ...key, settings: 'other prices' }), undefined);
+    assert.ok(await readStateCache(file, key), 'a matching cache is used');
+    assert.equal(await readStateCache(file, { ...key, settings: 'other prices' }), undefined);
     appendFileSync(trace, '\n');
-    assert.equal(readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'size changed');
+    assert.equal(await readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'size changed');
     writeFileSync(trace, text);
     utimesSync(trace, new Date(), new Date(Date.now() + 5000));
-    assert.equal(readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'mtime changed');
+    assert.equal(await readStateCache(file, cacheKeyOf(trace, 's')), undefined, 'mtime changed');
     writeFileSync(trace, 'X' + text.slice(1));
     const k2 = cacheKeyOf(trace, 's');
     assert.notEqual(k2.headSha1, key.headSha1);
     // Corrupt: cut in half, or garbage.
     const bytes = readFileSync(file);
     writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
-    assert.equal(readStateCache(file, key), undefined);
+    assert.equal(await readStateCache(file, key), undefined);
     writeFileSync(file, Buffer.from('not a cache'));
-    assert.equal(readStateCache(file, key), undefined);
+    assert.equal(await readStateCache(file, key), undefined);
   });
 
   it('caches strings as one string with lengths: tricky strings survive, ids are kept in an empty pool and remapped in a used one', async () => {
@@ -110,25 +110,25 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(used.get(third.table.traceId[4]), 't4');
   });
 
-  it('rejects a cache whose string lengths do not add up', () => {
+  it('rejects a cache whose string lengths do not add up', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
     const key = cacheKeyOf(trace, 's');
     const packed = packState(state).packed;
     writeStateCache(file, key, packed);
-    assert.ok(readStateCache(file, key)?.columns.joinedStrings, 'strings are cached joined');
+    assert.ok((await readStateCache(file, key))?.columns.joinedStrings, 'strings are cached joined');
     const bad = { ...packed, columns: { ...packed.columns, strings: [], joinedStrings: { text: 'abc', lengths: new Uint32Array([0, 5]) } } };
     writeStateCache(file, key, bad);
-    assert.equal(readStateCache(file, key), undefined);
+    assert.equal(await readStateCache(file, key), undefined);
   });
 
-  it('rejects a cache with an id out of range or one byte short, and keeps strings with lone surrogates', () => {
+  it('rejects a cache with an id out of range or one byte short, and keeps strings with lone surrogates', async () => {
     const lone = JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature: 'bad\ud800half' } });
     const state = loadText(`${text}${lone}\n`, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
     const key = cacheKeyOf(trace, 's');
     writeStateCache(file, key, packState(state).packed);
-    const back = readStateCache(file, key)!;
+    const back = (await readStateCache(file, key))!;
     assert.ok(back);
     const pool = new StringPool();
     const t = unpackState(back, pool).table;
@@ -137,7 +137,7 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.ok(t.inputTokens.length > t.length, 'with room for appends');
     const bytes = readFileSync(file);
     writeFileSync(file, bytes.subarray(0, bytes.length - 1));
-    assert.equal(readStateCache(file, key), undefined, 'one byte short');
+    assert.equal(await readStateCache(file, key), undefined, 'one byte short');
     // An id column value past the strings: find the model column's first value and make it huge.
     writeFileSync(file, bytes);
     const headLen = bytes.readUInt32LE(8);
@@ -151,10 +151,10 @@ describe('loading in a worker thread, and the state cache', function () {
     const evil = Buffer.from(bytes);
     evil.writeInt32LE(1e9, at);
     writeFileSync(file, evil);
-    assert.equal(readStateCache(file, key), undefined, 'id out of range');
+    assert.equal(await readStateCache(file, key), undefined, 'id out of range');
   });
 
-  it('rejects a cache with missing state fields, a column of the wrong type or thousands of columns, without big allocations', () => {
+  it('rejects a cache with missing state fields, a column of the wrong type or thousands of columns, without big allocations', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
     const key = cacheKeyOf(trace, 's');
@@ -172,7 +172,7 @@ describe('loading in a worker thread, and the state cache', function () {
     for (const [what, p] of bad) {
       writeStateCache(file, key, p);
       const before = process.memoryUsage().arrayBuffers;
-      assert.equal(readStateCache(file, key), undefined, what);
+      assert.equal(await readStateCache(file, key), undefined, what);
       assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, `${what}: no big allocation`);
     }
   });
