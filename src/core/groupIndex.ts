@@ -264,6 +264,13 @@ export class IndexNode implements GroupNode {
   private rsTok = 0;
   private errors = 0;
   private errorCost = 0;
+  /**
+   * Priced calls with a cost other than 0, calls with a cache saving other than 0, errors with a cost other than 0:
+   * when rows are taken out (`removeSums`) and one of these reaches 0, its sum is exactly 0, not a rounding remainder.
+   */
+  private costly = 0;
+  private saving = 0;
+  private costlyErrors = 0;
   private first = Infinity;
   private last = -Infinity;
   private unpriced: Record<string, number> = {};
@@ -409,7 +416,7 @@ export class IndexNode implements GroupNode {
     const inT = t.inputTokens, outT = t.outputTokens, crT = t.cacheReadTokens, cwT = t.cacheWriteTokens, rsT = t.reasoningTokens;
     const tsC = t.tsMs, flags = t.flags, rec = t.recordedUsd, comp = t.computedUsd, noC = t.noCacheUsd;
     const digest = sumsOnly ? undefined : this.digest;
-    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0;
+    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0, costly = 0, saving = 0, costlyErrors = 0;
     let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last, max = this.max;
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
@@ -433,9 +440,14 @@ export class IndexNode implements GroupNode {
       }
       priced++;
       cost += c;
+      if (c !== 0) costly++;
       if (c > max) max = c;
       if (err) errorCost += c;
-      if (!Number.isNaN(computed)) saved += noC[i] - computed;
+      if (err && c !== 0) costlyErrors++;
+      if (!Number.isNaN(computed) && noC[i] - computed !== 0) {
+        saved += noC[i] - computed;
+        saving++;
+      }
       if (digest) digest.add(c);
     }
     this.calls += rows.length;
@@ -449,6 +461,9 @@ export class IndexNode implements GroupNode {
     this.cost += cost;
     this.saved += saved;
     this.errorCost += errorCost;
+    this.costly += costly;
+    this.saving += saving;
+    this.costlyErrors += costlyErrors;
     this.first = first;
     this.last = last;
     this.max = max;
@@ -590,12 +605,16 @@ export class IndexNode implements GroupNode {
     } else {
       this.priced--;
       this.cost -= v.cost;
+      if (v.cost !== 0) this.costly--;
       if (v.cost >= this.max && v.cost !== kept?.cost) this.staleExtremes = true;
       if (v.err) this.errorCost -= v.cost;
+      if (v.err && v.cost !== 0) this.costlyErrors--;
       this.saved -= v.saved;
+      if (v.saved !== 0) this.saving--;
     }
-    if (this.priced === 0) this.cost = this.saved = this.errorCost = 0;
-    if (this.errors === 0) this.errorCost = 0;
+    if (this.costly === 0) this.cost = 0;
+    if (this.saving === 0) this.saved = 0;
+    if (this.costlyErrors === 0) this.errorCost = 0;
   }
 
   /** Adds another node's sums (the root from its children). */
@@ -612,6 +631,9 @@ export class IndexNode implements GroupNode {
     this.rsTok += o.rsTok;
     this.errors += o.errors;
     this.errorCost += o.errorCost;
+    this.costly += o.costly;
+    this.saving += o.saving;
+    this.costlyErrors += o.costlyErrors;
     if (o.first < this.first) this.first = o.first;
     if (o.last > this.last) this.last = o.last;
     if (o.max > this.max) this.max = o.max;
@@ -644,9 +666,12 @@ export class IndexNode implements GroupNode {
     }
     this.priced++;
     this.cost += v.cost;
+    if (v.cost !== 0) this.costly++;
     if (v.cost > this.max) this.max = v.cost;
     if (v.err) this.errorCost += v.cost;
+    if (v.err && v.cost !== 0) this.costlyErrors++;
     this.saved += v.saved;
+    if (v.saved !== 0) this.saving++;
   }
 }
 

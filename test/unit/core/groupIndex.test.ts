@@ -4,6 +4,7 @@ import { CallTable, StringPool } from '../../../src/core/callTable';
 import { CostDigest, EXACT_PERCENTILE_LIMIT, GroupIndex, type GroupIndexOptions, type IndexNode, SKETCH_RELATIVE_ERROR } from '../../../src/core/groupIndex';
 import { REPLACED_ROWS_KEPT } from '../../../src/core/replacedRows';
 import type { CallRecord } from '../../../src/core/types';
+import { formatGroupCost } from '../../../src/core/format';
 import { childGroups } from '../../../src/core/groupTree';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
@@ -386,6 +387,26 @@ describe('GroupIndex: rows replaced in place (streamed messages)', () => {
     assert.deepEqual(index.children(before), []);
     sameIndex(index, fresh([a.table], opts), dims);
     assert.equal(index.rebuilds, 1);
+  });
+
+  it('leaves exactly $0 (not a rounding remainder, shown as -$0.0000000000) in a group whose costly calls moved out', () => {
+    const a = new Feed(new StringPool(), new PriceBook(), seeded(7));
+    const call = (feature: string, recorded: number, cacheRead: number): CallRecord => ({ ...a.random(), tsMs: Date.UTC(2026, 10, 2), model: 'gpt-4o', inputTokens: 1000, outputTokens: 100, cacheReadTokens: cacheRead, cacheWriteTokens: 0, reasoningTokens: 0, recordedCostUsd: recorded, error: 'rate_limited', dims: { feature, user: 'u1' }, tags: {} });
+    a.add(call('search', 0, 0)); // a free call (no cache): stays
+    const x = a.add(call('search', 0.01, 1000));
+    const y = a.add(call('search', 0.02, 3000));
+    a.add(call('chat', 0.05, 0));
+    const opts: GroupIndexOptions = { dims, source: 'auto' };
+    const index = new GroupIndex();
+    index.sync([a.table], opts);
+    a.replace(x, call('chat', 0.01, 1000));
+    a.replace(y, call('chat', 0.02, 3000));
+    assert.equal(index.sync([a.table], opts), 'appended');
+    const search = index.children().find((n) => n.value === 'search')!.stats;
+    assert.deepEqual([search.calls, search.pricedCalls, search.errors], [1, 1, 1]);
+    assert.deepEqual([search.costUsd, search.cacheSavingsUsd, search.errorCostUsd], [0, 0, 0]);
+    assert.equal(formatGroupCost(search), '$0.00');
+    sameIndex(index, fresh([a.table], opts), dims);
   });
 
   it('counts a replaced row only where its time is in range: moving in, out and to no time at all', () => {
