@@ -307,6 +307,16 @@ export class FastScanner {
    * normalizeDocument + CallTable.append would. Problems come back in line order (not capped).
    */
   scan(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
+    try {
+      return this.scanLines(bytes, start, opts);
+    } finally {
+      // The caller may reuse the bytes (even after an error): the trace id compared with the next line's is kept as a copy.
+      const lt = this.lastTrace;
+      if (lt && lt.buf === bytes) this.lastTrace = { ...lt, buf: bytes.slice(lt.s, lt.e), s: 0, e: lt.e - lt.s };
+    }
+  }
+
+  private scanLines(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
     const b = bytes as Latin1Bytes;
     this.b = b;
     if (this.pricesFor !== opts.prices) {
@@ -363,9 +373,6 @@ export class FastScanner {
     } else {
       res.next = { offset: start.offset + pos, line };
     }
-    // The caller may reuse the bytes: the trace id compared with the next line's is kept as a copy.
-    const lt = this.lastTrace;
-    if (lt && lt.buf === b) this.lastTrace = { ...lt, buf: b.slice(lt.s, lt.e), s: 0, e: lt.e - lt.s };
     return res;
   }
 

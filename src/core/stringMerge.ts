@@ -26,6 +26,8 @@ export class StringMerger {
   private readonly table: Int32Array;
   private readonly mask: number;
   private readonly hashOf: Int32Array;
+  /** The pool's size after the last merge: strings added meanwhile by anything else would not be in the table. */
+  private size: number;
 
   /**
    * `pool` holds strings whose hashes are `hashes` (by id; e.g. the strings of the first part, adopted). `capacity`:
@@ -40,6 +42,7 @@ export class StringMerger {
     this.mask = size - 1;
     this.hashOf = new Int32Array(n);
     for (let id = 0; id < hashes.length; id++) this.insert(id, hashes[id]);
+    this.size = pool.values.length;
   }
 
   private insert(id: number, h: number) {
@@ -54,6 +57,7 @@ export class StringMerger {
    * pool, writing each one's pool id to `map`; returns where the next string starts (so a caller can work in slices).
    */
   merge(j: { text: string; lengths: Uint32Array }, hashes: Int32Array, map: Int32Array, from: number, to: number, at: number): number {
+    if (this.pool.values.length !== this.size) throw new Error('StringMerger: the pool took strings from elsewhere during the merge');
     const values = this.pool.values;
     const t = this.table;
     const mask = this.mask;
@@ -85,6 +89,7 @@ export class StringMerger {
       }
       map[k] = id;
     }
+    this.size = this.pool.values.length;
     return at;
   }
 }

@@ -235,7 +235,8 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   let lineOffset = 0;
   let ignored = 0;
   // Into an empty pool the first part's strings are adopted with their ids (no interning) and the others are merged by
-  // hash (no lookup map: the pool builds it when first needed); into a pool with strings, all are interned.
+  // hash (no lookup map: the pool builds it when first needed); into a pool with strings, all are interned. Nothing
+  // else may intern into the pool until this returns (the merger refuses to go on if something did).
   let merger: StringMerger | undefined;
   for (const [k, p] of parts.entries()) {
     let idMap: Int32Array;

@@ -57,6 +57,12 @@ describe('StringMerger: strings of parts read in parallel, merged by hash withou
     const m = new StringMerger(pool, hashJoined(joinStrings(held)), 20);
     const j = joinStrings(['b', 'c', 'd']);
     assert.throws(() => m.merge(j, hashJoined(j), new Int32Array(3), 0, 3, 0), /capacity/);
+    // Strings interned by anything else between two slices of a merge would be missed: refused, not duplicated.
+    const q = new StringPool();
+    q.adopt(['', 'a']);
+    const mq = new StringMerger(q, hashJoined(joinStrings(['', 'a'])), 10);
+    q.id('b');
+    assert.throws(() => mq.merge(j, hashJoined(j), new Int32Array(3), 0, 3, 0), /from elsewhere/);
   });
 
   it('builds the lookup map between turns', async () => {
