@@ -52,7 +52,8 @@ interface Header {
   meta: Omit<PackedTraceFileState, 'columns'>;
   length: number;
   columns: { group: 'numeric' | 'ids'; name: string; type: TypeName }[];
-  strings: { count: number; units: number };
+  /** `latin1`: one byte per UTF-16 unit (every unit below 256); otherwise UTF-16LE. */
+  strings: { count: number; units: number; encoding?: 'latin1' };
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -93,13 +94,15 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     ...Object.entries(c.ids).map(([name, arr]) => ({ group: 'ids' as const, name, arr })),
   ];
   const { columns: _, ...meta } = state;
+  // Strings are mostly ids and names: one byte per unit when they allow it (half the bytes to read, one-byte strings).
+  const latin1 = !/[^\u0000-\u00ff]/.test(joined.text);
   const header: Header = {
     magic: MAGIC,
     key,
     meta,
     length: c.length,
     columns: cols.map(({ group, name, arr }) => ({ group, name, type: arr.constructor.name as TypeName })),
-    strings: { count: joined.lengths.length, units: joined.text.length },
+    strings: { count: joined.lengths.length, units: joined.text.length, ...(latin1 ? { encoding: 'latin1' as const } : {}) },
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const fd = openSync(tmp, 'w');
@@ -123,7 +126,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     const lens = Buffer.from(joined.lengths.buffer, joined.lengths.byteOffset, joined.lengths.length * 4);
     writeSync(fd, lens);
     padTo(lens.length);
-    writeSync(fd, Buffer.from(joined.text, 'utf16le'));
+    writeSync(fd, Buffer.from(joined.text, latin1 ? 'latin1' : 'utf16le'));
     written = true;
   } finally {
     closeSync(fd);
@@ -195,8 +198,10 @@ export async function readStateCache(file: string, key: CacheKey): Promise<Packe
     if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, key)) return undefined;
     const n = h.length;
     if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings) return undefined;
-    const { count, units } = h.strings;
+    const { count, units, encoding } = h.strings;
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
+    if (encoding !== undefined && encoding !== 'latin1') return undefined;
+    const unitBytes = encoding === 'latin1' ? 1 : 2;
     if (!wellFormedMeta(h.meta) || h.columns.length > MAX_COLUMNS) return undefined;
     // Every column a table has, once, with the type the table gives it; tag columns (ids) besides.
     const names = new Set(h.columns.map((c) => `${c.group}/${c.name}`));
@@ -218,7 +223,7 @@ export async function readStateCache(file: string, key: CacheKey): Promise<Packe
     const lensAt = at;
     at += pad8(count * 4);
     const textAt = at;
-    if (textAt + units * 2 !== size) return undefined;
+    if (textAt + units * unitBytes !== size) return undefined;
     // One block of memory for all columns, each with room for appends.
     const cap = withHeadroom(n);
     let total = 0;
@@ -240,10 +245,10 @@ export async function readStateCache(file: string, key: CacheKey): Promise<Packe
     }
     const lengths = new Uint32Array(count);
     regions.push({ into: new Uint8Array(lengths.buffer), at: lensAt });
-    const textBytes = Buffer.alloc(units * 2);
+    const textBytes = Buffer.alloc(units * unitBytes);
     regions.push({ into: textBytes, at: textAt });
     await readRegions(fh, regions);
-    const text = textBytes.toString('utf16le');
+    const text = textBytes.toString(encoding === 'latin1' ? 'latin1' : 'utf16le');
     if (lengths[0] !== 0) return undefined;
     let sum = 0;
     for (let i = 0; i < count; i++) sum += lengths[i];

@@ -110,6 +110,36 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(used.get(third.table.traceId[4]), 't4');
   });
 
+  it('caches strings one byte per unit when they allow it, UTF-16 otherwise, and rejects an unknown encoding', async () => {
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    const headerOf = () => {
+      const b = readFileSync(file);
+      return JSON.parse(b.subarray(16, 16 + b.readUInt32LE(8)).toString('utf8'));
+    };
+    for (const [feature, encoding] of [['café \u00ff nul\u0000', 'latin1'], ['émoji 🚀', undefined], ['\u0100', undefined]] as const) {
+      const rec = JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature } });
+      const state = loadText(`${text}${rec}\n`, 't.jsonl');
+      writeStateCache(file, key, packState(state).packed);
+      assert.equal(headerOf().strings.encoding, encoding, feature);
+      const pool = new StringPool();
+      const t = unpackState((await readStateCache(file, key))!, pool).table;
+      assert.equal(pool.get(t.dims.feature[t.length - 1]), feature);
+      assert.deepEqual(pool.values, state.table.pool.values.slice(0, pool.values.length), 'every string the same');
+    }
+    const bytes = readFileSync(file);
+    const headLen = bytes.readUInt32LE(8);
+    const head = bytes.subarray(16, 16 + headLen).toString('utf8');
+    const forged = head.replace('"units":', '"encoding":"ascii","units":');
+    assert.notEqual(forged, head);
+    const lead = Buffer.from(bytes.subarray(0, 16));
+    lead.writeUInt32LE(Buffer.byteLength(forged), 8);
+    const body = bytes.subarray((16 + headLen + 7) & ~7);
+    const pad = Buffer.alloc(((16 + Buffer.byteLength(forged) + 7) & ~7) - 16 - Buffer.byteLength(forged));
+    writeFileSync(file, Buffer.concat([lead, Buffer.from(forged), pad, body]));
+    assert.equal(await readStateCache(file, key), undefined, 'unknown encoding');
+  });
+
   it('rejects a cache whose string lengths do not add up', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
