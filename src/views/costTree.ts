@@ -72,6 +72,11 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     return this.index.total?.stats;
   }
 
+  /** How many times the tree's index has started over (a diagnostic: appends and in-place replacements do not). */
+  get indexRebuilds(): number {
+    return this.index.rebuilds;
+  }
+
   /** The index's options now (the view's grouping, cost source and range). */
   private indexOptions() {
     return { dims: this.view.groupBy, source: this.view.costSource, sinceMs: this.view.sinceMs() };

@@ -160,6 +160,46 @@ describe('LLM Cost Lens in VS Code', function () {
     });
   });
 
+  describe('a Claude Code transcript', () => {
+    const session = () => join(workspaceDir(), 'traces', 'claude-session.jsonl');
+    const table = () => api.store.tables().find((t) => t.file.endsWith('claude-session.jsonl'));
+    // One line per streamed reading of an assistant message; a later line of the same message.id supersedes it.
+    const cc = (id: number, out: number) =>
+      JSON.stringify({
+        type: 'assistant',
+        sessionId: 's-host',
+        uuid: `u${id}-${out}`,
+        timestamp: new Date(Date.parse('2026-11-22T09:00:00Z') + id * 60_000 + out).toISOString(),
+        message: { id: `msg_${id}`, model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 12, output_tokens: out, cache_read_input_tokens: 2000, cache_creation_input_tokens: 0 } },
+      }) + '\n';
+    const treeMatchesCore = () => {
+      const want = stats(select(api.store.tables(), { sinceMs: api.view.sinceMs() }), api.view.costSource);
+      const got = api.tree.totals();
+      return !!got && got.calls === want.calls && Math.abs(got.costUsd - want.costUsd) < 1e-9;
+    };
+    after(async () => {
+      rmSync(session(), { force: true });
+      await changeWhere(api, () => !api.store.has(session()));
+    });
+
+    it('takes a message completed by a later line into the tree in place of its first reading, without regrouping', async () => {
+      writeFileSync(session(), cc(1, 1) + cc(2, 1));
+      await changeWhere(api, () => table()?.length === 2);
+      api.tree.getChildren();
+      assert.ok(treeMatchesCore(), 'the tree has the two messages');
+      const rebuilds = api.tree.indexRebuilds;
+      const costBefore = api.tree.totals()!.costUsd;
+      appendFileSync(session(), cc(1, 400) + cc(3, 1));
+      await changeWhere(api, () => table()?.length === 3 && table()!.edits > 0);
+      api.tree.getChildren();
+      const t = table()!;
+      assert.deepEqual([...t.outputTokens.subarray(0, t.length)], [400, 1, 1], 'msg_1 keeps its final usage, msg_3 is new');
+      assert.ok(treeMatchesCore(), 'the tree matches the core after the replacement');
+      assert.ok(api.tree.totals()!.costUsd > costBefore, 'the completed message costs more');
+      assert.equal(api.tree.indexRebuilds, rebuilds, 'the tree was updated in place, not regrouped');
+    });
+  });
+
   describe('a big trace file', () => {
     const big = () => join(workspaceDir(), 'traces', 'big.jsonl');
     after(async () => {
