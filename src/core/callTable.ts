@@ -11,9 +11,17 @@ export function hashString(s: string): number {
 }
 
 /**
+ * Longest probe run the typed-array indexes accept (here, StringMerger, the fast scanner's byte caches). Trace text is
+ * untrusted and FNV is not a keyed hash: strings crafted to collide would make every lookup walk a long run, so past
+ * this the index gives up (the pool switches to a Map, the caches stop caching, the merge falls back to interning).
+ */
+export const MAX_PROBE = 64;
+
+/**
  * Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value".
  * Strings are found through an open-addressing index in typed arrays (a slot holds id + 1; the hash of each id is
  * kept): a million strings take ~12 MB of index instead of ~40 MB for a Map, and indexing taken-over strings is fast.
+ * Should a probe run past MAX_PROBE (strings crafted to collide), the pool uses a Map from then on.
  */
 export class StringPool {
   values: string[] = [''];
@@ -21,6 +29,16 @@ export class StringPool {
   private hashes = new Int32Array(32);
   /** Ids below this are in the index ('' at 0 never is: id('') is 0). After `adopt`, the rest is indexed when needed. */
   private indexed = 1;
+  /** The lookup once the typed index gave up (see MAX_PROBE). */
+  private map: Map<string, number> | undefined;
+
+  /** `hash`: for tests (e.g. one that makes every string collide); FNV-1a by default. */
+  constructor(private readonly hash: (s: string) => number = hashString) {}
+
+  /** True once the typed index gave up for a Map (strings crafted to collide). */
+  get degraded(): boolean {
+    return this.map !== undefined;
+  }
 
   /** Makes room in the index for `count` strings (load factor at most 1/2), re-slotting the indexed ones. */
   private reserve(count: number) {
@@ -45,16 +63,27 @@ export class StringPool {
     this.slots = slots;
   }
 
-  /** The slot of `s` (hash `h`): where it is, or the empty slot where it would go. */
+  /** The slot of `s` (hash `h`): where it is, or the empty slot where it would go; -1 past MAX_PROBE steps. */
   private slotOf(s: string, h: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;
     let j = h & mask;
-    for (;;) {
+    for (let step = 0; step <= MAX_PROBE; step++) {
       const e = slots[j];
       if (e === 0 || (this.hashes[e - 1] === h && this.values[e - 1] === s)) return j;
       j = (j + 1) & mask;
     }
+    return -1;
+  }
+
+  /** Gives up the typed index for a Map of the strings indexed so far (each string's first id). */
+  private toMap(): Map<string, number> {
+    const map = new Map<string, number>();
+    for (let i = 1; i < this.indexed; i++) if (!map.has(this.values[i])) map.set(this.values[i], i);
+    this.map = map;
+    this.slots = new Int32Array(0);
+    this.hashes = new Int32Array(0);
+    return map;
   }
 
   /**
@@ -63,18 +92,26 @@ export class StringPool {
    */
   buildLookupStep(n = 20000): boolean {
     const end = Math.min(this.values.length, this.indexed + n);
-    if (end > this.indexed) {
-      this.reserve(this.values.length);
-      for (let i = this.indexed; i < end; i++) {
-        const v = this.values[i];
-        const h = hashString(v);
+    for (let i = this.indexed; i < end; i++) {
+      const v = this.values[i];
+      if (this.map) {
+        if (!this.map.has(v)) this.map.set(v, i);
+      } else {
+        if (i === this.indexed) this.reserve(this.values.length);
+        const h = this.hash(v);
         const j = this.slotOf(v, h);
+        if (j < 0) {
+          this.indexed = i;
+          this.toMap();
+          i--; // this string again, into the map
+          continue;
+        }
         if (this.slots[j] === 0) {
           this.slots[j] = i + 1;
           this.hashes[i] = h;
         }
       }
-      this.indexed = end;
+      this.indexed = i + 1;
     }
     return this.indexed === this.values.length;
   }
@@ -90,19 +127,35 @@ export class StringPool {
   id(s: string | undefined): number {
     if (s === undefined || s === '') return 0;
     if (this.indexed < this.values.length) this.buildLookupStep(Infinity);
-    const h = hashString(s);
-    let j = this.slotOf(s, h);
-    const e = this.slots[j];
-    if (e !== 0) return e - 1;
-    const id = this.values.length;
-    this.values.push(s);
-    if ((id + 1) * 2 > this.slots.length || id >= this.hashes.length) {
-      this.reserve(id + 1);
-      j = this.slotOf(s, h);
+    if (!this.map) {
+      const h = this.hash(s);
+      let j = this.slotOf(s, h);
+      if (j >= 0) {
+        const e = this.slots[j];
+        if (e !== 0) return e - 1;
+        const id = this.values.length;
+        if ((id + 1) * 2 > this.slots.length || id >= this.hashes.length) {
+          this.reserve(id + 1);
+          j = this.slotOf(s, h);
+        }
+        if (j >= 0) {
+          this.values.push(s);
+          this.slots[j] = id + 1;
+          this.hashes[id] = h;
+          this.indexed = id + 1;
+          return id;
+        }
+      }
+      this.toMap();
     }
-    this.slots[j] = id + 1;
-    this.hashes[id] = h;
-    this.indexed = id + 1;
+    const map = this.map!;
+    let id = map.get(s);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(s);
+      map.set(s, id);
+      this.indexed = id + 1;
+    }
     return id;
   }
 
@@ -120,8 +173,15 @@ export class StringPool {
   peek(s: string): number | undefined {
     if (s === '') return 0;
     if (this.indexed < this.values.length) this.buildLookupStep(Infinity);
-    const e = this.slots[this.slotOf(s, hashString(s))];
-    return e === 0 ? undefined : e - 1;
+    if (!this.map) {
+      const j = this.slotOf(s, this.hash(s));
+      if (j >= 0) {
+        const e = this.slots[j];
+        return e === 0 ? undefined : e - 1;
+      }
+      this.toMap();
+    }
+    return this.map!.get(s);
   }
 
   /**
@@ -134,6 +194,7 @@ export class StringPool {
     if (this.values.length !== 1 || values[0] !== '') return false;
     this.values = values;
     this.indexed = 1;
+    if (this.map) this.map = new Map();
     return true;
   }
 

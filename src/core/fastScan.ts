@@ -1,4 +1,4 @@
-import { CallTable, FLAG_ERROR } from './callTable';
+import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { MAX_TOKENS_PER_CALL, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
@@ -510,7 +510,8 @@ export class FastScanner {
     const mask = t.length - 1;
     let i = h & mask;
     const n = e - s;
-    for (;;) {
+    let step = 0;
+    for (; step <= MAX_PROBE; step++) {
       const ent = t[i];
       if (ent === 0) break;
       const k = this.keyEntries[ent - 1];
@@ -522,7 +523,8 @@ export class FastScanner {
       i = (i + 1) & mask;
     }
     const info = keyInfo(latin1(b, s, e));
-    if (this.keyEntries.length < t.length >> 1) {
+    // Past MAX_PROBE (keys crafted to collide) the key is not cached: keyInfo's own map answers.
+    if (step <= MAX_PROBE && this.keyEntries.length < t.length >> 1) {
       this.keyEntries.push({ hash: h, bytes: b.slice(s, e), info });
       t[i] = this.keyEntries.length;
     }
@@ -682,7 +684,8 @@ export class FastScanner {
     const mask = t.length - 1;
     let i = h & mask;
     const n = e - s;
-    for (;;) {
+    let step = 0;
+    for (; step <= MAX_PROBE; step++) {
       const ent = t[i];
       if (ent === 0) break;
       const k = this.strEntries[ent - 1];
@@ -694,7 +697,8 @@ export class FastScanner {
       i = (i + 1) & mask;
     }
     const entry: CachedString = { hash: h, bytes: b.slice(s, e), str: asc ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)), poolId: -1 };
-    if (this.strEntries.length < MAX_CACHED_STRINGS) {
+    // Past MAX_PROBE (values crafted to collide) the string is not cached: the pool interns it.
+    if (step <= MAX_PROBE && this.strEntries.length < MAX_CACHED_STRINGS) {
       this.strEntries.push(entry);
       t[i] = this.strEntries.length;
       if (this.strEntries.length * 2 > t.length) this.rehash();

@@ -1,4 +1,4 @@
-import type { StringPool } from './callTable';
+import { MAX_PROBE, type StringPool } from './callTable';
 
 /**
  * Merging the strings of tables read in parallel into one pool without the pool's lookup map: strings are found by a
@@ -20,6 +20,13 @@ export function hashJoined(j: { text: string; lengths: Uint32Array }): Int32Arra
     at = end;
   }
   return out;
+}
+
+/** Thrown when strings collide past MAX_PROBE (crafted text): the caller interns through the pool instead. */
+export class TooManyCollisions extends Error {
+  constructor() {
+    super('StringMerger: too many strings share a hash');
+  }
 }
 
 export class StringMerger {
@@ -48,7 +55,10 @@ export class StringMerger {
   private insert(id: number, h: number) {
     this.hashOf[id] = h;
     let i = h & this.mask;
-    while (this.table[i] !== 0) i = (i + 1) & this.mask;
+    for (let step = 0; this.table[i] !== 0; step++) {
+      if (step >= MAX_PROBE) throw new TooManyCollisions();
+      i = (i + 1) & this.mask;
+    }
     this.table[i] = id + 1;
   }
 
@@ -72,12 +82,16 @@ export class StringMerger {
       const h = hashes[k];
       let i = h & mask;
       let id = -1;
-      for (;;) {
+      for (let step = 0; ; step++) {
         const e = t[i];
         if (e === 0) break;
         if (this.hashOf[e - 1] === h && values[e - 1] === s) {
           id = e - 1;
           break;
+        }
+        if (step >= MAX_PROBE) {
+          this.size = -1; // strings merged so far stay in the pool: the caller interns the rest through it
+          throw new TooManyCollisions();
         }
         i = (i + 1) & mask;
       }

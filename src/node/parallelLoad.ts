@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, type StringPool } from '../core/callTable';
 import { newContext } from '../core/normalize';
-import { StringMerger } from '../core/stringMerge';
+import { StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
 import { fileFingerprint, readTraceFile } from './traceReader';
@@ -239,12 +239,22 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   // else may intern into the pool until this returns (the merger refuses to go on if something did).
   let merger: StringMerger | undefined;
   for (const [k, p] of parts.entries()) {
-    let idMap: Int32Array;
+    let idMap: Int32Array | undefined;
+    // Strings crafted to share a hash (TooManyCollisions) are interned through the pool instead of merged.
+    const collided = (e: unknown): undefined => {
+      if (!(e instanceof TooManyCollisions)) throw e;
+      merger = undefined;
+      return undefined;
+    };
     if (k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
       idMap = identity(p.lens.length);
-      merger = new StringMerger(opts.pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));
-    } else if (merger) idMap = await mergeSliced(merger, p);
-    else idMap = await internSliced(opts.pool, p.joined, p.lens);
+      try {
+        merger = new StringMerger(opts.pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));
+      } catch (e) {
+        collided(e);
+      }
+    } else if (merger) idMap = await mergeSliced(merger, p).catch(collided);
+    idMap ??= await internSliced(opts.pool, p.joined, p.lens);
     merged.push({ columns: p.columns, lineOffset, idMap });
     for (const pr of p.problems) {
       if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });

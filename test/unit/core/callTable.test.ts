@@ -46,6 +46,42 @@ describe('StringPool', () => {
     assert.equal(p.id('new'), ref.size + 1);
   });
 
+  it('gives up its typed index for a Map when strings collide (crafted trace text), and keeps every id', () => {
+    const collide = () => 42;
+    const check = (p: StringPool, strings: string[], what: string) => {
+      const ref = new Map<string, number>();
+      strings.forEach((s) => {
+        if (!ref.has(s)) ref.set(s, ref.size + 1);
+      });
+      for (const [s, id] of ref) {
+        assert.equal(p.peek(s), id, `${what}: peek ${s}`);
+        assert.equal(p.id(s), id, `${what}: id ${s}`);
+      }
+      const n = p.values.length;
+      assert.equal(p.id('one more'), n, what);
+      assert.equal(p.peek('never'), undefined, what);
+    };
+    const strings = Array.from({ length: 300 }, (_, i) => `t_${i}`);
+    // Interned one by one.
+    const a = new StringPool(collide);
+    for (let i = 0; i < 60; i++) a.id(strings[i]);
+    assert.equal(a.degraded, false, 'a run of 60 is still probed');
+    for (const s of strings) a.id(s);
+    assert.equal(a.degraded, true);
+    check(a, strings, 'interned');
+    // Taken over, then indexed in slices (the switch happens mid-slice).
+    const b = new StringPool(collide);
+    b.adopt(['', ...strings, 't_5']);
+    while (!b.buildLookupStep(7));
+    assert.equal(b.degraded, true);
+    check(b, strings, 'adopted');
+    assert.equal(b.peek('t_5'), 6, 'a string held twice keeps its first id');
+    // With the real hash, the same strings stay in the typed index.
+    const c = new StringPool();
+    for (const s of strings) c.id(s);
+    assert.equal(c.degraded, false);
+  });
+
   it('packs strings as one string with lengths, and unpacks them the same, odd characters included', () => {
     const strings = ['', 'é', '\u0000', 'a|b', '\ud800', '🚀'];
     const j = joinStrings(strings);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { joinStrings, StringPool } from '../../../src/core/callTable';
-import { hashJoined, StringMerger } from '../../../src/core/stringMerge';
+import { hashJoined, StringMerger, TooManyCollisions } from '../../../src/core/stringMerge';
 
 /** Merges parts of strings as parallelLoad does: the first adopted, the others merged; returns each part's id map. */
 function mergeParts(parts: string[][], hash: (j: { text: string; lengths: Uint32Array }) => Int32Array, slice = 3): { pool: StringPool; maps: Int32Array[] } {
@@ -63,6 +63,24 @@ describe('StringMerger: strings of parts read in parallel, merged by hash withou
     const mq = new StringMerger(q, hashJoined(joinStrings(['', 'a'])), 10);
     q.id('b');
     assert.throws(() => mq.merge(j, hashJoined(j), new Int32Array(3), 0, 3, 0), /from elsewhere/);
+  });
+
+  it('gives up (TooManyCollisions) rather than probe a long run of strings sharing a hash', () => {
+    const many = ['', ...Array.from({ length: 100 }, (_, i) => `s${i}`)];
+    const zeros = (j: { lengths: Uint32Array }) => new Int32Array(j.lengths.length);
+    const pool = new StringPool();
+    pool.adopt([...many]);
+    assert.throws(() => new StringMerger(pool, zeros(joinStrings(many)), 300), TooManyCollisions);
+    const few = ['', 'a', 'b'];
+    const p2 = new StringPool();
+    p2.adopt([...few]);
+    const m = new StringMerger(p2, zeros(joinStrings(few)), 300);
+    const j = joinStrings(many.slice(1));
+    assert.throws(() => m.merge(j, zeros(j), new Int32Array(100), 0, 100, 0), TooManyCollisions);
+    // What it merged before giving up is in the pool once; the rest is interned through the pool.
+    for (const s of many.slice(1)) p2.id(s);
+    assert.equal(new Set(p2.values).size, p2.values.length, 'no string twice');
+    assert.equal(p2.values.length, 103);
   });
 
   it('builds the lookup map between turns', async () => {

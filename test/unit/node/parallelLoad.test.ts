@@ -69,6 +69,37 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     });
   }
 
+  it('gives the same result when trace text is crafted so that its strings share a hash (no long probing, no lost id)', async () => {
+    // Trace ids and users whose FNV-1a hashes agree in their low 16 bits: they fall in one run of every typed index
+    // (pool, merger, the scanner's caches) smaller than 65,536 slots.
+    const fnv = (x: string) => {
+      let h = 0x811c9dc5 | 0;
+      for (let q = 0; q < x.length; q++) h = Math.imul(h ^ x.charCodeAt(q), 0x01000193);
+      return h;
+    };
+    const colliding = (prefix: string, n: number): string[] => {
+      const out: string[] = [];
+      for (let i = 0; out.length < n; i++) if ((fnv(`${prefix}${i}`) & 0xffff) === 0x1234) out.push(`${prefix}${i}`);
+      return out;
+    };
+    const traces = colliding('t', 150);
+    const users = colliding('u', 150);
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      lines.push(JSON.stringify({ ts: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(), trace_id: traces[(i * 7) % traces.length], model: 'gpt-4o', input_tokens: 100 + i, output_tokens: 10, metadata: { feature: `f${i % 3}`, user_id: users[(i * 11) % users.length] } }));
+    }
+    const crafted = join(dir, 'crafted.jsonl');
+    writeFileSync(crafted, lines.join('\n') + '\n');
+    const seq = sequential(crafted);
+    const r = await loadParallel(crafted, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+    assert.equal(r.ranges, 2);
+    assertSameState(r.state, seq, 'crafted collisions');
+    sameFigures(r.state, seq);
+    assert.equal(new Set(Array.from(r.state.table.traceId.subarray(0, r.state.table.length))).size, traces.length, 'one id per trace');
+    r.state.table.pool.id('one more');
+    assert.equal(r.state.table.pool.degraded, true, 'the pool gave up its typed index for a Map');
+  });
+
   it('gives the same result for split points on the first line, near the end and right at line starts', async () => {
     const seq = sequential(trace);
     const size = statSync(trace).size;
