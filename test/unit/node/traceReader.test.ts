@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type CallTable, StringPool } from '../../../src/core/callTable';
 import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
 import { PriceBook } from '../../../src/core/pricing';
-import { readTraceFile, warmUpReader } from '../../../src/node/traceReader';
+import { readTraceFile, warmUpReader, warmUpReaderInTurns } from '../../../src/node/traceReader';
 import { sameIndex } from '../helpers';
 
 const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10, metadata: { feature: `f${i % 3}` } }) + '\n';
@@ -123,7 +123,7 @@ describe('readTraceFile', () => {
 });
 
 describe('warmUpReader', () => {
-  it('reads the end of a file into a throwaway table and leaves the file alone', () => {
+  it('reads the end of a file into a throwaway table and leaves the file alone, also run by run between turns', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-warm-'));
     try {
       const file = join(dir, 't.jsonl');
@@ -133,6 +133,10 @@ describe('warmUpReader', () => {
       const prices = new PriceBook();
       assert.ok(warmUpReader(file, prices, 4096) >= 0);
       assert.ok(warmUpReader(file, prices) >= 0, 'a file smaller than the window is read whole');
+      let turns = 0;
+      const r = await warmUpReaderInTurns(file, prices, async () => void turns++);
+      assert.equal(turns, 4, 'five runs, a turn between each');
+      assert.ok(r.longestMs <= r.totalMs);
       assert.deepEqual(readFileSync(file), before);
       assert.ok(prices.resolve('gpt-4o'));
     } finally {
