@@ -405,7 +405,7 @@ async function main() {
     console.log(`  tree (feature > user > model, costliest path open): build ${f(e.treeBuildMs)} ms; regroup (feature > user > model <-> model > feature > user) ${f(e.treeRegroupMs)} ms (median of 5, max ${f(e.treeRegroupMaxMs)}); time range 7d <-> 24h ${f(e.treeRangeMs)} ms; ` +
       `tooltip (percentiles) of the biggest group, ${f(e.treeTooltipCalls)} calls: ${f(e.treeTooltipMs)} ms`);
     console.log(`  append 1,000 lines -> read the new bytes + update the open tree: ${f(e.incrementalMs)} ms (of which reading ${f(e.incrementalReadMs)} ms; median of 5; ` +
-      `the first append after the load ${f(e.incrementalFirstMs)} ms (reading ${f(e.incrementalFirstReadMs)} ms), after a ${f(e.warmUpMs)} ms warm-up of the reader on this thread (four runs between turns, the longest ${f(e.warmUpLongestMs)} ms) and ${f(e.lookupMs)} ms building the string lookup map between turns) (${e.incrementalSync}, added ${e.incrementalAdded}, reloaded ${e.incrementalReloaded}); full report from scratch ${f(e.rebuildReportMs)} ms`);
+      `the first append after the load ${f(e.incrementalFirstMs)} ms (reading ${f(e.incrementalFirstReadMs)} ms), after a ${f(e.warmUpMs)} ms warm-up of the reader on this thread (five runs between turns, the longest ${f(e.warmUpLongestMs)} ms) and ${f(e.lookupMs)} ms building the string lookup map between turns) (${e.incrementalSync}, added ${e.incrementalAdded}, reloaded ${e.incrementalReloaded}); full report from scratch ${f(e.rebuildReportMs)} ms`);
     check(`${e.size} incremental`, e.incrementalAdded.split('/').every((n) => n === '1000') && !e.incrementalReloaded, `added ${e.incrementalAdded}, reloaded ${e.incrementalReloaded}`, failures);
   }
   if (failures.length) {
