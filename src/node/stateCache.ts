@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
@@ -83,9 +83,32 @@ function wellFormedMeta(m: Header['meta']): boolean {
   );
 }
 
+/** How old a temp file of a cache write must be to count as left behind (a writer stopped mid-way). */
+const STALE_TEMP_MS = 10 * 60_000;
+
+/** Removes temp files of `file` that writers stopped mid-way left behind (a window closed while it wrote). */
+function removeStaleTemps(file: string): void {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const p = join(dir, name);
+      try {
+        if (Date.now() - statSync(p).mtimeMs > STALE_TEMP_MS) rmSync(p, { force: true });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // no directory listing: nothing to clean
+  }
+}
+
 /** Writes a file's columns next to its key (atomically: a temp file renamed into place). Only rows < length are written. */
 export function writeStateCache(file: string, key: CacheKey, state: PackedTraceFileState): void {
   mkdirSync(join(file, '..'), { recursive: true });
+  removeStaleTemps(file);
   const tmp = `${file}.${process.pid}.tmp`;
   const c = state.columns;
   const joined = c.joinedStrings ?? joinStrings(c.strings);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
@@ -138,6 +138,26 @@ describe('loading in a worker thread, and the state cache', function () {
     const pad = Buffer.alloc(((16 + Buffer.byteLength(forged) + 7) & ~7) - 16 - Buffer.byteLength(forged));
     writeFileSync(file, Buffer.concat([lead, Buffer.from(forged), pad, body]));
     assert.equal(await readStateCache(file, key), undefined, 'unknown encoding');
+  });
+
+  it('removes temp files that a stopped writer left behind, and only old ones', () => {
+    const state = loadText(text, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    writeStateCache(file, key, packState(state).packed);
+    const old = `${file}.999991.tmp`;
+    const recent = `${file}.999992.tmp`;
+    const other = join(dir, 'cache', 'someone-else.cols.999993.tmp');
+    for (const f of [old, recent, other]) writeFileSync(f, 'half written');
+    const longAgo = new Date(Date.now() - 3600_000);
+    utimesSync(old, longAgo, longAgo);
+    utimesSync(other, longAgo, longAgo);
+    writeStateCache(file, key, packState(state).packed);
+    assert.equal(existsSync(old), false, 'an hour-old temp file of this cache is removed');
+    assert.equal(existsSync(recent), true, 'a temp file another window may be writing now is kept');
+    assert.equal(existsSync(other), true, "another cache file's temp files are its own writer's business");
+    rmSync(recent);
+    rmSync(other);
   });
 
   it('rejects a cache whose string lengths do not add up', async () => {
