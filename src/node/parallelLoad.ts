@@ -238,14 +238,14 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   // hash (no lookup map: the pool builds it when first needed); into a pool with strings, all are interned. Nothing
   // else may intern into the pool until this returns (the merger refuses to go on if something did).
   let merger: StringMerger | undefined;
+  // Strings crafted to share a hash (TooManyCollisions) are interned through the pool instead of merged.
+  const collided = (e: unknown): undefined => {
+    if (!(e instanceof TooManyCollisions)) throw e;
+    merger = undefined;
+    return undefined;
+  };
   for (const [k, p] of parts.entries()) {
     let idMap: Int32Array | undefined;
-    // Strings crafted to share a hash (TooManyCollisions) are interned through the pool instead of merged.
-    const collided = (e: unknown): undefined => {
-      if (!(e instanceof TooManyCollisions)) throw e;
-      merger = undefined;
-      return undefined;
-    };
     if (k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
       idMap = identity(p.lens.length);
       try {

@@ -341,7 +341,7 @@ export class TraceStore extends Disposable {
             }
             this.files.set(p, state);
             this.via.set(p, cacheHit ? 'cache' : 'worker');
-            // The pool took the strings over without its lookup map: built between turns, before the first append needs it.
+            // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
             this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
           } catch (e) {
@@ -363,8 +363,8 @@ export class TraceStore extends Disposable {
 
   /**
    * Once, after the first big files were read by workers: runs the reader over the end of one of them, off the
-   * critical path, so the first append is read by compiled code like the next ones: four short runs between turns
-   * (~10-25 ms each), instead of ~10-15 ms more on the first append.
+   * critical path, so the first append is read by compiled code like the next ones: five short runs between turns
+   * (at most ~15-20 ms each), instead of ~10-20 ms more on the first append.
    */
   private warmUp(paths: string[]): void {
     if (this.warm) return;
