@@ -19,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { eventLoopProbe } from './eventLoopProbe.mjs';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,7 +122,7 @@ async function childOurs(mode, file) {
     // Incremental: append 1,000 lines, read only the new bytes, update the tree (the three open levels, with their
     // figures); then restore the file. Also the full report rebuilt from scratch, for comparison.
     const size = statSync(file).size;
-    const lines = readFileSync(file, { encoding: 'utf8', start: 0, end: 600 * 1000 }).split('\n').slice(0, 1000).join('\n') + '\n';
+    const lines = readSlice(file, 0, 600 * 1000).split('\n').slice(0, 1000).join('\n') + '\n';
     // As the extension does after a load by workers: the reader runs once over the file's end on this thread.
     const { warmUpReaderInTurns } = require(join(OUT, 'node/traceReader.js'));
     const warm = await warmUpReaderInTurns(file, prices, () => new Promise((r) => setTimeout(r, 0)));
@@ -272,19 +272,51 @@ async function childNaive(file, pricesJson) {
   return { ms: performance.now() - t0, rssMb: process.resourceUsage().maxRSS / 1024, groups: out };
 }
 
+/** Bytes [start, end) of a file as text (readFileSync has no start/end: it would read a whole 1.2 GB trace). */
+function readSlice(file, start, end) {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.max(0, end - start));
+    const got = readSync(fd, buf, 0, buf.length, start);
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Calls `fn` with every complete line of a file, read 16 MB at a time (any size of file). */
+function forEachLine(file, fn) {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(16 << 20);
+    let carry = '';
+    let at = 0;
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, at);
+      if (got <= 0) break;
+      at += got;
+      const lines = (carry + buf.subarray(0, got).toString('utf8')).split('\n');
+      carry = lines.pop();
+      for (const l of lines) fn(l);
+    }
+    if (carry) fn(carry);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Flat price rates for the (provider, model) pairs of a file, as our PriceBook resolves them (fails on tiers/dates). */
 function priceTable(file) {
   const { PriceBook, tableAt } = require(join(OUT, 'core/pricing.js'));
   const pairs = new Set();
   const size = statSync(file).size;
-  const tail = readFileSync(file, { encoding: 'utf8', start: Math.max(0, size - 4096) }).trim().split('\n').pop();
-  const head = readFileSync(file, { encoding: 'utf8', start: 0, end: 4096 }).split('\n')[0];
+  const tail = readSlice(file, Math.max(0, size - 4096), size).trim().split('\n').pop();
+  const head = readSlice(file, 0, 4096).split('\n')[0];
   const span = [head, tail].map((l) => Date.parse(JSON.parse(l).ts));
-  const text = readFileSync(file, { encoding: 'utf8', start: 0, end: Math.min(statSync(file).size, 20e6) });
-  for (const line of text.split('\n')) {
+  forEachLine(file, (line) => {
     const m = /"provider":"([^"]*)","model":"([^"]*)"/.exec(line);
     if (m) pairs.add(`${m[1]}\u0000${m[2]}`);
-  }
+  });
   const book = new PriceBook();
   const out = [];
   for (const key of pairs) {
