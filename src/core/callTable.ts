@@ -3,11 +3,16 @@ import { ReplacedRows } from './replacedRows';
 import { serviceTierMultiplier } from './serviceTier';
 import type { CallRecord, CanonicalDim } from './types';
 
-/** FNV-1a over the UTF-16 code units of `s` (the pool's index and StringMerger hash strings alike). */
-export function hashString(s: string): number {
+/** FNV-1a over the UTF-16 code units `from`..`to` of `s` (the pool's index and StringMerger hash strings alike). */
+export function hashRange(s: string, from: number, to: number): number {
   let h = 0x811c9dc5 | 0;
-  for (let q = 0; q < s.length; q++) h = Math.imul(h ^ s.charCodeAt(q), 0x01000193);
+  for (let q = from; q < to; q++) h = Math.imul(h ^ s.charCodeAt(q), 0x01000193);
   return h;
+}
+
+/** hashRange of the whole of `s`. */
+export function hashString(s: string): number {
+  return hashRange(s, 0, s.length);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { MAX_PROBE, type StringPool } from './callTable';
+import { hashRange, MAX_PROBE, type StringPool } from './callTable';
 
 /**
  * Merging the strings of tables read in parallel into one pool without the pool's lookup map: strings are found by a
@@ -7,16 +7,13 @@ import { MAX_PROBE, type StringPool } from './callTable';
  * Pure: no fs, no vscode.
  */
 
-/** FNV-1a over the UTF-16 code units of each string of joined strings (see PackedColumns.joinedStrings). */
+/** hashRange (FNV-1a, as the pool hashes) of each string of joined strings (see PackedColumns.joinedStrings). */
 export function hashJoined(j: { text: string; lengths: Uint32Array }): Int32Array {
   const out = new Int32Array(j.lengths.length);
-  const t = j.text;
   let at = 0;
   for (let i = 0; i < out.length; i++) {
     const end = at + j.lengths[i];
-    let h = 0x811c9dc5 | 0;
-    for (let q = at; q < end; q++) h = Math.imul(h ^ t.charCodeAt(q), 0x01000193);
-    out[i] = h;
+    out[i] = hashRange(j.text, at, end);
     at = end;
   }
   return out;
