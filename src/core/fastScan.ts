@@ -102,6 +102,13 @@ interface KeyInfo {
   seen: Int32Array;
   /** The key's bytes (keys the fast path reads are ASCII): a predicted key is checked against them. */
   bytes: Uint8Array;
+  /** Per context, the key that followed this one last time (the prediction for the next key). */
+  next: (KeyInfo | undefined)[];
+  /**
+   * The key's bytes and closing quote as little-endian 32-bit words at offsets 0, 4, 8... (the last one ending at the
+   * quote, overlapping the one before): a predicted key is checked four bytes at a time. Empty for keys under 3 bytes.
+   */
+  words: Int32Array;
 }
 
 const PROBE_VALUE = 'zq\u0001probe';
@@ -140,6 +147,14 @@ function hasFieldEffect(wrap: (v: unknown) => Record<string, unknown>): boolean 
 
 const keyInfos = new Map<string, KeyInfo>();
 
+function keyWords(name: string): Int32Array {
+  const m = name.length + 1;
+  if (m < 4) return new Int32Array(0);
+  const bytes = Uint8Array.from(name + '"', (c) => c.charCodeAt(0) & 0xff);
+  const dv = new DataView(bytes.buffer);
+  return Int32Array.from({ length: Math.ceil(m / 4) }, (_, i) => dv.getInt32(Math.min(4 * i, m - 4), true));
+}
+
 function isRiskyName(name: string): boolean {
   return name in Object.prototype || name.toLowerCase() in Object.prototype || /^[0-9]+$/.test(name) || name.startsWith('code.');
 }
@@ -165,6 +180,8 @@ function keyInfo(name: string): KeyInfo {
     nestedTag: risky ? TAG_SKIP : tagClass(probe({ ...BASE, metadata: { [name]: PROBE_VALUE } }), name),
     seen: new Int32Array(3),
     bytes: Uint8Array.from(name, (c) => c.charCodeAt(0) & 0xff),
+    next: [undefined, undefined, undefined],
+    words: keyWords(name),
   };
   if (k.isMeta || k.isTags) k.topTag = TAG_SKIP;
   keyInfos.set(name, k);
@@ -296,6 +313,7 @@ export class FastScanner {
   private readonly priceCache = new Map<number, ResolvedPrice | null>();
   private readonly tokens: TokenCounts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
   private b: Latin1Bytes = new Uint8Array(0);
+  private dv: DataView = new DataView(new ArrayBuffer(0));
   // Row values of the current line.
   /** The previous trace id: its bytes at [s, e) of `buf` (the scanned bytes, copied when a scan ends). */
   private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string; poolId: number };
@@ -319,6 +337,7 @@ export class FastScanner {
   private scanLines(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
     const b = bytes as Latin1Bytes;
     this.b = b;
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (this.pricesFor !== opts.prices) {
       this.pricesFor = opts.prices;
       this.priceCache.clear();
@@ -410,9 +429,10 @@ export class FastScanner {
     this.tagsObject = false;
     let p = this.ws(s + 1, e);
     if (b[p] === 125) return p + 1 === e;
-    for (let slot = 0; ; slot++) {
+    for (let prev: KeyInfo | undefined; ; ) {
       if (b[p] !== 34) return false;
-      const key = this.key(p + 1, e, 0, slot);
+      const key = this.key(p + 1, e, 0, prev);
+      prev = key;
       p = this.ws(this.keyEnd + 1, e);
       if (b[p] !== 58) return false;
       p = this.ws(p + 1, e);
@@ -444,9 +464,10 @@ export class FastScanner {
     const b = this.b;
     p = this.ws(p + 1, e);
     if (b[p] === 125) return p + 1;
-    for (let slot = 0; ; slot++) {
+    for (let prev: KeyInfo | undefined; ; ) {
       if (b[p] !== 34) throw FALLBACK;
-      const key = this.key(p + 1, e, ctx, slot);
+      const key = this.key(p + 1, e, ctx, prev);
+      prev = key;
       if (ctx === 1 ? key.dangerMeta : key.dangerTags) throw FALLBACK;
       p = this.ws(this.keyEnd + 1, e);
       if (b[p] !== 58) throw FALLBACK;
@@ -466,22 +487,35 @@ export class FastScanner {
   private keyEnd = 0;
 
   /**
-   * The keys of the previous line per context, in order: lines of one tracer mostly repeat the same keys in the same
-   * order, so the key at the same place is tried first (one byte comparison instead of hashing and a table probe).
+   * The first key of the previous line per context. Lines of one tracer mostly repeat the same keys in the same order,
+   * so the key that followed the previous key last time (KeyInfo.next) is tried first: one byte comparison instead of
+   * hashing and a table probe. An optional key present in some lines only costs a miss or two, not the rest of the line.
    */
-  private readonly predicted: KeyInfo[][] = [[], [], []];
+  private readonly firstKey: (KeyInfo | undefined)[] = [undefined, undefined, undefined];
 
-  /** Reads a key string starting after its quote; sets keyEnd to its closing quote. */
-  private key(p: number, e: number, ctx: number, slot: number): KeyInfo {
+  /** Reads a key string starting after its quote (`prev`: the key before it in its object); sets keyEnd to its closing quote. */
+  private key(p: number, e: number, ctx: number, prev: KeyInfo | undefined): KeyInfo {
     const b = this.b;
-    const pred = this.predicted[ctx];
-    let info: KeyInfo | undefined = pred[slot];
+    let info: KeyInfo | undefined = prev === undefined ? this.firstKey[ctx] : prev.next[ctx];
     if (info !== undefined) {
-      const kb = info.bytes;
-      const n = kb.length;
-      let j = 0;
-      if (p + n < e) while (j < n && b[p + j] === kb[j]) j++;
-      if (j === n && b[p + n] === 34) this.keyEnd = p + n;
+      const n = info.bytes.length;
+      const w = info.words;
+      let ok = p + n < e;
+      if (ok && w.length > 0) {
+        const dv = this.dv;
+        const last = p + n - 3;
+        for (let i = 0, q = p; i < w.length; i++, q += 4) {
+          if (dv.getInt32(q < last ? q : last, true) !== w[i]) {
+            ok = false;
+            break;
+          }
+        }
+      } else if (ok) {
+        const kb = info.bytes;
+        for (let j = 0; j < n; j++) if (b[p + j] !== kb[j]) ok = false;
+        ok &&= b[p + n] === 34;
+      }
+      if (ok) this.keyEnd = p + n;
       else info = undefined;
     }
     if (info === undefined) {
@@ -497,7 +531,8 @@ export class FastScanner {
       }
       this.keyEnd = p;
       info = this.lookupKey(s, p, h);
-      pred[slot] = info;
+      if (prev === undefined) this.firstKey[ctx] = info;
+      else prev.next[ctx] = info;
     }
     if (info.seen[ctx] === this.cur) throw FALLBACK; // duplicate key
     info.seen[ctx] = this.cur;

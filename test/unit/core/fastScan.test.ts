@@ -149,8 +149,24 @@ describe('fastScan: the byte-level reader gives the same table as JSON.parse + n
     ['blank and whitespace lines', '\n\n   \n\t\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2}\n\v\n\u00a0\n'],
     ['malformed lines', '{"model":"gpt-4o","input_tokens":1,"output_tokens":2\n{"model":"gpt-4o",broken}\nnot json\n[1,2]\n"str"\n42\nnull\n{"model":"gpt-4o","input_tokens":01,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1.,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2} trailing\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,}\n{"model":"gpt-4o","input_tokens":tru,"output_tokens":2}\n{"a":"ctl\u0001char","input_tokens":1}'],
     ['a pretty-printed document in the middle', `${FLAT}\n{\n  "model": "gpt-4o",\n  "input_tokens": 5,\n  "output_tokens": 1\n}\n${FLAT}\n`],
-    // Keys are first compared with the previous line's key at the same place: near misses must not match.
+    // Keys are first compared (four bytes at a time) with the key that followed the same key in an earlier line: near
+    // misses must not match, whichever word of the key differs, and an optional key must not shift the others.
     ['keys like the previous line\'s', [
+      '{"cost":1,"time":"2026-11-01T10:00:00Z","input":1,"output":2,"model_name":"o3"}',
+      '{"cosu":1,"timf":"2026-11-01T10:00:00Z","inpux":1,"output":2,"model_nbme":"o3","model":"gpt-4o"}',
+      '{"cost":1,"time":"2026-11-01T10:00:00Z","input":1,"outpu":2,"model_name":"o3"}',
+      '{"costs":1,"time":"2026-11-01T10:00:00Z","input":1,"output":2,"model_namf":"o3"}',
+      '{"output":2,"model_name":"o3","input":1}',
+      '{"output":2,"model_namf":"o3","input":1}',
+      '{"output":2,"model_name":"o3","input":1}',
+      '{"output":2,"nodel_name":"o3","input":1}',
+      '{"output":2,"model_name":"o3","input":1}',
+      '{"output":2,"model_mame":"o3","input":1}',
+      '{"output":2,"id":"a","ts":1763000000,"input":1}',
+      '{"output":2,"id":"a","tt":1763000000,"input":1}',
+      '{"cost":1,"time":"2026-11-01T10:00:00Z","input":1,"output":2,"feature":"x","model_name":"o3"}',
+      '{"cost":1,"time":"2026-11-01T10:00:00Z","input":1,"output":2,"model_name":"o3"}',
+      '{"cost":1,"time":"2026-11-01T10:00:00Z","input":1,"output":2,"model_name',
       '{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"trace_id":"t1","metadata":{"feature":"a","user_id":"u"}}',
       '{"model_name":"o3","input_tokens":3,"output_tokens":4,"trace_id":"t1","metadata":{"feature_x":"a","user_id":"u"}}',
       '{"mode":"o3","input_tokens":3,"output":4,"trace_id":"t12","metadata":{"featur":"b","user_id":"u"}}',
