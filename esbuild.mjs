@@ -18,6 +18,7 @@ const shared = {
 const builds = [
   { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   { ...shared, entryPoints: ['src/services/loadWorker.ts'], outfile: 'dist/loadWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
+  { ...shared, entryPoints: ['src/services/parseProcess.ts'], outfile: 'dist/parseProcess.js', platform: 'node', format: 'cjs', target: 'node20' },
   { ...shared, entryPoints: ['src/node/parseRangeWorker.ts'], outfile: 'dist/parseRangeWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   { ...shared, entryPoints: ['src/node/signalsWorker.ts'], outfile: 'dist/signalsWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   { ...shared, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },

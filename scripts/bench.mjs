@@ -181,7 +181,7 @@ async function childReopen(file, phase, settings) {
   let hit = false;
   const probe = eventLoopProbe();
   const t0 = performance.now();
-  const state = await loadInWorker(worker, req, new StringPool(), { onCache: (h) => (hit = h) });
+  const state = await loadInWorker(worker, req, new StringPool(), { onSource: (s) => (hit = s === 'cache') });
   const tableMs = performance.now() - t0;
   if (phase === 'first') return { firstMs: tableMs, firstEventLoopMaxMs: probe.stop(), hit, calls: state.table.length };
   // As the Cost view does on a big store: the first level is built in slices between event-loop turns.

@@ -6,7 +6,7 @@
  * the heap is collected and the whole process's RSS is read.
  *
  *   node esbuild.mjs && tsc -p . --outDir out
- *   node --expose-gc scripts/benchMemory.mjs [bench-data/calls-1m.jsonl] [--cache]
+ *   node --expose-gc scripts/benchMemory.mjs [bench-data/calls-1m.jsonl] [--cache] [--thread]
  *
  * Without --cache the file is parsed (the state cache is not used); with --cache the cache in bench-data/state-cache is
  * written if missing by a first process, then read (a new window on an unchanged file). One JSON line is printed.
@@ -33,7 +33,7 @@ const { StringPool } = require(join(OUT, 'core/callTable.js'));
 const { loadInWorker } = require(join(OUT, 'node/workerLoad.js'));
 const { GroupIndex } = require(join(OUT, 'core/groupIndex.js'));
 const worker = join(ROOT, 'dist', 'loadWorker.js');
-const req = { path: file, displayName: file, overrides: [], ...(useCache ? { cache: { dir: join(ROOT, 'bench-data', 'state-cache'), settings: 'bench' } } : {}) };
+const req = { path: file, displayName: file, overrides: [], ...(args.includes('--thread') ? { ownProcess: false } : {}), ...(useCache ? { cache: { dir: join(ROOT, 'bench-data', 'state-cache'), settings: 'bench' } } : {}) };
 const turn = () => new Promise((r) => setImmediate(r));
 const mb = (n) => Math.round(n / 1e6);
 
@@ -46,8 +46,10 @@ const gcAll = async () => {
 await gcAll();
 const base = process.memoryUsage();
 let hit = false;
+let source;
+let childPeak;
 const pool = new StringPool();
-const state = await loadInWorker(worker, req, pool, { onCache: (h) => (hit = h) });
+const state = await loadInWorker(worker, req, pool, { onSource: (s, info) => ((hit = s === 'cache'), (source = s), (childPeak = info.processPeakRssMb)) });
 let peak = process.memoryUsage().rss;
 const index = new GroupIndex();
 await index.rebuildAsync([state.table], { dims: ['feature', 'user', 'model'], source: 'auto' }, turn);
@@ -57,6 +59,6 @@ peak = Math.max(peak, process.memoryUsage().rss);
 await gcAll();
 const m = process.memoryUsage();
 console.log(JSON.stringify({
-  file, calls: state.table.length, cacheHit: hit, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), arrayBuffersMb: mb(m.arrayBuffers),
+  file, calls: state.table.length, cacheHit: hit, source, ...(childPeak ? { parseProcessMaxRssMb: childPeak } : {}), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), arrayBuffersMb: mb(m.arrayBuffers),
   rssBeforeMb: mb(base.rss), rssPeakSeenMb: mb(peak), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
 }));

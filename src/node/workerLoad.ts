@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
@@ -13,11 +17,19 @@ export interface LoadRequest {
   cache?: { dir: string; settings: string };
   /** Files from this size on are parsed by several threads (default 32 MB; tests set it lower). */
   parallelBytes?: number;
+  /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
+  ownProcess?: boolean;
+  /** Without a cache, the file through which the child process hands the columns over (set by loadInWorker). */
+  tempFile?: string;
 }
+
+/** Where the columns came from: the state cache, a parse in a child process, or a parse in the load worker. */
+export type LoadSource = 'cache' | 'process' | 'thread';
 
 export type LoadResponse =
   | { type: 'progress'; fraction: number }
-  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean }
+  /** processPeakRssMb: the child process's peak memory, when it parsed. */
+  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number }
   | { type: 'error'; message: string };
 
 export class LoadCancelled extends Error {
@@ -34,16 +46,21 @@ export function loadInWorker(
   workerScript: string,
   req: LoadRequest,
   pool: StringPool,
-  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onCache?: (hit: boolean) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number }) => void } = {},
 ): Promise<TraceFileState> {
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
+    // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).
+    const tempFile = req.cache ? undefined : join(tmpdir(), `llm-cost-lens-parse-${process.pid}-${randomBytes(6).toString('hex')}.cols`);
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      void w.terminate();
+      // Once the worker is gone, its child process either has written the file (removed here) or, seeing its channel
+      // close, never will (or removes it itself).
+      const ended = w.terminate();
+      if (tempFile) void ended.finally(() => rmSync(tempFile, { force: true }));
       fn();
     };
     const onAbort = () => finish(() => reject(new LoadCancelled()));
@@ -51,7 +68,7 @@ export function loadInWorker(
     w.on('message', (m: LoadResponse) => {
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
       else if (m.type === 'done') {
-        opts.onCache?.(m.fromCache);
+        opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb });
         finish(() => {
           // The strings are cut out of their joined form a slice per event-loop turn (half a million trace ids take
           // ~50 ms), then the columns are taken in. Whatever goes wrong must reject, never leave the load pending.
@@ -67,7 +84,7 @@ export function loadInWorker(
     });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`load worker exited with code ${code}`))));
-    w.postMessage(req);
+    w.postMessage({ ...req, tempFile } satisfies LoadRequest);
   });
 }
 

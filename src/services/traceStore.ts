@@ -6,7 +6,7 @@ import { StringPool, type CallTable } from '../core/callTable';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { mustReload, type TraceFileState } from '../core/traceFile';
-import { LoadCancelled, loadInWorker } from '../node/workerLoad';
+import { LoadCancelled, loadInWorker, type LoadSource } from '../node/workerLoad';
 import { isExcluded } from '../node/files';
 import { fileFingerprint, readTraceFile, warmUpReaderInTurns } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
@@ -17,7 +17,8 @@ const DEBOUNCE_MS = 300;
 const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
 
 /** How a file was last read from its start: in a worker thread, from the state cache, or on the extension host. */
-export type ReadVia = 'worker' | 'cache' | 'inline';
+/** inline: on the host's thread; worker: parsed in the load worker; process: parsed in a child process; cache: the state cache. */
+export type ReadVia = 'worker' | 'process' | 'cache' | 'inline';
 
 export interface StoreChange {
   /** Paths whose calls changed (loaded, appended, reloaded). */
@@ -316,7 +317,7 @@ export class TraceStore extends Disposable {
           let reported = 0;
           const t0 = Date.now();
           try {
-            let cacheHit = false;
+            let source = 'thread' as LoadSource;
             const mapping = this.mapping();
             const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
             const state = await loadInWorker(
@@ -324,7 +325,7 @@ export class TraceStore extends Disposable {
               { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
               this.pool,
               {
-                onCache: (hit) => (cacheHit = hit),
+                onSource: (s) => (source = s),
                 signal: abort.signal,
                 onProgress: (f) => {
                   const inc = ((f * size - reported) / total) * 100;
@@ -340,10 +341,10 @@ export class TraceStore extends Disposable {
               state.fingerprint = { ...state.fingerprint, tail, tailEnd };
             }
             this.files.set(p, state);
-            this.via.set(p, cacheHit ? 'cache' : 'worker');
+            this.via.set(p, source === 'thread' ? 'worker' : source);
             // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${cacheHit ? 'from the cache' : 'worker'})`);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
               this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);

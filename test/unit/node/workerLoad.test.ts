@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
@@ -37,24 +37,81 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(w.table.pool.get(w.table.dims.feature[10]), inline.table.pool.get(inline.table.dims.feature[10]));
   });
 
-  it('parses a big file in byte ranges on several threads, with the same calls, costs, problems and progress', async () => {
-    const inline = loadText(text, 't.jsonl');
-    const progress: number[] = [];
-    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0 }, new StringPool(), { onProgress: (f) => progress.push(f) });
-    assert.equal(w.table.length, inline.table.length);
-    assertUsd(stats(select([w.table])).costUsd, stats(select([inline.table])).costUsd);
-    assert.deepEqual(w.problems, inline.problems);
-    assert.deepEqual(w.position, inline.position);
-    assert.deepEqual([...w.table.line.subarray(0, w.table.length)], [...inline.table.line.subarray(0, inline.table.length)]);
-    assert.ok(progress.length > 0 && progress.every((f) => f > 0 && f <= 1), JSON.stringify(progress));
+  /** Temp files of this process's parse processes (columns on their way to the load worker). */
+  const parseTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`llm-cost-lens-parse-${process.pid}-`));
+  /** Running parse processes (Linux: /proc). */
+  const parseProcesses = () =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('parseProcess.js');
+        } catch {
+          return false;
+        }
+      });
+
+  for (const [how, ownProcess, withCache] of [['in a child process', true, false], ['in a child process, with the cache', true, true], ['in the load worker', false, false]] as const) {
+    it(`parses a big file in byte ranges on several threads ${how}, with the same calls, costs, problems and progress`, async () => {
+      const inline = loadText(text, 't.jsonl');
+      const progress: number[] = [];
+      const sources: string[] = [];
+      const cache = withCache ? { dir: join(dir, 'cache'), settings: 'v1' } : undefined;
+      const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, ownProcess, cache }, new StringPool(), {
+        onProgress: (f) => progress.push(f),
+        onSource: (s) => sources.push(s),
+      });
+      assert.deepEqual(sources, [ownProcess ? 'process' : 'thread']);
+      assert.equal(w.table.length, inline.table.length);
+      assertUsd(stats(select([w.table])).costUsd, stats(select([inline.table])).costUsd);
+      assert.deepEqual(w.problems, inline.problems);
+      assert.deepEqual(w.position, inline.position);
+      assert.deepEqual([...w.table.line.subarray(0, w.table.length)], [...inline.table.line.subarray(0, inline.table.length)]);
+      assert.ok(progress.length > 0 && progress.every((f) => f > 0 && f <= 1), JSON.stringify(progress));
+      // The columns came through the cache file when there is one, else through a temp file that is gone.
+      assert.equal(existsSync(cacheFileFor(join(dir, 'cache'), trace)), withCache);
+      assert.deepEqual(parseTemps(), []);
+    });
+  }
+
+  it('parses in the load worker when the child process cannot write the columns', async () => {
+    writeFileSync(join(dir, 'not-a-dir'), 'x');
+    const sources: string[] = [];
+    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache: { dir: join(dir, 'not-a-dir'), settings: 'v1' } }, new StringPool(), { onSource: (s) => sources.push(s) });
+    assert.deepEqual(sources, ['thread']);
+    assert.equal(w.table.length, 5000);
+    assertUsd(stats(select([w.table])).costUsd, stats(select([loadText(text, 't.jsonl').table])).costUsd);
+  });
+
+  it('stops the child process and leaves no temp file when cancelled while it parses', async function () {
+    if (!existsSync('/proc')) this.skip();
+    // ~100,000 lines: the parse is still running when the first progress comes.
+    writeFileSync(trace, text.replace(/\{"model":"gpt-4o",broken\n$/, '').repeat(20));
+    assert.deepEqual(parseProcesses(), []);
+    const abort = new AbortController();
+    let seen = 0;
+    const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0 }, new StringPool(), {
+      signal: abort.signal,
+      onProgress: () => {
+        if (seen++ === 0) {
+          assert.equal(parseProcesses().length, 1);
+          abort.abort();
+        }
+      },
+    });
+    await assert.rejects(p, LoadCancelled);
+    // Both are gone within moments (the worker ends asynchronously, and the child when its channel closes).
+    for (let k = 0; k < 100 && parseProcesses().length + parseTemps().length > 0; k++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(parseProcesses(), []);
+    assert.deepEqual(parseTemps(), []);
   });
 
   it('writes a cache on the first load and uses it on the next, with the same figures', async () => {
     const cache = { dir: join(dir, 'cache'), settings: 'v1' };
-    const hits: boolean[] = [];
-    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onCache: (h) => hits.push(h) });
-    const second = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onCache: (h) => hits.push(h) });
-    assert.deepEqual(hits, [false, true]);
+    const hits: string[] = [];
+    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onSource: (s) => hits.push(s) });
+    const second = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onSource: (s) => hits.push(s) });
+    assert.deepEqual(hits, ['thread', 'cache']);
     assertUsd(stats(select([second.table])).costUsd, stats(select([first.table])).costUsd);
     assert.deepEqual(second.problems, first.problems);
     assert.deepEqual(second.position, first.position);
@@ -91,9 +148,9 @@ describe('loading in a worker thread, and the state cache', function () {
     const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool());
     // A new window: an empty pool takes the cached strings with their ids.
     const fresh = new StringPool();
-    const hits: boolean[] = [];
-    const again = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, fresh, { onCache: (h) => hits.push(h) });
-    assert.deepEqual(hits, [true]);
+    const hits: string[] = [];
+    const again = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, fresh, { onSource: (s) => hits.push(s) });
+    assert.deepEqual(hits, ['cache']);
     const features = (st: typeof first) => [...st.table.dims.feature.subarray(0, st.table.length)].map((id) => st.table.pool.get(id));
     assert.deepEqual(features(again), features(first));
     assert.deepEqual(features(again), odd);
