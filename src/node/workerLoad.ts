@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
@@ -19,8 +16,6 @@ export interface LoadRequest {
   parallelBytes?: number;
   /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
   ownProcess?: boolean;
-  /** Without a cache, the file through which the child process hands the columns over (set by loadInWorker). */
-  tempFile?: string;
 }
 
 /** Where the columns came from: the state cache, a parse in a child process, or a parse in the load worker. */
@@ -28,6 +23,8 @@ export type LoadSource = 'cache' | 'process' | 'thread';
 
 export type LoadResponse =
   | { type: 'progress'; fraction: number }
+  /** A private folder through which a parse process hands the columns over: removed by the caller in any case. */
+  | { type: 'handover'; dir: string }
   /** processPeakRssMb: the child process's peak memory, when it parsed. */
   | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number }
   | { type: 'error'; message: string };
@@ -51,22 +48,29 @@ export function loadInWorker(
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
     // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).
-    const tempFile = req.cache ? undefined : join(tmpdir(), `llm-cost-lens-parse-${process.pid}-${randomBytes(6).toString('hex')}.cols`);
+    let handover: string | undefined;
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      // Once the worker is gone, its child process either has written the file (removed here) or, seeing its channel
-      // close, never will (or removes it itself).
-      const ended = w.terminate();
-      if (tempFile) void ended.finally(() => rmSync(tempFile, { force: true }));
+      // Once the worker is gone, its child process either has written the columns (removed here) or, seeing its channel
+      // close, never will (or removes them itself).
+      const dir = handover;
+      void w.terminate().finally(() => {
+        try {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+        } catch {
+          // in use (Windows) or gone: the next load in that cache folder removes old ones
+        }
+      });
       fn();
     };
     const onAbort = () => finish(() => reject(new LoadCancelled()));
     opts.signal?.addEventListener('abort', onAbort);
     w.on('message', (m: LoadResponse) => {
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
+      else if (m.type === 'handover') handover = m.dir;
       else if (m.type === 'done') {
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb });
         finish(() => {
@@ -84,7 +88,7 @@ export function loadInWorker(
     });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`load worker exited with code ${code}`))));
-    w.postMessage({ ...req, tempFile } satisfies LoadRequest);
+    w.postMessage(req);
   });
 }
 

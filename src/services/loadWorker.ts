@@ -1,8 +1,7 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
 // columns: from the state cache, parsed in a child process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -24,10 +23,38 @@ const parsing = (): Parsing => ({
 /** Files from this size on are parsed by several threads, in a process of their own. */
 const PARALLEL_BYTES = 32 * 1024 * 1024;
 
+/** V8 flags of the parse process. */
+const PROCESS_FLAGS = ['--single-threaded'];
+
+/** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed here. */
+const SILENCE_MS = 60_000;
+
+/** Private folders of parse processes that a stopped window left in a cache folder, older than this, are removed. */
+const STALE_HANDOVER_MS = 10 * 60_000;
+
+/**
+ * A private folder for the columns a parse process hands over: inside the cache folder when there is one (so they can be
+ * renamed into the cache), else in the system's temp folder. Old ones a stopped window left are removed first.
+ */
+function handoverDir(req: LoadRequest): string {
+  if (!req.cache) return mkdtempSync(join(tmpdir(), `llm-cost-lens-parse-${process.pid}-`));
+  mkdirSync(req.cache.dir, { recursive: true });
+  for (const name of readdirSync(req.cache.dir)) {
+    if (!name.startsWith('parse-')) continue;
+    try {
+      const p = join(req.cache.dir, name);
+      if (Date.now() - statSync(p).mtimeMs > STALE_HANDOVER_MS) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return mkdtempSync(join(req.cache.dir, 'parse-'));
+}
+
 /**
  * Parses a big file in a child process (parseProcess.js, next to this script) that writes the columns to `out`, then
  * reads them here as a reopen does: the memory of parsing leaves with the process. Undefined when the process could
- * not do it (it could not start, crashed, or could not write the file): the caller parses here instead.
+ * not do it (it could not start, crashed, went silent, or could not write the file): the caller parses here instead.
  */
 async function parseInProcess(req: LoadRequest, parallelBytes: number, key: CacheKey, out: string, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number } | undefined> {
   let peakRssMb = 0;
@@ -35,19 +62,29 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
     let child: ReturnType<typeof fork>;
     try {
       // In VS Code the runtime is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.js (as language servers are run).
-      child = fork(join(__dirname, 'parseProcess.js'), [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+      // --single-threaded: no V8 background threads (concurrent GC, compilation) competing with the parsing threads,
+      // which take every core.
+      child = fork(join(__dirname, 'parseProcess.js'), [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
     } catch {
       resolve(false);
       return;
     }
     let settled = false;
+    let silence: NodeJS.Timeout | undefined;
     const settle = (v: boolean) => {
       if (settled) return;
       settled = true;
+      clearTimeout(silence);
       if (!v) child.kill();
       resolve(v);
     };
+    const listen = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => settle(false), SILENCE_MS);
+    };
+    listen();
     child.on('message', (m: ParseResponse) => {
+      listen();
       if (m.type === 'progress') onFraction(m.fraction);
       else {
         if (m.type === 'done') peakRssMb = m.peakRssMb;
@@ -55,8 +92,11 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
       }
     });
     child.on('error', () => settle(false));
-    child.on('exit', () => settle(false));
-    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes, out, key, temp: !req.cache } satisfies ParseRequest);
+    // A 'done' sent just before exiting may still be in the channel at 'exit': 'close' comes once it is drained (and,
+    // should it not come, a second later the parse counts as failed).
+    child.on('close', () => settle(false));
+    child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
+    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes, out, key } satisfies ParseRequest);
   });
   const state = ok ? await readStateCache(out, key) : undefined;
   return state && { state, peakRssMb };
@@ -85,26 +125,41 @@ parentPort?.on('message', async (req: LoadRequest) => {
         post({ type: 'progress', fraction: f });
       }
     };
-    const onProgress = (read: number, total: number) => onFraction(total ? read / total : 1);
     // Big files are parsed in byte ranges by two or more threads (the same rows as one reader; files that need one
     // reader, e.g. Claude Code transcripts, fall back to it), in a process of their own.
     const parallelBytes = req.parallelBytes ?? PARALLEL_BYTES;
     const big = !req.mapping && statSync(req.path).size >= parallelBytes;
+    let fraction = onFraction;
     if (big && req.ownProcess !== false) {
-      // Without a cache the columns go through a temp file, removed once read (and by the caller in any case).
-      const out = cacheFile ?? req.tempFile ?? join(tmpdir(), `llm-cost-lens-parse-${process.pid}-${randomBytes(6).toString('hex')}.cols`);
+      // The columns come through a private folder: the host removes it in any case (this worker may be ended first).
+      let dir: string | undefined;
       let r: Awaited<ReturnType<typeof parseInProcess>>;
       try {
+        dir = handoverDir(req);
+        post({ type: 'handover', dir });
+        const out = join(dir, 'columns.cols');
         r = await parseInProcess(req, parallelBytes, key ?? cacheKeyOf(req.path, ''), out, onFraction);
+        // Into the cache (same folder, so a rename), which other windows then read.
+        if (r && cacheFile) renameSync(out, cacheFile);
+      } catch {
+        // no folder, or no rename: parsed here / not cached
       } finally {
-        // Before posting: the host ends this worker as soon as the columns arrive.
-        if (!cacheFile) rmSync(out, { force: true });
+        // Before posting: the host ends this worker as soon as the columns arrive (and removes the folder if this cannot).
+        try {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+        } catch {
+          // in use (Windows): the host tries again
+        }
       }
       if (r) {
         post({ type: 'done', state: r.state, fromCache: false, parsedIn: 'process', processPeakRssMb: r.peakRssMb });
         return;
       }
+      // Parsed here after all: the progress goes on from where the process left it.
+      const from = last;
+      fraction = (f) => onFraction(from + (1 - from) * f);
     }
+    const onProgress = (read: number, total: number) => fraction(total ? read / total : 1);
     const { PriceBook, packState, loadParallel, readTraceFile } = parsing();
     const prices = new PriceBook(new Map(req.overrides));
     const state = big

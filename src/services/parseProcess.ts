@@ -5,6 +5,7 @@
 // reads the finished columns (as on a reopen: ~280 MB for a million calls instead of 310-430 MB).
 // Messages (IPC): in ParseRequest; out ParseResponse. The process exits when its parent goes away.
 import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { packState } from '../core/traceFile';
@@ -17,25 +18,30 @@ export interface ParseRequest {
   overrides: [string, PriceOverride][];
   /** Files from this size on are read by several threads (smaller ones by this process's main thread). */
   parallelBytes: number;
-  /** Where to write the columns, with which key. */
+  /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
   out: string;
   key: CacheKey;
-  /** `out` is a temp file (no cache): removed if the parent goes away before it is read. */
-  temp: boolean;
+  /** Tests: hold the process (synchronously, as a long write would) this long before writing the columns. */
+  holdBeforeWriteMs?: number;
 }
 
 export type ParseResponse = { type: 'progress'; fraction: number } | { type: 'done'; calls: number; peakRssMb: number } | { type: 'error'; message: string };
 
-const send = (m: ParseResponse) => new Promise<void>((resolve) => (process.send && process.connected ? process.send(m, undefined, undefined, () => resolve()) : resolve()));
+/** Sends a message; false when it could not go (the parent is gone). */
+const send = (m: ParseResponse) =>
+  new Promise<boolean>((resolve) => (process.send && process.connected ? process.send(m, undefined, undefined, (err) => resolve(!err)) : resolve(false)));
 
 let current: ParseRequest | undefined;
 
-// Cancelled or the editor closed: the parent's end of the channel closes, and there is nothing left to do (the columns
-// are written in one synchronous step, so a temp file is either not there yet or complete).
-process.on('disconnect', () => {
-  if (current?.temp) rmSync(current.out, { force: true });
+/** The parent is gone: nobody will read the columns, or remove their folder (which a write may have made again). */
+function orphaned(): never {
+  if (current) rmSync(dirname(current.out), { recursive: true, force: true });
   process.exit(0);
-});
+}
+
+// Cancelled or the editor closed: the parent's end of the channel closes, and there is nothing left to do. The columns
+// are written in one synchronous step, so they are either not there yet or complete when this runs.
+process.on('disconnect', orphaned);
 
 process.on('message', async (req: ParseRequest) => {
   current = req;
@@ -50,12 +56,11 @@ process.on('message', async (req: ParseRequest) => {
     };
     const prices = new PriceBook(new Map(req.overrides));
     const { state } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+    if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     writeStateCache(req.out, req.key, packState(state, 'handOver').packed);
-    await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }))) orphaned();
   } catch (e) {
-    await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+    if (!(await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message }))) orphaned();
   }
-  // The parent went away while the columns were written: nobody will read (or remove) the temp file.
-  if (!process.connected && req.temp) rmSync(req.out, { force: true });
   process.exit(0);
 });

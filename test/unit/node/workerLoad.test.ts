@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
@@ -37,15 +38,17 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(w.table.pool.get(w.table.dims.feature[10]), inline.table.pool.get(inline.table.dims.feature[10]));
   });
 
-  /** Temp files of this process's parse processes (columns on their way to the load worker). */
-  const parseTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`llm-cost-lens-parse-${process.pid}-`));
-  /** Running parse processes (Linux: /proc). */
+  /** Folders through which this process's parse processes hand columns over: in the temp folder, or in a cache folder. */
+  const parseTemps = (cacheDir?: string) =>
+    cacheDir ? (existsSync(cacheDir) ? readdirSync(cacheDir).filter((n) => n.startsWith('parse-')) : []) : readdirSync(tmpdir()).filter((n) => n.startsWith(`llm-cost-lens-parse-${process.pid}-`));
+  /** Running parse processes started by this process (Linux: /proc). */
   const parseProcesses = () =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
         try {
-          return readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('parseProcess.js');
+          const ppid = Number(readFileSync(`/proc/${d}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[1]);
+          return ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('parseProcess.js');
         } catch {
           return false;
         }
@@ -68,11 +71,34 @@ describe('loading in a worker thread, and the state cache', function () {
       assert.deepEqual(w.position, inline.position);
       assert.deepEqual([...w.table.line.subarray(0, w.table.length)], [...inline.table.line.subarray(0, inline.table.length)]);
       assert.ok(progress.length > 0 && progress.every((f) => f > 0 && f <= 1), JSON.stringify(progress));
-      // The columns came through the cache file when there is one, else through a temp file that is gone.
+      // The columns came through a private folder, now gone, and into the cache when there is one.
       assert.equal(existsSync(cacheFileFor(join(dir, 'cache'), trace)), withCache);
       assert.deepEqual(parseTemps(), []);
+      assert.deepEqual(parseTemps(join(dir, 'cache')), []);
+      if (withCache) {
+        const again = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache }, new StringPool(), { onSource: (s) => sources.push(s) });
+        assert.equal(sources[1], 'cache');
+        assert.equal(again.table.length, w.table.length);
+      }
     });
   }
+
+  it('a parse process whose parent goes away while it writes removes what it wrote', async function () {
+    const out = join(mkdtempSync(join(tmpdir(), 'lcl-handover-')), 'columns.cols');
+    const child = fork(join(ROOT, 'out', 'src', 'services', 'parseProcess.js'), [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const heard: string[] = [];
+    // Held for 2 s (synchronously, as a long write) after the parse (~0.1 s for this file, after its first progress):
+    // the channel closes meanwhile.
+    child.send({ path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, out, key: cacheKeyOf(trace, ''), holdBeforeWriteMs: 2000 });
+    child.on('message', (m: { type: string }) => heard.push(m.type));
+    while (heard.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 600));
+    child.disconnect();
+    await exited;
+    assert.ok(!heard.includes('done'), heard.join());
+    assert.ok(!existsSync(dirname(out)), 'the folder of the columns is still there');
+  });
 
   it('parses in the load worker when the child process cannot write the columns', async () => {
     writeFileSync(join(dir, 'not-a-dir'), 'x');
