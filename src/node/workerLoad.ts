@@ -75,7 +75,7 @@ export function loadInWorker(
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb });
         finish(() => {
           // The strings are cut out of their joined form a slice per event-loop turn (half a million trace ids take
-          // ~50 ms), then the columns are taken in. Whatever goes wrong must reject, never leave the load pending.
+          // ~50 ms, and their collections as much again), then the columns are taken in. Whatever goes wrong must reject, never leave the load pending.
           splitSliced(m.state.columns.joinedStrings)
             .then((strings) => {
               const columns = strings ? { ...m.state.columns, strings, joinedStrings: undefined } : m.state.columns;
@@ -92,14 +92,20 @@ export function loadInWorker(
   });
 }
 
-/** `packedStrings` of joined strings, 50,000 per event-loop turn. */
+/** Strings cut per event-loop turn: ~5-10 ms each, plus the young-generation collections they cause. */
+const CUT_SLICE = 20_000;
+
+/**
+ * `packedStrings` of joined strings, CUT_SLICE per event-loop turn, the first one in a turn of its own too (the turn
+ * that received the message already paid for copying the joined text).
+ */
 async function splitSliced(j: { text: string; lengths: Uint32Array } | undefined): Promise<string[] | undefined> {
   if (!j) return undefined;
   const out = new Array<string>(j.lengths.length);
   let at = 0;
-  for (let i = 0; i < out.length; i += 50_000) {
-    if (i > 0) await new Promise<void>((r) => setImmediate(r));
-    at = cutStrings(j, out, i, Math.min(out.length, i + 50_000), at);
+  for (let i = 0; i < out.length; i += CUT_SLICE) {
+    await new Promise<void>((r) => setImmediate(r));
+    at = cutStrings(j, out, i, Math.min(out.length, i + CUT_SLICE), at);
   }
   if (at !== j.text.length) throw new Error('cached strings do not add up');
   return out;
