@@ -1,6 +1,6 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
-import { MAX_TOKENS_PER_CALL, newContext, type NormalizeContext, normalizeDocument } from './normalize';
+import { MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem, TokenCounts } from './types';
 import { toEpochMs, toNumber } from './values';
@@ -363,6 +363,7 @@ export class FastScanner {
       if (b[s] === 123) {
         try {
           ok = this.line(s, e);
+          if (ok) this.emit(line, opts, res);
         } catch (err) {
           if (err !== FALLBACK) throw err;
           ok = false;
@@ -370,7 +371,6 @@ export class FastScanner {
       }
       if (ok) {
         res.fastLines++;
-        this.emit(line, opts, res);
         pos = nl + 1;
         line++;
         continue;
@@ -698,6 +698,18 @@ export class FastScanner {
     return this.ascii[i] ? latin1(this.b, this.s0[i], this.s1[i]) : utf8.decode(this.b.subarray(this.s0[i], this.s1[i]));
   }
 
+  /**
+   * A token count: toNumber of the first non-null of `keys`. A value there that is not a number takes the line to the
+   * slow path, which reports it (or, under keys such as `input` that may hold text, reads no count).
+   */
+  private tokenCount(keys: Int32Array): number | undefined {
+    const i = this.first(keys, 0);
+    if (i < 0) return undefined;
+    const v = this.toNum(i);
+    if (v === undefined) throw FALLBACK;
+    return v;
+  }
+
   /** toNumber of a slot. */
   private toNum(i: number): number | undefined {
     if (i < 0) return undefined;
@@ -835,16 +847,17 @@ export class FastScanner {
 
   /** Appends the line just parsed (readGeneric's reading of a flat record) or counts it as ignored or reports it. */
   private emit(line: number, opts: { file: string; ctx: NormalizeContext; prices: PriceBook }, res: FastScanResult) {
-    const input = this.toNum(this.first(F_INPUT, 0));
-    const output = this.toNum(this.first(F_OUTPUT, 0));
+    // Token counts first: a value that is not a number throws FALLBACK before anything is changed.
+    const input = this.tokenCount(F_INPUT);
+    const output = this.tokenCount(F_OUTPUT);
     const hasUsage = input !== undefined || output !== undefined;
     let inT = 0, outT = 0, cr = 0, cw = 0, w1 = 0, rs = 0;
     if (hasUsage) {
-      cr = this.toNum(this.first(F_CACHE_READ, 0)) ?? 0;
-      cw = this.toNum(this.first(F_CACHE_WRITE, 0)) ?? 0;
-      w1 = this.toNum(this.first(F_WRITE_1H, 0)) ?? 0;
+      cr = this.tokenCount(F_CACHE_READ) ?? 0;
+      cw = this.tokenCount(F_CACHE_WRITE) ?? 0;
+      w1 = this.tokenCount(F_WRITE_1H) ?? 0;
       outT = output ?? 0;
-      rs = this.toNum(this.first(F_REASONING, 0)) ?? 0;
+      rs = this.tokenCount(F_REASONING) ?? 0;
       inT = input ?? 0;
     }
     const recorded = this.toNum(this.first(F_COST, 0));
@@ -871,6 +884,7 @@ export class FastScanner {
     if (!bad) {
       if (w1 > cw) cw = w1;
       if (rs > outT) bad = `Reasoning tokens (${rs}) exceed output tokens (${outT})`;
+      else if (recorded !== undefined && recorded < 0) bad = negativeCostMessage(recorded);
     }
     if (bad) {
       res.problems.push({ file: opts.file, line, message: `Skipped call: ${bad}`, severity: 'error' });

@@ -249,10 +249,11 @@ function readCallSite(...sources: unknown[]): CallSite | undefined {
  * Returns false when the object holds no token counts.
  */
 function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exclusive' | 'inclusive'): boolean {
-  const n = (keys: readonly string[]) => toNumber(first(usage, keys));
+  const n = (keys: readonly string[]) => tokenCount(rec, usage, keys);
   const prompt = n(['prompt_tokens', 'promptTokens']);
   const completion = n(['completion_tokens', 'completionTokens']);
-  if (prompt !== undefined || completion !== undefined) {
+  // An unreadable count still makes this a call (reported by checkTokens), not a record without usage.
+  if (prompt !== undefined || completion !== undefined || unreadableTokens.has(rec)) {
     // OpenAI Chat Completions: prompt_tokens INCLUDES the cached tokens; completion includes reasoning.
     const details = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : undefined;
     const cached = toNumber(details?.cached_tokens) ?? n(['cached_tokens', 'cache_read_tokens', 'cacheReadTokens']) ?? 0;
@@ -265,7 +266,7 @@ function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exc
   }
   const input = n(['input_tokens', 'inputTokens', 'input']);
   const output = n(['output_tokens', 'outputTokens', 'output']);
-  if (input === undefined && output === undefined) return false;
+  if (input === undefined && output === undefined && !unreadableTokens.has(rec)) return false;
   const inDetails = isObject(usage.input_tokens_details) ? usage.input_tokens_details : undefined;
   const outDetails = isObject(usage.output_tokens_details) ? usage.output_tokens_details : undefined;
   if (inDetails || outDetails) {
@@ -298,11 +299,38 @@ function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exc
   return true;
 }
 
-/** Checks token counts; returns an error message for data that cannot be a real call. */
+/** Records whose token counts had a value that is not a number, with the message (checkTokens reports it). */
+const unreadableTokens = new WeakMap<CallRecord, string>();
+
+/**
+ * toNumber of the first non-null of `keys`; a value there that is not a number under a key that can only hold a count
+ * (`..._tokens`, `...Tokens`: not `input`/`output`, which some shapes use for the prompt text) makes the call
+ * unreadable rather than a silent 0.
+ */
+function tokenCount(rec: CallRecord, obj: JsonObject, keys: readonly string[]): number | undefined {
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined || v === null) continue;
+    const num = toNumber(v);
+    if (num === undefined && /tokens$/i.test(k) && v !== '' && !unreadableTokens.has(rec)) {
+      const shown = JSON.stringify(v) ?? String(v);
+      unreadableTokens.set(rec, `Token count in ${k} is not a number (${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown})`);
+    }
+    return num;
+  }
+  return undefined;
+}
+
+/** Checks token counts and the recorded cost; returns an error message for data that cannot be a real call. */
 function checkTokens(rec: CallRecord, inclusiveSource: boolean): string | undefined {
   const fields: (keyof TokenCounts)[] = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'];
+  const unreadable = unreadableTokens.get(rec);
+  if (unreadable) return unreadable;
   if (inclusiveSource && rec.inputTokens < 0) {
-    return `Input tokens (${rec.inputTokens + rec.cacheReadTokens + rec.cacheWriteTokens}) are fewer than the cached tokens counted in them (${rec.cacheReadTokens + rec.cacheWriteTokens})`;
+    // The count as written (cached tokens included): negative is a negative count, not fewer than its cached part.
+    const written = rec.inputTokens + rec.cacheReadTokens + rec.cacheWriteTokens;
+    if (written < 0) return `Negative token count in inputTokens (${written})`;
+    return `Input tokens (${written}) are fewer than the cached tokens counted in them (${rec.cacheReadTokens + rec.cacheWriteTokens})`;
   }
   for (const f of fields) {
     const v = rec[f];
@@ -311,7 +339,13 @@ function checkTokens(rec: CallRecord, inclusiveSource: boolean): string | undefi
   }
   if (rec.cacheWrite1hTokens > rec.cacheWriteTokens) rec.cacheWriteTokens = rec.cacheWrite1hTokens;
   if (rec.reasoningTokens > rec.outputTokens) return `Reasoning tokens (${rec.reasoningTokens}) exceed output tokens (${rec.outputTokens})`;
+  if (rec.recordedCostUsd !== undefined && rec.recordedCostUsd < 0) return negativeCostMessage(rec.recordedCostUsd);
   return undefined;
+}
+
+/** The message for a negative recorded cost (shared with the fast scanner, which must say the same). */
+export function negativeCostMessage(usd: number): string {
+  return `Negative recorded cost (${usd})`;
 }
 
 /** A cost field: a number, a numeric string, or an object `{ total }` / `{ totalUsd }`. */
@@ -709,9 +743,9 @@ function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r
     ctx.seenIds.add(key);
   }
   const rec = newRecord(ctx.file, line);
-  const input = toNumber(a['gen_ai.usage.input_tokens'] ?? a['gen_ai.usage.prompt_tokens']) ?? 0;
-  const cacheRead = toNumber(a['gen_ai.usage.cache_read.input_tokens'] ?? a['gen_ai.usage.cache_read_input_tokens']) ?? 0;
-  const cacheWrite = toNumber(a['gen_ai.usage.cache_creation.input_tokens'] ?? a['gen_ai.usage.cache_creation_input_tokens']) ?? 0;
+  const input = tokenCount(rec, a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens']) ?? 0;
+  const cacheRead = tokenCount(rec, a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens']) ?? 0;
+  const cacheWrite = tokenCount(rec, a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens']) ?? 0;
   // OTel GenAI: input_tokens INCLUDES cached tokens (reads and writes). Some instrumentations still write the
   // Anthropic (exclusive) count; a total smaller than its cached parts can only mean that, so it is read as such.
   if (input >= cacheRead + cacheWrite) rec.inputTokens = input - cacheRead - cacheWrite;
@@ -721,8 +755,8 @@ function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r
   }
   rec.cacheReadTokens = cacheRead;
   rec.cacheWriteTokens = cacheWrite;
-  rec.outputTokens = toNumber(a['gen_ai.usage.output_tokens'] ?? a['gen_ai.usage.completion_tokens']) ?? 0;
-  rec.reasoningTokens = toNumber(a['gen_ai.usage.reasoning.output_tokens'] ?? a['gen_ai.usage.reasoning_tokens']) ?? 0;
+  rec.outputTokens = tokenCount(rec, a, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens']) ?? 0;
+  rec.reasoningTokens = tokenCount(rec, a, ['gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens']) ?? 0;
   rec.model = toStr(a['gen_ai.response.model']) ?? toStr(a['gen_ai.request.model']);
   rec.provider = toStr(a['gen_ai.provider.name']) ?? toStr(a['gen_ai.system']);
   rec.id = s.spanId;

@@ -257,6 +257,42 @@ describe('normalizeDocument: bad data', () => {
     assert.match(problems[2].message, /fewer than the cached tokens/);
   });
 
+  it('skips and reports a negative prompt count as negative, not as fewer than its cached tokens', () => {
+    const { calls, problems } = normalizeText('{"model":"gpt-4o","usage":{"prompt_tokens":-5,"completion_tokens":2}}\n{"model":"gpt-4o","usage":{"prompt_tokens":-5,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":3}}}\n');
+    assert.equal(calls.length, 0);
+    assert.deepEqual(problems.map((p) => p.message), ['Skipped call: Negative token count in inputTokens (-5)', 'Skipped call: Negative token count in inputTokens (-5)']);
+  });
+
+  it('skips and reports token counts that are not numbers, never counting them as 0', () => {
+    const text = [
+      '{"model":"gpt-4o","usage":{"prompt_tokens":"abc","completion_tokens":10}}',
+      '{"model":"gpt-4o","input_tokens":5,"output_tokens":true}',
+      '{"model":"claude-sonnet-4-5","input_tokens":5,"output_tokens":1,"cache_read_input_tokens":{"n":3}}',
+      '{"model":"gpt-4o","input_tokens":"lots"}',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","name":"chat","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o"}},{"key":"gen_ai.usage.input_tokens","value":{"stringValue":"many"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"3"}}]}]}]}]}',
+      // Numeric strings are counts; `input`/`output` may hold the prompt and answer text: not counts, not errors.
+      '{"model":"gpt-4o","input_tokens":"12","output_tokens":" 3 "}',
+      '{"model":"gpt-4o","input":"Summarise this","output":"A summary","input_tokens":7,"output_tokens":2}',
+      '{"model":"gpt-4o","input":"Summarise this","output":"A summary"}',
+    ].join('\n');
+    const { calls, problems, ignored } = normalizeText(text);
+    assert.deepEqual(problems.map((p) => [p.line, p.message]), [
+      [1, 'Skipped call: Token count in prompt_tokens is not a number ("abc")'],
+      [2, 'Skipped call: Token count in output_tokens is not a number (true)'],
+      [3, 'Skipped call: Token count in cache_read_input_tokens is not a number ({"n":3})'],
+      [4, 'Skipped call: Token count in input_tokens is not a number ("lots")'],
+      [5, 'Skipped call: Token count in gen_ai.usage.input_tokens is not a number ("many")'],
+    ]);
+    assert.deepEqual(calls.map((c) => [c.source.line, c.inputTokens, c.outputTokens]), [[6, 12, 3], [7, 7, 2]]);
+    assert.equal(ignored, 1);
+  });
+
+  it('skips and reports a negative recorded cost', () => {
+    const { calls, problems } = normalizeText('{"model":"gpt-4o","cost_usd":-3,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","total_cost":"-0.5"}\n{"model":"gpt-4o","cost_usd":-0,"input_tokens":5,"output_tokens":5}\n');
+    assert.deepEqual(problems.map((p) => [p.line, p.message]), [[1, 'Skipped call: Negative recorded cost (-3)'], [2, 'Skipped call: Negative recorded cost (-0.5)']]);
+    assert.equal(calls.length, 1);
+  });
+
   it('ignores objects that hold no call, without reporting them as errors', () => {
     const { calls, problems, ignored } = normalizeText('{"event":"session.start"}\n{"type":"user","message":"hi"}\n');
     assert.equal(calls.length, 0);
