@@ -46,6 +46,34 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** A count with its noun, singular for 1: `1 call`, `2 calls`, `1,234 lines`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Why a report holds no call, printed by the table and Markdown instead of totals over 0 calls: the files read, then
+ * the reasons known (a time range or filters that left every call out, records that are not LLM calls, bad lines).
+ * `inline` is the whole reason when nothing was read at all (empty files); else `reasons` lists them.
+ */
+function noCalls(r: Report, name: (file: string) => string, mappingHint: string): { where: string; inline?: string; reasons: string[] } {
+  const names = r.files.map((f) => name(f.file));
+  const where = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${plural(names.length - 3, 'more file')}`;
+  const read = r.files.reduce((a, f) => a + f.calls, 0);
+  const ignored = r.files.reduce((a, f) => a + f.ignored, 0);
+  const reasons: string[] = [];
+  if (read > 0) {
+    reasons.push(
+      r.range.since || r.range.until
+        ? `none in the time range ${r.range.since ?? 'the start'} – ${r.range.until ?? 'now'} (${plural(read, 'call')} read)`
+        : `${plural(read, 'call')} read, none matching the filters`,
+    );
+  } else if (ignored) reasons.push(`${plural(ignored, 'line')} ignored: JSON records that are not LLM calls (${mappingHint})`);
+  if (r.skippedTotal) reasons.push(`${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')} skipped (listed below)`);
+  const inline = reasons.length ? undefined : `${names.length === 1 ? 'it holds' : 'they hold'} no JSON record (empty or blank lines only)`;
+  return { where, inline, reasons };
+}
+
 function keyLabel(key: Record<string, string>, by: string[]): string[] {
   return by.map((d) => key[d] ?? '');
 }
@@ -80,6 +108,17 @@ function truncate(s: string, n: number): string {
 export function renderTable(r: Report): string {
   const lines: string[] = [];
   const t = r.total;
+  if (t.calls === 0) {
+    const none = noCalls(r, safe, 'for another record shape, use --mapping FILE; see the README');
+    lines.push(`No LLM calls found in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`, ...none.reasons.map((s) => `  ${s}`));
+    if (r.previous) lines.push('', `Previous period: ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls`);
+  } else renderTotalsAndGroups(r, lines);
+  return renderTableNotes(r, lines);
+}
+
+/** The table's header lines (total, per call, cache, unattributed, previous period) and its groups. */
+function renderTotalsAndGroups(r: Report, lines: string[]) {
+  const t = r.total;
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   lines.push(
     `Total ${formatUsd(t.costUsd)} over ${formatCount(t.calls)} calls${range}` +
@@ -108,7 +147,10 @@ export function renderTable(r: Report): string {
   lines.push(fmt(headers));
   lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const row of rows) lines.push(fmt(row));
+}
 
+/** What the table prints under the groups: undated calls, unpriced models, skipped lines, warnings. */
+function renderTableNotes(r: Report, lines: string[]): string {
   if (r.undatedCalls) {
     lines.push('');
     lines.push(undatedNote(r.undatedCalls));
@@ -186,6 +228,18 @@ export function formatChange(now: number | null, before: number | null | undefin
 export function renderMarkdown(r: Report): string {
   const t = r.total;
   const out: string[] = [];
+  if (t.calls === 0) {
+    const none = noCalls(r, mdCell, 'a field mapping reads another record shape: `--mapping` in the CLI, the `llmCostLens.fieldMapping` setting in VS Code; see the README');
+    out.push(`**No LLM calls found** in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`);
+    if (none.reasons.length) out.push('', ...none.reasons.map((s) => `- ${s}`));
+    if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls.`);
+  } else renderMarkdownTotalsAndGroups(r, out);
+  return renderMarkdownNotes(r, out);
+}
+
+/** The Markdown report's total line, previous period and groups table. */
+function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
+  const t = r.total;
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   out.push(
     `**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
@@ -198,6 +252,10 @@ export function renderMarkdown(r: Report): string {
   out.push(`| ${headers.map((_, c) => (c < r.by.length ? '---' : '---:')).join(' | ')} |`);
   for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g), ...(r.previous ? [formatChange(g.costUsd, g.previousCostUsd)] : [])].join(' | ')} |`);
   if (r.otherGroups.count) out.push(`| ${[`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), '', formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(r.previous ? [''] : [])].join(' | ')} |`);
+}
+
+/** What the Markdown report prints under the groups: unpriced models, undated calls, skipped lines. */
+function renderMarkdownNotes(r: Report, out: string[]): string {
   if (r.unpriced.length) {
     out.push('');
     out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${formatCount(u.calls)} calls)`).join(', ')}`);

@@ -183,6 +183,57 @@ describe('llm-cost-lens CLI', () => {
   });
 });
 
+/** A temp folder with these files, removed after `f` ran in it. */
+function inTempDir(files: Record<string, string | Uint8Array>, f: (dir: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const CALL = (ts: string, feature: string, model = 'gpt-4o') => JSON.stringify({ ts, model, input_tokens: 1000, output_tokens: 100, metadata: { feature } });
+
+describe('llm-cost-lens report: what a user test found', () => {
+  it('says why there is no call instead of "Total $0.00 over 0 calls" and unpriced per-call figures (table and Markdown; exit 0)', () => {
+    inTempDir(
+      {
+        'empty.jsonl': '',
+        'bom.jsonl': new Uint8Array([0xef, 0xbb, 0xbf]),
+        'foo.jsonl': '{"foo":"bar"}\n',
+        'bad.jsonl': 'not json\n',
+        't.jsonl': CALL('2026-11-20T10:00:00Z', 'a') + '\n' + CALL('2026-11-20T11:00:00Z', 'b') + '\n',
+      },
+      (dir) => {
+        for (const [args, why] of [
+          [['empty.jsonl'], /^No LLM calls found in empty\.jsonl: it holds no JSON record \(empty or blank lines only\)\.$/m],
+          [['bom.jsonl'], /^No LLM calls found in bom\.jsonl: it holds no JSON record/m],
+          [['foo.jsonl'], /^No LLM calls found in foo\.jsonl:\n {2}1 line ignored: JSON records that are not LLM calls \(.*--mapping.*README/m],
+          [['bad.jsonl'], /^No LLM calls found in bad\.jsonl:\n {2}1 bad line or record skipped \(listed below\)/m],
+          [['t.jsonl', '--since', '2027-01-01'], /^No LLM calls found in t\.jsonl:\n {2}none in the time range 2027-01-01T00:00:00\.000Z – now \(2 calls read\)/m],
+          [['foo.jsonl', 'empty.jsonl'], /^No LLM calls found in empty\.jsonl, foo\.jsonl:\n {2}1 line ignored/m],
+        ] as [string[], RegExp][]) {
+          const r = run(['report', ...args], dir);
+          assert.equal(r.code, 0, r.err);
+          assert.match(r.out, why, args.join(' '));
+          assert.doesNotMatch(r.out, /unpriced|Total|over 0 calls|p50/, args.join(' '));
+          const md = run(['report', ...args, '--format', 'markdown'], dir);
+          assert.equal(md.code, 0, md.err);
+          assert.match(md.out, /^\*\*No LLM calls found\*\* in /m, args.join(' '));
+          assert.doesNotMatch(md.out, /unpriced|Total|over 0 calls|p50/, args.join(' '));
+          const j = JSON.parse(run(['report', ...args, '--format', 'json'], dir).out);
+          assert.equal(j.total.calls, 0);
+          assert.equal(j.total.costUsd, 0);
+        }
+        assert.match(run(['report', 'bad.jsonl'], dir).out, /^ {2}bad\.jsonl:1: Not JSON/m);
+        assert.match(run(['report', 'foo.jsonl', '--format', 'markdown'], dir).out, /^- 1 line ignored: JSON records that are not LLM calls/m);
+      },
+    );
+  });
+});
+
 describe('llm-cost-lens signal commands', () => {
   const demo = join(ROOT, 'samples', 'demo', 'traces');
   it('outliers, anomalies, budget and whatif print JSON with version 1', () => {
