@@ -117,6 +117,14 @@ export interface WhatIfResult {
   text: string;
 }
 
+/** What a monthly figure is scaled from: the span of the calls, or one day when they span less (never extrapolated from minutes). */
+export function rateBasis(spanMs: number, dated: boolean): string {
+  if (!dated) return 'if these calls were one day of traffic (they have no timestamps)';
+  if (spanMs >= 86_400_000) return `at the rate seen over ${(spanMs / 86_400_000).toFixed(1)} days`;
+  const span = spanMs >= 3_600_000 ? `${(spanMs / 3_600_000).toFixed(1)} h` : spanMs >= 60_000 ? `${Math.round(spanMs / 60_000)} min` : `${Math.round(spanMs / 1000)} s`;
+  return `if these calls were one day of traffic (they span ${span}; shorter spans count as a day)`;
+}
+
 /** Re-prices a group's recorded tokens under another model ("summarization on gpt-4o-mini saves $X a month"). */
 export function whatIf(slices: readonly Slice[], targetModel: string, prices: PriceBook, opts: { label?: string; source?: CostSource } = {}): WhatIfResult | undefined {
   const source = opts.source ?? 'auto';
@@ -141,7 +149,8 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
       if (ts > last) last = ts;
     }
   }
-  const spanDays = Number.isFinite(first) ? Math.max(1, (last - first) / 86_400_000) : 1;
+  const actualMs = Number.isFinite(first) ? last - first : 0;
+  const spanDays = Math.max(1, actualMs / 86_400_000);
   const savings = cur - alt;
   const monthly = (savings * 30) / spanDays;
   const who = opts.label ?? 'these calls';
@@ -154,7 +163,7 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
     savingsUsd: savings,
     spanDays,
     monthlySavingsUsd: monthly,
-    text: `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)}; ${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month at the rate seen over ${spanDays.toFixed(1)} days`,
+    text: `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)}; ${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}`,
   };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { select, type Slice } from '../../../src/core/analysis';
 import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
-import { budgetStatus, parseBudgets, periodBounds, taskCosts, whatIf } from '../../../src/core/budgets';
+import { budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf } from '../../../src/core/budgets';
 import { StringPool } from '../../../src/core/callTable';
 import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
 import { PriceBook } from '../../../src/core/pricing';
@@ -198,6 +198,13 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assert.equal(w.comparedCalls, 4);
     assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50; saves \$239\.70 a month/);
     assert.equal(whatIf(slices, 'no-such-model', new PriceBook()), undefined);
+  });
+
+  it('says what a monthly what-if figure is scaled from, never extrapolating minutes to a month', () => {
+    assert.equal(rateBasis(3 * 86_400_000, true), 'at the rate seen over 3.0 days');
+    assert.equal(rateBasis(2 * 60_000, true), 'if these calls were one day of traffic (they span 2 min; shorter spans count as a day)');
+    assert.equal(rateBasis(5.5 * 3_600_000, true), 'if these calls were one day of traffic (they span 5.5 h; shorter spans count as a day)');
+    assert.equal(rateBasis(0, false), 'if these calls were one day of traffic (they have no timestamps)');
   });
 
   it('gives cost per task, failed calls and retries', () => {
