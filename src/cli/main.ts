@@ -130,6 +130,8 @@ export function parseArgs(argv: string[]): Args {
       case '--version': a.command = 'version'; break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${flag}`);
+        // "" would resolve to the current folder and read all of it.
+        if (!arg.trim()) throw new UsageError(a.command ? 'empty path argument (an unset shell variable?)' : 'empty command');
         if (!a.command) a.command = arg;
         else a.inputs.push(arg);
     }

@@ -234,6 +234,22 @@ describe('llm-cost-lens report: what a user test found', () => {
   });
 });
 
+describe('llm-cost-lens arguments: what a user test found', () => {
+  it('rejects an empty path argument (an unset shell variable) instead of reading the current folder: exit 2, one line', async () => {
+    inTempDir({ 't.jsonl': CALL('2026-11-20T10:00:00Z', 'a') + '\n' }, (dir) => {
+      for (const args of [['report', ''], ['report', 't.jsonl', ''], ['report', ' '], ['outliers', '']]) {
+        const r = run(args, dir);
+        assert.equal(r.code, 2, JSON.stringify(args));
+        assert.equal(r.out, '');
+        assert.match(r.err, /^llm-cost-lens: empty path argument \(an unset shell variable\?\)\n$/);
+      }
+    });
+    let err = '';
+    assert.equal(await mainCli(['report', ''], { cwd: ROOT, out: () => undefined, err: (s) => (err += s) }, { parallelBytes: 0 }), 2);
+    assert.match(err, /empty path/);
+  });
+});
+
 describe('llm-cost-lens signal commands', () => {
   const demo = join(ROOT, 'samples', 'demo', 'traces');
   it('outliers, anomalies, budget and whatif print JSON with version 1', () => {
