@@ -195,15 +195,54 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
   return { overrides, problems };
 }
 
+/** A provider name as the catalogue knows it (`gemini` → `google`, `bedrock` → `aws`, ...), lower case. */
+function normProvider(p: string): string {
+  const l = p.trim().toLowerCase();
+  return PROVIDER_ALIASES[l] ?? l;
+}
+
+/** An override key with a `provider/` prefix, split at its first `/`, the prefix normalised like a call's provider. */
+interface PrefixedOverride {
+  provider: string;
+  key: string;
+  table: PriceOverride;
+}
+
 /**
  * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
  * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
  * unpriced, never as $0.
+ *
+ * Override keys match without regard to case, with or without a `provider/` prefix. A bare key (`gpt-4o`) matches that
+ * model from any provider (and the last segment of a prefixed model id, `openai/gpt-4o`). A prefixed key
+ * (`openai/gpt-4o`) matches the model when the call's provider is that provider (after alias normalisation), when the
+ * model id itself carries that prefix, and when the call has no provider at all; never a call from another provider.
+ * The most specific match wins: a same-provider prefixed key, then the model id as recorded, then a bare key, then (for a
+ * call without a provider) a key prefixed with another provider than the catalogue's. The exact id is tried first; a
+ * dated id the catalogue knows as an undated model (`gpt-4o-2024-08-06` → `gpt-4o`) then takes the override of that model.
  */
 export class PriceBook {
   private readonly cache = new Map<string, ResolvedPrice | null>();
+  private readonly bareOverrides = new Map<string, PriceOverride>();
+  /** Prefixed override keys by the model part of the key (after the first `/`). */
+  private readonly prefixedOverrides = new Map<string, PrefixedOverride[]>();
 
-  constructor(private readonly overrides: Map<string, PriceOverride> = new Map()) {}
+  constructor(private readonly overrides: Map<string, PriceOverride> = new Map()) {
+    for (const [k, table] of overrides) {
+      const key = k.trim().toLowerCase();
+      const slash = key.indexOf('/');
+      if (slash < 0) {
+        if (!this.bareOverrides.has(key)) this.bareOverrides.set(key, table);
+        continue;
+      }
+      const prefix = key.slice(0, slash).trim();
+      const rest = key.slice(slash + 1).trim();
+      if (!prefix || !rest) continue;
+      let list = this.prefixedOverrides.get(rest);
+      if (!list) this.prefixedOverrides.set(rest, (list = []));
+      list.push({ provider: normProvider(prefix), key, table });
+    }
+  }
 
   resolve(model: string | undefined, provider?: string): ResolvedPrice | undefined {
     if (!model) return undefined;
@@ -224,13 +263,59 @@ export class PriceBook {
   }
 
   private lookup(model: string, provider: string | undefined): ResolvedPrice | undefined {
+    if (this.overrides.size === 0) return this.catalogue(model, provider);
+    const call = provider ? normProvider(provider) : undefined;
+    let catalogue: ResolvedPrice | null | undefined;
+    const fromCatalogue = () => (catalogue === undefined ? (catalogue = this.catalogue(model, provider) ?? null) : catalogue);
+    const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.providerId);
+    if (hit) return { modelId: hit.key, providerId: provider ?? hit.provider ?? 'custom', source: 'override', variants: [{ table: hit.table }] };
+    const cat = fromCatalogue();
+    if (!cat) return undefined;
+    // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
+    const canonical = cat.modelId.toLowerCase();
+    if (canonical !== model.toLowerCase()) {
+      const o = this.matchOverride(canonical, call, () => cat.providerId);
+      if (o) return { modelId: o.key, providerId: provider ?? o.provider ?? cat.providerId, source: 'override', variants: [{ table: o.table }] };
+    }
+    return cat;
+  }
+
+  /** The most specific override for a (lower-case) model id and a call's normalised provider, if any. */
+  private matchOverride(lower: string, call: string | undefined, inferred: () => string | undefined): { key: string; provider?: string; table: PriceOverride } | undefined {
+    const first = lower.indexOf('/');
+    const last = lower.lastIndexOf('/');
+    const bare = last >= 0 ? lower.slice(last + 1) : lower;
+    const names = [...new Set(first >= 0 ? [lower, lower.slice(first + 1), bare] : [lower])];
+    const prefixed = (name: string, provider: string | undefined) =>
+      provider === undefined ? undefined : this.prefixedOverrides.get(name)?.find((o) => o.provider === provider);
+    // 1. A key prefixed with the call's provider.
+    for (const n of names) {
+      const o = prefixed(n, call);
+      if (o) return o;
+    }
+    // 2. The model id as recorded, provider prefix included (`openai/gpt-4o`).
+    if (first >= 0) {
+      const o = prefixed(lower.slice(first + 1), normProvider(lower.slice(0, first)));
+      if (o) return o;
+    }
+    // 3. A call without a provider: a key prefixed with the provider the catalogue knows the model by.
+    const candidates = call === undefined ? this.prefixedOverrides.get(lower) : undefined;
+    if (candidates) {
+      const p = inferred();
+      const o = p !== undefined ? candidates.find((c) => c.provider === normProvider(p)) : undefined;
+      if (o) return o;
+    }
+    // 4. A bare key.
+    const table = this.bareOverrides.get(bare);
+    if (table) return { key: bare, table };
+    // 5. A call without a provider: a key prefixed with any provider (the first in the file).
+    return candidates?.[0];
+  }
+
+  private catalogue(model: string, provider: string | undefined): ResolvedPrice | undefined {
     const lower = model.toLowerCase();
     const slash = lower.lastIndexOf('/');
     const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
-    for (const id of [lower, bare]) {
-      const o = this.overrides.get(id);
-      if (o) return { modelId: id, providerId: provider ?? 'custom', source: 'override', variants: [{ table: o }] };
-    }
     const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
     const attempts: [string, string | undefined][] = [];
     if (hint) attempts.push([model, hint]);

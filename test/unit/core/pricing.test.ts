@@ -98,6 +98,63 @@ describe('price overrides', () => {
     assert.equal(book.resolve('my-model')?.source, 'override');
   });
 
+  it('match a provider-prefixed key for a call of that provider or without one, through the path the CLI uses', () => {
+    // The user report: {"openai/gpt-4o-2024-08-06": $100/M} was ignored and the catalogue price used instead.
+    const { overrides, problems } = parsePriceOverrides('{"openai/gpt-4o-2024-08-06": {"input": 100, "output": 100}}');
+    assert.deepEqual(problems, []);
+    const lines = [
+      JSON.stringify({ provider: 'openai', model: 'gpt-4o-2024-08-06', input_tokens: 10, output_tokens: 5 }),
+      JSON.stringify({ model: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 10, completion_tokens: 5 } }), // raw OpenAI usage, no provider
+      JSON.stringify({ provider: 'azure', model: 'gpt-4o-2024-08-06', input_tokens: 10, output_tokens: 5 }), // another provider: catalogue
+    ].join('\n') + '\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(lines), true, new PriceBook(overrides), { fast });
+      assert.equal(st.table.length, 3);
+      assertUsd(st.table.computedUsd[0], 0.0015);
+      assertUsd(st.table.computedUsd[1], 0.0015);
+      assertUsd(st.table.computedUsd[2], (10 * 2.5 + 5 * 10) / 1e6);
+    }
+  });
+
+  it('apply a prefixed key only to its own provider (after aliases), and prefer it over a bare key', () => {
+    const { overrides } = parsePriceOverrides(JSON.stringify({
+      'Azure/GPT-4o': { input: 7, output: 7 },
+      'gpt-4o': { input: 1, output: 1 },
+      'OpenAI/gpt-4o': { input: 2, output: 2 },
+      'acme/house-model': { input: 5, output: 5 },
+      'gemini/gemini-2.5-flash': { input: 9, output: 9 },
+    }));
+    const book = new PriceBook(overrides);
+    const perM = (model: string, provider?: string) => book.price(model, provider, tok({ inputTokens: 1e6 }), T)?.costUsd;
+    close(perM('gpt-4o', 'openai')!, 2, 'same-provider prefixed key wins over the bare key');
+    close(perM('GPT-4o', 'azure')!, 7);
+    close(perM('gpt-4o', 'az.ai.openai')!, 7, 'provider aliases');
+    close(perM('gpt-4o', 'groq')!, 1, 'another provider: the bare key');
+    close(perM('gpt-4o')!, 2, 'no provider: the key of the provider the catalogue knows the model by');
+    close(perM('azure/gpt-4o')!, 7, 'the prefix of the model id is its provider');
+    close(perM('openai/gpt-4o', 'openrouter')!, 2, 'the model id as recorded');
+    close(perM('house-model')!, 5, 'no provider: any prefixed key');
+    assert.equal(book.resolve('house-model', 'openai'), undefined, 'never another provider\'s prefixed key');
+    close(perM('gemini-2.5-flash', 'google')!, 9);
+    close(perM('gemini-2.5-flash', 'vertex_ai')!, 9);
+
+    const only = new PriceBook(parsePriceOverrides('{"azure/gpt-4o": {"input": 7, "output": 7}}').overrides);
+    close(only.price('gpt-4o', 'openai', tok({ inputTokens: 1e6 }), T)!.costUsd, 2.5, 'azure/gpt-4o must not price an openai call');
+    assert.equal(only.resolve('gpt-4o', 'openai')?.source, 'bundled');
+    close(only.price('gpt-4o', undefined, tok({ inputTokens: 1e6 }), T)!.costUsd, 7, 'no provider: the only prefixed key');
+  });
+
+  it('price a dated id with the override of the undated model the catalogue resolves it to; the exact dated key wins', () => {
+    const { overrides } = parsePriceOverrides(JSON.stringify({ 'gpt-4o': { input: 1, output: 1 }, 'openai/gpt-4o-2024-11-20': { input: 3, output: 3 } }));
+    const book = new PriceBook(overrides);
+    const perM = (model: string, provider?: string) => book.price(model, provider, tok({ inputTokens: 1e6 }), T)!.costUsd;
+    close(perM('gpt-4o-2024-08-06', 'openai'), 1); // the catalogue knows it as gpt-4o
+    close(perM('gpt-4o-2024-08-06'), 1);
+    close(perM('gpt-4o-2024-11-20', 'openai'), 3);
+    close(perM('gpt-4o-2024-05-13', 'openai'), 5, 'a snapshot the catalogue prices apart keeps its catalogue price');
+  });
+
   it('reports bad entries with their key and keeps the good ones', () => {
     const r = parsePriceOverrides('{"a": {"input": -1, "output": 2}, "b": "cheap", "c": {"cacheRead": 1}, "d": {"input": 1, "output": 1}}');
     assert.deepEqual([...r.overrides.keys()], ['d']);
