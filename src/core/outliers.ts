@@ -6,7 +6,7 @@ import type { CostSource } from './types';
 
 /** A likely cause of an outlier, read from its record: a code for machines and words for people. */
 export interface Cause {
-  code: 'prompt_grew' | 'long_answer' | 'cache_invalidated' | 'paid_for_error' | 'other_model' | 'reasoning' | 'loop' | 'retries';
+  code: 'prompt_grew' | 'long_answer' | 'cache_invalidated' | 'cache_written' | 'paid_for_error' | 'other_model' | 'reasoning' | 'loop' | 'retries';
   text: string;
 }
 
@@ -121,6 +121,7 @@ function callsiteOf(t: CallTable, i: number): CallOutlier['callsite'] {
 interface GroupProfile {
   medianInput: number;
   medianOutput: number;
+  medianCacheWrite: number;
   /** Share of calls that read from the cache. */
   cacheHitShare: number;
   dominantModel: string;
@@ -130,12 +131,14 @@ interface GroupProfile {
 function profile(rows: Row[]): GroupProfile {
   const inputs = new Float64Array(rows.length);
   const outputs = new Float64Array(rows.length);
+  const writes = new Float64Array(rows.length);
   const models = new Map<string, number>();
   let hits = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k];
     inputs[k] = totalInput(r.t, r.i);
     outputs[k] = r.t.outputTokens[r.i];
+    writes[k] = r.t.cacheWriteTokens[r.i];
     if (r.t.cacheReadTokens[r.i] > 0) hits++;
     const m = r.t.pool.get(r.t.dims.model[r.i]);
     models.set(m, (models.get(m) ?? 0) + 1);
@@ -146,6 +149,7 @@ function profile(rows: Row[]): GroupProfile {
   return {
     medianInput: inputs.length ? medianOf(inputs) : 0,
     medianOutput: outputs.length ? medianOf(outputs) : 0,
+    medianCacheWrite: writes.length ? medianOf(writes) : 0,
     cacheHitShare: rows.length ? hits / rows.length : 0,
     dominantModel,
     dominantShare: rows.length ? best / rows.length : 0,
@@ -165,6 +169,13 @@ export function causesOf(t: CallTable, i: number, p: GroupProfile): Cause[] {
     causes.push({ code: 'reasoning', text: `${formatCount(t.reasoningTokens[i])} reasoning tokens` });
   if (t.cacheReadTokens[i] === 0 && p.cacheHitShare >= 0.5 && input > 0)
     causes.push({ code: 'cache_invalidated', text: `a cache miss where this group usually hits (${formatPct(p.cacheHitShare)} of calls): the cache was invalidated` });
+  // Cache writes are billed above the input rate (1.25x for 5 minutes, 2x for an hour): a big one is a cost of its own.
+  const written = t.cacheWriteTokens[i];
+  if (written >= 1000 && written >= 5 * p.medianCacheWrite && written >= 0.25 * input)
+    causes.push({
+      code: 'cache_written',
+      text: `${formatCount(written)} tokens written to the prompt cache (${p.medianCacheWrite > 0 ? `${times(written / p.medianCacheWrite)} the usual` : 'usually none'}): the cache was (re)built`,
+    });
   const model = t.pool.get(t.dims.model[i]);
   if (p.dominantShare >= 0.6 && model && model !== p.dominantModel) causes.push({ code: 'other_model', text: `ran on ${model} where this group usually uses ${p.dominantModel}` });
   if ((t.flags[i] & FLAG_ERROR) !== 0) causes.push({ code: 'paid_for_error', text: 'an error with tokens spent: paid for nothing' });
@@ -254,7 +265,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
           tsMs: r.t.tsMs[r.i],
           callsite: callsiteOf(r.t, r.i),
           causes,
-          text: `${formatUsd(r.cost)}, ${times(multiple)} the ${of} median (${formatUsd(medianUsd)})${causes.length ? ': ' + causes.map((c) => c.text).join('; ') : ''}`,
+          text: `${formatUsd(r.cost)}, ${times(multiple)} the ${of} median (${formatUsd(medianUsd)}): ${causes.length ? causes.map((c) => c.text).join('; ') : 'no single cause in its record (its tokens, cache use, model and status are each within the usual range)'}`,
         });
       }
     }

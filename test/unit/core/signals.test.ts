@@ -137,6 +137,8 @@ describe('outliers: causes in words', () => {
   lines.push(base(1000, { input_tokens: 200_000, cache_read_tokens: 0 }));
   lines.push(base(1001, { output_tokens: 60_000 }));
   lines.push(base(1002, { input_tokens: 90_000, error: 'timeout' }));
+  // A big cache write (cache reads as usual, input within 5x): billed above the input rate.
+  lines.push(base(1003, { cache_write_tokens: 39_000 }));
   // A cheap feature: its outlier must not hide behind the expensive one.
   for (let i = 0; i < 100; i++) lines.push(JSON.stringify({ model: 'gpt-4o-mini', input_tokens: 100, output_tokens: 10, metadata: { feature: 'tagger' } }));
   lines.push(JSON.stringify({ model: 'gpt-4o-mini', input_tokens: 30_000, output_tokens: 10, metadata: { feature: 'tagger' } }));
@@ -147,12 +149,14 @@ describe('outliers: causes in words', () => {
     assert.deepEqual(codes(201), ['prompt_grew', 'cache_invalidated']);
     assert.deepEqual(codes(202), ['long_answer']);
     assert.deepEqual(codes(203), ['prompt_grew', 'paid_for_error']);
+    assert.deepEqual(codes(204), ['prompt_grew', 'cache_written']);
+    assert.match(r.calls.find((c) => c.line === 204)!.text, /; 39,000 tokens written to the prompt cache \(usually none\): the cache was \(re\)built$/);
   });
 
   it('finds the outlier of a cheap feature next to an expensive one', () => {
     const t = r.calls.find((c) => c.group === 'tagger');
     assert.ok(t);
-    assert.equal(t.line, 304);
+    assert.equal(t.line, 305);
     assert.match(t.text, /×\d+ the tagger median/);
   });
 });
