@@ -138,3 +138,28 @@ describe('hostile documents', () => {
     });
   }
 });
+
+describe('arrays that cannot hold a record', () => {
+  it('reports a line holding an array of plain values once, not once per element', () => {
+    const r = scan('[1,2,3]\n["a",null]\n{"a":1}\n');
+    assert.deepEqual(r.problems.map((p) => [p.line, p.message]), [
+      [1, 'Not a JSON object: found an array of 3 numbers'],
+      [2, 'Not a JSON object: found an array of 2 values (string, null)'],
+    ]);
+    assert.deepEqual(r.docs.map((d) => d.line), [3]);
+  });
+
+  it('does the same for a pretty-printed array, and passes on empty arrays and arrays holding objects or arrays', () => {
+    const r = scan('[\n  1,\n  2\n]\n[]\n[{"a":1}, 2]\n[[1]]\n');
+    assert.deepEqual(r.problems.map((p) => [p.line, p.message]), [[1, 'Not a JSON object: found an array of 2 numbers']]);
+    assert.deepEqual(r.docs.map((d) => d.line), [5, 6, 7]);
+  });
+
+  for (const fast of [false, true]) {
+    it(`a line [1,2,3] is one problem for the file (fast=${fast})`, () => {
+      const state = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(state, enc('[1,2,3]\n'), true, new PriceBook(), { fast });
+      assert.deepEqual(state.problems.map((p) => `${p.line}: ${p.message}`), ['1: Not a JSON object: found an array of 3 numbers']);
+    });
+  }
+});
