@@ -187,7 +187,7 @@ function csvCell(s: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** CSV with raw numbers (USD, ratios 0..1), one row per group. */
+/** CSV with raw numbers (USD, ratios 0..1), one row per group, and one for the groups `--top` left out. */
 export function renderCsv(r: Report): string {
   const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', ...(r.previous ? ['previous_cost_usd'] : [])];
   // Null only stands for a USD figure of a group with no priced call: unknown, so never written as 0 or left blank.
@@ -201,6 +201,22 @@ export function renderCsv(r: Report): string {
         num(g.cacheHitRatio), num(g.cacheSavingsUsd), num(g.costWithoutCacheUsd), num(g.errors),
         num(g.tokens.input), num(g.tokens.output), num(g.tokens.cacheRead), num(g.tokens.cacheWrite), num(g.tokens.reasoning),
         ...(r.previous ? [num(g.previousCostUsd === undefined ? 0 : g.previousCostUsd)] : []),
+      ].join(','),
+    );
+  }
+  const o = r.otherGroups;
+  if (o.count) {
+    // The groups --top left out, in one row so that the rows add up to the total: their cost and calls, and the
+    // counts that add up (the total's less the groups shown); figures per call and of the cache are left empty.
+    const t = r.total;
+    const rest = (f: (x: ReportFigures) => number) => f(t) - r.groups.reduce((a, g) => a + f(g), 0);
+    lines.push(
+      [
+        csvCell(`(${plural(o.count, 'more group')})`), ...r.by.slice(1).map(() => ''),
+        num(o.costUsd), num(t.costUsd && o.costUsd ? o.costUsd / t.costUsd : 0), num(o.calls), num(rest((x) => x.pricedCalls)), num(rest((x) => x.unpricedCalls)),
+        '', '', '', '', '', '', '', '', num(rest((x) => x.errors)),
+        num(rest((x) => x.tokens.input)), num(rest((x) => x.tokens.output)), num(rest((x) => x.tokens.cacheRead)), num(rest((x) => x.tokens.cacheWrite)), num(rest((x) => x.tokens.reasoning)),
+        ...(r.previous ? [''] : []),
       ].join(','),
     );
   }

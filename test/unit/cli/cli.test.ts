@@ -234,6 +234,32 @@ describe('llm-cost-lens report: what a user test found', () => {
   });
 });
 
+describe('llm-cost-lens report CSV: what a user test found', () => {
+  it('sums the groups --top leaves out in a last row, so the rows add up to the total', () => {
+    const text = [CALL('2026-11-20T10:00:00Z', 'a'), CALL('2026-11-20T11:00:00Z', 'b'), CALL('2026-11-20T11:30:00Z', 'b'), CALL('2026-11-20T12:00:00Z', 'c', 'gpt-4o-mini'), CALL('2026-11-20T12:00:00Z', 'd', 'acme-llm')].join('\n') + '\n';
+    inTempDir({ 't.jsonl': text }, (dir) => {
+      const total = JSON.parse(run(['report', 't.jsonl', '--by', 'feature,model', '--format', 'json'], dir).out).total;
+      const csv = run(['report', 't.jsonl', '--by', 'feature,model', '--format', 'csv', '--top', '1'], dir).out.trim().split('\n').map((l) => l.split(','));
+      const head = csv[0];
+      const col = (name: string) => head.indexOf(name);
+      assert.equal(csv.length, 3);
+      const rest = csv[2];
+      assert.deepEqual(rest.slice(0, 2), ['(3 more groups)', '']);
+      assert.equal(rest.length, head.length);
+      const sumOf = (name: string) => csv.slice(1).reduce((a, row) => a + Number(row[col(name)]), 0);
+      assertUsd(sumOf('cost_usd'), total.costUsd);
+      for (const [name, v] of [['calls', total.calls], ['priced_calls', total.pricedCalls], ['unpriced_calls', total.unpricedCalls], ['errors', total.errors], ['input_tokens', total.tokens.input], ['output_tokens', total.tokens.output]] as [string, number][]) assert.equal(sumOf(name), v, name);
+      assert.equal(rest[col('p50_usd')], '');
+      // Without --top, or when it leaves nothing out: no such row.
+      assert.equal(run(['report', 't.jsonl', '--format', 'csv'], dir).out.trim().split('\n').length, 5);
+      assert.equal(run(['report', 't.jsonl', '--format', 'csv', '--top', '4'], dir).out.trim().split('\n').length, 5);
+      // Left-out groups with no priced call: unpriced, never 0.
+      const unpriced = run(['report', 't.jsonl', '--by', 'model', '--format', 'csv', '--top', '2'], dir).out.trim().split('\n');
+      assert.match(unpriced[unpriced.length - 1], /^\(1 more group\),unpriced,0,1,0,1,/);
+    });
+  });
+});
+
 describe('llm-cost-lens arguments: what a user test found', () => {
   it('rejects an empty path argument (an unset shell variable) instead of reading the current folder: exit 2, one line', async () => {
     inTempDir({ 't.jsonl': CALL('2026-11-20T10:00:00Z', 'a') + '\n' }, (dir) => {
