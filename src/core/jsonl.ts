@@ -58,6 +58,68 @@ function notADocument(v: unknown): string | undefined {
   return `Not a JSON object: found an array of ${v.length} ${what}`;
 }
 
+/** How many bytes at the start of a file `notTextReason` looks at. */
+export const TEXT_SNIFF_BYTES = 8192;
+
+const startsWith = (b: Uint8Array, sig: readonly number[]): boolean => b.length >= sig.length && sig.every((x, i) => b[i] === x);
+const hex = (sig: readonly number[]): string => sig.map((x) => x.toString(16).toUpperCase().padStart(2, '0')).join(' ');
+
+/** Byte order marks of text that is not UTF-8 (the longer UTF-32 marks first: FF FE 00 00 begins with FF FE). */
+const OTHER_BOMS: [readonly number[], string][] = [
+  [[0xff, 0xfe, 0x00, 0x00], 'UTF-32'],
+  [[0x00, 0x00, 0xfe, 0xff], 'UTF-32'],
+  [[0xff, 0xfe], 'UTF-16'],
+  [[0xfe, 0xff], 'UTF-16'],
+];
+
+const COMPRESSED: [readonly number[], string][] = [
+  [[0x1f, 0x8b], 'gzip'],
+  [[0x50, 0x4b, 0x03, 0x04], 'zip'],
+  [[0x50, 0x4b, 0x05, 0x06], 'zip'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
+];
+
+/** bzip2: "BZh", a block size digit, then the magic of a block or of the end of the stream. */
+function isBzip2(b: Uint8Array): boolean {
+  if (b.length < 10 || !startsWith(b, [0x42, 0x5a, 0x68]) || b[3] < 0x31 || b[3] > 0x39) return false;
+  const rest = b.subarray(4, 10);
+  return startsWith(rest, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]) || startsWith(rest, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
+}
+
+/** True when `head` looks like UTF-16 text without a byte order mark: ASCII with a NUL byte beside each character. */
+function looksLikeBomlessUtf16(head: Uint8Array, nulFirst: boolean): boolean {
+  const n = Math.min(head.length, 16) & ~1;
+  if (n < 4) return false;
+  for (let i = 0; i < n; i += 2) {
+    const [zero, ch] = nulFirst ? [head[i], head[i + 1]] : [head[i + 1], head[i]];
+    if (zero !== 0 || ch === 0 || ch > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * Why the first bytes of a file (up to TEXT_SNIFF_BYTES of them) show it is not UTF-8 text, so not a trace file to
+ * read line by line; undefined when they may be. UTF-16/UTF-32 text is told by its byte order mark (or, without one,
+ * by a NUL beside each ASCII character), compressed files by their magic bytes, other binary data by a NUL byte: JSON
+ * text never holds a raw NUL (control characters must be escaped in strings and are not allowed outside them). A UTF-8
+ * byte order mark is fine (the scanner skips it).
+ */
+export function notTextReason(head: Uint8Array): string | undefined {
+  const b = head.subarray(0, TEXT_SNIFF_BYTES);
+  for (const [sig, enc] of OTHER_BOMS) {
+    if (startsWith(b, sig)) return `${enc} text (byte order mark ${hex(sig)}): save it as UTF-8; not read`;
+  }
+  const compressed = (kind: string, sig: readonly number[]) => `Not a text file: looks compressed (${kind}, magic bytes ${hex(sig)}); decompress it first; not read`;
+  for (const [sig, kind] of COMPRESSED) if (startsWith(b, sig)) return compressed(kind, sig);
+  if (isBzip2(b)) return compressed('bzip2', [...b.subarray(0, 4)]);
+  const nul = b.indexOf(0);
+  if (nul < 0) return undefined;
+  if (looksLikeBomlessUtf16(b, false)) return 'UTF-16 text (little-endian, no byte order mark): save it as UTF-8; not read';
+  if (looksLikeBomlessUtf16(b, true)) return 'UTF-16 text (big-endian, no byte order mark): save it as UTF-8; not read';
+  return `Not a text file (binary data — a NUL byte at offset ${nul}); not read`;
+}
+
 /** Tracks bracket depth across lines, aware of strings and escapes. */
 class DepthScanner {
   depth = 0;

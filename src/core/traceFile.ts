@@ -1,6 +1,6 @@
 import { CallTable, type PackedColumns, type StringPool } from './callTable';
 import { fastScanBytes } from './fastScan';
-import { type ReadPosition, scanJsonDocuments } from './jsonl';
+import { notTextReason, type ReadPosition, scanJsonDocuments } from './jsonl';
 import { type FieldMapping, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import type { PriceBook } from './pricing';
 import type { Problem } from './types';
@@ -38,6 +38,11 @@ export interface TraceFileState {
   problems: Problem[];
   /** Problems beyond MAX_PROBLEMS_PER_FILE, counted only. */
   droppedProblems: number;
+  /**
+   * Set when the file's first bytes show it is not UTF-8 text (binary, compressed, UTF-16): why, as reported in its one
+   * problem. Its bytes, appended ones included, are then skipped until the file is replaced or truncated.
+   */
+  notText?: string;
 }
 
 export function newTraceFileState(file: string, pool: StringPool, mapping?: FieldMapping): TraceFileState {
@@ -69,9 +74,23 @@ export function mustReload(state: TraceFileState, now: FileFingerprint): boolean
 }
 
 /**
+ * Checks the first bytes of the file (`head`: its content from offset 0, up to TEXT_SNIFF_BYTES are looked at) once,
+ * while nothing of it has been read: when they show it is not UTF-8 text, marks the state and reports one problem for
+ * the file (line 1), which is returned. Does nothing for a state already past offset 0 or already marked.
+ */
+export function checkTextHead(state: TraceFileState, head: Uint8Array): Problem | undefined {
+  if (state.notText !== undefined || state.position.offset !== 0 || head.length === 0) return undefined;
+  const why = notTextReason(head);
+  if (why === undefined) return undefined;
+  state.notText = why;
+  return { file: state.file, line: 1, message: why, severity: 'error' };
+}
+
+/**
  * Reads `bytes` (the file's content from `state.position.offset` on) into the state: documents are normalised,
  * priced and appended; problems are kept. Returns how many calls were added and how many bytes were consumed
- * (bytes after that were held back: an unfinished last line or document).
+ * (bytes after that were held back: an unfinished last line or document). Bytes of a file that is not text (see
+ * `checkTextHead`, applied to bytes from offset 0) are consumed unread, with one problem for the file.
  */
 export function ingestBytes(
   state: TraceFileState,
@@ -80,6 +99,11 @@ export function ingestBytes(
   prices: PriceBook,
   opts?: IngestOptions,
 ): { added: number; consumed: number; problems: Problem[] } {
+  const notText = checkTextHead(state, bytes);
+  if (state.notText !== undefined) {
+    // Not a text file: one problem for it (when found here), and its bytes are skipped.
+    return advance(state, { offset: state.position.offset + bytes.length, line: state.position.line }, 0, notText ? [notText] : []);
+  }
   if (opts?.fast && !state.ctx.mapping) return ingestBytesFast(state, bytes, final, prices);
   const scan = scanJsonDocuments(bytes, state.position, { file: state.file, final });
   const problems: Problem[] = [...scan.problems];
@@ -125,6 +149,7 @@ export interface PackedTraceFileState {
   fingerprint?: FileFingerprint;
   problems: Problem[];
   droppedProblems: number;
+  notText?: string;
   ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; currentModel?: string; ignored: number };
   columns: PackedColumns;
 }
@@ -146,6 +171,7 @@ export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'):
       fingerprint: s.fingerprint,
       problems: s.problems,
       droppedProblems: s.droppedProblems,
+      ...(s.notText !== undefined ? { notText: s.notText } : {}),
       ctx: { seenIds: [...s.ctx.seenIds], messages: [...s.ctx.messages], currentModel: s.ctx.currentModel, ignored: s.ctx.ignored },
       columns,
     },
@@ -167,5 +193,6 @@ export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?:
     table: CallTable.importColumns(p.file, pool, p.columns),
     problems: p.problems,
     droppedProblems: p.droppedProblems,
+    ...(typeof p.notText === 'string' ? { notText: p.notText } : {}),
   };
 }

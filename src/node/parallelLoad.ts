@@ -7,7 +7,7 @@ import { newContext } from '../core/normalize';
 import { StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
-import { fileFingerprint, readTraceFile } from './traceReader';
+import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
 /** What a range worker is asked: read bytes [start, end) of `path`. `final` only matters for the last range. */
@@ -203,6 +203,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
     const st = fstatSync(fd);
     fp = fingerprintOf(fd, st.size, st.ino);
     if (st.size < (opts.minParallelBytes ?? 8 * 1024 * 1024)) return sequential('small file');
+    if (fileNotText(fd, st.size) !== undefined) return sequential('not a text file');
     if (startsMultiline(fd, st.size)) return sequential('multi-line documents');
     const n = Math.max(2, opts.workers ?? availableParallelism());
     const targets = opts.splitAt ?? Array.from({ length: n - 1 }, (_, k) => Math.floor((st.size * (k + 1)) / n));

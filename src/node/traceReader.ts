@@ -3,7 +3,8 @@ import { StringPool } from '../core/callTable';
 import { readChunks } from './chunks';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
-import { FINGERPRINT_SAMPLE_BYTES, type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
+import { TEXT_SNIFF_BYTES, notTextReason } from '../core/jsonl';
+import { checkTextHead, FINGERPRINT_SAMPLE_BYTES, type FileFingerprint, ingestBytes, mustReload, newTraceFileState, type TraceFileState } from '../core/traceFile';
 
 const SAMPLE = FINGERPRINT_SAMPLE_BYTES;
 
@@ -24,6 +25,21 @@ export function takeFingerprint(fd: number, readOffset = 0): FileFingerprint {
   const head = Buffer.alloc(Math.min(SAMPLE, st.size));
   if (head.length) readSync(fd, head, 0, head.length, 0);
   return { size: st.size, ino: st.ino, head: head.toString('hex'), ...sampleBefore(fd, readOffset, st.size) };
+}
+
+/** The first bytes of an open file (up to TEXT_SNIFF_BYTES), to tell whether it is text. */
+function readHead(fd: number, size: number): Buffer {
+  const head = Buffer.alloc(Math.min(TEXT_SNIFF_BYTES, size));
+  const got = head.length ? readSync(fd, head, 0, head.length, 0) : 0;
+  return head.subarray(0, got);
+}
+
+/**
+ * Why an open file is not a text file to read (binary, compressed, UTF-16: see notTextReason), from its first bytes;
+ * undefined when it may be one. The parallel loader asks this before splitting a file among workers.
+ */
+export function fileNotText(fd: number, size = fstatSync(fd).size): string | undefined {
+  return notTextReason(readHead(fd, size));
 }
 
 /** `takeFingerprint` of a file by path (opened read-only). */
@@ -71,6 +87,17 @@ export function readTraceFile(
     if (!state || mustReload(state, fp)) {
       state = newTraceFileState(opts.displayName ?? path, opts.pool, opts.mapping);
       reloaded = true;
+    }
+    // A file that is not text gets one problem when first read; its bytes (appended ones too) are then skipped.
+    if (state.position.offset === 0 && fp.size > 0) {
+      const p = checkTextHead(state, readHead(fd, fp.size));
+      if (p) state.problems.push(p);
+    }
+    if (state.notText !== undefined) {
+      state.position = { offset: fp.size, line: state.position.line };
+      state.fingerprint = { ...fp, ...sampleBefore(fd, fp.size, fp.size) };
+      opts.onProgress?.(fp.size, fp.size);
+      return { state, reloaded, added: 0 };
     }
     let added = 0;
     const fast = opts.fast !== false && !opts.mapping;

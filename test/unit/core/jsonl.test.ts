@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { scanJsonDocuments } from '../../../src/core/jsonl';
+import { notTextReason, scanJsonDocuments, TEXT_SNIFF_BYTES } from '../../../src/core/jsonl';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
@@ -162,4 +162,41 @@ describe('arrays that cannot hold a record', () => {
       assert.deepEqual(state.problems.map((p) => `${p.line}: ${p.message}`), ['1: Not a JSON object: found an array of 3 numbers']);
     });
   }
+});
+
+describe('notTextReason', () => {
+  const bytes = (...b: number[]) => new Uint8Array(b);
+  it('passes UTF-8 text, with or without a byte order mark, and an empty head', () => {
+    assert.equal(notTextReason(enc('{"model":"gpt-4o","user":"Zoë 🚀"}\n')), undefined);
+    assert.equal(notTextReason(bytes(0xef, 0xbb, 0xbf, ...enc('{"a":1}\n'))), undefined);
+    assert.equal(notTextReason(bytes()), undefined);
+  });
+
+  it('tells binary data by a NUL byte in the head, with its offset', () => {
+    assert.equal(notTextReason(bytes(0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 10)), 'Not a text file (binary data — a NUL byte at offset 7); not read');
+    const late = new Uint8Array(TEXT_SNIFF_BYTES + 10).fill(0x20);
+    late[TEXT_SNIFF_BYTES - 1] = 0;
+    assert.match(notTextReason(late)!, new RegExp(`offset ${TEXT_SNIFF_BYTES - 1}\\)`));
+    late[TEXT_SNIFF_BYTES - 1] = 0x20;
+    late[TEXT_SNIFF_BYTES] = 0;
+    assert.equal(notTextReason(late), undefined, 'only the head is looked at');
+  });
+
+  it('tells compressed files by their magic bytes', () => {
+    assert.equal(notTextReason(bytes(0x1f, 0x8b, 8, 0, 0, 0)), 'Not a text file: looks compressed (gzip, magic bytes 1F 8B); decompress it first; not read');
+    assert.match(notTextReason(bytes(0x50, 0x4b, 3, 4, 20, 0))!, /\(zip, magic bytes 50 4B 03 04\)/);
+    assert.match(notTextReason(bytes(0x28, 0xb5, 0x2f, 0xfd, 4))!, /zstd/);
+    assert.match(notTextReason(bytes(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0))!, /xz/);
+    assert.match(notTextReason(bytes(...enc('BZh9'), 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 1))!, /bzip2/);
+    assert.equal(notTextReason(enc('BZh9 is not json\n')), undefined);
+  });
+
+  it('tells UTF-16 and UTF-32 text by its byte order mark, and UTF-16 without one by the NUL beside each character', () => {
+    const u16le = (s: string) => [...s].flatMap((c) => [c.charCodeAt(0), 0]);
+    assert.equal(notTextReason(bytes(0xff, 0xfe, ...u16le('{"a":1}\n'))), 'UTF-16 text (byte order mark FF FE): save it as UTF-8; not read');
+    assert.equal(notTextReason(bytes(0xfe, 0xff, ...u16le('{"a":1}').map((_, i, a) => a[i ^ 1]))), 'UTF-16 text (byte order mark FE FF): save it as UTF-8; not read');
+    assert.match(notTextReason(bytes(0xff, 0xfe, 0, 0, 0x7b, 0, 0, 0))!, /^UTF-32 text/);
+    assert.match(notTextReason(bytes(...u16le('{"model":"x"}\n')))!, /^UTF-16 text \(little-endian, no byte order mark\)/);
+    assert.match(notTextReason(bytes(...u16le('{"model":"x"}\n').map((_, i, a) => a[i ^ 1])))!, /^UTF-16 text \(big-endian, no byte order mark\)/);
+  });
 });

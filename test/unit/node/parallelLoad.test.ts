@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { groupBy, select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
@@ -146,4 +147,31 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     const r = await loadParallel(trace, { pool, final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
     assertSameState(r.state, sequential(trace), 'shared pool');
   });
+});
+
+describe('loadParallel: files that are not text', function () {
+  this.timeout(60000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lcl-par-bin-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const rec = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10 }) + '\n';
+  const text = Array.from({ length: 3000 }, (_, i) => rec(i)).join('');
+  const cases: [string, Buffer, string][] = [
+    ['binary', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...Array.from({ length: 200_000 }, (_, i) => (i % 40 === 0 ? 10 : i % 251))]), 'Not a text file (binary data — a NUL byte at offset 7); not read'],
+    ['gzip', gzipSync(Buffer.from(text), { level: 0 }), 'Not a text file: looks compressed (gzip, magic bytes 1F 8B); decompress it first; not read'],
+    ['utf16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'UTF-16 text (byte order mark FF FE): save it as UTF-8; not read'],
+  ];
+  for (const [name, bytes, message] of cases) {
+    it(`reports a ${name} file once, like the single reader, instead of splitting it among workers`, async () => {
+      const p = join(dir, `${name}.jsonl`);
+      writeFileSync(p, bytes);
+      const r = await loadParallel(p, { pool: new StringPool(), final: true, workers: 3, minParallelBytes: 0, displayName: 't.jsonl' });
+      assert.equal(r.ranges, 1);
+      assert.equal(r.sequentialReason, 'not a text file');
+      assert.deepEqual(r.state.problems.map((q) => `${q.line}: ${q.message}`), [`1: ${message}`]);
+      assert.equal(r.state.table.length, 0);
+      assert.equal(r.state.position.offset, bytes.length);
+      assertSameState(r.state, sequential(p), name);
+    });
+  }
 });

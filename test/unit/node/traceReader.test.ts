@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type CallTable, StringPool } from '../../../src/core/callTable';
 import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
 import { PriceBook } from '../../../src/core/pricing';
@@ -119,6 +120,71 @@ describe('readTraceFile', () => {
     assert.equal(r.state.table.length, 40_000);
     assert.equal(r.state.problems.length, 0);
     assert.equal(r.state.table.inputTokens[39_999], 39_999);
+  });
+});
+
+describe('readTraceFile: files that are not text', () => {
+  let dir: string;
+  const opts = () => ({ pool: new StringPool(), prices: new PriceBook(), final: true });
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lcl-bin-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const messages = (s: { problems: { line: number; message: string }[] }) => s.problems.map((p) => `${p.line}: ${p.message}`);
+  // An executable's start (ELF header: NUL at offset 7) and many newlines after it: hundreds of "lines".
+  const binary = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...Array.from({ length: 20000 }, (_, i) => (i % 40 === 0 ? 10 : i % 251))]);
+  const u16 = (s: string, le = true) => Buffer.from([...s].flatMap((c) => (le ? [c.charCodeAt(0), 0] : [0, c.charCodeAt(0)])));
+
+  for (const fast of [true, false]) {
+    it(`reports a binary file once and reads nothing from it, appended bytes included (fast=${fast})`, () => {
+      const f = join(dir, 'x.jsonl');
+      writeFileSync(f, binary);
+      const o = { ...opts(), fast, final: false };
+      const a = readTraceFile(f, o);
+      assert.deepEqual(messages(a.state), ['1: Not a text file (binary data — a NUL byte at offset 7); not read']);
+      assert.equal(a.state.table.length, 0);
+      assert.equal(a.state.position.offset, binary.length);
+      appendFileSync(f, line(0) + 'not json\n');
+      const b = readTraceFile(f, { ...o, state: a.state });
+      assert.equal(b.reloaded, false);
+      assert.equal(b.added, 0);
+      assert.equal(b.state.problems.length, 1);
+      // Rewritten as a trace: read again from the start, as text.
+      writeFileSync(f, line(1) + line(2));
+      const c = readTraceFile(f, { ...o, state: b.state });
+      assert.equal(c.reloaded, true);
+      assert.equal(c.state.notText, undefined);
+      assert.equal(c.state.table.length, 2);
+      assert.deepEqual(c.state.problems, []);
+    });
+  }
+
+  it('says a gzip file looks compressed', () => {
+    const f = join(dir, 'g.jsonl');
+    writeFileSync(f, gzipSync(line(0) + line(1)));
+    assert.deepEqual(messages(readTraceFile(f, opts()).state), ['1: Not a text file: looks compressed (gzip, magic bytes 1F 8B); decompress it first; not read']);
+  });
+
+  it('says UTF-16 text should be saved as UTF-8 (either byte order), and still reads UTF-8 with a byte order mark', () => {
+    const le = join(dir, 'le.jsonl');
+    writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), u16(line(0) + line(1))]));
+    assert.deepEqual(messages(readTraceFile(le, opts()).state), ['1: UTF-16 text (byte order mark FF FE): save it as UTF-8; not read']);
+    const be = join(dir, 'be.jsonl');
+    writeFileSync(be, Buffer.concat([Buffer.from([0xfe, 0xff]), u16(line(0), false)]));
+    assert.deepEqual(messages(readTraceFile(be, opts()).state), ['1: UTF-16 text (byte order mark FE FF): save it as UTF-8; not read']);
+    const bom = join(dir, 'bom.jsonl');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(line(0) + line(1))]));
+    const s = readTraceFile(bom, opts()).state;
+    assert.equal(s.table.length, 2);
+    assert.deepEqual(s.problems, []);
+  });
+
+  it('checks a file that was empty when first read once bytes arrive', () => {
+    const f = join(dir, 'x.jsonl');
+    writeFileSync(f, '');
+    const o = { ...opts(), final: false };
+    const a = readTraceFile(f, o);
+    appendFileSync(f, binary);
+    const b = readTraceFile(f, { ...o, state: a.state });
+    assert.deepEqual(messages(b.state), ['1: Not a text file (binary data — a NUL byte at offset 7); not read']);
   });
 });
 
