@@ -388,7 +388,9 @@ export function normalizeDocument(value: unknown, line: number, ctx: NormalizeCo
   }
   // A JSON array of records (some exporters write one per line). Walked with a stack, not recursion, so a line of
   // deeply nested arrays is reported instead of overflowing the call stack and losing the whole file.
+  // Elements that are plain values (not records) are reported once for the line, not once each.
   const stack: { arr: unknown[]; i: number }[] = [{ arr: value, i: 0 }];
+  let plain = 0;
   while (stack.length) {
     const top = stack[stack.length - 1];
     if (top.i >= top.arr.length) {
@@ -396,12 +398,16 @@ export function normalizeDocument(value: unknown, line: number, ctx: NormalizeCo
       continue;
     }
     const v = top.arr[top.i++];
-    if (!Array.isArray(v)) normalizeOne(v, out, problem, line, ctx);
-    else if (stack.length >= MAX_ARRAY_NESTING) {
-      problem(`Skipped: arrays nested more than ${MAX_ARRAY_NESTING} deep`);
-      return out;
-    } else stack.push({ arr: v, i: 0 });
+    if (Array.isArray(v)) {
+      if (stack.length >= MAX_ARRAY_NESTING) {
+        problem(`Skipped: arrays nested more than ${MAX_ARRAY_NESTING} deep`);
+        return out;
+      }
+      stack.push({ arr: v, i: 0 });
+    } else if (v === null || typeof v !== 'object') plain++;
+    else normalizeOne(v, out, problem, line, ctx);
   }
+  if (plain > 0) problem(`Not a JSON object: ${plain} array element${plain === 1 ? ' is a plain value' : 's are plain values'}, not records`);
   return out;
 }
 

@@ -287,6 +287,15 @@ describe('normalizeDocument: bad data', () => {
     assert.equal(ignored, 1);
   });
 
+  it('reports the plain values in an array of records once for the line', () => {
+    const { calls, problems } = normalizeText('[{"model":"gpt-4o","input_tokens":1,"output_tokens":1},1,"x",[null]]\n[[1],[2]]\n');
+    assert.equal(calls.length, 1);
+    assert.deepEqual(problems.map((p) => [p.line, p.message]), [
+      [1, 'Not a JSON object: 3 array elements are plain values, not records'],
+      [2, 'Not a JSON object: 2 array elements are plain values, not records'],
+    ]);
+  });
+
   it('skips and reports a negative recorded cost', () => {
     const { calls, problems } = normalizeText('{"model":"gpt-4o","cost_usd":-3,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","total_cost":"-0.5"}\n{"model":"gpt-4o","cost_usd":-0,"input_tokens":5,"output_tokens":5}\n');
     assert.deepEqual(problems.map((p) => [p.line, p.message]), [[1, 'Skipped call: Negative recorded cost (-3)'], [2, 'Skipped call: Negative recorded cost (-0.5)']]);
