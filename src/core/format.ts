@@ -111,7 +111,7 @@ export function renderTable(r: Report): string {
   if (t.calls === 0) {
     const none = noCalls(r, safe, 'for another record shape, use --mapping FILE; see the README');
     lines.push(`No LLM calls found in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`, ...none.reasons.map((s) => `  ${s}`));
-    if (r.previous) lines.push('', `Previous period: ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls`);
+    if (r.previous) lines.push('', `Previous period: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')}`);
   } else renderTotalsAndGroups(r, lines);
   return renderTableNotes(r, lines);
 }
@@ -121,7 +121,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const t = r.total;
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   lines.push(
-    `Total ${formatUsd(t.costUsd)} over ${formatCount(t.calls)} calls${range}` +
+    `Total ${formatUsd(t.costUsd)} over ${plural(t.calls, 'call')}${range}` +
       (t.firstCallAt ? ` (calls ${t.firstCallAt.slice(0, 16).replace('T', ' ')} to ${t.lastCallAt!.slice(0, 16).replace('T', ' ')} UTC)` : ''),
   );
   lines.push(
@@ -135,7 +135,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   lines.push('');
 
   const cmp = !!r.previous;
-  if (r.previous) lines.splice(lines.length - 1, 0, `Previous period: ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls (${formatChange(t.costUsd, r.previous.costUsd)})`);
+  if (r.previous) lines.splice(lines.length - 1, 0, `Previous period: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) {
@@ -158,13 +158,13 @@ function renderTableNotes(r: Report, lines: string[]): string {
   if (r.unpriced.length) {
     lines.push('');
     const n = r.unpriced.reduce((a, u) => a + u.calls, 0);
-    lines.push(`Unpriced: ${formatCount(n)} calls have no price and are NOT in the totals (add them to .llm-cost-lens/prices.json):`);
-    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${formatCount(u.calls)} calls, ${formatTokens(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} input and ${formatTokens(u.outputTokens)} output tokens`);
+    lines.push(`Unpriced: ${n === 1 ? '1 call has' : `${formatCount(n)} calls have`} no price and are NOT in the totals (add them to .llm-cost-lens/prices.json):`);
+    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${formatTokens(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} input and ${formatTokens(u.outputTokens)} output tokens`);
   }
   const errors = r.skipped;
   if (r.skippedTotal) {
     lines.push('');
-    lines.push(`Skipped ${formatCount(r.skippedTotal)} bad line(s) or record(s):`);
+    lines.push(`Skipped ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')}:`);
     for (const s of errors.slice(0, 10)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
     if (r.skippedTotal > 10) lines.push(`  … and ${formatCount(r.skippedTotal - 10)} more (see --format json)`);
   }
@@ -178,7 +178,7 @@ function renderTableNotes(r: Report, lines: string[]): string {
 
 /** `12 calls without a timestamp are not in this time range` (for a time-bounded view; see `countUndated`). */
 export function undatedNote(calls: number): string {
-  return calls === 1 ? '1 call without a timestamp is not in this time range' : `${formatCount(calls)} calls without a timestamp are not in this time range`;
+  return `${plural(calls, 'call')} without a timestamp ${calls === 1 ? 'is' : 'are'} not in this time range`;
 }
 
 function csvCell(s: string): string {
@@ -248,7 +248,7 @@ export function renderMarkdown(r: Report): string {
     const none = noCalls(r, mdCell, 'a field mapping reads another record shape: `--mapping` in the CLI, the `llmCostLens.fieldMapping` setting in VS Code; see the README');
     out.push(`**No LLM calls found** in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`);
     if (none.reasons.length) out.push('', ...none.reasons.map((s) => `- ${s}`));
-    if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls.`);
+    if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')}.`);
   } else renderMarkdownTotalsAndGroups(r, out);
   return renderMarkdownNotes(r, out);
 }
@@ -258,10 +258,10 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
   const t = r.total;
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   out.push(
-    `**Total ${formatUsd(t.costUsd)}** over ${formatCount(t.calls)} calls${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
+    `**Total ${formatUsd(t.costUsd)}** over ${plural(t.calls, 'call')}${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
       (t.cacheSavingsUsd === null ? '' : `, saved ${formatUsd(t.cacheSavingsUsd)}`),
   );
-  if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${formatCount(r.previous.calls)} calls (${formatChange(t.costUsd, r.previous.costUsd)}).`);
+  if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)}).`);
   out.push('');
   const headers = [...r.by, ...FIG_HEADERS, ...(r.previous ? ['change'] : [])];
   out.push(`| ${headers.join(' | ')} |`);
@@ -274,10 +274,10 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
 function renderMarkdownNotes(r: Report, out: string[]): string {
   if (r.unpriced.length) {
     out.push('');
-    out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${formatCount(u.calls)} calls)`).join(', ')}`);
+    out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
   }
   if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
-  if (r.skippedTotal) out.push('', `> ${formatCount(r.skippedTotal)} bad line(s) skipped.`);
+  if (r.skippedTotal) out.push('', `> ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')} skipped.`);
   return out.join('\n') + '\n';
 }
 

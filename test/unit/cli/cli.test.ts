@@ -50,8 +50,8 @@ describe('llm-cost-lens CLI', () => {
       const table = run(['report', 'traces/**/*.jsonl'], dir);
       assert.equal(table.code, 0, table.err);
       assert.match(table.out, /Total \$0\.0025 over 2 calls/);
-      assert.match(table.out, /Unpriced: 1 calls have no price/);
-      assert.match(table.out, /acme-llm: 1 calls/);
+      assert.match(table.out, /Unpriced: 1 call has no price/);
+      assert.match(table.out, /acme-llm: 1 call,/);
       assert.match(table.out, /traces\/a\.jsonl:3: Not JSON/);
       const json = JSON.parse(run(['report', 'traces', '--format', 'json'], dir).out);
       assert.deepEqual(json.unpriced.map((u: { model: string; calls: number }) => [u.model, u.calls]), [['acme-llm', 1]]);
@@ -130,7 +130,7 @@ describe('llm-cost-lens CLI', () => {
       );
       const table = run(['report', 't.jsonl', '--since', '2026-11-01'], dir);
       assert.equal(table.code, 0, table.err);
-      assert.match(table.out, /Total \$0\.0025 over 1 calls/);
+      assert.match(table.out, /Total \$0\.0025 over 1 call /);
       assert.match(table.out, /^2 calls without a timestamp are not in this time range$/m);
       const j = JSON.parse(run(['report', 't.jsonl', '--until', '2026-12-01', '--format', 'json'], dir).out);
       assert.equal(j.undatedCalls, 2);
@@ -231,6 +231,27 @@ describe('llm-cost-lens report: what a user test found', () => {
         assert.match(run(['report', 'foo.jsonl', '--format', 'markdown'], dir).out, /^- 1 line ignored: JSON records that are not LLM calls/m);
       },
     );
+  });
+});
+
+describe('llm-cost-lens report wording: what a user test found', () => {
+  it('counts one call, one line and one model in the singular', () => {
+    const text = [CALL('2026-11-20T10:00:00Z', 'a'), CALL('2026-11-21T10:00:00Z', 'b', 'acme-llm'), 'not json'].join('\n') + '\n';
+    inTempDir({ 't.jsonl': text }, (dir) => {
+      const table = run(['report', 't.jsonl', '--since', '2026-11-21', '--compare'], dir).out;
+      assert.match(table, /^Total unpriced over 1 call from /m);
+      assert.match(table, /^Previous period: \$0\.0035 over 1 call \(unpriced\)$/m);
+      assert.match(table, /^Unpriced: 1 call has no price /m);
+      assert.match(table, /^ {2}acme-llm: 1 call, /m);
+      assert.match(table, /^Skipped 1 bad line or record:$/m);
+      assert.doesNotMatch(table, /\b1 (calls|lines)\b|\(s\)/);
+      const md = run(['report', 't.jsonl', '--since', '2026-11-21', '--compare', '--format', 'markdown'], dir).out;
+      assert.match(md, /^\*\*Total unpriced\*\* over 1 call from /m);
+      assert.match(md, /over 1 call \(unpriced\)\.$/m);
+      assert.match(md, /acme-llm \(1 call\)/);
+      assert.doesNotMatch(md, /\b1 (calls|lines)\b|\(s\)/);
+      assert.match(run(['report', 't.jsonl'], dir).out, /^Total \$0\.0035 over 2 calls /m);
+    });
   });
 });
 
