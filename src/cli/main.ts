@@ -36,7 +36,7 @@ Options:
   --prices FILE        price overrides, USD per million tokens (default: .llm-cost-lens/prices.json if present)
   --mapping FILE       a JSON field mapping (dot paths) for a record shape not recognised
   --cost-source SRC    auto (recorded cost when present, else computed), recorded, or computed (default: auto)
-  --format FMT         table, json, csv or markdown (default: table; csv and markdown for report only)
+  --format FMT         table, json, csv or markdown (md for short; default: table; csv and markdown for report only)
   --model ID           whatif: the model to re-price under
   --budget SPEC        budget: SCOPE:PERIOD:USD, e.g. total:day:50 or feature=search:month:200 (repeatable)
   --budgets FILE       budget: a JSON list of {"scope", "value", "period": "day"|"month", "usd"}
@@ -120,8 +120,8 @@ export function parseArgs(argv: string[]): Args {
       }
       case '--format': {
         const v = value();
-        if (v !== 'table' && v !== 'json' && v !== 'csv' && v !== 'markdown') throw new UsageError(`--format expects table, json, csv or markdown, got "${v}"`);
-        a.format = v;
+        if (v !== 'table' && v !== 'json' && v !== 'csv' && v !== 'markdown' && v !== 'md') throw new UsageError(`--format expects table, json, csv or markdown (md), got "${v}"`);
+        a.format = v === 'md' ? 'markdown' : v;
         break;
       }
       case '-h':

@@ -297,6 +297,19 @@ describe('llm-cost-lens arguments: what a user test found', () => {
   });
 });
 
+describe('llm-cost-lens --format md: what a user test found', () => {
+  it('accepts md as an alias of markdown, and lists it in --help', () => {
+    const md = run(['report', fixture('shapes', 'flat.jsonl'), '--by', 'model', '--format', 'md']);
+    assert.equal(md.code, 0, md.err);
+    assert.equal(md.out, run(['report', fixture('shapes', 'flat.jsonl'), '--by', 'model', '--format', 'markdown']).out);
+    assert.equal(run(['report', fixture('shapes', 'flat.jsonl'), '--format=md']).code, 0);
+    assert.match(run(['--help']).out, /--format FMT +table, json, csv or markdown \(md for short;/);
+    const sig = run(['outliers', fixture('shapes', 'flat.jsonl'), '--format', 'md']);
+    assert.equal(sig.code, 2);
+    assert.match(sig.err, /--format markdown is for report/);
+  });
+});
+
 describe('llm-cost-lens signal commands', () => {
   const demo = join(ROOT, 'samples', 'demo', 'traces');
   it('outliers, anomalies, budget and whatif print JSON with version 1', () => {
