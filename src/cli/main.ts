@@ -91,8 +91,10 @@ export function parseArgs(argv: string[]): Args {
     };
     switch (flag) {
       case '--by': {
-        const by = value().split(',').map((s) => s.trim()).filter(Boolean);
-        if (!by.length) throw new UsageError('--by needs at least one dimension');
+        const v = value();
+        if (!v.trim()) throw new UsageError('--by needs at least one dimension');
+        const by = v.split(',').map((s) => s.trim());
+        if (by.some((d) => !d)) throw new UsageError(`--by has an empty dimension name in "${v}"`);
         a.by = by;
         break;
       }

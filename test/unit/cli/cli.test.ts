@@ -310,6 +310,26 @@ describe('llm-cost-lens --format md: what a user test found', () => {
   });
 });
 
+describe('llm-cost-lens --by: what a user test found', () => {
+  it('rejects an empty dimension name (feature,,model) with a clear message: exit 2, one line', () => {
+    for (const [by, msg] of [
+      ['feature,,model', /^llm-cost-lens: --by has an empty dimension name in "feature,,model"\n$/],
+      ['feature,', /^llm-cost-lens: --by has an empty dimension name in "feature,"\n$/],
+      [',model', /empty dimension name/],
+      ['feature, ,model', /empty dimension name/],
+      ['', /^llm-cost-lens: --by needs at least one dimension\n$/],
+    ] as [string, RegExp][]) {
+      for (const args of [['report', fixture('shapes', 'flat.jsonl'), '--by', by], ['report', fixture('shapes', 'flat.jsonl'), `--by=${by}`], ['outliers', fixture('shapes', 'flat.jsonl'), '--by', by]]) {
+        const r = run(args);
+        assert.equal(r.code, 2, args.join(' '));
+        assert.equal(r.out, '');
+        assert.match(r.err, msg, args.join(' '));
+      }
+    }
+    assert.equal(run(['report', fixture('shapes', 'flat.jsonl'), '--by', ' feature , model ']).code, 0);
+  });
+});
+
 describe('llm-cost-lens signal commands', () => {
   const demo = join(ROOT, 'samples', 'demo', 'traces');
   it('outliers, anomalies, budget and whatif print JSON with version 1', () => {
