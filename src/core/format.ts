@@ -104,6 +104,9 @@ function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
+/** How many skipped lines the table and Markdown list, with file, line and reason (the JSON report lists more). */
+const SKIPPED_LISTED = 10;
+
 /** The aligned table for people (the CLI's default format). */
 export function renderTable(r: Report): string {
   const lines: string[] = [];
@@ -165,8 +168,8 @@ function renderTableNotes(r: Report, lines: string[]): string {
   if (r.skippedTotal) {
     lines.push('');
     lines.push(`Skipped ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')}:`);
-    for (const s of errors.slice(0, 10)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
-    if (r.skippedTotal > 10) lines.push(`  … and ${formatCount(r.skippedTotal - 10)} more (see --format json)`);
+    for (const s of errors.slice(0, SKIPPED_LISTED)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
+    if (r.skippedTotal > SKIPPED_LISTED) lines.push(`  … and ${formatCount(r.skippedTotal - SKIPPED_LISTED)} more (see --format json)`);
   }
   if (r.warnings.length) {
     lines.push('');
@@ -277,7 +280,11 @@ function renderMarkdownNotes(r: Report, out: string[]): string {
     out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
   }
   if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
-  if (r.skippedTotal) out.push('', `> ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')} skipped.`);
+  if (r.skippedTotal) {
+    out.push('', `> Skipped ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')}:`, '>');
+    for (const s of r.skipped.slice(0, SKIPPED_LISTED)) out.push(`> - ${mdCell(s.file)}:${s.line}: ${mdCell(s.message)}`);
+    if (r.skippedTotal > SKIPPED_LISTED) out.push(`> … and ${formatCount(r.skippedTotal - SKIPPED_LISTED)} more (see \`--format json\`)`);
+  }
   return out.join('\n') + '\n';
 }
 

@@ -255,6 +255,25 @@ describe('llm-cost-lens report wording: what a user test found', () => {
   });
 });
 
+describe('llm-cost-lens report Markdown skipped lines: what a user test found', () => {
+  it('lists the first 10 bad lines with file, line and reason, as the table does', () => {
+    const text = [CALL('2026-11-20T10:00:00Z', 'a'), 'not json', ...Array.from({ length: 11 }, () => '{"broken": '), '{"model":"gpt-4o","input_tokens":-5,"output_tokens":1}'].join('\n') + '\n';
+    inTempDir({ 'my_app.jsonl': text }, (dir) => {
+      const json = JSON.parse(run(['report', 'my_app.jsonl', '--format', 'json'], dir).out);
+      assert.equal(json.skippedTotal, 13);
+      const md = run(['report', 'my_app.jsonl', '--format', 'md'], dir).out;
+      assert.match(md, /^> Skipped 13 bad lines or records:$/m);
+      assert.match(md, /^> - my\\_app\.jsonl:2: Not JSON/m);
+      assert.match(md, /^> - my\\_app\.jsonl:3: /m);
+      assert.equal(md.match(/^> - my\\_app\.jsonl:\d+: /gm)?.length, 10);
+      assert.match(md, /^> … and 3 more \(see `--format json`\)$/m);
+      assert.doesNotMatch(md, /bad line\(s\)/);
+      const table = run(['report', 'my_app.jsonl'], dir).out;
+      assert.match(table, /^ {2}my_app\.jsonl:2: Not JSON/m);
+    });
+  });
+});
+
 describe('llm-cost-lens report CSV: what a user test found', () => {
   it('sums the groups --top leaves out in a last row, so the rows add up to the total', () => {
     const text = [CALL('2026-11-20T10:00:00Z', 'a'), CALL('2026-11-20T11:00:00Z', 'b'), CALL('2026-11-20T11:30:00Z', 'b'), CALL('2026-11-20T12:00:00Z', 'c', 'gpt-4o-mini'), CALL('2026-11-20T12:00:00Z', 'd', 'acme-llm')].join('\n') + '\n';
