@@ -161,8 +161,18 @@ function renderTableNotes(r: Report, lines: string[]): string {
   if (r.unpriced.length) {
     lines.push('');
     const n = r.unpriced.reduce((a, u) => a + u.calls, 0);
-    lines.push(`Unpriced: ${n === 1 ? '1 call has' : `${formatCount(n)} calls have`} no price and are NOT in the totals (add them to .llm-cost-lens/prices.json):`);
-    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${formatTokens(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} input and ${formatTokens(u.outputTokens)} output tokens`);
+    const [has, is] = n === 1 ? ['1 call has', 'is'] : [`${formatCount(n)} calls have`, 'are'];
+    // With the recorded source a call is unpriced for want of a cost in its record: a price would not change that.
+    lines.push(
+      r.costSource === 'recorded'
+        ? `Unpriced: ${has} no recorded cost and ${is} NOT in the totals (--cost-source recorded counts only costs written in the records; prices apply with --cost-source auto or computed):`
+        : `Unpriced: ${has} no price and ${is} NOT in the totals (add ${n === 1 ? 'its model' : 'their models'} to .llm-cost-lens/prices.json):`,
+    );
+    // Input as in the JSON report (uncached), cache reads and writes apart.
+    const tokens = (u: Report['unpriced'][number]) =>
+      [`${formatTokens(u.inputTokens)} input`, ...(u.cacheReadTokens ? [`${formatTokens(u.cacheReadTokens)} cache-read`] : []), ...(u.cacheWriteTokens ? [`${formatTokens(u.cacheWriteTokens)} cache-write`] : [])].join(', ') +
+      ` and ${formatTokens(u.outputTokens)} output tokens`;
+    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}`);
   }
   const errors = r.skipped;
   if (r.skippedTotal) {
@@ -277,7 +287,7 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
 function renderMarkdownNotes(r: Report, out: string[]): string {
   if (r.unpriced.length) {
     out.push('');
-    out.push(`> Unpriced models (not in the totals): ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
+    out.push(`> ${r.costSource === 'recorded' ? 'Calls without a recorded cost (not in the totals; the cost source is recorded)' : 'Unpriced models (not in the totals)'}: ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
   }
   if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
   if (r.skippedTotal) {

@@ -274,6 +274,38 @@ describe('llm-cost-lens report Markdown skipped lines: what a user test found', 
   });
 });
 
+describe('llm-cost-lens report unpriced calls: what a user test found', () => {
+  const text = [
+    JSON.stringify({ ts: '2026-11-20T10:00:00Z', model: 'acme-llm', usage: { input_tokens: 53, cache_read_input_tokens: 675000, cache_creation_input_tokens: 2000, output_tokens: 12 }, metadata: { feature: 'a' } }),
+    JSON.stringify({ ts: '2026-11-20T10:00:00Z', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, cost_usd: 0.01, metadata: { feature: 'a' } }),
+    JSON.stringify({ ts: '2026-11-20T10:00:00Z', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, metadata: { feature: 'b' } }),
+  ].join('\n') + '\n';
+
+  it('words the advice for the cost source: with recorded, the calls lack a recorded cost and prices do not help', () => {
+    inTempDir({ 't.jsonl': text }, (dir) => {
+      const rec = run(['report', 't.jsonl', '--cost-source', 'recorded'], dir).out;
+      assert.match(rec, /^Unpriced: 2 calls have no recorded cost and are NOT in the totals \(--cost-source recorded counts only costs written in the records; prices apply with --cost-source auto or computed\):$/m);
+      assert.doesNotMatch(rec, /prices\.json/);
+      const md = run(['report', 't.jsonl', '--cost-source', 'recorded', '--format', 'md'], dir).out;
+      assert.match(md, /^> Calls without a recorded cost \(not in the totals; the cost source is recorded\): acme-llm \(1 call\), gpt-4o \(1 call\)$/m);
+      for (const source of ['auto', 'computed']) {
+        const out = run(['report', 't.jsonl', '--cost-source', source], dir).out;
+        assert.match(out, /^Unpriced: 1 call has no price and is NOT in the totals \(add its model to \.llm-cost-lens\/prices\.json\):$/m, source);
+        assert.match(run(['report', 't.jsonl', '--cost-source', source, '--format', 'md'], dir).out, /^> Unpriced models \(not in the totals\): acme-llm \(1 call\)$/m);
+      }
+    });
+  });
+
+  it('prints the same input tokens as the JSON (uncached), with cache reads and writes apart', () => {
+    inTempDir({ 't.jsonl': text }, (dir) => {
+      const j = JSON.parse(run(['report', 't.jsonl', '--format', 'json'], dir).out);
+      assert.deepEqual(j.unpriced, [{ model: 'acme-llm', calls: 1, inputTokens: 53, outputTokens: 12, cacheReadTokens: 675000, cacheWriteTokens: 2000 }]);
+      assert.match(run(['report', 't.jsonl'], dir).out, /^ {2}acme-llm: 1 call, 53 input, 675k cache-read, 2.0k cache-write and 12 output tokens$/m);
+      assert.match(run(['report', 't.jsonl', '--cost-source', 'recorded'], dir).out, /^ {2}gpt-4o: 1 call, 1.0k input and 10 output tokens$/m);
+    });
+  });
+});
+
 describe('llm-cost-lens report CSV: what a user test found', () => {
   it('sums the groups --top leaves out in a last row, so the rows add up to the total', () => {
     const text = [CALL('2026-11-20T10:00:00Z', 'a'), CALL('2026-11-20T11:00:00Z', 'b'), CALL('2026-11-20T11:30:00Z', 'b'), CALL('2026-11-20T12:00:00Z', 'c', 'gpt-4o-mini'), CALL('2026-11-20T12:00:00Z', 'd', 'acme-llm')].join('\n') + '\n';
