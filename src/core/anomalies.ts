@@ -1,6 +1,6 @@
 import { mean, standardDeviation } from 'simple-statistics';
 import { partition, rowCost, type Slice, UNATTRIBUTED } from './analysis';
-import { formatPct, formatUsd } from './format';
+import { formatPct, formatUsd, plural } from './format';
 import type { CostSource } from './types';
 
 const HOUR = 3_600_000;
@@ -147,7 +147,7 @@ export function findAnomalies(slices: readonly Slice[], opts: AnomalyOptions = {
           const volumeUp = n >= k * lambda && n >= lambda + 4 * Math.sqrt(lambda);
           const medRateUp = n >= 10 && sameMedRate.length > 0 && (hs.robust.get(h) ?? 0) / n >= k * mean(sameMedRate);
           if (base > 0 && c >= k * base && c > m + sig * sd && (volumeUp || medRateUp)) {
-            flags.push({ h, kind: 'spike', cost: c, base, multiple: c / base, note: `${n} calls` });
+            flags.push({ h, kind: 'spike', cost: c, base, multiple: c / base, note: plural(n, 'call') });
             continue;
           }
         }
@@ -321,7 +321,7 @@ export function estimateDrift(slices: readonly Slice[], opts: { dim?: string; so
       actualUsd: act,
       drift,
       offShare: off / calls,
-      text: `${dim} ${key}: actual ${formatUsd(act)} vs estimated ${formatUsd(est)} (${drift >= 0 ? '+' : ''}${formatPct(drift)}); ${formatPct(off / calls)} of ${calls} calls off by more than ${formatPct(tol)}`,
+      text: `${dim} ${key}: actual ${formatUsd(act)} vs estimated ${formatUsd(est)} (${drift >= 0 ? '+' : ''}${formatPct(drift)}); ${formatPct(off / calls)} of ${plural(calls, 'call')} off by more than ${formatPct(tol)}`,
     });
   }
   return out.sort((a, b) => Math.abs(b.actualUsd - b.estimatedUsd) - Math.abs(a.actualUsd - a.estimatedUsd));

@@ -1,7 +1,7 @@
 import { quantile } from 'simple-statistics';
 import { partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
-import { formatPct, formatUsd } from './format';
+import { formatPct, formatUsd, plural } from './format';
 import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CostSource } from './types';
 import { isObject, toNumber } from './values';
@@ -248,7 +248,7 @@ export function taskCosts(slices: readonly Slice[], opts: { dim?: string; source
       failedCallsUsd: failed,
       retryUsd: retry,
       callsWithoutTask: noTask,
-      text: `${dim} ${key}: ${tasks.size} tasks, p50 ${formatUsd(quantile(costs, 0.5))}, p95 ${formatUsd(quantile(costs, 0.95))} per task; ${formatUsd(perSuccess)} per successful task; failed calls ${formatUsd(failed)}, retries ${formatUsd(retry)}`,
+      text: `${dim} ${key}: ${plural(tasks.size, 'task')}, p50 ${formatUsd(quantile(costs, 0.5))}, p95 ${formatUsd(quantile(costs, 0.95))} per task; ${formatUsd(perSuccess)} per successful task; failed calls ${formatUsd(failed)}, retries ${formatUsd(retry)}`,
     });
   }
   return out.sort((a, b) => b.meanUsd * b.tasks - a.meanUsd * a.tasks);

@@ -1,7 +1,7 @@
 import { quantile } from 'simple-statistics';
 import { partition, rowCost, type Slice, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
-import { formatCount, formatPct, formatUsd } from './format';
+import { formatCount, formatPct, formatUsd, plural } from './format';
 import type { CostSource } from './types';
 
 /** A likely cause of an outlier, read from its record: a code for machines and words for people. */
@@ -345,6 +345,6 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
   const outlierShare = total > 0 ? outlierCost / total : 0;
   const headline =
     `The top 1% of calls (${formatCount(Math.min(topN, sorted.length))}) are ${formatPct(topShare)} of the spend. ` +
-    `${formatCount(calls.length)} outlier call(s) and ${formatCount(traces.length)} runaway trace(s) cost ${formatUsd(outlierCost)} (${formatPct(outlierShare)}).`;
+    `${plural(calls.length, 'outlier call')} and ${plural(traces.length, 'runaway trace')} cost ${formatUsd(outlierCost)} (${formatPct(outlierShare)}).`;
   return { calls: listedCalls, traces, totalCostUsd: total, outlierCostUsd: outlierCost, outlierShare, topPercentCalls: Math.min(topN, sorted.length), topPercentShare: topShare, headline };
 }
