@@ -3,6 +3,8 @@ import { unpricedModelCounts } from '../core/analysis';
 import type { CallTable } from '../core/callTable';
 import { formatCount, notificationText } from '../core/format';
 import { Disposable } from '../util/disposable';
+import { ANNOUNCED_MODELS_KEY, announce, DONT_SHOW_AGAIN, memoryState, type NoticeState, shortKey, storedKeys } from './notices';
+import { turnOff } from './signals';
 import type { StoreChange, TraceStore } from './traceStore';
 
 /** Diagnostics shown per file; more are counted in the Output channel. */
@@ -10,15 +12,16 @@ const MAX_DIAGNOSTICS_PER_FILE = 1000;
 
 /**
  * Puts trace problems where users look: malformed lines in the Problems panel, unpriced models as a warning with a
- * quick action to open the prices file, details in the Output channel.
+ * quick action to open the prices file, details in the Output channel. The models warned about are kept in `state`
+ * (the workspace state): a new window warns only about models not seen before.
  */
 export class ProblemsReporter extends Disposable {
   readonly diagnostics = this._register(vscode.languages.createDiagnosticCollection('llmCostLens'));
-  private readonly warnedModels = new Set<string>();
 
   constructor(
     private readonly store: TraceStore,
     private readonly log: vscode.OutputChannel,
+    private readonly state: NoticeState = memoryState(),
   ) {
     super();
     this._register(store.onDidChange((c) => this.update(c)));
@@ -65,13 +68,16 @@ export class ProblemsReporter extends Disposable {
       }
       count(unpricedModelCounts(t, from));
     }
-    const fresh = [...unpriced].filter(([m]) => !this.warnedModels.has(m));
-    if (!fresh.length) return;
-    for (const [m] of fresh) this.warnedModels.add(m);
+    const announced = announce(storedKeys(this.state.get(ANNOUNCED_MODELS_KEY)), [...unpriced.keys()].map(shortKey));
+    if (!announced.fresh.length) return;
+    void this.state.update(ANNOUNCED_MODELS_KEY, announced.known);
+    const freshKeys = new Set(announced.fresh);
+    const fresh = [...unpriced].filter(([m]) => freshKeys.has(shortKey(m)));
     const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(m.length > 40 ? m.slice(0, 39) + '…' : m)} (${formatCount(n)} calls)`).join(', ');
     this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);
-    const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output');
+    const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output', DONT_SHOW_AGAIN);
     if (choice === 'Open Prices File') await vscode.commands.executeCommand('llmCostLens.openPricesFile', fresh.map(([m]) => m));
     else if (choice === 'Show Output') this.log.show(true);
+    else if (choice === DONT_SHOW_AGAIN) await turnOff('warnUnpriced');
   }
 }

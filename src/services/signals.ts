@@ -1,10 +1,24 @@
 import * as vscode from 'vscode';
-import { notificationText } from '../core/format';
 import type { Anomaly } from '../core/anomalies';
-import { type BudgetLevel, type BudgetStatus, parseBudgets } from '../core/budgets';
+import { notificationText } from '../core/format';
+import { type BudgetStatus, parseBudgets } from '../core/budgets';
 import { SignalsWorkerClient } from '../node/signalsWorkerClient';
 import type { SignalsJob, SignalsJobResult, SignalsJobResults } from '../node/signalsWorkerJobs';
 import { Disposable } from '../util/disposable';
+import {
+  ANNOUNCED_ANOMALIES_KEY,
+  ANNOUNCED_BUDGETS_KEY,
+  announce,
+  anomalyKey,
+  anomalyNotice,
+  budgetsToAnnounce,
+  DONT_SHOW_AGAIN,
+  dontShowAgainTarget,
+  memoryState,
+  type NoticeState,
+  storedBudgets,
+  storedKeys,
+} from './notices';
 import type { TraceStore } from './traceStore';
 import type { ViewState } from './viewState';
 
@@ -19,9 +33,10 @@ const NOTIFY_EVERY_MS = 10 * 60_000;
 
 /**
  * Keeps the recent anomalies and the budgets' burn up to date with the store and the clock (the view state fires as
- * rolling ranges advance), decorates the views through `onDidChange`, and notifies (throttled, can be turned off) when
- * a new anomaly or a budget threshold appears. The work runs in a worker thread (`run`), as do the commands' outlier,
- * what-if and cost-per-task jobs, so the extension host's event loop stays free on big stores.
+ * rolling ranges advance), decorates the views through `onDidChange`, and notifies (anomalies throttled; each kind
+ * can be turned off) when a new anomaly or a budget threshold appears. What was announced is kept in `state` (the
+ * workspace state), so a new window does not announce it again. The work runs in a worker thread (`run`), as do the
+ * commands' outlier, what-if and cost-per-task jobs, so the extension host's event loop stays free on big stores.
  */
 export class SignalsService extends Disposable {
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
@@ -30,9 +45,7 @@ export class SignalsService extends Disposable {
   budgets: BudgetStatus[] = [];
   budgetProblems: string[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly notified = new Set<string>();
   private lastNotifyMs = 0;
-  private readonly budgetLevels = new Map<string, BudgetLevel>();
   /** Counts recomputes started: only the latest one's results are kept. */
   private generation = 0;
 
@@ -40,6 +53,7 @@ export class SignalsService extends Disposable {
     private readonly store: TraceStore,
     private readonly view: ViewState,
     private readonly log: vscode.OutputChannel,
+    private readonly state: NoticeState = memoryState(),
     private readonly worker = new SignalsWorkerClient({ onProblem: (m) => log.appendLine(`[signals] ${m}`) }),
   ) {
     super();
@@ -111,7 +125,7 @@ export class SignalsService extends Disposable {
     this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);
     this._onDidChange.fire();
     if (cfg.get<boolean>('notifyAnomalies', true)) this.notify(nowMs);
-    this.notifyBudgets();
+    if (cfg.get<boolean>('notifyBudgets', true)) this.notifyBudgets(nowMs);
   }
 
   /** Anomalies of one dimension value (for tree decorations). */
@@ -130,32 +144,38 @@ export class SignalsService extends Disposable {
   }
 
   private notify(nowMs: number) {
-    const fresh = this.anomalies.filter((a) => !this.notified.has(anomalyKey(a)));
-    for (const a of fresh) this.notified.add(anomalyKey(a));
-    if (!fresh.length || nowMs - this.lastNotifyMs < NOTIFY_EVERY_MS) return;
+    const { fresh, known } = announce(storedKeys(this.state.get(ANNOUNCED_ANOMALIES_KEY)), this.anomalies.map(anomalyKey));
+    if (!fresh.length) return;
+    void this.state.update(ANNOUNCED_ANOMALIES_KEY, known);
+    // Anomalies found within the throttle time are not announced later: they are in the tree and the dashboard.
+    if (nowMs - this.lastNotifyMs < NOTIFY_EVERY_MS) return;
     this.lastNotifyMs = nowMs;
-    const first = fresh[0];
-    const more = fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : '';
-    void vscode.window
-      .showWarningMessage(`LLM Cost Lens: ${first.kind === 'model_switch' ? 'model switch' : `cost ${first.kind.replace('_', ' ')}`} in ${first.dim} "${notificationText(clip(first.key))}"${more}.`, 'Show Outliers', 'Open Dashboard', 'Turn Off')
-      .then((choice) => {
-        if (choice === 'Show Outliers') void vscode.commands.executeCommand('llmCostLens.showOutliers');
-        else if (choice === 'Open Dashboard') void vscode.commands.executeCommand('llmCostLens.openDashboard');
-        else if (choice === 'Turn Off') void vscode.workspace.getConfiguration('llmCostLens').update('notifyAnomalies', false, vscode.ConfigurationTarget.Global);
-      });
+    const freshSet = new Set(fresh);
+    const first = this.anomalies.find((a) => freshSet.has(anomalyKey(a)))!;
+    void vscode.window.showWarningMessage(anomalyNotice(first, fresh.length), 'Show Outliers', 'Open Dashboard', DONT_SHOW_AGAIN).then((choice) => {
+      if (choice === 'Show Outliers') void vscode.commands.executeCommand('llmCostLens.showOutliers');
+      else if (choice === 'Open Dashboard') void vscode.commands.executeCommand('llmCostLens.openDashboard');
+      else if (choice === DONT_SHOW_AGAIN) void turnOff('notifyAnomalies');
+    });
   }
 
-  private notifyBudgets() {
-    for (const s of this.budgets) {
-      const id = `${s.label}@${s.periodStartMs}`;
-      const before = this.budgetLevels.get(id) ?? 'ok';
-      this.budgetLevels.set(id, s.level);
-      if (s.level === 'ok' || rank(s.level) <= rank(before)) continue;
-      void vscode.window.showWarningMessage(`LLM Cost Lens: ${s.level}% of the ${s.label} budget used. ${s.text.split(': ').slice(1).join(': ')}`);
+  private notifyBudgets(nowMs: number) {
+    const before = storedBudgets(this.state.get(ANNOUNCED_BUDGETS_KEY));
+    const r = budgetsToAnnounce(this.budgets, before, nowMs);
+    if (r.announce.length || Object.keys(r.stored).length !== Object.keys(before).length) void this.state.update(ANNOUNCED_BUDGETS_KEY, r.stored);
+    for (const s of r.announce) {
+      // The text is "<label>: $x of $y (…)": the label is said already.
+      const detail = s.text.startsWith(`${s.label}: `) ? s.text.slice(s.label.length + 2) : s.text;
+      void vscode.window.showWarningMessage(`LLM Cost Lens: ${s.level}% of the ${notificationText(s.label)} budget used. ${notificationText(detail)}.`, DONT_SHOW_AGAIN).then((choice) => {
+        if (choice === DONT_SHOW_AGAIN) void turnOff('notifyBudgets');
+      });
     }
   }
 }
 
-const rank = (l: BudgetLevel) => (l === 'ok' ? 0 : Number(l));
-const anomalyKey = (a: Anomaly) => `${a.kind}|${a.dim}|${a.key}|${a.startMs}`;
-const clip = (s: string) => (s.length > 40 ? s.slice(0, 39) + '…' : s);
+/** Turns a notification setting off where it takes effect (see `dontShowAgainTarget`). */
+export function turnOff(setting: 'notifyAnomalies' | 'notifyBudgets' | 'warnUnpriced'): Thenable<void> {
+  const cfg = vscode.workspace.getConfiguration('llmCostLens');
+  const target = dontShowAgainTarget(cfg.inspect(setting)) === 'workspace' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  return cfg.update(setting, false, target);
+}
