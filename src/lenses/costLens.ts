@@ -4,13 +4,14 @@ import type { CallTable } from '../core/callTable';
 import type { CostSource } from '../core/types';
 import { PathSuffixIndex } from '../core/callSiteMatch';
 import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSetting, type WrapperSpec } from '../core/callSites';
-import { formatCount, formatUsd } from '../core/format';
+import { formatUsd, notificationText } from '../core/format';
 import { costliestCalls } from '../core/groupTree';
-import { lensText, rowsForTags, siteFigures, siteFilters } from '../core/siteStats';
-import { isTimeRange, rollingRangeStart } from '../core/timeRange';
+import { rowsForTags, siteFilters } from '../core/siteStats';
+import { isTimeRange, rangeLabel, rollingRangeStart, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import { Disposable } from '../util/disposable';
+import { baseName, Coalescer, emptyLensMessage, groupDescription, lensFigures, type LensState, lensText, lensTitle, lensTooltip, needsFileSearch, rebuildNow, touchesCallSites } from './lensText';
 
 /** Up to this many calls in the store, a site's figures are computed while the lenses are provided. */
 const INLINE_ROWS = 200_000;
@@ -40,10 +41,25 @@ export interface LensSite {
 /** Call-site keys are file id × LINE_SPAN + line (lines from 1 to LINE_SPAN − 1). */
 const LINE_SPAN = 1 << 24;
 
+/** The workspace files recorded call sites are resolved to. */
+const SOURCE_GLOB = '**/*.{py,ts,tsx,js,jsx,mjs,cjs,go,java,rb,rs}';
+/** A burst of store changes (appends every few hundred ms) rebuilds the index at most once per this many ms. */
+const REBUILD_DELAY_MS = 500;
+
+/** What a lens knows of its site (for its title, hover and click). */
+export function lensState(s: LensSite): LensState {
+  return { by: s.by, text: s.text, pending: s.pending, dynamic: s.match?.dynamic, filters: s.match ? siteFilters(s.match) : [] };
+}
+
 /**
- * The call-site index: recorded call sites resolved to workspace files once per store change, wrapper calls found in
- * a document once per version, and the figures of each site cached until the store changes. `provideCodeLenses` only
- * reads these; it never parses traces.
+ * The call-site index: recorded call sites resolved to workspace files, wrapper calls found in a document once per
+ * version, and the figures of each site cached until the store changes. `provideCodeLenses` only reads these; it never
+ * parses traces.
+ *
+ * A store change (every append) only marks the index stale: it is rebuilt, at most once per REBUILD_DELAY_MS, when the
+ * lenses are on and a Python/TypeScript/JavaScript editor is visible, or when lenses are asked for. The workspace is
+ * searched for source files only when a call site names a file not resolved before, when such a file is created or
+ * deleted, or when the folders change: appends at known sites only add rows.
  */
 export class CallSiteIndex extends Disposable {
   private exact = new Map<string, Map<number, Slice[]>>();
@@ -57,6 +73,15 @@ export class CallSiteIndex extends Disposable {
   private readonly pending = new Map<string, () => unknown>();
   /** Counts rebuilds, so figures computed for an older index are dropped. */
   private generation = 0;
+  /** Recorded call-site file names → the workspace file each resolves to; undefined: search the workspace again. */
+  private resolved: Map<string, string | undefined> | undefined;
+  /** The lower-case file names of the recorded call sites: creating or deleting such a file resolves them again. */
+  private siteNames = new Set<string>();
+  /** The index is behind the store or the settings. */
+  private stale = true;
+  private readonly timer = new Coalescer(REBUILD_DELAY_MS, () => void this.rebuild());
+  /** How many times the workspace was searched for source files (a diagnostic for tests). */
+  fileSearches = 0;
 
   constructor(
     private readonly store: TraceStore,
@@ -64,18 +89,52 @@ export class CallSiteIndex extends Disposable {
     private readonly log: vscode.OutputChannel,
   ) {
     super();
-    this._register(store.onDidChange(() => void this.rebuild()));
+    this._register(store.onDidChange(() => this.invalidate()));
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('llmCostLens.codeLens')) {
           this.readWrappers();
           this.docs.clear();
-          void this.rebuild();
+          this.invalidate();
         }
       }),
     );
     this._register(vscode.workspace.onDidCloseTextDocument((d) => this.docs.delete(d.uri.toString())));
+    this._register(
+      vscode.window.onDidChangeVisibleTextEditors(() => {
+        if (this.stale) this.invalidate();
+      }),
+    );
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.forgetFiles()));
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher(SOURCE_GLOB, false, true, false));
+    const onFile = (u: vscode.Uri) => {
+      if (touchesCallSites(u.fsPath, this.siteNames)) this.forgetFiles();
+    };
+    this._register(watcher.onDidCreate(onFile));
+    this._register(watcher.onDidDelete(onFile));
+    this._register({ dispose: () => this.timer.cancel() });
     this.readWrappers();
+  }
+
+  private enabled(): boolean {
+    return vscode.workspace.getConfiguration('llmCostLens').get<boolean>('codeLens.enabled', true);
+  }
+
+  /** Whether an editor that can show lenses is visible. */
+  private editorVisible(): boolean {
+    return vscode.window.visibleTextEditors.some((e) => e.document.uri.scheme === 'file' && LANGUAGES[e.document.languageId] !== undefined);
+  }
+
+  /** Marks the index stale, and schedules a rebuild when the lenses are on and can be seen. */
+  private invalidate(): void {
+    this.stale = true;
+    if (rebuildNow({ enabled: this.enabled(), editorVisible: this.editorVisible() })) this.timer.request();
+  }
+
+  /** The workspace's files may resolve the call sites differently: search it again on the next rebuild. */
+  private forgetFiles(): void {
+    this.resolved = undefined;
+    this.invalidate();
   }
 
   private readWrappers() {
@@ -84,9 +143,14 @@ export class CallSiteIndex extends Disposable {
     this.wrappers = [...DEFAULT_WRAPPERS, ...wrappers];
   }
 
-  sinceMs(): number | undefined {
+  /** The lenses' time range (`llmCostLens.codeLens.range`; all time when the setting is not a range). */
+  range(): TimeRange {
     const r = vscode.workspace.getConfiguration('llmCostLens').get<string>('codeLens.range', 'all');
-    return isTimeRange(r) ? rollingRangeStart(r, Date.now()) : undefined;
+    return isTimeRange(r) ? r : 'all';
+  }
+
+  sinceMs(): number | undefined {
+    return rollingRangeStart(this.range(), Date.now());
   }
 
   /** Per table: the rows of each recorded call site (file id × LINE_SPAN + line), and how far the table was read. */
@@ -122,22 +186,53 @@ export class CallSiteIndex extends Disposable {
     return e.sites;
   }
 
-  /** Resolves every recorded call site to a workspace file (by longest path suffix) and groups its calls by line. */
+  /** The rows of each recorded call site of every table, and the file names the sites record. */
+  private collect(since: number | undefined): { perTable: [CallTable, Map<number, { buf: Int32Array; n: number }>][]; names: Set<string> } {
+    const perTable = this.store.tables().map((t): [CallTable, Map<number, { buf: Int32Array; n: number }>] => [t, this.rowsBySite(t, since)]);
+    const names = new Set<string>();
+    for (const [t, sites] of perTable) {
+      let lastId = -1;
+      for (const key of sites.keys()) {
+        const id = Math.floor(key / LINE_SPAN);
+        if (id !== lastId) names.add(t.pool.get(id));
+        lastId = id;
+      }
+    }
+    return { perTable, names };
+  }
+
+  /**
+   * Rebuilds the index now (a rebuild running meanwhile is waited for, then this one runs if the store moved on):
+   * groups the calls of each recorded call site by line, under the workspace file its name resolves to (by longest
+   * path suffix). The workspace is searched only when a name is new or its files may have changed.
+   */
   rebuild(): Promise<void> {
-    if (this.building) return this.building;
+    if (this.building) {
+      const again = () => (this.stale ? this.rebuild() : undefined);
+      return this.building.then(again, again);
+    }
+    this.stale = false;
+    this.timer.cancel();
     this.building = (async () => {
       const t0 = Date.now();
-      const files = await vscode.workspace.findFiles('**/*.{py,ts,tsx,js,jsx,mjs,cjs,go,java,rb,rs}', '**/node_modules/**', 50_000);
-      const index = new PathSuffixIndex(files.map((u) => u.fsPath));
       const since = this.sinceMs();
       // The rows of each recorded call site, per table, kept as the table grows: only appended rows are looked at.
+      let { perTable, names } = this.collect(since);
+      if (needsFileSearch(this.resolved, names)) {
+        const files = await vscode.workspace.findFiles(SOURCE_GLOB, '**/node_modules/**', 50_000);
+        this.fileSearches++;
+        const index = new PathSuffixIndex(files.map((u) => u.fsPath));
+        // The store may have moved on during the search.
+        ({ perTable, names } = this.collect(since));
+        this.resolved = new Map([...names].map((n) => [n, index.match(n)]));
+        this.siteNames = new Set([...names].map(baseName));
+        this.log.appendLine(`[codeLens] ${[...this.resolved.values()].filter(Boolean).length} of ${names.size} recorded call-site file(s) matched among ${files.length} workspace file(s) in ${Date.now() - t0} ms`);
+      }
+      const resolved = this.resolved!;
       const exact = new Map<string, Map<number, Slice[]>>();
-      const resolved = new Map<string, string | undefined>();
-      for (const t of this.store.tables()) {
-        for (const [key, list] of this.rowsBySite(t, since)) {
-          const name = t.pool.get(Math.floor(key / LINE_SPAN));
-          if (!resolved.has(name)) resolved.set(name, index.match(name));
-          const path = resolved.get(name);
+      for (const [t, sites] of perTable) {
+        for (const [key, list] of sites) {
+          const path = resolved.get(t.pool.get(Math.floor(key / LINE_SPAN)));
           if (!path) continue;
           let byLine = exact.get(path);
           if (!byLine) exact.set(path, (byLine = new Map()));
@@ -152,7 +247,6 @@ export class CallSiteIndex extends Disposable {
       this.sites.clear();
       this.pending.clear();
       this.generation++;
-      this.log.appendLine(`[codeLens] ${[...resolved.values()].filter(Boolean).length} recorded call-site file(s) matched in ${Date.now() - t0} ms`);
       this._onDidChange.fire();
     })().finally(() => (this.building = undefined));
     return this.building;
@@ -179,7 +273,7 @@ export class CallSiteIndex extends Disposable {
     const generation = this.generation;
     const work = () => {
       const slices = compute();
-      const done = { slices, text: slices.length ? lensText(siteFigures(slices, Date.now(), this.view.costSource)) : '' };
+      const done = { slices, text: slices.length ? lensText(lensFigures(slices, Date.now(), this.view.costSource), this.range()) : '' };
       // Figures of an index rebuilt meanwhile are not kept: they would outlive the rebuild's clearing.
       if (generation === this.generation) this.figures.set(key, done);
       return done;
@@ -207,6 +301,8 @@ export class CallSiteIndex extends Disposable {
 
   /** The sites of a document: its wrapper calls, and any other line that records name as their call site. */
   sitesOf(doc: vscode.TextDocument): LensSite[] {
+    // Lenses asked of a stale index: the ones it has now, and a rebuild (they refresh when it is done).
+    if (this.stale) this.timer.request();
     const path = doc.uri.fsPath;
     const exact = this.exact.get(path);
     const used = new Set<number>();
@@ -260,37 +356,39 @@ export class CostLensProvider extends Disposable implements vscode.CodeLensProvi
     const cfg = vscode.workspace.getConfiguration('llmCostLens');
     if (!cfg.get<boolean>('codeLens.enabled', true)) return [];
     const showEmpty = cfg.get<boolean>('codeLens.showEmpty', false);
+    const range = this.index.range();
     const lenses: vscode.CodeLens[] = [];
     for (const s of this.index.sitesOf(doc)) {
+      const state = lensState(s);
+      const title = lensTitle(state, range, showEmpty);
+      if (!title) continue;
       const line = Math.max(0, s.line - 1);
-      const range = new vscode.Range(line, 0, line, 0);
-      const dynamic = s.match?.dynamic.length ? ` (${s.match.dynamic.join(', ')} dynamic)` : '';
-      let title: string;
-      if (s.pending) title = '$(sync~spin) LLM Cost Lens: adding up the calls of this site…';
-      else if (s.text) title = `$(graph-line) ${s.text}${s.by === 'callsite' ? ' · recorded at this line' : dynamic}`;
-      else if (s.by === 'none') title = `$(question) tags are dynamic (${s.match?.dynamic.join(', ') || 'none literal'}): no calls recorded at this line`;
-      else if (showEmpty) title = '$(circle-slash) no calls recorded';
-      else continue;
-      lenses.push(new vscode.CodeLens(range, { title, command: 'llmCostLens.lensDetails', arguments: [s.key], tooltip: 'LLM Cost Lens: the calls attributed to this call site' }));
+      lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), { title, command: 'llmCostLens.lensDetails', arguments: [s.key], tooltip: lensTooltip(state, range) }));
     }
     return lenses;
   }
 }
 
-/** The quick pick a lens opens: breakdowns by model, user and template, the five costliest calls, the dashboard. */
+/**
+ * What a lens opens: the quick pick with breakdowns by model, user and template, the five costliest calls and the
+ * dashboard; for a lens with no figures (pending, or no call in the range), a message saying why.
+ */
 export async function showLensDetails(index: CallSiteIndex, key: string, source: CostSource): Promise<void> {
   const site = index.sites.get(key);
+  const range = index.range();
+  const why = emptyLensMessage(site && lensState(site), range);
+  if (why) {
+    void vscode.window.showInformationMessage(notificationText(why));
+    return;
+  }
   if (!site || !site.slices.length) return;
   type Item = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
   const items: Item[] = [];
   for (const dim of ['model', 'user', 'template']) {
     items.push({ label: `by ${dim}`, kind: vscode.QuickPickItemKind.Separator });
-    const groups = [...partition(site.slices, dim)].map(([v, s]) => {
-      const st = stats(s, source);
-      return { v: v || '(unattributed)', cost: st.costUsd, calls: st.calls };
-    });
-    groups.sort((a, b) => b.cost - a.cost);
-    for (const g of groups.slice(0, 5)) items.push({ label: g.v, description: `${formatUsd(g.cost)} · ${formatCount(g.calls)} calls` });
+    const groups = [...partition(site.slices, dim)].map(([v, s]) => ({ v: v || '(unattributed)', st: stats(s, source) }));
+    groups.sort((a, b) => b.st.costUsd - a.st.costUsd || b.st.calls - a.st.calls);
+    for (const g of groups.slice(0, 5)) items.push({ label: g.v, description: groupDescription(g.st) });
   }
   items.push({ label: 'costliest calls', kind: vscode.QuickPickItemKind.Separator });
   for (const c of costliestCalls(site.slices, 5, source)) {
@@ -299,6 +397,7 @@ export async function showLensDetails(index: CallSiteIndex, key: string, source:
   const filters = site.match ? siteFilters(site.match) : [];
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(graph) Open the dashboard filtered to this site', description: filters.map((f) => `${f.dim}=${f.value}`).join(', '), run: () => vscode.commands.executeCommand('llmCostLens.openDashboardFiltered', filters) });
-  const pick = await vscode.window.showQuickPick(items, { title: `${site.text}`, placeHolder: site.by === 'callsite' ? 'calls recorded at this line' : 'calls with the tags of this call' });
+  const what = site.by === 'callsite' ? 'calls recorded at this line' : 'calls with the tags of this call';
+  const pick = await vscode.window.showQuickPick(items, { title: `${site.text}`, placeHolder: `${what}, ${rangeLabel(range)} (llmCostLens.codeLens.range)` });
   await pick?.run?.();
 }

@@ -115,18 +115,26 @@ describe('LLM Cost Lens in VS Code', function () {
   it('shows the cost of each tagged call site in CodeLens', async () => {
     await api.sites.rebuild();
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(workspaceDir(), 'src', 'app.py')));
-    const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? [];
-    const shown = lenses.map((l) => [l.range.start.line + 1, l.command?.title ?? '']);
-    assert.equal(shown.length, 3, JSON.stringify(shown));
+    const lensesNow = async () => ((await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)) ?? []).map((l) => [l.range.start.line + 1, l.command?.title ?? '']);
+    const shown = await lensesNow();
+    assert.equal(shown.length, 2, JSON.stringify(shown));
     // Line 5: the record names this line as its call site (recorded on another machine: /srv/app/src/app.py:5).
     assert.equal(shown[0][0], 5);
-    assert.match(String(shown[0][1]), /^\$\(graph-line\) \$0\.0187 · 1 call · p95 \$0\.0187 · cache 71%.* · recorded at this line$/);
+    assert.match(String(shown[0][1]), /^\$\(graph-line\) all time: \$0\.0187 · 1 call · p95 \$0\.0187 · cache hit 71%.* · recorded at this line$/);
     // Line 9: feature "search" and model "gpt-4o" (user is dynamic): one call of $0.01042.
     assert.equal(shown[1][0], 9);
-    assert.match(String(shown[1][1]), /^\$\(graph-line\) \$0\.0104 · 1 call · p95 \$0\.0104 · cache 34%.* \(user dynamic\)$/);
-    // Line 17: only a dynamic feature.
-    assert.equal(shown[2][0], 17);
-    assert.match(String(shown[2][1]), /tags are dynamic \(feature\): no calls recorded at this line/);
+    assert.match(String(shown[1][1]), /^\$\(graph-line\) all time: \$0\.0104 · 1 call · p95 \$0\.0104 · cache hit 34%.* \(user dynamic\)$/);
+    // Line 17: only a dynamic feature, no call recorded there: a lens only with showEmpty.
+    const cfg = vscode.workspace.getConfiguration('llmCostLens');
+    await cfg.update('codeLens.showEmpty', true, vscode.ConfigurationTarget.Workspace);
+    try {
+      const all = await lensesNow();
+      assert.equal(all.length, 3, JSON.stringify(all));
+      assert.equal(all[2][0], 17);
+      assert.match(String(all[2][1]), /all time: no calls recorded at this line \(tags are dynamic: feature\)/);
+    } finally {
+      await cfg.update('codeLens.showEmpty', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 
   describe('a watched file', () => {
