@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { type GroupStats, select, stats } from '../core/analysis';
-import { formatCount, formatGroupCost, formatPct, statusBarText } from '../core/format';
+import { formatGroupCost, formatPct, plural, statusBarText } from '../core/format';
 import type { SignalsService } from './signals';
 import { rangeLabel, rangeShort } from '../core/timeRange';
 import { Disposable } from '../util/disposable';
 import type { TraceStore } from './traceStore';
 import type { ViewState } from './viewState';
+import { statusWithUnread, unpricedLine, unreadText } from '../views/viewText';
 
 /** Shows the spend of the selected range; a click opens the cost view. */
 export class StatusBar extends Disposable {
@@ -28,24 +29,37 @@ export class StatusBar extends Disposable {
   }
 
   update(): void {
+    const unread = unreadText(this.store.unreadFiles());
+    const unreadMd = unread ? `$(warning) **${unread.text}** (${escapeMd(unread.detail)}), their calls are not counted (Refresh reads them again):\n\n${unread.lines.map((l) => `- ${escapeMd(l)}`).join('\n')}` : '';
     if (!this.store.ready || this.store.paths().length === 0) {
-      this.item.hide();
+      if (this.store.ready && unread) {
+        // No file read at all, some found: say so rather than hide.
+        this.item.text = `$(warning) ${unread.text}`;
+        this.item.backgroundColor = undefined;
+        this.item.tooltip = new vscode.MarkdownString(`${unreadMd}\n\nClick to read the trace files again.`, true);
+        this.item.command = 'llmCostLens.refresh';
+        this.item.accessibilityInformation = { label: `LLM Cost Lens: ${unread.text}` };
+        this.item.show();
+      } else this.item.hide();
       return;
     }
+    this.item.command = 'llmCostLens.openDashboard';
     const s = this.totals ? this.totals() : stats(select(this.store.tables(), { sinceMs: this.view.sinceMs() }), this.view.costSource);
     if (!s) return; // the figures are being regrouped: the item keeps its text until they are ready
     const budget = this.signals?.worstBudget();
-    this.item.text = statusBarText(s, rangeShort(this.view.range)) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
+    const n = this.store.unreadFiles().length;
+    this.item.text = statusWithUnread(statusBarText(s, rangeShort(this.view.range)), n) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
     this.item.backgroundColor = budget && budget.level !== 'ok' ? new vscode.ThemeColor(budget.level === '100' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(
-      `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatGroupCost(s)} over ${formatCount(s.calls)} calls` +
-        (s.unpricedCalls ? `\n\n$(warning) ${formatCount(s.unpricedCalls)} calls have no price and are not counted` : '') +
+      `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatGroupCost(s)} over ${plural(s.calls, 'call')}` +
+        (unread ? `\n\n${unreadMd}` : '') +
+        (s.unpricedCalls ? `\n\n$(warning) ${unpricedLine(s.unpricedCalls)}` : '') +
         (this.signals?.budgets.length ? `\n\n${this.signals.budgets.map((b) => `- ${escapeMd(b.text)}`).join('\n')}` : '') +
-        `\n\nFrom ${formatCount(this.store.paths().length)} trace file(s). Click to open the dashboard.`,
+        `\n\nFrom ${plural(this.store.paths().length, 'trace file')}. Click to open the dashboard.`,
       true,
     );
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatGroupCost(s)}` };
+    this.item.accessibilityInformation = { label: `LLM spend ${rangeLabel(this.view.range)}: ${formatGroupCost(s)}${unread ? `; ${unread.text}` : ''}` };
     this.item.show();
   }
 }

@@ -20,6 +20,16 @@ const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
 /** inline: on the host's thread; worker: parsed in the load worker; process: parsed in a child process; cache: the state cache. */
 export type ReadVia = 'worker' | 'process' | 'cache' | 'inline';
 
+/** A trace file found but not read (its calls are missing from the views): why, and whether a refresh may read it. */
+export interface UnreadFile {
+  path: string;
+  /** The path as shown (relative to the workspace). */
+  file: string;
+  /** `loading cancelled`, or the error met reading it. */
+  reason: string;
+  cancelled: boolean;
+}
+
 export interface StoreChange {
   /** Paths whose calls changed (loaded, appended, reloaded). */
   changed: string[];
@@ -42,6 +52,8 @@ export class TraceStore extends Disposable {
   readonly pool = new StringPool();
   private readonly files = new Map<string, TraceFileState>();
   private readonly via = new Map<string, ReadVia>();
+  /** Files found but not read: a cancelled load, or an error reading them. */
+  private readonly notRead = new Map<string, UnreadFile>();
   private prices = new PriceBook();
   private overrides = new Map<string, PriceOverride>();
   private overridesProblems: string[] = [];
@@ -53,12 +65,15 @@ export class TraceStore extends Disposable {
   private loadChain: Promise<unknown> = Promise.resolve();
   /** True once the first discovery and load finished. */
   ready = false;
+  /** Counts the changes fired. */
+  private changes = 0;
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
     private readonly log: vscode.OutputChannel,
   ) {
     super();
+    this._register(this.onDidChange(() => this.changes++));
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('llmCostLens.traceFiles') || e.affectsConfiguration('llmCostLens.exclude') || e.affectsConfiguration('llmCostLens.fieldMapping')) {
@@ -78,6 +93,14 @@ export class TraceStore extends Disposable {
 
   tables(): CallTable[] {
     return this.states().map((s) => s.table);
+  }
+
+  /**
+   * The files found but not read, in path order: those a cancelled load left out and those that could not be read
+   * (the views say their calls are missing). A refresh tries them again; a later successful read takes a file off.
+   */
+  unreadFiles(): UnreadFile[] {
+    return [...this.notRead.values()].sort((a, b) => a.path.localeCompare(b.path));
   }
 
   /** Absolute paths of the files read. */
@@ -276,8 +299,13 @@ export class TraceStore extends Disposable {
     return vscode.workspace.asRelativePath(path, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
   }
 
+  private markUnread(path: string, reason: string, cancelled = false): void {
+    this.notRead.set(path, { path, file: this.displayName(path), reason, cancelled });
+  }
+
   private async discoverAndLoad(removedBefore: string[] = []): Promise<void> {
     const paths = await this.discover();
+    this.notRead.clear();
     this.log.appendLine(`[store] ${paths.length} trace file(s) found`);
     const big = paths.filter((p) => safeSize(p) > WORKER_THRESHOLD_BYTES);
     const small = paths.filter((p) => !big.includes(p));
@@ -293,11 +321,13 @@ export class TraceStore extends Disposable {
       const t0 = Date.now();
       const r = readTraceFile(path, { pool: this.pool, prices: this.prices, final: false, state: prev, mapping: this.mapping(), displayName: this.displayName(path) });
       this.files.set(path, r.state);
+      this.notRead.delete(path);
       if (r.reloaded) this.via.set(path, 'inline');
       if (r.reloaded || r.added) this.log.appendLine(`[store] ${r.reloaded ? 'read' : 'appended'} ${r.added} call(s) from ${r.state.file} in ${Date.now() - t0} ms`);
       return r.reloaded || r.added > 0;
     } catch (e) {
       this.log.appendLine(`[store] cannot read ${path}: ${(e as Error).message}`);
+      this.markUnread(path, (e as Error).message);
       return this.files.delete(path);
     }
   }
@@ -312,7 +342,11 @@ export class TraceStore extends Disposable {
         token.onCancellationRequested(() => abort.abort());
         let done = 0;
         for (const p of paths) {
-          if (abort.signal.aborted) break;
+          if (abort.signal.aborted) {
+            this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
+            for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
+            break;
+          }
           const size = safeSize(p);
           let reported = 0;
           const t0 = Date.now();
@@ -341,6 +375,7 @@ export class TraceStore extends Disposable {
               state.fingerprint = { ...state.fingerprint, tail, tailEnd };
             }
             this.files.set(p, state);
+            this.notRead.delete(p);
             this.via.set(p, source === 'thread' ? 'worker' : source);
             // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
@@ -348,9 +383,11 @@ export class TraceStore extends Disposable {
           } catch (e) {
             if (e instanceof LoadCancelled) {
               this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
+              for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
               break;
             }
             this.log.appendLine(`[store] cannot read ${p}: ${(e as Error).message}`);
+            this.markUnread(p, (e as Error).message);
           }
           done++;
         }
@@ -379,8 +416,17 @@ export class TraceStore extends Disposable {
     }, 1000);
   }
 
+  /** Reads a file's change; when only whether it is read changed (an error, a retry), the views are told too. */
   private async updateFile(path: string): Promise<void> {
+    const before = this.notRead.get(path)?.reason;
+    const changes = this.changes;
+    await this.readChange(path);
+    if (this.changes === changes && this.notRead.get(path)?.reason !== before) this._onDidChange.fire({ changed: [], removed: [] });
+  }
+
+  private async readChange(path: string): Promise<void> {
     if (!existsSync(path)) {
+      this.notRead.delete(path);
       if (this.files.delete(path)) {
         this.log.appendLine(`[store] ${this.displayName(path)} was deleted`);
         this._onDidChange.fire({ changed: [], removed: [path] });
@@ -396,6 +442,7 @@ export class TraceStore extends Disposable {
       fresh = !prev || mustReload(prev, fp);
     } catch (e) {
       this.log.appendLine(`[store] cannot read ${path}: ${(e as Error).message}`);
+      this.markUnread(path, (e as Error).message);
       if (this.files.delete(path)) this._onDidChange.fire({ changed: [], removed: [path] });
       return;
     }

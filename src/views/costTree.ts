@@ -1,20 +1,24 @@
 import * as vscode from 'vscode';
 import type { GroupStats } from '../core/analysis';
-import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, undatedNote } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
-import { rangeLabel } from '../core/timeRange';
+import { rangeLabel, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
+import { groupRowText, moreRowText, noCallsMessage, shareLine, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
   | { kind: 'call'; call: CallRef; id: string; parent: CostItem }
-  /** A line of text; `rangeHint` ones open the time range picker (the range is what would change them). */
-  | { kind: 'message'; text: string; detail?: string; rangeHint?: boolean }
+  /**
+   * A line of text (with a spinning icon unless `icon` or `rangeHint`); `rangeHint` ones open the time range picker (the
+   * range is what would change them); `warning` ones (files not read) have a tooltip and run `command`.
+   */
+  | { kind: 'message'; text: string; detail?: string; rangeHint?: boolean; icon?: string; warning?: { tooltip: string; command?: vscode.Command } }
   | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem };
 
 const DIM_ICONS: Record<string, string> = {
@@ -110,30 +114,11 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const dims = this.view.groupBy;
     const source = this.view.costSource;
     if (!el) {
-      if (!this.store.ready || this.store.paths().length === 0) return [];
-      if (this.roots) return this.roots;
-      if (!this.syncIndex()) {
-        // Regrouping in slices: the last tree stays while only the range moved on (a rolling range, each minute).
-        const key = `${dims.join('\u0000')}|${source}`;
-        if (this.shown && this.shown.key === key) return this.shown.roots;
-        return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
-      }
-      if (!this.index.total?.calls) {
-        const latest = latestCall(this.store);
-        this.roots = [
-          {
-            kind: 'message',
-            rangeHint: true,
-            text: `No calls in the ${rangeLabel(this.view.range)}`,
-            detail: latest ? `latest call ${new Date(latest).toISOString().slice(0, 16).replace('T', ' ')} UTC: choose a longer time range` : 'the trace files hold no calls yet',
-          },
-        ];
-        return this.roots;
-      }
-      this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
-      if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them', rangeHint: true });
-      this.shown = { key: `${dims.join('\u0000')}|${source}`, roots: this.roots };
-      return this.roots;
+      if (!this.store.ready) return [];
+      // Files not read (a cancelled load, read errors) come first: the figures below leave their calls out.
+      const notes = this.unreadItems();
+      if (this.store.paths().length === 0) return notes;
+      return [...notes, ...this.topLevel()];
     }
     if (el.kind !== 'group') return [];
     const { node, depth } = el;
@@ -141,6 +126,37 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       return capped(this.index.children(node).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
     }
     return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+  }
+
+  /** The top level's groups (or why there are none). */
+  private topLevel(): CostItem[] {
+    const dims = this.view.groupBy;
+    const source = this.view.costSource;
+    if (this.roots) return this.roots;
+    if (!this.syncIndex()) {
+      // Regrouping in slices: the last tree stays while only the range moved on (a rolling range, each minute).
+      const key = `${dims.join('\u0000')}|${source}`;
+      if (this.shown && this.shown.key === key) return this.shown.roots;
+      return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
+    }
+    if (!this.index.total?.calls) {
+      const none = noCallsMessage(this.view.range, latestCall(this.store));
+      this.roots = [{ kind: 'message', icon: 'info', ...none }];
+      if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them', rangeHint: true });
+      return this.roots;
+    }
+    this.roots = capped(this.index.children().map((node) => ({ kind: 'group', node, depth: 0 })), undefined);
+    if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them', rangeHint: true });
+    this.shown = { key: `${dims.join('\u0000')}|${source}`, roots: this.roots };
+    return this.roots;
+  }
+
+  /** "2 trace files not read", with the reasons in its tooltip; a click reads the files again (Refresh). */
+  private unreadItems(): CostItem[] {
+    const u = unreadText(this.store.unreadFiles());
+    if (!u) return [];
+    const tooltip = `Their calls are not in the figures:\n${u.lines.map((l) => `• ${l}`).join('\n')}\n\nClick to read the trace files again (Refresh).`;
+    return [{ kind: 'message', text: u.text, detail: `${u.detail} · click to read again`, warning: { tooltip, command: { command: 'llmCostLens.refresh', title: 'Refresh' } } }];
   }
 
   getParent(el: CostItem): CostItem | undefined {
@@ -162,14 +178,20 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (el.kind === 'message') {
       const item = new vscode.TreeItem(el.text, vscode.TreeItemCollapsibleState.None);
       item.description = el.detail;
-      item.iconPath = new vscode.ThemeIcon(el.rangeHint ? 'info' : 'loading~spin');
+      if (el.warning) {
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        item.tooltip = el.warning.tooltip;
+        item.command = el.warning.command;
+        return item;
+      }
+      item.iconPath = new vscode.ThemeIcon(el.icon ?? (el.rangeHint ? 'info' : 'loading~spin'));
       if (el.rangeHint) item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
       return item;
     }
     if (el.kind === 'more') {
       const item = new vscode.TreeItem(`${formatCount(el.count)} more`, vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = `${formatGroupCost({ calls: el.calls, pricedCalls: el.pricedCalls, costUsd: el.costUsd })} · ${formatCount(el.calls)} calls`;
+      item.description = moreRowText(el);
       item.iconPath = new vscode.ThemeIcon('ellipsis');
       item.tooltip = 'Smaller groups, summed. Open the dashboard to see them all.';
       item.command = { command: 'llmCostLens.openDashboard', title: 'Open Dashboard' };
@@ -189,8 +211,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const { node } = el;
     const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.id;
-    const unpriced = node.unpricedCalls ? ` · ${formatCount(node.unpricedCalls)} unpriced` : '';
-    item.description = `${formatGroupCost(node)} · ${formatPct(node.shareOfParent)} · ${formatCount(node.calls)} calls${unpriced}`;
+    item.description = groupRowText(node, el.depth);
     item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
     item.contextValue = 'llmCostLens.group';
     // Signals: recent anomalies of this value and its budget's burn.
@@ -198,7 +219,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (budget) item.description += ` · budget ${formatPct(budget.usedShare)}`;
     if (anomalies.length) {
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-      item.description += ` · ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'}`;
+      item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;
     }
     if (budget && budget.level !== 'ok') item.iconPath = new vscode.ThemeIcon(budget.level === '100' ? 'error' : 'warning', new vscode.ThemeColor(budget.level === '100' ? 'list.errorForeground' : 'list.warningForeground'));
     if (node.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
@@ -212,7 +233,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
    */
   resolveTreeItem(item: vscode.TreeItem, el: CostItem): vscode.TreeItem {
     if (el.kind !== 'group' || item.tooltip) return item;
-    const md = groupTooltip(el.node);
+    const parent = el.parent?.kind === 'group' ? el.parent.node : undefined;
+    const md = groupTooltip(el.node, { range: this.view.range, share: shareLine(el.node, parent) });
     const { anomalies, budget } = this.signalsOf(el.node);
     if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
     for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
@@ -246,19 +268,21 @@ function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
 }
 
 /** Markdown tooltip; trace text goes in as escaped text, never as Markdown. */
-export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }): vscode.MarkdownString {
+export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }, context?: { range: TimeRange; share?: string }): vscode.MarkdownString {
   const s = node.stats;
   // Big groups' percentiles come from a sketch (within 0.1%): say so rather than print them as exact.
   const approx = node.exactPercentiles === false ? '≈ ' : '';
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${node.dim}:** `);
   md.appendText(node.value);
+  if (context) md.appendMarkdown(` · ${rangeLabel(context.range)}`);
   md.appendMarkdown('\n\n');
   md.appendMarkdown(
     [
       `| | |`,
       `|---|---:|`,
       `| Cost | ${formatGroupCost(s)} |`,
+      ...(context?.share ? [`| Share | ${escapeMd(context.share)} |`] : []),
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
@@ -268,6 +292,11 @@ export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }): 
     ].join('\n'),
   );
   return md;
+}
+
+/** Text made literal in Markdown (a group's value in the share line). */
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>$~]/g, '\\$&');
 }
 
 function latestCall(store: TraceStore): number | undefined {

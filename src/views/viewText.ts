@@ -1,0 +1,80 @@
+// Texts of the cost tree and the status bar: pure functions (no vscode), unit-tested.
+import { formatCount, formatGroupCost, formatPct, plural } from '../core/format';
+import { rangeLabel, type TimeRange } from '../core/timeRange';
+
+/** A group's figures as the tree shows them. */
+export interface GroupFigures {
+  calls: number;
+  pricedCalls: number;
+  unpricedCalls: number;
+  costUsd: number;
+  shareOfParent: number;
+}
+
+/** What a group's share is of: the total of the range at the top level, else its parent group. */
+export function shareOf(depth: number): 'total' | 'parent' {
+  return depth === 0 ? 'total' : 'parent';
+}
+
+/**
+ * A group's row: `$15.37 · 35% of total · 320 calls · 2 unpriced`. The share is of the cost, so a group whose calls are
+ * all unpriced has none (it would read 0%).
+ */
+export function groupRowText(g: GroupFigures, depth: number): string {
+  const unpricedOnly = g.calls > 0 && g.pricedCalls === 0;
+  const share = unpricedOnly ? '' : ` · ${formatPct(g.shareOfParent)} of ${shareOf(depth)}`;
+  const unpriced = g.unpricedCalls && !unpricedOnly ? ` · ${formatCount(g.unpricedCalls)} unpriced` : '';
+  return `${formatGroupCost(g)}${share} · ${plural(g.calls, 'call')}${unpriced}`;
+}
+
+/**
+ * The tooltip's share line: `35% of the cost of feature search` or `35% of the total cost`, for the time range; none
+ * when the group's calls are all unpriced.
+ */
+export function shareLine(g: GroupFigures, parent: { dim: string; value: string } | undefined): string | undefined {
+  if (g.calls > 0 && g.pricedCalls === 0) return undefined;
+  return parent ? `${formatPct(g.shareOfParent)} of the cost of ${parent.dim} ${parent.value}` : `${formatPct(g.shareOfParent)} of the total cost`;
+}
+
+/** The "N more" row: `$1.20 · 42 calls`. */
+export function moreRowText(m: { calls: number; pricedCalls: number; costUsd: number }): string {
+  return `${formatGroupCost(m)} · ${plural(m.calls, 'call')}`;
+}
+
+/** The tree's one line when the range holds no call; `rangeHint`: choosing another range could change it. */
+export function noCallsMessage(range: TimeRange, latestMs: number | undefined): { text: string; detail: string; rangeHint: boolean } {
+  if (range === 'all') return { text: 'No calls in the trace files', detail: 'they hold no LLM call yet', rangeHint: false };
+  const detail = latestMs !== undefined ? `latest call ${new Date(latestMs).toISOString().slice(0, 16).replace('T', ' ')} UTC: choose a longer time range` : 'the trace files hold no dated call';
+  return { text: `No calls in the ${rangeLabel(range)}`, detail, rangeHint: true };
+}
+
+/** Files found but not read, as the store lists them. */
+export interface Unread {
+  file: string;
+  reason: string;
+  cancelled: boolean;
+}
+
+/**
+ * How many files are not read and why (`loading cancelled, 1 read error`), with a line per file (`a.jsonl: EACCES…`),
+ * for the tree's item and the status bar. Undefined when all were read.
+ */
+export function unreadText(unread: readonly Unread[], shown = 5): { text: string; detail: string; lines: string[] } | undefined {
+  if (!unread.length) return undefined;
+  const cancelled = unread.filter((u) => u.cancelled).length;
+  const failed = unread.length - cancelled;
+  const detail = [cancelled ? 'loading cancelled' : '', failed ? plural(failed, 'read error') : ''].filter(Boolean).join(', ');
+  const lines = unread.slice(0, shown).map((u) => `${u.file}: ${u.reason}`);
+  if (unread.length > shown) lines.push(`… and ${plural(unread.length - shown, 'more file')}`);
+  return { text: `${plural(unread.length, 'trace file')} not read`, detail, lines };
+}
+
+/** The status bar's text with a warning sign when files were not read (one sign, even when unpriced calls put one). */
+export function statusWithUnread(text: string, unread: number): string {
+  return unread > 0 && !text.includes('$(warning)') ? `${text} $(warning)` : text;
+}
+
+/** The status bar tooltip's line on unpriced calls: `1 call has no price and is not counted`. */
+export function unpricedLine(n: number): string {
+  return `${plural(n, 'call')} ${n === 1 ? 'has no price and is' : 'have no price and are'} not counted`;
+}

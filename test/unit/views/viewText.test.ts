@@ -1,0 +1,80 @@
+import * as assert from 'node:assert/strict';
+import { groupRowText, moreRowText, noCallsMessage, shareLine, shareOf, statusWithUnread, unpricedLine, unreadText } from '../../../src/views/viewText';
+
+describe('cost tree texts', () => {
+  const g = { calls: 320, pricedCalls: 320, unpricedCalls: 0, costUsd: 15.37, shareOfParent: 0.35 };
+
+  it('says what a row’s share is of: the total at the top, the parent below', () => {
+    assert.equal(shareOf(0), 'total');
+    assert.equal(shareOf(2), 'parent');
+    assert.equal(groupRowText(g, 0), '$15.37 · 35% of total · 320 calls');
+    assert.equal(groupRowText(g, 1), '$15.37 · 35% of parent · 320 calls');
+  });
+
+  it('puts one call in the singular, and counts unpriced calls', () => {
+    assert.equal(groupRowText({ ...g, calls: 1, pricedCalls: 1 }, 0), '$15.37 · 35% of total · 1 call');
+    assert.equal(groupRowText({ ...g, unpricedCalls: 2, calls: 322 }, 0), '$15.37 · 35% of total · 322 calls · 2 unpriced');
+    assert.equal(groupRowText({ calls: 0, pricedCalls: 0, unpricedCalls: 0, costUsd: 0, shareOfParent: 0 }, 0), '$0.00 · 0% of total · 0 calls');
+  });
+
+  it('says unpriced, with no share of the cost, for a group whose calls have no price', () => {
+    const u = { calls: 3, pricedCalls: 0, unpricedCalls: 3, costUsd: 0, shareOfParent: 0 };
+    assert.equal(groupRowText(u, 1), 'unpriced · 3 calls');
+    assert.equal(shareLine(u, { dim: 'feature', value: 'search' }), undefined);
+  });
+
+  it('names the parent in the tooltip’s share line', () => {
+    assert.equal(shareLine(g, { dim: 'feature', value: 'search' }), '35% of the cost of feature search');
+    assert.equal(shareLine(g, undefined), '35% of the total cost');
+  });
+
+  it('sums the smaller groups', () => {
+    assert.equal(moreRowText({ calls: 1, pricedCalls: 1, costUsd: 1.2 }), '$1.20 · 1 call');
+    assert.equal(moreRowText({ calls: 4, pricedCalls: 0, costUsd: 0 }), 'unpriced · 4 calls');
+  });
+
+  it('words an empty range for each range, never "in the all time"', () => {
+    const latest = Date.parse('2026-11-01T08:30:00Z');
+    assert.deepEqual(noCallsMessage('7d', latest), { text: 'No calls in the last 7 days', detail: 'latest call 2026-11-01 08:30 UTC: choose a longer time range', rangeHint: true });
+    assert.equal(noCallsMessage('24h', latest).text, 'No calls in the last 24 h');
+    assert.equal(noCallsMessage('30d', undefined).detail, 'the trace files hold no dated call');
+    const all = noCallsMessage('all', undefined);
+    assert.equal(all.text, 'No calls in the trace files');
+    assert.equal(all.rangeHint, false, 'another range would not help');
+    assert.doesNotMatch(all.text, /all time/);
+  });
+});
+
+describe('files not read', () => {
+  it('are counted with their reasons, for the tree and the status bar', () => {
+    assert.equal(unreadText([]), undefined);
+    const one = unreadText([{ file: 'traces/big.jsonl', reason: 'loading cancelled', cancelled: true }])!;
+    assert.equal(one.text, '1 trace file not read');
+    assert.equal(one.detail, 'loading cancelled');
+    assert.deepEqual(one.lines, ['traces/big.jsonl: loading cancelled']);
+    const many = unreadText(
+      [
+        { file: 'a.jsonl', reason: 'loading cancelled', cancelled: true },
+        { file: 'b.jsonl', reason: 'EACCES: permission denied', cancelled: false },
+        { file: 'c.jsonl', reason: 'loading cancelled', cancelled: true },
+      ],
+      2,
+    )!;
+    assert.equal(many.text, '3 trace files not read');
+    assert.equal(many.detail, 'loading cancelled, 1 read error');
+    assert.deepEqual(many.lines, ['a.jsonl: loading cancelled', 'b.jsonl: EACCES: permission denied', '… and 1 more file']);
+  });
+
+  it('put one warning sign on the status bar', () => {
+    assert.equal(statusWithUnread('$(graph-line) $1.00 · 7d', 2), '$(graph-line) $1.00 · 7d $(warning)');
+    assert.equal(statusWithUnread('$(graph-line) $1.00 · 7d $(warning)', 2), '$(graph-line) $1.00 · 7d $(warning)');
+    assert.equal(statusWithUnread('$(graph-line) $1.00 · 7d', 0), '$(graph-line) $1.00 · 7d');
+  });
+});
+
+describe('status bar tooltip', () => {
+  it('puts one unpriced call in the singular', () => {
+    assert.equal(unpricedLine(1), '1 call has no price and is not counted');
+    assert.equal(unpricedLine(1234), '1,234 calls have no price and are not counted');
+  });
+});
