@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { WHAT_IF_MODELS } from './core/budgets';
 import { modelsInUse } from './core/analysis';
-import { formatUsd, notificationText } from './core/format';
+import { formatUsd, notificationText, plural } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
 import type { CostItem } from './views/costTree';
@@ -46,7 +46,7 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
     type Pick = vscode.QuickPickItem & { o?: CallOutlier | TraceOutlier };
     const items: Pick[] = [];
     if (r.traces.length) items.push({ label: 'Runaway or retrying traces', kind: vscode.QuickPickItemKind.Separator });
-    for (const t of r.traces) items.push({ label: `$(debug-restart) ${formatUsd(t.costUsd)} · ${t.calls} calls · ${t.group}`, description: `trace ${t.traceId}`, detail: t.causes.map((c) => c.text).join('; '), o: t });
+    for (const t of r.traces) items.push({ label: `$(debug-restart) ${formatUsd(t.costUsd)} · ${plural(t.calls, 'call')} · ${t.group}`, description: `trace ${t.traceId}`, detail: t.causes.map((c) => c.text).join('; '), o: t });
     if (r.calls.length) items.push({ label: `Outlier calls within their ${dim}`, kind: vscode.QuickPickItemKind.Separator });
     for (const c of r.calls) {
       const mult = c.multiple >= 10 ? Math.round(c.multiple) : c.multiple.toFixed(1);
@@ -81,8 +81,8 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
     await vscode.window.showQuickPick(
       tasks.map((t) => ({
         label: `${t.key}: ${formatUsd(t.costPerSuccessUsd)} per successful task`,
-        description: `${t.tasks} tasks · p50 ${formatUsd(t.p50Usd)} · p95 ${formatUsd(t.p95Usd)}`,
-        detail: `failed calls ${formatUsd(t.failedCallsUsd)} · retries ${formatUsd(t.retryUsd)}${t.callsWithoutTask ? ` · ${t.callsWithoutTask} calls without a trace id` : ''}`,
+        description: `${plural(t.tasks, 'task')} · p50 ${formatUsd(t.p50Usd)} · p95 ${formatUsd(t.p95Usd)}`,
+        detail: `failed calls ${formatUsd(t.failedCallsUsd)} · retries ${formatUsd(t.retryUsd)}${t.callsWithoutTask ? ` · ${plural(t.callsWithoutTask, 'call')} without a trace id` : ''}`,
       })),
       { title: `Cost per task (calls grouped by trace id) by ${dim}`, placeHolder: 'p50/p95 per task, the cost of failed calls and of retries' },
     );
