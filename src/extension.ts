@@ -25,12 +25,12 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   const log = vscode.window.createOutputChannel('LLM Cost Lens');
   const store = new TraceStore(ctx, log);
   const view = new ViewState(ctx);
-  const signals = new SignalsService(store, view, log);
+  const signals = new SignalsService(store, view, log, ctx.workspaceState);
   const tree = new CostTreeProvider(store, view, signals);
   const treeView = vscode.window.createTreeView('llmCostLens.costTree', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new StatusBar(store, view, signals, () => tree.totals());
   ctx.subscriptions.push(tree.onDidChangeTreeData(() => statusBar.update()));
-  const problems = new ProblemsReporter(store, log);
+  const problems = new ProblemsReporter(store, log, ctx.workspaceState);
   ctx.subscriptions.push(log, store, view, signals, tree, treeView, statusBar, problems);
 
   const describe = () => {
