@@ -130,6 +130,7 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
     .map((g) => ({ key: g.key.feature, hitRatio: g.stats.cacheHitRatio, savingsUsd: g.stats.cacheSavingsUsd, costUsd: g.stats.costUsd, costWithoutCacheUsd: g.stats.costWithoutCacheUsd, calls: g.stats.calls, pricedCalls: g.stats.pricedCalls }));
 
   const unpricedMap = totalStats.unpricedModels;
+  const allTime = totalStats.calls === 0 ? callsAllTime(tables, query, sinceMs !== undefined || untilMs !== undefined) : undefined;
   const tagKeys = new Set<string>();
   for (const t of tables) for (const k of t.tags.keys()) tagKeys.add(k);
 
@@ -152,5 +153,22 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
     table: groups.slice(0, TABLE_MAX_ROWS).map((g) => row(g, query.groupBy)),
     dims: [...CANONICAL_DIMS, ...[...tagKeys].sort()],
     files: tables.length,
+    ...(allTime ? { allTime } : {}),
   };
+}
+
+/** The calls matching the query's filters over all time and the latest timestamp among them (for an empty view). */
+function callsAllTime(tables: readonly CallTable[], query: DashboardQuery, bounded: boolean): NonNullable<DashboardSnapshot['allTime']> {
+  // An unbounded view with no call: all time holds none either.
+  if (!bounded) return { calls: 0, latestMs: null };
+  let calls = 0;
+  let latest = -Infinity;
+  for (const { table, rows } of select(tables, { filters: query.filters })) {
+    calls += rows.length;
+    for (let k = 0; k < rows.length; k++) {
+      const t = table.tsMs[rows[k]];
+      if (t > latest) latest = t;
+    }
+  }
+  return { calls, latestMs: Number.isFinite(latest) ? latest : null };
 }

@@ -82,8 +82,25 @@ export interface DashboardSnapshot {
   /** Dimensions the user can group by: canonical ones and tag keys seen. */
   dims: string[];
   files: number;
+  /**
+   * Only when the view holds no call: the calls matching the filters over all time, and when the latest of them was
+   * (epoch ms; null when none has a timestamp). For the empty state ("latest call was …", "All time").
+   */
+  allTime?: { calls: number; latestMs: number | null };
+  /** Set by the host: where the calls and the prices come from, for the empty states and the unpriced banner. */
+  env?: DashboardEnv;
   /** Signals for the view: anomalies in the range (newest first), budgets' burn, and models to try in a what-if. */
   signals?: DashboardSignals;
+}
+
+/** The settings the dashboard's notes name (the host reads them; the page only shows them, as text). */
+export interface DashboardEnv {
+  /** `llmCostLens.traceFiles`: the globs or paths read. */
+  traceFiles: string[];
+  /** The prices file in use, as the user would write it (workspace-relative when inside it); null without a folder. */
+  pricesFile: string | null;
+  /** `llmCostLens.costSource`. */
+  costSource: 'auto' | 'recorded' | 'computed';
 }
 
 export interface DashboardSignals {

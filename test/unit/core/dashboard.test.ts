@@ -58,6 +58,31 @@ describe('buildDashboardSnapshot', () => {
     assert.ok(JSON.stringify(snap).length < 50_000);
   });
 
+  it('says nothing of all time while the view has calls', () => {
+    assert.equal(snap.allTime, undefined);
+  });
+
+  it('for an empty range, counts the calls matching the filters over all time and gives the latest one', () => {
+    const filters = [{ dim: 'feature', value: 'search' }];
+    const future = buildDashboardSnapshot([state.table], { range: '24h', groupBy: 'feature', filters }, NOW + 400 * 86_400_000);
+    assert.equal(future.total.calls, 0);
+    const all = select([state.table], { filters });
+    let latest = -Infinity;
+    for (const { table, rows } of all) for (const r of rows) latest = Math.max(latest, table.tsMs[r]);
+    assert.deepEqual(future.allTime, { calls: stats(all).calls, latestMs: latest });
+    assert.ok(future.allTime!.calls > 0);
+
+    const none = buildDashboardSnapshot([state.table], { range: '24h', groupBy: 'feature', filters: [{ dim: 'feature', value: 'no-such-feature' }] }, NOW);
+    assert.deepEqual(none.allTime, { calls: 0, latestMs: null });
+    assert.deepEqual(buildDashboardSnapshot([], { range: 'all', groupBy: 'feature', filters: [] }, NOW).allTime, { calls: 0, latestMs: null });
+  });
+
+  it('for calls without a timestamp, all time counts them with no latest call', () => {
+    const undated = loadText('{"model":"gpt-4o","input_tokens":10,"output_tokens":5}\n{"model":"gpt-4o","input_tokens":20,"output_tokens":5}\n');
+    const s = buildDashboardSnapshot([undated.table], { range: '7d', groupBy: 'feature', filters: [] }, NOW);
+    assert.deepEqual(s.allTime, { calls: 2, latestMs: null });
+  });
+
   it('makes an empty histogram when nothing is priced', () => {
     assert.deepEqual(costHistogram([], 'auto'), { edgesUsd: [], counts: [] });
   });
