@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { buildDashboardSnapshot, queryBounds } from '../core/dashboard';
-import type { DashboardSnapshot } from '../core/dashboardModel';
+import { type DashboardCommandMessage, type DashboardFailure, type DashboardRequest, failureText, parseDashboardCommand } from '../core/dashboardMessages';
+import type { DashboardEnv, DashboardSnapshot } from '../core/dashboardModel';
 import type { CostSource } from '../core/types';
-import { renderCsv, renderMarkdown } from '../core/format';
+import { plural, renderCsv, renderMarkdown } from '../core/format';
 import { buildReport } from '../core/report';
 import { type DashboardFilter, type DashboardQuery, type DashboardSignals, type FromWebview, parseFromWebview, type ToWebview, type WhatIfAnswer } from '../shared/protocol';
 import type { TraceStore } from '../services/traceStore';
@@ -40,7 +41,7 @@ export class DashboardPanel extends Disposable {
   private timer: NodeJS.Timeout | undefined;
   /** The last snapshot's size in bytes (for tests and the output log). */
   lastMessageBytes = 0;
-  private readonly _onDidPost = this._register(new vscode.EventEmitter<ToWebview>());
+  private readonly _onDidPost = this._register(new vscode.EventEmitter<HostMessage>());
   /** Fires after each message posted to the webview (used by tests). */
   readonly onDidPost = this._onDidPost.event;
 
@@ -104,8 +105,10 @@ export class DashboardPanel extends Disposable {
     return this.query;
   }
 
+  /** Shows another query: the page says it is updating until the snapshot (or why there is none) arrives. */
   setQuery(q: DashboardQuery): void {
     this.query = q;
+    this.post({ type: 'loading', loading: true });
     void this.postSnapshot();
   }
 
@@ -127,7 +130,7 @@ export class DashboardPanel extends Disposable {
     }, UPDATE_THROTTLE_MS);
   }
 
-  private post(m: ToWebview) {
+  private post(m: HostMessage) {
     void this.panel.webview.postMessage(m).then(() => this._onDidPost.fire(m));
   }
 
@@ -143,30 +146,73 @@ export class DashboardPanel extends Disposable {
     this.building = (async () => {
       do {
         this.again = false;
-        const source = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
         const query = this.query;
-        const now = Date.now();
-        let snapshot: DashboardSnapshot;
         try {
-          snapshot = this.actions.snapshot ? await this.actions.snapshot(query, now, source) : buildDashboardSnapshot(this.store.tables(), query, now, source);
-        } catch {
-          snapshot = buildDashboardSnapshot(this.store.tables(), query, now, source);
+          const source = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
+          const now = Date.now();
+          let snapshot: DashboardSnapshot;
+          try {
+            snapshot = this.actions.snapshot ? await this.actions.snapshot(query, now, source) : buildDashboardSnapshot(this.store.tables(), query, now, source);
+          } catch {
+            snapshot = buildDashboardSnapshot(this.store.tables(), query, now, source);
+          }
+          if (DashboardPanel.current !== this) return;
+          // Newer data is worth showing while the next snapshot is built; another query's figures are not.
+          if (query !== this.query) continue;
+          snapshot.signals = this.actions.signals();
+          snapshot.env = this.env();
+          const msg: ToWebview = { type: 'snapshot', snapshot };
+          this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
+          this.post(msg);
+        } catch (e) {
+          // The page would otherwise say "Updating…" for ever: it shows why, over the figures it had.
+          if (DashboardPanel.current === this && query === this.query) this.post({ type: 'failed', request: 'snapshot', message: failureText(e) });
         }
-        if (DashboardPanel.current !== this) return;
-        // Newer data is worth showing while the next snapshot is built; another query's figures are not.
-        if (query !== this.query) continue;
-        snapshot.signals = this.actions.signals();
-        const msg: ToWebview = { type: 'snapshot', snapshot };
-        this.lastMessageBytes = Buffer.byteLength(JSON.stringify(msg));
-        this.post(msg);
       } while (this.again);
     })().finally(() => (this.building = undefined));
     return this.building;
   }
 
+  /** The settings the page's notes name: trace file globs, the prices file in use, the cost source. */
+  private env(): DashboardEnv {
+    const c = vscode.workspace.getConfiguration('llmCostLens');
+    const globs = c.get<unknown>('traceFiles', []);
+    const traceFiles = Array.isArray(globs) ? globs.filter((g): g is string => typeof g === 'string' && g.trim() !== '').slice(0, 20) : [];
+    const prices = this.store.pricesFilePath();
+    const source = c.get<string>('costSource', 'auto');
+    return {
+      traceFiles,
+      pricesFile: prices ? vscode.workspace.asRelativePath(prices, false) : null,
+      costSource: source === 'recorded' || source === 'computed' ? source : 'auto',
+    };
+  }
+
+  /** Handles a message of the page; a failure is reported back to it (never left as a page that waits). */
   private async onMessage(raw: unknown): Promise<void> {
-    const m: FromWebview | undefined = parseFromWebview(raw);
-    if (!m) return; // not a message we accept: ignored
+    const command = parseDashboardCommand(raw);
+    const m: FromWebview | DashboardCommandMessage | undefined = command ?? parseFromWebview(raw);
+    if (!m) {
+      // Not a message we accept: ignored, but a query the page waits for is answered.
+      if (typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'setQuery') {
+        this.post({ type: 'failed', request: 'snapshot', message: 'the dashboard sent a query the extension does not accept' });
+      }
+      return;
+    }
+    try {
+      await this.handle(m);
+    } catch (e) {
+      const reason = failureText(e);
+      if (m.type === 'whatIf') {
+        this.post({ type: 'whatIf', error: `Re-pricing failed: ${reason}` });
+        return;
+      }
+      const request: DashboardRequest = m.type === 'ready' || m.type === 'setQuery' ? 'snapshot' : m.type;
+      this.post({ type: 'failed', request, message: reason });
+      if (m.type === 'export') void vscode.window.showErrorMessage(`LLM Cost Lens: the export failed: ${reason}`);
+    }
+  }
+
+  private async handle(m: FromWebview | DashboardCommandMessage): Promise<void> {
     switch (m.type) {
       case 'ready':
         await this.postSnapshot();
@@ -188,6 +234,9 @@ export class DashboardPanel extends Disposable {
         this.post(typeof r === 'string' ? { type: 'whatIf', error: r } : { type: 'whatIf', answer: r });
         break;
       }
+      case 'command':
+        await vscode.commands.executeCommand(`llmCostLens.${m.command}`, ...(m.models ? [m.models] : []));
+        break;
     }
   }
 
@@ -204,6 +253,9 @@ export class DashboardPanel extends Disposable {
     const now = Date.now();
     const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now, costSource: vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto') });
     writeFileSync(target.fsPath, format === 'csv' ? renderCsv(report) : renderMarkdown(report));
-    void vscode.window.showInformationMessage(`LLM Cost Lens: exported ${report.groups.length} row(s) to ${vscode.workspace.asRelativePath(target)}`);
+    void vscode.window.showInformationMessage(`LLM Cost Lens: exported ${plural(report.groups.length, 'row')} to ${vscode.workspace.asRelativePath(target)}`);
   }
 }
+
+/** What the host posts to the page: the shared protocol, and the failure of a request. */
+export type HostMessage = ToWebview | DashboardFailure;
