@@ -1,5 +1,6 @@
 /** The sortable breakdown table: one row per group, click a row to narrow, row actions for the tree and the costliest calls. */
-import { formatCount, formatGroupCost, formatPct, formatUsd } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd, plural } from '../core/format';
+import { CACHE_HIT_RATIO } from './charts';
 import type { GroupRow } from '../shared/protocol';
 import { el, setChildren } from './dom';
 import type { SortKey, SortState } from './vscodeApi';
@@ -19,7 +20,7 @@ const COLUMNS: Column[] = [
   { key: 'p50Usd', label: 'p50 / call', numeric: true, cell: (r) => formatUsd(r.p50Usd) },
   { key: 'p95Usd', label: 'p95 / call', numeric: true, cell: (r) => formatUsd(r.p95Usd) },
   { key: 'p99Usd', label: 'p99 / call', numeric: true, cell: (r) => formatUsd(r.p99Usd) },
-  { key: 'cacheHitRatio', label: 'Cache hit', numeric: true, cell: (r) => formatPct(r.cacheHitRatio) },
+  { key: 'cacheHitRatio', label: CACHE_HIT_RATIO, numeric: true, cell: (r) => formatPct(r.cacheHitRatio) },
 ];
 
 export interface TableHost {
@@ -93,7 +94,7 @@ export class BreakdownTable {
   update(rows: GroupRow[], dim: string): void {
     this.rows = rows;
     this.dim = dim;
-    this.caption.textContent = `Breakdown by ${dim}: ${rows.length} ${rows.length === 1 ? 'group' : 'groups'}, costliest first unless sorted. Select a row to filter by it.`;
+    this.caption.textContent = `Breakdown by ${dim}: ${plural(rows.length, 'group')}, costliest first unless sorted. Select a row to filter by it.`;
     const first = this.headers.get('key');
     if (first) first.label.textContent = dim.charAt(0).toUpperCase() + dim.slice(1);
     this.renderBody();
@@ -142,9 +143,9 @@ export class BreakdownTable {
           td.textContent = c.cell(r);
         }
         if (c.key === 'costUsd' && r.pricedCalls === 0 && r.calls > 0) {
-          td.title = `${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'}, none priced: the cost is unknown`;
+          td.title = `${plural(r.calls, 'call')}, none priced: the cost is unknown`;
         } else if (c.key === 'costUsd' && r.unpricedCalls > 0) {
-          td.appendChild(el('span', { class: 'unpriced-note', title: `${formatCount(r.unpricedCalls)} unpriced ${r.unpricedCalls === 1 ? 'call is' : 'calls are'} not included` }, ` +${formatCount(r.unpricedCalls)} unpriced`));
+          td.appendChild(el('span', { class: 'unpriced-note', title: `${plural(r.unpricedCalls, 'unpriced call is', 'unpriced calls are')} not included` }, ` +${formatCount(r.unpricedCalls)} unpriced`));
         }
         tr.appendChild(td);
       }
@@ -163,7 +164,7 @@ export class BreakdownTable {
       frag.appendChild(tr);
     }
     if (!sorted.length) {
-      frag.appendChild(el('tr', {}, el('td', { colspan: String(COLUMNS.length + 1), class: 'empty' }, 'No calls match this range and these filters.')));
+      frag.appendChild(el('tr', {}, el('td', { colspan: String(COLUMNS.length + 1), class: 'empty' }, 'No calls in this view: see the note above.')));
     }
     setChildren(this.body, frag);
     focusTarget?.focus({ preventScroll: true });

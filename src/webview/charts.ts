@@ -15,7 +15,7 @@ import {
   Tooltip,
   type TooltipItem,
 } from 'chart.js';
-import { formatCount, formatPct, formatUsd } from '../core/format';
+import { formatPct, formatUsd, plural } from '../core/format';
 import type { CacheRow, DashboardSnapshot, GroupRow } from '../shared/protocol';
 import { bucketLong, bucketTick, truncate, usdEdge, usdTick } from './labels';
 import { type Theme, withAlpha } from './theme';
@@ -52,6 +52,9 @@ export function applyChartTheme(t: Theme): void {
 }
 
 const CLICKABLE = '(other)';
+
+/** The one name of the cache metric (share of input tokens read from the prompt cache) all over the dashboard. */
+export const CACHE_HIT_RATIO = 'Cache hit ratio';
 
 /**
  * Redraws after a data or theme change. Not `update('none')`: in that mode chart.js keeps the element options it
@@ -238,7 +241,7 @@ export class RankChart {
               label: (item) => {
                 const r = this.rows[item.dataIndex];
                 if (!r) return '';
-                return [` ${rankValue(r)}`, ` ${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'} · p50 ${formatUsd(r.p50Usd)} · p95 ${formatUsd(r.p95Usd)}`];
+                return [` ${rankValue(r)}`, ` ${plural(r.calls, 'call')} · p50 ${formatUsd(r.p50Usd)} · p95 ${formatUsd(r.p95Usd)}`];
               },
             },
           },
@@ -277,13 +280,13 @@ export class RankChart {
 
 /** `$15.71 · 55%`, or `unpriced · 1 call` for a group with no priced call. */
 export function rankValue(r: GroupRow): string {
-  if (noPricedCall(r)) return `unpriced · ${formatCount(r.calls)} ${r.calls === 1 ? 'call' : 'calls'}`;
+  if (noPricedCall(r)) return `unpriced · ${plural(r.calls, 'call')}`;
   return `${formatUsd(r.costUsd)} · ${formatPct(r.share)}`;
 }
 
-/** `12% hit · saved $0.68`, or `12% hit · unpriced` for a feature with no priced call (its savings are unknown). */
+/** `12% hit ratio · saved $0.68`, or `12% hit ratio · unpriced` for a feature with no priced call (its savings are unknown). */
 export function cacheLabel(r: CacheRow): string {
-  return `${formatPct(r.hitRatio)} hit · ${cacheSaved(r)}`;
+  return `${formatPct(r.hitRatio)} hit ratio · ${cacheSaved(r)}`;
 }
 
 /** `saved $0.68`, or `unpriced` when the feature has calls and none priced. */
@@ -324,7 +327,7 @@ export class CacheChart {
               },
               footer: (items) => {
                 const r = this.rows[items[0]?.dataIndex ?? -1];
-                return r ? `Cache hit ${formatPct(r.hitRatio)} · ${cacheSaved(r)}` : '';
+                return r ? `${CACHE_HIT_RATIO} ${formatPct(r.hitRatio)} · ${cacheSaved(r)}` : '';
               },
             },
           },
@@ -412,7 +415,7 @@ export class HistogramChart {
                 const i = items[0]?.dataIndex;
                 return i === undefined ? '' : `${formatUsd(this.edges[i])} – ${formatUsd(this.edges[i + 1])} per call`;
               },
-              label: (item) => ` ${formatCount(this.counts[item.dataIndex] ?? 0)} calls`,
+              label: (item) => ` ${plural(this.counts[item.dataIndex] ?? 0, 'call')}`,
             },
           },
         },

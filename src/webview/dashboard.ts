@@ -1,10 +1,11 @@
 /** The dashboard page: built once, then filled from each snapshot (text via textContent, charts updated in place). */
-import { formatCount, formatGroupCost, formatPct, formatUsd } from '../core/format';
+import type { DashboardCommand, DashboardFailure } from '../core/dashboardMessages';
+import { formatCount, formatGroupCost, formatPct, formatUsd, plural } from '../core/format';
 import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, type WhatIfAnswer } from '../shared/protocol';
 import { BreakdownTable } from './breakdownTable';
-import { applyChartTheme, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
+import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
 import { el, setChildren, setText, simpleTable } from './dom';
-import { boundsLabel, bucketLong, dateTimeUtc, isoDay, plural, previousLabel, RANGE_LABEL, usdEdge } from './labels';
+import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, usdEdge } from './labels';
 import { readTheme, type Theme } from './theme';
 import type { SortState, UiState, VsCodeApi } from './vscodeApi';
 
@@ -23,6 +24,35 @@ interface Card {
   value: HTMLElement;
   detail: HTMLElement;
 }
+
+/** One line saying what failed and why (the reason is the host's text, shown as text). */
+export function failureLine(f: DashboardFailure): string {
+  switch (f.request) {
+    case 'snapshot':
+      return `Could not update the dashboard: ${f.message}`;
+    case 'export':
+      return `The export failed: ${f.message}`;
+    case 'revealInTree':
+      return `Could not reveal the group in the cost tree: ${f.message}`;
+    case 'openCostliest':
+      return `Could not list the costliest calls: ${f.message}`;
+    case 'whatIf':
+      return `Re-pricing failed: ${f.message}`;
+    case 'command':
+      return `The command failed: ${f.message}`;
+  }
+}
+
+/** A row of buttons under a note (laid out through the CSSOM, which the CSP allows; inline style attributes it does not). */
+function noteActions(...buttons: HTMLButtonElement[]): HTMLElement {
+  const p = el('p', { class: 'note-actions' }, ...buttons);
+  Object.assign(p.style, { display: 'flex', flexWrap: 'wrap', gap: '6px', marginTop: '8px' });
+  return p;
+}
+
+/** Why "Reveal in tree" is unavailable, and what it does when it is. */
+const REVEAL_NONE = 'Nothing to reveal yet: filter the view first (select a bar or a table row), then the tree opens at that group.';
+const REVEAL_SOME = 'Reveal the group of the current filters in the cost tree';
 
 function card(title: string, cls = ''): Card {
   const value = el('p', { class: 'card-value' });
@@ -75,8 +105,15 @@ export class Dashboard implements ChartHost {
   private readonly groupSelect = el('select', { id: 'groupBy' });
   private readonly chips = el('ul', { class: 'chips', 'aria-label': 'Active filters' });
   private readonly status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  private readonly failure = el('div', { class: 'warning failure', role: 'alert' });
   private readonly warning = el('div', { class: 'warning', role: 'alert' });
-  private readonly emptyNote = el('p', { class: 'empty-note' }, 'No calls match this range and these filters.');
+  private warningKey = '';
+  private readonly emptyNote = el('div', { class: 'empty-note' });
+  /** Everything the snapshot fills: marked busy (and dimmed) while another query's figures are on the way. */
+  private readonly content = el('div', { class: 'content', 'aria-busy': 'false' });
+  private readonly revealButton = el('button', { type: 'button', class: 'secondary', title: REVEAL_SOME }, 'Reveal in tree');
+  /** A query the page sent and the host has not taken up yet (its `loading` or a snapshot of it answers). */
+  private pending: DashboardQuery | undefined;
   private readonly signals = el('section', { class: 'card signals', 'aria-labelledby': 'signals-title' });
   private readonly whatIfSelect = el('select', { id: 'whatIfModel' });
   private readonly whatIfButton = el('button', { type: 'button', class: 'secondary' }, 'Re-price');
@@ -87,7 +124,7 @@ export class Dashboard implements ChartHost {
   private readonly cTotal = card('Total cost', 'primary');
   private readonly cCalls = card('Calls');
   private readonly cPerCall = card('Cost per call');
-  private readonly cCache = card('Prompt cache');
+  private readonly cCache = card(CACHE_HIT_RATIO);
   private readonly cUnattr = card('Unattributed');
 
   // Charts
@@ -95,7 +132,7 @@ export class Dashboard implements ChartHost {
   private readonly pModel = chartPanel('chart-model', 'Cost by model', 'Select a bar to filter by model.');
   private readonly pTop = chartPanel('chart-top', 'Top 10 by spend', '');
   private readonly pCache = chartPanel('chart-cache', 'Prompt-cache efficiency by feature', 'Actual cost beside the cost had every cached token been billed as fresh input.');
-  private readonly pHist = chartPanel('chart-hist', 'Cost per call', 'How many calls cost how much, on a log scale.');
+  private readonly pHist = chartPanel('chart-hist', 'Distribution of cost per call', 'How many calls cost how much, on a log scale.');
   private readonly histLegend = el('ul', { class: 'marker-legend' });
   private readonly timeChart: TimeChart;
   private readonly modelChart: RankChart;
@@ -161,7 +198,53 @@ export class Dashboard implements ChartHost {
     this.query = q;
     this.save({ query: q });
     this.syncControls();
+    this.pending = q;
+    this.setLoading(true);
     this.api.postMessage({ type: 'setQuery', query: q });
+  }
+
+  /** The host took up a query (`loading: true`) or has nothing more to send (`false`). */
+  hostLoading(loading: boolean): void {
+    this.pending = undefined;
+    this.setLoading(loading);
+  }
+
+  /** A request failed on the host: say why, and stop saying "Updating…" when it was the figures. */
+  showFailure(f: DashboardFailure): void {
+    if (f.request === 'snapshot') {
+      this.pending = undefined;
+      this.setLoading(false);
+      // The controls go back to the query of the figures on screen.
+      if (this.snap) {
+        this.query = this.snap.query;
+        this.save({ query: this.snap.query });
+        this.syncControls();
+      }
+    }
+    if (f.request === 'whatIf') this.showWhatIf(undefined, failureLine(f));
+    const dismiss = el('button', { type: 'button', class: 'secondary' }, 'Dismiss');
+    dismiss.style.marginLeft = 'auto';
+    dismiss.addEventListener('click', () => this.clearFailure());
+    const line = failureLine(f);
+    setChildren(
+      this.failure,
+      el('span', { class: 'warning-icon', 'aria-hidden': 'true' }, '⚠'),
+      el('div', {}, el('strong', {}, /[.!?…]$/.test(line) ? line : `${line}.`), f.request === 'snapshot' ? ' The figures below are from before.' : ''),
+      dismiss,
+    );
+    this.failure.dataset.request = f.request;
+    this.failure.hidden = false;
+  }
+
+  private clearFailure(request?: DashboardFailure['request']): void {
+    if (request && this.failure.dataset.request !== request) return;
+    this.failure.hidden = true;
+    setChildren(this.failure);
+    delete this.failure.dataset.request;
+  }
+
+  private run(command: DashboardCommand, models?: string[]): void {
+    this.api.postMessage(models ? { type: 'command', command, models } : { type: 'command', command });
   }
 
   private save(patch: Partial<UiState>): void {
@@ -173,8 +256,9 @@ export class Dashboard implements ChartHost {
     if (this.restored) this.save({ scrollY: Math.round(window.scrollY) });
   }
 
+  /** Busy while another query's figures are on the way: the figures dim, and "Updating…" shows (its room is kept). */
   setLoading(loading: boolean): void {
-    this.root.setAttribute('aria-busy', String(loading));
+    this.content.setAttribute('aria-busy', String(loading));
     document.body.classList.toggle('is-loading', loading);
     setText(this.status, loading ? 'Updating…' : '');
   }
@@ -201,7 +285,8 @@ export class Dashboard implements ChartHost {
       return b;
     };
     const costliest = button('Open costliest calls', 'primary', () => this.query && this.api.postMessage({ type: 'openCostliest', filters: this.query.filters }), 'Open the costliest calls matching the current filters');
-    const reveal = button('Reveal in tree', 'secondary', () => this.query && this.api.postMessage({ type: 'revealInTree', filters: this.query.filters }), 'Reveal the current filters in the cost tree');
+    const reveal = this.revealButton;
+    reveal.addEventListener('click', () => this.query && this.query.filters.length > 0 && this.api.postMessage({ type: 'revealInTree', filters: this.query.filters }));
     const csv = button('Export CSV', 'secondary', () => this.api.postMessage({ type: 'export', format: 'csv' }));
     const md = button('Export Markdown', 'secondary', () => this.api.postMessage({ type: 'export', format: 'markdown' }));
 
@@ -243,10 +328,19 @@ export class Dashboard implements ChartHost {
       el('p', { class: 'chart-subtitle' }, 'Select a row to filter by it. Column headers sort.'),
       this.breakdownHost,
     );
+    this.failure.hidden = true;
+    Object.assign(this.failure.style, {
+      borderColor: 'var(--vscode-inputValidation-errorBorder, var(--vscode-errorForeground))',
+      background: 'var(--vscode-inputValidation-errorBackground, var(--card-bg))',
+    });
     this.warning.hidden = true;
     this.emptyNote.hidden = true;
     this.signals.hidden = true;
-    setChildren(this.root, header, this.warning, this.emptyNote, cards, this.signals, charts, breakdown);
+    // "Updating…" comes and goes in a room kept for it, so the header does not move (CSSOM: allowed by the CSP).
+    Object.assign(this.status.style, { flex: '0 0 auto', minWidth: '8em', textAlign: 'right' });
+    setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, charts, breakdown);
+    setChildren(this.root, header, this.failure, this.content);
+    this.root.setAttribute('aria-busy', 'false');
   }
 
   private onRangeChange(): void {
@@ -308,10 +402,20 @@ export class Dashboard implements ChartHost {
     }
     if (!q.filters.length) chips.push(el('li', { class: 'hint' }, 'None. Select a bar or a table row to narrow the view.'));
     setChildren(this.chips, ...chips);
+
+    // The tree can only reveal a group: with no filter there is none, so the button says why instead of doing nothing.
+    const none = q.filters.length === 0;
+    this.revealButton.setAttribute('aria-disabled', String(none));
+    this.revealButton.title = none ? REVEAL_NONE : REVEAL_SOME;
+    Object.assign(this.revealButton.style, { opacity: none ? '0.5' : '', cursor: none ? 'not-allowed' : '' });
   }
 
   /** Draws a snapshot (a new query, or a live update of the same one: scroll and sort are kept either way). */
   render(s: DashboardSnapshot): void {
+    // Figures of the query shown before the user's choice reached the host (a live update on its way): the choice
+    // stays in the controls and the page stays busy; the host's `loading` and then the answer follow.
+    if (this.pending && !sameQuery(this.pending, s.query)) return;
+    this.pending = undefined;
     const first = !this.snap;
     const prevQuery = this.snap?.query;
     this.snap = s;
@@ -319,6 +423,7 @@ export class Dashboard implements ChartHost {
     if (first && this.ui.query && !sameQuery(this.ui.query, s.query)) {
       // Restored after a reload: ask again for the query the user last had (its snapshot follows).
       this.query = this.ui.query;
+      this.pending = this.ui.query;
       this.api.postMessage({ type: 'setQuery', query: this.ui.query });
       restoring = true;
     } else {
@@ -337,6 +442,7 @@ export class Dashboard implements ChartHost {
     this.breakdownTitle.textContent = `Breakdown by ${s.query.groupBy}`;
     this.table.update(s.table, s.query.groupBy);
     this.setLoading(restoring);
+    this.clearFailure('snapshot');
     if (first) {
       if (this.ui.scrollY) window.scrollTo(0, this.ui.scrollY);
       this.restored = true;
@@ -346,26 +452,118 @@ export class Dashboard implements ChartHost {
   private renderHeader(s: DashboardSnapshot): void {
     setText(
       this.meta,
-      `${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${formatCount(s.files)} trace ${plural(s.files, 'file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
+      `${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${plural(s.files, 'trace file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
     );
-    const unpricedCalls = s.unpriced.reduce((a, u) => a + u.calls, 0);
+    this.renderUnpriced(s);
+    this.renderEmpty(s);
+  }
+
+  /** Calls left out of the costs for want of a price (or, with the recorded source, of a recorded cost). */
+  private renderUnpriced(s: DashboardSnapshot): void {
     this.warning.hidden = s.unpriced.length === 0;
-    if (s.unpriced.length) {
-      const list = el('ul', { class: 'unpriced-list' });
-      for (const u of s.unpriced) list.appendChild(el('li', {}, el('code', {}, u.model), ` — ${formatCount(u.calls)} ${plural(u.calls, 'call')}`));
-      setChildren(
-        this.warning,
-        el('span', { class: 'warning-icon', 'aria-hidden': 'true' }, '⚠'),
-        el(
-          'div',
-          {},
-          el('strong', {}, `${formatCount(unpricedCalls)} ${plural(unpricedCalls, 'call uses a model', 'calls use models')} with no price: not included in the costs below.`),
-          ' Add the prices to .llm-cost-lens/prices.json.',
-          list,
-        ),
-      );
+    // Redrawn only when it changes: a live update does not make it read out again.
+    const key = JSON.stringify([s.unpriced, s.env?.pricesFile, s.env?.costSource]);
+    if (!s.unpriced.length || key === this.warningKey) return;
+    this.warningKey = key;
+    const unpricedCalls = s.unpriced.reduce((a, u) => a + u.calls, 0);
+    const list = el('ul', { class: 'unpriced-list' });
+    for (const u of s.unpriced) list.appendChild(el('li', {}, el('code', {}, u.model), ` — ${plural(u.calls, 'call')}`));
+    const recorded = s.env?.costSource === 'recorded';
+    const pricesFile = s.env ? s.env.pricesFile : '.llm-cost-lens/prices.json';
+    let advice: (Node | string)[];
+    let action: HTMLButtonElement | undefined;
+    if (recorded) {
+      advice = [
+        ' The cost source is ',
+        el('code', {}, 'recorded'),
+        ': only costs written in the records count, and prices do not change that. Set ',
+        el('code', {}, 'llmCostLens.costSource'),
+        ' to ',
+        el('code', {}, 'auto'),
+        ' to price these calls from their token counts.',
+      ];
+      action = this.actionButton('Open Settings', () => this.run('openSettings'));
+    } else if (pricesFile) {
+      advice = [' Add their prices (USD per million tokens) to ', el('code', {}, pricesFile), '.'];
+      const models = s.unpriced.map((u) => u.model).filter((m) => m !== '' && m.length <= 200).slice(0, 50);
+      action = this.actionButton('Open prices file', () => this.run('openPricesFile', models), `Open ${pricesFile}, with an entry to fill in for each model listed`);
+    } else {
+      advice = [' Open a folder, or set ', el('code', {}, 'llmCostLens.pricesFile'), ', to keep their prices in a prices file.'];
     }
+    setChildren(
+      this.warning,
+      el('span', { class: 'warning-icon', 'aria-hidden': 'true' }, '⚠'),
+      el(
+        'div',
+        {},
+        el(
+          'strong',
+          {},
+          recorded
+            ? `${plural(unpricedCalls, 'call has', 'calls have')} no recorded cost: not included in the costs below.`
+            : `${plural(unpricedCalls, 'call uses a model', 'calls use models')} with no price: not included in the costs below.`,
+        ),
+        ...advice,
+        list,
+        action ? noteActions(action) : undefined,
+      ),
+    );
+  }
+
+  private actionButton(text: string, onClick: () => void, title?: string): HTMLButtonElement {
+    const b = el('button', { type: 'button', class: 'secondary', title }, text);
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /** Why the view holds no call, and what to do: no trace file, nothing in this range, nothing matching the filters. */
+  private renderEmpty(s: DashboardSnapshot): void {
     this.emptyNote.hidden = s.total.calls > 0;
+    if (this.emptyNote.hidden) return;
+    const q = s.query;
+    const filtered = q.filters.length > 0;
+    const all = s.allTime;
+    const actions: HTMLButtonElement[] = [];
+    const allTime = () => this.actionButton('Show all time', () => this.query && this.setQuery({ range: 'all', groupBy: this.query.groupBy, filters: this.query.filters }));
+    const clear = () => this.actionButton('Clear filters', () => this.query && this.setQuery({ ...this.query, filters: [] }));
+    const inRange = q.range === 'custom' ? 'in this range' : `in the ${RANGE_LABEL[q.range].toLowerCase()}`;
+    let title: string;
+    const body: (Node | string)[] = [];
+    if (s.files === 0) {
+      title = 'No trace files found.';
+      const globs = s.env?.traceFiles ?? [];
+      if (globs.length) {
+        body.push('LLM Cost Lens reads the files matching ', el('code', {}, 'llmCostLens.traceFiles'), ': ');
+        globs.forEach((g, i) => body.push(i ? ', ' : '', el('code', {}, g)));
+        body.push('. ');
+      } else {
+        body.push('No trace file is set to be read: ', el('code', {}, 'llmCostLens.traceFiles'), ' is empty. ');
+      }
+      body.push('Change the setting to match your JSON Lines traces, pick a file, or run Analyze This File on a .jsonl file (its context menu in the Explorer).');
+      actions.push(
+        this.actionButton('Analyze Trace File…', () => this.run('pickFile')),
+        this.actionButton('Open Settings', () => this.run('openSettings')),
+        this.actionButton('Write a Sample Trace', () => this.run('writeSample')),
+      );
+    } else if (!all) {
+      title = 'No calls match this range and these filters.';
+    } else if (all.calls > 0 && all.latestMs !== null) {
+      title = `No calls ${filtered ? 'match these filters ' : ''}${inRange}.`;
+      body.push(`The latest ${filtered ? 'matching ' : ''}call was on ${dateTimeUtc(all.latestMs)} (${plural(all.calls, filtered ? 'matching call' : 'call')} over all time).`);
+      actions.push(allTime());
+    } else if (all.calls > 0) {
+      title = `No dated calls ${filtered ? 'match these filters ' : ''}${inRange}.`;
+      body.push(`${plural(all.calls, 'call has', 'calls have')} no timestamp, so ${all.calls === 1 ? 'it shows' : 'they show'} only under All time.`);
+      actions.push(allTime());
+    } else if (filtered) {
+      title = 'No calls match these filters at any time.';
+      actions.push(clear());
+    } else {
+      title = `The ${plural(s.files, 'trace file')} hold${s.files === 1 ? 's' : ''} no LLM calls yet.`;
+      body.push('Lines that could not be read as LLM calls are listed in the LLM Cost Lens output.');
+      actions.push(this.actionButton('Show Output', () => this.run('showOutput')));
+    }
+    setChildren(this.emptyNote, el('p', {}, el('strong', {}, title), body.length ? ' ' : '', ...body), actions.length ? noteActions(...actions) : undefined);
   }
 
   /** Shows the answer to a what-if the user asked for. */
@@ -431,7 +629,7 @@ export class Dashboard implements ChartHost {
     if (!prev) {
       change = el('p', { class: 'change none' }, 'No previous period to compare with (all time).');
     } else if (!(prev.costUsd > 0)) {
-      change = el('p', { class: 'change none' }, `No spend in ${previousLabel(s.query)} (${formatCount(prev.calls)} ${plural(prev.calls, 'call')}), so no % change.`);
+      change = el('p', { class: 'change none' }, `No spend in ${previousLabel(s.query)} (${plural(prev.calls, 'call')}), so no % change.`);
     } else {
       const r = (t.costUsd - prev.costUsd) / prev.costUsd;
       const up = r > 0.0005;
@@ -449,19 +647,21 @@ export class Dashboard implements ChartHost {
     setChildren(
       this.cCalls.detail,
       el('p', {}, `${formatCount(t.pricedCalls)} priced · `, el('span', { class: t.unpricedCalls ? 'warn-text' : undefined }, `${formatCount(t.unpricedCalls)} unpriced`)),
-      el('p', {}, `${formatCount(t.errors)} ${plural(t.errors, 'error')} (${formatPct(t.calls ? t.errors / t.calls : 0)})`),
+      el('p', {}, `${plural(t.errors, 'error')} (${formatPct(t.calls ? t.errors / t.calls : 0)})`),
     );
 
-    setText(this.cPerCall.value, formatUsd(t.meanUsd));
+    // With no call there is no cost per call (not an unpriced one).
+    const perCall = (v: number | null) => (t.calls === 0 ? '—' : formatUsd(v));
+    setText(this.cPerCall.value, perCall(t.meanUsd));
     const dl = el('dl', { class: 'pcts' });
     for (const [k, v] of [
       ['p50', t.p50Usd],
       ['p95', t.p95Usd],
       ['p99', t.p99Usd],
     ] as const) {
-      dl.append(el('div', {}, el('dt', {}, k), el('dd', {}, formatUsd(v))));
+      dl.append(el('div', {}, el('dt', {}, k), el('dd', {}, perCall(v))));
     }
-    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, `mean of ${formatCount(t.pricedCalls)} priced ${plural(t.pricedCalls, 'call')}`), dl);
+    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, `mean of ${plural(t.pricedCalls, 'priced call')}`), dl);
 
     setText(this.cCache.value, formatPct(t.cacheHitRatio));
     setChildren(
@@ -537,7 +737,7 @@ export class Dashboard implements ChartHost {
       this.pCache.tableBox,
       simpleTable(
         'Prompt-cache efficiency by feature',
-        ['Feature', 'Cost with cache', 'Cost without cache', 'Cache hit', 'Saved'],
+        ['Feature', 'Cost with cache', 'Cost without cache', CACHE_HIT_RATIO, 'Saved'],
         s.cacheByFeature.map((r) => {
           const usd = (v: number) => formatGroupCost({ calls: r.calls, pricedCalls: r.pricedCalls, costUsd: v });
           return [r.key, usd(r.costUsd), usd(r.costWithoutCacheUsd), formatPct(r.hitRatio), usd(r.savingsUsd)];

@@ -81,7 +81,3 @@ export function boundsLabel(s: DashboardSnapshot): string {
   const to = s.untilMs === null ? 'now' : dateTimeUtc(s.untilMs);
   return `${from} → ${to}`;
 }
-
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return n === 1 ? one : many;
-}

@@ -2,7 +2,8 @@
  * Entry of the dashboard webview (bundled to dist/webview.js). Posts `ready`, then draws every snapshot the host
  * sends; host messages are shape-checked and trace text only ever reaches the page as text.
  */
-import { Dashboard } from './dashboard';
+import { Dashboard, failureLine } from './dashboard';
+import { el, setChildren } from './dom';
 import { parseToWebview } from './messages';
 import { watchTheme } from './theme';
 import { readUiState } from './vscodeApi';
@@ -17,7 +18,15 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   switch (msg.type) {
     case 'loading':
       // Before the first snapshot the shell already says it is loading.
-      dashboard?.setLoading(msg.loading);
+      dashboard?.hostLoading(msg.loading);
+      break;
+    case 'failed':
+      if (dashboard) dashboard.showFailure(msg);
+      else {
+        // No figures yet: the shell's "Loading cost data…" becomes why there are none.
+        root.setAttribute('aria-busy', 'false');
+        setChildren(root, el('p', { class: 'loading', role: 'alert' }, failureLine(msg)));
+      }
       break;
     case 'whatIf':
       dashboard?.showWhatIf(msg.answer, msg.error);

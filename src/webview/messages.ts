@@ -1,5 +1,9 @@
 /** Minimal shape checks of host messages: anything else is ignored. */
-import type { DashboardSignals, DashboardSnapshot, ToWebview } from '../shared/protocol';
+import { type DashboardFailure, parseDashboardFailure } from '../core/dashboardMessages';
+import type { DashboardEnv, DashboardSignals, DashboardSnapshot, ToWebview } from '../shared/protocol';
+
+/** What the page accepts from the host: the shared protocol, and the failure of a request. */
+export type HostMessage = ToWebview | DashboardFailure;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number';
@@ -46,12 +50,37 @@ function checkSignals(v: unknown): DashboardSignals | undefined {
   };
 }
 
-export function parseToWebview(data: unknown): ToWebview | undefined {
+/** Calls over all time of an empty view; dropped when malformed. */
+function checkAllTime(v: unknown): DashboardSnapshot['allTime'] {
+  if (!isObj(v) || !isNum(v.calls) || !(v.calls >= 0)) return undefined;
+  return { calls: v.calls, latestMs: isNum(v.latestMs) && Number.isFinite(v.latestMs) ? v.latestMs : null };
+}
+
+/** The settings the notes name; dropped when malformed (the notes then use the defaults' wording). */
+function checkEnv(v: unknown): DashboardEnv | undefined {
+  if (!isObj(v)) return undefined;
+  return {
+    traceFiles: Array.isArray(v.traceFiles) ? v.traceFiles.filter((g): g is string => typeof g === 'string' && g.length <= 500).slice(0, 20) : [],
+    pricesFile: typeof v.pricesFile === 'string' && v.pricesFile.length <= 1000 ? v.pricesFile : null,
+    costSource: v.costSource === 'recorded' || v.costSource === 'computed' ? v.costSource : 'auto',
+  };
+}
+
+export function parseToWebview(data: unknown): HostMessage | undefined {
   if (!isObj(data)) return undefined;
   switch (data.type) {
-    case 'snapshot':
+    case 'snapshot': {
       if (!isSnapshot(data.snapshot)) return undefined;
-      return { type: 'snapshot', snapshot: { ...data.snapshot, signals: checkSignals(data.snapshot.signals) } };
+      const { allTime, env, ...rest } = data.snapshot;
+      const checkedAllTime = checkAllTime(allTime);
+      const checkedEnv = checkEnv(env);
+      return {
+        type: 'snapshot',
+        snapshot: { ...rest, signals: checkSignals(data.snapshot.signals), ...(checkedAllTime ? { allTime: checkedAllTime } : {}), ...(checkedEnv ? { env: checkedEnv } : {}) },
+      };
+    }
+    case 'failed':
+      return parseDashboardFailure(data);
     case 'loading':
       return { type: 'loading', loading: data.loading === true };
     case 'whatIf': {

@@ -1,4 +1,5 @@
 /** The typed `acquireVsCodeApi()` of the dashboard webview, and the UI state it keeps across reloads. */
+import type { DashboardCommandMessage } from '../core/dashboardMessages';
 import type { DashboardQuery, FromWebview } from '../shared/protocol';
 
 export type SortKey = 'key' | 'costUsd' | 'share' | 'calls' | 'p50Usd' | 'p95Usd' | 'p99Usd' | 'cacheHitRatio';
@@ -19,7 +20,7 @@ export interface UiState {
 }
 
 export interface VsCodeApi {
-  postMessage(message: FromWebview): void;
+  postMessage(message: FromWebview | DashboardCommandMessage): void;
   getState(): unknown;
   setState(state: UiState): UiState;
 }

@@ -177,9 +177,15 @@ async function waitForRender(page: Page): Promise<void> {
   await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length > 0);
 }
 
+/** Answers with a snapshot as the host does for a query it takes up: `loading`, then the figures. */
+async function answer(page: Page, snap: DashboardSnapshot): Promise<void> {
+  await post(page, { type: 'loading', loading: true });
+  await post(page, { type: 'snapshot', snapshot: snap });
+}
+
 /** Shows the recorded snapshot again (the host's answer; clears filters a previous step added). */
 async function reset(page: Page): Promise<void> {
-  await post(page, { type: 'snapshot', snapshot });
+  await answer(page, snapshot);
   await waitForRender(page);
   await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 0);
 }
@@ -276,14 +282,14 @@ describe('dashboard webview (headless Chromium)', function () {
       assert.ok(cards.includes(s), `cards show ${s}`);
     }
     assert.doesNotMatch(cards, /NaN|Infinity|undefined/);
-    const warning = await text('.warning');
+    const warning = await text('.warning:not(.failure)');
     for (const u of snapshot.unpriced) assert.ok(warning.includes(u.model) && warning.includes(`${u.calls} call`), `warning lists ${u.model}`);
 
     const rows = await breakdownRows(page);
     assert.equal(rows.length, snapshot.table.length);
     const top = snapshot.table[0];
     assert.deepEqual(rows[0].slice(0, 8), [top.key, usd(top), formatPct(top.share), formatCount(top.calls), formatUsd(top.p50Usd), formatUsd(top.p95Usd), formatUsd(top.p99Usd), formatPct(top.cacheHitRatio)]);
-    assert.deepEqual(await ariaSorts(page), { Feature: 'none', Cost: 'descending', Share: 'none', Calls: 'none', 'p50 / call': 'none', 'p95 / call': 'none', 'p99 / call': 'none', 'Cache hit': 'none' });
+    assert.deepEqual(await ariaSorts(page), { Feature: 'none', Cost: 'descending', Share: 'none', Calls: 'none', 'p50 / call': 'none', 'p95 / call': 'none', 'p99 / call': 'none', 'Cache hit ratio': 'none' });
 
     // Table equivalents of the charts hold the same figures.
     const tables = await page.evaluate(() =>
@@ -449,12 +455,12 @@ describe('dashboard webview (headless Chromium)', function () {
     // An (other) group is not a filter.
     const withOther = structuredClone(snapshot);
     withOther.table.push({ ...withOther.table[0], key: '(other)', costUsd: 0.01, share: 0.001 });
-    await post(page, { type: 'snapshot', snapshot: withOther });
+    await answer(page, withOther);
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length === 7);
     const before = (await posted(page)).length;
     await page.locator('table.breakdown tbody tr').filter({ hasText: '(other)' }).locator('td').first().click();
     assert.equal((await posted(page)).length, before);
-    await post(page, { type: 'snapshot', snapshot });
+    await answer(page, snapshot);
     await waitForRender(page);
   });
 
@@ -487,7 +493,7 @@ describe('dashboard webview (headless Chromium)', function () {
       type: 'setQuery',
       query: { range: 'custom', groupBy: 'user', filters: [], sinceMs: Date.UTC(2026, 10, 10), untilMs: Date.UTC(2026, 10, 13) },
     });
-    await post(page, { type: 'snapshot', snapshot });
+    await answer(page, snapshot);
     await waitForRender(page);
     assert.equal(await page.locator('#range').inputValue(), '7d');
   });
@@ -528,10 +534,10 @@ describe('dashboard webview (headless Chromium)', function () {
 
   it('shows a loading state and ignores unknown or malformed messages', async () => {
     await post(page, { type: 'loading', loading: true });
-    await page.waitForFunction(() => (globalThis as any).document.getElementById('app').getAttribute('aria-busy') === 'true');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#app .content').getAttribute('aria-busy') === 'true');
     assert.equal(await page.locator('.status').innerText(), 'Updating…');
     await post(page, { type: 'loading', loading: false });
-    await page.waitForFunction(() => (globalThis as any).document.getElementById('app').getAttribute('aria-busy') === 'false');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#app .content').getAttribute('aria-busy') === 'false');
 
     const before = await page.locator('.stat.primary .card-value').innerText();
     for (const bad of [{ type: 'bogus' }, { type: 'snapshot' }, { type: 'snapshot', snapshot: { total: 1 } }, 'snapshot', null, [1, 2]]) await post(page, bad);
@@ -556,6 +562,246 @@ describe('dashboard webview (headless Chromium)', function () {
     } finally {
       await p2.close();
     }
+  });
+
+  it('says it is updating from a query change until its answer, without moving the layout', async () => {
+    await reset(page);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    const boxes = () =>
+      page.evaluate(() => {
+        const doc = (globalThis as any).document;
+        return ['header.top', '.filters', '.cards', '#chart-time', 'table.breakdown'].map((sel) => {
+          const r = doc.querySelector(sel).getBoundingClientRect();
+          return [sel, Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)].join(' ');
+        });
+      });
+    const busy = () =>
+      page.evaluate(() => {
+        const doc = (globalThis as any).document;
+        return { busy: doc.querySelector('#app .content').getAttribute('aria-busy'), dimmed: doc.body.classList.contains('is-loading'), status: doc.querySelector('.status').textContent };
+      });
+    const before = await boxes();
+    assert.deepEqual(await busy(), { busy: 'false', dimmed: false, status: '' });
+
+    await page.getByLabel('Group by').selectOption('user');
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [] } });
+    assert.deepEqual(await busy(), { busy: 'true', dimmed: true, status: 'Updating…' });
+    assert.deepEqual(await boxes(), before, 'showing "Updating…" moves nothing');
+    // The figures fade after a short delay (no flash for a quick answer).
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 400)));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-updating.png') });
+
+    // A live update of the previous query, posted before the host took the new one: not drawn, still updating.
+    const stale = structuredClone(snapshot);
+    stale.generatedAtMs += 60_000;
+    await post(page, { type: 'snapshot', snapshot: stale });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    assert.deepEqual(await busy(), { busy: 'true', dimmed: true, status: 'Updating…' });
+    assert.equal(await page.locator('#groupBy').inputValue(), 'user');
+
+    // The host takes the query up, then answers it.
+    await post(page, { type: 'loading', loading: true });
+    assert.equal((await busy()).busy, 'true');
+    const byUser = structuredClone(snapshot);
+    byUser.query = { ...byUser.query, groupBy: 'user' };
+    await post(page, { type: 'snapshot', snapshot: byUser });
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#app .content').getAttribute('aria-busy') === 'false');
+    assert.deepEqual(await busy(), { busy: 'false', dimmed: false, status: '' });
+    assert.equal(await page.locator('#breakdown-title').innerText(), 'Breakdown by user');
+    await reset(page);
+  });
+
+  it('shows a failed request instead of waiting for ever, with its reason as text', async () => {
+    await reset(page);
+    await page.getByLabel('Time range').selectOption('24h');
+    assert.equal(await page.locator('#app .content').getAttribute('aria-busy'), 'true');
+    await post(page, { type: 'loading', loading: true });
+    await post(page, { type: 'failed', request: 'snapshot', message: `worker died on ${HOSTILE}` });
+    await page.waitForSelector('.failure:not([hidden])');
+    assert.equal(await page.locator('#app .content').getAttribute('aria-busy'), 'false');
+    assert.equal(await page.locator('.status').innerText(), '');
+    const failure = page.locator('.failure');
+    assert.equal(await failure.getAttribute('role'), 'alert');
+    assert.match(await failure.innerText(), /Could not update the dashboard: worker died on <img src=x onerror=alert\(1\)>/);
+    assert.match(await failure.innerText(), /The figures below are from before/);
+    // The controls go back to the query of the figures shown.
+    assert.equal(await page.locator('#range').inputValue(), '7d');
+    assert.equal(await page.locator('img').count(), 0);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-failed.png'), clip: { x: 0, y: 0, width: 1400, height: 360 } });
+    await failure.getByRole('button', { name: 'Dismiss' }).click();
+    assert.equal(await failure.isHidden(), true);
+
+    // An export that could not be written.
+    await post(page, { type: 'failed', request: 'export', message: "EACCES: permission denied, open '/ro/llm-cost.csv'" });
+    await page.waitForSelector('.failure:not([hidden])');
+    assert.match(await failure.innerText(), /The export failed: EACCES: permission denied, open '\/ro\/llm-cost.csv'/);
+    // The next figures do not hide an export's failure; a snapshot's failure goes with the next figures.
+    await answer(page, snapshot);
+    assert.equal(await failure.isHidden(), false);
+    await failure.getByRole('button', { name: 'Dismiss' }).click();
+    await post(page, { type: 'failed', request: 'snapshot', message: 'boom' });
+    await page.waitForSelector('.failure:not([hidden])');
+    await answer(page, snapshot);
+    await page.waitForSelector('.failure', { state: 'hidden' });
+
+    // A what-if the host could not answer ends "Re-pricing…".
+    const withModels: DashboardSnapshot = structuredClone(snapshot);
+    withModels.signals = { budgets: [], anomalies: [], whatIfModels: ['gpt-4o-mini'] };
+    await post(page, { type: 'snapshot', snapshot: withModels });
+    await page.getByRole('button', { name: 'Re-price' }).click();
+    assert.equal(await page.locator('.whatif-result').innerText(), 'Re-pricing…');
+    await post(page, { type: 'failed', request: 'whatIf', message: 'the signals worker stopped' });
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.whatif-result')?.textContent === 'Re-pricing failed: the signals worker stopped');
+    await failure.getByRole('button', { name: 'Dismiss' }).click();
+    await reset(page);
+
+    // Before any figure: the shell's "Loading cost data…" says why there are none.
+    const p2 = await openPage();
+    try {
+      await post(p2, { type: 'failed', request: 'snapshot', message: 'no worker' });
+      await p2.waitForFunction(() => (globalThis as any).document.getElementById('app').textContent === 'Could not update the dashboard: no worker');
+      assert.equal(await p2.locator('#app').getAttribute('aria-busy'), 'false');
+      for (const bad of [{ type: 'failed', request: 'bogus', message: 'x' }, { type: 'failed' }]) await post(p2, bad);
+      await post(p2, { type: 'snapshot', snapshot });
+      await waitForRender(p2);
+      assert.equal(await p2.locator('.failure').isHidden(), true);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  it('offers "Reveal in tree" in the header only with a filter, and says why not', async () => {
+    await reset(page);
+    const reveal = page.locator('header.top').getByRole('button', { name: 'Reveal in tree' });
+    assert.equal(await reveal.getAttribute('aria-disabled'), 'true');
+    assert.equal(await reveal.isDisabled(), true);
+    assert.match((await reveal.getAttribute('title')) ?? '', /filter the view first/);
+    const count = (await posted(page)).length;
+    // Still focusable (its tooltip can be read); a click does nothing.
+    await reveal.click({ force: true });
+    assert.equal((await posted(page)).length, count, 'nothing is posted without a filter');
+
+    const filtered = structuredClone(snapshot);
+    filtered.query = { ...filtered.query, filters: [{ dim: 'feature', value: 'search' }] };
+    await answer(page, filtered);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 1);
+    assert.equal(await reveal.getAttribute('aria-disabled'), 'false');
+    assert.equal(await reveal.isDisabled(), false);
+    assert.match((await reveal.getAttribute('title')) ?? '', /Reveal the group of the current filters/);
+    await reveal.click();
+    assert.deepEqual(await lastPosted(page), { type: 'revealInTree', filters: [{ dim: 'feature', value: 'search' }] });
+    await reset(page);
+  });
+
+  it('says why the view is empty and what to do: no trace file, nothing in the range, nothing matching', async () => {
+    const empty = (patch: Partial<DashboardSnapshot>): DashboardSnapshot => {
+      const e: DashboardSnapshot = structuredClone(snapshot);
+      e.total = { ...e.total, costUsd: 0, calls: 0, pricedCalls: 0, unpricedCalls: 0, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null, cacheHitRatio: 0, cacheSavingsUsd: 0, costWithoutCacheUsd: 0, errors: 0 };
+      Object.assign(e, { table: [], byModel: [], top: [], cacheByFeature: [], unpriced: [], unattributedShare: 0, series: { startsMs: [], stacks: [] } });
+      e.histogram = { edgesUsd: [], counts: [], p50Usd: null, p95Usd: null, p99Usd: null };
+      return { ...e, ...patch };
+    };
+    const note = page.locator('.empty-note');
+
+    // No trace file at all: the globs read, and ways to get calls in.
+    await answer(page, empty({ files: 0, allTime: { calls: 0, latestMs: null }, env: { traceFiles: ['**/traces/**/*.jsonl', HOSTILE], pricesFile: '.llm-cost-lens/prices.json', costSource: 'auto' } }));
+    await page.waitForSelector('.empty-note:not([hidden])');
+    let text = await note.innerText();
+    assert.match(text, /No trace files found\./);
+    assert.ok(text.includes('llmCostLens.traceFiles') && text.includes('**/traces/**/*.jsonl') && text.includes(HOSTILE), text);
+    assert.match(text, /Analyze This File/);
+    assert.doesNotMatch(text, /No calls match/);
+    assert.equal(await page.locator('img').count(), 0);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-no-files.png') });
+    await note.getByRole('button', { name: 'Analyze Trace File…' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'pickFile' });
+    await note.getByRole('button', { name: 'Open Settings' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'openSettings' });
+
+    // Calls exist, none in the range: when the latest was, and All time.
+    const latestMs = Date.UTC(2026, 9, 3, 14, 5);
+    await answer(page, empty({ allTime: { calls: 1, latestMs } }));
+    await page.waitForFunction(() => /latest call/.test((globalThis as any).document.querySelector('.empty-note').textContent));
+    text = await note.innerText();
+    assert.match(text, /No calls in the last 7 days\./);
+    assert.match(text, /The latest call was on Oct 3, 2026, 14:05 UTC \(1 call over all time\)\./);
+    assert.equal(await page.locator('.stat').nth(2).locator('.card-value').innerText(), '—', 'no cost per call without calls (not "unpriced")');
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-empty-range.png') });
+    await note.getByRole('button', { name: 'Show all time' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: 'all', groupBy: 'feature', filters: [] } });
+
+    // Calls with no timestamp only.
+    await answer(page, empty({ allTime: { calls: 3, latestMs: null } }));
+    await page.waitForFunction(() => /no timestamp/.test((globalThis as any).document.querySelector('.empty-note').textContent));
+    assert.match(await note.innerText(), /3 calls have no timestamp, so they show only under All time/);
+
+    // Filters that match nothing at any time.
+    const filters = [{ dim: 'user', value: 'u_404' }];
+    await answer(page, empty({ query: { ...snapshot.query, filters }, allTime: { calls: 0, latestMs: null } }));
+    await page.waitForFunction(() => /at any time/.test((globalThis as any).document.querySelector('.empty-note').textContent));
+    await note.getByRole('button', { name: 'Clear filters' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [] } });
+
+    // Files with no call in them.
+    await answer(page, empty({ files: 1, allTime: { calls: 0, latestMs: null } }));
+    await page.waitForFunction(() => /hold/.test((globalThis as any).document.querySelector('.empty-note').textContent));
+    assert.match(await note.innerText(), /The 1 trace file holds no LLM calls yet\./);
+    await note.getByRole('button', { name: 'Show Output' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'showOutput' });
+    await reset(page);
+    await note.waitFor({ state: 'hidden' });
+  });
+
+  it('words the unpriced banner for the prices file in use and the cost source', async () => {
+    const banner = page.locator('.warning:not(.failure)');
+    const models = snapshot.unpriced.map((u) => u.model);
+    await answer(page, { ...snapshot, env: { traceFiles: [], pricesFile: 'config/llm-prices.json', costSource: 'auto' } });
+    await page.waitForFunction(() => /llm-prices/.test((globalThis as any).document.querySelector('.warning:not(.failure)').textContent));
+    let text = await banner.innerText();
+    assert.match(text, /Add their prices \(USD per million tokens\) to config\/llm-prices\.json\./);
+    assert.doesNotMatch(text, /\.llm-cost-lens\/prices\.json/);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-unpriced.png') });
+    await banner.getByRole('button', { name: 'Open prices file' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'openPricesFile', models });
+
+    await answer(page, { ...snapshot, env: { traceFiles: [], pricesFile: 'config/llm-prices.json', costSource: 'recorded' } });
+    await page.waitForFunction(() => /recorded cost/.test((globalThis as any).document.querySelector('.warning:not(.failure)').textContent));
+    text = await banner.innerText();
+    assert.match(text, /1 call has no recorded cost: not included in the costs below\./);
+    assert.match(text, /The cost source is recorded/);
+    assert.doesNotMatch(text, /prices\.json/);
+    assert.equal(await banner.getByRole('button', { name: 'Open prices file' }).count(), 0);
+    await banner.getByRole('button', { name: 'Open Settings' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'openSettings' });
+    await reset(page);
+  });
+
+  it('names each figure once: distinct titles, one name for the cache metric, singular for one', async () => {
+    await reset(page);
+    const titles = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('.card-title, .chart-card h2')].map((h: any) => h.textContent as string));
+    assert.equal(new Set(titles).size, titles.length, `titles are distinct: ${titles.join(' | ')}`);
+    assert.ok(titles.includes('Cost per call') && titles.includes('Distribution of cost per call') && titles.includes('Cache hit ratio'));
+    const body = await page.evaluate(() => (globalThis as any).document.body.textContent as string);
+    assert.doesNotMatch(body, /Prompt cache(?!-)/);
+    assert.doesNotMatch(body, /Cache hit(?! ratio)/);
+    const heads = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('table.breakdown thead th, #chart-cache thead th')].map((h: any) => h.textContent as string));
+    assert.equal(heads.filter((h) => h.startsWith('Cache hit ratio')).length, 2);
+
+    const one: DashboardSnapshot = structuredClone(snapshot);
+    one.total = { ...one.total, pricedCalls: 1, errors: 1 };
+    one.previous = { costUsd: 0, calls: 1 };
+    one.table = one.table.slice(0, 1);
+    one.files = 1;
+    await post(page, { type: 'snapshot', snapshot: one });
+    await page.waitForFunction(() => /1 group,/.test((globalThis as any).document.querySelector('table.breakdown caption').textContent));
+    const text = await page.evaluate(() => (globalThis as any).document.body.innerText as string);
+    for (const s of ['mean of 1 priced call', '1 error (', '(1 call), so no % change', '1 trace file ·']) assert.ok(text.includes(s), `says ${s}`);
+    assert.doesNotMatch(text, /\b1 (calls|errors|groups|files|trace files)\b/);
+    await reset(page);
   });
 
   it('raised no CSP violation, console error or alert', async () => {
