@@ -207,7 +207,11 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
 export function dashboardActions(d: CommandDeps): DashboardActions {
   return {
     async revealInTree(filters) {
-      if (!filters.length) return;
+      if (!filters.length) {
+        // Nothing names a group to reveal (the dashboard's button is disabled then; this is for other callers).
+        void vscode.window.showInformationMessage('LLM Cost Lens: filter the dashboard first (select a bar or a table row); the tree then opens at that group.');
+        return;
+      }
       const dims = filters.map((f) => f.dim);
       const current = d.view.groupBy;
       if (dims.some((dim, i) => current[i] !== dim)) await d.view.setGroupBy([...dims, ...current.filter((x) => !dims.includes(x))]);
