@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { CANONICAL_DIMS } from './core/types';
-import { formatCount, formatPct, formatTokens, formatUsd } from './core/format';
+import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd } from './core/format';
 import { newContext, normalizeDocument } from './core/normalize';
 import { scanJsonDocuments } from './core/jsonl';
 import { sampleTrace } from './core/sampleTrace';
@@ -119,7 +119,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
       '',
       '| | |',
       '|---|---:|',
-      `| Cost | ${formatUsd(s.costUsd)} (${formatPct(n.shareOfParent)} of parent) |`,
+      `| Cost | ${formatGroupCost(s)}${s.pricedCalls > 0 ? ` (${formatPct(n.shareOfParent)} of ${n.path.length > 1 ? 'parent' : 'total'})` : ''} |`,
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call mean / p50 / p95 / p99 | ${formatUsd(s.meanUsd)} / ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
@@ -214,7 +214,8 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
       }
       const dims = filters.map((f) => f.dim);
       const current = d.view.groupBy;
-      if (dims.some((dim, i) => current[i] !== dim)) await d.view.setGroupBy([...dims, ...current.filter((x) => !dims.includes(x))]);
+      // For this window only: revealing a path does not change the grouping the workspace keeps.
+      if (dims.some((dim, i) => current[i] !== dim)) await d.view.setGroupBy([...dims, ...current.filter((x) => !dims.includes(x))], { persist: false });
       let items = d.tree.allChildren();
       let target: CostItem | undefined;
       for (const f of filters) {

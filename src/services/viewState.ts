@@ -42,7 +42,10 @@ export class ViewState extends Disposable {
     super();
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('llmCostLens.tree.groupBy')) void this.ctx.workspaceState.update(GROUP_KEY, undefined).then(() => this.changed());
+        if (e.affectsConfiguration('llmCostLens.tree.groupBy')) {
+          this.sessionGroupBy = undefined;
+          void this.ctx.workspaceState.update(GROUP_KEY, undefined).then(() => this.changed());
+        }
         else if (e.affectsConfiguration('llmCostLens.timeRange')) void this.ctx.workspaceState.update(RANGE_KEY, undefined).then(() => this.changed());
         else if (e.affectsConfiguration('llmCostLens.costSource')) this.changed();
       }),
@@ -55,15 +58,23 @@ export class ViewState extends Disposable {
     return vscode.workspace.getConfiguration('llmCostLens');
   }
 
+  /** A grouping for this window only (set to reveal a path in the tree), over the one saved for the workspace. */
+  private sessionGroupBy: string[] | undefined;
+
   get groupBy(): string[] {
-    const chosen = this.ctx.workspaceState.get<string[]>(GROUP_KEY);
+    const chosen = this.sessionGroupBy ?? this.ctx.workspaceState.get<string[]>(GROUP_KEY);
     const dims = chosen ?? this.config.get<string[]>('tree.groupBy', DEFAULT_GROUP_BY);
     const clean = Array.isArray(dims) ? dims.filter((d) => typeof d === 'string' && d.trim()).map((d) => d.trim()) : [];
     return clean.length ? clean : DEFAULT_GROUP_BY;
   }
 
-  async setGroupBy(dims: string[]): Promise<void> {
-    await this.ctx.workspaceState.update(GROUP_KEY, dims);
+  /** Groups the tree by `dims`: saved for the workspace, or (persist: false) for this window only. */
+  async setGroupBy(dims: string[], opts: { persist?: boolean } = {}): Promise<void> {
+    if (opts.persist === false) this.sessionGroupBy = dims;
+    else {
+      this.sessionGroupBy = undefined;
+      await this.ctx.workspaceState.update(GROUP_KEY, dims);
+    }
     this.changed();
   }
 
