@@ -43,11 +43,9 @@ export function failureLine(f: DashboardFailure): string {
   }
 }
 
-/** A row of buttons under a note (laid out through the CSSOM, which the CSP allows; inline style attributes it does not). */
+/** A row of buttons under a note (styled by .note-actions in media/dashboard.css). */
 function noteActions(...buttons: HTMLButtonElement[]): HTMLElement {
-  const p = el('p', { class: 'note-actions' }, ...buttons);
-  Object.assign(p.style, { display: 'flex', flexWrap: 'wrap', gap: '6px', marginTop: '8px' });
-  return p;
+  return el('p', { class: 'note-actions' }, ...buttons);
 }
 
 /** Why "Reveal in tree" is unavailable, and what it does when it is. */
@@ -222,8 +220,7 @@ export class Dashboard implements ChartHost {
       }
     }
     if (f.request === 'whatIf') this.showWhatIf(undefined, failureLine(f));
-    const dismiss = el('button', { type: 'button', class: 'secondary' }, 'Dismiss');
-    dismiss.style.marginLeft = 'auto';
+    const dismiss = el('button', { type: 'button', class: 'secondary dismiss' }, 'Dismiss');
     dismiss.addEventListener('click', () => this.clearFailure());
     const line = failureLine(f);
     setChildren(
@@ -329,15 +326,9 @@ export class Dashboard implements ChartHost {
       this.breakdownHost,
     );
     this.failure.hidden = true;
-    Object.assign(this.failure.style, {
-      borderColor: 'var(--vscode-inputValidation-errorBorder, var(--vscode-errorForeground))',
-      background: 'var(--vscode-inputValidation-errorBackground, var(--card-bg))',
-    });
     this.warning.hidden = true;
     this.emptyNote.hidden = true;
     this.signals.hidden = true;
-    // "Updating…" comes and goes in a room kept for it, so the header does not move (CSSOM: allowed by the CSP).
-    Object.assign(this.status.style, { flex: '0 0 auto', minWidth: '8em', textAlign: 'right' });
     setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, charts, breakdown);
     setChildren(this.root, header, this.failure, this.content);
     this.root.setAttribute('aria-busy', 'false');
@@ -407,7 +398,6 @@ export class Dashboard implements ChartHost {
     const none = q.filters.length === 0;
     this.revealButton.setAttribute('aria-disabled', String(none));
     this.revealButton.title = none ? REVEAL_NONE : REVEAL_SOME;
-    Object.assign(this.revealButton.style, { opacity: none ? '0.5' : '', cursor: none ? 'not-allowed' : '' });
   }
 
   /** Draws a snapshot (a new query, or a live update of the same one: scroll and sort are kept either way). */
