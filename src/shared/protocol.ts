@@ -4,6 +4,7 @@
  */
 
 import { type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, DASHBOARD_RANGES, type WhatIfAnswer } from '../core/dashboardModel';
+import type { DashboardCommandMessage, DashboardFailure } from '../core/dashboardMessages';
 
 export * from '../core/dashboardModel';
 
@@ -12,7 +13,9 @@ export type ToWebview =
   | { type: 'snapshot'; snapshot: DashboardSnapshot }
   | { type: 'loading'; loading: boolean }
   /** The answer to a `whatIf` request, or why there is none. */
-  | { type: 'whatIf'; answer?: WhatIfAnswer; error?: string };
+  | { type: 'whatIf'; answer?: WhatIfAnswer; error?: string }
+  /** A request of the page failed (src/core/dashboardMessages.ts). */
+  | DashboardFailure;
 
 /** Webview → host. */
 export type FromWebview =
@@ -22,7 +25,9 @@ export type FromWebview =
   | { type: 'openCostliest'; filters: DashboardFilter[] }
   | { type: 'export'; format: 'csv' | 'markdown' }
   /** Re-price the calls of the current view under another model. */
-  | { type: 'whatIf'; model: string };
+  | { type: 'whatIf'; model: string }
+  /** Run one of the extension's commands the page offers (src/core/dashboardMessages.ts). */
+  | DashboardCommandMessage;
 
 const MAX_TEXT = 500;
 
