@@ -101,8 +101,8 @@ function looksLikeBomlessUtf16(head: Uint8Array, nulFirst: boolean): boolean {
 /**
  * Why the first bytes of a file (up to TEXT_SNIFF_BYTES of them) show it is not UTF-8 text, so not a trace file to
  * read line by line; undefined when they may be. UTF-16/UTF-32 text is told by its byte order mark (or, without one,
- * by a NUL beside each ASCII character), compressed files by their magic bytes, other binary data by a NUL byte: JSON
- * text never holds a raw NUL (control characters must be escaped in strings and are not allowed outside them). A UTF-8
+ * by a NUL beside each ASCII character), compressed files by their magic bytes, other binary data by a NUL byte in the
+ * first line: JSON text never holds a raw NUL (control characters must be escaped in strings and are not allowed outside them). A UTF-8
  * byte order mark is fine (the scanner skips it).
  */
 export function notTextReason(head: Uint8Array): string | undefined {
@@ -113,7 +113,12 @@ export function notTextReason(head: Uint8Array): string | undefined {
   const compressed = (kind: string, sig: readonly number[]) => `Not a text file: looks compressed (${kind}, magic bytes ${hex(sig)}); decompress it first; not read`;
   for (const [sig, kind] of COMPRESSED) if (startsWith(b, sig)) return compressed(kind, sig);
   if (isBzip2(b)) return compressed('bzip2', [...b.subarray(0, 4)]);
-  const nul = b.indexOf(0);
+  // NULs are looked for in the first line only: its bytes are the same however the file is read (whole, or as it grows:
+  // the reader only moves past offset 0 once the first line is complete). A NUL further on (a crash can leave a run of
+  // them in a log that then goes on) is that line's problem, not the file's.
+  const nl = b.indexOf(10);
+  const first = nl >= 0 ? b.subarray(0, nl) : b;
+  const nul = first.indexOf(0);
   if (nul < 0) return undefined;
   if (looksLikeBomlessUtf16(b, false)) return 'UTF-16 text (little-endian, no byte order mark): save it as UTF-8; not read';
   if (looksLikeBomlessUtf16(b, true)) return 'UTF-16 text (big-endian, no byte order mark): save it as UTF-8; not read';

@@ -177,6 +177,24 @@ describe('readTraceFile: files that are not text', () => {
     assert.deepEqual(s.problems, []);
   });
 
+  for (const fast of [true, false]) {
+    it(`reads a log with NUL bytes after its first line (a crash's padding) the same whole or as it grows (fast=${fast})`, () => {
+      const f = join(dir, 'x.jsonl');
+      const o = { ...opts(), fast, final: false };
+      writeFileSync(f, line(0));
+      const a = readTraceFile(f, o);
+      appendFileSync(f, Buffer.concat([Buffer.alloc(4), Buffer.from('\n' + line(1))]));
+      const grown = readTraceFile(f, { ...o, state: a.state }).state;
+      const whole = readTraceFile(f, o).state;
+      for (const s of [grown, whole]) {
+        assert.equal(s.notText, undefined);
+        assert.equal(s.table.length, 2);
+        assert.deepEqual(s.problems.map((p) => p.line), [2]);
+      }
+      assert.deepEqual(messages(whole), messages(grown));
+    });
+  }
+
   it('checks a file that was empty when first read once bytes arrive', () => {
     const f = join(dir, 'x.jsonl');
     writeFileSync(f, '');
