@@ -134,8 +134,12 @@ export class CallSiteIndex extends Disposable {
   /** The workspace's files may resolve the call sites differently: search it again on the next rebuild. */
   private forgetFiles(): void {
     this.resolved = undefined;
+    this.filesEpoch++;
     this.invalidate();
   }
+
+  /** Counts forgetFiles calls: a search that began before one must not keep its answer (the files changed meanwhile). */
+  private filesEpoch = 0;
 
   private readWrappers() {
     const { wrappers, problems } = parseWrapperSetting(vscode.workspace.getConfiguration('llmCostLens').get<unknown>('codeLens.wrappers', []));
@@ -218,21 +222,24 @@ export class CallSiteIndex extends Disposable {
       const since = this.sinceMs();
       // The rows of each recorded call site, per table, kept as the table grows: only appended rows are looked at.
       let { perTable, names } = this.collect(since);
-      if (needsFileSearch(this.resolved, names)) {
+      let resolved = this.resolved;
+      if (needsFileSearch(resolved, names)) {
+        const epoch = this.filesEpoch;
         const files = await vscode.workspace.findFiles(SOURCE_GLOB, '**/node_modules/**', 50_000);
         this.fileSearches++;
         const index = new PathSuffixIndex(files.map((u) => u.fsPath));
         // The store may have moved on during the search.
         ({ perTable, names } = this.collect(since));
-        this.resolved = new Map([...names].map((n) => [n, index.match(n)]));
+        resolved = new Map([...names].map((n) => [n, index.match(n)]));
+        // Used for this build; kept only if no file or folder changed during the search (else the next build searches).
+        this.resolved = epoch === this.filesEpoch ? resolved : undefined;
         this.siteNames = new Set([...names].map(baseName));
-        this.log.appendLine(`[codeLens] ${[...this.resolved.values()].filter(Boolean).length} of ${names.size} recorded call-site file(s) matched among ${files.length} workspace file(s) in ${Date.now() - t0} ms`);
+        this.log.appendLine(`[codeLens] ${[...resolved.values()].filter(Boolean).length} of ${names.size} recorded call-site file(s) matched among ${files.length} workspace file(s) in ${Date.now() - t0} ms`);
       }
-      const resolved = this.resolved!;
       const exact = new Map<string, Map<number, Slice[]>>();
       for (const [t, sites] of perTable) {
         for (const [key, list] of sites) {
-          const path = resolved.get(t.pool.get(Math.floor(key / LINE_SPAN)));
+          const path = resolved!.get(t.pool.get(Math.floor(key / LINE_SPAN)));
           if (!path) continue;
           let byLine = exact.get(path);
           if (!byLine) exact.set(path, (byLine = new Map()));
