@@ -699,14 +699,14 @@ export class FastScanner {
   }
 
   /**
-   * A token count: toNumber of the first non-null of `keys`. A value there that is not a number takes the line to the
+   * A token count: toNumber of the first non-null of `keys`. A value there that is not a whole number takes the line to the
    * slow path, which reports it (or, under keys such as `input` that may hold text, reads no count).
    */
   private tokenCount(keys: Int32Array): number | undefined {
     const i = this.first(keys, 0);
     if (i < 0) return undefined;
     const v = this.toNum(i);
-    if (v === undefined) throw FALLBACK;
+    if (v === undefined || !Number.isInteger(v)) throw FALLBACK; // the exact path reports it (not a number, not whole)
     return v;
   }
 

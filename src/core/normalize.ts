@@ -302,6 +302,9 @@ function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exc
 /** Records whose token counts had a value that is not a number, with the message (checkTokens reports it). */
 const unreadableTokens = new WeakMap<CallRecord, string>();
 
+/** Records with a token count that is not a whole number (stored whole, as the call table keeps counts): a warning. */
+const fractionalTokens = new WeakMap<CallRecord, string>();
+
 /**
  * toNumber of the first non-null of `keys`; a value there that is not a number under a key that can only hold a count
  * (`..._tokens`, `...Tokens`: not `input`/`output`, which some shapes use for the prompt text) makes the call
@@ -315,6 +318,9 @@ function tokenCount(rec: CallRecord, obj: JsonObject, keys: readonly string[]): 
     if (num === undefined && /tokens$/i.test(k) && v !== '' && !unreadableTokens.has(rec)) {
       const shown = JSON.stringify(v) ?? String(v);
       unreadableTokens.set(rec, `Token count in ${k} is not a number (${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown})`);
+    }
+    if (num !== undefined && !Number.isInteger(num) && /tokens$/i.test(k) && !fractionalTokens.has(rec)) {
+      fractionalTokens.set(rec, `Token count in ${k} is not a whole number (${num}): counted as ${Math.trunc(num)}`);
     }
     return num;
   }
@@ -428,7 +434,11 @@ function readObject(value: unknown, out: NormalizeResult, problem: (m: string, s
   const emit = (rec: CallRecord, inclusiveSource = false) => {
     const bad = checkTokens(rec, inclusiveSource);
     if (bad) problem(`Skipped call: ${bad}`);
-    else out.calls.push(rec);
+    else {
+      out.calls.push(rec);
+      const fraction = fractionalTokens.get(rec);
+      if (fraction) problem(fraction, 'warning');
+    }
   };
 
   if (!isObject(value)) {

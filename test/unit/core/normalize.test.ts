@@ -296,6 +296,12 @@ describe('normalizeDocument: bad data', () => {
     ]);
   });
 
+  it('warns about token counts that are not whole numbers, keeping the call with whole counts', () => {
+    const { calls, problems } = normalizeText('{"model":"gpt-4o","input_tokens":10.7,"output_tokens":2}\n{"model":"gpt-4o","input_tokens":1e3,"output_tokens":2.0}\n');
+    assert.equal(calls.length, 2);
+    assert.deepEqual(problems.map((p) => [p.line, p.severity, p.message]), [[1, 'warning', 'Token count in input_tokens is not a whole number (10.7): counted as 10']]);
+  });
+
   it('skips and reports a negative recorded cost', () => {
     const { calls, problems } = normalizeText('{"model":"gpt-4o","cost_usd":-3,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","total_cost":"-0.5"}\n{"model":"gpt-4o","cost_usd":-0,"input_tokens":5,"output_tokens":5}\n');
     assert.deepEqual(problems.map((p) => [p.line, p.message]), [[1, 'Skipped call: Negative recorded cost (-3)'], [2, 'Skipped call: Negative recorded cost (-0.5)']]);
