@@ -39,25 +39,6 @@ function isContainer(v: unknown): boolean {
   return typeof v === 'object' && v !== null;
 }
 
-const kindOf = (v: unknown): string => (v === null ? 'null' : typeof v);
-
-/**
- * Why a parsed line is not a document to read, or undefined when it is one: a value that is not an object or array,
- * or a non-empty array holding no object or array at all (`[1,2,3]`: no record can be in it). One problem for the
- * line, rather than one per element from the normaliser. Arrays holding containers are left to the normaliser.
- */
-function notADocument(v: unknown): string | undefined {
-  if (!isContainer(v)) return `Not a JSON object: found a ${kindOf(v)}`;
-  if (!Array.isArray(v) || v.length === 0) return undefined;
-  const kinds = new Set<string>();
-  for (const e of v) {
-    if (isContainer(e)) return undefined;
-    kinds.add(kindOf(e));
-  }
-  const what = kinds.size === 1 ? `${[...kinds][0]}${v.length === 1 ? '' : 's'}` : `values (${[...kinds].join(', ')})`;
-  return `Not a JSON object: found an array of ${v.length} ${what}`;
-}
-
 /** How many bytes at the start of a file `notTextReason` looks at. */
 export const TEXT_SNIFF_BYTES = 8192;
 
@@ -234,9 +215,8 @@ export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: 
       }
       try {
         const value: unknown = JSON.parse(parts.join('\n'));
-        const why = notADocument(value);
-        if (why) problem(docLine, why);
-        else docs.push({ value, line: docLine });
+        if (isContainer(value)) docs.push({ value, line: docLine });
+        else problem(docLine, `Not a JSON object: found a ${value === null ? 'null' : typeof value}`);
       } catch (err) {
         problem(docLine, `Malformed JSON document: ${describeJsonError(err)}`);
       }
@@ -265,10 +245,10 @@ export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: 
           ? `Malformed JSON: ${describeJsonError(error)}${nl === -1 ? ' (incomplete last line)' : ''}`
           : 'Not JSON: the line does not start with { or [',
       );
+    } else if (!isContainer(value)) {
+      problem(line, `Not a JSON object: found a ${value === null ? 'null' : typeof value}`);
     } else {
-      const why = notADocument(value);
-      if (why) problem(line, why);
-      else docs.push({ value, line });
+      docs.push({ value, line });
     }
     if (nl === -1) {
       pos = len;

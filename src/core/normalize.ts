@@ -413,7 +413,7 @@ export function normalizeDocument(value: unknown, line: number, ctx: NormalizeCo
     } else if (v === null || typeof v !== 'object') plain++;
     else normalizeOne(v, out, problem, line, ctx);
   }
-  if (plain > 0) problem(`Not a JSON object: ${plain} array element${plain === 1 ? ' is a plain value' : 's are plain values'}, not records`);
+  if (plain > 0) problem(`Not a JSON object: ${plain} array element${plain === 1 ? ' is a plain value, not a record' : 's are plain values, not records'}`);
   return out;
 }
 
