@@ -100,7 +100,8 @@ function safe(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
-function truncate(s: string, n: number): string {
+/** `s` cut to at most `n` characters, ending with an ellipsis when cut. */
+export function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Anomaly } from '../core/anomalies';
 import type { BudgetLevel, BudgetStatus } from '../core/budgets';
-import { notificationText } from '../core/format';
+import { notificationText, truncate } from '../core/format';
 
 /**
  * What the notifications already announced, kept in the workspace state so that reopening a window does not announce
@@ -57,8 +57,8 @@ export function anomalyNotice(a: Pick<Anomaly, 'kind' | 'dim' | 'key' | 'text'>,
   const kind = a.kind === 'spike' ? 'cost spike' : a.kind === 'rate' ? 'cost per call up' : a.kind === 'cache_drop' ? 'prompt cache drop' : 'model switch';
   // The texts start with the group ("feature search: …", "feature search moved from …"): a long value is clipped there.
   const group = `${a.dim} ${a.key}`;
-  const text = a.text.startsWith(group) && a.key.length > 40 ? `${a.dim} ${a.key.slice(0, 39)}…${a.text.slice(group.length)}` : a.text;
-  const clipped = text.length > 300 ? text.slice(0, 299) + '…' : text;
+  const text = a.text.startsWith(group) && a.key.length > 40 ? `${a.dim} ${truncate(a.key, 40)}${a.text.slice(group.length)}` : a.text;
+  const clipped = truncate(text, 300);
   const more = count > 1 ? ` (and ${count - 1} more ${count === 2 ? 'anomaly' : 'anomalies'})` : '';
   return `LLM Cost Lens: ${kind}: ${notificationText(clipped)}${more}.`;
 }

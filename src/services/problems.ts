@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { unpricedModelCounts } from '../core/analysis';
 import type { CallTable } from '../core/callTable';
-import { formatCount, notificationText } from '../core/format';
+import { formatCount, notificationText, plural, truncate } from '../core/format';
 import { Disposable } from '../util/disposable';
 import { ANNOUNCED_MODELS_KEY, announce, DONT_SHOW_AGAIN, memoryState, type NoticeState, shortKey, storedKeys } from './notices';
 import { turnOff } from './signals';
@@ -73,7 +73,7 @@ export class ProblemsReporter extends Disposable {
     void this.state.update(ANNOUNCED_MODELS_KEY, announced.known);
     const freshKeys = new Set(announced.fresh);
     const fresh = [...unpriced].filter(([m]) => freshKeys.has(shortKey(m)));
-    const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(m.length > 40 ? m.slice(0, 39) + '…' : m)} (${formatCount(n)} calls)`).join(', ');
+    const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(truncate(m, 40))} (${plural(n, 'call')})`).join(', ');
     this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);
     const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output', DONT_SHOW_AGAIN);
     if (choice === 'Open Prices File') await vscode.commands.executeCommand('llmCostLens.openPricesFile', fresh.map(([m]) => m));
