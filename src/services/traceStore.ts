@@ -341,10 +341,14 @@ export class TraceStore extends Disposable {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         let done = 0;
+        // The files not read yet are kept as unread (the views say so; a refresh reads them).
+        const cancelled = () => {
+          this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
+          for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
+        };
         for (const p of paths) {
           if (abort.signal.aborted) {
-            this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
-            for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
+            cancelled();
             break;
           }
           const size = safeSize(p);
@@ -382,8 +386,7 @@ export class TraceStore extends Disposable {
             this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
-              this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
-              for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
+              cancelled();
               break;
             }
             this.log.appendLine(`[store] cannot read ${p}: ${(e as Error).message}`);
