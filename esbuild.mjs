@@ -2,6 +2,7 @@
 // `node esbuild.mjs [--watch] [--production]`
 import * as esbuild from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
+import { buildWasm } from './scripts/buildWasm.mjs';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const watch = process.argv.includes('--watch');
@@ -25,6 +26,9 @@ const builds = [
   // No `vscode` external here: a vscode import reaching the CLI fails the build (STYLE §2).
   { ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },
 ].filter((b) => existsSync(b.entryPoints[0]));
+
+// The fast scanner's WebAssembly module, as a generated module of the core (skipped when up to date).
+await buildWasm();
 
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();

@@ -4,6 +4,11 @@ import { MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeCon
 import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem, TokenCounts } from './types';
 import { toEpochMs, toNumber } from './values';
+import {
+  D_CR, D_CW, D_EST, D_IN, D_LAT, D_OUT, D_REC, D_RS, D_TS, D_W1, I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE_E,
+  I_TRACE_F, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META, KF_TAGS, L_IGNORED, L_FALLBACK, L_ROW, TRACE_PRESENT,
+  TRACE_SAME, TRACE_TOP_ASCII, WasmEngine,
+} from './fastScanWasm';
 
 /**
  * A byte-level reader for the common flat record shape (top-level ts/id/trace_id/provider/model/token counts/cost/
@@ -188,6 +193,40 @@ function keyInfo(name: string): KeyInfo {
   return k;
 }
 
+// --- The WebAssembly loop (fastScanWasm.ts): one engine per thread, off with setWasmScanning(false) ---------------
+
+let wasmOn = true;
+let engine: WasmEngine<KeyInfo> | null | undefined;
+
+/** Turns the WebAssembly loop on or off (the JavaScript fast path then reads every line): for tests and benchmarks. */
+export function setWasmScanning(on: boolean) {
+  wasmOn = on;
+}
+
+/** True when the WebAssembly loop is on and could be started here. */
+export function wasmScanning(): boolean {
+  return wasmEngine() !== null;
+}
+
+function wasmEngine(): WasmEngine<KeyInfo> | null {
+  if (!wasmOn) return null;
+  engine ??= WasmEngine.create<KeyInfo>(
+    (name) => {
+      const k = keyInfo(name);
+      const flags = (k.dangerTop ? KF_DANGER_TOP : 0) | (k.dangerMeta ? KF_DANGER_META : 0) | (k.dangerTags ? KF_DANGER_TAGS : 0) | (k.isMeta ? KF_META : 0) | (k.isTags ? KF_TAGS : 0);
+      return { key: k, field: k.field, flags, topTag: k.topTag, nestedTag: k.nestedTag };
+    },
+    {
+      fields: NF,
+      groups: [F_TS, F_MODEL, F_PROVIDER, F_TRACE, F_LATENCY, F_COST, F_EST, F_ERROR, F_STATUS, F_INPUT, F_OUTPUT, F_CACHE_READ, F_CACHE_WRITE, F_WRITE_1H, F_REASONING, F_CALLSITE],
+      maxTokens: MAX_TOKENS_PER_CALL,
+      metaModelField: F_META_MODEL,
+      metaProviderField: F_META_PROVIDER,
+    },
+  );
+  return engine;
+}
+
 // --- Small helpers ------------------------------------------------------------------------------------------------
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -249,6 +288,15 @@ interface Callsite {
   line: number;
   fileId: number;
 }
+
+/** A call site string read as file and line (normalize.ts's reading), or null when blank. */
+function readCallsite(str: string): Callsite | null {
+  const t = str.trim();
+  const m = CALLSITE_RE.exec(t);
+  return m ? { file: m[1], line: Number(m[2]), fileId: -1 } : t ? { file: t, line: 0, fileId: -1 } : null;
+}
+
+type ScanOpts = { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook };
 
 /** A byte string interned once per scanner: its text and lazily its pool id and derived readings. */
 interface CachedString {
@@ -324,7 +372,7 @@ export class FastScanner {
    * Reads `bytes` (content of the file from `start.offset`) into the table, exactly as scanJsonDocuments +
    * normalizeDocument + CallTable.append would. Problems come back in line order (not capped).
    */
-  scan(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
+  scan(bytes: Uint8Array, start: ReadPosition, opts: ScanOpts): FastScanResult {
     try {
       return this.scanLines(bytes, start, opts);
     } finally {
@@ -334,7 +382,7 @@ export class FastScanner {
     }
   }
 
-  private scanLines(bytes: Uint8Array, start: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }): FastScanResult {
+  private scanLines(bytes: Uint8Array, start: ReadPosition, opts: ScanOpts): FastScanResult {
     const b = bytes as Latin1Bytes;
     this.b = b;
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -347,44 +395,54 @@ export class FastScanner {
     let pos = 0;
     let line = start.line;
     if (start.offset === 0 && len >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) pos = 3;
-    while (pos < len) {
-      const nl = b.indexOf(10, pos);
-      if (nl === -1) break; // the last, unterminated line: the slow path decides (parse, report or hold back)
-      let s = pos;
-      let e = nl;
-      while (s < e && (b[s] === 32 || b[s] === 9 || b[s] === 13)) s++;
-      while (e > s && (b[e - 1] === 32 || b[e - 1] === 9 || b[e - 1] === 13)) e--;
-      if (s === e) {
-        pos = nl + 1;
-        line++;
-        continue;
-      }
-      let ok = false;
-      if (b[s] === 123) {
-        try {
-          ok = this.line(s, e);
-          if (ok) this.emit(line, opts, res);
-        } catch (err) {
-          if (err !== FALLBACK) throw err;
-          ok = false;
+    const w = wasmEngine();
+    if (w) {
+      // Windows of bytes through the WebAssembly loop; the lines it leaves go through lineAt, in order.
+      windows: while (pos < len) {
+        this.syncWasm(w);
+        const base = pos;
+        const records = w.scan(b, base, Math.min(len - base, w.window));
+        if (records === 0) {
+          // No complete line in the window: a line longer than the window, or the unterminated last line.
+          const nl = b.indexOf(10, pos);
+          if (nl === -1) break;
+          if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;
+          pos = nl + 1;
+          line++;
+          continue;
         }
+        const rows = w.rowCount();
+        // Without fallback lines the window's rows are consecutive table rows: their numbers are copied at once.
+        const bulk = w.fallbackCount() === 0 ? this.table.length : -1;
+        if (bulk >= 0) w.copyNumbers(this.table, bulk, rows);
+        let r = 0;
+        for (let k = 0; k < records; k++) {
+          const nl = base + w.lineEnd(k);
+          const kind = w.lineKind(k);
+          if (kind === L_ROW) {
+            this.emitRow(w, r, rows, line, base, bulk >= 0, res);
+            r++;
+            res.fastLines++;
+          } else if (kind === L_IGNORED) {
+            opts.ctx.ignored++;
+            res.fastLines++;
+          } else if (kind === L_FALLBACK && !this.lineAt(pos, nl, line, start.offset, opts, res)) {
+            w.endWindow();
+            break windows;
+          }
+          pos = nl + 1;
+          line++;
+        }
+        w.endWindow();
       }
-      if (ok) {
-        res.fastLines++;
+    } else {
+      while (pos < len) {
+        const nl = b.indexOf(10, pos);
+        if (nl === -1) break; // the last, unterminated line: the slow path decides (parse, report or hold back)
+        if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;
         pos = nl + 1;
         line++;
-        continue;
       }
-      // Slow path for this line, or for everything from here when a multi-line document starts here.
-      const text = lineDecoder.decode(b.subarray(pos, nl > pos && b[nl - 1] === 13 ? nl - 1 : nl)).trim();
-      if (text === '{' || text === '[') {
-        res.multiline = true;
-        break;
-      }
-      res.slowLines++;
-      this.slow(b.subarray(pos, nl + 1), { offset: start.offset + pos, line }, opts, res);
-      pos = nl + 1;
-      line++;
     }
     if (pos < len) {
       const next = this.slow(b.subarray(pos), { offset: start.offset + pos, line }, opts, res);
@@ -395,7 +453,154 @@ export class FastScanner {
     return res;
   }
 
-  private slow(bytes: Uint8Array, at: ReadPosition, opts: { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook }, res: FastScanResult): ReadPosition {
+  /**
+   * One line [pos, nl) (nl: its newline) by the JavaScript fast path, else the slow path. False when a pretty-printed
+   * multi-line document starts here: that and the rest of the bytes go to the slow path.
+   */
+  private lineAt(pos: number, nl: number, line: number, offset: number, opts: ScanOpts, res: FastScanResult): boolean {
+    const b = this.b;
+    let s = pos;
+    let e = nl;
+    while (s < e && (b[s] === 32 || b[s] === 9 || b[s] === 13)) s++;
+    while (e > s && (b[e - 1] === 32 || b[e - 1] === 9 || b[e - 1] === 13)) e--;
+    if (s === e) return true;
+    let ok = false;
+    if (b[s] === 123) {
+      try {
+        ok = this.line(s, e);
+        if (ok) this.emit(line, opts, res);
+      } catch (err) {
+        if (err !== FALLBACK) throw err;
+        ok = false;
+      }
+    }
+    if (ok) {
+      res.fastLines++;
+      return true;
+    }
+    const text = lineDecoder.decode(b.subarray(pos, nl > pos && b[nl - 1] === 13 ? nl - 1 : nl)).trim();
+    if (text === '{' || text === '[') {
+      res.multiline = true;
+      return false;
+    }
+    res.slowLines++;
+    this.slow(b.subarray(pos, nl + 1), { offset: offset + pos, line }, opts, res);
+    return true;
+  }
+
+  // --- Rows read by the WebAssembly loop ----------------------------------------------------------------------------
+
+  /** Per WebAssembly string id (of the engine's current epoch): pool id + 1 (0: not asked yet), call site, status. */
+  private wEpoch = -1;
+  private wPool = new Int32Array(0);
+  private wStatus = new Int8Array(0);
+  private wCallsite: (Callsite | null | undefined)[] = [];
+
+  private syncWasm(w: WasmEngine<KeyInfo>) {
+    if (this.wEpoch === w.epoch) return;
+    this.wEpoch = w.epoch;
+    this.wPool.fill(0);
+    this.wStatus.fill(0);
+    this.wCallsite = [];
+  }
+
+  /** The pool id of WebAssembly string `id1` - 1 (0: none). */
+  private wPoolId(w: WasmEngine<KeyInfo>, id1: number): number {
+    if (id1 === 0) return 0;
+    const id = id1 - 1;
+    if (id >= this.wPool.length) this.wGrow(id);
+    const known = this.wPool[id];
+    if (known !== 0) return known - 1;
+    const pid = this.table.pool.id(w.str(id));
+    this.wPool[id] = pid + 1;
+    return pid;
+  }
+
+  private wGrow(id: number) {
+    const n = Math.max(id + 1, this.wPool.length * 2, 1024);
+    const p = new Int32Array(n);
+    p.set(this.wPool);
+    this.wPool = p;
+    const st = new Int8Array(n);
+    st.set(this.wStatus);
+    this.wStatus = st;
+  }
+
+  private wStatusError(w: WasmEngine<KeyInfo>, id: number): boolean {
+    if (id >= this.wStatus.length) this.wGrow(id);
+    let v = this.wStatus[id];
+    if (v === 0) this.wStatus[id] = v = STATUS_ERROR.test(w.str(id)) ? 2 : 1;
+    return v === 2;
+  }
+
+  private wCallsiteOf(w: WasmEngine<KeyInfo>, id: number): Callsite | null {
+    let c = this.wCallsite[id];
+    if (c === undefined) this.wCallsite[id] = c = readCallsite(w.str(id));
+    return c;
+  }
+
+  /** Appends row r (of `rows`) of the last WebAssembly window (which started at `base` in the bytes) as emit() would. */
+  private emitRow(w: WasmEngine<KeyInfo>, r: number, rows: number, line: number, base: number, copied: boolean, res: FastScanResult) {
+    const table = this.table;
+    if (!copied) table.reserve(table.length + 1);
+    const i = table.length++;
+    if (!copied) {
+      table.tsMs[i] = w.num(D_TS, r);
+      table.recordedUsd[i] = w.num(D_REC, r);
+      table.estimatedUsd[i] = w.num(D_EST, r);
+      table.latencyMs[i] = w.num(D_LAT, r);
+      table.inputTokens[i] = w.num(D_IN, r);
+      table.outputTokens[i] = w.num(D_OUT, r);
+      table.cacheReadTokens[i] = w.num(D_CR, r);
+      table.cacheWriteTokens[i] = w.num(D_CW, r);
+      table.cacheWrite1hTokens[i] = w.num(D_W1, r);
+      table.reasoningTokens[i] = w.num(D_RS, r);
+    }
+    let isError = w.int(I_ERR, r) !== 0;
+    if (!isError) {
+      const st = w.int(I_STATUS, r);
+      if (st !== 0) isError = this.wStatusError(w, st - 1);
+    }
+    table.flags[i] = isError ? FLAG_ERROR : 0;
+    table.line[i] = line;
+    const pool = table.pool;
+    const tf = w.int(I_TRACE_F, r);
+    if ((tf & TRACE_PRESENT) === 0) table.traceId[i] = 0;
+    else {
+      let lt = this.lastTrace;
+      let traceId: string;
+      if ((tf & TRACE_SAME) !== 0 && lt) traceId = lt.str;
+      else {
+        const s = base + w.int(I_TRACE_S, r);
+        const e = base + w.int(I_TRACE_E, r);
+        traceId = (tf & TRACE_TOP_ASCII) !== 0 ? this.traceRange(s, e) : utf8.decode(this.b.subarray(s, e));
+        lt = this.lastTrace;
+      }
+      table.traceId[i] = lt && lt.str === traceId ? (lt.poolId >= 0 ? lt.poolId : (lt.poolId = pool.id(traceId))) : pool.id(traceId);
+    }
+    let cs: Callsite | null = null;
+    for (let k = 0; k < 3 && !cs; k++) {
+      const id1 = w.int(I_CS + k, r);
+      if (id1 !== 0) cs = this.wCallsiteOf(w, id1 - 1);
+    }
+    table.callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = pool.id(cs.file))) : 0;
+    table.callsiteLine[i] = cs ? cs.line : 0;
+    table.dims.feature[i] = this.wPoolId(w, w.int(I_DIM, r));
+    table.dims.user[i] = this.wPoolId(w, w.int(I_DIM + 1, r));
+    table.dims.agent[i] = this.wPoolId(w, w.int(I_DIM + 2, r));
+    table.dims.template[i] = this.wPoolId(w, w.int(I_DIM + 3, r));
+    table.dims.tool[i] = this.wPoolId(w, w.int(I_DIM + 4, r));
+    const pid = this.wPoolId(w, w.int(I_PROVIDER, r));
+    const mid = this.wPoolId(w, w.int(I_MODEL, r));
+    table.dims.provider[i] = pid;
+    table.dims.model[i] = mid;
+    const t1 = r + 1 < rows ? w.int(I_TAG0, r + 1) : w.tapeCount();
+    for (let j = w.int(I_TAG0, r); j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j) + 1);
+    this.price(i, mid, pid);
+    res.added++;
+  }
+
+  private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult): ReadPosition {
     const scan = scanJsonDocuments(bytes, at, { file: opts.file, final: opts.final });
     for (const p of scan.problems) res.problems.push(p);
     const ctx = opts.ctx;
@@ -791,7 +996,11 @@ export class FastScanner {
     if (i < 0 || this.kind[i] !== K_STR || !this.ascii[i]) return this.plainStr(i);
     const s = this.s0[i];
     const e = this.s1[i];
-    if (s === e) return undefined;
+    return s === e ? undefined : this.traceRange(s, e);
+  }
+
+  /** The ASCII trace id at [s, e) of the bytes (not empty): the previous one's string when the bytes match. */
+  private traceRange(s: number, e: number): string {
     const last = this.lastTrace;
     const b = this.b;
     if (last && last.e - last.s === e - s) {
@@ -835,11 +1044,7 @@ export class FastScanner {
       const i = this.first(F_CALLSITE, ctx);
       if (i < 0 || this.kind[i] !== K_STR) continue;
       const c = this.cached(this.s0[i], this.s1[i], this.ascii[i]);
-      if (c.callsite === undefined) {
-        const t = c.str.trim();
-        const m = CALLSITE_RE.exec(t);
-        c.callsite = m ? { file: m[1], line: Number(m[2]), fileId: -1 } : t ? { file: t, line: 0, fileId: -1 } : null;
-      }
+      if (c.callsite === undefined) c.callsite = readCallsite(c.str);
       if (c.callsite) return c.callsite;
     }
     return null;

@@ -1,0 +1,274 @@
+import { SCANNER_WASM_BASE64 } from './scannerWasm.generated';
+
+/**
+ * The WebAssembly byte loop of the fast scanner (wasm/scanner.ts): one instance per thread, shared by every
+ * FastScanner of that thread. It reads windows of bytes copied into its memory and hands back, per line, a record
+ * (row, blank, ignored or fallback) and, per row, numbers and interned string ids. What keys mean stays in
+ * fastScan.ts (asked of normalize.ts): the module asks for each new key through `describe`. Pure: no fs, no vscode.
+ */
+
+// The few WebAssembly JS API types used here (the project's lib has no DOM types; Node and browsers have the API).
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+  }
+}
+
+export const L_ROW = 1;
+export const L_BLANK = 2;
+export const L_IGNORED = 3;
+export const L_FALLBACK = 4;
+
+export const D_TS = 0, D_IN = 1, D_OUT = 2, D_CR = 3, D_CW = 4, D_W1 = 5, D_RS = 6, D_REC = 7, D_EST = 8, D_LAT = 9;
+export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE_S = 2, I_TRACE_E = 3, I_TRACE_F = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15;
+/** I_TRACE_F bits. */
+export const TRACE_PRESENT = 1, TRACE_TOP_ASCII = 2, TRACE_SAME = 4;
+
+// Key flags, as wasm/scanner.ts reads them.
+export const KF_DANGER_TOP = 1, KF_DANGER_META = 2, KF_DANGER_TAGS = 4, KF_META = 8, KF_TAGS = 16;
+
+/** The field groups, in wasm/scanner.ts's G_* order. */
+export interface WasmConfig {
+  fields: number;
+  groups: Int32Array[];
+  maxTokens: number;
+  metaModelField: number;
+  metaProviderField: number;
+}
+
+/** What a key means, for the module: its field slot and flags, and its dimension class at top level and nested. */
+export interface WasmKey<K> {
+  key: K;
+  field: number;
+  flags: number;
+  topTag: number;
+  nestedTag: number;
+}
+
+/** The table columns a window's numbers go to (CallTable's). */
+export interface NumberColumns {
+  reserve(n: number): void;
+  tsMs: Float64Array;
+  recordedUsd: Float64Array;
+  estimatedUsd: Float64Array;
+  latencyMs: Float64Array;
+  inputTokens: Uint32Array;
+  outputTokens: Uint32Array;
+  cacheReadTokens: Uint32Array;
+  cacheWriteTokens: Uint32Array;
+  cacheWrite1hTokens: Uint32Array;
+  reasoningTokens: Uint32Array;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  layout(what: number): number;
+  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number): number;
+  resetStrings(): void;
+  scan(len: number): number;
+}
+
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function decodeBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+export class WasmEngine<K> {
+  readonly window: number;
+  readonly rows: number;
+  readonly keys: K[] = [];
+  /** Bumped when the module forgot its strings: ids from before mean nothing now. */
+  epoch = 0;
+  private readonly x: Exports;
+  private u8!: Uint8Array;
+  private i32!: Int32Array;
+  private f64!: Float64Array;
+  private readonly inAt: number;
+  private readonly lendAt: number;
+  private readonly lkindAt: number;
+  private readonly dcolAt: number;
+  private readonly icolAt: number;
+  private readonly tapeAt: number;
+  private readonly kpropsAt: number;
+  private readonly soffAt: number;
+  private readonly slenAt: number;
+  private readonly arenaAt: number;
+  private readonly kp: number;
+  private readonly keyMax: number;
+  private strings: (string | undefined)[] = [];
+
+  private constructor(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig, module: WebAssembly.Module) {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        abort: () => {
+          throw new Error('fast scanner: WebAssembly abort');
+        },
+        key: (ptr: number, len: number) => this.newKey(describe, ptr, len),
+      },
+    });
+    const x = instance.exports as unknown as Exports;
+    this.x = x;
+    const L = (n: number) => x.layout(n);
+    [this.inAt, this.lendAt, this.lkindAt, this.dcolAt, this.icolAt, this.tapeAt] = [L(0), L(1), L(2), L(3), L(4), L(5)];
+    const cfgAt = L(6);
+    [this.kpropsAt, this.soffAt, this.slenAt, this.arenaAt] = [L(7), L(8), L(9), L(10)];
+    this.window = L(11);
+    this.rows = L(12);
+    this.kp = L(16);
+    this.keyMax = L(17);
+    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 16 || L(19) !== 10) throw new Error('fast scanner: WebAssembly layout mismatch');
+    this.views();
+    // The groups: (offset, length) pairs, then the field indices.
+    const base = cfgAt >> 2;
+    let at = base + 2 * cfg.groups.length;
+    cfg.groups.forEach((g, i) => {
+      this.i32[base + 2 * i] = at - base;
+      this.i32[base + 2 * i + 1] = g.length;
+      this.i32.set(g, at);
+      at += g.length;
+    });
+    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField)) throw new Error('fast scanner: WebAssembly init failed');
+  }
+
+  /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */
+  static create<K>(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig): WasmEngine<K> | null {
+    try {
+      if (compiled === undefined) compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(SCANNER_WASM_BASE64)) : null;
+      return compiled ? new WasmEngine(describe, cfg, compiled) : null;
+    } catch {
+      compiled = null;
+      return null;
+    }
+  }
+
+  private views() {
+    const buf = this.x.memory.buffer;
+    if (this.u8?.buffer === buf) return;
+    this.u8 = new Uint8Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+  }
+
+  private newKey(describe: (name: string) => WasmKey<K> | undefined, ptr: number, len: number): number {
+    this.views();
+    const id = this.keys.length;
+    if (id >= this.keyMax) return -1;
+    let name = '';
+    for (let i = 0; i < len; i++) name += String.fromCharCode(this.u8[ptr + i]);
+    const k = describe(name);
+    if (!k) return -1;
+    this.keys.push(k.key);
+    const at = (this.kpropsAt >> 2) + id * this.kp;
+    this.i32[at] = k.field;
+    this.i32[at + 1] = k.flags;
+    this.i32[at + 2] = k.topTag;
+    this.i32[at + 3] = k.nestedTag;
+    return id;
+  }
+
+  /** Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records. */
+  scan(b: Uint8Array, from: number, n: number): number {
+    this.views();
+    this.u8.set(b.subarray(from, from + n), this.inAt);
+    const lines = this.x.scan(n);
+    this.views();
+    return lines;
+  }
+
+  /** Bytes covered by the line records of the last scan. */
+  consumed(): number {
+    return this.x.layout(23);
+  }
+
+  /** Offset of line record k's newline, from the window's start. */
+  lineEnd(k: number): number {
+    return this.i32[(this.lendAt >> 2) + k];
+  }
+
+  lineKind(k: number): number {
+    return this.u8[this.lkindAt + k];
+  }
+
+  /** Number column c of row r. */
+  num(c: number, r: number): number {
+    return this.f64[(this.dcolAt >> 3) + c * this.rows + r];
+  }
+
+  /** Integer column c of row r. */
+  int(c: number, r: number): number {
+    return this.i32[(this.icolAt >> 2) + c * this.rows + r];
+  }
+
+  /** Tag entries of the last scan: [start, end) of row r is int(I_TAG0, r) to the next row's (or tapeCount). */
+  tapeCount(): number {
+    return this.x.layout(25);
+  }
+
+  /** Fallback line records of the last scan. */
+  fallbackCount(): number {
+    return this.x.layout(26);
+  }
+
+  /** Copies the number columns of the last scan's `rows` rows into the table at rows [at, at + rows). */
+  copyNumbers(t: NumberColumns, at: number, rows: number) {
+    t.reserve(at + rows);
+    const d = (c: number) => this.f64.subarray((this.dcolAt >> 3) + c * this.rows, (this.dcolAt >> 3) + c * this.rows + rows);
+    t.tsMs.set(d(D_TS), at);
+    t.recordedUsd.set(d(D_REC), at);
+    t.estimatedUsd.set(d(D_EST), at);
+    t.latencyMs.set(d(D_LAT), at);
+    t.inputTokens.set(d(D_IN), at);
+    t.outputTokens.set(d(D_OUT), at);
+    t.cacheReadTokens.set(d(D_CR), at);
+    t.cacheWriteTokens.set(d(D_CW), at);
+    t.cacheWrite1hTokens.set(d(D_W1), at);
+    t.reasoningTokens.set(d(D_RS), at);
+  }
+
+  /** Rows of the last scan. */
+  rowCount(): number {
+    return this.x.layout(24);
+  }
+
+  tapeKey(j: number): K {
+    return this.keys[this.i32[(this.tapeAt >> 2) + 2 * j]];
+  }
+
+  tapeString(j: number): number {
+    return this.i32[(this.tapeAt >> 2) + 2 * j + 1];
+  }
+
+  /** The text of string id `id` (decoded once per epoch). */
+  str(id: number): string {
+    let s = this.strings[id];
+    if (s === undefined) {
+      const off = this.arenaAt + this.i32[(this.soffAt >> 2) + id];
+      const len = this.i32[(this.slenAt >> 2) + id];
+      s = utf8.decode(this.u8.subarray(off, off + len));
+      this.strings[id] = s;
+    }
+    return s;
+  }
+
+  /** After a window's rows are taken: when the string table filled up, forget it (a new epoch). */
+  endWindow() {
+    if (this.x.layout(22)) {
+      this.x.resetStrings();
+      this.strings = [];
+      this.epoch++;
+    }
+  }
+}

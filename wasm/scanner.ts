@@ -1,0 +1,897 @@
+// AssemblyScript (compiled to WebAssembly by scripts/buildWasm.mjs; not part of the TypeScript project).
+//
+// The byte loop of the fast scanner (src/core/fastScan.ts) for the commonest line shape: a flat JSON object of
+// scalars with optional flat `metadata` / `tags` objects, plain strings (no escapes), exact numbers (at most 15
+// significant digits, no exponent) and ISO-8601 UTC timestamps. For each complete line of a window of bytes it writes
+// one line record (a row, a blank line, an ignored record, or "fallback") and, for rows, the row's values as numbers
+// and interned string ids. Anything it is not sure of is a fallback line: the JavaScript fast scanner (and behind it
+// the exact JSON.parse path) reads that line, so the result is the same table whichever reader took a line.
+// What keys mean is decided in JavaScript (fastScan.ts asks normalize.ts) and handed over through `key`.
+
+@external("env", "key")
+declare function jsKey(ptr: usize, len: i32): i32;
+
+// --- Sizes and codes shared with src/core/fastScanWasm.ts (it checks them through `layout`) ---------------------------
+
+const WINDOW: i32 = 1 << 20;
+const ROWS: i32 = 8192;
+const LINES: i32 = 16384;
+const TAPE: i32 = 32768;
+const MAXF: i32 = 128;
+const MAX_TAGS: i32 = 64;
+const KEY_TAB: i32 = 4096;
+const KEY_MAX: i32 = 2048;
+const KEY_ARENA: i32 = 1 << 16;
+const STR_TAB: i32 = 1 << 19;
+const STR_MAX: i32 = 1 << 18;
+const ARENA: i32 = 8 << 20;
+const MAX_PROBE: i32 = 64;
+const MAX_TAG_BYTES: i32 = 200;
+
+const K_NULL: u8 = 1;
+const K_NUM: u8 = 2;
+const K_STR: u8 = 3;
+const K_TRUE: u8 = 4;
+const K_FALSE: u8 = 5;
+
+const L_ROW: u8 = 1;
+const L_BLANK: u8 = 2;
+const L_IGNORED: u8 = 3;
+const L_FALLBACK: u8 = 4;
+
+// Key flags (props[1]).
+const KF_DANGER_TOP: i32 = 1;
+const KF_DANGER_META: i32 = 2;
+const KF_DANGER_TAGS: i32 = 4;
+const KF_META: i32 = 8;
+const KF_TAGS: i32 = 16;
+const TAG_SKIP: i32 = -1;
+const TAG_CUSTOM: i32 = 5;
+/** i32 per key in KPROPS: field, flags, topTag, nestedTag, seen[3], -, next[3] (id + 1), -. */
+const KP: i32 = 12;
+
+// Field groups (the alias lists of fastScan.ts, in its order), written by JavaScript into CFG.
+const G_TS: i32 = 0;
+const G_MODEL: i32 = 1;
+const G_PROVIDER: i32 = 2;
+const G_TRACE: i32 = 3;
+const G_LATENCY: i32 = 4;
+const G_COST: i32 = 5;
+const G_EST: i32 = 6;
+const G_ERROR: i32 = 7;
+const G_STATUS: i32 = 8;
+const G_INPUT: i32 = 9;
+const G_OUTPUT: i32 = 10;
+const G_CACHE_READ: i32 = 11;
+const G_CACHE_WRITE: i32 = 12;
+const G_WRITE_1H: i32 = 13;
+const G_REASONING: i32 = 14;
+const G_CALLSITE: i32 = 15;
+const NGROUPS: i32 = 16;
+
+// Row columns: f64 then i32, each ROWS long.
+const D_TS: i32 = 0;
+const D_IN: i32 = 1;
+const D_OUT: i32 = 2;
+const D_CR: i32 = 3;
+const D_CW: i32 = 4;
+const D_W1: i32 = 5;
+const D_RS: i32 = 6;
+const D_REC: i32 = 7;
+const D_EST: i32 = 8;
+const D_LAT: i32 = 9;
+const ND: i32 = 10;
+const I_MODEL: i32 = 0;
+const I_PROVIDER: i32 = 1;
+const I_TRACE_S: i32 = 2;
+const I_TRACE_E: i32 = 3;
+/** bit 1: present; 2: from the top level and ASCII (the JS previous-trace reuse applies); 4: same bytes as the previous row's. */
+const I_TRACE_F: i32 = 4;
+const I_STATUS: i32 = 5;
+const I_CS: i32 = 6; // 3 columns: the call site string of each context (id + 1)
+const I_DIM: i32 = 9; // 5 columns (id + 1)
+const I_TAG0: i32 = 14; // first tape entry of the row
+const I_ERR: i32 = 15;
+const NI: i32 = 16;
+
+// --- Memory ----------------------------------------------------------------------------------------------------------
+
+const IN: usize = heap.alloc(WINDOW + 64);
+const LEND: usize = heap.alloc(LINES * 4);
+const LKIND: usize = heap.alloc(LINES);
+const DCOL: usize = heap.alloc(ND * ROWS * 8);
+const ICOL: usize = heap.alloc(NI * ROWS * 4);
+const TAPEP: usize = heap.alloc(TAPE * 8);
+const CFG: usize = heap.alloc(1024 * 4);
+const SKIND: usize = heap.alloc(3 * MAXF);
+const SASC: usize = heap.alloc(3 * MAXF);
+const SNUM: usize = heap.alloc(3 * MAXF * 8);
+const SS0: usize = heap.alloc(3 * MAXF * 4);
+const SS1: usize = heap.alloc(3 * MAXF * 4);
+const SSTAMP: usize = heap.alloc(3 * MAXF * 4);
+const TKEY: usize = heap.alloc(MAX_TAGS * 4);
+const TCTX: usize = heap.alloc(MAX_TAGS * 4);
+const TS0: usize = heap.alloc(MAX_TAGS * 4);
+const TS1: usize = heap.alloc(MAX_TAGS * 4);
+const KTAB: usize = heap.alloc(KEY_TAB * 4);
+const KHASH: usize = heap.alloc(KEY_MAX * 4);
+const KOFF: usize = heap.alloc(KEY_MAX * 4);
+const KLEN: usize = heap.alloc(KEY_MAX * 4);
+const KPROPS: usize = heap.alloc(KEY_MAX * KP * 4);
+const KARENA: usize = heap.alloc(KEY_ARENA + 16);
+const STAB: usize = heap.alloc(STR_TAB * 4);
+const SHASH: usize = heap.alloc(STR_MAX * 4);
+const SOFF: usize = heap.alloc(STR_MAX * 4);
+const SLEN: usize = heap.alloc(STR_MAX * 4);
+const SARENA: usize = heap.alloc(ARENA + 16);
+
+let nf: i32 = 0;
+let maxTokens: f64 = 0;
+let metaModel: i32 = 0;
+let metaProvider: i32 = 0;
+let nKeys: i32 = 0;
+let keyArenaUsed: i32 = 0;
+let nStrs: i32 = 0;
+let arenaUsed: i32 = 0;
+let strFull: i32 = 0;
+let cur: i32 = 0;
+let nTags: i32 = 0;
+let metaObj: bool = false;
+let tagsObj: bool = false;
+let keyEnd: usize = 0;
+let firstKey0: i32 = 0;
+let firstKey1: i32 = 0;
+let firstKey2: i32 = 0;
+let consumedBytes: i32 = 0;
+let rowCount: i32 = 0;
+let fallbackCount: i32 = 0;
+let tapeCount: i32 = 0;
+let numValue: f64 = 0;
+
+const POW10: StaticArray<f64> = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/** Where things are, and the sizes above (JavaScript checks them against its own copy). */
+export function layout(what: i32): i32 {
+  switch (what) {
+    case 0: return <i32>IN;
+    case 1: return <i32>LEND;
+    case 2: return <i32>LKIND;
+    case 3: return <i32>DCOL;
+    case 4: return <i32>ICOL;
+    case 5: return <i32>TAPEP;
+    case 6: return <i32>CFG;
+    case 7: return <i32>KPROPS;
+    case 8: return <i32>SOFF;
+    case 9: return <i32>SLEN;
+    case 10: return <i32>SARENA;
+    case 11: return WINDOW;
+    case 12: return ROWS;
+    case 13: return LINES;
+    case 14: return TAPE;
+    case 15: return MAXF;
+    case 16: return KP;
+    case 17: return KEY_MAX;
+    case 18: return NI;
+    case 19: return ND;
+    case 20: return MAX_TAGS;
+    case 21: return nStrs;
+    case 22: return strFull;
+    case 23: return consumedBytes;
+    case 24: return rowCount;
+    case 25: return tapeCount;
+    case 26: return fallbackCount;
+    default: return -1;
+  }
+}
+
+/**
+ * Reads the configuration JavaScript wrote at CFG: NGROUPS pairs (offset, length) into the field list that follows
+ * them, then the field indices. `fields` is the number of field slots per context.
+ */
+export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32): i32 {
+  if (fields > MAXF) return 0;
+  nf = fields;
+  maxTokens = maxTok;
+  metaModel = metaModelField;
+  metaProvider = metaProviderField;
+  return 1;
+}
+
+/** Forgets every interned string (when the table is full; JavaScript forgets its ids at the same time). */
+export function resetStrings(): void {
+  memory.fill(STAB, 0, STR_TAB * 4);
+  nStrs = 0;
+  arenaUsed = 0;
+  strFull = 0;
+}
+
+// --- Helpers ---------------------------------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function u8at(p: usize): u32 {
+  return <u32>load<u8>(p);
+}
+
+// @ts-ignore: decorator
+@inline function skipWs(p: usize): usize {
+  let c = u8at(p);
+  while (c == 32 || c == 9 || c == 13) c = u8at(++p);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline function groupStart(g: i32): i32 {
+  return load<i32>(CFG + (<usize>g << 3));
+}
+
+// @ts-ignore: decorator
+@inline function groupLen(g: i32): i32 {
+  return load<i32>(CFG + (<usize>g << 3) + 4);
+}
+
+/** n bytes at a and b are equal (reads up to 7 bytes past both: every region has that slack). */
+function bytesEqual(a: usize, b: usize, n: i32): bool {
+  let i: i32 = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  const r = n - i;
+  if (r == 0) return true;
+  return ((load<u64>(a + i) ^ load<u64>(b + i)) & ((<u64>1 << (<u64>r << 3)) - 1)) == 0;
+}
+
+/** A hash of n bytes at s, eight at a time (reads up to 7 bytes past them). */
+function hashBytes(s: usize, n: i32): u32 {
+  let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
+  let i: i32 = 0;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ load<u64>(s + i)) * 0xff51afd7ed558ccd;
+    h ^= h >> 32;
+  }
+  const r = n - i;
+  if (r > 0) {
+    h = (h ^ (load<u64>(s + i) & ((<u64>1 << (<u64>r << 3)) - 1))) * 0xff51afd7ed558ccd;
+    h ^= h >> 32;
+  }
+  h *= 0xc4ceb9fe1a85ec53;
+  h ^= h >> 29;
+  return <u32>h;
+}
+
+/**
+ * The end of a string whose bytes start at p: the position of its closing quote, or 0 when a backslash or a control
+ * byte comes first (the line then falls back). Sets `highBytes` when a byte >= 128 is inside.
+ */
+function stringEnd(p: usize): usize {
+  const quote = i8x16.splat(34);
+  const slash = i8x16.splat(92);
+  const space = i8x16.splat(32);
+  let hi: i32 = 0;
+  let v = v128.load(p);
+  let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
+  while (stop == 0) {
+    hi |= i8x16.bitmask(v);
+    p += 16;
+    v = v128.load(p);
+    stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
+  }
+  const idx = ctz<i32>(stop);
+  highBytes = (hi | (i8x16.bitmask(v) & ((1 << idx) - 1))) != 0;
+  p += <usize>idx;
+  return u8at(p) == 34 ? p : 0;
+}
+
+let highBytes: bool = false;
+
+// --- Keys ------------------------------------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function kprop(k: i32, i: i32): usize {
+  return KPROPS + ((<usize>k * KP + i) << 2);
+}
+
+/** The key starting after its opening quote at p (context ctx, after key `prev` or -1); -1 to fall back. Sets keyEnd. */
+function readKey(p: usize, ctx: i32, prev: i32): i32 {
+  // The key that followed `prev` last time is tried first: lines of one tracer repeat their keys in the same order.
+  let k: i32 = prev < 0 ? (ctx == 0 ? firstKey0 : ctx == 1 ? firstKey1 : firstKey2) - 1 : load<i32>(kprop(prev, 8 + ctx)) - 1;
+  if (k >= 0) {
+    const n = load<i32>(KLEN + (<usize>k << 2));
+    if (u8at(p + n) == 34 && bytesEqual(p, KARENA + <usize>load<i32>(KOFF + (<usize>k << 2)), n)) {
+      keyEnd = p + n;
+    } else k = -1;
+  }
+  if (k < 0) {
+    const q = stringEnd(p);
+    if (q == 0 || highBytes) return -1;
+    keyEnd = q;
+    const n = <i32>(q - p);
+    k = lookupKey(p, n, hashBytes(p, n));
+    if (k < 0) return -1;
+    if (prev < 0) {
+      if (ctx == 0) firstKey0 = k + 1;
+      else if (ctx == 1) firstKey1 = k + 1;
+      else firstKey2 = k + 1;
+    } else store<i32>(kprop(prev, 8 + ctx), k + 1);
+  }
+  const seen = kprop(k, 4 + ctx);
+  if (load<i32>(seen) == cur) return -1; // a duplicate key
+  store<i32>(seen, cur);
+  return k;
+}
+
+function lookupKey(s: usize, n: i32, h: u32): i32 {
+  const mask = KEY_TAB - 1;
+  let i = <i32>(h & <u32>mask);
+  for (let step = 0; step <= MAX_PROBE; step++) {
+    const ent = load<i32>(KTAB + (<usize>i << 2));
+    if (ent == 0) {
+      if (nKeys >= KEY_MAX || keyArenaUsed + n > KEY_ARENA) return -1;
+      const k = jsKey(s, n);
+      if (k != nKeys) return -1; // JavaScript keeps no more keys
+      memory.copy(KARENA + keyArenaUsed, s, n);
+      store<i32>(KOFF + (<usize>k << 2), keyArenaUsed);
+      store<i32>(KLEN + (<usize>k << 2), n);
+      store<u32>(KHASH + (<usize>k << 2), h);
+      keyArenaUsed += n;
+      nKeys++;
+      store<i32>(KTAB + (<usize>i << 2), k + 1);
+      return k;
+    }
+    const k = ent - 1;
+    if (load<u32>(KHASH + (<usize>k << 2)) == h && load<i32>(KLEN + (<usize>k << 2)) == n && bytesEqual(KARENA + <usize>load<i32>(KOFF + (<usize>k << 2)), s, n)) return k;
+    i = (i + 1) & mask;
+  }
+  return -1; // keys crafted to collide: the JavaScript reader copes
+}
+
+// --- Strings ---------------------------------------------------------------------------------------------------------
+
+/** The id of the string [s, e), interned; -1 when the table is full (JavaScript resets it after this window). */
+function intern(s: usize, e: usize): i32 {
+  const n = <i32>(e - s);
+  const h = hashBytes(s, n);
+  const mask = STR_TAB - 1;
+  let i = <i32>(h & <u32>mask);
+  for (let step = 0; step <= MAX_PROBE; step++) {
+    const ent = load<i32>(STAB + (<usize>i << 2));
+    if (ent == 0) {
+      if (nStrs >= STR_MAX || arenaUsed + n > ARENA) {
+        strFull = 1;
+        return -1;
+      }
+      const id = nStrs++;
+      memory.copy(SARENA + arenaUsed, s, n);
+      store<i32>(SOFF + (<usize>id << 2), arenaUsed);
+      store<i32>(SLEN + (<usize>id << 2), n);
+      store<u32>(SHASH + (<usize>id << 2), h);
+      arenaUsed += n;
+      store<i32>(STAB + (<usize>i << 2), id + 1);
+      return id;
+    }
+    const id = ent - 1;
+    if (load<u32>(SHASH + (<usize>id << 2)) == h && load<i32>(SLEN + (<usize>id << 2)) == n && bytesEqual(SARENA + <usize>load<i32>(SOFF + (<usize>id << 2)), s, n)) return id;
+    i = (i + 1) & mask;
+  }
+  return -1;
+}
+
+// --- Values ----------------------------------------------------------------------------------------------------------
+
+/** A JSON number at p read exactly (as JSON.parse would); 0 to fall back (inexact or invalid). Sets numValue. */
+function readNumber(p: usize): usize {
+  let neg = false;
+  if (u8at(p) == 45) {
+    neg = true;
+    p++;
+  }
+  let m: f64 = 0;
+  let digits: i32 = 0;
+  let c = u8at(p);
+  if (c == 48) {
+    p++;
+  } else if (c >= 49 && c <= 57) {
+    while ((c = u8at(p)) >= 48 && c <= 57) {
+      m = m * 10 + <f64>(c - 48);
+      digits++;
+      p++;
+    }
+  } else return 0;
+  let frac: i32 = 0;
+  if (u8at(p) == 46) {
+    p++;
+    const f0 = p;
+    while ((c = u8at(p)) >= 48 && c <= 57) {
+      m = m * 10 + <f64>(c - 48);
+      if (m != 0 || digits != 0) digits++;
+      p++;
+    }
+    frac = <i32>(p - f0);
+    if (frac == 0) return 0;
+  }
+  c = u8at(p);
+  if (c == 101 || c == 69) return 0;
+  if (digits > 15 || frac > 22) return 0;
+  const v = frac ? m / unchecked(POW10[frac]) : m;
+  numValue = neg ? -v : v;
+  return p;
+}
+
+/** A scalar at p into slot (ctx, field) and, with `tagged`, the line's tag list; 0 to fall back. */
+function readValue(p: usize, field: i32, ctx: i32, key: i32, tagged: bool): usize {
+  const c = u8at(p);
+  let kind: u8;
+  let vs: usize = 0;
+  let ve: usize = 0;
+  let asc: u8 = 1;
+  let num: f64 = 0;
+  if (c == 34) {
+    vs = p + 1;
+    const q = stringEnd(vs);
+    if (q == 0) return 0;
+    ve = q;
+    asc = highBytes ? 0 : 1;
+    kind = K_STR;
+    p = q + 1;
+  } else if (c == 45 || (c >= 48 && c <= 57)) {
+    p = readNumber(p);
+    if (p == 0) return 0;
+    num = numValue;
+    kind = K_NUM;
+  } else if (c == 116 && load<u32>(p) == 0x65757274) {
+    kind = K_TRUE;
+    p += 4;
+  } else if (c == 102 && load<u32>(p + 1) == 0x65736c61) {
+    kind = K_FALSE;
+    p += 5;
+  } else if (c == 110 && load<u32>(p) == 0x6c6c756e) {
+    kind = K_NULL;
+    p += 4;
+  } else return 0;
+  if (field >= 0) {
+    const i = <usize>(ctx * nf + field);
+    store<u8>(SKIND + i, kind);
+    store<u8>(SASC + i, asc);
+    store<f64>(SNUM + (i << 3), num);
+    store<i32>(SS0 + (i << 2), <i32>vs);
+    store<i32>(SS1 + (i << 2), <i32>ve);
+    store<i32>(SSTAMP + (i << 2), cur);
+  }
+  if (tagged && kind != K_NULL) {
+    if (kind != K_STR || nTags >= MAX_TAGS) return 0; // numbers and booleans as tags: the JavaScript reader
+    const t = <usize>nTags << 2;
+    nTags++;
+    store<i32>(TKEY + t, key);
+    store<i32>(TCTX + t, ctx);
+    store<i32>(TS0 + t, <i32>vs);
+    store<i32>(TS1 + t, <i32>ve);
+  }
+  return p;
+}
+
+/** A flat object of scalars (metadata: ctx 1, tags: ctx 2) at p; the position after it, or 0 to fall back. */
+function readObject(p: usize, ctx: i32): usize {
+  p = skipWs(p + 1);
+  if (u8at(p) == 125) return p + 1;
+  const danger = ctx == 1 ? KF_DANGER_META : KF_DANGER_TAGS;
+  let prev: i32 = -1;
+  for (;;) {
+    if (u8at(p) != 34) return 0;
+    const k = readKey(p + 1, ctx, prev);
+    if (k < 0) return 0;
+    prev = k;
+    if (load<i32>(kprop(k, 1)) & danger) return 0;
+    p = skipWs(keyEnd + 1);
+    if (u8at(p) != 58) return 0;
+    p = skipWs(p + 1);
+    p = readValue(p, load<i32>(kprop(k, 0)), ctx, k, load<i32>(kprop(k, 3)) != TAG_SKIP);
+    if (p == 0) return 0;
+    p = skipWs(p);
+    const c = u8at(p);
+    if (c == 44) {
+      p = skipWs(p + 1);
+      continue;
+    }
+    if (c == 125) return p + 1;
+    return 0;
+  }
+}
+
+/** A line's object starting at `{` at p: the position after its `}`, or 0 to fall back. */
+function readLine(p: usize): usize {
+  cur++;
+  nTags = 0;
+  metaObj = false;
+  tagsObj = false;
+  p = skipWs(p + 1);
+  if (u8at(p) == 125) return p + 1;
+  let prev: i32 = -1;
+  for (;;) {
+    if (u8at(p) != 34) return 0;
+    const k = readKey(p + 1, 0, prev);
+    if (k < 0) return 0;
+    prev = k;
+    p = skipWs(keyEnd + 1);
+    if (u8at(p) != 58) return 0;
+    p = skipWs(p + 1);
+    const flags = load<i32>(kprop(k, 1));
+    if (flags & (KF_META | KF_TAGS)) {
+      const c = u8at(p);
+      if (c == 123) {
+        p = readObject(p, flags & KF_META ? 1 : 2);
+        if (flags & KF_META) metaObj = true;
+        else tagsObj = true;
+      } else if (c == 91) return 0;
+      else p = readValue(p, -1, 0, -1, false);
+    } else {
+      if (flags & KF_DANGER_TOP) return 0;
+      p = readValue(p, load<i32>(kprop(k, 0)), 0, k, load<i32>(kprop(k, 2)) != TAG_SKIP);
+    }
+    if (p == 0) return 0;
+    p = skipWs(p);
+    const c = u8at(p);
+    if (c == 44) {
+      p = skipWs(p + 1);
+      continue;
+    }
+    if (c == 125) return p + 1;
+    return 0;
+  }
+}
+
+// --- A row from the line just read (fastScan.ts emit(), for the cases it reads without help) -------------------------
+
+/** Slot of the first non-null key of group g in context ctx, or -1 (values.first). */
+function first(g: i32, ctx: i32): i32 {
+  const s = groupStart(g);
+  const n = groupLen(g);
+  const base = ctx * nf;
+  for (let j = 0; j < n; j++) {
+    const i = base + load<i32>(CFG + (<usize>(s + j) << 2));
+    if (load<i32>(SSTAMP + (<usize>i << 2)) == cur && load<u8>(SKIND + <usize>i) != K_NULL) return i;
+  }
+  return -1;
+}
+
+// @ts-ignore: decorator
+@inline function kindAt(i: i32): u8 {
+  return load<u8>(SKIND + <usize>i);
+}
+// @ts-ignore: decorator
+@inline function numAt(i: i32): f64 {
+  return load<f64>(SNUM + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function s0At(i: i32): usize {
+  return <usize>load<i32>(SS0 + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function s1At(i: i32): usize {
+  return <usize>load<i32>(SS1 + (<usize>i << 2));
+}
+
+const ABSENT: i32 = 0;
+const PRESENT: i32 = 1;
+const FALL: i32 = -1;
+
+/** A token count of group g (a whole number, as tokenCount): PRESENT with numValue, ABSENT, or FALL. */
+function tokenCount(g: i32): i32 {
+  const i = first(g, 0);
+  if (i < 0) return ABSENT;
+  if (kindAt(i) != K_NUM) return FALL;
+  const v = numAt(i);
+  if (v != Math.floor(v)) return FALL;
+  numValue = v;
+  return PRESENT;
+}
+
+/** toNumber of a slot for costs and latencies: PRESENT with numValue, ABSENT, or FALL (text: the JS reader). */
+function numOf(i: i32): i32 {
+  if (i < 0) return ABSENT;
+  const k = kindAt(i);
+  if (k == K_NUM) {
+    numValue = numAt(i);
+    return PRESENT;
+  }
+  return k == K_STR ? FALL : ABSENT;
+}
+
+/** toStr of a slot, interned: id + 1, 0 for none (empty or null), -1 to fall back (numbers, booleans, table full). */
+function strOf(i: i32): i32 {
+  if (i < 0) return 0;
+  const k = kindAt(i);
+  if (k == K_STR) {
+    const s = s0At(i);
+    const e = s1At(i);
+    if (s == e) return 0;
+    const id = intern(s, e);
+    return id < 0 ? -1 : id + 1;
+  }
+  return k == K_NULL ? 0 : -1;
+}
+
+// @ts-ignore: decorator
+@inline function d2(p: usize): i32 {
+  return <i32>(u8at(p) - 48) * 10 + <i32>(u8at(p + 1) - 48);
+}
+
+// @ts-ignore: decorator
+@inline function isDigit(c: u32): bool {
+  return c - 48 < 10;
+}
+
+/** parseIsoUtc of fastScan.ts: `YYYY-MM-DDTHH:MM:SS(.sss)?Z`, or NaN. */
+function isoUtc(s: usize, e: usize): f64 {
+  const n = <i32>(e - s);
+  if (n != 20 && n != 24) return NaN;
+  if (!(isDigit(u8at(s)) && isDigit(u8at(s + 1)) && isDigit(u8at(s + 2)) && isDigit(u8at(s + 3)) && isDigit(u8at(s + 5)) && isDigit(u8at(s + 6)) && isDigit(u8at(s + 8)) && isDigit(u8at(s + 9)))) return NaN;
+  if (!(isDigit(u8at(s + 11)) && isDigit(u8at(s + 12)) && isDigit(u8at(s + 14)) && isDigit(u8at(s + 15)) && isDigit(u8at(s + 17)) && isDigit(u8at(s + 18)))) return NaN;
+  if (u8at(s + 4) != 45 || u8at(s + 7) != 45 || u8at(s + 10) != 84 || u8at(s + 13) != 58 || u8at(s + 16) != 58 || u8at(e - 1) != 90) return NaN;
+  let ms: i32 = 0;
+  if (n == 24) {
+    if (u8at(s + 19) != 46 || !isDigit(u8at(s + 20)) || !isDigit(u8at(s + 21)) || !isDigit(u8at(s + 22))) return NaN;
+    ms = <i32>(u8at(s + 20) - 48) * 100 + d2(s + 21);
+  }
+  let y = d2(s) * 100 + d2(s + 2);
+  const mo = d2(s + 5);
+  const d = d2(s + 8);
+  const h = d2(s + 11);
+  const mi = d2(s + 14);
+  const sec = d2(s + 17);
+  if (mi > 59 || sec > 59) return NaN;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23) return NaN;
+  const leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  const dim = mo == 2 ? (leap ? 29 : 28) : mo == 4 || mo == 6 || mo == 9 || mo == 11 ? 30 : 31;
+  if (d > dim) return NaN;
+  // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+  if (mo <= 2) y -= 1;
+  const era = y / 400;
+  const yoe = y - era * 400;
+  const doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const days = era * 146097 + doe - 719468;
+  return <f64>days * 86400000 + <f64>(h * 3600000 + mi * 60000 + sec * 1000 + ms);
+}
+
+// Previous row's trace id bytes in this window (for "same as the previous row").
+let prevTraceS: usize = 0;
+let prevTraceE: usize = 0;
+let prevTraceOk: bool = false;
+
+/** Writes row `r` from the line just read: L_ROW, L_IGNORED or L_FALLBACK. */
+function emit(r: i32): u8 {
+  let st = tokenCount(G_INPUT);
+  if (st == FALL) return L_FALLBACK;
+  const hasIn = st == PRESENT;
+  let inT: f64 = hasIn ? numValue : 0;
+  st = tokenCount(G_OUTPUT);
+  if (st == FALL) return L_FALLBACK;
+  const hasOut = st == PRESENT;
+  let outT: f64 = hasOut ? numValue : 0;
+  const hasUsage = hasIn || hasOut;
+  let cr: f64 = 0;
+  let cw: f64 = 0;
+  let w1: f64 = 0;
+  let rs: f64 = 0;
+  if (hasUsage) {
+    st = tokenCount(G_CACHE_READ);
+    if (st == FALL) return L_FALLBACK;
+    if (st == PRESENT) cr = numValue;
+    st = tokenCount(G_CACHE_WRITE);
+    if (st == FALL) return L_FALLBACK;
+    if (st == PRESENT) cw = numValue;
+    st = tokenCount(G_WRITE_1H);
+    if (st == FALL) return L_FALLBACK;
+    if (st == PRESENT) w1 = numValue;
+    st = tokenCount(G_REASONING);
+    if (st == FALL) return L_FALLBACK;
+    if (st == PRESENT) rs = numValue;
+  }
+  st = numOf(first(G_COST, 0));
+  if (st == FALL) return L_FALLBACK;
+  const hasRec = st == PRESENT;
+  const rec: f64 = hasRec ? numValue : NaN;
+  if (!hasUsage && !hasRec) return L_IGNORED;
+  // Anything the JavaScript reader reports (negative or implausible counts, reasoning above output, negative cost).
+  if (inT < 0 || outT < 0 || cr < 0 || cw < 0 || w1 < 0 || rs < 0) return L_FALLBACK;
+  if (inT > maxTokens || outT > maxTokens || cr > maxTokens || cw > maxTokens || w1 > maxTokens || rs > maxTokens) return L_FALLBACK;
+  if (w1 > cw) cw = w1;
+  if (rs > outT) return L_FALLBACK;
+  if (hasRec && rec < 0) return L_FALLBACK;
+
+  let model = strOf(first(G_MODEL, 0));
+  if (model == 0 && metaObj) model = strOf(load<i32>(SSTAMP + (<usize>(nf + metaModel) << 2)) == cur ? nf + metaModel : -1);
+  if (model < 0) return L_FALLBACK;
+  let provider = strOf(first(G_PROVIDER, 0));
+  if (provider == 0 && metaObj) provider = strOf(load<i32>(SSTAMP + (<usize>(nf + metaProvider) << 2)) == cur ? nf + metaProvider : -1);
+  if (provider < 0) return L_FALLBACK;
+  st = numOf(first(G_EST, 0));
+  if (st == ABSENT && metaObj) st = numOf(first(G_EST, 1));
+  if (st == FALL) return L_FALLBACK;
+  const est: f64 = st == PRESENT ? numValue : NaN;
+  let ti = first(G_TS, 0);
+  if (ti < 0 && metaObj) ti = first(G_TS, 1);
+  let ts: f64 = NaN;
+  if (ti >= 0) {
+    if (kindAt(ti) != K_STR || load<u8>(SASC + <usize>ti) == 0) return L_FALLBACK;
+    ts = isoUtc(s0At(ti), s1At(ti));
+    if (isNaN(ts)) return L_FALLBACK; // another form: Date.parse in the JavaScript reader
+  }
+  // The trace id: top level, else metadata (plain strings only).
+  let traceF: i32 = 0;
+  let traceS: usize = 0;
+  let traceE: usize = 0;
+  let tr = first(G_TRACE, 0);
+  if (tr >= 0) {
+    if (kindAt(tr) != K_STR) return L_FALLBACK;
+    traceS = s0At(tr);
+    traceE = s1At(tr);
+    if (traceE > traceS) traceF = load<u8>(SASC + <usize>tr) ? 3 : 1;
+  }
+  if (traceF == 0 && metaObj) {
+    tr = first(G_TRACE, 1);
+    if (tr >= 0) {
+      if (kindAt(tr) != K_STR) return L_FALLBACK;
+      traceS = s0At(tr);
+      traceE = s1At(tr);
+      if (traceE > traceS) traceF = 1;
+    }
+  }
+  st = numOf(first(G_LATENCY, 0));
+  if (st == ABSENT && metaObj) st = numOf(first(G_LATENCY, 1));
+  if (st == FALL) return L_FALLBACK;
+  const lat: f64 = st == PRESENT ? numValue : NaN;
+  // readError, then status (its wording is judged in JavaScript, once per string).
+  let err: i32 = 0;
+  const ei = first(G_ERROR, 0);
+  if (ei >= 0) {
+    const k = kindAt(ei);
+    err = k == K_STR ? (s1At(ei) > s0At(ei) ? 1 : 0) : k == K_TRUE || k == K_NUM ? 1 : 0;
+  }
+  let status: i32 = 0;
+  if (!err) {
+    const si = first(G_STATUS, 0);
+    if (si >= 0 && kindAt(si) == K_STR && s1At(si) > s0At(si)) {
+      const id = intern(s0At(si), s1At(si));
+      if (id < 0) return L_FALLBACK;
+      status = id + 1;
+    }
+  }
+  // Attribution: top level, then metadata, then tags; first writer wins; custom tags once per key.
+  let d0: i32 = 0, d1: i32 = 0, d2v: i32 = 0, d3: i32 = 0, d4: i32 = 0;
+  const tape0 = tapeCount;
+  let tape = tapeCount;
+  for (let ctx = 0; ctx < 3; ctx++) {
+    for (let t = 0; t < nTags; t++) {
+      const o = <usize>t << 2;
+      if (load<i32>(TCTX + o) != ctx) continue;
+      const key = load<i32>(TKEY + o);
+      const cls = load<i32>(kprop(key, ctx == 0 ? 2 : 3));
+      const s = <usize>load<i32>(TS0 + o);
+      const e = <usize>load<i32>(TS1 + o);
+      if (s == e) continue;
+      if (<i32>(e - s) > MAX_TAG_BYTES) return L_FALLBACK;
+      if (cls < TAG_CUSTOM) {
+        const cur0 = cls == 0 ? d0 : cls == 1 ? d1 : cls == 2 ? d2v : cls == 3 ? d3 : d4;
+        if (cur0 != 0) continue;
+        const id = intern(s, e);
+        if (id < 0) return L_FALLBACK;
+        if (cls == 0) d0 = id + 1;
+        else if (cls == 1) d1 = id + 1;
+        else if (cls == 2) d2v = id + 1;
+        else if (cls == 3) d3 = id + 1;
+        else d4 = id + 1;
+      } else {
+        let dup = false;
+        for (let j = tape0; j < tape; j++) if (load<i32>(TAPEP + (<usize>j << 3)) == key) dup = true;
+        if (dup) continue;
+        const id = intern(s, e);
+        if (id < 0) return L_FALLBACK;
+        store<i32>(TAPEP + (<usize>tape << 3), key);
+        store<i32>(TAPEP + (<usize>tape << 3) + 4, id);
+        tape++;
+      }
+    }
+  }
+  // Call site candidates per context (JavaScript takes the first that reads as a call site).
+  let cs0: i32 = 0, cs1: i32 = 0, cs2: i32 = 0;
+  for (let ctx = 0; ctx < 3; ctx++) {
+    if ((ctx == 1 && !metaObj) || (ctx == 2 && !tagsObj)) continue;
+    const i = first(G_CALLSITE, ctx);
+    if (i < 0 || kindAt(i) != K_STR) continue;
+    const id = intern(s0At(i), s1At(i));
+    if (id < 0) return L_FALLBACK;
+    if (ctx == 0) cs0 = id + 1;
+    else if (ctx == 1) cs1 = id + 1;
+    else cs2 = id + 1;
+  }
+
+  // Commit the row.
+  const dr = DCOL + (<usize>r << 3);
+  const RB = <usize>ROWS << 3;
+  store<f64>(dr + RB * D_TS, ts);
+  store<f64>(dr + RB * D_IN, inT);
+  store<f64>(dr + RB * D_OUT, outT);
+  store<f64>(dr + RB * D_CR, cr);
+  store<f64>(dr + RB * D_CW, cw);
+  store<f64>(dr + RB * D_W1, w1);
+  store<f64>(dr + RB * D_RS, rs);
+  store<f64>(dr + RB * D_REC, rec);
+  store<f64>(dr + RB * D_EST, est);
+  store<f64>(dr + RB * D_LAT, lat);
+  const ir = ICOL + (<usize>r << 2);
+  const IB = <usize>ROWS << 2;
+  if (traceF & 2 && prevTraceOk && prevTraceE - prevTraceS == traceE - traceS && bytesEqual(prevTraceS, traceS, <i32>(traceE - traceS))) traceF |= 4;
+  if (traceF & 2) {
+    prevTraceS = traceS;
+    prevTraceE = traceE;
+    prevTraceOk = true;
+  }
+  store<i32>(ir + IB * I_MODEL, model);
+  store<i32>(ir + IB * I_PROVIDER, provider);
+  store<i32>(ir + IB * I_TRACE_S, <i32>(traceS - IN));
+  store<i32>(ir + IB * I_TRACE_E, <i32>(traceE - IN));
+  store<i32>(ir + IB * I_TRACE_F, traceF);
+  store<i32>(ir + IB * I_STATUS, status);
+  store<i32>(ir + IB * I_CS, cs0);
+  store<i32>(ir + IB * (I_CS + 1), cs1);
+  store<i32>(ir + IB * (I_CS + 2), cs2);
+  store<i32>(ir + IB * I_DIM, d0);
+  store<i32>(ir + IB * (I_DIM + 1), d1);
+  store<i32>(ir + IB * (I_DIM + 2), d2v);
+  store<i32>(ir + IB * (I_DIM + 3), d3);
+  store<i32>(ir + IB * (I_DIM + 4), d4);
+  store<i32>(ir + IB * I_TAG0, tape0);
+  store<i32>(ir + IB * I_ERR, err);
+  tapeCount = tape;
+  return L_ROW;
+}
+
+// --- The window ------------------------------------------------------------------------------------------------------
+
+/**
+ * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there). Returns the number of line
+ * records; layout(23) is the bytes they cover, layout(24) the rows, layout(25) the tag entries.
+ */
+export function scan(len: i32): i32 {
+  const end = IN + <usize>len;
+  for (let i = 0; i < 64; i += 8) store<u64>(end + i, 0x0a0a0a0a0a0a0a0a);
+  let pos = IN;
+  let lines: i32 = 0;
+  let rows: i32 = 0;
+  let fallbacks: i32 = 0;
+  tapeCount = 0;
+  prevTraceOk = false;
+  while (lines < LINES && rows < ROWS && tapeCount + MAX_TAGS <= TAPE) {
+    const p = skipWs(pos);
+    let kind = L_FALLBACK;
+    let nl: usize = 0;
+    if (u8at(p) == 10) {
+      if (p >= end) break;
+      kind = L_BLANK;
+      nl = p;
+    } else if (u8at(p) == 123) {
+      let q = readLine(p);
+      if (q != 0) {
+        q = skipWs(q);
+        if (u8at(q) == 10) {
+          if (q >= end) break; // the line is not complete
+          kind = emit(rows);
+          nl = q;
+        }
+      }
+    }
+    if (kind == L_FALLBACK) {
+      nl = p;
+      while (u8at(nl) != 10) nl++;
+      if (nl >= end) break;
+      prevTraceOk = false;
+      fallbacks++;
+    } else if (kind == L_ROW) rows++;
+    store<i32>(LEND + (<usize>lines << 2), <i32>(nl - IN));
+    store<u8>(LKIND + <usize>lines, kind);
+    lines++;
+    pos = nl + 1;
+  }
+  consumedBytes = <i32>(pos - IN);
+  rowCount = rows;
+  fallbackCount = fallbacks;
+  return lines;
+}
