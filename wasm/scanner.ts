@@ -132,6 +132,7 @@ let metaProvider: i32 = 0;
 let nKeys: i32 = 0;
 let keyArenaUsed: i32 = 0;
 let nStrs: i32 = 0;
+let strMax: i32 = STR_MAX;
 let arenaUsed: i32 = 0;
 let strFull: i32 = 0;
 let cur: i32 = 0;
@@ -186,10 +187,12 @@ export function layout(what: i32): i32 {
 
 /**
  * Reads the configuration JavaScript wrote at CFG: NGROUPS pairs (offset, length) into the field list that follows
- * them, then the field indices. `fields` is the number of field slots per context.
+ * them, then the field indices. `fields` is the number of field slots per context; `strLimit` (0: the most) caps the
+ * strings kept before a reset (tests lower it).
  */
-export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32): i32 {
+export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32): i32 {
   if (fields > MAXF) return 0;
+  strMax = strLimit > 0 && strLimit < STR_MAX ? strLimit : STR_MAX;
   nf = fields;
   maxTokens = maxTok;
   metaModel = metaModelField;
@@ -353,7 +356,7 @@ function intern(s: usize, e: usize): i32 {
   for (let step = 0; step <= MAX_PROBE; step++) {
     const ent = load<i32>(STAB + (<usize>i << 2));
     if (ent == 0) {
-      if (nStrs >= STR_MAX || arenaUsed + n > ARENA) {
+      if (nStrs >= strMax || arenaUsed + n > ARENA) {
         strFull = 1;
         return -1;
       }

@@ -196,11 +196,19 @@ function keyInfo(name: string): KeyInfo {
 // --- The WebAssembly loop (fastScanWasm.ts): one engine per thread, off with setWasmScanning(false) ---------------
 
 let wasmOn = true;
+let wasmStringLimit = 0;
 let engine: WasmEngine<KeyInfo> | null | undefined;
 
-/** Turns the WebAssembly loop on or off (the JavaScript fast path then reads every line): for tests and benchmarks. */
-export function setWasmScanning(on: boolean) {
+/**
+ * Turns the WebAssembly loop on or off (the JavaScript fast path then reads every line), for tests and benchmarks;
+ * `stringLimit` restarts it keeping at most that many strings between resets (tests).
+ */
+export function setWasmScanning(on: boolean, opts: { stringLimit?: number } = {}) {
   wasmOn = on;
+  if ((opts.stringLimit ?? 0) !== wasmStringLimit) {
+    wasmStringLimit = opts.stringLimit ?? 0;
+    engine = undefined;
+  }
 }
 
 /** True when the WebAssembly loop is on and could be started here. */
@@ -222,6 +230,7 @@ function wasmEngine(): WasmEngine<KeyInfo> | null {
       maxTokens: MAX_TOKENS_PER_CALL,
       metaModelField: F_META_MODEL,
       metaProviderField: F_META_PROVIDER,
+      stringLimit: wasmStringLimit,
     },
   );
   return engine;
@@ -238,9 +247,11 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 type Latin1Bytes = Uint8Array & { latin1Slice?: (s: number, e: number) => string };
 
+/** ASCII bytes [s, e) as a string (callers check they are ASCII, where Latin-1 and UTF-8 agree). */
 function latin1(b: Latin1Bytes, s: number, e: number): string {
   if (b.latin1Slice) return b.latin1Slice(s, e);
-  return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
+  // Spreading a long run as arguments would overflow the stack: long ones are decoded.
+  return e - s > 4096 ? utf8.decode(b.subarray(s, e)) : String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
 }
 
 const d2 = (b: Uint8Array, i: number) => (b[i] - 48) * 10 + (b[i + 1] - 48);
@@ -324,6 +335,8 @@ export interface FastScanResult {
   /** Lines read by the fast path and lines that needed the slow path (JSON.parse + normalizeDocument). */
   fastLines: number;
   slowLines: number;
+  /** Of the fast lines, those read by the WebAssembly loop. */
+  wasmLines: number;
   /** A pretty-printed multi-line document was met: that and the rest of the bytes were read by the slow path. */
   multiline: boolean;
   /** A slow-path line used state that crosses lines (dedup ids, Codex model): ranges cannot be read independently. */
@@ -390,7 +403,7 @@ export class FastScanner {
       this.pricesFor = opts.prices;
       this.priceCache.clear();
     }
-    const res: FastScanResult = { problems: [], next: start, added: 0, fastLines: 0, slowLines: 0, multiline: false, stateful: false };
+    const res: FastScanResult = { problems: [], next: start, added: 0, fastLines: 0, slowLines: 0, wasmLines: 0, multiline: false, stateful: false };
     const len = b.length;
     let pos = 0;
     let line = start.line;
@@ -423,9 +436,11 @@ export class FastScanner {
             this.emitRow(w, r, rows, line, base, bulk >= 0, res);
             r++;
             res.fastLines++;
+            res.wasmLines++;
           } else if (kind === L_IGNORED) {
             opts.ctx.ignored++;
             res.fastLines++;
+            res.wasmLines++;
           } else if (kind === L_FALLBACK && !this.lineAt(pos, nl, line, start.offset, opts, res)) {
             w.endWindow();
             break windows;

@@ -41,6 +41,8 @@ export interface WasmConfig {
   maxTokens: number;
   metaModelField: number;
   metaProviderField: number;
+  /** Strings kept before the table is reset (0: as many as the module holds). */
+  stringLimit?: number;
 }
 
 /** What a key means, for the module: its field slot and flags, and its dimension class at top level and nested. */
@@ -70,7 +72,7 @@ export interface NumberColumns {
 interface Exports {
   memory: WebAssembly.Memory;
   layout(what: number): number;
-  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number): number;
+  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number, strLimit: number): number;
   resetStrings(): void;
   scan(len: number): number;
 }
@@ -85,13 +87,14 @@ function decodeBase64(s: string): Uint8Array {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+let epochs = 0;
 
 export class WasmEngine<K> {
   readonly window: number;
   readonly rows: number;
   readonly keys: K[] = [];
-  /** Bumped when the module forgot its strings: ids from before mean nothing now. */
-  epoch = 0;
+  /** Changes when the module forgets its strings (and differs between engines): ids from before mean nothing now. */
+  epoch = ++epochs;
   private readonly x: Exports;
   private u8!: Uint8Array;
   private i32!: Int32Array;
@@ -140,7 +143,7 @@ export class WasmEngine<K> {
       this.i32.set(g, at);
       at += g.length;
     });
-    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField)) throw new Error('fast scanner: WebAssembly init failed');
+    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0)) throw new Error('fast scanner: WebAssembly init failed');
   }
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */
@@ -268,7 +271,7 @@ export class WasmEngine<K> {
     if (this.x.layout(22)) {
       this.x.resetStrings();
       this.strings = [];
-      this.epoch++;
+      this.epoch = ++epochs;
     }
   }
 }
