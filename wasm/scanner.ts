@@ -71,28 +71,31 @@ const NGROUPS: i32 = 16;
 
 // Row columns: f64 then i32, each ROWS long.
 const D_TS: i32 = 0;
-const D_IN: i32 = 1;
-const D_OUT: i32 = 2;
-const D_CR: i32 = 3;
-const D_CW: i32 = 4;
-const D_W1: i32 = 5;
-const D_RS: i32 = 6;
-const D_REC: i32 = 7;
-const D_EST: i32 = 8;
-const D_LAT: i32 = 9;
-const ND: i32 = 10;
+const D_REC: i32 = 1;
+const D_EST: i32 = 2;
+const D_LAT: i32 = 3;
+const ND: i32 = 4;
+// Token columns (u32, the table's own type: copied as they are).
+const U_IN: i32 = 0;
+const U_OUT: i32 = 1;
+const U_CR: i32 = 2;
+const U_CW: i32 = 3;
+const U_W1: i32 = 4;
+const U_RS: i32 = 5;
+const NU: i32 = 6;
 const I_MODEL: i32 = 0;
 const I_PROVIDER: i32 = 1;
-const I_TRACE_S: i32 = 2;
-const I_TRACE_E: i32 = 3;
-/** bit 1: present; 2: from the top level and ASCII (the JS previous-trace reuse applies); 4: same bytes as the previous row's. */
-const I_TRACE_F: i32 = 4;
+/** 0: no trace id; 1: a new one at [I_TRACE_S, I_TRACE_E) of the window, ASCII; 3: the same, not ASCII; 2: the previous row's. */
+const I_TRACE: i32 = 2;
+const I_REC: i32 = 3; // the row's line record (its line: the window's first line + this)
+const I_TRACE_S: i32 = 4;
+const I_TRACE_E: i32 = 16;
 const I_STATUS: i32 = 5;
 const I_CS: i32 = 6; // 3 columns: the call site string of each context (id + 1)
 const I_DIM: i32 = 9; // 5 columns (id + 1)
 const I_TAG0: i32 = 14; // first tape entry of the row
 const I_ERR: i32 = 15;
-const NI: i32 = 16;
+const NI: i32 = 17;
 
 // --- Memory ----------------------------------------------------------------------------------------------------------
 
@@ -100,6 +103,7 @@ const IN: usize = heap.alloc(WINDOW + 64);
 const LEND: usize = heap.alloc(LINES * 4);
 const LKIND: usize = heap.alloc(LINES);
 const DCOL: usize = heap.alloc(ND * ROWS * 8);
+const UCOL: usize = heap.alloc(NU * ROWS * 4);
 const ICOL: usize = heap.alloc(NI * ROWS * 4);
 const TAPEP: usize = heap.alloc(TAPE * 8);
 const CFG: usize = heap.alloc(1024 * 4);
@@ -124,6 +128,10 @@ const SHASH: usize = heap.alloc(STR_MAX * 4);
 const SOFF: usize = heap.alloc(STR_MAX * 4);
 const SLEN: usize = heap.alloc(STR_MAX * 4);
 const SARENA: usize = heap.alloc(ARENA + 16);
+const TRACE_MAX: i32 = 256;
+const TRACEBUF: usize = heap.alloc(TRACE_MAX + 16);
+/** Length of the previous row's trace id in TRACEBUF, or -1. */
+let prevTraceLen: i32 = -1;
 
 let nf: i32 = 0;
 let maxTokens: f64 = 0;
@@ -181,6 +189,8 @@ export function layout(what: i32): i32 {
     case 24: return rowCount;
     case 25: return tapeCount;
     case 26: return fallbackCount;
+    case 27: return <i32>UCOL;
+    case 28: return NU;
     default: return -1;
   }
 }
@@ -653,13 +663,8 @@ function isoUtc(s: usize, e: usize): f64 {
   return <f64>days * 86400000 + <f64>(h * 3600000 + mi * 60000 + sec * 1000 + ms);
 }
 
-// Previous row's trace id bytes in this window (for "same as the previous row").
-let prevTraceS: usize = 0;
-let prevTraceE: usize = 0;
-let prevTraceOk: bool = false;
-
-/** Writes row `r` from the line just read: L_ROW, L_IGNORED or L_FALLBACK. */
-function emit(r: i32): u8 {
+/** Writes row `r` (line record `record`) from the line just read: L_ROW, L_IGNORED or L_FALLBACK. */
+function emit(r: i32, record: i32): u8 {
   let st = tokenCount(G_INPUT);
   if (st == FALL) return L_FALLBACK;
   const hasIn = st == PRESENT;
@@ -717,26 +722,28 @@ function emit(r: i32): u8 {
     ts = isoUtc(s0At(ti), s1At(ti));
     if (isNaN(ts)) return L_FALLBACK; // another form: Date.parse in the JavaScript reader
   }
-  // The trace id: top level, else metadata (plain strings only).
-  let traceF: i32 = 0;
+  // The trace id: top level, else metadata (plain strings only). Consecutive rows often share it.
   let traceS: usize = 0;
   let traceE: usize = 0;
+  let traceAsc: bool = true;
   let tr = first(G_TRACE, 0);
   if (tr >= 0) {
     if (kindAt(tr) != K_STR) return L_FALLBACK;
     traceS = s0At(tr);
     traceE = s1At(tr);
-    if (traceE > traceS) traceF = load<u8>(SASC + <usize>tr) ? 3 : 1;
+    traceAsc = load<u8>(SASC + <usize>tr) != 0;
   }
-  if (traceF == 0 && metaObj) {
+  if (traceE == traceS && metaObj) {
     tr = first(G_TRACE, 1);
     if (tr >= 0) {
       if (kindAt(tr) != K_STR) return L_FALLBACK;
       traceS = s0At(tr);
       traceE = s1At(tr);
-      if (traceE > traceS) traceF = 1;
+      traceAsc = load<u8>(SASC + <usize>tr) != 0;
     }
   }
+  const traceLen = <i32>(traceE - traceS);
+  const trace: i32 = traceLen == 0 ? 0 : traceLen == prevTraceLen && bytesEqual(TRACEBUF, traceS, traceLen) ? 2 : traceAsc ? 1 : 3;
   st = numOf(first(G_LATENCY, 0));
   if (st == ABSENT && metaObj) st = numOf(first(G_LATENCY, 1));
   if (st == FALL) return L_FALLBACK;
@@ -810,28 +817,31 @@ function emit(r: i32): u8 {
   const dr = DCOL + (<usize>r << 3);
   const RB = <usize>ROWS << 3;
   store<f64>(dr + RB * D_TS, ts);
-  store<f64>(dr + RB * D_IN, inT);
-  store<f64>(dr + RB * D_OUT, outT);
-  store<f64>(dr + RB * D_CR, cr);
-  store<f64>(dr + RB * D_CW, cw);
-  store<f64>(dr + RB * D_W1, w1);
-  store<f64>(dr + RB * D_RS, rs);
+  const ur = UCOL + (<usize>r << 2);
+  const UB = <usize>ROWS << 2;
+  store<u32>(ur + UB * U_IN, <u32>inT);
+  store<u32>(ur + UB * U_OUT, <u32>outT);
+  store<u32>(ur + UB * U_CR, <u32>cr);
+  store<u32>(ur + UB * U_CW, <u32>cw);
+  store<u32>(ur + UB * U_W1, <u32>w1);
+  store<u32>(ur + UB * U_RS, <u32>rs);
   store<f64>(dr + RB * D_REC, rec);
   store<f64>(dr + RB * D_EST, est);
   store<f64>(dr + RB * D_LAT, lat);
   const ir = ICOL + (<usize>r << 2);
   const IB = <usize>ROWS << 2;
-  if (traceF & 2 && prevTraceOk && prevTraceE - prevTraceS == traceE - traceS && bytesEqual(prevTraceS, traceS, <i32>(traceE - traceS))) traceF |= 4;
-  if (traceF & 2) {
-    prevTraceS = traceS;
-    prevTraceE = traceE;
-    prevTraceOk = true;
-  }
   store<i32>(ir + IB * I_MODEL, model);
   store<i32>(ir + IB * I_PROVIDER, provider);
+  store<i32>(ir + IB * I_TRACE, trace);
   store<i32>(ir + IB * I_TRACE_S, <i32>(traceS - IN));
   store<i32>(ir + IB * I_TRACE_E, <i32>(traceE - IN));
-  store<i32>(ir + IB * I_TRACE_F, traceF);
+  store<i32>(ir + IB * I_REC, record);
+  if (trace & 1) {
+    if (traceLen <= TRACE_MAX) {
+      memory.copy(TRACEBUF, traceS, traceLen);
+      prevTraceLen = traceLen;
+    } else prevTraceLen = -1;
+  }
   store<i32>(ir + IB * I_STATUS, status);
   store<i32>(ir + IB * I_CS, cs0);
   store<i32>(ir + IB * (I_CS + 1), cs1);
@@ -850,10 +860,12 @@ function emit(r: i32): u8 {
 // --- The window ------------------------------------------------------------------------------------------------------
 
 /**
- * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there). Returns the number of line
+ * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there). `keepPrevious`: the previous
+ * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
  * records; layout(23) is the bytes they cover, layout(24) the rows, layout(25) the tag entries.
  */
-export function scan(len: i32): i32 {
+export function scan(len: i32, keepPrevious: i32): i32 {
+  if (!keepPrevious) prevTraceLen = -1;
   const end = IN + <usize>len;
   for (let i = 0; i < 64; i += 8) store<u64>(end + i, 0x0a0a0a0a0a0a0a0a);
   let pos = IN;
@@ -861,7 +873,6 @@ export function scan(len: i32): i32 {
   let rows: i32 = 0;
   let fallbacks: i32 = 0;
   tapeCount = 0;
-  prevTraceOk = false;
   while (lines < LINES && rows < ROWS && tapeCount + MAX_TAGS <= TAPE) {
     const p = skipWs(pos);
     let kind = L_FALLBACK;
@@ -876,7 +887,7 @@ export function scan(len: i32): i32 {
         q = skipWs(q);
         if (u8at(q) == 10) {
           if (q >= end) break; // the line is not complete
-          kind = emit(rows);
+          kind = emit(rows, lines);
           nl = q;
         }
       }
@@ -885,7 +896,6 @@ export function scan(len: i32): i32 {
       nl = p;
       while (u8at(nl) != 10) nl++;
       if (nl >= end) break;
-      prevTraceOk = false;
       fallbacks++;
     } else if (kind == L_ROW) rows++;
     store<i32>(LEND + (<usize>lines << 2), <i32>(nl - IN));

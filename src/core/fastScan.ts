@@ -5,9 +5,8 @@ import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pri
 import type { CallRecord, Problem, TokenCounts } from './types';
 import { toEpochMs, toNumber } from './values';
 import {
-  D_CR, D_CW, D_EST, D_IN, D_LAT, D_OUT, D_REC, D_RS, D_TS, D_W1, I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE_E,
-  I_TRACE_F, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META, KF_TAGS, L_IGNORED, L_FALLBACK, L_ROW, TRACE_PRESENT,
-  TRACE_SAME, TRACE_TOP_ASCII, WasmEngine,
+  I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_REC, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
+  KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
 /**
@@ -411,10 +410,12 @@ export class FastScanner {
     const w = wasmEngine();
     if (w) {
       // Windows of bytes through the WebAssembly loop; the lines it leaves go through lineAt, in order.
+      let keep = false;
       windows: while (pos < len) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(len - base, w.window));
+        const records = w.scan(b, base, Math.min(len - base, w.window), keep);
+        keep = true;
         if (records === 0) {
           // No complete line in the window: a line longer than the window, or the unterminated last line.
           const nl = b.indexOf(10, pos);
@@ -424,30 +425,31 @@ export class FastScanner {
           line++;
           continue;
         }
+        // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once.
         const rows = w.rowCount();
-        // Without fallback lines the window's rows are consecutive table rows: their numbers are copied at once.
-        const bulk = w.fallbackCount() === 0 ? this.table.length : -1;
-        if (bulk >= 0) w.copyNumbers(this.table, bulk, rows);
+        const firstLine = line;
+        let run = 0;
         let r = 0;
         for (let k = 0; k < records; k++) {
           const nl = base + w.lineEnd(k);
           const kind = w.lineKind(k);
-          if (kind === L_ROW) {
-            this.emitRow(w, r, rows, line, base, bulk >= 0, res);
-            r++;
-            res.fastLines++;
-            res.wasmLines++;
-          } else if (kind === L_IGNORED) {
+          if (kind === L_ROW) r++;
+          else if (kind === L_IGNORED) {
             opts.ctx.ignored++;
             res.fastLines++;
             res.wasmLines++;
-          } else if (kind === L_FALLBACK && !this.lineAt(pos, nl, line, start.offset, opts, res)) {
-            w.endWindow();
-            break windows;
+          } else if (kind === L_FALLBACK) {
+            if (r > run) this.emitRows(w, run, r, rows, base, firstLine, res);
+            run = r;
+            if (!this.lineAt(pos, nl, line, start.offset, opts, res)) {
+              w.endWindow();
+              break windows;
+            }
           }
           pos = nl + 1;
           line++;
         }
+        if (r > run) this.emitRows(w, run, r, rows, base, firstLine, res);
         w.endWindow();
       }
     } else {
@@ -511,7 +513,13 @@ export class FastScanner {
   private wStatus = new Int8Array(0);
   private wCallsite: (Callsite | null | undefined)[] = [];
 
+  /** Pool id of the trace id of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
+  private wTracePool = 0;
+  /** Rows per integer column of the engine. */
+  private wRows = 0;
+
   private syncWasm(w: WasmEngine<KeyInfo>) {
+    this.wRows = w.rows;
     if (this.wEpoch === w.epoch) return;
     this.wEpoch = w.epoch;
     this.wPool.fill(0);
@@ -554,65 +562,64 @@ export class FastScanner {
     return c;
   }
 
-  /** Appends row r (of `rows`) of the last WebAssembly window (which started at `base` in the bytes) as emit() would. */
-  private emitRow(w: WasmEngine<KeyInfo>, r: number, rows: number, line: number, base: number, copied: boolean, res: FastScanResult) {
+  /**
+   * Appends rows [r0, r1) (of `rows`) of the last WebAssembly window, as emit() would each (same columns, strings
+   * interned in the same order). `firstLine`: the line number of the window's first line record.
+   */
+  private emitRows(w: WasmEngine<KeyInfo>, r0: number, r1: number, rows: number, base: number, firstLine: number, res: FastScanResult) {
     const table = this.table;
-    if (!copied) table.reserve(table.length + 1);
-    const i = table.length++;
-    if (!copied) {
-      table.tsMs[i] = w.num(D_TS, r);
-      table.recordedUsd[i] = w.num(D_REC, r);
-      table.estimatedUsd[i] = w.num(D_EST, r);
-      table.latencyMs[i] = w.num(D_LAT, r);
-      table.inputTokens[i] = w.num(D_IN, r);
-      table.outputTokens[i] = w.num(D_OUT, r);
-      table.cacheReadTokens[i] = w.num(D_CR, r);
-      table.cacheWriteTokens[i] = w.num(D_CW, r);
-      table.cacheWrite1hTokens[i] = w.num(D_W1, r);
-      table.reasoningTokens[i] = w.num(D_RS, r);
-    }
-    let isError = w.int(I_ERR, r) !== 0;
-    if (!isError) {
-      const st = w.int(I_STATUS, r);
-      if (st !== 0) isError = this.wStatusError(w, st - 1);
-    }
-    table.flags[i] = isError ? FLAG_ERROR : 0;
-    table.line[i] = line;
-    const pool = table.pool;
-    const tf = w.int(I_TRACE_F, r);
-    if ((tf & TRACE_PRESENT) === 0) table.traceId[i] = 0;
-    else {
-      let lt = this.lastTrace;
-      let traceId: string;
-      if ((tf & TRACE_SAME) !== 0 && lt) traceId = lt.str;
-      else {
-        const s = base + w.int(I_TRACE_S, r);
-        const e = base + w.int(I_TRACE_E, r);
-        traceId = (tf & TRACE_TOP_ASCII) !== 0 ? this.traceRange(s, e) : utf8.decode(this.b.subarray(s, e));
-        lt = this.lastTrace;
+    const at = table.length;
+    w.copyNumbers(table, at, r0, r1 - r0);
+    table.length = at + (r1 - r0);
+    const I = w.ints();
+    const cRec = w.intAt(I_REC), cErr = w.intAt(I_ERR), cStatus = w.intAt(I_STATUS), cCs = w.intAt(I_CS);
+    const cTrace = w.intAt(I_TRACE), cTraceS = w.intAt(I_TRACE_S), cTraceE = w.intAt(I_TRACE_E);
+    const b = this.b;
+    const cDim = w.intAt(I_DIM), cProvider = w.intAt(I_PROVIDER), cModel = w.intAt(I_MODEL), cTag = w.intAt(I_TAG0);
+    const tapeEnd = w.tapeCount();
+    const { line: lines, flags, traceId, callsiteFile, callsiteLine } = table;
+    const { feature, user, agent, template, tool, provider, model } = table.dims;
+    for (let r = r0, i = at; r < r1; r++, i++) {
+      lines[i] = firstLine + I[cRec + r];
+      let isError = I[cErr + r] !== 0;
+      if (!isError) {
+        const st = I[cStatus + r];
+        if (st !== 0) isError = this.wStatusError(w, st - 1);
       }
-      table.traceId[i] = lt && lt.str === traceId ? (lt.poolId >= 0 ? lt.poolId : (lt.poolId = pool.id(traceId))) : pool.id(traceId);
+      flags[i] = isError ? FLAG_ERROR : 0;
+      const tf = I[cTrace + r];
+      if (tf === 0) traceId[i] = 0;
+      else {
+        if (tf !== TRACE_SAME) {
+          const s = base + I[cTraceS + r];
+          const e = base + I[cTraceE + r];
+          this.wTracePool = table.pool.id(tf === TRACE_NEW_ASCII ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)));
+        }
+        traceId[i] = this.wTracePool;
+      }
+      let cs: Callsite | null = null;
+      for (let k = 0; k < 3 && !cs; k++) {
+        const id1 = I[cCs + k * this.wRows + r];
+        if (id1 !== 0) cs = this.wCallsiteOf(w, id1 - 1);
+      }
+      callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = table.pool.id(cs.file))) : 0;
+      callsiteLine[i] = cs ? cs.line : 0;
+      feature[i] = this.wPoolId(w, I[cDim + r]);
+      user[i] = this.wPoolId(w, I[cDim + this.wRows + r]);
+      agent[i] = this.wPoolId(w, I[cDim + 2 * this.wRows + r]);
+      template[i] = this.wPoolId(w, I[cDim + 3 * this.wRows + r]);
+      tool[i] = this.wPoolId(w, I[cDim + 4 * this.wRows + r]);
+      const pid = this.wPoolId(w, I[cProvider + r]);
+      const mid = this.wPoolId(w, I[cModel + r]);
+      provider[i] = pid;
+      model[i] = mid;
+      const t1 = r + 1 < rows ? I[cTag + r + 1] : tapeEnd;
+      for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j) + 1);
+      this.price(i, mid, pid);
     }
-    let cs: Callsite | null = null;
-    for (let k = 0; k < 3 && !cs; k++) {
-      const id1 = w.int(I_CS + k, r);
-      if (id1 !== 0) cs = this.wCallsiteOf(w, id1 - 1);
-    }
-    table.callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = pool.id(cs.file))) : 0;
-    table.callsiteLine[i] = cs ? cs.line : 0;
-    table.dims.feature[i] = this.wPoolId(w, w.int(I_DIM, r));
-    table.dims.user[i] = this.wPoolId(w, w.int(I_DIM + 1, r));
-    table.dims.agent[i] = this.wPoolId(w, w.int(I_DIM + 2, r));
-    table.dims.template[i] = this.wPoolId(w, w.int(I_DIM + 3, r));
-    table.dims.tool[i] = this.wPoolId(w, w.int(I_DIM + 4, r));
-    const pid = this.wPoolId(w, w.int(I_PROVIDER, r));
-    const mid = this.wPoolId(w, w.int(I_MODEL, r));
-    table.dims.provider[i] = pid;
-    table.dims.model[i] = mid;
-    const t1 = r + 1 < rows ? w.int(I_TAG0, r + 1) : w.tapeCount();
-    for (let j = w.int(I_TAG0, r); j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j) + 1);
-    this.price(i, mid, pid);
-    res.added++;
+    res.added += r1 - r0;
+    res.fastLines += r1 - r0;
+    res.wasmLines += r1 - r0;
   }
 
   private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult): ReadPosition {

@@ -26,10 +26,12 @@ export const L_BLANK = 2;
 export const L_IGNORED = 3;
 export const L_FALLBACK = 4;
 
-export const D_TS = 0, D_IN = 1, D_OUT = 2, D_CR = 3, D_CW = 4, D_W1 = 5, D_RS = 6, D_REC = 7, D_EST = 8, D_LAT = 9;
-export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE_S = 2, I_TRACE_E = 3, I_TRACE_F = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15;
-/** I_TRACE_F bits. */
-export const TRACE_PRESENT = 1, TRACE_TOP_ASCII = 2, TRACE_SAME = 4;
+export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3;
+export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
+/** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record in the window. */
+export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
+/** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
+export const TRACE_NEW_ASCII = 1, TRACE_SAME = 2, TRACE_NEW = 3;
 
 // Key flags, as wasm/scanner.ts reads them.
 export const KF_DANGER_TOP = 1, KF_DANGER_META = 2, KF_DANGER_TAGS = 4, KF_META = 8, KF_TAGS = 16;
@@ -74,7 +76,7 @@ interface Exports {
   layout(what: number): number;
   init(fields: number, maxTokens: number, metaModel: number, metaProvider: number, strLimit: number): number;
   resetStrings(): void;
-  scan(len: number): number;
+  scan(len: number, keepPrevious: number): number;
 }
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -99,10 +101,12 @@ export class WasmEngine<K> {
   private u8!: Uint8Array;
   private i32!: Int32Array;
   private f64!: Float64Array;
+  private u32!: Uint32Array;
   private readonly inAt: number;
   private readonly lendAt: number;
   private readonly lkindAt: number;
   private readonly dcolAt: number;
+  private readonly ucolAt: number;
   private readonly icolAt: number;
   private readonly tapeAt: number;
   private readonly kpropsAt: number;
@@ -128,11 +132,12 @@ export class WasmEngine<K> {
     [this.inAt, this.lendAt, this.lkindAt, this.dcolAt, this.icolAt, this.tapeAt] = [L(0), L(1), L(2), L(3), L(4), L(5)];
     const cfgAt = L(6);
     [this.kpropsAt, this.soffAt, this.slenAt, this.arenaAt] = [L(7), L(8), L(9), L(10)];
+    this.ucolAt = L(27);
     this.window = L(11);
     this.rows = L(12);
     this.kp = L(16);
     this.keyMax = L(17);
-    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 16 || L(19) !== 10) throw new Error('fast scanner: WebAssembly layout mismatch');
+    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 17 || L(19) !== 4 || L(28) !== 6) throw new Error('fast scanner: WebAssembly layout mismatch');
     this.views();
     // The groups: (offset, length) pairs, then the field indices.
     const base = cfgAt >> 2;
@@ -163,6 +168,7 @@ export class WasmEngine<K> {
     this.u8 = new Uint8Array(buf);
     this.i32 = new Int32Array(buf);
     this.f64 = new Float64Array(buf);
+    this.u32 = new Uint32Array(buf);
   }
 
   private newKey(describe: (name: string) => WasmKey<K> | undefined, ptr: number, len: number): number {
@@ -182,11 +188,14 @@ export class WasmEngine<K> {
     return id;
   }
 
-  /** Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records. */
-  scan(b: Uint8Array, from: number, n: number): number {
+  /**
+   * Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records.
+   * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
+   */
+  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean): number {
     this.views();
     this.u8.set(b.subarray(from, from + n), this.inAt);
-    const lines = this.x.scan(n);
+    const lines = this.x.scan(n, keepPrevious ? 1 : 0);
     this.views();
     return lines;
   }
@@ -205,14 +214,13 @@ export class WasmEngine<K> {
     return this.u8[this.lkindAt + k];
   }
 
-  /** Number column c of row r. */
-  num(c: number, r: number): number {
-    return this.f64[(this.dcolAt >> 3) + c * this.rows + r];
+  /** The module's memory as 32-bit integers (valid until the next scan): integer column c of row r is at intAt(c) + r. */
+  ints(): Int32Array {
+    return this.i32;
   }
 
-  /** Integer column c of row r. */
-  int(c: number, r: number): number {
-    return this.i32[(this.icolAt >> 2) + c * this.rows + r];
+  intAt(c: number): number {
+    return (this.icolAt >> 2) + c * this.rows;
   }
 
   /** Tag entries of the last scan: [start, end) of row r is int(I_TAG0, r) to the next row's (or tapeCount). */
@@ -225,20 +233,21 @@ export class WasmEngine<K> {
     return this.x.layout(26);
   }
 
-  /** Copies the number columns of the last scan's `rows` rows into the table at rows [at, at + rows). */
-  copyNumbers(t: NumberColumns, at: number, rows: number) {
-    t.reserve(at + rows);
-    const d = (c: number) => this.f64.subarray((this.dcolAt >> 3) + c * this.rows, (this.dcolAt >> 3) + c * this.rows + rows);
+  /** Copies the number columns of rows [r0, r0 + n) of the last scan into the table's rows [at, at + n). */
+  copyNumbers(t: NumberColumns, at: number, r0: number, n: number) {
+    t.reserve(at + n);
+    const d = (c: number) => this.f64.subarray((this.dcolAt >> 3) + c * this.rows + r0, (this.dcolAt >> 3) + c * this.rows + r0 + n);
+    const u = (c: number) => this.u32.subarray((this.ucolAt >> 2) + c * this.rows + r0, (this.ucolAt >> 2) + c * this.rows + r0 + n);
     t.tsMs.set(d(D_TS), at);
     t.recordedUsd.set(d(D_REC), at);
     t.estimatedUsd.set(d(D_EST), at);
     t.latencyMs.set(d(D_LAT), at);
-    t.inputTokens.set(d(D_IN), at);
-    t.outputTokens.set(d(D_OUT), at);
-    t.cacheReadTokens.set(d(D_CR), at);
-    t.cacheWriteTokens.set(d(D_CW), at);
-    t.cacheWrite1hTokens.set(d(D_W1), at);
-    t.reasoningTokens.set(d(D_RS), at);
+    t.inputTokens.set(u(U_IN), at);
+    t.outputTokens.set(u(U_OUT), at);
+    t.cacheReadTokens.set(u(U_CR), at);
+    t.cacheWriteTokens.set(u(U_CW), at);
+    t.cacheWrite1hTokens.set(u(U_W1), at);
+    t.reasoningTokens.set(u(U_RS), at);
   }
 
   /** Rows of the last scan. */
