@@ -28,7 +28,7 @@ export const L_FALLBACK = 4;
 
 export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3;
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
-/** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record in its window. */
+/** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
 export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
 /** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
 export const TRACE_NEW_ASCII = 1, TRACE_SAME = 2, TRACE_NEW = 3;
