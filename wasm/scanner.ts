@@ -90,12 +90,21 @@ const I_TRACE: i32 = 2;
 const I_REC: i32 = 3; // the row's line record (its line: the window's first line + this)
 const I_TRACE_S: i32 = 4;
 const I_TRACE_E: i32 = 16;
+// Resolved for the table (JavaScript copies these columns as they are): line number, flags, call site, and pool ids
+// (-1 where this reader has not told the module the pool id yet: the row is then on the fix list).
+const I_LINE: i32 = 17;
+const I_FLAGS: i32 = 18;
+const I_CSFILE: i32 = 19;
+const I_CSLINE: i32 = 20;
+const I_PDIM: i32 = 21; // 5 columns
+const I_PPROVIDER: i32 = 26;
+const I_PMODEL: i32 = 27;
 const I_STATUS: i32 = 5;
 const I_CS: i32 = 6; // 3 columns: the call site string of each context (id + 1)
 const I_DIM: i32 = 9; // 5 columns (id + 1)
 const I_TAG0: i32 = 14; // first tape entry of the row
 const I_ERR: i32 = 15;
-const NI: i32 = 17;
+const NI: i32 = 28;
 
 // --- Memory ----------------------------------------------------------------------------------------------------------
 
@@ -128,6 +137,22 @@ const SHASH: usize = heap.alloc(STR_MAX * 4);
 const SOFF: usize = heap.alloc(STR_MAX * 4);
 const SLEN: usize = heap.alloc(STR_MAX * 4);
 const SARENA: usize = heap.alloc(ARENA + 16);
+// What JavaScript told the module about each string: its pool id for one reader (OWNER), its reading as a status (0:
+// not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for CSOWNER) and line).
+const POOLOF: usize = heap.alloc(STR_MAX * 4);
+const OWNER: usize = heap.alloc(STR_MAX * 4);
+const STATUSOF: usize = heap.alloc(STR_MAX);
+const CSSTATE: usize = heap.alloc(STR_MAX);
+const CSLINE: usize = heap.alloc(STR_MAX * 4);
+const CSFILE: usize = heap.alloc(STR_MAX * 4);
+const CSOWNER: usize = heap.alloc(STR_MAX * 4);
+/** Rows JavaScript completes (a string it has not seen yet), in order. */
+const FIXES: usize = heap.alloc(ROWS * 4);
+let fixCount: i32 = 0;
+let firstLine: i32 = 0;
+let owner: i32 = 0;
+let flagError: i32 = 1;
+let needFix: bool = false;
 const TRACE_MAX: i32 = 256;
 const TRACEBUF: usize = heap.alloc(TRACE_MAX + 16);
 /** Length of the previous row's trace id in TRACEBUF, or -1. */
@@ -191,6 +216,15 @@ export function layout(what: i32): i32 {
     case 26: return fallbackCount;
     case 27: return <i32>UCOL;
     case 28: return NU;
+    case 29: return <i32>POOLOF;
+    case 30: return <i32>OWNER;
+    case 31: return <i32>STATUSOF;
+    case 32: return <i32>CSSTATE;
+    case 33: return <i32>CSLINE;
+    case 34: return <i32>CSFILE;
+    case 35: return <i32>CSOWNER;
+    case 36: return <i32>FIXES;
+    case 37: return fixCount;
     default: return -1;
   }
 }
@@ -200,7 +234,8 @@ export function layout(what: i32): i32 {
  * them, then the field indices. `fields` is the number of field slots per context; `strLimit` (0: the most) caps the
  * strings kept before a reset (tests lower it).
  */
-export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32): i32 {
+export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32): i32 {
+  flagError = errorFlag;
   if (fields > MAXF) return 0;
   strMax = strLimit > 0 && strLimit < STR_MAX ? strLimit : STR_MAX;
   nf = fields;
@@ -213,6 +248,10 @@ export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProvider
 /** Forgets every interned string (when the table is full; JavaScript forgets its ids at the same time). */
 export function resetStrings(): void {
   memory.fill(STAB, 0, STR_TAB * 4);
+  memory.fill(OWNER, 0, STR_MAX * 4);
+  memory.fill(CSOWNER, 0, STR_MAX * 4);
+  memory.fill(STATUSOF, 0, STR_MAX);
+  memory.fill(CSSTATE, 0, STR_MAX);
   nStrs = 0;
   arenaUsed = 0;
   strFull = 0;
@@ -853,19 +892,70 @@ function emit(r: i32, record: i32): u8 {
   store<i32>(ir + IB * (I_DIM + 4), d4);
   store<i32>(ir + IB * I_TAG0, tape0);
   store<i32>(ir + IB * I_ERR, err);
+  // What the table gets, where the module already knows it.
+  needFix = false;
+  store<i32>(ir + IB * I_LINE, firstLine + record);
+  let flag = err;
+  if (!err && status != 0) {
+    const sv = load<u8>(STATUSOF + <usize>(status - 1));
+    if (sv == 0) needFix = true;
+    else flag = sv == 2 ? 1 : 0;
+  }
+  store<i32>(ir + IB * I_FLAGS, flag ? flagError : 0);
+  let csFile: i32 = 0;
+  let csLine: i32 = 0;
+  for (let k = 0; k < 3; k++) {
+    const id1 = k == 0 ? cs0 : k == 1 ? cs1 : cs2;
+    if (id1 == 0) continue;
+    const id = <usize>(id1 - 1);
+    const state = load<u8>(CSSTATE + id);
+    if (state == 1) continue;
+    if (state == 0 || load<i32>(CSOWNER + (id << 2)) != owner) needFix = true;
+    else {
+      csFile = load<i32>(CSFILE + (id << 2));
+      csLine = load<i32>(CSLINE + (id << 2));
+    }
+    break;
+  }
+  store<i32>(ir + IB * I_CSFILE, csFile);
+  store<i32>(ir + IB * I_CSLINE, csLine);
+  store<i32>(ir + IB * I_PDIM, poolOf(d0));
+  store<i32>(ir + IB * (I_PDIM + 1), poolOf(d1));
+  store<i32>(ir + IB * (I_PDIM + 2), poolOf(d2v));
+  store<i32>(ir + IB * (I_PDIM + 3), poolOf(d3));
+  store<i32>(ir + IB * (I_PDIM + 4), poolOf(d4));
+  store<i32>(ir + IB * I_PPROVIDER, poolOf(provider));
+  store<i32>(ir + IB * I_PMODEL, poolOf(model));
+  if (needFix) {
+    store<i32>(FIXES + (<usize>fixCount << 2), r);
+    fixCount++;
+  }
   tapeCount = tape;
   return L_ROW;
+}
+
+/** The pool id of string id1 - 1 for this reader (0 for none), or -1 (and the row needs fixing) when not told yet. */
+function poolOf(id1: i32): i32 {
+  if (id1 == 0) return 0;
+  const id = <usize>(id1 - 1);
+  if (load<i32>(OWNER + (id << 2)) == owner) return load<i32>(POOLOF + (id << 2));
+  needFix = true;
+  return -1;
 }
 
 // --- The window ------------------------------------------------------------------------------------------------------
 
 /**
- * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there). `keepPrevious`: the previous
+ * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there), the first being line `line`, for
+ * reader `reader` (whose pool ids the module was told through POOLOF/OWNER). `keepPrevious`: the previous
  * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
  * records; layout(23) is the bytes they cover, layout(24) the rows, layout(25) the tag entries.
  */
-export function scan(len: i32, keepPrevious: i32): i32 {
+export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
   if (!keepPrevious) prevTraceLen = -1;
+  firstLine = line;
+  owner = reader;
+  fixCount = 0;
   const end = IN + <usize>len;
   for (let i = 0; i < 64; i += 8) store<u64>(end + i, 0x0a0a0a0a0a0a0a0a);
   let pos = IN;

@@ -5,7 +5,7 @@ import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pri
 import type { CallRecord, Problem, TokenCounts } from './types';
 import { toEpochMs, toNumber } from './values';
 import {
-  I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_REC, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
+  I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
   KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
@@ -195,6 +195,7 @@ function keyInfo(name: string): KeyInfo {
 // --- The WebAssembly loop (fastScanWasm.ts): one engine per thread, off with setWasmScanning(false) ---------------
 
 let wasmOn = true;
+let readers = 0;
 let wasmStringLimit = 0;
 let engine: WasmEngine<KeyInfo> | null | undefined;
 
@@ -230,6 +231,7 @@ function wasmEngine(): WasmEngine<KeyInfo> | null {
       metaModelField: F_META_MODEL,
       metaProviderField: F_META_PROVIDER,
       stringLimit: wasmStringLimit,
+      errorFlag: FLAG_ERROR,
     },
   );
   return engine;
@@ -414,8 +416,9 @@ export class FastScanner {
       windows: while (pos < len) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(len - base, w.window), keep);
+        const records = w.scan(b, base, Math.min(len - base, w.window), keep, line, this.token);
         keep = true;
+        this.fixAt = 0;
         if (records === 0) {
           // No complete line in the window: a line longer than the window, or the unterminated last line.
           const nl = b.indexOf(10, pos);
@@ -427,7 +430,6 @@ export class FastScanner {
         }
         // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once.
         const rows = w.rowCount();
-        const firstLine = line;
         let run = 0;
         let r = 0;
         for (let k = 0; k < records; k++) {
@@ -439,7 +441,7 @@ export class FastScanner {
             res.fastLines++;
             res.wasmLines++;
           } else if (kind === L_FALLBACK) {
-            if (r > run) this.emitRows(w, run, r, rows, base, firstLine, res);
+            if (r > run) this.emitRows(w, run, r, rows, base, res);
             run = r;
             if (!this.lineAt(pos, nl, line, start.offset, opts, res)) {
               w.endWindow();
@@ -449,7 +451,7 @@ export class FastScanner {
           pos = nl + 1;
           line++;
         }
-        if (r > run) this.emitRows(w, run, r, rows, base, firstLine, res);
+        if (r > run) this.emitRows(w, run, r, rows, base, res);
         w.endWindow();
       }
     } else {
@@ -507,53 +509,29 @@ export class FastScanner {
 
   // --- Rows read by the WebAssembly loop ----------------------------------------------------------------------------
 
-  /** Per WebAssembly string id (of the engine's current epoch): pool id + 1 (0: not asked yet), call site, status. */
+  /** Per WebAssembly string id (of the engine's current epoch): its call site reading for this reader's table. */
   private wEpoch = -1;
-  private wPool = new Int32Array(0);
-  private wStatus = new Int8Array(0);
   private wCallsite: (Callsite | null | undefined)[] = [];
-
+  /** Which reader this is, for the module (pool ids belong to this reader's table). */
+  private readonly token = ++readers;
+  /** Next entry of the last scan's fix list. */
+  private fixAt = 0;
   /** Pool id of the trace id of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
   private wTracePool = 0;
-  /** Rows per integer column of the engine. */
-  private wRows = 0;
 
   private syncWasm(w: WasmEngine<KeyInfo>) {
-    this.wRows = w.rows;
     if (this.wEpoch === w.epoch) return;
     this.wEpoch = w.epoch;
-    this.wPool.fill(0);
-    this.wStatus.fill(0);
     this.wCallsite = [];
   }
 
-  /** The pool id of WebAssembly string `id1` - 1 (0: none). */
-  private wPoolId(w: WasmEngine<KeyInfo>, id1: number): number {
-    if (id1 === 0) return 0;
-    const id = id1 - 1;
-    if (id >= this.wPool.length) this.wGrow(id);
-    const known = this.wPool[id];
-    if (known !== 0) return known - 1;
+  /** The pool id of WebAssembly string `id`, interned and told to the module. */
+  private wPoolId(w: WasmEngine<KeyInfo>, id: number): number {
+    const known = w.poolOf(id, this.token);
+    if (known >= 0) return known;
     const pid = this.table.pool.id(w.str(id));
-    this.wPool[id] = pid + 1;
+    w.setPool(id, pid, this.token);
     return pid;
-  }
-
-  private wGrow(id: number) {
-    const n = Math.max(id + 1, this.wPool.length * 2, 1024);
-    const p = new Int32Array(n);
-    p.set(this.wPool);
-    this.wPool = p;
-    const st = new Int8Array(n);
-    st.set(this.wStatus);
-    this.wStatus = st;
-  }
-
-  private wStatusError(w: WasmEngine<KeyInfo>, id: number): boolean {
-    if (id >= this.wStatus.length) this.wGrow(id);
-    let v = this.wStatus[id];
-    if (v === 0) this.wStatus[id] = v = STATUS_ERROR.test(w.str(id)) ? 2 : 1;
-    return v === 2;
   }
 
   private wCallsiteOf(w: WasmEngine<KeyInfo>, id: number): Callsite | null {
@@ -563,30 +541,27 @@ export class FastScanner {
   }
 
   /**
-   * Appends rows [r0, r1) (of `rows`) of the last WebAssembly window, as emit() would each (same columns, strings
-   * interned in the same order). `firstLine`: the line number of the window's first line record.
+   * Appends rows [r0, r1) (of `rows`) of the last WebAssembly scan (of the bytes from `base`), as emit() would each
+   * (same columns and strings; pool ids may be assigned in another order).
    */
-  private emitRows(w: WasmEngine<KeyInfo>, r0: number, r1: number, rows: number, base: number, firstLine: number, res: FastScanResult) {
+  private emitRows(w: WasmEngine<KeyInfo>, r0: number, r1: number, rows: number, base: number, res: FastScanResult) {
     const table = this.table;
     const at = table.length;
-    w.copyNumbers(table, at, r0, r1 - r0);
-    table.length = at + (r1 - r0);
+    const n = r1 - r0;
+    w.copyRows(table, at, r0, n);
+    table.length = at + n;
     const I = w.ints();
-    const cRec = w.intAt(I_REC), cErr = w.intAt(I_ERR), cStatus = w.intAt(I_STATUS), cCs = w.intAt(I_CS);
+    // Rows with a string this reader has not told the module about yet.
+    const fixes = w.fixes();
+    while (this.fixAt < fixes.length && fixes[this.fixAt] < r1) {
+      const r = fixes[this.fixAt++];
+      this.fixRow(w, I, r, at + r - r0);
+    }
+    // Trace ids: decoded and interned when they change from one row to the next.
     const cTrace = w.intAt(I_TRACE), cTraceS = w.intAt(I_TRACE_S), cTraceE = w.intAt(I_TRACE_E);
+    const traceId = table.traceId;
     const b = this.b;
-    const cDim = w.intAt(I_DIM), cProvider = w.intAt(I_PROVIDER), cModel = w.intAt(I_MODEL), cTag = w.intAt(I_TAG0);
-    const tapeEnd = w.tapeCount();
-    const { line: lines, flags, traceId, callsiteFile, callsiteLine } = table;
-    const { feature, user, agent, template, tool, provider, model } = table.dims;
     for (let r = r0, i = at; r < r1; r++, i++) {
-      lines[i] = firstLine + I[cRec + r];
-      let isError = I[cErr + r] !== 0;
-      if (!isError) {
-        const st = I[cStatus + r];
-        if (st !== 0) isError = this.wStatusError(w, st - 1);
-      }
-      flags[i] = isError ? FLAG_ERROR : 0;
       const tf = I[cTrace + r];
       if (tf === 0) traceId[i] = 0;
       else {
@@ -597,29 +572,53 @@ export class FastScanner {
         }
         traceId[i] = this.wTracePool;
       }
-      let cs: Callsite | null = null;
-      for (let k = 0; k < 3 && !cs; k++) {
-        const id1 = I[cCs + k * this.wRows + r];
-        if (id1 !== 0) cs = this.wCallsiteOf(w, id1 - 1);
-      }
-      callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = table.pool.id(cs.file))) : 0;
-      callsiteLine[i] = cs ? cs.line : 0;
-      feature[i] = this.wPoolId(w, I[cDim + r]);
-      user[i] = this.wPoolId(w, I[cDim + this.wRows + r]);
-      agent[i] = this.wPoolId(w, I[cDim + 2 * this.wRows + r]);
-      template[i] = this.wPoolId(w, I[cDim + 3 * this.wRows + r]);
-      tool[i] = this.wPoolId(w, I[cDim + 4 * this.wRows + r]);
-      const pid = this.wPoolId(w, I[cProvider + r]);
-      const mid = this.wPoolId(w, I[cModel + r]);
-      provider[i] = pid;
-      model[i] = mid;
-      const t1 = r + 1 < rows ? I[cTag + r + 1] : tapeEnd;
-      for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j) + 1);
-      this.price(i, mid, pid);
     }
-    res.added += r1 - r0;
-    res.fastLines += r1 - r0;
-    res.wasmLines += r1 - r0;
+    // Custom tags (in their order of appearance, as emit() creates the columns).
+    const tapeEnd = w.tapeCount();
+    if (tapeEnd > 0) {
+      const cTag = w.intAt(I_TAG0);
+      for (let r = r0, i = at; r < r1; r++, i++) {
+        const t1 = r + 1 < rows ? I[cTag + r + 1] : tapeEnd;
+        for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j));
+      }
+    }
+    const { provider, model } = table.dims;
+    for (let i = at; i < at + n; i++) this.price(i, model[i], provider[i]);
+    res.added += n;
+    res.fastLines += n;
+    res.wasmLines += n;
+  }
+
+  /** Completes row r of the last scan (table row i): the pool ids, error flag and call site the module did not know. */
+  private fixRow(w: WasmEngine<KeyInfo>, I: Int32Array, r: number, i: number) {
+    const table = this.table;
+    const d = table.dims;
+    const cols: [number, Int32Array][] = [
+      [I_DIM, d.feature], [I_DIM + 1, d.user], [I_DIM + 2, d.agent], [I_DIM + 3, d.template], [I_DIM + 4, d.tool], [I_PROVIDER, d.provider], [I_MODEL, d.model],
+    ];
+    for (const [c, col] of cols) {
+      if (col[i] >= 0) continue;
+      col[i] = this.wPoolId(w, I[w.intAt(c) + r] - 1);
+    }
+    let isError = I[w.intAt(I_ERR) + r] !== 0;
+    if (!isError) {
+      const st = I[w.intAt(I_STATUS) + r];
+      if (st !== 0) {
+        isError = STATUS_ERROR.test(w.str(st - 1));
+        w.setStatus(st - 1, isError);
+      }
+    }
+    table.flags[i] = isError ? FLAG_ERROR : 0;
+    let cs: Callsite | null = null;
+    for (let k = 0; k < 3 && !cs; k++) {
+      const id1 = I[w.intAt(I_CS + k) + r];
+      if (id1 === 0) continue;
+      cs = this.wCallsiteOf(w, id1 - 1);
+      if (cs && cs.fileId < 0) cs.fileId = table.pool.id(cs.file);
+      w.setCallsite(id1 - 1, cs, this.token);
+    }
+    table.callsiteFile[i] = cs ? cs.fileId : 0;
+    table.callsiteLine[i] = cs ? cs.line : 0;
   }
 
   private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult): ReadPosition {

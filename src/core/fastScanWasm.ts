@@ -30,6 +30,8 @@ export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3;
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
 /** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
 export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
+/** Resolved columns, copied into the table as they are (pool ids are -1 on rows of the fix list, until fixed). */
+export const I_LINE = 17, I_FLAGS = 18, I_CSFILE = 19, I_CSLINE = 20, I_PDIM = 21, I_PPROVIDER = 26, I_PMODEL = 27;
 /** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
 export const TRACE_NEW_ASCII = 1, TRACE_SAME = 2, TRACE_NEW = 3;
 
@@ -45,6 +47,8 @@ export interface WasmConfig {
   metaProviderField: number;
   /** Strings kept before the table is reset (0: as many as the module holds). */
   stringLimit?: number;
+  /** The table's flag bit for an error. */
+  errorFlag: number;
 }
 
 /** What a key means, for the module: its field slot and flags, and its dimension class at top level and nested. */
@@ -56,8 +60,8 @@ export interface WasmKey<K> {
   nestedTag: number;
 }
 
-/** The table columns a window's numbers go to (CallTable's). */
-export interface NumberColumns {
+/** The table columns a scan's rows are copied to (CallTable's). */
+export interface TableColumns {
   reserve(n: number): void;
   tsMs: Float64Array;
   recordedUsd: Float64Array;
@@ -69,14 +73,19 @@ export interface NumberColumns {
   cacheWriteTokens: Uint32Array;
   cacheWrite1hTokens: Uint32Array;
   reasoningTokens: Uint32Array;
+  line: Int32Array;
+  flags: Uint8Array;
+  callsiteFile: Int32Array;
+  callsiteLine: Int32Array;
+  dims: { feature: Int32Array; user: Int32Array; agent: Int32Array; template: Int32Array; tool: Int32Array; provider: Int32Array; model: Int32Array };
 }
 
 interface Exports {
   memory: WebAssembly.Memory;
   layout(what: number): number;
-  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number, strLimit: number): number;
+  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number): number;
   resetStrings(): void;
-  scan(len: number, keepPrevious: number): number;
+  scan(len: number, keepPrevious: number, firstLine: number, reader: number): number;
 }
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -114,6 +123,14 @@ export class WasmEngine<K> {
   private readonly slenAt: number;
   private readonly arenaAt: number;
   private readonly kp: number;
+  private readonly poolOfAt: number;
+  private readonly ownerAt: number;
+  private readonly statusAt: number;
+  private readonly csStateAt: number;
+  private readonly csLineAt: number;
+  private readonly csFileAt: number;
+  private readonly csOwnerAt: number;
+  private readonly fixesAt: number;
   private readonly keyMax: number;
   private strings: (string | undefined)[] = [];
 
@@ -133,11 +150,12 @@ export class WasmEngine<K> {
     const cfgAt = L(6);
     [this.kpropsAt, this.soffAt, this.slenAt, this.arenaAt] = [L(7), L(8), L(9), L(10)];
     this.ucolAt = L(27);
+    [this.poolOfAt, this.ownerAt, this.statusAt, this.csStateAt, this.csLineAt, this.csFileAt, this.csOwnerAt, this.fixesAt] = [L(29), L(30), L(31), L(32), L(33), L(34), L(35), L(36)];
     this.window = L(11);
     this.rows = L(12);
     this.kp = L(16);
     this.keyMax = L(17);
-    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 17 || L(19) !== 4 || L(28) !== 6) throw new Error('fast scanner: WebAssembly layout mismatch');
+    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 28 || L(19) !== 4 || L(28) !== 6) throw new Error('fast scanner: WebAssembly layout mismatch');
     this.views();
     // The groups: (offset, length) pairs, then the field indices.
     const base = cfgAt >> 2;
@@ -148,7 +166,7 @@ export class WasmEngine<K> {
       this.i32.set(g, at);
       at += g.length;
     });
-    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0)) throw new Error('fast scanner: WebAssembly init failed');
+    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0, cfg.errorFlag)) throw new Error('fast scanner: WebAssembly init failed');
   }
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */
@@ -191,11 +209,12 @@ export class WasmEngine<K> {
   /**
    * Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records.
    * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
+   * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use.
    */
-  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean): number {
+  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number): number {
     this.views();
     this.u8.set(b.subarray(from, from + n), this.inAt);
-    const lines = this.x.scan(n, keepPrevious ? 1 : 0);
+    const lines = this.x.scan(n, keepPrevious ? 1 : 0, firstLine, reader);
     this.views();
     return lines;
   }
@@ -233,11 +252,15 @@ export class WasmEngine<K> {
     return this.x.layout(26);
   }
 
-  /** Copies the number columns of rows [r0, r0 + n) of the last scan into the table's rows [at, at + n). */
-  copyNumbers(t: NumberColumns, at: number, r0: number, n: number) {
+  /**
+   * Copies rows [r0, r0 + n) of the last scan into the table's rows [at, at + n): numbers, line numbers, flags, call
+   * sites and pool ids (-1 where the row is on the fix list).
+   */
+  copyRows(t: TableColumns, at: number, r0: number, n: number) {
     t.reserve(at + n);
     const d = (c: number) => this.f64.subarray((this.dcolAt >> 3) + c * this.rows + r0, (this.dcolAt >> 3) + c * this.rows + r0 + n);
     const u = (c: number) => this.u32.subarray((this.ucolAt >> 2) + c * this.rows + r0, (this.ucolAt >> 2) + c * this.rows + r0 + n);
+    const i = (c: number) => this.i32.subarray((this.icolAt >> 2) + c * this.rows + r0, (this.icolAt >> 2) + c * this.rows + r0 + n);
     t.tsMs.set(d(D_TS), at);
     t.recordedUsd.set(d(D_REC), at);
     t.estimatedUsd.set(d(D_EST), at);
@@ -248,6 +271,48 @@ export class WasmEngine<K> {
     t.cacheWriteTokens.set(u(U_CW), at);
     t.cacheWrite1hTokens.set(u(U_W1), at);
     t.reasoningTokens.set(u(U_RS), at);
+    t.line.set(i(I_LINE), at);
+    t.flags.set(i(I_FLAGS), at);
+    t.callsiteFile.set(i(I_CSFILE), at);
+    t.callsiteLine.set(i(I_CSLINE), at);
+    t.dims.feature.set(i(I_PDIM), at);
+    t.dims.user.set(i(I_PDIM + 1), at);
+    t.dims.agent.set(i(I_PDIM + 2), at);
+    t.dims.template.set(i(I_PDIM + 3), at);
+    t.dims.tool.set(i(I_PDIM + 4), at);
+    t.dims.provider.set(i(I_PPROVIDER), at);
+    t.dims.model.set(i(I_PMODEL), at);
+  }
+
+  /** The rows of the last scan that JavaScript completes (in order): fixes()[0, fixCount()). */
+  fixes(): Int32Array {
+    return this.i32.subarray(this.fixesAt >> 2, (this.fixesAt >> 2) + this.x.layout(37));
+  }
+
+  /** The pool id of string `id` for `reader`, or -1 when not told. */
+  poolOf(id: number, reader: number): number {
+    return this.i32[(this.ownerAt >> 2) + id] === reader ? this.i32[(this.poolOfAt >> 2) + id] : -1;
+  }
+
+  /** Tells the module the pool id of string `id` for `reader`. */
+  setPool(id: number, poolId: number, reader: number) {
+    this.i32[(this.poolOfAt >> 2) + id] = poolId;
+    this.i32[(this.ownerAt >> 2) + id] = reader;
+  }
+
+  /** Tells the module whether string `id` read as a status means an error. */
+  setStatus(id: number, isError: boolean) {
+    this.u8[this.statusAt + id] = isError ? 2 : 1;
+  }
+
+  /** Tells the module how string `id` reads as a call site: blank (null), or its file's pool id for `reader` and line. */
+  setCallsite(id: number, cs: { fileId: number; line: number } | null, reader: number) {
+    this.u8[this.csStateAt + id] = cs ? 2 : 1;
+    if (cs) {
+      this.i32[(this.csFileAt >> 2) + id] = cs.fileId;
+      this.i32[(this.csLineAt >> 2) + id] = cs.line;
+      this.i32[(this.csOwnerAt >> 2) + id] = reader;
+    }
   }
 
   /** Rows of the last scan. */
