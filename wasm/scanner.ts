@@ -47,8 +47,13 @@ const KF_META: i32 = 8;
 const KF_TAGS: i32 = 16;
 const TAG_SKIP: i32 = -1;
 const TAG_CUSTOM: i32 = 5;
-/** i32 per key in KPROPS: field, flags, topTag, nestedTag, seen[3], -, next[3] (id + 1), -. */
-const KP: i32 = 12;
+/**
+ * i32 per key in KPROPS (64 bytes): field, flags, topTag, nestedTag, seen[3], length, next[3] (id + 1), last value
+ * interned (id + 1), offset of its bytes in KARENA (followed there by `":`).
+ */
+const KP: i32 = 16;
+const KP_LEN: i32 = 7;
+const KP_OFF: i32 = 12;
 
 // Field groups (the alias lists of fastScan.ts, in its order), written by JavaScript into CFG.
 const G_TS: i32 = 0;
@@ -116,20 +121,27 @@ const UCOL: usize = heap.alloc(NU * ROWS * 4);
 const ICOL: usize = heap.alloc(NI * ROWS * 4);
 const TAPEP: usize = heap.alloc(TAPE * 8);
 const CFG: usize = heap.alloc(1024 * 4);
-const SKIND: usize = heap.alloc(3 * MAXF);
-const SASC: usize = heap.alloc(3 * MAXF);
-const SNUM: usize = heap.alloc(3 * MAXF * 8);
-const SS0: usize = heap.alloc(3 * MAXF * 4);
-const SS1: usize = heap.alloc(3 * MAXF * 4);
-const SSTAMP: usize = heap.alloc(3 * MAXF * 4);
+// Field slots of the current line, one 32-byte record each: s0, s1, stamp (i32), kind, ascii (u8), the last string
+// interned from this slot (id + 1, a one-entry cache: values repeat from line to line), num (f64).
+const SLOT: usize = heap.alloc(3 * MAXF * 32);
+// Per field: its group (-1: none) and rank in it. Per context and group, the best (lowest rank) non-null slot of the
+// current line: stamp, rank, slot (what values.first finds, kept up to date while the line is read).
+const FGROUP: usize = heap.alloc(MAXF * 4);
+const FRANK: usize = heap.alloc(MAXF * 4);
+const GBEST: usize = heap.alloc(3 * NGROUPS * 12);
+const O_S0: usize = 0;
+const O_S1: usize = 4;
+const O_STAMP: usize = 8;
+const O_KIND: usize = 12;
+const O_ASC: usize = 13;
+const O_LAST: usize = 16;
+const O_NUM: usize = 24;
 const TKEY: usize = heap.alloc(MAX_TAGS * 4);
 const TCTX: usize = heap.alloc(MAX_TAGS * 4);
 const TS0: usize = heap.alloc(MAX_TAGS * 4);
 const TS1: usize = heap.alloc(MAX_TAGS * 4);
 const KTAB: usize = heap.alloc(KEY_TAB * 4);
 const KHASH: usize = heap.alloc(KEY_MAX * 4);
-const KOFF: usize = heap.alloc(KEY_MAX * 4);
-const KLEN: usize = heap.alloc(KEY_MAX * 4);
 const KPROPS: usize = heap.alloc(KEY_MAX * KP * 4);
 const KARENA: usize = heap.alloc(KEY_ARENA + 16);
 const STAB: usize = heap.alloc(STR_TAB * 4);
@@ -173,6 +185,8 @@ let nTags: i32 = 0;
 let metaObj: bool = false;
 let tagsObj: bool = false;
 let keyEnd: usize = 0;
+/** After readKey: the position after the key's colon when it came right after the quote (else 0: look for it). */
+let afterColon: usize = 0;
 let firstKey0: i32 = 0;
 let firstKey1: i32 = 0;
 let firstKey2: i32 = 0;
@@ -242,6 +256,18 @@ export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProvider
   maxTokens = maxTok;
   metaModel = metaModelField;
   metaProvider = metaProviderField;
+  // Each field's group and its rank there (its place in the alias list); a field in two groups is not supported.
+  for (let f = 0; f < MAXF; f++) store<i32>(FGROUP + (<usize>f << 2), -1);
+  for (let g = 0; g < NGROUPS; g++) {
+    const s = groupStart(g);
+    const n = groupLen(g);
+    for (let j = 0; j < n; j++) {
+      const f = load<i32>(CFG + (<usize>(s + j) << 2));
+      if (f < 0 || f >= fields || load<i32>(FGROUP + (<usize>f << 2)) >= 0) return 0;
+      store<i32>(FGROUP + (<usize>f << 2), g);
+      store<i32>(FRANK + (<usize>f << 2), j);
+    }
+  }
   return 1;
 }
 
@@ -345,12 +371,15 @@ function readKey(p: usize, ctx: i32, prev: i32): i32 {
   // The key that followed `prev` last time is tried first: lines of one tracer repeat their keys in the same order.
   let k: i32 = prev < 0 ? (ctx == 0 ? firstKey0 : ctx == 1 ? firstKey1 : firstKey2) - 1 : load<i32>(kprop(prev, 8 + ctx)) - 1;
   if (k >= 0) {
-    const n = load<i32>(KLEN + (<usize>k << 2));
-    if (u8at(p + n) == 34 && bytesEqual(p, KARENA + <usize>load<i32>(KOFF + (<usize>k << 2)), n)) {
+    // The key's bytes, its closing quote and a colon right after it, compared at once.
+    const n = load<i32>(kprop(k, KP_LEN));
+    if (bytesEqual(p, KARENA + <usize>load<i32>(kprop(k, KP_OFF)), n + 2)) {
       keyEnd = p + n;
+      afterColon = p + n + 2;
     } else k = -1;
   }
   if (k < 0) {
+    afterColon = 0;
     const q = stringEnd(p);
     if (q == 0 || highBytes) return -1;
     keyEnd = q;
@@ -375,20 +404,22 @@ function lookupKey(s: usize, n: i32, h: u32): i32 {
   for (let step = 0; step <= MAX_PROBE; step++) {
     const ent = load<i32>(KTAB + (<usize>i << 2));
     if (ent == 0) {
-      if (nKeys >= KEY_MAX || keyArenaUsed + n > KEY_ARENA) return -1;
+      if (nKeys >= KEY_MAX || keyArenaUsed + n + 2 > KEY_ARENA) return -1;
       const k = jsKey(s, n);
       if (k != nKeys) return -1; // JavaScript keeps no more keys
       memory.copy(KARENA + keyArenaUsed, s, n);
-      store<i32>(KOFF + (<usize>k << 2), keyArenaUsed);
-      store<i32>(KLEN + (<usize>k << 2), n);
+      store<u8>(KARENA + keyArenaUsed + n, 34);
+      store<u8>(KARENA + keyArenaUsed + n + 1, 58);
+      store<i32>(kprop(k, KP_OFF), keyArenaUsed);
+      store<i32>(kprop(k, KP_LEN), n);
       store<u32>(KHASH + (<usize>k << 2), h);
-      keyArenaUsed += n;
+      keyArenaUsed += n + 2;
       nKeys++;
       store<i32>(KTAB + (<usize>i << 2), k + 1);
       return k;
     }
     const k = ent - 1;
-    if (load<u32>(KHASH + (<usize>k << 2)) == h && load<i32>(KLEN + (<usize>k << 2)) == n && bytesEqual(KARENA + <usize>load<i32>(KOFF + (<usize>k << 2)), s, n)) return k;
+    if (load<u32>(KHASH + (<usize>k << 2)) == h && load<i32>(kprop(k, KP_LEN)) == n && bytesEqual(KARENA + <usize>load<i32>(kprop(k, KP_OFF)), s, n)) return k;
     i = (i + 1) & mask;
   }
   return -1; // keys crafted to collide: the JavaScript reader copes
@@ -499,12 +530,23 @@ function readValue(p: usize, field: i32, ctx: i32, key: i32, tagged: bool): usiz
   } else return 0;
   if (field >= 0) {
     const i = <usize>(ctx * nf + field);
-    store<u8>(SKIND + i, kind);
-    store<u8>(SASC + i, asc);
-    store<f64>(SNUM + (i << 3), num);
-    store<i32>(SS0 + (i << 2), <i32>vs);
-    store<i32>(SS1 + (i << 2), <i32>ve);
-    store<i32>(SSTAMP + (i << 2), cur);
+    const a = SLOT + (i << 5);
+    store<i32>(a, <i32>vs, O_S0);
+    store<i32>(a, <i32>ve, O_S1);
+    store<i32>(a, cur, O_STAMP);
+    store<u8>(a, kind, O_KIND);
+    store<u8>(a, asc, O_ASC);
+    store<f64>(a, num, O_NUM);
+    const g = load<i32>(FGROUP + (<usize>field << 2));
+    if (g >= 0 && kind != K_NULL) {
+      const rank = load<i32>(FRANK + (<usize>field << 2));
+      const b = GBEST + <usize>(ctx * NGROUPS + g) * 12;
+      if (load<i32>(b) != cur || rank < load<i32>(b, 4)) {
+        store<i32>(b, cur);
+        store<i32>(b, rank, 4);
+        store<i32>(b, <i32>i, 8);
+      }
+    }
   }
   if (tagged && kind != K_NULL) {
     if (kind != K_STR || nTags >= MAX_TAGS) return 0; // numbers and booleans as tags: the JavaScript reader
@@ -530,9 +572,12 @@ function readObject(p: usize, ctx: i32): usize {
     if (k < 0) return 0;
     prev = k;
     if (load<i32>(kprop(k, 1)) & danger) return 0;
-    p = skipWs(keyEnd + 1);
-    if (u8at(p) != 58) return 0;
-    p = skipWs(p + 1);
+    if (afterColon) p = skipWs(afterColon);
+    else {
+      p = skipWs(keyEnd + 1);
+      if (u8at(p) != 58) return 0;
+      p = skipWs(p + 1);
+    }
     p = readValue(p, load<i32>(kprop(k, 0)), ctx, k, load<i32>(kprop(k, 3)) != TAG_SKIP);
     if (p == 0) return 0;
     p = skipWs(p);
@@ -560,9 +605,12 @@ function readLine(p: usize): usize {
     const k = readKey(p + 1, 0, prev);
     if (k < 0) return 0;
     prev = k;
-    p = skipWs(keyEnd + 1);
-    if (u8at(p) != 58) return 0;
-    p = skipWs(p + 1);
+    if (afterColon) p = skipWs(afterColon);
+    else {
+      p = skipWs(keyEnd + 1);
+      if (u8at(p) != 58) return 0;
+      p = skipWs(p + 1);
+    }
     const flags = load<i32>(kprop(k, 1));
     if (flags & (KF_META | KF_TAGS)) {
       const c = u8at(p);
@@ -592,31 +640,25 @@ function readLine(p: usize): usize {
 
 /** Slot of the first non-null key of group g in context ctx, or -1 (values.first). */
 function first(g: i32, ctx: i32): i32 {
-  const s = groupStart(g);
-  const n = groupLen(g);
-  const base = ctx * nf;
-  for (let j = 0; j < n; j++) {
-    const i = base + load<i32>(CFG + (<usize>(s + j) << 2));
-    if (load<i32>(SSTAMP + (<usize>i << 2)) == cur && load<u8>(SKIND + <usize>i) != K_NULL) return i;
-  }
-  return -1;
+  const a = GBEST + <usize>(ctx * NGROUPS + g) * 12;
+  return load<i32>(a) == cur ? load<i32>(a, 8) : -1;
 }
 
 // @ts-ignore: decorator
 @inline function kindAt(i: i32): u8 {
-  return load<u8>(SKIND + <usize>i);
+  return load<u8>(SLOT + (<usize>i << 5), O_KIND);
 }
 // @ts-ignore: decorator
 @inline function numAt(i: i32): f64 {
-  return load<f64>(SNUM + (<usize>i << 3));
+  return load<f64>(SLOT + (<usize>i << 5), O_NUM);
 }
 // @ts-ignore: decorator
 @inline function s0At(i: i32): usize {
-  return <usize>load<i32>(SS0 + (<usize>i << 2));
+  return <usize>load<i32>(SLOT + (<usize>i << 5), O_S0);
 }
 // @ts-ignore: decorator
 @inline function s1At(i: i32): usize {
-  return <usize>load<i32>(SS1 + (<usize>i << 2));
+  return <usize>load<i32>(SLOT + (<usize>i << 5), O_S1);
 }
 
 const ABSENT: i32 = 0;
@@ -653,10 +695,32 @@ function strOf(i: i32): i32 {
     const s = s0At(i);
     const e = s1At(i);
     if (s == e) return 0;
-    const id = intern(s, e);
-    return id < 0 ? -1 : id + 1;
+    return slotString(i, s, e);
   }
   return k == K_NULL ? 0 : -1;
+}
+
+/** intern() of [s, e), the value of slot i, through the slot's one-entry cache: id + 1, or -1. */
+function slotString(i: i32, s: usize, e: usize): i32 {
+  return cachedString(SLOT + (<usize>i << 5) + O_LAST, s, e);
+}
+
+/** intern() of [s, e), a value of key k (a tag), through the key's one-entry cache: id + 1, or -1. */
+function keyString(k: i32, s: usize, e: usize): i32 {
+  return cachedString(kprop(k, 11), s, e);
+}
+
+/** intern() of [s, e) through the one-entry cache at `a` (the last id + 1 interned there): id + 1, or -1. */
+function cachedString(a: usize, s: usize, e: usize): i32 {
+  const last = load<i32>(a) - 1;
+  if (last >= 0 && last < nStrs) {
+    const n = <i32>(e - s);
+    if (load<i32>(SLEN + (<usize>last << 2)) == n && bytesEqual(SARENA + <usize>load<i32>(SOFF + (<usize>last << 2)), s, n)) return last + 1;
+  }
+  const id = intern(s, e);
+  if (id < 0) return -1;
+  store<i32>(a, id + 1);
+  return id + 1;
 }
 
 // @ts-ignore: decorator
@@ -744,10 +808,10 @@ function emit(r: i32, record: i32): u8 {
   if (hasRec && rec < 0) return L_FALLBACK;
 
   let model = strOf(first(G_MODEL, 0));
-  if (model == 0 && metaObj) model = strOf(load<i32>(SSTAMP + (<usize>(nf + metaModel) << 2)) == cur ? nf + metaModel : -1);
+  if (model == 0 && metaObj) model = strOf(load<i32>(SLOT + (<usize>(nf + metaModel) << 5), O_STAMP) == cur ? nf + metaModel : -1);
   if (model < 0) return L_FALLBACK;
   let provider = strOf(first(G_PROVIDER, 0));
-  if (provider == 0 && metaObj) provider = strOf(load<i32>(SSTAMP + (<usize>(nf + metaProvider) << 2)) == cur ? nf + metaProvider : -1);
+  if (provider == 0 && metaObj) provider = strOf(load<i32>(SLOT + (<usize>(nf + metaProvider) << 5), O_STAMP) == cur ? nf + metaProvider : -1);
   if (provider < 0) return L_FALLBACK;
   st = numOf(first(G_EST, 0));
   if (st == ABSENT && metaObj) st = numOf(first(G_EST, 1));
@@ -757,7 +821,7 @@ function emit(r: i32, record: i32): u8 {
   if (ti < 0 && metaObj) ti = first(G_TS, 1);
   let ts: f64 = NaN;
   if (ti >= 0) {
-    if (kindAt(ti) != K_STR || load<u8>(SASC + <usize>ti) == 0) return L_FALLBACK;
+    if (kindAt(ti) != K_STR || load<u8>(SLOT + (<usize>ti << 5), O_ASC) == 0) return L_FALLBACK;
     ts = isoUtc(s0At(ti), s1At(ti));
     if (isNaN(ts)) return L_FALLBACK; // another form: Date.parse in the JavaScript reader
   }
@@ -770,7 +834,7 @@ function emit(r: i32, record: i32): u8 {
     if (kindAt(tr) != K_STR) return L_FALLBACK;
     traceS = s0At(tr);
     traceE = s1At(tr);
-    traceAsc = load<u8>(SASC + <usize>tr) != 0;
+    traceAsc = load<u8>(SLOT + (<usize>tr << 5), O_ASC) != 0;
   }
   if (traceE == traceS && metaObj) {
     tr = first(G_TRACE, 1);
@@ -778,7 +842,7 @@ function emit(r: i32, record: i32): u8 {
       if (kindAt(tr) != K_STR) return L_FALLBACK;
       traceS = s0At(tr);
       traceE = s1At(tr);
-      traceAsc = load<u8>(SASC + <usize>tr) != 0;
+      traceAsc = load<u8>(SLOT + (<usize>tr << 5), O_ASC) != 0;
     }
   }
   const traceLen = <i32>(traceE - traceS);
@@ -798,9 +862,8 @@ function emit(r: i32, record: i32): u8 {
   if (!err) {
     const si = first(G_STATUS, 0);
     if (si >= 0 && kindAt(si) == K_STR && s1At(si) > s0At(si)) {
-      const id = intern(s0At(si), s1At(si));
-      if (id < 0) return L_FALLBACK;
-      status = id + 1;
+      status = slotString(si, s0At(si), s1At(si));
+      if (status < 0) return L_FALLBACK;
     }
   }
   // Attribution: top level, then metadata, then tags; first writer wins; custom tags once per key.
@@ -820,21 +883,21 @@ function emit(r: i32, record: i32): u8 {
       if (cls < TAG_CUSTOM) {
         const cur0 = cls == 0 ? d0 : cls == 1 ? d1 : cls == 2 ? d2v : cls == 3 ? d3 : d4;
         if (cur0 != 0) continue;
-        const id = intern(s, e);
-        if (id < 0) return L_FALLBACK;
-        if (cls == 0) d0 = id + 1;
-        else if (cls == 1) d1 = id + 1;
-        else if (cls == 2) d2v = id + 1;
-        else if (cls == 3) d3 = id + 1;
-        else d4 = id + 1;
+        const id1 = keyString(key, s, e);
+        if (id1 < 0) return L_FALLBACK;
+        if (cls == 0) d0 = id1;
+        else if (cls == 1) d1 = id1;
+        else if (cls == 2) d2v = id1;
+        else if (cls == 3) d3 = id1;
+        else d4 = id1;
       } else {
         let dup = false;
         for (let j = tape0; j < tape; j++) if (load<i32>(TAPEP + (<usize>j << 3)) == key) dup = true;
         if (dup) continue;
-        const id = intern(s, e);
-        if (id < 0) return L_FALLBACK;
+        const id1 = keyString(key, s, e);
+        if (id1 < 0) return L_FALLBACK;
         store<i32>(TAPEP + (<usize>tape << 3), key);
-        store<i32>(TAPEP + (<usize>tape << 3) + 4, id);
+        store<i32>(TAPEP + (<usize>tape << 3) + 4, id1 - 1);
         tape++;
       }
     }
@@ -845,11 +908,11 @@ function emit(r: i32, record: i32): u8 {
     if ((ctx == 1 && !metaObj) || (ctx == 2 && !tagsObj)) continue;
     const i = first(G_CALLSITE, ctx);
     if (i < 0 || kindAt(i) != K_STR) continue;
-    const id = intern(s0At(i), s1At(i));
-    if (id < 0) return L_FALLBACK;
-    if (ctx == 0) cs0 = id + 1;
-    else if (ctx == 1) cs1 = id + 1;
-    else cs2 = id + 1;
+    const id1 = slotString(i, s0At(i), s1At(i));
+    if (id1 < 0) return L_FALLBACK;
+    if (ctx == 0) cs0 = id1;
+    else if (ctx == 1) cs1 = id1;
+    else cs2 = id1;
   }
 
   // Commit the row.
