@@ -1,8 +1,8 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
-import { costOfTokens, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
-import type { CallRecord, Problem, TokenCounts } from './types';
+import { costInto, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
+import type { CallRecord, Problem } from './types';
 import { toEpochMs, toNumber } from './values';
 import {
   I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
@@ -373,7 +373,6 @@ export class FastScanner {
   // Prices.
   private pricesFor?: PriceBook;
   private readonly priceCache = new Map<number, ResolvedPrice | null>();
-  private readonly tokens: TokenCounts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };
   private b: Latin1Bytes = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
   // Row values of the current line.
@@ -582,8 +581,7 @@ export class FastScanner {
         for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j));
       }
     }
-    const { provider, model } = table.dims;
-    for (let i = at; i < at + n; i++) this.price(i, model[i], provider[i]);
+    this.priceRows(at, at + n);
     res.added += n;
     res.fastLines += n;
     res.wasmLines += n;
@@ -1222,29 +1220,48 @@ export class FastScanner {
 
   /** CallTable.priceRow, with the resolved price cached per (model, provider) id pair. */
   private price(i: number, mid: number, pid: number) {
-    const t = this.table;
+    this.priceRows(i, i + 1, mid, pid);
+  }
+
+  private resolved(mid: number, pid: number): ResolvedPrice | null {
     const key = mid * 0x200000 + pid;
     let p = this.priceCache.get(key);
     if (p === undefined) {
+      const t = this.table;
       p = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined) ?? null;
       this.priceCache.set(key, p);
     }
-    if (p === null) {
-      t.computedUsd[i] = NaN;
-      t.noCacheUsd[i] = NaN;
-      return;
+    return p;
+  }
+
+  private readonly costs = new Float64Array(2);
+
+  /** CallTable.priceRow of rows [from, to) (their model and provider ids: `mid`, `pid` when given, else the table's). */
+  private priceRows(from: number, to: number, mid = -1, pid = -1) {
+    const t = this.table;
+    const { model, provider } = t.dims;
+    const tiers = t.tags.has('service_tier');
+    const out = this.costs;
+    let lastKey = -1;
+    let p: ResolvedPrice | null = null;
+    for (let i = from; i < to; i++) {
+      const m = mid >= 0 ? mid : model[i];
+      const pv = pid >= 0 ? pid : provider[i];
+      const key = m * 0x200000 + pv;
+      if (key !== lastKey) {
+        p = this.resolved(m, pv);
+        lastKey = key;
+      }
+      if (p === null) {
+        t.computedUsd[i] = NaN;
+        t.noCacheUsd[i] = NaN;
+        continue;
+      }
+      costInto(tableAt(p, t.tsMs[i]), t.inputTokens[i], t.outputTokens[i], t.cacheReadTokens[i], t.cacheWriteTokens[i], t.cacheWrite1hTokens[i], t.reasoningTokens[i], out);
+      const f = tiers ? t.tierMultiplierAt(i, t.pool.get(pv) || p.providerId) : 1;
+      t.computedUsd[i] = out[0] * f;
+      t.noCacheUsd[i] = out[1] * f;
     }
-    const tk = this.tokens;
-    tk.inputTokens = t.inputTokens[i];
-    tk.outputTokens = t.outputTokens[i];
-    tk.cacheReadTokens = t.cacheReadTokens[i];
-    tk.cacheWriteTokens = t.cacheWriteTokens[i];
-    tk.cacheWrite1hTokens = t.cacheWrite1hTokens[i];
-    tk.reasoningTokens = t.reasoningTokens[i];
-    const c = costOfTokens(tableAt(p, t.tsMs[i]), tk);
-    const m = t.tags.has('service_tier') ? t.tierMultiplierAt(i, t.pool.get(pid) || p.providerId) : 1;
-    t.computedUsd[i] = c.costUsd * m;
-    t.noCacheUsd[i] = c.costWithoutCacheUsd * m;
   }
 }
 

@@ -53,20 +53,27 @@ function rateAt(rate: Rate | undefined, totalInput: number): number {
  * the model has no rate for are billed at the next more general rate (1 h writes as writes, writes and reads as input).
  */
 export function costOfTokens(table: PriceTable, t: TokenCounts): CallCost {
-  const totalInput = t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens;
-  const w1h = table.cacheWrite1h !== undefined ? t.cacheWrite1hTokens : 0;
-  const w5m = table.cacheWrite !== undefined ? t.cacheWriteTokens - w1h : 0;
-  const read = table.cacheRead !== undefined ? t.cacheReadTokens : 0;
+  costInto(table, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens, scratch);
+  return { costUsd: scratch[0], costWithoutCacheUsd: scratch[1] };
+}
+
+const scratch = new Float64Array(2);
+
+/** costOfTokens for token counts given one by one, into out[0] (cost) and out[1] (cost without cache): no allocation. */
+export function costInto(table: PriceTable, input: number, output: number, cacheRead: number, cacheWrite: number, cacheWrite1h: number, reasoningTokens: number, out: Float64Array): void {
+  const totalInput = input + cacheRead + cacheWrite;
+  const w1h = table.cacheWrite1h !== undefined ? cacheWrite1h : 0;
+  const w5m = table.cacheWrite !== undefined ? cacheWrite - w1h : 0;
+  const read = table.cacheRead !== undefined ? cacheRead : 0;
   const plain = totalInput - read - w5m - w1h;
   const rIn = rateAt(table.input, totalInput);
-  const reasoning = table.reasoning !== undefined ? Math.min(t.reasoningTokens, t.outputTokens) : 0;
-  const rOut = rateAt(table.output, totalInput) * (t.outputTokens - reasoning) + rateAt(table.reasoning, totalInput) * reasoning;
+  const reasoning = table.reasoning !== undefined ? Math.min(reasoningTokens, output) : 0;
+  const rOut = rateAt(table.output, totalInput) * (output - reasoning) + rateAt(table.reasoning, totalInput) * reasoning;
   const perRequest = table.perRequestUsd ?? 0;
-  const costUsd =
+  out[0] =
     (plain * rIn + read * rateAt(table.cacheRead, totalInput) + w5m * rateAt(table.cacheWrite, totalInput) + w1h * rateAt(table.cacheWrite1h, totalInput) + rOut) / 1e6 +
     perRequest;
-  const costWithoutCacheUsd = (totalInput * rIn + rOut) / 1e6 + perRequest;
-  return { costUsd, costWithoutCacheUsd };
+  out[1] = (totalInput * rIn + rOut) / 1e6 + perRequest;
 }
 
 function secondsOfDay(s: string): number | undefined {
