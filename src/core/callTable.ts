@@ -599,8 +599,12 @@ export class CallTable {
         const line = t.line;
         for (let i = at; i < at + p.length; i++) line[i] += lineOffset;
       }
+      // An identity map (strings adopted with their ids) is a plain copy.
+      let identity = m.length <= 1 || m[m.length - 1] === m.length - 1;
+      for (let i = 0; identity && i < m.length; i++) identity = m[i] === i;
       const remap = (dst: Int32Array, src: Int32Array) => {
-        for (let i = 0; i < p.length; i++) dst[at + i] = m[src[i]];
+        if (identity) dst.set(src.subarray(0, p.length), at);
+        else for (let i = 0; i < p.length; i++) dst[at + i] = m[src[i]];
       };
       for (const k of ID_COLUMNS) remap(t[k], p.ids[k]);
       for (const d of DIM_COLUMNS) remap(t.dims[d], p.ids[`dim:${d}`]);
