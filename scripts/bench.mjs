@@ -56,12 +56,17 @@ async function childOurs(mode, file) {
   const prices = new PriceBook();
   let state;
   let info = {};
+  // 'par-js': the JavaScript reader only (the WebAssembly loop off here and, through the environment, in the workers).
+  if (mode === 'par-js') {
+    process.env.LLM_COST_LENS_WASM = '0';
+    require(join(OUT, 'core/fastScan.js')).setWasmScanning(false);
+  }
   if (mode === 'seq') state = readTraceFile(file, { pool, prices, final: true, fast: false }).state;
   else if (mode === 'fast1') state = readWholeFileFast(file, file, pool, prices, true);
   else {
     const r = await loadParallel(file, { pool, prices, final: true, minParallelBytes: 0 });
     state = r.state;
-    info = { ranges: r.ranges, sequentialReason: r.sequentialReason, fastLines: r.fastLines, slowLines: r.slowLines };
+    info = { ranges: r.ranges, sequentialReason: r.sequentialReason, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
   }
   const tLoad = performance.now() - t0;
   const report = buildReport([state], { by: ['feature'] });
@@ -409,6 +414,7 @@ async function main() {
     if (!args.includes('--skip-seq')) engines.push(['ours: 1 thread, exact (JSON.parse)', runChild('seq', file)]);
     engines.push(['ours: 1 thread, fast scanner', runChild('fast1', file)]);
     const par = runChild('par', file, calls >= 1e6 ? ['', '--extras'] : []);
+    engines.push(['ours: parallel, JavaScript scanner only', runChild('par-js', file)]);
     engines.push(['ours: parallel fast scanner', par]);
     for (const [name, r] of engines) {
       if (name.startsWith('ours')) compare(`${label} ${name}`, r, duck, naive, failures);
@@ -429,7 +435,7 @@ async function main() {
   console.log('\n| size | engine | time ms | MB/s | calls/s | peak RSS MB | x DuckDB | x naive | max event-loop delay ms |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.size} | ${r.engine} | ${f(r.ms)} | ${f(r.mbps)} | ${f(r.callsps)} | ${f(r.rssMb)} | ${f(r.vsDuck, 2)} | ${f(r.vsNaive, 2)} | ${f(r.eld, 1)} |`);
-  for (const r of rows) if (r.info && r.info.ranges) console.log(`${r.size} parallel: ${r.info.ranges} ranges${r.info.sequentialReason ? ` (single reader: ${r.info.sequentialReason})` : ''}, ${r.info.fastLines} fast lines, ${r.info.slowLines} slow lines`);
+  for (const r of rows) if (r.info && r.info.ranges) console.log(`${r.size} ${r.engine}: ${r.info.ranges} ranges${r.info.sequentialReason ? ` (single reader: ${r.info.sequentialReason})` : ''}, ${r.info.fastLines} fast lines${r.info.wasmLines ? ` (${r.info.wasmLines} by WebAssembly)` : ''}, ${r.info.slowLines} slow lines`);
   for (const e of extras) {
     console.log(`\n${e.size} (parallel-loaded table): report regrouped by model ${f(e.regroupModelMs)} ms, by user ${f(e.regroupUserMs)} ms; time range 7d ${f(e.timeRangeMs)} ms; RSS after load ${f(e.storeRssMb)} MB`);
     const ro = e.reopen;

@@ -6,6 +6,7 @@ import { StatusBar } from './services/statusBar';
 import { TraceStore } from './services/traceStore';
 import { ViewState } from './services/viewState';
 import { CostTreeProvider } from './views/costTree';
+import { applyScannerEnv } from './node/scannerEnv';
 import { CallSiteIndex, CostLensProvider, showLensDetails } from './lenses/costLens';
 
 /** What `activate` returns: used by the extension-host tests. */
@@ -22,6 +23,7 @@ export interface LlmCostLensApi {
 }
 
 export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
+  applyScannerEnv();
   const log = vscode.window.createOutputChannel('LLM Cost Lens');
   const store = new TraceStore(ctx, log);
   const view = new ViewState(ctx);

@@ -8,6 +8,7 @@ import { buildReport } from '../core/report';
 import type { TraceFileState } from '../core/traceFile';
 import type { CostSource } from '../core/types';
 import { expandInputs } from '../node/files';
+import { applyScannerEnv } from '../node/scannerEnv';
 import { select } from '../core/analysis';
 import { type Budget, parseBudgets } from '../core/budgets';
 import { runSignalCommand, type SignalCommand } from './signals';
@@ -297,6 +298,7 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
 }
 
 if (require.main === module) {
+  applyScannerEnv();
   void mainCli(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (s) => process.stdout.write(s),

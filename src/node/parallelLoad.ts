@@ -43,6 +43,7 @@ export type RangeResponse =
       multiline: boolean;
       fastLines: number;
       slowLines: number;
+      wasmLines: number;
     }
   | { type: 'error'; message: string }
   /** Bytes of the range read so far. */
@@ -77,6 +78,8 @@ export interface ParallelLoadResult {
   sequentialReason?: string;
   fastLines: number;
   slowLines: number;
+  /** Of the fast lines, those the WebAssembly loop read (parallel reads only). */
+  wasmLines?: number;
 }
 
 const HEAD = 64;
@@ -222,10 +225,11 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
       }),
     ),
   );
-  let fastLines = 0, slowLines = 0;
+  let fastLines = 0, slowLines = 0, wasmLines = 0;
   for (const p of parts) {
     fastLines += p.fastLines;
     slowLines += p.slowLines;
+    wasmLines += p.wasmLines;
   }
   if (parts.some((p) => p.multiline)) return sequential('multi-line documents', fastLines, slowLines);
   if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines', fastLines, slowLines);
@@ -273,5 +277,5 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
   const { tail, tailEnd } = fileFingerprint(path, position.offset);
   const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset, tail, tailEnd }, ctx, table, problems, droppedProblems: dropped };
-  return { state, ranges: parts.length, fastLines, slowLines };
+  return { state, ranges: parts.length, fastLines, slowLines, wasmLines };
 }

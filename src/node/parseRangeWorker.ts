@@ -11,6 +11,9 @@ import { MAX_PROBLEMS_PER_FILE } from '../core/traceFile';
 import type { Problem } from '../core/types';
 import { readChunks } from './chunks';
 import type { RangeRequest, RangeResponse } from './parallelLoad';
+import { applyScannerEnv } from './scannerEnv';
+
+applyScannerEnv();
 
 function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'done' }>; transfer: ArrayBuffer[] } {
   const pool = new StringPool();
@@ -23,6 +26,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   let multiline = false;
   let fastLines = 0;
   let slowLines = 0;
+  let wasmLines = 0;
   let position = { offset: req.start, line: 1 };
   let first = true;
   const fd = openSync(req.path, 'r');
@@ -36,6 +40,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       }
       fastLines += r.fastLines;
       slowLines += r.slowLines;
+      wasmLines += r.wasmLines;
       stateful ||= r.stateful;
       multiline ||= r.multiline;
       const consumed = r.next.offset - position.offset;
@@ -74,6 +79,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       multiline,
       fastLines,
       slowLines,
+      wasmLines,
     },
     transfer,
   };

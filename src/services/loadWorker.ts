@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
+import { applyScannerEnv } from '../node/scannerEnv';
 import type { LoadRequest, LoadResponse } from '../node/workerLoad';
 import type { ParseRequest, ParseResponse } from './parseProcess';
 
@@ -102,6 +103,7 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
   return state && { state, peakRssMb };
 }
 
+applyScannerEnv();
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {

@@ -10,6 +10,7 @@ import { StringPool } from '../core/callTable';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { packState } from '../core/traceFile';
 import { loadParallel } from '../node/parallelLoad';
+import { applyScannerEnv } from '../node/scannerEnv';
 import { type CacheKey, writeStateCache } from '../node/stateCache';
 
 export interface ParseRequest {
@@ -41,6 +42,7 @@ function orphaned(): never {
 
 // Cancelled or the editor closed: the parent's end of the channel closes, and there is nothing left to do. The columns
 // are written in one synchronous step, so they are either not there yet or complete when this runs.
+applyScannerEnv();
 process.on('disconnect', orphaned);
 
 process.on('message', async (req: ParseRequest) => {
