@@ -284,6 +284,13 @@ function column<T extends Column>(type: ColumnType<T>, n: number): T {
 
 export const FLAG_ERROR = 1;
 
+/** Whether a string id map maps every id to itself. */
+function isIdentity(m: Int32Array): boolean {
+  if (m.length > 0 && m[m.length - 1] !== m.length - 1) return false;
+  for (let i = 0; i < m.length; i++) if (m[i] !== i) return false;
+  return true;
+}
+
 /**
  * The calls of one trace file in columns (typed arrays and interned strings), so a million calls fit in tens of MB
  * and grouping walks integers. Costs are priced once on append: `computedUsd` is NaN for an unpriced model,
@@ -583,9 +590,27 @@ export class CallTable {
     const t = new CallTable(file, pool);
     let total = 0;
     for (const p of parts) total += p.columns.length;
-    t.grow(withHeadroom(total));
     let at = 0;
-    for (const { columns: p, lineOffset, idMap } of parts) {
+    let rest = parts;
+    // A first part in shared memory, with room for every row and its strings adopted with their ids (the first range
+    // worker reserves for the whole file), becomes the table's columns: only the other parts are copied in.
+    const first = parts[0];
+    const firstCols = first ? [...Object.values(first.columns.numeric), ...Object.values(first.columns.ids)] : [];
+    const firstCap = Math.min(...firstCols.map((a) => a.length));
+    if (
+      SHARED_COLUMNS && first && first.lineOffset === 0 && first.idMap && isIdentity(first.idMap) && firstCols.length > 0 && firstCap >= total &&
+      firstCols.every((a) => a.buffer instanceof SharedArrayBuffer)
+    ) {
+      const p = first.columns;
+      for (const k of NUMERIC_COLUMNS) (t[k] as Column) = p.numeric[k].subarray(0, firstCap);
+      for (const k of ID_COLUMNS) t[k] = p.ids[k].subarray(0, firstCap);
+      for (const d of DIM_COLUMNS) t.dims[d] = p.ids[`dim:${d}`].subarray(0, firstCap);
+      for (const [k, v] of Object.entries(p.ids)) if (k.startsWith('tag:')) t.tags.set(k.slice(4), v.subarray(0, firstCap));
+      t.cap = firstCap;
+      at = p.length;
+      rest = parts.slice(1);
+    } else t.grow(withHeadroom(total));
+    for (const { columns: p, lineOffset, idMap } of rest) {
       let map = idMap;
       if (!map) {
         const strings = packedStrings(p);
@@ -600,8 +625,7 @@ export class CallTable {
         for (let i = at; i < at + p.length; i++) line[i] += lineOffset;
       }
       // An identity map (strings adopted with their ids) is a plain copy.
-      let identity = m.length <= 1 || m[m.length - 1] === m.length - 1;
-      for (let i = 0; identity && i < m.length; i++) identity = m[i] === i;
+      const identity = isIdentity(m);
       const remap = (dst: Int32Array, src: Int32Array) => {
         if (identity) dst.set(src.subarray(0, p.length), at);
         else for (let i = 0; i < p.length; i++) dst[at + i] = m[src[i]];

@@ -18,6 +18,8 @@ export interface RangeRequest {
   end: number;
   final: boolean;
   overrides: [string, PriceOverride][];
+  /** Reserve room for the rows of [start, this offset) rather than of the range: the first range, whose columns become the table's. */
+  reserveUntil?: number;
 }
 
 /** What a range worker answers. Lines in `columns.numeric.line` and `problems` count from 1 at `start`. */
@@ -219,7 +221,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   const readSoFar = starts.map(() => 0);
   const parts = await Promise.all(
     starts.map((start, k) =>
-      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides }, (read) => {
+      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides, reserveUntil: k === 0 ? fp.size : undefined }, (read) => {
         readSoFar[k] = read;
         opts.onProgress?.(readSoFar.reduce((a, b) => a + b, 0), fp.size);
       }),

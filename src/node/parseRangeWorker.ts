@@ -2,7 +2,7 @@
 // trace file with the fast scanner and sends back its columns. Messages: in RangeRequest; out RangeResponse.
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { CallTable, StringPool } from '../core/callTable';
+import { CallTable, StringPool, withHeadroom } from '../core/callTable';
 import { fastScanBytes } from '../core/fastScan';
 import { hashJoined } from '../core/stringMerge';
 import { newContext } from '../core/normalize';
@@ -45,9 +45,13 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       multiline ||= r.multiline;
       const consumed = r.next.offset - position.offset;
       position = r.next;
-      // After the first chunk, room for the whole range at the rows-per-byte seen so far (+3%): the columns are not
-      // copied again and again as they double.
-      if (first && !last && position.offset > req.start) table.reserve(Math.ceil(((table.length * (req.end - req.start)) / (position.offset - req.start)) * 1.03));
+      // After the first chunk, room for the whole range (or up to reserveUntil) at the rows-per-byte seen so far (+3%):
+      // the columns are not copied again and again as they double.
+      if (first && !last && position.offset > req.start) {
+        const until = Math.max(req.end, req.reserveUntil ?? 0);
+        const rows = Math.ceil(((table.length * (until - req.start)) / (position.offset - req.start)) * 1.03);
+        table.reserve(req.reserveUntil !== undefined ? withHeadroom(rows) : rows);
+      }
       first = false;
       if (stateful || multiline) return -1; // the file needs the single reader: stop early
       parentPort?.postMessage({ type: 'progress', read: readAt - req.start } satisfies RangeResponse);

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { joinStrings, packedStrings, StringPool } from '../../../src/core/callTable';
+import { CallTable, joinStrings, packedStrings, StringPool } from '../../../src/core/callTable';
+import { PriceBook } from '../../../src/core/pricing';
+import type { CallRecord } from '../../../src/core/types';
 
 describe('StringPool', () => {
   it('adopts the strings of another pool with their ids, only when empty, and builds its lookup in slices or at once', () => {
@@ -87,4 +89,54 @@ describe('StringPool', () => {
     const j = joinStrings(strings);
     assert.deepEqual(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: j }), strings);
   });
+});
+
+describe('CallTable.fromParts', () => {
+  const rec = (n: number, extra: Partial<CallRecord> = {}): CallRecord => ({
+    inputTokens: 100 + n, outputTokens: n, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0,
+    tsMs: 1763000000000 + n, model: 'gpt-4o', provider: 'openai', traceId: `t${n % 3}`, dims: { feature: `f${n % 2}` }, tags: {}, source: { file: 'x', line: n + 1 }, ...extra,
+  });
+  const prices = new PriceBook();
+
+  function parts(reserveFirst: number) {
+    const a = new CallTable('x', new StringPool());
+    a.reserve(reserveFirst);
+    for (let n = 0; n < 5; n++) a.append(rec(n), prices);
+    const b = new CallTable('x', new StringPool());
+    for (let n = 5; n < 9; n++) b.append(rec(n, n === 7 ? { tags: { team: 'core' } } : {}), prices);
+    return [a.handOver(), b.handOver()] as const;
+  }
+
+  function merge(reserveFirst: number, emptyPool: boolean) {
+    const [pa, pb] = parts(reserveFirst);
+    const pool = new StringPool();
+    if (!emptyPool) pool.id('another file');
+    assert.equal(pool.adopt(packedStrings(pa)), emptyPool);
+    const idMap = Int32Array.from(packedStrings(pa), (s, i) => (emptyPool ? i : pool.id(s)));
+    const mapB = Int32Array.from(packedStrings(pb), (s) => pool.id(s));
+    const t = CallTable.fromParts('x', pool, [{ columns: pa, lineOffset: 0, idMap }, { columns: pb, lineOffset: 5, idMap: mapB }]);
+    return { t, pa };
+  }
+
+  for (const [what, reserve, emptyPool, adopted] of [
+    ['adopts a first part with room for every row and its strings adopted (no copy)', 64, true, true],
+    ['copies a first part whose strings were interned among others', 64, false, false],
+  ] as const) {
+    it(what, () => {
+      const { t, pa } = merge(reserve, emptyPool);
+      assert.equal(t.tsMs.buffer === pa.numeric.tsMs.buffer, adopted);
+      assert.equal(t.length, 9);
+      assert.deepEqual(Array.from(t.inputTokens.subarray(0, 9)), [100, 101, 102, 103, 104, 105, 106, 107, 108]);
+      assert.deepEqual(Array.from(t.line.subarray(0, 9)), [1, 2, 3, 4, 5, 11, 12, 13, 14]);
+      assert.deepEqual(Array.from(t.traceId.subarray(0, 9), (id) => t.pool.get(id)), ['t0', 't1', 't2', 't0', 't1', 't2', 't0', 't1', 't2']);
+      assert.deepEqual(Array.from(t.dims.feature.subarray(0, 9), (id) => t.pool.get(id)), ['f0', 'f1', 'f0', 'f1', 'f0', 'f1', 'f0', 'f1', 'f0']);
+      assert.deepEqual(Array.from(t.tags.get('team')!.subarray(0, 9), (id) => t.pool.get(id)), ['', '', '', '', '', '', '', 'core', '']);
+      // Rows appended afterwards land after the parts (and grow the columns when needed).
+      for (let n = 9; n < 80; n++) t.append(rec(n), prices);
+      assert.equal(t.length, 80);
+      assert.equal(t.inputTokens[79], 179);
+      assert.equal(t.inputTokens[8], 108);
+      assert.equal(t.pool.get(t.dims.feature[79]), 'f1');
+    });
+  }
 });

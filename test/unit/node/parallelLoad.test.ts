@@ -9,6 +9,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import type { TraceFileState } from '../../../src/core/traceFile';
 import { loadParallel } from '../../../src/node/parallelLoad';
+import { CHUNK } from '../../../src/node/chunks';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { assertSameState } from '../core/fastScan.test';
 import { assertUsd, fixture, ROOT } from '../helpers';
@@ -69,6 +70,19 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       assert.ok(seq.problems.some((p) => p.message.includes('incomplete last line')));
     });
   }
+
+  it('gives the same result on ranges of several read chunks (the first range reserves for the whole file)', async () => {
+    const big = join(dir, 'big.jsonl');
+    const r0 = spawnSync(process.execPath, [join(ROOT, 'scripts', 'genTraces.mjs'), '--calls', '25000', '--out', big, '--seed', '12', '--inject', 'all'], { encoding: 'utf8' });
+    assert.equal(r0.status, 0, r0.stderr);
+    assert.ok(statSync(big).size > 3 * CHUNK, 'each range spans more than one chunk');
+    const seq = sequential(big);
+    const r = await loadParallel(big, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+    assert.equal(r.ranges, 2);
+    assert.ok((r.wasmLines ?? 0) > 20000, `lines read by WebAssembly: ${r.wasmLines}`);
+    assertSameState(r.state, seq, 'several chunks');
+    sameFigures(r.state, seq);
+  });
 
   it('gives the same result when trace text is crafted so that its strings share a hash (no long probing, no lost id)', async () => {
     // Trace ids and users whose FNV-1a hashes agree in their low 16 bits: they fall in one run of every typed index
