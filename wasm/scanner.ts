@@ -371,7 +371,9 @@ function readKey(p: usize, ctx: i32, prev: i32): i32 {
   // The key that followed `prev` last time is tried first: lines of one tracer repeat their keys in the same order.
   let k: i32 = prev < 0 ? (ctx == 0 ? firstKey0 : ctx == 1 ? firstKey1 : firstKey2) - 1 : load<i32>(kprop(prev, 8 + ctx)) - 1;
   if (k >= 0) {
-    // The key's bytes, its closing quote and a colon right after it, compared at once.
+    // The key's bytes, its closing quote and a colon right after it, compared at once. Near the end of the window this
+    // may read past its 64 bytes of newline padding (into other regions of memory): no false match, because a key
+    // never holds a newline byte (keys with bytes under 32 are never stored) and the window's lines end with one.
     const n = load<i32>(kprop(k, KP_LEN));
     if (bytesEqual(p, KARENA + <usize>load<i32>(kprop(k, KP_OFF)), n + 2)) {
       keyEnd = p + n;

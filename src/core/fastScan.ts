@@ -372,7 +372,8 @@ export class FastScanner {
   private readonly strEntries: CachedString[] = [];
   // Prices.
   private pricesFor?: PriceBook;
-  private readonly priceCache = new Map<number, ResolvedPrice | null>();
+  /** Resolved prices per model id, then provider id (pool ids: any int32, so no arithmetic key). */
+  private readonly priceCache = new Map<number, Map<number, ResolvedPrice | null>>();
   private b: Latin1Bytes = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
   // Row values of the current line.
@@ -418,40 +419,41 @@ export class FastScanner {
         const records = w.scan(b, base, Math.min(len - base, w.window), keep, line, this.token);
         keep = true;
         this.fixAt = 0;
-        if (records === 0) {
-          // No complete line in the window: a line longer than the window, or the unterminated last line.
-          const nl = b.indexOf(10, pos);
-          if (nl === -1) break;
-          if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;
-          pos = nl + 1;
-          line++;
-          continue;
-        }
-        // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once.
-        const rows = w.rowCount();
-        let run = 0;
-        let r = 0;
-        for (let k = 0; k < records; k++) {
-          const nl = base + w.lineEnd(k);
-          const kind = w.lineKind(k);
-          if (kind === L_ROW) r++;
-          else if (kind === L_IGNORED) {
-            opts.ctx.ignored++;
-            res.fastLines++;
-            res.wasmLines++;
-          } else if (kind === L_FALLBACK) {
-            if (r > run) this.emitRows(w, run, r, rows, base, res);
-            run = r;
-            if (!this.lineAt(pos, nl, line, start.offset, opts, res)) {
-              w.endWindow();
-              break windows;
-            }
+        try {
+          if (records === 0) {
+            // No complete line in the window: a line longer than the window, or the unterminated last line.
+            const nl = b.indexOf(10, pos);
+            if (nl === -1) break;
+            if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;
+            pos = nl + 1;
+            line++;
+            continue;
           }
-          pos = nl + 1;
-          line++;
+          // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once.
+          const rows = w.rowCount();
+          let run = 0;
+          let r = 0;
+          for (let k = 0; k < records; k++) {
+            const nl = base + w.lineEnd(k);
+            const kind = w.lineKind(k);
+            if (kind === L_ROW) r++;
+            else if (kind === L_IGNORED) {
+              opts.ctx.ignored++;
+              res.fastLines++;
+              res.wasmLines++;
+            } else if (kind === L_FALLBACK) {
+              if (r > run) this.emitRows(w, run, r, rows, base, res);
+              run = r;
+              if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break windows;
+            }
+            pos = nl + 1;
+            line++;
+          }
+          if (r > run) this.emitRows(w, run, r, rows, base, res);
+        } finally {
+          // Whatever happened in this window (even an exception), a full string table is reset before the next scan.
+          w.endWindow();
         }
-        if (r > run) this.emitRows(w, run, r, rows, base, res);
-        w.endWindow();
       }
     } else {
       while (pos < len) {
@@ -1224,12 +1226,13 @@ export class FastScanner {
   }
 
   private resolved(mid: number, pid: number): ResolvedPrice | null {
-    const key = mid * 0x200000 + pid;
-    let p = this.priceCache.get(key);
+    let byProvider = this.priceCache.get(mid);
+    if (byProvider === undefined) this.priceCache.set(mid, (byProvider = new Map()));
+    let p = byProvider.get(pid);
     if (p === undefined) {
       const t = this.table;
       p = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined) ?? null;
-      this.priceCache.set(key, p);
+      byProvider.set(pid, p);
     }
     return p;
   }
@@ -1242,15 +1245,16 @@ export class FastScanner {
     const { model, provider } = t.dims;
     const tiers = t.tags.has('service_tier');
     const out = this.costs;
-    let lastKey = -1;
+    let lastModel = -1;
+    let lastProvider = -1;
     let p: ResolvedPrice | null = null;
     for (let i = from; i < to; i++) {
       const m = mid >= 0 ? mid : model[i];
       const pv = pid >= 0 ? pid : provider[i];
-      const key = m * 0x200000 + pv;
-      if (key !== lastKey) {
+      if (m !== lastModel || pv !== lastProvider) {
         p = this.resolved(m, pv);
-        lastKey = key;
+        lastModel = m;
+        lastProvider = pv;
       }
       if (p === null) {
         t.computedUsd[i] = NaN;

@@ -358,3 +358,34 @@ describe('fastScan: the WebAssembly loop', function () {
     same(text, 'random byte changes, chunked', { cuts: [777, 100_000, 100_001] });
   });
 });
+
+describe('fastScan: prices', function () {
+  this.timeout(60000);
+
+  it('prices each (model, provider) pair apart however large the pool ids grow (no key arithmetic past 2^21)', () => {
+    const pool = () => {
+      const p = new StringPool();
+      p.id('gpt-4o');
+      p.id('claude-haiku-4-5');
+      p.id('anthropic');
+      while (p.values.length < (1 << 21) + 3) p.id(`filler${p.values.length}`);
+      p.id('openai'); // id 2^21 + 3: (1, 2^21 + 3) and (2, 3) met the same arithmetic key before
+      return p;
+    };
+    const bytes = new TextEncoder().encode('{"model":"gpt-4o","provider":"openai","input_tokens":1000000,"output_tokens":0}\n{"model":"claude-haiku-4-5","provider":"anthropic","input_tokens":1000000,"output_tokens":0}\n');
+    const costs = (fast: boolean, wasm: boolean) => {
+      setWasmScanning(wasm);
+      const state = newTraceFileState('t.jsonl', pool());
+      ingestBytes(state, bytes, true, new PriceBook(), { fast });
+      return Array.from(state.table.computedUsd.subarray(0, state.table.length));
+    };
+    try {
+      const slow = costs(false, true);
+      assert.notEqual(slow[0], slow[1]);
+      assert.deepEqual(costs(true, true), slow);
+      assert.deepEqual(costs(true, false), slow);
+    } finally {
+      setWasmScanning(true);
+    }
+  });
+});
