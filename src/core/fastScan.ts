@@ -248,6 +248,16 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 type Latin1Bytes = Uint8Array & { latin1Slice?: (s: number, e: number) => string };
 
+/**
+ * A copy of bytes [s, e). Not `b.slice`: on a Node Buffer, `slice` is a view, and the reader writes the next chunk over
+ * the same memory, so cached bytes kept as a view would change under the cache.
+ */
+function copyBytes(b: Uint8Array, s: number, e: number): Uint8Array {
+  const c = new Uint8Array(e - s);
+  c.set(b.subarray(s, e));
+  return c;
+}
+
 /** ASCII bytes [s, e) as a string (callers check they are ASCII, where Latin-1 and UTF-8 agree). */
 function latin1(b: Latin1Bytes, s: number, e: number): string {
   if (b.latin1Slice) return b.latin1Slice(s, e);
@@ -392,7 +402,7 @@ export class FastScanner {
     } finally {
       // The caller may reuse the bytes (even after an error): the trace id compared with the next line's is kept as a copy.
       const lt = this.lastTrace;
-      if (lt && lt.buf === bytes) this.lastTrace = { ...lt, buf: bytes.slice(lt.s, lt.e), s: 0, e: lt.e - lt.s };
+      if (lt && lt.buf === bytes) this.lastTrace = { ...lt, buf: copyBytes(bytes, lt.s, lt.e), s: 0, e: lt.e - lt.s };
     }
   }
 
@@ -786,7 +796,7 @@ export class FastScanner {
     const info = keyInfo(latin1(b, s, e));
     // Past MAX_PROBE (keys crafted to collide) the key is not cached: keyInfo's own map answers.
     if (step <= MAX_PROBE && this.keyEntries.length < t.length >> 1) {
-      this.keyEntries.push({ hash: h, bytes: b.slice(s, e), info });
+      this.keyEntries.push({ hash: h, bytes: copyBytes(b, s, e), info });
       t[i] = this.keyEntries.length;
     }
     return info;
@@ -969,7 +979,7 @@ export class FastScanner {
       }
       i = (i + 1) & mask;
     }
-    const entry: CachedString = { hash: h, bytes: b.slice(s, e), str: asc ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)), poolId: -1 };
+    const entry: CachedString = { hash: h, bytes: copyBytes(b, s, e), str: asc ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)), poolId: -1 };
     // Past MAX_PROBE (values crafted to collide) the string is not cached: the pool interns it.
     if (step <= MAX_PROBE && this.strEntries.length < MAX_CACHED_STRINGS) {
       this.strEntries.push(entry);

@@ -25,7 +25,8 @@ function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: 
   const shared = opts.reuse ? new ArrayBuffer(bytes.length + 1) : undefined;
   for (const cut of cuts) {
     if (cut <= at) continue;
-    const chunk = shared ? new Uint8Array(shared, 0, carry.length + cut - at) : new Uint8Array(carry.length + cut - at);
+    // A Node Buffer, as the file reader passes (its `slice` is a view, not a copy).
+    const chunk = shared ? Buffer.from(shared, 0, carry.length + cut - at) : new Uint8Array(carry.length + cut - at);
     chunk.set(carry);
     chunk.set(bytes.subarray(at, cut), carry.length);
     at = cut;
@@ -194,7 +195,17 @@ for (const wasm of [true, false]) {
       });
     }
 
-    it('matches when the reader writes every chunk over the same memory (the previous trace id is kept as a copy)', () => {
+    it('keeps no view of a chunk: the next chunk written over the same Buffer does not change the previous trace id or cached strings', () => {
+    // Two lines of the same layout: the second's trace id lies where the first's was, so a kept view would read it.
+    const one = (t: string, m: string) => `{"model":"${m}","input_tokens":1,"output_tokens":2,"trace_id":"${t}","metadata":{"feature":"${m}"}}\n`;
+    const text = one('t_A', 'gpt-4o') + one('t_B', 'o3-mi') + one('t_B', 'gpt-4o');
+    const cuts = [one('t_A', 'gpt-4o').length, 2 * one('t_A', 'gpt-4o').length];
+    const { fast } = same(text, 'same layout over reused memory', { cuts, reuse: true });
+    assert.deepEqual(Array.from(fast.table.traceId.subarray(0, 3), (id) => fast.table.pool.get(id)), ['t_A', 't_B', 't_B']);
+    assert.deepEqual(Array.from(fast.table.dims.feature.subarray(0, 3), (id) => fast.table.pool.get(id)), ['gpt-4o', 'o3-mi', 'gpt-4o']);
+  });
+
+  it('matches when the reader writes every chunk over the same memory (the previous trace id is kept as a copy)', () => {
       const lines: string[] = [];
       for (let n = 0; n < 40; n++) lines.push(`{"model":"gpt-4o","input_tokens":${n},"output_tokens":2,"trace_id":"t_${String.fromCharCode(65 + (n >> 2))}"}`);
       const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
