@@ -18,6 +18,12 @@ export interface LoadRequest {
   ownProcess?: boolean;
 }
 
+/** Lines of a parse read by the fast scanner, and of those by its WebAssembly loop. */
+export interface ScanStats {
+  fastLines: number;
+  wasmLines: number;
+}
+
 /** Where the columns came from: the state cache, a parse in a child process, or a parse in the load worker. */
 export type LoadSource = 'cache' | 'process' | 'thread';
 
@@ -25,8 +31,8 @@ export type LoadResponse =
   | { type: 'progress'; fraction: number }
   /** A private folder through which a parse process hands the columns over: removed by the caller in any case. */
   | { type: 'handover'; dir: string }
-  /** processPeakRssMb: the child process's peak memory, when it parsed. */
-  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number }
+  /** processPeakRssMb: the child process's peak memory, when it parsed; scan: the lines read by the fast scanner (big files). */
+  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number; scan?: ScanStats }
   | { type: 'error'; message: string };
 
 export class LoadCancelled extends Error {
@@ -43,7 +49,7 @@ export function loadInWorker(
   workerScript: string,
   req: LoadRequest,
   pool: StringPool,
-  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number }) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats }) => void } = {},
 ): Promise<TraceFileState> {
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
@@ -72,7 +78,7 @@ export function loadInWorker(
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
       else if (m.type === 'handover') handover = m.dir;
       else if (m.type === 'done') {
-        opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb });
+        opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb, scan: m.scan });
         finish(() => {
           // The strings are cut out of their joined form a slice per event-loop turn (half a million trace ids take
           // ~50 ms, and their collections as much again), then the columns are taken in. Whatever goes wrong must reject, never leave the load pending.

@@ -9,7 +9,7 @@ import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
 import { applyScannerEnv } from '../node/scannerEnv';
-import type { LoadRequest, LoadResponse } from '../node/workerLoad';
+import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
 import type { ParseRequest, ParseResponse } from './parseProcess';
 
 // Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer.
@@ -57,8 +57,9 @@ function handoverDir(req: LoadRequest): string {
  * reads them here as a reopen does: the memory of parsing leaves with the process. Undefined when the process could
  * not do it (it could not start, crashed, went silent, or could not write the file): the caller parses here instead.
  */
-async function parseInProcess(req: LoadRequest, parallelBytes: number, key: CacheKey, out: string, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number } | undefined> {
+async function parseInProcess(req: LoadRequest, parallelBytes: number, key: CacheKey, out: string, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number; scan?: ScanStats } | undefined> {
   let peakRssMb = 0;
+  let scan: ScanStats | undefined;
   const ok = await new Promise<boolean>((resolve) => {
     let child: ReturnType<typeof fork>;
     try {
@@ -88,7 +89,10 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
       listen();
       if (m.type === 'progress') onFraction(m.fraction);
       else {
-        if (m.type === 'done') peakRssMb = m.peakRssMb;
+        if (m.type === 'done') {
+          peakRssMb = m.peakRssMb;
+          scan = { fastLines: m.fastLines, wasmLines: m.wasmLines };
+        }
         settle(m.type === 'done');
       }
     });
@@ -100,7 +104,7 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
     child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes, out, key } satisfies ParseRequest);
   });
   const state = ok ? await readStateCache(out, key) : undefined;
-  return state && { state, peakRssMb };
+  return state && { state, peakRssMb, scan };
 }
 
 applyScannerEnv();
@@ -154,7 +158,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         }
       }
       if (r) {
-        post({ type: 'done', state: r.state, fromCache: false, parsedIn: 'process', processPeakRssMb: r.peakRssMb });
+        post({ type: 'done', state: r.state, fromCache: false, parsedIn: 'process', processPeakRssMb: r.peakRssMb, scan: r.scan });
         return;
       }
       // Parsed here after all: the progress goes on from where the process left it.
@@ -164,9 +168,13 @@ parentPort?.on('message', async (req: LoadRequest) => {
     const onProgress = (read: number, total: number) => fraction(total ? read / total : 1);
     const { PriceBook, packState, loadParallel, readTraceFile } = parsing();
     const prices = new PriceBook(new Map(req.overrides));
-    const state = big
-      ? (await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: parallelBytes, onProgress })).state
-      : readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
+    let scan: ScanStats | undefined;
+    let state;
+    if (big) {
+      const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: parallelBytes, onProgress });
+      state = r.state;
+      scan = { fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
+    } else state = readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
     // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
     const { packed, transfer } = packState(state, 'handOver');
     if (key && cacheFile) {
@@ -176,7 +184,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         // A cache that cannot be written only costs time on the next start.
       }
     }
-    post({ type: 'done', state: packed, fromCache: false, parsedIn: 'thread' }, transfer);
+    post({ type: 'done', state: packed, fromCache: false, parsedIn: 'thread', scan }, transfer);
   } catch (e) {
     post({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
   }

@@ -26,7 +26,11 @@ export interface ParseRequest {
   holdBeforeWriteMs?: number;
 }
 
-export type ParseResponse = { type: 'progress'; fraction: number } | { type: 'done'; calls: number; peakRssMb: number } | { type: 'error'; message: string };
+/** `done`: the calls, the peak memory, and the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
+export type ParseResponse =
+  | { type: 'progress'; fraction: number }
+  | { type: 'done'; calls: number; peakRssMb: number; fastLines: number; wasmLines: number }
+  | { type: 'error'; message: string };
 
 /** Sends a message; false when it could not go (the parent is gone). */
 const send = (m: ParseResponse) =>
@@ -57,10 +61,10 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { state } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+    const { state, fastLines, wasmLines } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     writeStateCache(req.out, req.key, packState(state, 'handOver').packed);
-    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }))) orphaned();
+    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
   } catch (e) {
     if (!(await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message }))) orphaned();
   }

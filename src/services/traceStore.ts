@@ -6,7 +6,7 @@ import { StringPool, type CallTable } from '../core/callTable';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { mustReload, type TraceFileState } from '../core/traceFile';
-import { LoadCancelled, loadInWorker, type LoadSource } from '../node/workerLoad';
+import { LoadCancelled, loadInWorker, type LoadSource, type ScanStats } from '../node/workerLoad';
 import { isExcluded } from '../node/files';
 import { fileFingerprint, readTraceFile, warmUpReaderInTurns } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
@@ -52,6 +52,7 @@ export class TraceStore extends Disposable {
   readonly pool = new StringPool();
   private readonly files = new Map<string, TraceFileState>();
   private readonly via = new Map<string, ReadVia>();
+  private readonly scans = new Map<string, ScanStats>();
   /** Files found but not read: a cancelled load, or an error reading them. */
   private readonly notRead = new Map<string, UnreadFile>();
   private prices = new PriceBook();
@@ -153,6 +154,11 @@ export class TraceStore extends Disposable {
   }
 
   /** How a file was last read from its start (undefined when it is not read). */
+  /** What the fast scanner read of a big file's last parse (undefined for a cache hit or a file read on the host). */
+  scanStats(path: string): ScanStats | undefined {
+    return this.scans.get(path);
+  }
+
   readVia(path: string): ReadVia | undefined {
     return this.files.has(path) ? this.via.get(path) : undefined;
   }
@@ -322,7 +328,10 @@ export class TraceStore extends Disposable {
       const r = readTraceFile(path, { pool: this.pool, prices: this.prices, final: false, state: prev, mapping: this.mapping(), displayName: this.displayName(path) });
       this.files.set(path, r.state);
       this.notRead.delete(path);
-      if (r.reloaded) this.via.set(path, 'inline');
+      if (r.reloaded) {
+        this.via.set(path, 'inline');
+        this.scans.delete(path);
+      }
       if (r.reloaded || r.added) this.log.appendLine(`[store] ${r.reloaded ? 'read' : 'appended'} ${r.added} call(s) from ${r.state.file} in ${Date.now() - t0} ms`);
       return r.reloaded || r.added > 0;
     } catch (e) {
@@ -356,6 +365,7 @@ export class TraceStore extends Disposable {
           const t0 = Date.now();
           try {
             let source = 'thread' as LoadSource;
+            let scan: ScanStats | undefined;
             const mapping = this.mapping();
             const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
             const state = await loadInWorker(
@@ -363,7 +373,10 @@ export class TraceStore extends Disposable {
               { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
               this.pool,
               {
-                onSource: (s) => (source = s),
+                onSource: (s, info) => {
+                  source = s;
+                  scan = info.scan;
+                },
                 signal: abort.signal,
                 onProgress: (f) => {
                   const inc = ((f * size - reported) / total) * 100;
@@ -381,9 +394,11 @@ export class TraceStore extends Disposable {
             this.files.set(p, state);
             this.notRead.delete(p);
             this.via.set(p, source === 'thread' ? 'worker' : source);
+            if (scan) this.scans.set(p, scan);
+            else this.scans.delete(p);
             // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'})`);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
               cancelled();

@@ -224,6 +224,9 @@ describe('LLM Cost Lens in VS Code', function () {
       assert.ok(all >= 250_000, String(all));
       // Parsed in a child process of the extension host (its memory leaves with it); a new file: no cache to take.
       assert.equal(api.store.readVia(big()), 'process');
+      // ...by the fast scanner's WebAssembly loop, in the runtime VS Code gives extensions.
+      const scan = api.store.scanStats(big());
+      assert.ok(scan && scan.wasmLines >= 0.9 * 250_000, `lines read by WebAssembly: ${JSON.stringify(scan)}`);
       // While the index is rebuilt the tree answers from what it had; wait until its figures cover every call.
       const t0 = Date.now();
       while (api.tree.totals()?.calls !== all) {
