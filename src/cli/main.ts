@@ -212,7 +212,7 @@ export interface Preloaded {
   states: Map<string, TraceFileState>;
 }
 
-/** Files from this size on are parsed by several threads (the same rows as one reader). */
+/** Files from this size on are read ahead by loadParallel: several threads from its defaultParallelBytes on (the same rows as one reader). */
 const PARALLEL_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -229,7 +229,7 @@ export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?:
       for (const f of files) {
         if (!overrides || statSync(f).size < (opts.parallelBytes ?? PARALLEL_BYTES)) continue;
         const display = displayName(f, io.cwd);
-        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes ?? PARALLEL_BYTES })).state);
+        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes })).state);
       }
     }
   } catch {

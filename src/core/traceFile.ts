@@ -43,6 +43,8 @@ export interface TraceFileState {
    * problem. Its bytes, appended ones included, are then skipped until the file is replaced or truncated.
    */
   notText?: string;
+  /** Lines read so far by the fast scanner, by the exact path it fell back to, and by its WebAssembly loop (counts). */
+  scanned?: { fastLines: number; slowLines: number; wasmLines: number };
 }
 
 export function newTraceFileState(file: string, pool: StringPool, mapping?: FieldMapping): TraceFileState {
@@ -139,6 +141,10 @@ export interface IngestOptions {
 
 function ingestBytesFast(state: TraceFileState, bytes: Uint8Array, final: boolean, prices: PriceBook): { added: number; consumed: number; problems: Problem[] } {
   const r = fastScanBytes(state.table, state.ctx, bytes, state.position, { file: state.file, final, prices });
+  const s = (state.scanned ??= { fastLines: 0, slowLines: 0, wasmLines: 0 });
+  s.fastLines += r.fastLines;
+  s.slowLines += r.slowLines;
+  s.wasmLines += r.wasmLines;
   return advance(state, r.next, r.added, r.problems);
 }
 

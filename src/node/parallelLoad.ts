@@ -187,6 +187,16 @@ async function mergeSliced(merger: StringMerger, p: { joined: string; lens: Uint
 }
 
 /**
+ * The size from which a file is read by byte ranges on several threads rather than by one reader. Measured on 2 cores
+ * (`npm run bench`, the WebAssembly scanner): one thread is faster up to ~200 MB (40 MB: 0.13 s against 0.21 s;
+ * starting the threads and merging their columns cost ~0.2 s), the two break even near 200 MB and two threads save
+ * ~20% at 400 MB. More cores share the work more finely: the size goes down with them (not measured here).
+ */
+export function defaultParallelBytes(cores = availableParallelism()): number {
+  return Math.max(32 * 1024 * 1024, Math.round((384 * 1024 * 1024) / Math.max(1, cores)));
+}
+
+/**
  * Reads a whole trace file with N worker threads, each parsing one byte range (cut at line starts) with the fast
  * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
  * the single reader. Files that need one reader (pretty-printed multi-line documents, Claude Code / OTel
@@ -197,9 +207,10 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   const file = opts.displayName ?? path;
   const overrides = opts.overrides ?? [];
   const prices = opts.prices ?? new PriceBook(new Map(overrides));
-  const sequential = (reason: string, fast = 0, slow = 0): ParallelLoadResult => {
+  const sequential = (reason: string): ParallelLoadResult => {
     const state = readWholeFileFast(path, file, opts.pool, prices, opts.final, opts.onProgress);
-    return { state, ranges: 1, sequentialReason: reason, fastLines: fast, slowLines: slow };
+    const s = state.scanned;
+    return { state, ranges: 1, sequentialReason: reason, fastLines: s?.fastLines ?? 0, slowLines: s?.slowLines ?? 0, wasmLines: s?.wasmLines ?? 0 };
   };
   const fd = openSync(path, 'r');
   let starts: number[];
@@ -207,7 +218,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   try {
     const st = fstatSync(fd);
     fp = fingerprintOf(fd, st.size, st.ino);
-    if (st.size < (opts.minParallelBytes ?? 8 * 1024 * 1024)) return sequential('small file');
+    if (st.size < (opts.minParallelBytes ?? defaultParallelBytes())) return sequential('small file');
     if (fileNotText(fd, st.size) !== undefined) return sequential('not a text file');
     if (startsMultiline(fd, st.size)) return sequential('multi-line documents');
     const n = Math.max(2, opts.workers ?? availableParallelism());
@@ -233,8 +244,8 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
     slowLines += p.slowLines;
     wasmLines += p.wasmLines;
   }
-  if (parts.some((p) => p.multiline)) return sequential('multi-line documents', fastLines, slowLines);
-  if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines', fastLines, slowLines);
+  if (parts.some((p) => p.multiline)) return sequential('multi-line documents');
+  if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines');
 
   const merged: { columns: PackedColumns; lineOffset: number; idMap: Int32Array }[] = [];
   const problems: Problem[] = [];

@@ -12,7 +12,10 @@ export interface LoadRequest {
   mapping?: FieldMapping;
   /** Where to keep a cache of the file's columns, and what else they depend on (version, prices, mapping). */
   cache?: { dir: string; settings: string };
-  /** Files from this size on are parsed by several threads (default 32 MB; tests set it lower). */
+  /**
+   * Files from this size on are parsed in a process of their own and by several threads (default: 32 MB for the
+   * process, parallelLoad's defaultParallelBytes for the threads; tests set it lower to have both).
+   */
   parallelBytes?: number;
   /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
   ownProcess?: boolean;

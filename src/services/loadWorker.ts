@@ -21,7 +21,7 @@ const parsing = (): Parsing => ({
   ...(require('../node/traceReader') as typeof import('../node/traceReader')),
 });
 
-/** Files from this size on are parsed by several threads, in a process of their own. */
+/** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
 const PARALLEL_BYTES = 32 * 1024 * 1024;
 
 /** V8 flags of the parse process. */
@@ -57,7 +57,7 @@ function handoverDir(req: LoadRequest): string {
  * reads them here as a reopen does: the memory of parsing leaves with the process. Undefined when the process could
  * not do it (it could not start, crashed, went silent, or could not write the file): the caller parses here instead.
  */
-async function parseInProcess(req: LoadRequest, parallelBytes: number, key: CacheKey, out: string, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number; scan?: ScanStats } | undefined> {
+async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number; scan?: ScanStats } | undefined> {
   let peakRssMb = 0;
   let scan: ScanStats | undefined;
   const ok = await new Promise<boolean>((resolve) => {
@@ -101,7 +101,7 @@ async function parseInProcess(req: LoadRequest, parallelBytes: number, key: Cach
     // should it not come, a second later the parse counts as failed).
     child.on('close', () => settle(false));
     child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
-    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes, out, key } satisfies ParseRequest);
+    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key } satisfies ParseRequest);
   });
   const state = ok ? await readStateCache(out, key) : undefined;
   return state && { state, peakRssMb, scan };
@@ -144,7 +144,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         dir = handoverDir(req);
         post({ type: 'handover', dir });
         const out = join(dir, 'columns.cols');
-        r = await parseInProcess(req, parallelBytes, key ?? cacheKeyOf(req.path, ''), out, onFraction);
+        r = await parseInProcess(req, key ?? cacheKeyOf(req.path, ''), out, onFraction);
         // Into the cache (same folder, so a rename), which other windows then read.
         if (r && cacheFile) renameSync(out, cacheFile);
       } catch {
@@ -171,7 +171,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
     let scan: ScanStats | undefined;
     let state;
     if (big) {
-      const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: parallelBytes, onProgress });
+      const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
       state = r.state;
       scan = { fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
     } else state = readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;

@@ -17,8 +17,8 @@ export interface ParseRequest {
   path: string;
   displayName: string;
   overrides: [string, PriceOverride][];
-  /** Files from this size on are read by several threads (smaller ones by this process's main thread). */
-  parallelBytes: number;
+  /** Files from this size on are read by several threads, smaller ones by this process's main thread (default: parallelLoad's defaultParallelBytes). */
+  parallelBytes?: number;
   /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
   out: string;
   key: CacheKey;

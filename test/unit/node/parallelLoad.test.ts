@@ -8,7 +8,7 @@ import { groupBy, select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import type { TraceFileState } from '../../../src/core/traceFile';
-import { loadParallel } from '../../../src/node/parallelLoad';
+import { defaultParallelBytes, loadParallel } from '../../../src/node/parallelLoad';
 import { CHUNK } from '../../../src/node/chunks';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { assertSameState } from '../core/fastScan.test';
@@ -70,6 +70,18 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       assert.ok(seq.problems.some((p) => p.message.includes('incomplete last line')));
     });
   }
+
+  it('reads a file below the threads size with one reader, and says what its scanner read', async () => {
+    const r = await loadParallel(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl' });
+    assert.equal(r.ranges, 1);
+    assert.equal(r.sequentialReason, 'small file');
+    assert.ok(r.fastLines > 7000 && (r.wasmLines ?? 0) > 7000, JSON.stringify(r));
+    assertSameState(r.state, sequential(trace), 'one reader');
+    // Threads pay from ~200 MB on 2 cores (measured), less with more cores; never below 32 MB.
+    assert.equal(defaultParallelBytes(2), 192 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(8), 48 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(64), 32 * 1024 * 1024);
+  });
 
   it('gives the same result on ranges of several read chunks (the first range reserves for the whole file)', async () => {
     const big = join(dir, 'big.jsonl');
