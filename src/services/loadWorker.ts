@@ -8,18 +8,21 @@ import { parentPort } from 'node:worker_threads';
 import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
-import { applyScannerEnv } from '../node/scannerEnv';
 import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
 import type { ParseRequest, ParseResponse } from './parseProcess';
 
-// Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer.
+// Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer (then
+// with the scanner's LLM_COST_LENS_WASM setting applied).
 type Parsing = typeof import('../core/pricing') & typeof import('../core/traceFile') & typeof import('../node/parallelLoad') & typeof import('../node/traceReader');
-const parsing = (): Parsing => ({
-  ...(require('../core/pricing') as typeof import('../core/pricing')),
-  ...(require('../core/traceFile') as typeof import('../core/traceFile')),
-  ...(require('../node/parallelLoad') as typeof import('../node/parallelLoad')),
-  ...(require('../node/traceReader') as typeof import('../node/traceReader')),
-});
+const parsing = (): Parsing => {
+  (require('../node/scannerEnv') as typeof import('../node/scannerEnv')).applyScannerEnv();
+  return {
+    ...(require('../core/pricing') as typeof import('../core/pricing')),
+    ...(require('../core/traceFile') as typeof import('../core/traceFile')),
+    ...(require('../node/parallelLoad') as typeof import('../node/parallelLoad')),
+    ...(require('../node/traceReader') as typeof import('../node/traceReader')),
+  };
+};
 
 /** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
 const PARALLEL_BYTES = 32 * 1024 * 1024;
@@ -107,7 +110,6 @@ async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, onFr
   return state && { state, peakRssMb, scan };
 }
 
-applyScannerEnv();
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {
