@@ -171,12 +171,18 @@ export class WasmEngine<K> {
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */
   static create<K>(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig): WasmEngine<K> | null {
+    if (compiled === undefined) {
+      try {
+        compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(SCANNER_WASM_BASE64)) : null;
+      } catch {
+        compiled = null; // no WebAssembly (or no SIMD) here: never again on this thread
+      }
+    }
+    if (!compiled) return null;
     try {
-      if (compiled === undefined) compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(SCANNER_WASM_BASE64)) : null;
-      return compiled ? new WasmEngine(describe, cfg, compiled) : null;
+      return new WasmEngine(describe, cfg, compiled);
     } catch {
-      compiled = null;
-      return null;
+      return null; // this configuration (or memory) failed; another may not
     }
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
 import { fastScanBytes, parseIsoUtc, setWasmScanning, wasmScanning } from '../../../src/core/fastScan';
+import { WasmEngine } from '../../../src/core/fastScanWasm';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { fixture, ROOT } from '../helpers';
@@ -398,5 +399,15 @@ describe('fastScan: prices', function () {
     } finally {
       setWasmScanning(true);
     }
+  });
+});
+
+describe('fastScanWasm: the engine', () => {
+  it('is null for a configuration the module cannot take, without turning WebAssembly off for the thread', () => {
+    const cfg = { fields: 10_000, groups: Array.from({ length: 16 }, () => new Int32Array(0)), maxTokens: 1e8, metaModelField: 0, metaProviderField: 0, errorFlag: 1 };
+    assert.equal(WasmEngine.create(() => undefined, cfg), null);
+    assert.notEqual(WasmEngine.create(() => undefined, { ...cfg, fields: 4 }), null);
+    setWasmScanning(true);
+    assert.equal(wasmScanning(), true);
   });
 });
