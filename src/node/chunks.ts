@@ -1,8 +1,8 @@
 import { readSync } from 'node:fs';
 
 /**
- * Bytes read at a time. Small enough for the buffer to stay in the CPU's cache between the read and the scan (two
- * range workers reading 16 MB chunks into fresh buffers were each slowed down by the other's memory traffic).
+ * Bytes read at a time, into one buffer reused from chunk to chunk: small enough to stay in the CPU's cache between
+ * the read and the scan. (On the 1M-call bench as fast as fresh 16 MB buffers, with less memory taken while parsing.)
  */
 export const CHUNK = 2 * 1024 * 1024;
 

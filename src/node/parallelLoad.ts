@@ -188,8 +188,8 @@ async function mergeSliced(merger: StringMerger, p: { joined: string; lens: Uint
 
 /**
  * The size from which a file is read by byte ranges on several threads rather than by one reader. Measured on 2 cores
- * (`npm run bench`, the WebAssembly scanner): one thread is faster up to ~200 MB (40 MB: 0.13 s against 0.21 s;
- * starting the threads and merging their columns cost ~0.2 s), the two break even near 200 MB and two threads save
+ * (`npm run bench`, the WebAssembly scanner): one thread is faster up to ~200 MB (40 MB: 0.13 s against 0.21 s:
+ * starting the threads and merging their columns cost 0.1–0.2 s), the two break even near 200 MB and two threads save
  * ~20% at 400 MB. More cores share the work more finely: the size goes down with them (not measured here).
  */
 export function defaultParallelBytes(cores = availableParallelism()): number {
