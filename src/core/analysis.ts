@@ -146,71 +146,91 @@ export function countUndated(tables: readonly CallTable[], opts: QueryOptions = 
 export function stats(slices: readonly Slice[], source: CostSource = 'auto'): GroupStats {
   let calls = 0;
   for (const s of slices) calls += s.rows.length;
-  const costs = new Float64Array(calls);
-  let priced = 0;
-  let cost = 0;
-  let noCache = 0;
-  let saved = 0;
-  let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0;
-  let errors = 0, errorCost = 0;
-  let first = Infinity, last = -Infinity;
-  const unpricedModels: Record<string, number> = {};
-  for (const { table: t, rows } of slices) {
-    for (let k = 0; k < rows.length; k++) {
-      const i = rows[k];
-      inTok += t.inputTokens[i];
-      outTok += t.outputTokens[i];
-      crTok += t.cacheReadTokens[i];
-      cwTok += t.cacheWriteTokens[i];
-      rsTok += t.reasoningTokens[i];
-      const ts = t.tsMs[i];
-      if (ts < first) first = ts;
-      if (ts > last) last = ts;
-      const c = rowCost(t, i, source);
-      const isErr = (t.flags[i] & FLAG_ERROR) !== 0;
-      if (isErr) errors++;
-      if (Number.isNaN(c)) {
-        const m = t.pool.get(t.dims.model[i]) || '(no model)';
-        unpricedModels[m] = (unpricedModels[m] ?? 0) + 1;
-        continue;
-      }
-      costs[priced++] = c;
-      cost += c;
-      if (isErr) errorCost += c;
-      const computed = t.computedUsd[i];
-      if (!Number.isNaN(computed)) saved += t.noCacheUsd[i] - computed;
-    }
+  const acc = new StatsAcc(calls);
+  for (const { table: t, rows } of slices) for (let k = 0; k < rows.length; k++) acc.add(t, rows[k], source);
+  return acc.finish();
+}
+
+/** The running figures of a group, rows added in order (one implementation for `stats` and the one-pass grouping). */
+class StatsAcc {
+  calls = 0;
+  priced = 0;
+  cost = 0;
+  saved = 0;
+  inTok = 0;
+  outTok = 0;
+  crTok = 0;
+  cwTok = 0;
+  rsTok = 0;
+  errors = 0;
+  errorCost = 0;
+  first = Infinity;
+  last = -Infinity;
+  readonly unpricedModels: Record<string, number> = {};
+  /** Costs of the priced rows, for the percentiles; room for `capacity` rows. */
+  readonly costs: Float64Array;
+
+  constructor(capacity: number) {
+    this.costs = new Float64Array(capacity);
   }
-  noCache = cost + saved;
-  // Exact percentiles by selection (simple-statistics' multi-quantile select, linear interpolation), not a full sort.
-  const [p50, p95, p99] = priced ? quantile(costs.subarray(0, priced) as unknown as number[], [0.5, 0.95, 0.99]) : [NaN, NaN, NaN];
-  let max = -Infinity;
-  for (let k = 0; k < priced; k++) if (costs[k] > max) max = costs[k];
-  const allInput = inTok + crTok + cwTok;
-  return {
-    calls,
-    pricedCalls: priced,
-    unpricedCalls: calls - priced,
-    costUsd: cost,
-    costWithoutCacheUsd: noCache,
-    cacheSavingsUsd: saved,
-    inputTokens: inTok,
-    outputTokens: outTok,
-    cacheReadTokens: crTok,
-    cacheWriteTokens: cwTok,
-    reasoningTokens: rsTok,
-    cacheHitRatio: allInput > 0 ? crTok / allInput : 0,
-    meanUsd: priced ? cost / priced : NaN,
-    p50Usd: p50,
-    p95Usd: p95,
-    p99Usd: p99,
-    maxUsd: priced ? max : NaN,
-    errors,
-    errorCostUsd: errorCost,
-    firstTsMs: first,
-    lastTsMs: last,
-    unpricedModels,
-  };
+
+  add(t: CallTable, i: number, source: CostSource): void {
+    this.calls++;
+    this.inTok += t.inputTokens[i];
+    this.outTok += t.outputTokens[i];
+    this.crTok += t.cacheReadTokens[i];
+    this.cwTok += t.cacheWriteTokens[i];
+    this.rsTok += t.reasoningTokens[i];
+    const ts = t.tsMs[i];
+    if (ts < this.first) this.first = ts;
+    if (ts > this.last) this.last = ts;
+    const c = rowCost(t, i, source);
+    const isErr = (t.flags[i] & FLAG_ERROR) !== 0;
+    if (isErr) this.errors++;
+    if (Number.isNaN(c)) {
+      const m = t.pool.get(t.dims.model[i]) || '(no model)';
+      this.unpricedModels[m] = (this.unpricedModels[m] ?? 0) + 1;
+      return;
+    }
+    this.costs[this.priced++] = c;
+    this.cost += c;
+    if (isErr) this.errorCost += c;
+    const computed = t.computedUsd[i];
+    if (!Number.isNaN(computed)) this.saved += t.noCacheUsd[i] - computed;
+  }
+
+  finish(): GroupStats {
+    const { calls, priced, cost, saved, inTok, outTok, crTok, cwTok, rsTok, costs } = this;
+    // Exact percentiles by selection (simple-statistics' multi-quantile select, linear interpolation), not a full sort.
+    const [p50, p95, p99] = priced ? quantile(costs.subarray(0, priced) as unknown as number[], [0.5, 0.95, 0.99]) : [NaN, NaN, NaN];
+    let max = -Infinity;
+    for (let k = 0; k < priced; k++) if (costs[k] > max) max = costs[k];
+    const allInput = inTok + crTok + cwTok;
+    return {
+      calls,
+      pricedCalls: priced,
+      unpricedCalls: calls - priced,
+      costUsd: cost,
+      costWithoutCacheUsd: cost + saved,
+      cacheSavingsUsd: saved,
+      inputTokens: inTok,
+      outputTokens: outTok,
+      cacheReadTokens: crTok,
+      cacheWriteTokens: cwTok,
+      reasoningTokens: rsTok,
+      cacheHitRatio: allInput > 0 ? crTok / allInput : 0,
+      meanUsd: priced ? cost / priced : NaN,
+      p50Usd: p50,
+      p95Usd: p95,
+      p99Usd: p99,
+      maxUsd: priced ? max : NaN,
+      errors: this.errors,
+      errorCostUsd: this.errorCost,
+      firstTsMs: this.first,
+      lastTsMs: this.last,
+      unpricedModels: this.unpricedModels,
+    };
+  }
 }
 
 /**
@@ -303,6 +323,7 @@ export interface Group {
 
 /** Groups by a list of dimensions (combined), sorted by cost, highest first. */
 export function groupBy(slices: readonly Slice[], dims: readonly string[], source: CostSource = 'auto', totalCostUsd?: number): Group[] {
+  if (dims.length === 1) return sortGroups(groupByOne(slices, dims[0], source), totalCostUsd ?? stats(slices, source).costUsd);
   let level: { key: Record<string, string>; slices: Slice[] }[] = [{ key: {}, slices: [...slices] }];
   for (const dim of dims) {
     const next: typeof level = [];
@@ -311,13 +332,77 @@ export function groupBy(slices: readonly Slice[], dims: readonly string[], sourc
     }
     level = next;
   }
-  const total = totalCostUsd ?? stats(slices, source).costUsd;
-  const groups = level.map((g) => {
-    const st = stats(g.slices, source);
-    return { key: g.key, stats: st, share: total > 0 ? st.costUsd / total : 0 };
-  });
-  groups.sort((a, b) => b.stats.costUsd - a.stats.costUsd || b.stats.calls - a.stats.calls || keyText(a.key).localeCompare(keyText(b.key)));
-  return groups;
+  return sortGroups(
+    level.map((g) => ({ key: g.key, stats: stats(g.slices, source) })),
+    totalCostUsd ?? stats(slices, source).costUsd,
+  );
+}
+
+/** Groups with their share of `total`, costliest first. */
+function sortGroups(groups: { key: Record<string, string>; stats: GroupStats }[], total: number): Group[] {
+  const out = groups.map((g) => ({ key: g.key, stats: g.stats, share: total > 0 ? g.stats.costUsd / total : 0 }));
+  out.sort((a, b) => b.stats.costUsd - a.stats.costUsd || b.stats.calls - a.stats.calls || keyText(a.key).localeCompare(keyText(b.key)));
+  return out;
+}
+
+/**
+ * The groups of one dimension in one pass over the rows in order (the same figures as partition + stats, which read
+ * every column once per group: with the groups' rows interleaved, that is the whole column memory each time).
+ */
+function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): { key: Record<string, string>; stats: GroupStats }[] {
+  const index = new Map<string, number>();
+  const values: string[] = [];
+  // Per slice, the group of each id present (a span of ids, as runsById), and the rows per group.
+  const plans: { table: CallTable; rows: Int32Array; col: Int32Array | undefined; lo: number; groupOf: Int32Array }[] = [];
+  const counts: number[] = [];
+  const groupFor = (value: string) => {
+    let g = index.get(value);
+    if (g === undefined) {
+      g = values.length;
+      index.set(value, g);
+      values.push(value);
+      counts.push(0);
+    }
+    return g;
+  };
+  for (const { table, rows } of slices) {
+    const col = table.column(dim);
+    if (!col) {
+      const g = groupFor('');
+      counts[g] += rows.length;
+      plans.push({ table, rows, col, lo: 0, groupOf: Int32Array.of(g) });
+      continue;
+    }
+    let lo = Infinity;
+    let hi = -1;
+    for (let k = 0; k < rows.length; k++) {
+      const id = col[rows[k]];
+      if (id < lo) lo = id;
+      if (id > hi) hi = id;
+    }
+    if (hi < 0) continue;
+    const groupOf = new Int32Array(hi - lo + 1).fill(-1);
+    for (let k = 0; k < rows.length; k++) {
+      const j = col[rows[k]] - lo;
+      let g = groupOf[j];
+      if (g < 0) groupOf[j] = g = groupFor(table.pool.get(j + lo));
+      counts[g]++;
+    }
+    plans.push({ table, rows, col, lo, groupOf });
+  }
+  const accs = counts.map((n) => new StatsAcc(n));
+  for (const { table, rows, col, lo, groupOf } of plans) {
+    if (!col) {
+      const acc = accs[groupOf[0]];
+      for (let k = 0; k < rows.length; k++) acc.add(table, rows[k], source);
+      continue;
+    }
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      accs[groupOf[col[i] - lo]].add(table, i, source);
+    }
+  }
+  return values.map((v, g) => ({ key: { [dim]: v === '' ? UNATTRIBUTED : v }, stats: accs[g].finish() }));
 }
 
 function keyText(k: Record<string, string>): string {

@@ -112,6 +112,37 @@ describe('analysis', () => {
   });
 });
 
+describe('groupBy one dimension in one pass', () => {
+  it('gives exactly the figures of partition + stats (the multi-level path), across tables, unpriced and errors included', () => {
+    let seed = 5;
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const lines = (n: number, withTeam: boolean) =>
+      Array.from({ length: n }, (_, k) =>
+        call({
+          model: ['gpt-4o', 'o3', 'acme-unknown'][rnd(3)],
+          input_tokens: rnd(5000),
+          output_tokens: rnd(500),
+          cache_read_tokens: rnd(3) ? 0 : rnd(2000),
+          timestamp: `2026-11-${10 + rnd(9)}T${10 + rnd(9)}:00:00Z`,
+          ...(rnd(10) ? {} : { cost_usd: rnd(1000) / 1e4 }),
+          ...(rnd(20) ? {} : { error: 'timeout' }),
+          metadata: { ...(rnd(7) ? { feature: `f${rnd(9)}` } : {}), ...(withTeam && rnd(4) ? { team: `t${rnd(3)}` } : {}), k },
+        }),
+      ).join('\n');
+    const tables = [loadText(lines(3000, true)).table, loadText(lines(2000, false)).table];
+    for (const dim of ['feature', 'team', 'model']) {
+      for (const source of ['auto', 'computed', 'recorded'] as const) {
+        const slices = select(tables, { sinceMs: Date.parse('2026-11-12T00:00:00Z') });
+        const one = groupBy(slices, [dim], source);
+        // The reference: the same dimension then one no table has (every group has the single value "unattributed").
+        const two = groupBy(slices, [dim, 'no_such_key'], source).map((g) => ({ ...g, key: { [dim]: g.key[dim] } }));
+        assert.deepEqual(one, two, `${dim} ${source}`);
+        assert.ok(one.length > 2);
+      }
+    }
+  });
+});
+
 describe('unpricedModelCounts', () => {
   it('counts the calls of models with no price, in a row range', () => {
     const text = ['gpt-4o', 'no-such-model', 'no-such-model', undefined, 'gpt-4o-mini', 'no-such-model']
