@@ -251,19 +251,25 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
   return out;
 }
 
-/**
- * Rows ordered by their value in an id column (a counting sort: two passes, one typed array), with the run of each id
- * present, in id order. `n`: one more than the largest id. The counts span only the ids present (their smallest to
- * largest): a column of a few features among half a million pooled strings counts in a few slots, not in 500,000.
- */
-export function runsById(col: Int32Array, rows: Int32Array, n: number): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
-  let lo = n;
+/** The smallest and largest id of `rows` in an id column ([start, -1] when there are no rows). */
+function idSpan(col: Int32Array, rows: Int32Array, start: number): [number, number] {
+  let lo = start;
   let hi = -1;
   for (let k = 0; k < rows.length; k++) {
     const id = col[rows[k]];
     if (id < lo) lo = id;
     if (id > hi) hi = id;
   }
+  return [lo, hi];
+}
+
+/**
+ * Rows ordered by their value in an id column (a counting sort: two passes, one typed array), with the run of each id
+ * present, in id order. `n`: one more than the largest id. The counts span only the ids present (their smallest to
+ * largest): a column of a few features among half a million pooled strings counts in a few slots, not in 500,000.
+ */
+export function runsById(col: Int32Array, rows: Int32Array, n: number): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
+  const [lo, hi] = idSpan(col, rows, n);
   if (hi < lo) return { sorted: new Int32Array(0), runs: [] };
   const span = hi - lo + 1;
   if (rows.length * 8 < span) return runsByIdSparse(col, rows);
@@ -373,14 +379,8 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
       plans.push({ table, rows, col, lo: 0, groupOf: Int32Array.of(g) });
       continue;
     }
-    let lo = Infinity;
-    let hi = -1;
-    for (let k = 0; k < rows.length; k++) {
-      const id = col[rows[k]];
-      if (id < lo) lo = id;
-      if (id > hi) hi = id;
-    }
-    if (hi < 0) continue;
+    const [lo, hi] = idSpan(col, rows, Infinity);
+    if (hi < lo) continue;
     const groupOf = new Int32Array(hi - lo + 1).fill(-1);
     for (let k = 0; k < rows.length; k++) {
       const j = col[rows[k]] - lo;
