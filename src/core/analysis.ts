@@ -347,7 +347,12 @@ export function groupBy(slices: readonly Slice[], dims: readonly string[], sourc
 /** Groups with their share of `total`, costliest first. */
 function sortGroups(groups: { key: Record<string, string>; stats: GroupStats }[], total: number): Group[] {
   const out = groups.map((g) => ({ key: g.key, stats: g.stats, share: total > 0 ? g.stats.costUsd / total : 0 }));
-  out.sort((a, b) => b.stats.costUsd - a.stats.costUsd || b.stats.calls - a.stats.calls || keyText(a.key).localeCompare(keyText(b.key)));
+  // Last, a plain comparison: localeCompare calls canonically equivalent texts ("café" written two ways) equal.
+  out.sort((a, b) => {
+    const ka = keyText(a.key);
+    const kb = keyText(b.key);
+    return b.stats.costUsd - a.stats.costUsd || b.stats.calls - a.stats.calls || ka.localeCompare(kb) || (ka < kb ? -1 : ka > kb ? 1 : 0);
+  });
   return out;
 }
 
@@ -358,8 +363,6 @@ function sortGroups(groups: { key: Record<string, string>; stats: GroupStats }[]
 function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): { key: Record<string, string>; stats: GroupStats }[] {
   const index = new Map<string, number>();
   const values: string[] = [];
-  // Per slice, the group of each id present (a span of ids, as runsById), and the rows per group.
-  const plans: { table: CallTable; rows: Int32Array; col: Int32Array | undefined; lo: number; groupOf: Int32Array }[] = [];
   const counts: number[] = [];
   const groupFor = (value: string) => {
     let g = index.get(value);
@@ -371,37 +374,38 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
     }
     return g;
   };
+  // First pass: the group of each row (through the ids present: a dense table over their span, or a map when they are
+  // few among many, as runsById), and the rows per group.
+  const plans: { table: CallTable; rows: Int32Array; rowGroup: Int32Array }[] = [];
   for (const { table, rows } of slices) {
     const col = table.column(dim);
+    const rowGroup = new Int32Array(rows.length);
     if (!col) {
       const g = groupFor('');
+      rowGroup.fill(g);
       counts[g] += rows.length;
-      plans.push({ table, rows, col, lo: 0, groupOf: Int32Array.of(g) });
-      continue;
+    } else {
+      const [lo, hi] = idSpan(col, rows, Infinity);
+      if (hi < lo) continue;
+      const dense = rows.length * 8 >= hi - lo + 1 ? new Int32Array(hi - lo + 1).fill(-1) : undefined;
+      const sparse = new Map<number, number>();
+      for (let k = 0; k < rows.length; k++) {
+        const id = col[rows[k]];
+        let g = dense ? dense[id - lo] : (sparse.get(id) ?? -1);
+        if (g < 0) {
+          g = groupFor(table.pool.get(id));
+          if (dense) dense[id - lo] = g;
+          else sparse.set(id, g);
+        }
+        rowGroup[k] = g;
+        counts[g]++;
+      }
     }
-    const [lo, hi] = idSpan(col, rows, Infinity);
-    if (hi < lo) continue;
-    const groupOf = new Int32Array(hi - lo + 1).fill(-1);
-    for (let k = 0; k < rows.length; k++) {
-      const j = col[rows[k]] - lo;
-      let g = groupOf[j];
-      if (g < 0) groupOf[j] = g = groupFor(table.pool.get(j + lo));
-      counts[g]++;
-    }
-    plans.push({ table, rows, col, lo, groupOf });
+    plans.push({ table, rows, rowGroup });
   }
+  // Second pass: each row into its group's figures, in row order.
   const accs = counts.map((n) => new StatsAcc(n));
-  for (const { table, rows, col, lo, groupOf } of plans) {
-    if (!col) {
-      const acc = accs[groupOf[0]];
-      for (let k = 0; k < rows.length; k++) acc.add(table, rows[k], source);
-      continue;
-    }
-    for (let k = 0; k < rows.length; k++) {
-      const i = rows[k];
-      accs[groupOf[col[i] - lo]].add(table, i, source);
-    }
-  }
+  for (const { table, rows, rowGroup } of plans) for (let k = 0; k < rows.length; k++) accs[rowGroup[k]].add(table, rows[k], source);
   return values.map((v, g) => ({ key: { [dim]: v === '' ? UNATTRIBUTED : v }, stats: accs[g].finish() }));
 }
 

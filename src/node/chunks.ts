@@ -17,7 +17,7 @@ export function readChunks(fd: number, start: number, end: number, take: (bytes:
   let keep = 0;
   let readAt = start;
   while (readAt < end) {
-    if (buf.length - keep < Math.min(chunk >> 1, end - readAt)) {
+    if (buf.length - keep < Math.min(Math.max(1, chunk >> 1), end - readAt)) {
       const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, keep + Math.min(chunk, end - readAt)));
       buf.copy(bigger, 0, 0, keep);
       buf = bigger;

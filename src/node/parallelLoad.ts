@@ -62,7 +62,7 @@ export interface ParallelLoadOptions {
   displayName?: string;
   /** Worker count; default: available cores, at least 2. */
   workers?: number;
-  /** Files smaller than this are read on the calling thread (fast path); default 8 MB. */
+  /** Files smaller than this are read on the calling thread (fast path); default: defaultParallelBytes(). */
   minParallelBytes?: number;
   /** Worker script; default: parseRangeWorker.js next to this module (out/src/node or dist). */
   workerScript?: string;
@@ -192,7 +192,10 @@ async function mergeSliced(merger: StringMerger, p: { joined: string; lens: Uint
  * starting the threads and merging their columns cost 0.1–0.2 s), the two break even near 200 MB and two threads save
  * ~20% at 400 MB. More cores share the work more finely: the size goes down with them (not measured here).
  */
-export function defaultParallelBytes(cores = availableParallelism()): number {
+export function defaultParallelBytes(cores = availableParallelism(), env: NodeJS.ProcessEnv = process.env): number {
+  // LLM_COST_LENS_THREADS_BYTES: another size, for a test in VS Code that wants ranges on a smaller file.
+  const set = Number(env.LLM_COST_LENS_THREADS_BYTES);
+  if (Number.isInteger(set) && set > 0) return set;
   return Math.max(32 * 1024 * 1024, Math.round((384 * 1024 * 1024) / Math.max(1, cores)));
 }
 

@@ -21,8 +21,9 @@ export interface LoadRequest {
   ownProcess?: boolean;
 }
 
-/** Lines of a parse read by the fast scanner, and of those by its WebAssembly loop. */
+/** Byte ranges a parse was read in (1: one reader), lines it read with the fast scanner, and of those by its WebAssembly loop. */
 export interface ScanStats {
+  ranges: number;
   fastLines: number;
   wasmLines: number;
 }

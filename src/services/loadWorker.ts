@@ -94,7 +94,7 @@ async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, onFr
       else {
         if (m.type === 'done') {
           peakRssMb = m.peakRssMb;
-          scan = { fastLines: m.fastLines, wasmLines: m.wasmLines };
+          scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines };
         }
         settle(m.type === 'done');
       }
@@ -175,7 +175,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
     if (big) {
       const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
       state = r.state;
-      scan = { fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
+      scan = { ranges: r.ranges, fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
     } else state = readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
     // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
     const { packed, transfer } = packState(state, 'handOver');

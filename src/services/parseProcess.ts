@@ -26,10 +26,10 @@ export interface ParseRequest {
   holdBeforeWriteMs?: number;
 }
 
-/** `done`: the calls, the peak memory, and the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
+/** `done`: the calls, the peak memory, the byte ranges, the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
 export type ParseResponse =
   | { type: 'progress'; fraction: number }
-  | { type: 'done'; calls: number; peakRssMb: number; fastLines: number; wasmLines: number }
+  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number }
   | { type: 'error'; message: string };
 
 /** Sends a message; false when it could not go (the parent is gone). */
@@ -61,10 +61,10 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { state, fastLines, wasmLines } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+    const { state, ranges, fastLines, wasmLines } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     writeStateCache(req.out, req.key, packState(state, 'handOver').packed);
-    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
+    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
   } catch (e) {
     if (!(await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message }))) orphaned();
   }

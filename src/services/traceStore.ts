@@ -153,12 +153,12 @@ export class TraceStore extends Disposable {
     await this.refresh();
   }
 
-  /** How a file was last read from its start (undefined when it is not read). */
-  /** What the fast scanner read of a big file's last parse (undefined for a cache hit or a file read on the host). */
+  /** What the fast scanner read of a big file's last parse (undefined for a cache hit, a file read on the host, or a file not read). */
   scanStats(path: string): ScanStats | undefined {
-    return this.scans.get(path);
+    return this.files.has(path) ? this.scans.get(path) : undefined;
   }
 
+  /** How a file was last read from its start (undefined when it is not read). */
   readVia(path: string): ReadVia | undefined {
     return this.files.has(path) ? this.via.get(path) : undefined;
   }
@@ -398,7 +398,7 @@ export class TraceStore extends Disposable {
             else this.scans.delete(p);
             // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
               cancelled();

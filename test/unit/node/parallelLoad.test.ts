@@ -78,9 +78,11 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.ok(r.fastLines > 7000 && (r.wasmLines ?? 0) > 7000, JSON.stringify(r));
     assertSameState(r.state, sequential(trace), 'one reader');
     // Threads pay from ~200 MB on 2 cores (measured), less with more cores; never below 32 MB.
-    assert.equal(defaultParallelBytes(2), 192 * 1024 * 1024);
-    assert.equal(defaultParallelBytes(8), 48 * 1024 * 1024);
-    assert.equal(defaultParallelBytes(64), 32 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(2, {}), 192 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(8, {}), 48 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(64, {}), 32 * 1024 * 1024);
+    assert.equal(defaultParallelBytes(2, { LLM_COST_LENS_THREADS_BYTES: '1000' }), 1000);
+    assert.equal(defaultParallelBytes(2, { LLM_COST_LENS_THREADS_BYTES: 'x' }), 192 * 1024 * 1024);
   });
 
   it('gives the same result on ranges of several read chunks (the first range reserves for the whole file)', async () => {
