@@ -182,9 +182,9 @@ function renderTableNotes(r: Report, lines: string[]): string {
     for (const s of errors.slice(0, SKIPPED_LISTED)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
     if (r.skippedTotal > SKIPPED_LISTED) lines.push(`  … and ${formatCount(r.skippedTotal - SKIPPED_LISTED)} more (see --format json)`);
   }
-  if (r.warnings.length) {
+  if (r.warningsTotal) {
     lines.push('');
-    lines.push(`Warnings (${formatCount(r.warnings.length)}):`);
+    lines.push(`Warnings (${formatCount(r.warningsTotal)}):`);
     for (const s of r.warnings.slice(0, 5)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
   }
   return lines.join('\n') + '\n';

@@ -50,6 +50,8 @@ export interface Report {
   skippedTotal: number;
   /** Records kept with a caveat (e.g. a token convention guessed). */
   warnings: { file: string; line: number; message: string }[];
+  /** All warnings, those beyond the per-file cap included (`warnings` lists the kept ones). */
+  warningsTotal: number;
   unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }[];
   files: { file: string; calls: number; skipped: number; ignored: number }[];
 }
@@ -159,6 +161,7 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     skipped,
     skippedTotal: skipped.length + files.reduce((a, f) => a + f.droppedProblems, 0),
     warnings: pick('warning'),
+    warningsTotal: files.reduce((a, f) => a + f.problems.filter((p) => p.severity === 'warning').length + (f.droppedWarnings ?? 0), 0),
     unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls),
     files: files.map((f) => ({ file: f.file, calls: f.table.length, skipped: f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems, ignored: f.ctx.ignored })),
   };

@@ -36,8 +36,10 @@ export interface TraceFileState {
   ctx: NormalizeContext;
   table: CallTable;
   problems: Problem[];
-  /** Problems beyond MAX_PROBLEMS_PER_FILE, counted only. */
+  /** Errors (skipped lines or records) beyond MAX_PROBLEMS_PER_FILE, counted only. */
   droppedProblems: number;
+  /** Warnings beyond MAX_PROBLEMS_PER_FILE (capped apart, so that warnings never push errors out), counted only. */
+  droppedWarnings?: number;
   /**
    * Set when the file's first bytes show it is not UTF-8 text (binary, compressed, UTF-16): why, as reported in its one
    * problem. Its bytes, appended ones included, are then skipped until the file is replaced or truncated.
@@ -121,13 +123,32 @@ export function ingestBytes(
 /** Keeps the problems (in line order, up to the cap) and moves the read position; what `ingestBytes` returns. */
 function advance(state: TraceFileState, next: ReadPosition, added: number, problems: Problem[]): { added: number; consumed: number; problems: Problem[] } {
   problems.sort((a, b) => a.line - b.line);
-  for (const p of problems) {
-    if (state.problems.length < MAX_PROBLEMS_PER_FILE) state.problems.push(p);
-    else state.droppedProblems++;
-  }
+  keepProblems(state, problems);
   const consumed = next.offset - state.position.offset;
   state.position = next;
   return { added, consumed, problems };
+}
+
+/**
+ * Appends problems to a file's list, up to MAX_PROBLEMS_PER_FILE errors and as many warnings, counting the rest
+ * (`droppedProblems` for errors, `droppedWarnings`): thousands of warnings never hide, nor miscount, the bad lines.
+ */
+export function keepProblems(target: { problems: Problem[]; droppedProblems: number; droppedWarnings?: number }, add: readonly Problem[]): void {
+  if (add.length === 0) return;
+  let errors = 0;
+  for (const p of target.problems) if (p.severity === 'error') errors++;
+  let warnings = target.problems.length - errors;
+  for (const p of add) {
+    if (p.severity === 'error') {
+      if (errors < MAX_PROBLEMS_PER_FILE) {
+        target.problems.push(p);
+        errors++;
+      } else target.droppedProblems++;
+    } else if (warnings < MAX_PROBLEMS_PER_FILE) {
+      target.problems.push(p);
+      warnings++;
+    } else target.droppedWarnings = (target.droppedWarnings ?? 0) + 1;
+  }
 }
 
 /** Options of `ingestBytes`. */
@@ -155,6 +176,7 @@ export interface PackedTraceFileState {
   fingerprint?: FileFingerprint;
   problems: Problem[];
   droppedProblems: number;
+  droppedWarnings?: number;
   notText?: string;
   ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; currentModel?: string; ignored: number };
   columns: PackedColumns;
@@ -177,6 +199,7 @@ export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'):
       fingerprint: s.fingerprint,
       problems: s.problems,
       droppedProblems: s.droppedProblems,
+      ...(s.droppedWarnings ? { droppedWarnings: s.droppedWarnings } : {}),
       ...(s.notText !== undefined ? { notText: s.notText } : {}),
       ctx: { seenIds: [...s.ctx.seenIds], messages: [...s.ctx.messages], currentModel: s.ctx.currentModel, ignored: s.ctx.ignored },
       columns,
@@ -199,6 +222,7 @@ export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?:
     table: CallTable.importColumns(p.file, pool, p.columns),
     problems: p.problems,
     droppedProblems: p.droppedProblems,
+    ...(Number.isSafeInteger(p.droppedWarnings) && p.droppedWarnings! > 0 ? { droppedWarnings: p.droppedWarnings } : {}),
     ...(typeof p.notText === 'string' ? { notText: p.notText } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { CallTable, type PackedColumns, packedStrings, type StringPool } from '.
 import { newContext } from '../core/normalize';
 import { StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
-import { type FileFingerprint, MAX_PROBLEMS_PER_FILE, type TraceFileState } from '../core/traceFile';
+import { type FileFingerprint, keepProblems, type TraceFileState } from '../core/traceFile';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
@@ -34,6 +34,7 @@ export type RangeResponse =
       hashes: Int32Array;
       problems: Problem[];
       droppedProblems: number;
+      droppedWarnings: number;
       ignored: number;
       /** Newlines consumed in the range. */
       lines: number;
@@ -251,8 +252,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines');
 
   const merged: { columns: PackedColumns; lineOffset: number; idMap: Int32Array }[] = [];
-  const problems: Problem[] = [];
-  let dropped = 0;
+  const kept = { problems: [] as Problem[], droppedProblems: 0, droppedWarnings: 0 };
   let lineOffset = 0;
   let ignored = 0;
   // Into an empty pool the first part's strings are adopted with their ids (no interning) and the others are merged by
@@ -277,11 +277,9 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
     } else if (merger) idMap = await mergeSliced(merger, p).catch(collided);
     idMap ??= await internSliced(opts.pool, p.joined, p.lens);
     merged.push({ columns: p.columns, lineOffset, idMap });
-    for (const pr of p.problems) {
-      if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push({ ...pr, line: pr.line + lineOffset });
-      else dropped++;
-    }
-    dropped += p.droppedProblems;
+    keepProblems(kept, lineOffset ? p.problems.map((pr) => ({ ...pr, line: pr.line + lineOffset })) : p.problems);
+    kept.droppedProblems += p.droppedProblems;
+    kept.droppedWarnings += p.droppedWarnings;
     ignored += p.ignored;
     lineOffset += p.lines;
   }
@@ -292,6 +290,6 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   const position = { offset: last.endOffset, line: lineOffset + 1 };
   // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
   const { tail, tailEnd } = fileFingerprint(path, position.offset);
-  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset, tail, tailEnd }, ctx, table, problems, droppedProblems: dropped };
+  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset, tail, tailEnd }, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
   return { state, ranges: parts.length, fastLines, slowLines, wasmLines };
 }

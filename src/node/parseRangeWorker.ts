@@ -7,7 +7,7 @@ import { fastScanBytes } from '../core/fastScan';
 import { hashJoined } from '../core/stringMerge';
 import { newContext } from '../core/normalize';
 import { PriceBook } from '../core/pricing';
-import { MAX_PROBLEMS_PER_FILE } from '../core/traceFile';
+import { keepProblems } from '../core/traceFile';
 import type { Problem } from '../core/types';
 import { readChunks } from './chunks';
 import type { RangeRequest, RangeResponse } from './parallelLoad';
@@ -20,8 +20,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   const table = new CallTable(req.file, pool);
   const ctx = newContext(req.file);
   const prices = new PriceBook(new Map(req.overrides));
-  const problems: Problem[] = [];
-  let dropped = 0;
+  const kept = { problems: [] as Problem[], droppedProblems: 0, droppedWarnings: 0 };
   let stateful = false;
   let multiline = false;
   let fastLines = 0;
@@ -34,10 +33,7 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
     readChunks(fd, req.start, req.end, (bytes, readAt, last) => {
       const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
       r.problems.sort((a, b) => a.line - b.line);
-      for (const p of r.problems) {
-        if (problems.length < MAX_PROBLEMS_PER_FILE) problems.push(p);
-        else dropped++;
-      }
+      keepProblems(kept, r.problems);
       fastLines += r.fastLines;
       slowLines += r.slowLines;
       wasmLines += r.wasmLines;
@@ -74,8 +70,9 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
       joined,
       lens,
       hashes,
-      problems,
-      droppedProblems: dropped,
+      problems: kept.problems,
+      droppedProblems: kept.droppedProblems,
+      droppedWarnings: kept.droppedWarnings,
       ignored: ctx.ignored,
       lines: position.line - 1,
       endOffset: position.offset,

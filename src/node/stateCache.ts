@@ -76,6 +76,7 @@ function wellFormedMeta(m: Header['meta']): boolean {
     Number.isSafeInteger(m.position.line) &&
     Array.isArray(m.problems) &&
     Number.isSafeInteger(m.droppedProblems) &&
+    (m.droppedWarnings === undefined || Number.isSafeInteger(m.droppedWarnings)) &&
     !!c &&
     Array.isArray(c.seenIds) &&
     (c.messages === undefined || Array.isArray(c.messages)) &&

@@ -40,8 +40,9 @@ export class ProblemsReporter extends Disposable {
         return d;
       });
       this.diagnostics.set(vscode.Uri.file(p), diags);
-      const more = state.problems.length - diags.length + state.droppedProblems;
-      if (state.problems.length) this.log.appendLine(`[problems] ${state.file}: ${formatCount(state.problems.length + state.droppedProblems)} line(s) skipped or flagged${more > 0 ? ` (${formatCount(more)} not shown in Problems)` : ''}`);
+      const dropped = state.droppedProblems + (state.droppedWarnings ?? 0);
+      const more = state.problems.length - diags.length + dropped;
+      if (state.problems.length) this.log.appendLine(`[problems] ${state.file}: ${formatCount(state.problems.length + dropped)} line(s) skipped or flagged${more > 0 ? ` (${formatCount(more)} not shown in Problems)` : ''}`);
     }
     void this.warnUnpriced();
   }

@@ -61,6 +61,7 @@ export function assertSameState(a: TraceFileState, b: TraceFileState, what = '')
   }
   assert.deepEqual(a.problems, b.problems, `${what}: problems`);
   assert.equal(a.droppedProblems, b.droppedProblems, `${what}: dropped problems`);
+  assert.equal(a.droppedWarnings ?? 0, b.droppedWarnings ?? 0, `${what}: dropped warnings`);
   assert.equal(a.ctx.ignored, b.ctx.ignored, `${what}: ignored`);
   assert.deepEqual(a.position, b.position, `${what}: position`);
 }

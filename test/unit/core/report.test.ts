@@ -128,3 +128,24 @@ describe('buildReport: calls without a timestamp', () => {
     assert.doesNotMatch(renderTable(r), /without a timestamp/);
   });
 });
+
+describe('buildReport: many warnings and a few bad lines', () => {
+  it('keeps and counts the bad lines however many warnings come first (errors and warnings are capped apart)', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 6000; n++) lines.push(`{"model":"gpt-4o","input_tokens":10.5,"output_tokens":2,"metadata":{"feature":"f"}}`);
+    for (let n = 0; n < 10; n++) lines.push('{"model":"gpt-4o", broken');
+    const state = loadText(lines.join('\n') + '\n');
+    const r = buildReport([state], { by: ['feature'] });
+    assert.equal(r.skippedTotal, 10);
+    assert.equal(r.skipped.length, 10);
+    assert.deepEqual(r.skipped.map((s) => s.line), [6001, 6002, 6003, 6004, 6005, 6006, 6007, 6008, 6009, 6010]);
+    assert.equal(r.files[0].skipped, 10);
+    assert.equal(r.warningsTotal, 6000);
+    assert.equal(r.warnings.length, 5000);
+    assert.equal(state.droppedWarnings, 1000);
+    const table = renderTable(r);
+    assert.match(table, /Skipped 10 bad lines or records:/);
+    assert.match(table, /test\.jsonl:6001: /);
+    assert.match(table, /Warnings \(6,000\):/);
+  });
+});

@@ -85,6 +85,20 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.equal(defaultParallelBytes(2, { LLM_COST_LENS_THREADS_BYTES: 'x' }), 192 * 1024 * 1024);
   });
 
+  it('keeps the bad lines of every range however many warnings come first, and counts the rest, like one reader', async () => {
+    const f = join(dir, 'warnings.jsonl');
+    const lines: string[] = [];
+    for (let n = 0; n < 12000; n++) lines.push(n % 1000 === 999 ? '{"model":"gpt-4o", broken' : '{"model":"gpt-4o","input_tokens":10.5,"output_tokens":2}');
+    writeFileSync(f, lines.join('\n') + '\n');
+    const seq = sequential(f);
+    const r = await loadParallel(f, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
+    assert.equal(r.ranges, 2);
+    assertSameState(r.state, seq, 'warnings');
+    assert.equal(r.state.problems.filter((p) => p.severity === 'error').length, 12);
+    assert.equal(r.state.droppedProblems, 0);
+    assert.equal(r.state.droppedWarnings, 12000 - 12 - 5000);
+  });
+
   it('gives the same result on ranges of several read chunks (the first range reserves for the whole file)', async () => {
     const big = join(dir, 'big.jsonl');
     const r0 = spawnSync(process.execPath, [join(ROOT, 'scripts', 'genTraces.mjs'), '--calls', '25000', '--out', big, '--seed', '12', '--inject', 'all'], { encoding: 'utf8' });
