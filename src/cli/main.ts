@@ -5,7 +5,7 @@ import { renderCsv, renderMarkdown, renderTable } from '../core/format';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { buildReport } from '../core/report';
-import type { TraceFileState } from '../core/traceFile';
+import { ingestBytes, newTraceFileState, type TraceFileState } from '../core/traceFile';
 import type { CostSource } from '../core/types';
 import { expandInputs } from '../node/files';
 import { applyScannerEnv } from '../node/scannerEnv';
@@ -264,7 +264,15 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     for (const f of files) {
       try {
         const early = preloaded?.states.get(f);
-        states.push(early ?? readTraceFile(f, { pool, prices, final: true, mapping, displayName: displayName(f, io.cwd) }).state);
+        if (early) states.push(early);
+        else if (statSync(f).isFile()) states.push(readTraceFile(f, { pool, prices, final: true, mapping, displayName: displayName(f, io.cwd) }).state);
+        else {
+          // A pipe (`report /dev/stdin`, `<(...)`): no size to read up to, so read it to its end, then as a whole.
+          const state = newTraceFileState(displayName(f, io.cwd), pool, mapping);
+          // Standard input by its descriptor: when it is a socket (a spawned process's), /dev/stdin cannot be opened.
+          ingestBytes(state, readFileSync(f === '/dev/stdin' ? 0 : f), true, prices, { fast: !mapping });
+          states.push(state);
+        }
       } catch (e) {
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainCli, runCli } from '../../../src/cli/main';
@@ -25,6 +26,18 @@ describe('llm-cost-lens CLI', () => {
       assert.equal(out, one.out, args.join(' '));
       assert.equal(err, one.err, args.join(' '));
     }
+  });
+
+  it('reads a pipe (report /dev/stdin) to its end, as it reads the same bytes from a file', () => {
+    const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
+    const args = (f: string) => [join(ROOT, 'dist', 'cli.js'), 'report', f, '--by', 'feature', '--format', 'json'];
+    const fromFile = spawnSync(process.execPath, args(file), { encoding: 'utf8' });
+    const fromPipe = spawnSync(process.execPath, args('/dev/stdin'), { encoding: 'utf8', input: readFileSync(file) });
+    assert.equal(fromPipe.status, 0, fromPipe.stderr);
+    const a = JSON.parse(fromFile.stdout);
+    const b = JSON.parse(fromPipe.stdout);
+    assert.equal(a.total.calls, 3000);
+    assert.deepEqual({ ...b, files: [] }, { ...a, files: [] });
   });
 
   it('prints a JSON report with the documented contract', () => {
