@@ -190,9 +190,7 @@ let afterColon: usize = 0;
 let firstKey0: i32 = 0;
 let firstKey1: i32 = 0;
 let firstKey2: i32 = 0;
-let consumedBytes: i32 = 0;
 let rowCount: i32 = 0;
-let fallbackCount: i32 = 0;
 let tapeCount: i32 = 0;
 let numValue: f64 = 0;
 
@@ -224,10 +222,8 @@ export function layout(what: i32): i32 {
     case 20: return MAX_TAGS;
     case 21: return nStrs;
     case 22: return strFull;
-    case 23: return consumedBytes;
     case 24: return rowCount;
     case 25: return tapeCount;
-    case 26: return fallbackCount;
     case 27: return <i32>UCOL;
     case 28: return NU;
     case 29: return <i32>POOLOF;
@@ -1014,7 +1010,7 @@ function poolOf(id1: i32): i32 {
  * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there), the first being line `line`, for
  * reader `reader` (whose pool ids the module was told through POOLOF/OWNER). `keepPrevious`: the previous
  * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
- * records; layout(23) is the bytes they cover, layout(24) the rows, layout(25) the tag entries.
+ * records; layout(24) is the rows among them, layout(25) the tag entries.
  */
 export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
   if (!keepPrevious) prevTraceLen = -1;
@@ -1026,7 +1022,6 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
   let pos = IN;
   let lines: i32 = 0;
   let rows: i32 = 0;
-  let fallbacks: i32 = 0;
   tapeCount = 0;
   while (lines < LINES && rows < ROWS && tapeCount + MAX_TAGS <= TAPE) {
     const p = skipWs(pos);
@@ -1051,15 +1046,12 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
       nl = p;
       while (u8at(nl) != 10) nl++;
       if (nl >= end) break;
-      fallbacks++;
     } else if (kind == L_ROW) rows++;
     store<i32>(LEND + (<usize>lines << 2), <i32>(nl - IN));
     store<u8>(LKIND + <usize>lines, kind);
     lines++;
     pos = nl + 1;
   }
-  consumedBytes = <i32>(pos - IN);
   rowCount = rows;
-  fallbackCount = fallbacks;
   return lines;
 }

@@ -225,11 +225,6 @@ export class WasmEngine<K> {
     return lines;
   }
 
-  /** Bytes covered by the line records of the last scan. */
-  consumed(): number {
-    return this.x.layout(23);
-  }
-
   /** Offset of line record k's newline, from the window's start. */
   lineEnd(k: number): number {
     return this.i32[(this.lendAt >> 2) + k];
@@ -248,14 +243,9 @@ export class WasmEngine<K> {
     return (this.icolAt >> 2) + c * this.rows;
   }
 
-  /** Tag entries of the last scan: [start, end) of row r is int(I_TAG0, r) to the next row's (or tapeCount). */
+  /** Tag entries of the last scan: those of row r run from its I_TAG0 to the next row's (or tapeCount). */
   tapeCount(): number {
     return this.x.layout(25);
-  }
-
-  /** Fallback line records of the last scan. */
-  fallbackCount(): number {
-    return this.x.layout(26);
   }
 
   /**
