@@ -27,13 +27,13 @@ Commands:
   budget      burn of budgets in the current day or month, pro rata, with a forecast (--budget or --budgets)
   whatif      re-price each group's calls under another model (--model)
 
-Options:
-  --by DIMS            group by a comma-separated list of dimensions (default: feature)
+Options (a command refuses those it does not take):
+  --by DIMS            group by a comma-separated list of dimensions (default: feature; outliers and whatif: one)
                        feature, user, agent, template, tool, provider, model, or any tag key
-  --since ISO          only calls at or after this time (e.g. 2026-11-01 or 2026-11-01T12:00Z)
-  --until ISO          only calls before this time
-  --top N              show the N costliest groups (the rest are summed in one line)
-  --compare            add each group's change against the previous period of the same length (needs --since)
+  --since ISO          only calls at or after this time (e.g. 2026-11-01 or 2026-11-01T12:00Z; not budget)
+  --until ISO          only calls before this time (not budget)
+  --top N              show the N costliest groups (the rest are summed in one line; not budget)
+  --compare            report: add each group's change against the previous period of the same length (needs --since)
   --prices FILE        price overrides, USD per million tokens (default: .llm-cost-lens/prices.json if present)
   --mapping FILE       a JSON field mapping (dot paths) for a record shape not recognised
   --cost-source SRC    auto (recorded cost when present, else computed), recorded, or computed (default: auto)
@@ -65,6 +65,8 @@ interface Args {
   budgets: string[];
   budgetsFile?: string;
   now?: number;
+  /** The options given (canonical names), to tell a command about those it does not take. */
+  given: Set<string>;
 }
 
 function parseTime(flag: string, v: string): number {
@@ -74,7 +76,7 @@ function parseTime(flag: string, v: string): number {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table', compare: false, budgets: [] };
+  const a: Args = { command: '', inputs: [], by: ['feature'], costSource: 'auto', format: 'table', compare: false, budgets: [], given: new Set() };
   const need = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
@@ -90,6 +92,7 @@ export function parseArgs(argv: string[]): Args {
       i++;
       return v;
     };
+    if (flag.startsWith('--')) a.given.add(flag);
     switch (flag) {
       case '--by': {
         const v = value();
@@ -175,6 +178,44 @@ function loadMapping(path: string | undefined, cwd: string): FieldMapping | unde
 
 const COMMANDS = ['report', 'outliers', 'anomalies', 'budget', 'whatif'];
 
+/** Options every command takes. */
+const COMMON = ['--prices', '--mapping', '--cost-source', '--format'];
+
+/** The options each command takes besides COMMON: any other is refused rather than silently ignored. */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  report: ['--by', '--since', '--until', '--top', '--compare'],
+  outliers: ['--by', '--since', '--until', '--top'],
+  anomalies: ['--by', '--since', '--until', '--top'],
+  budget: ['--budget', '--budgets', '--now'],
+  whatif: ['--by', '--since', '--until', '--top', '--model'],
+};
+
+/** What to say about an option the command does not take: which commands do, and what may have been meant. */
+const NOT_HERE_HINT: Record<string, string> = {
+  '--model': 'it is the model whatif re-prices under; to see the cost per model, use --by model',
+  '--budget': 'budgets are measured by the budget command',
+  '--budgets': 'budgets are measured by the budget command',
+  '--now': 'it sets the time the budget command measures at',
+  '--compare': 'report compares with the previous period',
+  '--since': 'budget measures the current day or month at --now',
+  '--until': 'budget measures the current day or month at --now',
+  '--by': 'budget scopes come with each budget (SCOPE:PERIOD:USD)',
+  '--top': 'budget lists every budget',
+};
+
+/** Refuses options `command` does not take, and a --by of several dimensions where only one is used. */
+function checkOptionsFor(command: string, a: Args): void {
+  const allowed = new Set([...COMMON, ...(COMMAND_OPTIONS[command] ?? [])]);
+  for (const flag of a.given) {
+    if (allowed.has(flag)) continue;
+    const takers = Object.keys(COMMAND_OPTIONS).filter((c) => COMMAND_OPTIONS[c].includes(flag));
+    throw new UsageError(`${command} does not take ${flag}${takers.length ? ` (only ${takers.join(', ')})` : ''}${NOT_HERE_HINT[flag] ? `: ${NOT_HERE_HINT[flag]}` : ''}`);
+  }
+  if ((command === 'outliers' || command === 'whatif') && a.by.length > 1) {
+    throw new UsageError(`${command} groups by one dimension; --by has ${a.by.length} (${a.by.join(',')})`);
+  }
+}
+
 /** Budgets from --budget SCOPE:PERIOD:USD flags and a --budgets JSON file. */
 function loadBudgets(args: Args, cwd: string): Budget[] {
   const raw: unknown[] = [];
@@ -253,6 +294,7 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     }
     if (!COMMANDS.includes(args.command)) throw new UsageError(`unknown command "${args.command}" (try: llm-cost-lens report <files>)`);
     if (!args.inputs.length) throw new UsageError(`${args.command} needs at least one trace file, folder or glob`);
+    checkOptionsFor(args.command, args);
     if (args.command !== 'report' && (args.format === 'csv' || args.format === 'markdown')) throw new UsageError(`--format ${args.format} is for report; ${args.command} prints table or json`);
     if (args.command === 'whatif' && !args.model) throw new UsageError('whatif needs --model (the model to re-price under)');
     const { files, errors } = expandInputs(args.inputs, io.cwd);

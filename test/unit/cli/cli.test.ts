@@ -114,6 +114,37 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 
+  it('refuses an option the command does not take, rather than ignoring it, and says which command takes it', () => {
+    const flat = fixture('shapes', 'flat.jsonl');
+    const cases: [string[], RegExp][] = [
+      [['report', flat, '--model', 'gpt-4o'], /report does not take --model \(only whatif\): .*--by model/],
+      [['report', flat, '--budget', 'total:day:5'], /report does not take --budget \(only budget\)/],
+      [['report', flat, '--now', '2026-11-20'], /report does not take --now \(only budget\)/],
+      [['outliers', flat, '--compare', '--since', '2026-11-01'], /outliers does not take --compare \(only report\)/],
+      [['budget', flat, '--budget', 'total:day:5', '--since', '2026-11-01'], /budget does not take --since .*--now/],
+      [['budget', flat, '--budget', 'total:day:5', '--by', 'user'], /budget does not take --by/],
+      [['outliers', flat, '--by', 'feature,user'], /outliers groups by one dimension; --by has 2 \(feature,user\)/],
+      [['whatif', flat, '--model', 'gpt-4o-mini', '--by', 'feature,model'], /whatif groups by one dimension/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.out, '');
+      assert.match(r.err, message, args.join(' '));
+    }
+    // What each command does take still works, --option=value included.
+    for (const args of [
+      ['report', flat, '--by=feature,model', '--since', '2026-11-01', '--compare', '--top', '2', '--cost-source', 'computed', '--format', 'md'],
+      ['outliers', flat, '--by', 'model', '--until', '2026-12-01', '--top', '3', '--format', 'json'],
+      ['anomalies', flat, '--by', 'feature,user', '--since', '2026-11-01'],
+      ['budget', flat, '--budget', 'total:day:5', '--now', '2026-11-20T12:00Z', '--cost-source', 'auto'],
+      ['whatif', flat, '--model', 'gpt-4o-mini', '--by', 'model', '--since', '2026-11-01', '--top', '2'],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+    }
+  });
+
   it('prints a group whose calls are all unpriced as unpriced, and costUsd null in JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {
