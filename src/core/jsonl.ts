@@ -59,6 +59,32 @@ const COMPRESSED: [readonly number[], string][] = [
   [[0x50, 0x4b, 0x05, 0x06], 'zip'],
   [[0x28, 0xb5, 0x2f, 0xfd], 'zstd'],
   [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
+  [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], '7z'],
+  [[0x52, 0x61, 0x72, 0x21, 0x1a, 0x07], 'rar'],
+];
+
+const ascii = (t: string) => Array.from(t, (c) => c.charCodeAt(0));
+
+/**
+ * Binary formats told by their magic bytes (a trace file is sometimes picked by a too-wide glob): those with no NUL in
+ * their first line would otherwise give a "Not JSON" line for every line of the file.
+ */
+const BINARY: [readonly number[], string][] = [
+  [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG image'],
+  [[0xff, 0xd8, 0xff], 'a JPEG image'],
+  [ascii('GIF87a'), 'a GIF image'],
+  [ascii('GIF89a'), 'a GIF image'],
+  [ascii('%PDF-'), 'a PDF document'],
+  [[0x7f, 0x45, 0x4c, 0x46], 'an ELF executable'],
+  [[0xcf, 0xfa, 0xed, 0xfe], 'a Mach-O executable'],
+  [[0xce, 0xfa, 0xed, 0xfe], 'a Mach-O executable'],
+  [[0xca, 0xfe, 0xba, 0xbe], 'a Mach-O or Java class file'],
+  [ascii('MZ'), 'a Windows executable'],
+  [ascii('PAR1'), 'a Parquet file'],
+  [ascii('ARROW1'), 'an Arrow file'],
+  [[0x4f, 0x62, 0x6a, 0x01], 'an Avro file'],
+  [ascii('SQLite format 3\u0000'), 'an SQLite database'],
+  [[0x00, 0x61, 0x73, 0x6d], 'a WebAssembly module'],
 ];
 
 /** bzip2: "BZh", a block size digit, then the magic of a block or of the end of the stream. */
@@ -82,7 +108,8 @@ function looksLikeBomlessUtf16(head: Uint8Array, nulFirst: boolean): boolean {
 /**
  * Why the first bytes of a file (up to TEXT_SNIFF_BYTES of them) show it is not UTF-8 text, so not a trace file to
  * read line by line; undefined when they may be. UTF-16/UTF-32 text is told by its byte order mark (or, without one,
- * by a NUL beside each ASCII character), compressed files by their magic bytes, other binary data by a NUL byte in the
+ * by a NUL beside each ASCII character), compressed files and common binary formats (images, PDF, executables,
+ * Parquet, SQLite...) by their magic bytes, other binary data by a NUL byte in the
  * first line: JSON text never holds a raw NUL (control characters must be escaped in strings and are not allowed outside them). A UTF-8
  * byte order mark is fine (the scanner skips it).
  */
@@ -94,6 +121,7 @@ export function notTextReason(head: Uint8Array): string | undefined {
   const compressed = (kind: string, sig: readonly number[]) => `Not a text file: looks compressed (${kind}, magic bytes ${hex(sig)}); decompress it first; not read`;
   for (const [sig, kind] of COMPRESSED) if (startsWith(b, sig)) return compressed(kind, sig);
   if (isBzip2(b)) return compressed('bzip2', [...b.subarray(0, 4)]);
+  for (const [sig, what] of BINARY) if (startsWith(b, sig)) return `Not a text file: looks like ${what} (magic bytes ${hex(sig)}); not read`;
   // NULs are looked for in the first line only: its bytes are the same however the file is read (whole, or as it grows:
   // the reader only moves past offset 0 once the first line is complete). A NUL further on (a crash can leave a run of
   // them in a log that then goes on) is that line's problem, not the file's.

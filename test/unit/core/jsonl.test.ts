@@ -167,7 +167,7 @@ describe('notTextReason', () => {
   });
 
   it('tells binary data by a NUL byte in the head, with its offset', () => {
-    assert.equal(notTextReason(bytes(0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 10)), 'Not a text file (binary data — a NUL byte at offset 7); not read');
+    assert.equal(notTextReason(bytes(0x7b, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 10)), 'Not a text file (binary data — a NUL byte at offset 7); not read');
     const late = new Uint8Array(TEXT_SNIFF_BYTES + 10).fill(0x20);
     late[TEXT_SNIFF_BYTES - 1] = 0;
     assert.match(notTextReason(late)!, new RegExp(`offset ${TEXT_SNIFF_BYTES - 1}\\)`));
@@ -183,6 +183,18 @@ describe('notTextReason', () => {
     assert.match(notTextReason(bytes(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0))!, /xz/);
     assert.match(notTextReason(bytes(...enc('BZh9'), 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 1))!, /bzip2/);
     assert.equal(notTextReason(enc('BZh9 is not json\n')), undefined);
+  });
+
+  it('tells common binary formats by their magic bytes, NUL or no NUL in their first line', () => {
+    const png = bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52);
+    assert.equal(notTextReason(png), 'Not a text file: looks like a PNG image (magic bytes 89 50 4E 47 0D 0A 1A 0A); not read');
+    assert.match(notTextReason(bytes(0xff, 0xd8, 0xff, 0xe0, 0x10, 0x4a))!, /a JPEG image/);
+    assert.match(notTextReason(enc('%PDF-1.7\n%\u00e2\u00e3\n1 0 obj\n'))!, /a PDF document \(magic bytes 25 50 44 46 2D\)/);
+    assert.match(notTextReason(bytes(0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0))!, /an ELF executable/);
+    assert.match(notTextReason(enc('PAR1\u0015\u0004'))!, /a Parquet file/);
+    assert.match(notTextReason(bytes(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4))!, /looks compressed \(7z/);
+    // JSON never starts so: text that only contains the letters further on is text.
+    assert.equal(notTextReason(enc('{"note":"%PDF-1.7 MZ PAR1 GIF89a"}\n')), undefined);
   });
 
   it('tells UTF-16 and UTF-32 text by its byte order mark, and UTF-16 without one by the NUL beside each character', () => {

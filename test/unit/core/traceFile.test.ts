@@ -36,7 +36,7 @@ describe('ingestBytes: a file that is not text', () => {
       const state = newTraceFileState('x.jsonl', new StringPool());
       const a = ingestBytes(state, elf.subarray(0, 200), false, new PriceBook(), { fast });
       const b = ingestBytes(state, elf.subarray(200), true, new PriceBook(), { fast });
-      assert.deepEqual(state.problems, [{ file: 'x.jsonl', line: 1, message: 'Not a text file (binary data — a NUL byte at offset 7); not read', severity: 'error' }]);
+      assert.deepEqual(state.problems, [{ file: 'x.jsonl', line: 1, message: 'Not a text file: looks like an ELF executable (magic bytes 7F 45 4C 46); not read', severity: 'error' }]);
       assert.equal(a.problems.length, 1);
       assert.equal(b.problems.length, 0);
       assert.equal(a.consumed + b.consumed, elf.length);

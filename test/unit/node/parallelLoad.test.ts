@@ -199,7 +199,7 @@ describe('loadParallel: files that are not text', function () {
   const rec = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10 }) + '\n';
   const text = Array.from({ length: 3000 }, (_, i) => rec(i)).join('');
   const cases: [string, Buffer, string][] = [
-    ['binary', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...Array.from({ length: 200_000 }, (_, i) => (i % 40 === 0 ? 10 : i % 251))]), 'Not a text file (binary data — a NUL byte at offset 7); not read'],
+    ['binary', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...Array.from({ length: 200_000 }, (_, i) => (i % 40 === 0 ? 10 : i % 251))]), 'Not a text file: looks like an ELF executable (magic bytes 7F 45 4C 46); not read'],
     ['gzip', gzipSync(Buffer.from(text), { level: 0 }), 'Not a text file: looks compressed (gzip, magic bytes 1F 8B); decompress it first; not read'],
     ['utf16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'UTF-16 text (byte order mark FF FE): save it as UTF-8; not read'],
   ];

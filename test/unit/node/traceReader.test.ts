@@ -139,7 +139,7 @@ describe('readTraceFile: files that are not text', () => {
       writeFileSync(f, binary);
       const o = { ...opts(), fast, final: false };
       const a = readTraceFile(f, o);
-      assert.deepEqual(messages(a.state), ['1: Not a text file (binary data — a NUL byte at offset 7); not read']);
+      assert.deepEqual(messages(a.state), ['1: Not a text file: looks like an ELF executable (magic bytes 7F 45 4C 46); not read']);
       assert.equal(a.state.table.length, 0);
       assert.equal(a.state.position.offset, binary.length);
       appendFileSync(f, line(0) + 'not json\n');
@@ -202,7 +202,7 @@ describe('readTraceFile: files that are not text', () => {
     const a = readTraceFile(f, o);
     appendFileSync(f, binary);
     const b = readTraceFile(f, { ...o, state: a.state });
-    assert.deepEqual(messages(b.state), ['1: Not a text file (binary data — a NUL byte at offset 7); not read']);
+    assert.deepEqual(messages(b.state), ['1: Not a text file: looks like an ELF executable (magic bytes 7F 45 4C 46); not read']);
   });
 });
 
