@@ -172,6 +172,8 @@ let prevTraceLen: i32 = -1;
 
 let nf: i32 = 0;
 let maxTokens: f64 = 0;
+/** A recorded cost above this (or beyond the doubles' range) is for the JavaScript reader to refuse. */
+let maxCost: f64 = 0;
 let metaModel: i32 = 0;
 let metaProvider: i32 = 0;
 let nKeys: i32 = 0;
@@ -244,8 +246,9 @@ export function layout(what: i32): i32 {
  * them, then the field indices. `fields` is the number of field slots per context; `strLimit` (0: the most) caps the
  * strings kept before a reset (tests lower it).
  */
-export function init(fields: i32, maxTok: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32): i32 {
+export function init(fields: i32, maxTok: f64, maxCostUsd: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32): i32 {
   flagError = errorFlag;
+  maxCost = maxCostUsd;
   if (fields > MAXF) return 0;
   strMax = strLimit > 0 && strLimit < STR_MAX ? strLimit : STR_MAX;
   nf = fields;
@@ -803,7 +806,7 @@ function emit(r: i32, record: i32): u8 {
   if (inT > maxTokens || outT > maxTokens || cr > maxTokens || cw > maxTokens || w1 > maxTokens || rs > maxTokens) return L_FALLBACK;
   if (w1 > cw) cw = w1;
   if (rs > outT) return L_FALLBACK;
-  if (hasRec && rec < 0) return L_FALLBACK;
+  if (hasRec && (rec < 0 || rec > maxCost)) return L_FALLBACK;
 
   let model = strOf(first(G_MODEL, 0));
   if (model == 0 && metaObj) model = strOf(load<i32>(SLOT + (<usize>(nf + metaModel) << 5), O_STAMP) == cur ? nf + metaModel : -1);

@@ -33,6 +33,11 @@ export interface GroupStats {
   costWithoutCacheUsd: number;
   /** costWithoutCacheUsd - costUsd; negative when cache writes cost more than reads saved. */
   cacheSavingsUsd: number;
+  /**
+   * Priced calls whose model has a list price, from which the savings are computed (a call priced only by its recorded
+   * cost has none): with priced calls and none of these, the savings are unknown, not $0. Set by `stats`/`groupBy`.
+   */
+  listPricedCalls?: number;
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
@@ -128,9 +133,14 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
  */
 export function countUndated(tables: readonly CallTable[], opts: QueryOptions = {}): number {
   if (opts.sinceMs === undefined && opts.untilMs === undefined) return 0;
+  return undatedMatching(tables, opts.filters);
+}
+
+/** Calls without a timestamp that match `filters` (with no time bound, they are in the totals but in no time chart). */
+export function undatedMatching(tables: readonly CallTable[], filters?: QueryOptions['filters']): number {
   let n = 0;
   for (const table of tables) {
-    const conds = filterConds(table, opts.filters);
+    const conds = filterConds(table, filters);
     if (!conds) continue;
     const ts = table.tsMs;
     outer: for (let i = 0; i < table.length; i++) {
@@ -157,6 +167,7 @@ class StatsAcc {
   priced = 0;
   cost = 0;
   saved = 0;
+  listPriced = 0;
   inTok = 0;
   outTok = 0;
   crTok = 0;
@@ -196,7 +207,10 @@ class StatsAcc {
     this.cost += c;
     if (isErr) this.errorCost += c;
     const computed = t.computedUsd[i];
-    if (!Number.isNaN(computed)) this.saved += t.noCacheUsd[i] - computed;
+    if (!Number.isNaN(computed)) {
+      this.saved += t.noCacheUsd[i] - computed;
+      this.listPriced++;
+    }
   }
 
   finish(): GroupStats {
@@ -213,6 +227,7 @@ class StatsAcc {
       costUsd: cost,
       costWithoutCacheUsd: cost + saved,
       cacheSavingsUsd: saved,
+      listPricedCalls: this.listPriced,
       inputTokens: inTok,
       outputTokens: outTok,
       cacheReadTokens: crTok,

@@ -1,6 +1,6 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
-import { MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
+import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costInto, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem } from './types';
 import { toEpochMs, toNumber } from './values';
@@ -117,9 +117,14 @@ interface KeyInfo {
 
 const PROBE_VALUE = 'zq\u0001probe';
 
-function probe(obj: Record<string, unknown>): CallRecord | undefined {
+/**
+ * The one call normalize.ts makes of `obj`, or undefined when it makes none or reports an error. `strict`: a warning
+ * (e.g. an unreadable timestamp) also gives undefined: the key has an effect the fast path must leave to normalize.ts.
+ */
+function probe(obj: Record<string, unknown>, strict = false): CallRecord | undefined {
   const r = normalizeDocument(obj, 1, newContext('probe'));
-  return r.problems.length === 0 && r.calls.length === 1 ? r.calls[0] : undefined;
+  const ok = strict ? r.problems.length === 0 : r.problems.every((p) => p.severity === 'warning');
+  return ok && r.calls.length === 1 ? r.calls[0] : undefined;
 }
 
 function tagClass(rec: CallRecord | undefined, name: string): number {
@@ -141,9 +146,9 @@ let baseFields: string | undefined;
 
 /** True when a key, placed by `wrap`, changes anything but the tags (asked of normalize.ts itself, with a number and a string). */
 function hasFieldEffect(wrap: (v: unknown) => Record<string, unknown>): boolean {
-  baseFields ??= fieldsOf(probe(BASE)!);
+  baseFields ??= fieldsOf(probe(BASE, true)!);
   for (const v of [7, '7', PROBE_VALUE, true]) {
-    const r = probe(wrap(v));
+    const r = probe(wrap(v), true);
     if (!r || fieldsOf(r) !== baseFields) return true;
   }
   return false;
@@ -228,6 +233,7 @@ function wasmEngine(): WasmEngine<KeyInfo> | null {
       fields: NF,
       groups: [F_TS, F_MODEL, F_PROVIDER, F_TRACE, F_LATENCY, F_COST, F_EST, F_ERROR, F_STATUS, F_INPUT, F_OUTPUT, F_CACHE_READ, F_CACHE_WRITE, F_WRITE_1H, F_REASONING, F_CALLSITE],
       maxTokens: MAX_TOKENS_PER_CALL,
+      maxCostUsd: MAX_RECORDED_USD_PER_CALL,
       metaModelField: F_META_MODEL,
       metaProviderField: F_META_PROVIDER,
       stringLimit: wasmStringLimit,
@@ -946,6 +952,16 @@ export class FastScanner {
     return v;
   }
 
+  /**
+   * toNumber of the recorded cost's slot. A cost above MAX_RECORDED_USD_PER_CALL, or beyond the doubles' range (1e400,
+   * as a number or text), takes the line to the exact path, which refuses it.
+   */
+  private recordedCost(i: number): number | undefined {
+    const v = this.toNum(i);
+    if (v !== undefined ? v > MAX_RECORDED_USD_PER_CALL : i >= 0 && Math.abs(this.kind[i] === K_NUM ? this.num[i] : this.kind[i] === K_STR ? Number(this.str(i)) : 0) === Infinity) throw FALLBACK;
+    return v;
+  }
+
   /** toNumber of a slot. */
   private toNum(i: number): number | undefined {
     if (i < 0) return undefined;
@@ -1063,7 +1079,10 @@ export class FastScanner {
         const t = parseIsoUtc(this.b, this.s0[i], this.s1[i]);
         if (!Number.isNaN(t)) return t;
       }
-      return toEpochMs(this.str(i));
+      const text = this.str(i);
+      const t = toEpochMs(text);
+      if (Number.isNaN(t) && text.trim() !== '') throw FALLBACK; // the exact path warns about it (the call is kept)
+      return t;
     }
     if (k === K_NUM) return toEpochMs(this.num[i]);
     return toEpochMs(k === K_TRUE);
@@ -1096,7 +1115,7 @@ export class FastScanner {
       rs = this.tokenCount(F_REASONING) ?? 0;
       inT = input ?? 0;
     }
-    const recorded = this.toNum(this.first(F_COST, 0));
+    const recorded = this.recordedCost(this.first(F_COST, 0));
     if (!hasUsage && recorded === undefined) {
       opts.ctx.ignored++;
       return;
@@ -1168,11 +1187,14 @@ export class FastScanner {
         if (k === K_STR) {
           if (this.tS1[t] === this.tS0[t]) continue;
           v = this.cached(this.tS0[t], this.tS1[t], this.tAscii[t]);
-          if (v.str.length > 200) continue;
+          if (v.str.length > MAX_TAG_LENGTH) {
+            if (cls < TAG_CUSTOM) throw FALLBACK; // the exact path warns about a dimension's value left out
+            continue;
+          }
         } else if (k === K_NUM) {
           if (!Number.isFinite(this.tNum[t])) continue;
           v = String(this.tNum[t]);
-          if (v.length > 200) continue;
+          if (v.length > MAX_TAG_LENGTH) continue;
         } else v = k === K_TRUE ? 'true' : 'false';
         if (cls < TAG_CUSTOM) {
           if (dims[cls] === undefined) dims[cls] = v;

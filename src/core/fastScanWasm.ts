@@ -43,6 +43,8 @@ export interface WasmConfig {
   fields: number;
   groups: Int32Array[];
   maxTokens: number;
+  /** A recorded cost above this goes to the JavaScript reader. */
+  maxCostUsd: number;
   metaModelField: number;
   metaProviderField: number;
   /** Strings kept before the table is reset (0: as many as the module holds). */
@@ -83,7 +85,7 @@ export interface TableColumns {
 interface Exports {
   memory: WebAssembly.Memory;
   layout(what: number): number;
-  init(fields: number, maxTokens: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number): number;
+  init(fields: number, maxTokens: number, maxCostUsd: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number): number;
   resetStrings(): void;
   scan(len: number, keepPrevious: number, firstLine: number, reader: number): number;
 }
@@ -166,7 +168,7 @@ export class WasmEngine<K> {
       this.i32.set(g, at);
       at += g.length;
     });
-    if (!x.init(cfg.fields, cfg.maxTokens, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0, cfg.errorFlag)) throw new Error('fast scanner: WebAssembly init failed');
+    if (!x.init(cfg.fields, cfg.maxTokens, cfg.maxCostUsd, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0, cfg.errorFlag)) throw new Error('fast scanner: WebAssembly init failed');
   }
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */

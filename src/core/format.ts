@@ -87,7 +87,8 @@ function rowCells(f: ReportFigures): string[] {
     formatUsd(f.p95),
     formatUsd(f.p99),
     formatPct(f.cacheHitRatio),
-    formatUsd(f.cacheSavingsUsd),
+    // Priced, but by recorded costs only: what the cache saved is not known (not "unpriced").
+    f.cacheSavingsUsd === null && f.pricedCalls > 0 ? 'unknown' : formatUsd(f.cacheSavingsUsd),
     f.errors ? formatCount(f.errors) : '0',
   ];
 }
@@ -126,14 +127,16 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   lines.push(
     `Total ${formatUsd(t.costUsd)} over ${plural(t.calls, 'call')}${range}` +
-      (t.firstCallAt ? ` (calls ${t.firstCallAt.slice(0, 16).replace('T', ' ')} to ${t.lastCallAt!.slice(0, 16).replace('T', ' ')} UTC)` : ''),
+      (t.firstCallAt
+        ? ` (calls ${t.firstCallAt.slice(0, 16).replace('T', ' ')} to ${t.lastCallAt!.slice(0, 16).replace('T', ' ')} UTC${t.undatedCalls ? `; ${undatedInTotal(t.undatedCalls, t.calls)}` : ''})`
+        : t.undatedCalls ? ` (${undatedInTotal(t.undatedCalls, t.calls)})` : ''),
   );
   lines.push(
     `Per call: mean ${formatUsd(t.meanUsd)}, p50 ${formatUsd(t.p50)}, p95 ${formatUsd(t.p95)}, p99 ${formatUsd(t.p99)}, max ${formatUsd(t.maxUsd)}`,
   );
   lines.push(
     `Prompt cache: ${formatPct(t.cacheHitRatio)} of input tokens read from cache, ` +
-      (t.cacheSavingsUsd === null ? 'savings unknown (no call is priced)' : `saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`),
+      (t.cacheSavingsUsd === null ? `savings unknown (${t.pricedCalls ? 'no priced call has a list price for its model: recorded costs only' : 'no call is priced'})` : `saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`),
   );
   if (r.by.length) lines.push(`Unattributed (no ${r.by[0]}): ${formatPct(r.unattributedShare)} of the cost`);
   lines.push('');
@@ -190,6 +193,11 @@ function renderTableNotes(r: Report, lines: string[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** `3 without a timestamp` / `none has a timestamp`: undated calls within a total (in it, in no time chart). */
+function undatedInTotal(undated: number, calls: number): string {
+  return undated === calls ? (calls === 1 ? 'it has no timestamp' : 'none has a timestamp') : `${formatCount(undated)} without a timestamp`;
+}
+
 /** `12 calls without a timestamp are not in this time range` (for a time-bounded view; see `countUndated`). */
 export function undatedNote(calls: number): string {
   return `${plural(calls, 'call')} without a timestamp ${calls === 1 ? 'is' : 'are'} not in this time range`;
@@ -204,15 +212,17 @@ function csvCell(s: string): string {
 /** CSV with raw numbers (USD, ratios 0..1), one row per group, and one for the groups `--top` left out. */
 export function renderCsv(r: Report): string {
   const head = [...r.by, 'cost_usd', 'share', 'calls', 'priced_calls', 'unpriced_calls', 'mean_usd', 'p50_usd', 'p95_usd', 'p99_usd', 'max_usd', 'cache_hit_ratio', 'cache_savings_usd', 'cost_without_cache_usd', 'errors', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', ...(r.previous ? ['previous_cost_usd'] : [])];
-  // Null only stands for a USD figure of a group with no priced call: unknown, so never written as 0 or left blank.
+  // Null stands for a USD figure of a group with no priced call (unpriced), or for cache savings of calls priced by
+  // recorded costs only (unknown): never written as 0 or left blank.
   const num = (v: number | null) => (v === null ? 'unpriced' : String(v));
+  const saving = (v: number | null, g: ReportFigures) => (v === null && g.pricedCalls > 0 ? 'unknown' : num(v));
   const lines = [head.join(',')];
   for (const g of r.groups) {
     lines.push(
       [
         ...keyLabel(g.key, r.by).map(csvCell),
         num(g.costUsd), num(g.share), num(g.calls), num(g.pricedCalls), num(g.unpricedCalls), num(g.meanUsd), num(g.p50), num(g.p95), num(g.p99), num(g.maxUsd),
-        num(g.cacheHitRatio), num(g.cacheSavingsUsd), num(g.costWithoutCacheUsd), num(g.errors),
+        num(g.cacheHitRatio), saving(g.cacheSavingsUsd, g), saving(g.costWithoutCacheUsd, g), num(g.errors),
         num(g.tokens.input), num(g.tokens.output), num(g.tokens.cacheRead), num(g.tokens.cacheWrite), num(g.tokens.reasoning),
         ...(r.previous ? [num(g.previousCostUsd === undefined ? 0 : g.previousCostUsd)] : []),
       ].join(','),
@@ -272,8 +282,8 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
   const t = r.total;
   const range = r.range.since || r.range.until ? ` from ${r.range.since ?? 'the start'} to ${r.range.until ?? 'now'}` : '';
   out.push(
-    `**Total ${formatUsd(t.costUsd)}** over ${plural(t.calls, 'call')}${range} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
-      (t.cacheSavingsUsd === null ? '' : `, saved ${formatUsd(t.cacheSavingsUsd)}`),
+    `**Total ${formatUsd(t.costUsd)}** over ${plural(t.calls, 'call')}${range}${t.undatedCalls ? ` (${undatedInTotal(t.undatedCalls, t.calls)})` : ''} · p50 ${formatUsd(t.p50)} · p95 ${formatUsd(t.p95)} · p99 ${formatUsd(t.p99)} per call · cache hit ${formatPct(t.cacheHitRatio)}` +
+      (t.cacheSavingsUsd === null ? (t.pricedCalls ? ', savings unknown (recorded costs only)' : '') : `, saved ${formatUsd(t.cacheSavingsUsd)}`),
   );
   if (r.previous) out.push('', `Previous period (${r.previous.since} to ${r.previous.until}): ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)}).`);
   out.push('');

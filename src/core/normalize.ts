@@ -117,6 +117,12 @@ export interface NormalizeResult {
 /** Largest token count accepted for one call; more is treated as corrupt data. */
 export const MAX_TOKENS_PER_CALL = 1e8;
 
+/**
+ * A recorded cost above this for one call is a broken record, not a call (MAX_TOKENS_PER_CALL output tokens of the
+ * dearest models cost ~$60,000): the line is skipped and reported, so one bad value cannot swamp every total.
+ */
+export const MAX_RECORDED_USD_PER_CALL = 100_000;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Tag aliases: every spelling lands on one canonical dimension.
 
@@ -168,7 +174,8 @@ const NON_TAG_KEYS = new Set(
   ].map((k) => k.toLowerCase()),
 );
 
-const MAX_TAG_LENGTH = 200;
+/** Longest tag value kept (longer ones are left out; for a dimension, with a warning). */
+export const MAX_TAG_LENGTH = 200;
 
 function tagValue(v: unknown): string | undefined {
   const s = toStr(v);
@@ -197,8 +204,12 @@ function applyTags(rec: CallRecord, src: unknown, opts: { skipKnown: boolean }) 
 
 function applyTag(rec: CallRecord, key: string, v: unknown) {
   const value = tagValue(v);
-  if (value === undefined) return;
   const dim = canonicalTag(key);
+  if (value === undefined) {
+    // A dimension's value too long to be a name (a prompt pasted into `feature`): said, not silently unattributed.
+    if (dim && typeof v === 'string' && v.length > MAX_TAG_LENGTH) warnAbout(rec, `The ${dim} tag ${JSON.stringify(clip(key))} is longer than ${MAX_TAG_LENGTH} characters (${JSON.stringify(clip(v))}): left out`);
+    return;
+  }
   if (dim) {
     if (rec.dims[dim] === undefined) rec.dims[dim] = value;
     return;
@@ -302,8 +313,34 @@ function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exc
 /** Records whose token counts had a value that is not a number, with the message (checkTokens reports it). */
 const unreadableTokens = new WeakMap<CallRecord, string>();
 
-/** Records with a token count that is not a whole number (stored whole, as the call table keeps counts): a warning. */
-const fractionalTokens = new WeakMap<CallRecord, string>();
+/**
+ * Warnings about a record that is kept (a token count that is not whole, an unreadable timestamp, a tag value too long
+ * to keep), reported with its line once the record is taken.
+ */
+const recordWarnings = new WeakMap<CallRecord, string[]>();
+
+/** Records already warned about a fractional token count (the first such count is named). */
+const fractionalSeen = new WeakSet<CallRecord>();
+
+function warnAbout(rec: CallRecord, message: string): void {
+  const list = recordWarnings.get(rec);
+  if (list) {
+    if (!list.includes(message)) list.push(message);
+  } else recordWarnings.set(rec, [message]);
+}
+
+/** Text cut to `n` characters for a message, with an ellipsis when cut. */
+const clip = (t: string, n = 40) => (t.length > n ? `${t.slice(0, n)}…` : t);
+
+/**
+ * toEpochMs of a timestamp value; a string there that is not a time (`garbage`, `2026-02-30`) is warned about: the call
+ * is kept, without a time (it is in totals, not in time charts or time ranges).
+ */
+function readTime(rec: CallRecord, v: unknown): number {
+  const t = toEpochMs(v);
+  if (Number.isNaN(t) && typeof v === 'string' && v.trim() !== '') warnAbout(rec, `Unreadable timestamp (${JSON.stringify(clip(v))}): the call is kept without a time`);
+  return t;
+}
 
 /**
  * toNumber of the first non-null of `keys`; a value there that is not a number under a key that can only hold a count
@@ -316,11 +353,14 @@ function tokenCount(rec: CallRecord, obj: JsonObject, keys: readonly string[]): 
     if (v === undefined || v === null) continue;
     const num = toNumber(v);
     if (num === undefined && /tokens$/i.test(k) && v !== '' && !unreadableTokens.has(rec)) {
-      const shown = JSON.stringify(v) ?? String(v);
-      unreadableTokens.set(rec, `Token count in ${k} is not a number (${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown})`);
+      // JSON numbers beyond the doubles' range (1e400) parse as ±Infinity.
+      if (typeof v === 'number' && v === Infinity) unreadableTokens.set(rec, `Implausible token count in ${k} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`);
+      else if (typeof v === 'number' && v === -Infinity) unreadableTokens.set(rec, `Negative token count in ${k} (${v})`);
+      else unreadableTokens.set(rec, `Token count in ${k} is not a number (${clip(JSON.stringify(v) ?? String(v))})`);
     }
-    if (num !== undefined && !Number.isInteger(num) && /tokens$/i.test(k) && !fractionalTokens.has(rec)) {
-      fractionalTokens.set(rec, `Token count in ${k} is not a whole number (${num}): counted as ${Math.trunc(num)}`);
+    if (num !== undefined && !Number.isInteger(num) && /tokens$/i.test(k) && !fractionalSeen.has(rec)) {
+      fractionalSeen.add(rec);
+      warnAbout(rec, `Token count in ${k} is not a whole number (${num}): counted as ${Math.trunc(num)}`);
     }
     return num;
   }
@@ -346,6 +386,7 @@ function checkTokens(rec: CallRecord, inclusiveSource: boolean): string | undefi
   if (rec.cacheWrite1hTokens > rec.cacheWriteTokens) rec.cacheWriteTokens = rec.cacheWrite1hTokens;
   if (rec.reasoningTokens > rec.outputTokens) return `Reasoning tokens (${rec.reasoningTokens}) exceed output tokens (${rec.outputTokens})`;
   if (rec.recordedCostUsd !== undefined && rec.recordedCostUsd < 0) return negativeCostMessage(rec.recordedCostUsd);
+  if (rec.recordedCostUsd !== undefined && rec.recordedCostUsd > MAX_RECORDED_USD_PER_CALL) return implausibleCostMessage(rec.recordedCostUsd);
   return undefined;
 }
 
@@ -354,10 +395,21 @@ export function negativeCostMessage(usd: number): string {
   return `Negative recorded cost (${usd})`;
 }
 
-/** A cost field: a number, a numeric string, or an object `{ total }` / `{ totalUsd }`. */
+/** The message for a recorded cost above MAX_RECORDED_USD_PER_CALL (the fast scanner leaves these lines to this reader). */
+export function implausibleCostMessage(usd: number): string {
+  return `Implausible recorded cost (${usd}): more than $${MAX_RECORDED_USD_PER_CALL.toLocaleString('en-US')} for one call`;
+}
+
+/**
+ * A cost field: a number, a numeric string, or an object `{ total }` / `{ totalUsd }`. Numbers beyond the doubles'
+ * range (1e400) come back as ±Infinity, for checkTokens to refuse (not as no cost).
+ */
 function readCost(v: unknown): number | undefined {
-  if (isObject(v)) return toNumber(first(v, ['total', 'totalUsd', 'total_usd', 'usd']));
-  return toNumber(v);
+  const c = isObject(v) ? first(v, ['total', 'totalUsd', 'total_usd', 'usd']) : v;
+  const n = toNumber(c);
+  if (n !== undefined) return n;
+  const raw = typeof c === 'number' ? c : typeof c === 'string' && c.trim() !== '' ? Number(c) : NaN;
+  return raw === Infinity || raw === -Infinity ? raw : undefined;
 }
 
 function readError(v: unknown): string | undefined {
@@ -436,8 +488,7 @@ function readObject(value: unknown, out: NormalizeResult, problem: (m: string, s
     if (bad) problem(`Skipped call: ${bad}`);
     else {
       out.calls.push(rec);
-      const fraction = fractionalTokens.get(rec);
-      if (fraction) problem(fraction, 'warning');
+      for (const w of recordWarnings.get(rec) ?? []) problem(w, 'warning');
     }
   };
 
@@ -508,7 +559,7 @@ function readGeneric(obj: JsonObject, line: number, ctx: NormalizeContext, inher
   rec.provider = toStr(first(obj, PROVIDER_KEYS)) ?? toStr(meta?.provider) ?? inherited?.provider ?? inferProvider(obj, usage);
   rec.recordedCostUsd = recorded;
   rec.estimatedCostUsd = toNumber(first(obj, EST_KEYS)) ?? toNumber(first(meta, EST_KEYS));
-  rec.tsMs = toEpochMs(first(obj, TS_KEYS) ?? first(meta, TS_KEYS) ?? response?.created);
+  rec.tsMs = readTime(rec, first(obj, TS_KEYS) ?? first(meta, TS_KEYS) ?? response?.created);
   if (Number.isNaN(rec.tsMs) && inherited) rec.tsMs = inherited.tsMs;
   rec.id = toStr(first(obj, ID_KEYS)) ?? toStr(response?.id);
   rec.traceId = toStr(first(obj, TRACE_KEYS)) ?? toStr(first(meta, TRACE_KEYS)) ?? inherited?.traceId;
@@ -598,7 +649,7 @@ function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, em
   rec.traceId = toStr(obj.sessionId);
   rec.model = toStr(msg.model);
   rec.provider = 'anthropic';
-  rec.tsMs = toEpochMs(obj.timestamp);
+  rec.tsMs = readTime(rec, obj.timestamp);
   rec.dims.agent = toStr(obj.agentId) ?? (obj.isSidechain ? 'subagent' : 'main');
   for (const k of ['gitBranch', 'version', 'requestId', 'slug']) {
     const v = tagValue(obj[k]);
@@ -640,7 +691,7 @@ function readCodex(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (
   rec.reasoningTokens = toNumber(last.reasoning_output_tokens) ?? 0;
   rec.model = ctx.currentModel;
   rec.provider = 'openai';
-  rec.tsMs = toEpochMs(obj.timestamp);
+  rec.tsMs = readTime(rec, obj.timestamp);
   rec.dims.agent = 'codex';
   emit(rec, true);
 }
@@ -657,7 +708,7 @@ function readBatchOutput(obj: JsonObject, line: number, ctx: NormalizeContext, e
   rec.traceId = toStr(obj.id);
   rec.model = toStr(body?.model);
   rec.provider = body && 'x_groq' in body ? 'groq' : 'openai';
-  rec.tsMs = toEpochMs(body?.created);
+  rec.tsMs = readTime(rec, body?.created);
   rec.status = toStr(response.status_code);
   rec.error = readError(obj.error) ?? (typeof response.status_code === 'number' && response.status_code >= 400 ? `HTTP ${response.status_code}` : undefined);
   rec.tags.custom_id = String(obj.custom_id);
@@ -684,7 +735,7 @@ function readAnthropicBatchResult(obj: JsonObject, line: number, ctx: NormalizeC
   rec.id = toStr(obj.custom_id);
   rec.model = toStr(msg.model);
   rec.provider = 'anthropic';
-  rec.tsMs = toEpochMs(first(obj, TS_KEYS));
+  rec.tsMs = readTime(rec, first(obj, TS_KEYS));
   rec.error = result.type === 'errored' ? readError(result.error) ?? 'errored' : undefined;
   rec.tags.custom_id = String(obj.custom_id);
   rec.tags.service_tier = 'batch'; // Message Batches: half price, cache multipliers stacked
@@ -860,7 +911,7 @@ function readMapped(obj: JsonObject, line: number, ctx: NormalizeContext, emit: 
   const num = (p?: string) => (p ? toNumber(getPath(obj, p)) : undefined);
   const input = num(m.inputTokens);
   const output = num(m.outputTokens);
-  const cost = num(m.costUsd);
+  const cost = m.costUsd ? readCost(getPath(obj, m.costUsd)) : undefined;
   if (input === undefined && output === undefined && cost === undefined) return false;
   const rec = newRecord(ctx.file, line);
   const cacheRead = num(m.cacheReadTokens) ?? 0;
@@ -874,7 +925,7 @@ function readMapped(obj: JsonObject, line: number, ctx: NormalizeContext, emit: 
   const s = (p?: string) => (p ? toStr(getPath(obj, p)) : undefined);
   rec.model = s(m.model);
   rec.provider = s(m.provider);
-  rec.tsMs = m.timestamp ? toEpochMs(getPath(obj, m.timestamp)) : NaN;
+  rec.tsMs = m.timestamp ? readTime(rec, getPath(obj, m.timestamp)) : NaN;
   rec.id = s(m.id);
   rec.traceId = s(m.traceId);
   for (const d of ['feature', 'user', 'agent', 'template', 'tool'] as const) {

@@ -1,4 +1,4 @@
-import { countUndated, type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
+import { countUndated, undatedMatching, type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
 import type { CostSource } from './types';
@@ -31,7 +31,8 @@ export interface Report {
   costSource: CostSource;
   range: { since: string | null; until: string | null };
   by: string[];
-  total: ReportFigures & { firstCallAt: string | null; lastCallAt: string | null };
+  /** `undatedCalls`: calls in the total without a timestamp (in no time chart); 0 with --since/--until, which leave them out. */
+  total: ReportFigures & { firstCallAt: string | null; lastCallAt: string | null; undatedCalls: number };
   /** Calls (matching the filters) left out of the time range because they have no timestamp; 0 without --since/--until. */
   undatedCalls: number;
   /** Share of the cost in calls with no value for the first grouping dimension, 0..1. */
@@ -70,6 +71,9 @@ const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 /** A sum of call costs, or null when there were calls and none had a cost (never a silent 0). */
 const costOrNull = (costUsd: number, calls: number, pricedCalls: number) => (calls > 0 && pricedCalls === 0 ? null : costUsd);
 
+/** False when calls are priced only by recorded costs (no list price): what the cache saved them is not known. */
+const savingsKnown = (s: GroupStats) => s.pricedCalls === 0 || s.listPricedCalls === undefined || s.listPricedCalls > 0;
+
 function figures(s: GroupStats, share: number): ReportFigures {
   const usd = (v: number) => costOrNull(v, s.calls, s.pricedCalls);
   return {
@@ -84,8 +88,8 @@ function figures(s: GroupStats, share: number): ReportFigures {
     p99: finiteOrNull(s.p99Usd),
     maxUsd: finiteOrNull(s.maxUsd),
     cacheHitRatio: s.cacheHitRatio,
-    cacheSavingsUsd: usd(s.cacheSavingsUsd),
-    costWithoutCacheUsd: usd(s.costWithoutCacheUsd),
+    cacheSavingsUsd: savingsKnown(s) ? usd(s.cacheSavingsUsd) : null,
+    costWithoutCacheUsd: savingsKnown(s) ? usd(s.costWithoutCacheUsd) : null,
     errors: s.errors,
     errorCostUsd: usd(s.errorCostUsd),
     tokens: { input: s.inputTokens, output: s.outputTokens, cacheRead: s.cacheReadTokens, cacheWrite: s.cacheWriteTokens, reasoning: s.reasoningTokens },
@@ -148,7 +152,12 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     costSource: source,
     range: { since: iso(opts.sinceMs), until: iso(opts.untilMs) },
     by: [...opts.by],
-    total: { ...figures(total, total.costUsd > 0 ? 1 : 0), firstCallAt: iso(total.firstTsMs), lastCallAt: iso(total.lastTsMs) },
+    total: {
+      ...figures(total, total.costUsd > 0 ? 1 : 0),
+      firstCallAt: iso(total.firstTsMs),
+      lastCallAt: iso(total.lastTsMs),
+      undatedCalls: opts.sinceMs === undefined && opts.untilMs === undefined ? undatedMatching(tables, opts.filters) : 0,
+    },
     undatedCalls: countUndated(tables, opts),
     unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
     groups: top.map((g) => ({ key: g.key, ...figures(g.stats, g.share), ...(previous ? { previousCostUsd: previousCost(prevByKey, g.key) } : {}) })),

@@ -59,6 +59,7 @@ export function toStr(v: unknown): string | undefined {
  */
 export function parseTimeUtc(v: string): number {
   const s = v.trim();
+  if (!calendarDayExists(s)) return NaN;
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?$/.exec(s);
   if (m) {
     const t = Date.parse(`${m[1]}T${m[2] ?? '00:00'}${m[2] ? '' : ':00'}Z`.replace(',', '.'));
@@ -66,6 +67,23 @@ export function parseTimeUtc(v: string): number {
   }
   const t = Date.parse(s);
   return Number.isFinite(t) ? t : NaN;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * False when `s` starts with a date YYYY-MM-DD that is not in the calendar (2026-02-29, 2026-04-31, month 13):
+ * Date.parse rolls such days over into the next month instead of refusing them. True for anything else.
+ */
+function calendarDayExists(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?!\d)/.exec(s);
+  if (!m) return true;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]);
 }
 
 /**

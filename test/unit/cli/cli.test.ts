@@ -180,7 +180,10 @@ describe('llm-cost-lens CLI', () => {
       assert.equal(j.undatedCalls, 2);
       const all = run(['report', 't.jsonl', '--format', 'json'], dir).out;
       assert.equal(JSON.parse(all).undatedCalls, 0);
-      assert.doesNotMatch(run(['report', 't.jsonl'], dir).out, /without a timestamp/);
+      assert.equal(JSON.parse(all).total.undatedCalls, 2);
+      const whole = run(['report', 't.jsonl'], dir).out;
+      assert.doesNotMatch(whole, /not in this time range/);
+      assert.match(whole, /^Total \$0\.0100 over 3 calls \(calls 2026-11-20 10:00 to 2026-11-20 10:00 UTC; 2 without a timestamp\)$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

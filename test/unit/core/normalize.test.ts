@@ -308,6 +308,56 @@ describe('normalizeDocument: bad data', () => {
     assert.equal(calls.length, 1);
   });
 
+  it('skips and reports a recorded cost over $100,000 for one call, or beyond the doubles (1e400), never as no cost', () => {
+    const text = [
+      '{"model":"gpt-4o","cost_usd":1e300,"input_tokens":5,"output_tokens":5}',
+      '{"model":"gpt-4o","cost_usd":1e400,"input_tokens":5,"output_tokens":5}',
+      '{"model":"gpt-4o","cost_usd":"1e400"}',
+      '{"model":"gpt-4o","cost":{"total":100000.5}}',
+      '{"model":"gpt-4o","cost_usd":100000,"input_tokens":5,"output_tokens":5}',
+      '{"model":"gpt-4o","cost_usd":-1e400,"input_tokens":5,"output_tokens":5}',
+    ].join('\n');
+    const { calls, problems } = normalizeText(text);
+    assert.deepEqual(problems.map((p) => [p.line, p.message]), [
+      [1, 'Skipped call: Implausible recorded cost (1e+300): more than $100,000 for one call'],
+      [2, 'Skipped call: Implausible recorded cost (Infinity): more than $100,000 for one call'],
+      [3, 'Skipped call: Implausible recorded cost (Infinity): more than $100,000 for one call'],
+      [4, 'Skipped call: Implausible recorded cost (100000.5): more than $100,000 for one call'],
+      [6, 'Skipped call: Negative recorded cost (-Infinity)'],
+    ]);
+    assert.deepEqual(calls.map((c) => c.recordedCostUsd), [100000]);
+  });
+
+  it('names a token count beyond the doubles (1e400) as implausible or negative, not as "not a number (null)"', () => {
+    const { problems } = normalizeText('{"model":"gpt-4o","input_tokens":1e400,"output_tokens":1}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":-1e400}\n');
+    assert.deepEqual(problems.map((p) => p.message), [
+      'Skipped call: Implausible token count in input_tokens (Infinity): more than 100000000 for one call',
+      'Skipped call: Negative token count in output_tokens (-Infinity)',
+    ]);
+  });
+
+  it('keeps a call whose timestamp is unreadable or not in the calendar, without a time, and warns', () => {
+    const text = ['2026-02-29T10:00:00Z', '2026-04-31', '2026-13-01T00:00:00Z', 'yesterday', '2024-02-29T10:00:00Z', ''].map((ts) => JSON.stringify({ ts, model: 'gpt-4o', input_tokens: 1, output_tokens: 1 })).join('\n');
+    const { calls, problems } = normalizeText(text);
+    assert.equal(calls.length, 6);
+    assert.deepEqual(calls.map((c) => c.tsMs), [NaN, NaN, NaN, NaN, Date.UTC(2024, 1, 29, 10), NaN]);
+    assert.deepEqual(problems.map((p) => [p.line, p.severity, p.message]), [
+      [1, 'warning', 'Unreadable timestamp ("2026-02-29T10:00:00Z"): the call is kept without a time'],
+      [2, 'warning', 'Unreadable timestamp ("2026-04-31"): the call is kept without a time'],
+      [3, 'warning', 'Unreadable timestamp ("2026-13-01T00:00:00Z"): the call is kept without a time'],
+      [4, 'warning', 'Unreadable timestamp ("yesterday"): the call is kept without a time'],
+    ]);
+  });
+
+  it('warns when a dimension value is too long to keep (over 200 characters), and leaves it out', () => {
+    const long = 'p'.repeat(201);
+    const { calls, problems } = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature: long, user_id: 'u1', notes: long } }));
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].dims.feature, undefined);
+    assert.equal(calls[0].dims.user, 'u1');
+    assert.deepEqual(problems.map((p) => [p.severity, p.message]), [['warning', `The feature tag "feature" is longer than 200 characters ("${'p'.repeat(40)}…"): left out`]]);
+  });
+
   it('ignores objects that hold no call, without reporting them as errors', () => {
     const { calls, problems, ignored } = normalizeText('{"event":"session.start"}\n{"type":"user","message":"hi"}\n');
     assert.equal(calls.length, 0);

@@ -121,11 +121,18 @@ describe('buildReport: calls without a timestamp', () => {
     assert.match(renderTable(r), /^1 call without a timestamp is not in this time range$/m);
   });
 
-  it('reports 0 and no line without a time range (every call is in it)', () => {
+  it('without a time range: every call is in the total, which says how many have no time (in no time chart)', () => {
     const r = buildReport([state], { by: ['feature'] });
     assert.equal(r.total.calls, 6);
     assert.equal(r.undatedCalls, 0);
-    assert.doesNotMatch(renderTable(r), /without a timestamp/);
+    assert.equal(r.total.undatedCalls, 2);
+    assert.doesNotMatch(renderTable(r), /not in this time range/);
+    assert.match(renderTable(r), /^Total \$0\.0085 over 6 calls \(calls 2026-11-20 10:00 to 2026-11-20 13:00 UTC; 2 without a timestamp\)$/m);
+    assert.match(renderMarkdown(r), /^\*\*Total \$0\.0085\*\* over 6 calls \(2 without a timestamp\) · /m);
+    // With a range, the undated calls are out of the total (and said so under the table).
+    assert.equal(buildReport([state], { by: ['feature'], sinceMs: ms('2026-11-20T00:00:00Z') }).total.undatedCalls, 0);
+    const undated = loadText('{"model":"gpt-4o","input_tokens":1000,"output_tokens":0}\n{"model":"gpt-4o","input_tokens":1000,"output_tokens":0}\n');
+    assert.match(renderTable(buildReport([undated], { by: ['feature'] })), /^Total \$0\.0050 over 2 calls \(none has a timestamp\)$/m);
   });
 });
 
@@ -147,5 +154,33 @@ describe('buildReport: many warnings and a few bad lines', () => {
     assert.match(table, /Skipped 10 bad lines or records:/);
     assert.match(table, /test\.jsonl:6001: /);
     assert.match(table, /Warnings \(6,000\):/);
+  });
+});
+
+describe('buildReport: cache savings of calls priced by recorded costs only', () => {
+  it('are unknown (null, "unknown"), not $0.00, and computed for the calls with a list price', () => {
+    const state = loadText(
+      [
+        line({ model: 'acme-x', input_tokens: 100, output_tokens: 10, cache_read_tokens: 50, cost_usd: 0.01, metadata: { feature: 'a' } }),
+        line({ model: 'gpt-4o', input_tokens: 100, output_tokens: 10, cache_read_tokens: 50, cost_usd: 0.01, metadata: { feature: 'b' } }),
+      ].join('\n') + '\n',
+    );
+    for (const costSource of ['auto', 'recorded'] as const) {
+      const r = buildReport([state], { by: ['feature'], costSource });
+      const a = r.groups.find((g) => g.key.feature === 'a')!;
+      const b = r.groups.find((g) => g.key.feature === 'b')!;
+      assert.equal(a.costUsd, 0.01);
+      assert.equal(a.cacheSavingsUsd, null);
+      assert.equal(a.costWithoutCacheUsd, null);
+      // gpt-4o: 50 cache-read tokens at $2.50/M instead of $1.25/M.
+      assertUsd(b.cacheSavingsUsd!, (50 * (2.5 - 1.25)) / 1e6);
+      assertUsd(r.total.cacheSavingsUsd!, (50 * (2.5 - 1.25)) / 1e6);
+      assert.match(renderTable(r), /^a +\$0\.0100 +50% +1 +\$0\.0100 +\$0\.0100 +\$0\.0100 +33% +unknown +0$/m);
+      assert.match(renderCsv(r), /^a,0\.01,.*,unknown,unknown,0,/m);
+    }
+    const onlyA = buildReport([state], { by: ['feature'], filters: [{ dim: 'feature', value: 'a' }] });
+    assert.equal(onlyA.total.cacheSavingsUsd, null);
+    assert.match(renderTable(onlyA), /savings unknown \(no priced call has a list price for its model: recorded costs only\)/);
+    assert.match(renderMarkdown(onlyA), /savings unknown \(recorded costs only\)/);
   });
 });
