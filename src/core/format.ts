@@ -146,7 +146,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) {
-    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd && r.otherGroups.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [''] : [])]);
+    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd && r.otherGroups.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [formatChange(r.otherGroups.costUsd, r.otherGroups.previousCostUsd)] : [])]);
   }
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const numeric = (c: number) => c >= r.by.length;
@@ -240,7 +240,7 @@ export function renderCsv(r: Report): string {
         num(o.costUsd), num(t.costUsd && o.costUsd ? o.costUsd / t.costUsd : 0), num(o.calls), num(rest((x) => x.pricedCalls)), num(rest((x) => x.unpricedCalls)),
         '', '', '', '', '', '', '', '', num(rest((x) => x.errors)),
         num(rest((x) => x.tokens.input)), num(rest((x) => x.tokens.output)), num(rest((x) => x.tokens.cacheRead)), num(rest((x) => x.tokens.cacheWrite)), num(rest((x) => x.tokens.reasoning)),
-        ...(r.previous ? [''] : []),
+        ...(r.previous ? [num(o.previousCostUsd ?? 0)] : []),
       ].join(','),
     );
   }
@@ -291,7 +291,11 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
   out.push(`| ${headers.join(' | ')} |`);
   out.push(`| ${headers.map((_, c) => (c < r.by.length ? '---' : '---:')).join(' | ')} |`);
   for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g), ...(r.previous ? [formatChange(g.costUsd, g.previousCostUsd)] : [])].join(' | ')} |`);
-  if (r.otherGroups.count) out.push(`| ${[`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), '', formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(r.previous ? [''] : [])].join(' | ')} |`);
+  const o = r.otherGroups;
+  if (o.count) {
+    const share = formatPct(t.costUsd && o.costUsd ? o.costUsd / t.costUsd : 0);
+    out.push(`| ${[`(${o.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(o.costUsd), share, formatCount(o.calls), '', '', '', '', '', '', ...(r.previous ? [formatChange(o.costUsd, o.previousCostUsd)] : [])].join(' | ')} |`);
+  }
 }
 
 /** What the Markdown report prints under the groups: unpriced models, undated calls, skipped lines. */

@@ -45,7 +45,8 @@ export interface Report {
   /** The previous period compared with, when asked for; costUsd null when it had calls and none priced. */
   previous?: { since: string | null; until: string | null; costUsd: number | null; calls: number };
   /** Groups left out by --top: how many, and their cost (null when none of their calls is priced) and calls. */
-  otherGroups: { count: number; costUsd: number | null; calls: number };
+  /** The groups `top` left out, summed; `previousCostUsd` with `compareToPrevious` (null when none of it was priced). */
+  otherGroups: { count: number; costUsd: number | null; calls: number; previousCostUsd?: number | null };
   /** Lines or records left out, with why. */
   skipped: { file: string; line: number; message: string }[];
   skippedTotal: number;
@@ -97,6 +98,11 @@ function figures(s: GroupStats, share: number): ReportFigures {
 }
 
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
+
+/** The previous cost of groups summed: null only when every one of them was unpriced then. */
+function previousOfRest(costs: (number | null)[]): number | null {
+  return costs.length && costs.every((c) => c === null) ? null : costs.reduce<number>((a, c) => a + (c ?? 0), 0);
+}
 
 /** A group's cost in the previous period: 0 when it had no call then (null, when none was priced, is kept). */
 function previousCost(prev: Map<string, number | null>, key: Record<string, string>): number | null {
@@ -166,6 +172,7 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
       count: rest.length,
       costUsd: costOrNull(sum(rest, (g) => g.stats.costUsd), sum(rest, (g) => g.stats.calls), sum(rest, (g) => g.stats.pricedCalls)),
       calls: sum(rest, (g) => g.stats.calls),
+      ...(previous ? { previousCostUsd: previousOfRest(rest.map((g) => previousCost(prevByKey, g.key))) } : {}),
     },
     skipped,
     skippedTotal: skipped.length + files.reduce((a, f) => a + f.droppedProblems, 0),

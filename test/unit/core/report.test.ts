@@ -184,3 +184,20 @@ describe('buildReport: cache savings of calls priced by recorded costs only', ()
     assert.match(renderMarkdown(onlyA), /savings unknown \(recorded costs only\)/);
   });
 });
+
+describe('buildReport: --top with --compare', () => {
+  it('gives the groups left out their share and change in every format, adding up with the groups shown', () => {
+    const day = (d: number, feature: string, input: number) => line({ ts: `2026-11-${d}T10:00:00Z`, model: 'gpt-4o', input_tokens: input, output_tokens: 0, metadata: { feature } });
+    // Previous day: a $0.0025, b $0.0050, c $0.0025; this day: a $0.0100, b $0.0050, c $0.0050.
+    const state = loadText([day(20, 'a', 1000), day(20, 'b', 2000), day(20, 'c', 1000), day(21, 'a', 4000), day(21, 'b', 2000), day(21, 'c', 2000)].join('\n') + '\n');
+    const r = buildReport([state], { by: ['feature'], top: 1, sinceMs: ms('2026-11-21T00:00:00Z'), untilMs: ms('2026-11-22T00:00:00Z'), compareToPrevious: true });
+    assert.deepEqual(r.groups.map((g) => g.key.feature), ['a']);
+    assertUsd(r.groups[0].previousCostUsd!, 0.0025);
+    assertUsd(r.otherGroups.costUsd!, 0.01);
+    assertUsd(r.otherGroups.previousCostUsd!, 0.0075);
+    assertUsd(r.groups[0].previousCostUsd! + r.otherGroups.previousCostUsd!, r.previous!.costUsd!);
+    assert.match(renderTable(r), /^\(2 more\) +\$0\.0100 +50% +2 +\+33%$/m);
+    assert.match(renderMarkdown(r), /^\| \(2 more\) \| \$0\.0100 \| 50% \| 2 \|( +\|){6} \+33% \|$/m);
+    assert.match(renderCsv(r), /^\(2 more groups\),0\.01,0\.5,2,.*,0\.0075$/m);
+  });
+});
