@@ -2,11 +2,11 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CallTable, type PackedColumns, packedStrings, type StringPool } from '../core/callTable';
+import { CallTable, type PackedColumns, packedStrings, StringPool } from '../core/callTable';
 import { newContext } from '../core/normalize';
-import { StringMerger, TooManyCollisions } from '../core/stringMerge';
+import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
-import { type FileFingerprint, keepProblems, type TraceFileState } from '../core/traceFile';
+import { type FileFingerprint, keepProblems, type PackedTraceFileState, packState, type TraceFileState } from '../core/traceFile';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
@@ -200,38 +200,30 @@ export function defaultParallelBytes(cores = availableParallelism(), env: NodeJS
   return Math.max(32 * 1024 * 1024, Math.round((384 * 1024 * 1024) / Math.max(1, cores)));
 }
 
-/**
- * Reads a whole trace file with N worker threads, each parsing one byte range (cut at line starts) with the fast
- * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
- * the single reader. Files that need one reader (pretty-printed multi-line documents, Claude Code / OTel
- * de-duplication, Codex model state, a field mapping) are read by the single reader (fast path) instead.
- * The calling thread only splits the file, interns the strings in slices and copies columns.
- */
-export async function loadParallel(path: string, opts: ParallelLoadOptions): Promise<ParallelLoadResult> {
-  const file = opts.displayName ?? path;
+type RangeDone = Extract<RangeResponse, { type: 'done' }>;
+
+/** The ranges of a file read in parallel, or why the file needs the single reader. */
+type Ranges = { parts: RangeDone[]; fp: FileFingerprint; fastLines: number; slowLines: number; wasmLines: number } | { sequentialReason: string };
+
+/** Splits the file and reads its ranges on worker threads; undefined parts when the file needs the single reader. */
+async function readRanges(path: string, file: string, opts: ParallelLoadOptions): Promise<Ranges> {
   const overrides = opts.overrides ?? [];
-  const prices = opts.prices ?? new PriceBook(new Map(overrides));
-  const sequential = (reason: string): ParallelLoadResult => {
-    const state = readWholeFileFast(path, file, opts.pool, prices, opts.final, opts.onProgress);
-    const s = state.scanned;
-    return { state, ranges: 1, sequentialReason: reason, fastLines: s?.fastLines ?? 0, slowLines: s?.slowLines ?? 0, wasmLines: s?.wasmLines ?? 0 };
-  };
   const fd = openSync(path, 'r');
   let starts: number[];
   let fp: FileFingerprint;
   try {
     const st = fstatSync(fd);
     fp = fingerprintOf(fd, st.size, st.ino);
-    if (st.size < (opts.minParallelBytes ?? defaultParallelBytes())) return sequential('small file');
-    if (fileNotText(fd, st.size) !== undefined) return sequential('not a text file');
-    if (startsMultiline(fd, st.size)) return sequential('multi-line documents');
+    if (st.size < (opts.minParallelBytes ?? defaultParallelBytes())) return { sequentialReason: 'small file' };
+    if (fileNotText(fd, st.size) !== undefined) return { sequentialReason: 'not a text file' };
+    if (startsMultiline(fd, st.size)) return { sequentialReason: 'multi-line documents' };
     const n = Math.max(2, opts.workers ?? availableParallelism());
     const targets = opts.splitAt ?? Array.from({ length: n - 1 }, (_, k) => Math.floor((st.size * (k + 1)) / n));
     starts = splitPoints(fd, st.size, targets);
   } finally {
     closeSync(fd);
   }
-  if (starts.length < 2) return sequential('one line');
+  if (starts.length < 2) return { sequentialReason: 'one line' };
   const script = opts.workerScript ?? join(__dirname, 'parseRangeWorker.js');
   const readSoFar = starts.map(() => 0);
   const parts = await Promise.all(
@@ -248,13 +240,46 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
     slowLines += p.slowLines;
     wasmLines += p.wasmLines;
   }
-  if (parts.some((p) => p.multiline)) return sequential('multi-line documents');
-  if (parts.some((p) => p.stateful)) return sequential('records de-duplicated across lines');
+  if (parts.some((p) => p.multiline)) return { sequentialReason: 'multi-line documents' };
+  if (parts.some((p) => p.stateful)) return { sequentialReason: 'records de-duplicated across lines' };
+  return { parts, fp, fastLines, slowLines, wasmLines };
+}
 
+/** The single reader with the fast scanner, as the parallel reader's fallback. */
+function sequentialLoad(path: string, file: string, opts: ParallelLoadOptions, reason: string): ParallelLoadResult {
+  const prices = opts.prices ?? new PriceBook(new Map(opts.overrides ?? []));
+  const state = readWholeFileFast(path, file, opts.pool, prices, opts.final, opts.onProgress);
+  const s = state.scanned;
+  return { state, ranges: 1, sequentialReason: reason, fastLines: s?.fastLines ?? 0, slowLines: s?.slowLines ?? 0, wasmLines: s?.wasmLines ?? 0 };
+}
+
+/** The state of a file read in ranges, once the parts' strings have id maps into `pool`: one table, the parts' problems in order. */
+function assemble(path: string, file: string, pool: StringPool, r: Extract<Ranges, { parts: unknown }>, idMaps: Int32Array[]): TraceFileState {
   const merged: { columns: PackedColumns; lineOffset: number; idMap: Int32Array }[] = [];
   const kept = { problems: [] as Problem[], droppedProblems: 0, droppedWarnings: 0 };
   let lineOffset = 0;
   let ignored = 0;
+  for (const [k, p] of r.parts.entries()) {
+    merged.push({ columns: p.columns, lineOffset, idMap: idMaps[k] });
+    keepProblems(kept, lineOffset ? p.problems.map((pr) => ({ ...pr, line: pr.line + lineOffset })) : p.problems);
+    kept.droppedProblems += p.droppedProblems;
+    kept.droppedWarnings += p.droppedWarnings;
+    ignored += p.ignored;
+    lineOffset += p.lines;
+  }
+  const table = CallTable.fromParts(file, pool, merged);
+  const ctx = newContext(file);
+  ctx.ignored = ignored;
+  const last = r.parts[r.parts.length - 1];
+  const position = { offset: last.endOffset, line: lineOffset + 1 };
+  // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
+  const { tail, tailEnd } = fileFingerprint(path, position.offset);
+  return { file, position, fingerprint: { ...r.fp, size: position.offset, tail, tailEnd }, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
+}
+
+/** Id maps of the parts' strings into `pool` (the first part adopted when the pool is empty), in event-loop slices. */
+async function internParts(pool: StringPool, parts: readonly RangeDone[]): Promise<Int32Array[]> {
+  const maps: Int32Array[] = [];
   // Into an empty pool the first part's strings are adopted with their ids (no interning) and the others are merged by
   // hash (no lookup map: the pool builds it when first needed); into a pool with strings, all are interned. Nothing
   // else may intern into the pool until this returns (the merger refuses to go on if something did).
@@ -267,29 +292,57 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
   };
   for (const [k, p] of parts.entries()) {
     let idMap: Int32Array | undefined;
-    if (k === 0 && opts.pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
+    if (k === 0 && pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
       idMap = identity(p.lens.length);
       try {
-        merger = new StringMerger(opts.pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));
+        merger = new StringMerger(pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));
       } catch (e) {
         collided(e);
       }
     } else if (merger) idMap = await mergeSliced(merger, p).catch(collided);
-    idMap ??= await internSliced(opts.pool, p.joined, p.lens);
-    merged.push({ columns: p.columns, lineOffset, idMap });
-    keepProblems(kept, lineOffset ? p.problems.map((pr) => ({ ...pr, line: pr.line + lineOffset })) : p.problems);
-    kept.droppedProblems += p.droppedProblems;
-    kept.droppedWarnings += p.droppedWarnings;
-    ignored += p.ignored;
-    lineOffset += p.lines;
+    idMap ??= await internSliced(pool, p.joined, p.lens);
+    maps.push(idMap);
   }
-  const table = CallTable.fromParts(file, opts.pool, merged);
-  const ctx = newContext(file);
-  ctx.ignored = ignored;
-  const last = parts[parts.length - 1];
-  const position = { offset: last.endOffset, line: lineOffset + 1 };
-  // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
-  const { tail, tailEnd } = fileFingerprint(path, position.offset);
-  const state: TraceFileState = { file, position, fingerprint: { ...fp, size: position.offset, tail, tailEnd }, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
-  return { state, ranges: parts.length, fastLines, slowLines, wasmLines };
+  return maps;
+}
+
+/**
+ * Reads a whole trace file with N worker threads, each parsing one byte range (cut at line starts) with the fast
+ * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
+ * the single reader. Files that need one reader (pretty-printed multi-line documents, Claude Code / OTel
+ * de-duplication, Codex model state, a field mapping) are read by the single reader (fast path) instead.
+ * The calling thread only splits the file, interns the strings in slices and copies columns.
+ */
+export async function loadParallel(path: string, opts: ParallelLoadOptions): Promise<ParallelLoadResult> {
+  const file = opts.displayName ?? path;
+  const r = await readRanges(path, file, opts);
+  if ('sequentialReason' in r) return sequentialLoad(path, file, opts, r.sequentialReason);
+  const state = assemble(path, file, opts.pool, r, await internParts(opts.pool, r.parts));
+  return { state, ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
+}
+
+/**
+ * loadParallel for a caller that only packs the result (the parse process, which writes it as a state-cache file):
+ * the same columns and strings as `packState(loadParallel(...).state, 'handOver')`, but the parts' strings are merged
+ * in their joined form (mergeJoined), never cut into a string each or put in a pool: ~0.1 s less for a million calls.
+ * `opts.pool` is only used by the fallbacks (the single reader; strings crafted to collide).
+ */
+export async function loadParallelPacked(path: string, opts: ParallelLoadOptions): Promise<Omit<ParallelLoadResult, 'state'> & { packed: PackedTraceFileState; calls: number }> {
+  const file = opts.displayName ?? path;
+  const r = await readRanges(path, file, opts);
+  const pack = ({ state, ...rest }: ParallelLoadResult) => ({ ...rest, packed: packState(state, 'handOver').packed, calls: state.table.length });
+  if ('sequentialReason' in r) return pack(sequentialLoad(path, file, opts, r.sequentialReason));
+  const counts = { ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
+  let merged: ReturnType<typeof mergeJoined>;
+  try {
+    merged = mergeJoined(r.parts.map((p) => ({ text: p.joined, lengths: p.lens, hashes: p.hashes })));
+  } catch (e) {
+    if (!(e instanceof TooManyCollisions)) throw e;
+    return pack({ state: assemble(path, file, opts.pool, r, await internParts(opts.pool, r.parts)), ...counts });
+  }
+  // The table only holds the columns here: its strings are the merged joined ones, never in a pool.
+  const state = assemble(path, file, new StringPool(), r, merged.idMaps);
+  const packed = packState(state, 'handOver').packed;
+  packed.columns.joinedStrings = merged.joined;
+  return { packed, calls: state.table.length, ...counts };
 }

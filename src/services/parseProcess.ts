@@ -8,8 +8,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';
 import { PriceBook, type PriceOverride } from '../core/pricing';
-import { packState } from '../core/traceFile';
-import { loadParallel } from '../node/parallelLoad';
+import { loadParallelPacked } from '../node/parallelLoad';
 import { applyScannerEnv } from '../node/scannerEnv';
 import { type CacheKey, writeStateCache } from '../node/stateCache';
 
@@ -61,10 +60,10 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { state, ranges, fastLines, wasmLines } = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+    const { packed, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
-    writeStateCache(req.out, req.key, packState(state, 'handOver').packed);
-    if (!(await send({ type: 'done', calls: state.table.length, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
+    writeStateCache(req.out, req.key, packed);
+    if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
   } catch (e) {
     if (!(await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message }))) orphaned();
   }

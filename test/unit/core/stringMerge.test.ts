@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { joinStrings, StringPool } from '../../../src/core/callTable';
-import { hashJoined, StringMerger, TooManyCollisions } from '../../../src/core/stringMerge';
+import { hashString, joinStrings, packedStrings, StringPool } from '../../../src/core/callTable';
+import { hashJoined, mergeJoined, StringMerger, TooManyCollisions } from '../../../src/core/stringMerge';
 
 /** Merges parts of strings as parallelLoad does: the first adopted, the others merged; returns each part's id map. */
 function mergeParts(parts: string[][], hash: (j: { text: string; lengths: Uint32Array }) => Int32Array, slice = 3): { pool: StringPool; maps: Int32Array[] } {
@@ -92,5 +92,38 @@ describe('StringMerger: strings of parts read in parallel, merged by hash withou
     await pool.buildLookupInTurns(async () => void turns++, 100);
     assert.equal(turns, 9, '1,000 strings, 100 per turn');
     assert.equal(pool.peek('s999'), 1000);
+  });
+});
+
+describe('mergeJoined: strings of parts merged in joined form', () => {
+  const part = (strings: string[]) => {
+    const j = joinStrings(['', ...strings]);
+    return { ...j, hashes: hashJoined(j) };
+  };
+
+  it('gives the ids and the joined strings a pool gives, adopting the first part and merging the others in order', () => {
+    // Random parts over a small alphabet: many strings shared between parts, runs of new ones, unicode, empty parts.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (let round = 0; round < 40; round++) {
+      const parts: string[][] = [];
+      for (let p = 0, n = 1 + rnd(5); p < n; p++) {
+        const set = new Set<string>();
+        for (let k = 0, m = rnd(60); k < m; k++) set.add(['t', 'u', 'é', '🚀', 'model-'][rnd(5)] + rnd(rnd(2) ? 30 : 3000));
+        parts.push([...set]);
+      }
+      const pool = new StringPool();
+      const want = parts.map((strings) => Int32Array.from(['', ...strings], (s) => pool.id(s)));
+      const { joined, idMaps } = mergeJoined(parts.map(part));
+      assert.deepEqual(idMaps, want);
+      assert.deepEqual(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: joined }), pool.values);
+    }
+  });
+
+  it('gives up on strings crafted to share a hash, for the caller to merge through a pool', () => {
+    const fnv = (x: string) => hashString(x);
+    const same: string[] = [];
+    for (let i = 0; same.length < 300; i++) if ((fnv(`t${i}`) & 0xfff) === 0x123) same.push(`t${i}`);
+    assert.throws(() => mergeJoined([part(same.slice(0, 200)), part(same.slice(100))]), TooManyCollisions);
   });
 });

@@ -7,8 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { groupBy, select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
-import type { TraceFileState } from '../../../src/core/traceFile';
-import { defaultParallelBytes, loadParallel } from '../../../src/node/parallelLoad';
+import { type PackedTraceFileState, packState, type TraceFileState } from '../../../src/core/traceFile';
+import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions } from '../../../src/node/parallelLoad';
 import { CHUNK } from '../../../src/node/chunks';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { assertSameState } from '../core/fastScan.test';
@@ -32,6 +32,25 @@ function sameFigures(a: TraceFileState, b: TraceFileState) {
     assert.equal(ga[i].stats.p50Usd, gb[i].stats.p50Usd);
     assert.equal(ga[i].stats.p95Usd, gb[i].stats.p95Usd);
   }
+}
+
+/** The packed state of a load, columns cut to their rows: what the parse process writes as a state-cache file. */
+function packedView(p: PackedTraceFileState) {
+  const c = p.columns;
+  const cut = (cols: Record<string, ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }>) =>
+    Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, Array.from(v.subarray(0, c.length))]));
+  const { columns: _, ...meta } = p;
+  return { meta, length: c.length, numeric: cut(c.numeric), ids: cut(c.ids), text: c.joinedStrings?.text, lengths: Array.from(c.joinedStrings?.lengths ?? []) };
+}
+
+/** loadParallelPacked gives exactly what packing loadParallel's state gives (the same ids, strings, rows, problems). */
+async function samePacked(path: string, opts: Omit<ParallelLoadOptions, 'pool'>, what: string) {
+  const viaPool = await loadParallel(path, { ...opts, pool: new StringPool() });
+  const packed = await loadParallelPacked(path, { ...opts, pool: new StringPool() });
+  assert.equal(packed.ranges, viaPool.ranges, what);
+  assert.equal(packed.calls, viaPool.state.table.length, what);
+  assert.deepEqual(packedView(packed.packed), packedView(packState(viaPool.state, 'handOver').packed), what);
+  return packed;
 }
 
 describe('loadParallel: byte ranges in worker threads, merged in order', function () {
@@ -68,6 +87,12 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       assertSameState(r.state, seq, `${workers} workers`);
       sameFigures(r.state, seq);
       assert.ok(seq.problems.some((p) => p.message.includes('incomplete last line')));
+    });
+
+    it(`packs the same columns and strings without a pool (loadParallelPacked, the parse process) with ${workers} workers`, async () => {
+      const r = await samePacked(trace, { final: true, workers, minParallelBytes: 0, displayName: 't.jsonl' }, `${workers} workers`);
+      assert.equal(r.ranges, workers);
+      await samePacked(trace, { final: false, workers, minParallelBytes: 0, displayName: 't.jsonl' }, `${workers} workers, not final`);
     });
   }
 
@@ -141,6 +166,7 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.equal(new Set(Array.from(r.state.table.traceId.subarray(0, r.state.table.length))).size, traces.length, 'one id per trace');
     r.state.table.pool.id('one more');
     assert.equal(r.state.table.pool.degraded, true, 'the pool gave up its typed index for a Map');
+    await samePacked(crafted, { final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' }, 'crafted collisions, packed');
   });
 
   it('gives the same result for split points on the first line, near the end and right at line starts', async () => {
@@ -151,6 +177,7 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     for (const splitAt of [[1], [size - 200], [lineStart - 1, lineStart, lineStart + 1], [10, 20, 30, size >> 1]]) {
       const r = await loadParallel(trace, { pool: new StringPool(), final: true, splitAt, minParallelBytes: 0, displayName: 't.jsonl' });
       assertSameState(r.state, seq, `split at ${splitAt.join(',')}`);
+      await samePacked(trace, { final: true, splitAt, minParallelBytes: 0, displayName: 't.jsonl' }, `packed, split at ${splitAt.join(',')}`);
     }
   });
 
@@ -173,6 +200,7 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       const r = await loadParallel(p, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
       assert.match(r.sequentialReason ?? '', reason);
       assertSameState(r.state, seq, name);
+      assert.match((await samePacked(p, { final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' }, `${name} packed`)).sequentialReason ?? '', reason);
     }
     // A pretty-printed document after many flat lines: found by a worker.
     const mixed = join(dir, 'mixed.jsonl');
