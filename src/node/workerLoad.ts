@@ -19,6 +19,11 @@ export interface LoadRequest {
   parallelBytes?: number;
   /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
   ownProcess?: boolean;
+  /**
+   * Let the child process hand the columns over through a memory file system (Linux: /dev/shm) when it has room, and
+   * write the cache itself afterwards (default true; tests turn it off to have the folder on disk).
+   */
+  memoryHandover?: boolean;
 }
 
 /** Byte ranges a parse was read in (1: one reader), lines it read with the fast scanner, and of those by its WebAssembly loop. */

@@ -21,6 +21,11 @@ export interface ParseRequest {
   /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
   out: string;
   key: CacheKey;
+  /**
+   * The state-cache file to write as well, once `done` is sent (then `out` is only a handover, in memory, which the
+   * reader removes): the cache write is off the path to the first view.
+   */
+  cacheFile?: string;
   /** Tests: hold the process (synchronously, as a long write would) this long before writing the columns. */
   holdBeforeWriteMs?: number;
 }
@@ -64,6 +69,15 @@ process.on('message', async (req: ParseRequest) => {
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     writeStateCache(req.out, req.key, packed);
     if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
+    if (req.cacheFile) {
+      // Synchronous, so a channel closed meanwhile (the reader took the columns and went) does not cut it short; the
+      // write goes to a temporary file renamed at the end, so other windows never read half of it.
+      try {
+        writeStateCache(req.cacheFile, req.key, packed);
+      } catch {
+        // a cache that cannot be written only costs time on the next start
+      }
+    }
   } catch (e) {
     if (!(await send({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message }))) orphaned();
   }

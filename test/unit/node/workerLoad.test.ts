@@ -38,9 +38,17 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(w.table.pool.get(w.table.dims.feature[10]), inline.table.pool.get(inline.table.dims.feature[10]));
   });
 
-  /** Folders through which this process's parse processes hand columns over: in the temp folder, or in a cache folder. */
+  /** Folders through which this process's parse processes hand columns over: in memory or the temp folder, or in a cache folder. */
   const parseTemps = (cacheDir?: string) =>
-    cacheDir ? (existsSync(cacheDir) ? readdirSync(cacheDir).filter((n) => n.startsWith('parse-')) : []) : readdirSync(tmpdir()).filter((n) => n.startsWith(`llm-cost-lens-parse-${process.pid}-`));
+    cacheDir
+      ? existsSync(cacheDir) ? readdirSync(cacheDir).filter((n) => n.startsWith('parse-')) : []
+      : [tmpdir(), '/dev/shm'].filter((d) => existsSync(d)).flatMap((d) => readdirSync(d).filter((n) => n.startsWith(`llm-cost-lens-parse-${process.pid}-`)));
+  /** Waits (up to 5 s) for `ok`: the parse process writes the cache after handing the columns over in memory. */
+  const eventually = async (ok: () => boolean) => {
+    for (let k = 0; k < 100 && !ok(); k++) await new Promise((r) => setTimeout(r, 50));
+    return ok();
+  };
+  const memoryHandover = process.platform === 'linux' && existsSync('/dev/shm');
   /** Running parse processes started by this process (Linux: /proc). */
   const parseProcesses = () =>
     readdirSync('/proc')
@@ -54,13 +62,19 @@ describe('loading in a worker thread, and the state cache', function () {
         }
       });
 
-  for (const [how, ownProcess, withCache] of [['in a child process', true, false], ['in a child process, with the cache', true, true], ['in the load worker', false, false]] as const) {
+  for (const [how, ownProcess, withCache, inMemory] of [
+    ['in a child process', true, false, true],
+    ['in a child process, with the cache, handed over in memory', true, true, true],
+    ['in a child process, with the cache, handed over on disk', true, true, false],
+    ['in the load worker', false, false, false],
+  ] as const) {
     it(`parses a big file in byte ranges on several threads ${how}, with the same calls, costs, problems and progress`, async () => {
+      rmSync(join(dir, 'cache'), { recursive: true, force: true });
       const inline = loadText(text, 't.jsonl');
       const progress: number[] = [];
       const sources: string[] = [];
       const cache = withCache ? { dir: join(dir, 'cache'), settings: 'v1' } : undefined;
-      const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, ownProcess, cache }, new StringPool(), {
+      const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, ownProcess, cache, memoryHandover: inMemory }, new StringPool(), {
         onProgress: (f) => progress.push(f),
         onSource: (s) => sources.push(s),
       });
@@ -71,9 +85,10 @@ describe('loading in a worker thread, and the state cache', function () {
       assert.deepEqual(w.position, inline.position);
       assert.deepEqual([...w.table.line.subarray(0, w.table.length)], [...inline.table.line.subarray(0, inline.table.length)]);
       assert.ok(progress.length > 0 && progress.every((f) => f > 0 && f <= 1), JSON.stringify(progress));
-      // The columns came through a private folder, now gone, and into the cache when there is one.
-      assert.equal(existsSync(cacheFileFor(join(dir, 'cache'), trace)), withCache);
-      assert.deepEqual(parseTemps(), []);
+      // The columns came through a private folder, now gone, and into the cache when there is one (written by the
+      // process once the columns are taken, when they came through memory).
+      assert.equal(await eventually(() => existsSync(cacheFileFor(join(dir, 'cache'), trace))), withCache);
+      assert.equal(await eventually(() => parseTemps().length === 0), true, parseTemps().join());
       assert.deepEqual(parseTemps(join(dir, 'cache')), []);
       if (withCache) {
         const again = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache }, new StringPool(), { onSource: (s) => sources.push(s) });
@@ -103,10 +118,23 @@ describe('loading in a worker thread, and the state cache', function () {
   it('parses in the load worker when the child process cannot write the columns', async () => {
     writeFileSync(join(dir, 'not-a-dir'), 'x');
     const sources: string[] = [];
-    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache: { dir: join(dir, 'not-a-dir'), settings: 'v1' } }, new StringPool(), { onSource: (s) => sources.push(s) });
+    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache: { dir: join(dir, 'not-a-dir'), settings: 'v1' }, memoryHandover: false }, new StringPool(), { onSource: (s) => sources.push(s) });
     assert.deepEqual(sources, ['thread']);
     assert.equal(w.table.length, 5000);
     assertUsd(stats(select([w.table])).costUsd, stats(select([loadText(text, 't.jsonl').table])).costUsd);
+  });
+
+  it('keeps the parse in the child process when only the cache cannot be written (columns handed over in memory)', async function () {
+    if (!memoryHandover) this.skip();
+    writeFileSync(join(dir, 'not-a-dir'), 'x');
+    const sources: string[] = [];
+    const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, cache: { dir: join(dir, 'not-a-dir'), settings: 'v1' } }, new StringPool(), { onSource: (s) => sources.push(s) });
+    assert.deepEqual(sources, ['process']);
+    assert.equal(w.table.length, 5000);
+    assert.equal(await eventually(() => parseTemps().length === 0), true, parseTemps().join());
+    // The process is gone once it tried: nothing was written anywhere.
+    await eventually(() => parseProcesses().length === 0);
+    assert.deepEqual(parseProcesses(), []);
   });
 
   it('stops the child process and leaves no temp file when cancelled while it parses', async function () {
