@@ -71,8 +71,9 @@ interface Args {
 
 function parseTime(flag: string, v: string): number {
   const t = parseTimeUtc(v);
-  if (!Number.isFinite(t)) throw new UsageError(`${flag} expects an ISO date or time, got "${v}"`);
-  return t;
+  if (Number.isFinite(t)) return t;
+  if (/^\d{4}-\d{2}-\d{2}(?!\d)/.test(v.trim())) throw new UsageError(`${flag}: ${v.trim().slice(0, 10)} is not a day in the calendar`);
+  throw new UsageError(`${flag} expects an ISO date or time, got "${v}"`);
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -142,6 +143,8 @@ export function parseArgs(argv: string[]): Args {
         else a.inputs.push(arg);
     }
   }
+  // Options the command does not take are refused first (and before any file is read).
+  if (COMMANDS.includes(a.command)) checkOptionsFor(a.command, a);
   if (a.since !== undefined && a.until !== undefined && a.since >= a.until) throw new UsageError('--since must be before --until');
   if (a.compare && a.since === undefined) throw new UsageError('--compare needs --since (the previous period has the same length)');
   return a;
@@ -294,7 +297,6 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     }
     if (!COMMANDS.includes(args.command)) throw new UsageError(`unknown command "${args.command}" (try: llm-cost-lens report <files>)`);
     if (!args.inputs.length) throw new UsageError(`${args.command} needs at least one trace file, folder or glob`);
-    checkOptionsFor(args.command, args);
     if (args.command !== 'report' && (args.format === 'csv' || args.format === 'markdown')) throw new UsageError(`--format ${args.format} is for report; ${args.command} prints table or json`);
     if (args.command === 'whatif' && !args.model) throw new UsageError('whatif needs --model (the model to re-price under)');
     const { files, errors } = expandInputs(args.inputs, io.cwd);

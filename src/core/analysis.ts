@@ -35,7 +35,8 @@ export interface GroupStats {
   cacheSavingsUsd: number;
   /**
    * Priced calls whose model has a list price, from which the savings are computed (a call priced only by its recorded
-   * cost has none): with priced calls and none of these, the savings are unknown, not $0. Set by `stats`/`groupBy`.
+   * cost has none): when some priced calls are not among them, the report gives the savings as unknown, not as the
+   * part it knows. Set by `stats`/`groupBy`.
    */
   listPricedCalls?: number;
   inputTokens: number;

@@ -166,7 +166,7 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
     // The period's figures first, then the same change as a monthly rate: one unit per clause.
     text:
       `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(savings))}${savings >= 0 ? '' : ' more'}` +
-      `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); about ${formatUsd(Math.abs(monthly))} a month${savings >= 0 ? '' : ' more'} ${rateBasis(actualMs, Number.isFinite(first))}`,
+      `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); ${savings >= 0 ? 'saving' : 'costing'} about ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}`,
   };
 }
 

@@ -1,6 +1,6 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
-import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
+import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, unreadableTimeMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costInto, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem } from './types';
 import { toEpochMs, toNumber } from './values';
@@ -1081,7 +1081,7 @@ export class FastScanner {
       }
       const text = this.str(i);
       const t = toEpochMs(text);
-      if (Number.isNaN(t) && text.trim() !== '') throw FALLBACK; // the exact path warns about it (the call is kept)
+      if (Number.isNaN(t) && text.trim() !== '') this.timeWarning = unreadableTimeMessage(text);
       return t;
     }
     if (k === K_NUM) return toEpochMs(this.num[i]);
@@ -1152,6 +1152,7 @@ export class FastScanner {
     if (provider === undefined && this.metaObject) provider = this.cachedStr(this.stamp[NF + F_META_PROVIDER] === this.cur ? NF + F_META_PROVIDER : -1);
     let est = this.toNum(this.first(F_EST, 0));
     if (est === undefined && this.metaObject) est = this.toNum(this.first(F_EST, 1));
+    this.timeWarning = undefined;
     const ts = this.timestamp();
     let traceId = this.traceStr(this.first(F_TRACE, 0));
     if (traceId === undefined && this.metaObject) traceId = this.plainStr(this.first(F_TRACE, 1));
@@ -1247,7 +1248,12 @@ export class FastScanner {
     if (tagKeys) for (let t = 0; t < tagKeys.length; t++) table.tagColumn(tagKeys[t])[i] = this.poolId(tagVals![t]);
     this.price(i, mid, pid);
     res.added++;
+    // The call is kept without a time, as normalize.ts keeps it (the only warning a line can have on this path).
+    if (this.timeWarning) res.problems.push({ file: opts.file, line, message: this.timeWarning, severity: 'warning' });
   }
+
+  /** The warning about the current line's timestamp, when it is text that is not a time. */
+  private timeWarning: string | undefined;
 
   /** The line's attribution (DIM_ORDER), reused from line to line. */
   private readonly dims: (CachedString | string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];

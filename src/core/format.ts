@@ -136,7 +136,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   );
   lines.push(
     `Prompt cache: ${formatPct(t.cacheHitRatio)} of input tokens read from cache, ` +
-      (t.cacheSavingsUsd === null ? `savings unknown (${t.pricedCalls ? 'no priced call has a list price for its model: recorded costs only' : 'no call is priced'})` : `saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`),
+      (t.cacheSavingsUsd === null ? `savings unknown (${t.pricedCalls ? 'calls priced by their recorded cost only, with no list price for their model' : 'no call is priced'})` : `saved ${formatUsd(t.cacheSavingsUsd)} (${formatUsd(t.costWithoutCacheUsd)} without cache)`),
   );
   if (r.by.length) lines.push(`Unattributed (no ${r.by[0]}): ${formatPct(r.unattributedShare)} of the cost`);
   lines.push('');

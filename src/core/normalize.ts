@@ -207,7 +207,11 @@ function applyTag(rec: CallRecord, key: string, v: unknown) {
   const dim = canonicalTag(key);
   if (value === undefined) {
     // A dimension's value too long to be a name (a prompt pasted into `feature`): said, not silently unattributed.
-    if (dim && typeof v === 'string' && v.length > MAX_TAG_LENGTH) warnAbout(rec, `The ${dim} tag ${JSON.stringify(clip(key))} is longer than ${MAX_TAG_LENGTH} characters (${JSON.stringify(clip(v))}): left out`);
+    if (dim && typeof v === 'string' && v.length > MAX_TAG_LENGTH) {
+      const list = longDimensions.get(rec) ?? [];
+      list.push([dim, `The ${dim} tag ${JSON.stringify(clip(key))} is longer than ${MAX_TAG_LENGTH} characters (${JSON.stringify(clip(v))}): left out, the call has no ${dim}`]);
+      longDimensions.set(rec, list);
+    }
     return;
   }
   if (dim) {
@@ -338,9 +342,20 @@ const clip = (t: string, n = 40) => (t.length > n ? `${t.slice(0, n)}…` : t);
  */
 function readTime(rec: CallRecord, v: unknown): number {
   const t = toEpochMs(v);
-  if (Number.isNaN(t) && typeof v === 'string' && v.trim() !== '') warnAbout(rec, `Unreadable timestamp (${JSON.stringify(clip(v))}): the call is kept without a time`);
+  if (Number.isNaN(t) && typeof v === 'string' && v.trim() !== '') warnAbout(rec, unreadableTimeMessage(v));
   return t;
 }
+
+/** The warning for a timestamp string that is not a time (shared with the fast scanner, which must say the same). */
+export function unreadableTimeMessage(text: string): string {
+  return `Unreadable timestamp (${JSON.stringify(clip(text))}): the call is kept without a time`;
+}
+
+/**
+ * Dimension values too long to keep, by record: warned about when the record is taken if the dimension has no value
+ * from elsewhere then (a long `metadata.feature` beside a short top-level `feature` costs nothing).
+ */
+const longDimensions = new WeakMap<CallRecord, [TagDim, string][]>();
 
 /**
  * toNumber of the first non-null of `keys`; a value there that is not a number under a key that can only hold a count
@@ -353,9 +368,10 @@ function tokenCount(rec: CallRecord, obj: JsonObject, keys: readonly string[]): 
     if (v === undefined || v === null) continue;
     const num = toNumber(v);
     if (num === undefined && /tokens$/i.test(k) && v !== '' && !unreadableTokens.has(rec)) {
-      // JSON numbers beyond the doubles' range (1e400) parse as ±Infinity.
-      if (typeof v === 'number' && v === Infinity) unreadableTokens.set(rec, `Implausible token count in ${k} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`);
-      else if (typeof v === 'number' && v === -Infinity) unreadableTokens.set(rec, `Negative token count in ${k} (${v})`);
+      // Numbers beyond the doubles' range (1e400, as JSON numbers or text) read as ±Infinity.
+      const big = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+      if (big === Infinity) unreadableTokens.set(rec, `Implausible token count in ${k} (${big}): more than ${MAX_TOKENS_PER_CALL} for one call`);
+      else if (big === -Infinity) unreadableTokens.set(rec, `Negative token count in ${k} (${big})`);
       else unreadableTokens.set(rec, `Token count in ${k} is not a number (${clip(JSON.stringify(v) ?? String(v))})`);
     }
     if (num !== undefined && !Number.isInteger(num) && /tokens$/i.test(k) && !fractionalSeen.has(rec)) {
@@ -489,6 +505,7 @@ function readObject(value: unknown, out: NormalizeResult, problem: (m: string, s
     else {
       out.calls.push(rec);
       for (const w of recordWarnings.get(rec) ?? []) problem(w, 'warning');
+      for (const [dim, w] of longDimensions.get(rec) ?? []) if (rec.dims[dim] === undefined) problem(w, 'warning');
     }
   };
 
@@ -596,7 +613,10 @@ function readRun(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r:
   run.traceId = toStr(first(obj, TRACE_KEYS)) ?? run.id;
   run.model = toStr(first(obj, MODEL_KEYS));
   run.provider = toStr(first(obj, PROVIDER_KEYS));
-  run.tsMs = toEpochMs(first(obj, TS_KEYS));
+  const runTime = first(obj, TS_KEYS);
+  run.tsMs = toEpochMs(runTime);
+  // An unreadable run time is said on each step that takes it (the run itself is not a call).
+  const runTimeWarning = Number.isNaN(run.tsMs) && typeof runTime === 'string' && runTime.trim() !== '' ? unreadableTimeMessage(runTime) : undefined;
   applyTags(run, obj, { skipKnown: true });
   applyTags(run, obj.metadata, { skipKnown: false });
   applyTags(run, obj.tags, { skipKnown: false });
@@ -607,6 +627,7 @@ function readRun(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r:
     const r = readGeneric(step, line, ctx, run);
     if (!r) continue;
     if (r.rec.traceId === undefined) r.rec.traceId = run.traceId;
+    if (runTimeWarning && Number.isNaN(r.rec.tsMs)) warnAbout(r.rec, runTimeWarning);
     found++;
     emit(r.rec, r.inclusive);
   }

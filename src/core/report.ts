@@ -72,8 +72,11 @@ const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 /** A sum of call costs, or null when there were calls and none had a cost (never a silent 0). */
 const costOrNull = (costUsd: number, calls: number, pricedCalls: number) => (calls > 0 && pricedCalls === 0 ? null : costUsd);
 
-/** False when calls are priced only by recorded costs (no list price): what the cache saved them is not known. */
-const savingsKnown = (s: GroupStats) => s.pricedCalls === 0 || s.listPricedCalls === undefined || s.listPricedCalls > 0;
+/**
+ * False when some priced calls have no list price (priced by their recorded cost only, a model the catalogue does not
+ * know): what the cache saved them is not known, so neither is the sum (never a part shown as the whole).
+ */
+const savingsKnown = (s: GroupStats) => s.listPricedCalls === undefined || s.listPricedCalls === s.pricedCalls;
 
 function figures(s: GroupStats, share: number): ReportFigures {
   const usd = (v: number) => costOrNull(v, s.calls, s.pricedCalls);

@@ -124,6 +124,9 @@ describe('llm-cost-lens CLI', () => {
       [['budget', flat, '--budget', 'total:day:5', '--since', '2026-11-01'], /budget does not take --since .*--now/],
       [['budget', flat, '--budget', 'total:day:5', '--by', 'user'], /budget does not take --by/],
       [['outliers', flat, '--by', 'feature,user'], /outliers groups by one dimension; --by has 2 \(feature,user\)/],
+      // Refused before other checks ("--compare needs --since") and before any file is read.
+      [['outliers', 'no-such-file.jsonl', '--compare'], /outliers does not take --compare \(only report\)/],
+      [['report', flat, '--since', '2026-02-29'], /--since: 2026-02-29 is not a day in the calendar/],
       [['whatif', flat, '--model', 'gpt-4o-mini', '--by', 'feature,model'], /whatif groups by one dimension/],
     ];
     for (const [args, message] of cases) {

@@ -82,6 +82,15 @@ for (const wasm of [true, false]) {
     after(() => setWasmScanning(true));
     this.timeout(60000);
 
+    it('keeps a file of unreadable timestamps on the fast path, with the exact path\'s warnings', () => {
+      const lines = Array.from({ length: 3000 }, (_, i) => `{"ts":"2026.11.01 T00:${String(i % 60).padStart(2, '0')}:36Z","model":"gpt-4o","input_tokens":${i + 1},"output_tokens":2,"metadata":{"feature":"f${i % 3}"}}`);
+      const { fast } = same(lines.join('\n') + '\n', 'unreadable timestamps, many');
+      assert.equal(fast.scanned?.fastLines, 3000);
+      assert.equal(fast.scanned?.slowLines, 0);
+      assert.equal(fast.problems.length, 3000);
+      assert.match(fast.problems[0].message, /^Unreadable timestamp \("2026\.11\.01 T00:00:36Z"\)/);
+    });
+
     it('reads a flat record on the fast path with the same row', () => {
       const { fast } = same(FLAT + '\n', 'flat');
       assert.equal(fast.table.length, 1);
@@ -150,6 +159,7 @@ for (const wasm of [true, false]) {
       ['token counts that are not numbers', '{"model":"gpt-4o","input_tokens":"abc","output_tokens":10}\n{"model":"gpt-4o","input_tokens":5,"output_tokens":true}\n{"model":"gpt-4o","input_tokens":5,"output_tokens":1,"cache_read_tokens":"x","reasoning_tokens":false}\n{"model":"gpt-4o","input_tokens":"lots"}\n{"model":"gpt-4o","input":"Summarise this","output":"A summary"}\n{"model":"gpt-4o","input":"text","input_tokens":7,"output_tokens":2,"reasoning":"thought"}\n{"model":"gpt-4o","input_tokens":"12","output_tokens":" 3 "}'],
       ['negative recorded costs', '{"model":"gpt-4o","cost_usd":-3,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","total_cost":"-0.5"}\n{"model":"gpt-4o","cost_usd":-0,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","cost_usd":-1,"input_tokens":-5,"output_tokens":5}\n{"model":"o3","cost_usd":-1,"input_tokens":5,"output_tokens":5,"reasoning_tokens":9}'],
       ['implausible recorded costs', '{"model":"gpt-4o","cost_usd":1e300,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","cost_usd":1e400,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","cost_usd":"1e400"}\n{"model":"gpt-4o","cost_usd":100000,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","cost_usd":100000.01}\n{"model":"gpt-4o","cost_usd":-1e400,"input_tokens":5,"output_tokens":5}\n{"model":"gpt-4o","input_tokens":1e400,"output_tokens":5}'],
+      ['a long dimension value beside a short one', `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"feature":"short","metadata":{"feature":"${'q'.repeat(201)}"}}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"feature":"${'q'.repeat(201)}","user_id":"${'u'.repeat(300)}"},"tags":{"feature":"t"}}`],
       ['long dimension values', ['feature', 'user_id', 'team'].flatMap((k) => [`{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"${k}":"${'q'.repeat(201)}"}`, `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"${k}":"${'q'.repeat(200)}"}}`, `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"tags":{"${k}":"${'é'.repeat(150)}"}}`]).join('\n')],
       ['unreadable timestamps', ['"2026-02-29T10:00:00Z"', '"2026-04-31"', '"yesterday"', '" "', '"2024-02-29 10:00"'].map((t) => `{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"ts":${t}}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":2,"metadata":{"timestamp":${t}}}`).join('\n')],
       ['cost only, no usage', '{"model":"gpt-4o","cost_usd":0.25}\n{"model":"gpt-4o","cost_usd":"n/a"}\n{}\n{"model":"gpt-4o"}'],

@@ -355,7 +355,25 @@ describe('normalizeDocument: bad data', () => {
     assert.equal(calls.length, 1);
     assert.equal(calls[0].dims.feature, undefined);
     assert.equal(calls[0].dims.user, 'u1');
-    assert.deepEqual(problems.map((p) => [p.severity, p.message]), [['warning', `The feature tag "feature" is longer than 200 characters ("${'p'.repeat(40)}…"): left out`]]);
+    assert.deepEqual(problems.map((p) => [p.severity, p.message]), [['warning', `The feature tag "feature" is longer than 200 characters ("${'p'.repeat(40)}…"): left out, the call has no feature`]]);
+    // Not when the dimension has a value from elsewhere.
+    const short = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, feature: 'short', metadata: { feature: long } }));
+    assert.equal(short.calls[0].dims.feature, 'short');
+    assert.deepEqual(short.problems, []);
+  });
+
+  it('warns about an unreadable run time on each step that takes it', () => {
+    const { calls, problems } = normalizeText('{"id":"r","ts":"2026-02-29T10:00:00Z","steps":[{"model":"gpt-4o","usage":{"input":1,"output":2}},{"model":"gpt-4o","ts":"2026-11-01T00:00:00Z","usage":{"input":1,"output":2}}]}');
+    assert.equal(calls.length, 2);
+    assert.deepEqual(problems.map((p) => p.message), ['Unreadable timestamp ("2026-02-29T10:00:00Z"): the call is kept without a time']);
+  });
+
+  it('names a token count written as text beyond the doubles ("1e400") as implausible', () => {
+    const { problems } = normalizeText('{"model":"gpt-4o","input_tokens":"1e400","output_tokens":1}\n{"model":"gpt-4o","input_tokens":1,"output_tokens":"-Infinity"}\n');
+    assert.deepEqual(problems.map((p) => p.message), [
+      'Skipped call: Implausible token count in input_tokens (Infinity): more than 100000000 for one call',
+      'Skipped call: Negative token count in output_tokens (-Infinity)',
+    ]);
   });
 
   it('ignores objects that hold no call, without reporting them as errors', () => {

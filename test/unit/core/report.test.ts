@@ -158,7 +158,7 @@ describe('buildReport: many warnings and a few bad lines', () => {
 });
 
 describe('buildReport: cache savings of calls priced by recorded costs only', () => {
-  it('are unknown (null, "unknown"), not $0.00, and computed for the calls with a list price', () => {
+  it('are unknown (null, "unknown") where a priced call has no list price, not $0.00 or the part that is known', () => {
     const state = loadText(
       [
         line({ model: 'acme-x', input_tokens: 100, output_tokens: 10, cache_read_tokens: 50, cost_usd: 0.01, metadata: { feature: 'a' } }),
@@ -174,13 +174,15 @@ describe('buildReport: cache savings of calls priced by recorded costs only', ()
       assert.equal(a.costWithoutCacheUsd, null);
       // gpt-4o: 50 cache-read tokens at $2.50/M instead of $1.25/M.
       assertUsd(b.cacheSavingsUsd!, (50 * (2.5 - 1.25)) / 1e6);
-      assertUsd(r.total.cacheSavingsUsd!, (50 * (2.5 - 1.25)) / 1e6);
+      // The total holds a's call: its savings are unknown too.
+      assert.equal(r.total.cacheSavingsUsd, null);
+      assert.equal(r.total.costWithoutCacheUsd, null);
       assert.match(renderTable(r), /^a +\$0\.0100 +50% +1 +\$0\.0100 +\$0\.0100 +\$0\.0100 +33% +unknown +0$/m);
       assert.match(renderCsv(r), /^a,0\.01,.*,unknown,unknown,0,/m);
     }
     const onlyA = buildReport([state], { by: ['feature'], filters: [{ dim: 'feature', value: 'a' }] });
     assert.equal(onlyA.total.cacheSavingsUsd, null);
-    assert.match(renderTable(onlyA), /savings unknown \(no priced call has a list price for its model: recorded costs only\)/);
+    assert.match(renderTable(onlyA), /savings unknown \(calls priced by their recorded cost only, with no list price for their model\)/);
     assert.match(renderMarkdown(onlyA), /savings unknown \(recorded costs only\)/);
   });
 });

@@ -200,7 +200,7 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assertUsd(w.currentUsd, 8.5);
     assertUsd(w.whatIfUsd, 3.4e6 * 0.15 / 1e6);
     assert.equal(w.comparedCalls, 4);
-    assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50 \(saves \$7\.99, 94%\); about \$239\.70 a month if these calls were one day/);
+    assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50 \(saves \$7\.99, 94%\); saving about \$239\.70 a month if these calls were one day/);
     assert.equal(whatIf(slices, 'no-such-model', new PriceBook()), undefined);
   });
 
