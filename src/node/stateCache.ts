@@ -160,6 +160,11 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
   rmSync(file.replace(/\.cols$/, '.v8'), { force: true }); // the cache of versions before 0.2 (v8 serialized)
 }
 
+/** `a` is the key of the same file when it was shorter: same settings and first bytes, fewer bytes. */
+function earlierKey(a: CacheKey, b: CacheKey): boolean {
+  return a.settings === b.settings && a.headSha1 === b.headSha1 && Number.isSafeInteger(a.size) && a.size < b.size;
+}
+
 function sameKey(a: CacheKey, b: CacheKey): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.headSha1 === b.headSha1 && a.settings === b.settings;
 }
@@ -201,6 +206,15 @@ async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: numb
  * room for appends.
  */
 export async function readStateCache(file: string, key: CacheKey): Promise<PackedTraceFileState | undefined> {
+  return (await readStateCacheOf(file, key, false))?.state;
+}
+
+/**
+ * readStateCache that also takes an entry of the same file when it was shorter (`earlier`: same first bytes and
+ * settings, a smaller size; a live trace that grew since): its columns hold the file's first lines, and the caller
+ * reads on from its offset (after checking, as any append, that the bytes before it are still the same).
+ */
+export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = true): Promise<{ state: PackedTraceFileState; earlier: boolean } | undefined> {
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');
@@ -219,7 +233,9 @@ export async function readStateCache(file: string, key: CacheKey): Promise<Packe
     const headBytes = Buffer.alloc(headLen);
     readExactly(fd, headBytes, 16);
     const h = JSON.parse(headBytes.toString('utf8')) as Header;
-    if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, key)) return undefined;
+    if (h?.magic !== MAGIC || !h.key) return undefined;
+    const earlier = !sameKey(h.key, key);
+    if (earlier && !(orEarlier && earlierKey(h.key, key))) return undefined;
     const n = h.length;
     if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings) return undefined;
     const { count, units, encoding } = h.strings;
@@ -278,7 +294,7 @@ export async function readStateCache(file: string, key: CacheKey): Promise<Packe
     for (let i = 0; i < count; i++) sum += lengths[i];
     if (sum !== text.length) return undefined;
     for (const col of Object.values(ids)) for (let i = 0; i < n; i++) if (col[i] < 0 || col[i] >= count) return undefined;
-    return { ...h.meta, columns: { length: n, numeric, ids, strings: [], joinedStrings: { text, lengths } } };
+    return { state: { ...h.meta, columns: { length: n, numeric, ids, strings: [], joinedStrings: { text, lengths } } }, earlier };
   } catch {
     return undefined;
   } finally {

@@ -1,13 +1,13 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
 // columns: from the state cache, parsed in a child process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
-import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../node/stateCache';
+import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, readStateCacheOf, writeStateCache } from '../node/stateCache';
 import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
 import type { ParseRequest, ParseResponse } from './parseProcess';
 
@@ -134,6 +134,49 @@ async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, cach
   return state && { state, peakRssMb, scan };
 }
 
+/** A cache of the file when it was shorter is read on from when at most this much was appended since; else it is parsed again. */
+const GROWN_READ_LIMIT = 64 * 1024 * 1024;
+
+function writeCacheQuietly(file: string, key: CacheKey, packed: PackedTraceFileState): void {
+  try {
+    writeStateCache(file, key, packed);
+  } catch {
+    // A cache that cannot be written only costs time on the next start.
+  }
+}
+
+/**
+ * The state of a file read on from its cached state of when it was shorter: the cached columns taken into a pool, then
+ * only the bytes after them read (as an append is), the whole packed again. Undefined when the bytes before the cached
+ * offset are not the same any more (the file was replaced or rewritten): it is then read again from the start.
+ */
+function readOnFrom(req: LoadRequest, cached: PackedTraceFileState, onFraction: (f: number) => void): { packed: PackedTraceFileState; transfer: ArrayBuffer[]; added: number } | undefined {
+  const { PriceBook, unpackState, packState, readTraceFile, takeFingerprint, mustReload } = parsing();
+  const fd = openSync(req.path, 'r');
+  let fp;
+  try {
+    fp = takeFingerprint(fd, cached.position.offset);
+  } finally {
+    closeSync(fd);
+  }
+  if (!cached.fingerprint || mustReload({ fingerprint: cached.fingerprint, position: cached.position } as Parameters<typeof mustReload>[0], fp)) return undefined;
+  const pool = new StringPool();
+  const state = unpackState({ ...cached, file: req.displayName }, pool, req.mapping);
+  const from = cached.position.offset;
+  const r = readTraceFile(req.path, {
+    pool,
+    prices: new PriceBook(new Map(req.overrides)),
+    final: false,
+    state,
+    mapping: req.mapping,
+    displayName: req.displayName,
+    onProgress: (read, total) => onFraction(total > from ? (read - from) / (total - from) : 1),
+  });
+  if (r.reloaded) return undefined;
+  const { packed, transfer } = packState(r.state, 'handOver');
+  return { packed, transfer, added: r.added };
+}
+
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   try {
@@ -141,15 +184,6 @@ parentPort?.on('message', async (req: LoadRequest) => {
     // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
     // start sees another size and reads it again, instead of trusting columns that stop short of the file.
     const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
-    if (key && cacheFile) {
-      const cached = await readStateCache(cacheFile, key);
-      if (cached) {
-        // The cache reads the columns into shared memory with room for appends: the extension host adopts them as they
-        // are (a structured clone of a million rows took a second; a copy on the host would block it).
-        post({ type: 'done', state: cached, fromCache: true });
-        return;
-      }
-    }
     let last = 0;
     const onFraction = (f: number) => {
       if (f - last >= 0.02) {
@@ -157,6 +191,30 @@ parentPort?.on('message', async (req: LoadRequest) => {
         post({ type: 'progress', fraction: f });
       }
     };
+    if (key && cacheFile) {
+      const found = await readStateCacheOf(cacheFile, key);
+      if (found && !found.earlier) {
+        // The cache reads the columns into shared memory with room for appends: the extension host adopts them as they
+        // are (a structured clone of a million rows took a second; a copy on the host would block it).
+        post({ type: 'done', state: found.state, fromCache: true });
+        return;
+      }
+      // The cache of the file when it was shorter (a live trace that grew): its lines, then only the new bytes.
+      if (found && key.size - found.state.position.offset <= GROWN_READ_LIMIT) {
+        const grown = readOnFrom(req, found.state, onFraction);
+        if (grown) {
+          // Shared columns stay usable here after posting: the cache is written once the host has them.
+          const later = grown.transfer.length === 0;
+          if (!later) writeCacheQuietly(cacheFile, key, grown.packed);
+          post({ type: 'done', state: grown.packed, fromCache: true, grownBy: grown.added, ...(later ? { writingCache: true } : {}) }, grown.transfer);
+          if (later) {
+            writeCacheQuietly(cacheFile, key, grown.packed);
+            post({ type: 'cached' });
+          }
+          return;
+        }
+      }
+    }
     // Big files are parsed in byte ranges by two or more threads (the same rows as one reader; files that need one
     // reader, e.g. Claude Code transcripts, fall back to it), in a process of their own.
     const parallelBytes = req.parallelBytes ?? PARALLEL_BYTES;

@@ -366,6 +366,7 @@ export class TraceStore extends Disposable {
           try {
             let source = 'thread' as LoadSource;
             let scan: ScanStats | undefined;
+            let grownBy: number | undefined;
             const mapping = this.mapping();
             const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
             const state = await loadInWorker(
@@ -376,6 +377,7 @@ export class TraceStore extends Disposable {
                 onSource: (s, info) => {
                   source = s;
                   scan = info.scan;
+                  grownBy = info.grownBy;
                 },
                 signal: abort.signal,
                 onProgress: (f) => {
@@ -398,7 +400,7 @@ export class TraceStore extends Disposable {
             else this.scans.delete(p);
             // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
             void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? 'from the cache' : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
+            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? (grownBy !== undefined ? `from the cache of the file when it was shorter, then ${grownBy} new call(s)` : 'from the cache') : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
           } catch (e) {
             if (e instanceof LoadCancelled) {
               cancelled();

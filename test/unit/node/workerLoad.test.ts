@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,8 @@ import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../../../src/node/stateCache';
 import { LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
+import { readTraceFile } from '../../../src/node/traceReader';
+import { PriceBook } from '../../../src/core/pricing';
 import { assertUsd, loadText, ROOT } from '../helpers';
 
 const WORKER = join(ROOT, 'out', 'src', 'services', 'loadWorker.js');
@@ -169,6 +171,50 @@ describe('loading in a worker thread, and the state cache', function () {
     assertUsd(stats(select([second.table])).costUsd, stats(select([first.table])).costUsd);
     assert.deepEqual(second.problems, first.problems);
     assert.deepEqual(second.position, first.position);
+  });
+
+  it('reads a grown file from the cache of when it was shorter, then only the new bytes, with the figures of a full read', async () => {
+    const live = join(dir, 'live.jsonl');
+    const lines = text.split('\n').filter((l) => l && !l.includes('broken'));
+    writeFileSync(live, lines.slice(0, 3000).join('\n') + '\n{"model":"gpt-4o",broken\n');
+    const cache = { dir: join(dir, 'grow-cache'), settings: 'v1' };
+    const load = async () => {
+      const seen: { source?: string; grownBy?: number } = {};
+      const state = await loadInWorker(WORKER, { path: live, displayName: 'live.jsonl', overrides: [], cache, parallelBytes: 0 }, new StringPool(), { onSource: (s, i) => Object.assign(seen, { source: s, grownBy: i.grownBy }) });
+      return { state, seen };
+    };
+    const same = (a: Awaited<ReturnType<typeof load>>['state']) => {
+      // As the load reads it: a last line without its newline waits for it.
+      const full = readTraceFile(live, { pool: new StringPool(), prices: new PriceBook(), final: false, displayName: 'live.jsonl' }).state;
+      assert.equal(a.table.length, full.table.length);
+      assertUsd(stats(select([a.table])).costUsd, stats(select([full.table])).costUsd);
+      assert.deepEqual(a.problems, full.problems);
+      assert.deepEqual(a.position, full.position);
+      for (let i = 0; i < full.table.length; i++) {
+        assert.equal(a.table.pool.get(a.table.dims.feature[i]), full.table.pool.get(full.table.dims.feature[i]));
+        assert.equal(a.table.pool.get(a.table.traceId[i]), full.table.pool.get(full.table.traceId[i]));
+      }
+    };
+    const first = await load();
+    assert.equal(first.seen.source, 'process');
+    assert.ok(await eventually(() => existsSync(cacheFileFor(cache.dir, live))));
+    // Appended lines (the last one still being written): from the cache, then only them.
+    appendFileSync(live, lines.slice(3000, 4000).join('\n') + '\n{"model":"gpt-4o","input_tok');
+    const grown = await load();
+    assert.deepEqual(grown.seen, { source: 'cache', grownBy: 1000 });
+    same(grown.state);
+    // The cache written after it is the grown file's: the next window reads it as it is.
+    const key = cacheKeyOf(live, 'v1');
+    assert.ok(await eventually(() => existsSync(cacheFileFor(cache.dir, live)) && statSync(cacheFileFor(cache.dir, live)).mtimeMs > 0));
+    for (let k = 0; k < 100 && !(await readStateCache(cacheFileFor(cache.dir, live), key)); k++) await new Promise((r) => setTimeout(r, 50));
+    const again = await load();
+    assert.deepEqual(again.seen, { source: 'cache', grownBy: undefined });
+    same(again.state);
+    // A file rewritten with other first lines of the same size and more: read again from the start, not from the cache.
+    writeFileSync(live, lines.slice(1, 4500).join('\n') + '\n');
+    const rewritten = await load();
+    assert.notEqual(rewritten.seen.source, 'cache');
+    same(rewritten.state);
   });
 
   it('ignores a cache when the size, modification time, first bytes or settings changed, or when it is corrupt', async () => {
