@@ -182,7 +182,8 @@ parentPort?.on('message', async (req: LoadRequest) => {
   try {
     const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
     // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
-    // start sees another size and reads it again, instead of trusting columns that stop short of the file.
+    // start sees another size and reads on from these columns (they are an earlier version's), never trusting them
+    // as the whole file.
     const key = req.cache ? cacheKeyOf(req.path, req.cache.settings) : undefined;
     let last = 0;
     const onFraction = (f: number) => {
