@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
@@ -110,7 +111,8 @@ function removeStaleTemps(file: string): void {
 export function writeStateCache(file: string, key: CacheKey, state: PackedTraceFileState): void {
   mkdirSync(join(file, '..'), { recursive: true });
   removeStaleTemps(file);
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Unique per process, thread and write: two load workers of one window may write the same entry.
+  const tmp = `${file}.${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 10)}.tmp`;
   const c = state.columns;
   const joined = c.joinedStrings ?? joinStrings(c.strings);
   const cols: { group: 'numeric' | 'ids'; name: string; arr: Column }[] = [

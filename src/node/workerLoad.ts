@@ -41,12 +41,8 @@ export type LoadResponse =
   /** A private folder through which a parse process hands the columns over: removed by the caller in any case. */
   | { type: 'handover'; dir: string }
   /** processPeakRssMb: the child process's peak memory, when it parsed; scan: the lines read by the fast scanner (big files). */
-  /**
-   * `grownBy`: read from the cache of the file when it was shorter, and these calls after it. `writingCache`: the worker
-   * still writes the cache; it says `cached` when done (the caller ends it then, or after a while).
-   */
-  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number; scan?: ScanStats; grownBy?: number; writingCache?: boolean }
-  | { type: 'cached' }
+  /** `grownBy`: read from the cache of the file when it was shorter, and these calls after it. */
+  | { type: 'done'; state: PackedTraceFileState; fromCache: boolean; parsedIn?: 'process' | 'thread'; processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }
   | { type: 'error'; message: string };
 
 export class LoadCancelled extends Error {
@@ -70,10 +66,10 @@ export function loadInWorker(
     // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).
     let handover: string | undefined;
     let settled = false;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
       // Once the worker is gone, its child process either has written the columns (removed here) or, seeing its channel
       // close, never will (or removes them itself).
       const dir = handover;
@@ -84,21 +80,12 @@ export function loadInWorker(
           // in use (Windows) or gone: the next load in that cache folder removes old ones
         }
       });
-    };
-    /** `keep`: the worker still writes the cache; it is ended when it says `cached` (or after CACHE_WRITE_MS). */
-    const finish = (fn: () => void, keep = false) => {
-      if (settled) return;
-      settled = true;
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (keep) setTimeout(end, CACHE_WRITE_MS).unref();
-      else end();
       fn();
     };
     const onAbort = () => finish(() => reject(new LoadCancelled()));
     opts.signal?.addEventListener('abort', onAbort);
     w.on('message', (m: LoadResponse) => {
-      if (m.type === 'cached') end();
-      else if (m.type === 'progress') opts.onProgress?.(m.fraction);
+      if (m.type === 'progress') opts.onProgress?.(m.fraction);
       else if (m.type === 'handover') handover = m.dir;
       else if (m.type === 'done') {
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb, scan: m.scan, grownBy: m.grownBy });
@@ -111,18 +98,15 @@ export function loadInWorker(
               resolve(unpackState({ ...m.state, columns, file: req.displayName }, pool, req.mapping));
             })
             .catch((e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
-        }, m.writingCache === true);
+        });
       }
       else finish(() => reject(new Error(m.message)));
     });
-    w.on('error', (e) => (settled ? end() : finish(() => reject(e))));
-    w.on('exit', (code) => (settled ? end() : finish(() => reject(new Error(`load worker exited with code ${code}`)))));
+    w.on('error', (e) => finish(() => reject(e)));
+    w.on('exit', (code) => finish(() => reject(new Error(`load worker exited with code ${code}`))));
     w.postMessage(req);
   });
 }
-
-/** A load worker that still writes the cache after the load is ended after this long at most. */
-const CACHE_WRITE_MS = 60_000;
 
 /** Strings cut per event-loop turn: ~5-10 ms each, plus the young-generation collections they cause. */
 const CUT_SLICE = 20_000;

@@ -1,5 +1,7 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
-// columns: from the state cache, parsed in a child process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } then { type: 'done', state } or { type: 'error' }.
+// columns: from the state cache (or the cache of the file when it was shorter, then its new bytes), parsed in a child
+// process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } and
+// { type: 'handover', dir } (a folder the caller removes), then { type: 'done', state } or { type: 'error' }.
 import { fork } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +89,8 @@ function handoverDir(req: LoadRequest, inMemory: boolean): string {
 async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, cacheFile: string | undefined, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number; scan?: ScanStats } | undefined> {
   let peakRssMb = 0;
   let scan: ScanStats | undefined;
+  // Where the columns are: `out`, or the cache file when the process could not write `out` (memory full).
+  let at = out;
   const ok = await new Promise<boolean>((resolve) => {
     let child: ReturnType<typeof fork>;
     try {
@@ -117,6 +121,7 @@ async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, cach
       if (m.type === 'progress') onFraction(m.fraction);
       else {
         if (m.type === 'done') {
+          if (m.at) at = m.at;
           peakRssMb = m.peakRssMb;
           scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines };
         }
@@ -130,7 +135,7 @@ async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, cach
     child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
     child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key, cacheFile } satisfies ParseRequest);
   });
-  const state = ok ? await readStateCache(out, key) : undefined;
+  const state = ok ? await readStateCache(at, key) : undefined;
   return state && { state, peakRssMb, scan };
 }
 
@@ -179,6 +184,15 @@ function readOnFrom(req: LoadRequest, cached: PackedTraceFileState, onFraction: 
 
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
+  // Columns in memory that a crashed window left (a tmpfs holds them in RAM): removed at every load, not only at the
+  // next hand-over, which a cached file may not need for a long time.
+  if (process.platform === 'linux' && existsSync(MEMORY_FS)) {
+    try {
+      removeStale(MEMORY_FS, 'llm-cost-lens-parse-');
+    } catch {
+      // not listable
+    }
+  }
   try {
     const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
     // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
@@ -204,14 +218,10 @@ parentPort?.on('message', async (req: LoadRequest) => {
       if (found && key.size - found.state.position.offset <= GROWN_READ_LIMIT) {
         const grown = readOnFrom(req, found.state, onFraction);
         if (grown) {
-          // Shared columns stay usable here after posting: the cache is written once the host has them.
-          const later = grown.transfer.length === 0;
-          if (!later) writeCacheQuietly(cacheFile, key, grown.packed);
-          post({ type: 'done', state: grown.packed, fromCache: true, grownBy: grown.added, ...(later ? { writingCache: true } : {}) }, grown.transfer);
-          if (later) {
-            writeCacheQuietly(cacheFile, key, grown.packed);
-            post({ type: 'cached' });
-          }
+          // Written before posting: once posted, the host owns the shared columns and may rewrite their string ids in
+          // place (a window whose pool already holds strings) or reprice them, which a write then would mix in.
+          writeCacheQuietly(cacheFile, key, grown.packed);
+          post({ type: 'done', state: grown.packed, fromCache: true, grownBy: grown.added }, grown.transfer);
           return;
         }
       }

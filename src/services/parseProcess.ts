@@ -33,7 +33,8 @@ export interface ParseRequest {
 /** `done`: the calls, the peak memory, the byte ranges, the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
 export type ParseResponse =
   | { type: 'progress'; fraction: number }
-  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number }
+  /** `at`: the columns were written there instead of `out` (the cache file, when `out`'s memory file system was full). */
+  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; at?: string }
   | { type: 'error'; message: string };
 
 /** Sends a message; false when it could not go (the parent is gone). */
@@ -67,9 +68,18 @@ process.on('message', async (req: ParseRequest) => {
     const prices = new PriceBook(new Map(req.overrides));
     const { packed, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
-    writeStateCache(req.out, req.key, packed);
-    if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0 }))) orphaned();
-    if (req.cacheFile) {
+    let at = req.out;
+    try {
+      writeStateCache(req.out, req.key, packed);
+    } catch (e) {
+      // The memory file system filled up since it was checked (another window): the cache file is as good a hand-over
+      // (and then written once), rather than the whole file parsed again by the reader.
+      if (!req.cacheFile) throw e;
+      at = req.cacheFile;
+      writeStateCache(at, req.key, packed);
+    }
+    if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0, ...(at !== req.out ? { at } : {}) }))) orphaned();
+    if (req.cacheFile && at !== req.cacheFile) {
       // Synchronous, so a channel closed meanwhile (the reader took the columns and went) does not cut it short; the
       // write goes to a temporary file renamed at the end, so other windows never read half of it.
       try {

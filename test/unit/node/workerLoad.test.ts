@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -117,6 +117,22 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.ok(!existsSync(dirname(out)), 'the folder of the columns is still there');
   });
 
+  it('a parse process that cannot write its hand-over (memory full) writes the columns to the cache file and says so', async () => {
+    writeFileSync(join(dir, 'full'), 'x');
+    const cacheFile = join(dir, 'spill', 'c.cols');
+    const key = cacheKeyOf(trace, 'v1');
+    const child = fork(join(ROOT, 'out', 'src', 'services', 'parseProcess.js'), [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const done = new Promise<{ type: string; at?: string; calls?: number }>((resolve) => child.on('message', (m: { type: string }) => m.type !== 'progress' && resolve(m)));
+    child.send({ path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, out: join(dir, 'full', 'columns.cols'), key, cacheFile });
+    const m = await done;
+    assert.equal(m.type, 'done');
+    assert.equal(m.at, cacheFile);
+    const state = await readStateCache(cacheFile, key);
+    assert.equal(state?.columns.length, m.calls);
+    await exited;
+  });
+
   it('parses in the load worker when the child process cannot write the columns', async () => {
     writeFileSync(join(dir, 'not-a-dir'), 'x');
     const sources: string[] = [];
@@ -178,9 +194,9 @@ describe('loading in a worker thread, and the state cache', function () {
     const lines = text.split('\n').filter((l) => l && !l.includes('broken'));
     writeFileSync(live, lines.slice(0, 3000).join('\n') + '\n{"model":"gpt-4o",broken\n');
     const cache = { dir: join(dir, 'grow-cache'), settings: 'v1' };
-    const load = async () => {
+    const load = async (pool = new StringPool()) => {
       const seen: { source?: string; grownBy?: number } = {};
-      const state = await loadInWorker(WORKER, { path: live, displayName: 'live.jsonl', overrides: [], cache, parallelBytes: 0 }, new StringPool(), { onSource: (s, i) => Object.assign(seen, { source: s, grownBy: i.grownBy }) });
+      const state = await loadInWorker(WORKER, { path: live, displayName: 'live.jsonl', overrides: [], cache, parallelBytes: 0 }, pool, { onSource: (s, i) => Object.assign(seen, { source: s, grownBy: i.grownBy }) });
       return { state, seen };
     };
     const same = (a: Awaited<ReturnType<typeof load>>['state']) => {
@@ -198,19 +214,32 @@ describe('loading in a worker thread, and the state cache', function () {
     const first = await load();
     assert.equal(first.seen.source, 'process');
     assert.ok(await eventually(() => existsSync(cacheFileFor(cache.dir, live))));
-    // Appended lines (the last one still being written): from the cache, then only them.
+    // Appended lines (the last one still being written): from the cache, then only them. Into a window whose pool
+    // already holds other strings (its string ids are rewritten in place as the columns are taken in).
     appendFileSync(live, lines.slice(3000, 4000).join('\n') + '\n{"model":"gpt-4o","input_tok');
-    const grown = await load();
+    const busy = new StringPool();
+    for (let k = 0; k < 500; k++) busy.id(`other file's string ${k}`);
+    const grown = await load(busy);
     assert.deepEqual(grown.seen, { source: 'cache', grownBy: 1000 });
     same(grown.state);
-    // The cache written after it is the grown file's: the next window reads it as it is.
-    const key = cacheKeyOf(live, 'v1');
-    assert.ok(await eventually(() => existsSync(cacheFileFor(cache.dir, live)) && statSync(cacheFileFor(cache.dir, live)).mtimeMs > 0));
-    for (let k = 0; k < 100 && !(await readStateCache(cacheFileFor(cache.dir, live), key)); k++) await new Promise((r) => setTimeout(r, 50));
+    // The cache was written for the grown file before the columns were handed over: a new window reads it as it is,
+    // with the figures of a full read (not ids of the other window's pool).
+    assert.ok(await readStateCache(cacheFileFor(cache.dir, live), cacheKeyOf(live, 'v1')));
     const again = await load();
     assert.deepEqual(again.seen, { source: 'cache', grownBy: undefined });
     same(again.state);
-    // A file rewritten with other first lines of the same size and more: read again from the start, not from the cache.
+    // The bytes just before the cached end changed (first 4 KB kept), and more appended: read again from the start.
+    const bytes = readFileSync(live);
+    const end = again.state.position.offset;
+    let d = end - 2;
+    while (d > end - 60 && !(bytes[d] >= 0x30 && bytes[d] <= 0x39)) d--;
+    assert.ok(d > end - 60, 'a digit near the cached end');
+    bytes[d] = bytes[d] === 0x39 ? 0x38 : bytes[d] + 1;
+    writeFileSync(live, Buffer.concat([bytes.subarray(0, end), Buffer.from(lines.slice(4000, 4200).join('\n') + '\n')]));
+    const changed = await load();
+    assert.notEqual(changed.seen.source, 'cache');
+    same(changed.state);
+    // Other first lines, the same size and more: read again from the start.
     writeFileSync(live, lines.slice(1, 4500).join('\n') + '\n');
     const rewritten = await load();
     assert.notEqual(rewritten.seen.source, 'cache');
