@@ -369,7 +369,7 @@ function tokenCount(rec: CallRecord, obj: JsonObject, keys: readonly string[]): 
     const num = toNumber(v);
     if (num === undefined && /tokens$/i.test(k) && v !== '' && !unreadableTokens.has(rec)) {
       // Numbers beyond the doubles' range (1e400, as JSON numbers or text) read as ±Infinity.
-      const big = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+      const big = beyondDoubles(v);
       if (big === Infinity) unreadableTokens.set(rec, `Implausible token count in ${k} (${big}): more than ${MAX_TOKENS_PER_CALL} for one call`);
       else if (big === -Infinity) unreadableTokens.set(rec, `Negative token count in ${k} (${big})`);
       else unreadableTokens.set(rec, `Token count in ${k} is not a number (${clip(JSON.stringify(v) ?? String(v))})`);
@@ -411,6 +411,12 @@ export function negativeCostMessage(usd: number): string {
   return `Negative recorded cost (${usd})`;
 }
 
+/** ±Infinity for a number, or a numeric text, beyond the doubles' range (`1e400`, `"-Infinity"`); else undefined. */
+function beyondDoubles(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return n === Infinity || n === -Infinity ? n : undefined;
+}
+
 /** The message for a recorded cost above MAX_RECORDED_USD_PER_CALL (the fast scanner leaves these lines to this reader). */
 export function implausibleCostMessage(usd: number): string {
   return `Implausible recorded cost (${usd}): more than $${MAX_RECORDED_USD_PER_CALL.toLocaleString('en-US')} for one call`;
@@ -424,8 +430,7 @@ function readCost(v: unknown): number | undefined {
   const c = isObject(v) ? first(v, ['total', 'totalUsd', 'total_usd', 'usd']) : v;
   const n = toNumber(c);
   if (n !== undefined) return n;
-  const raw = typeof c === 'number' ? c : typeof c === 'string' && c.trim() !== '' ? Number(c) : NaN;
-  return raw === Infinity || raw === -Infinity ? raw : undefined;
+  return beyondDoubles(c);
 }
 
 function readError(v: unknown): string | undefined {

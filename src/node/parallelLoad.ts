@@ -205,7 +205,7 @@ type RangeDone = Extract<RangeResponse, { type: 'done' }>;
 /** The ranges of a file read in parallel, or why the file needs the single reader. */
 type Ranges = { parts: RangeDone[]; fp: FileFingerprint; fastLines: number; slowLines: number; wasmLines: number } | { sequentialReason: string };
 
-/** Splits the file and reads its ranges on worker threads; undefined parts when the file needs the single reader. */
+/** Splits the file and reads its ranges on worker threads, or says why the file needs the single reader. */
 async function readRanges(path: string, file: string, opts: ParallelLoadOptions): Promise<Ranges> {
   const overrides = opts.overrides ?? [];
   const fd = openSync(path, 'r');
