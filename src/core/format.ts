@@ -145,9 +145,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   if (r.previous) lines.splice(lines.length - 1, 0, `Previous period: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
-  if (r.otherGroups.count) {
-    rows.push([`(${r.otherGroups.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(r.otherGroups.costUsd), formatPct(t.costUsd && r.otherGroups.costUsd ? r.otherGroups.costUsd / t.costUsd : 0), formatCount(r.otherGroups.calls), '', '', '', '', '', '', ...(cmp ? [formatChange(r.otherGroups.costUsd, r.otherGroups.previousCostUsd)] : [])]);
-  }
+  if (r.otherGroups.count) rows.push(otherGroupsCells(r));
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const numeric = (c: number) => c >= r.by.length;
   const fmt = (cells: string[]) => cells.map((s, c) => (numeric(c) ? s.padStart(widths[c]) : s.padEnd(widths[c]))).join('  ').trimEnd();
@@ -191,6 +189,13 @@ function renderTableNotes(r: Report, lines: string[]): string {
     for (const s of r.warnings.slice(0, 5)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The cells of the row of the groups `--top` left out (table and Markdown): cost, share, calls, and the change with --compare. */
+function otherGroupsCells(r: Report): string[] {
+  const o = r.otherGroups;
+  const share = formatPct(r.total.costUsd && o.costUsd ? o.costUsd / r.total.costUsd : 0);
+  return [`(${o.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(o.costUsd), share, formatCount(o.calls), '', '', '', '', '', '', ...(r.previous ? [formatChange(o.costUsd, o.previousCostUsd)] : [])];
 }
 
 /** `3 without a timestamp` / `none has a timestamp`: undated calls within a total (in it, in no time chart). */
@@ -291,11 +296,7 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
   out.push(`| ${headers.join(' | ')} |`);
   out.push(`| ${headers.map((_, c) => (c < r.by.length ? '---' : '---:')).join(' | ')} |`);
   for (const g of r.groups) out.push(`| ${[...keyLabel(g.key, r.by).map(mdCell), ...rowCells(g), ...(r.previous ? [formatChange(g.costUsd, g.previousCostUsd)] : [])].join(' | ')} |`);
-  const o = r.otherGroups;
-  if (o.count) {
-    const share = formatPct(t.costUsd && o.costUsd ? o.costUsd / t.costUsd : 0);
-    out.push(`| ${[`(${o.count} more)`, ...r.by.slice(1).map(() => ''), formatUsd(o.costUsd), share, formatCount(o.calls), '', '', '', '', '', '', ...(r.previous ? [formatChange(o.costUsd, o.previousCostUsd)] : [])].join(' | ')} |`);
-  }
+  if (r.otherGroups.count) out.push(`| ${otherGroupsCells(r).join(' | ')} |`);
 }
 
 /** What the Markdown report prints under the groups: unpriced models, undated calls, skipped lines. */
