@@ -1,6 +1,7 @@
 import { quantile } from 'simple-statistics';
 import { partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
+import { TraceKeys } from './traceIds';
 import { formatPct, formatUsd, plural } from './format';
 import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CostSource } from './types';
@@ -197,13 +198,16 @@ export function taskCosts(slices: readonly Slice[], opts: { dim?: string; source
   const dim = opts.dim ?? 'feature';
   const source = opts.source ?? 'auto';
   const out: TaskCost[] = [];
+  // Calls of one trace id, across rows and files, share a key (trace ids are not interned: see TraceIds).
+  const traceKeys = new TraceKeys();
   for (const [value, s] of partition(slices, dim)) {
     const tasks = new Map<number, { t: CallTable; i: number; cost: number }[]>();
     let noTask = 0;
     for (const { table: t, rows } of s) {
+      const keys = traceKeys.keysOf(t.traces);
       for (let k = 0; k < rows.length; k++) {
         const i = rows[k];
-        const tid = t.traceId[i];
+        const tid = keys[t.traceId[i]];
         if (!tid) {
           noTask++;
           continue;

@@ -1,6 +1,7 @@
 import type { PriceBook } from './pricing';
 import { ReplacedRows } from './replacedRows';
 import { serviceTierMultiplier } from './serviceTier';
+import { type PackedTraceIds, TraceIds } from './traceIds';
 import type { CallRecord, CanonicalDim } from './types';
 
 /** FNV-1a over the UTF-16 code units `from`..`to` of `s` (the pool's index and StringMerger hash strings alike). */
@@ -211,9 +212,10 @@ export class StringPool {
 const DIM_COLUMNS = ['feature', 'user', 'agent', 'template', 'tool', 'provider', 'model'] as const;
 const NUMERIC_COLUMNS = [
   'tsMs', 'recordedUsd', 'computedUsd', 'noCacheUsd', 'estimatedUsd', 'latencyMs', 'inputTokens', 'outputTokens',
-  'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens', 'flags', 'line', 'callsiteLine',
+  'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens', 'flags', 'line', 'callsiteLine', 'traceId',
 ] as const;
-const ID_COLUMNS = ['traceId', 'callsiteFile'] as const;
+/** Columns of string-pool ids besides the dimensions (`traceId` is not one: it indexes the table's own `traces`). */
+const ID_COLUMNS = ['callsiteFile'] as const;
 
 /** The names of the columns every packed table has (`numeric`, and `ids` besides any `tag:` ones). */
 export const PACKED_COLUMNS = { numeric: NUMERIC_COLUMNS as readonly string[], ids: [...ID_COLUMNS, ...DIM_COLUMNS.map((d) => `dim:${d}`)] as readonly string[] };
@@ -223,6 +225,8 @@ export interface PackedColumns {
   length: number;
   numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
   ids: Record<string, Int32Array>;
+  /** The trace ids the `traceId` column indexes. */
+  traces: PackedTraceIds;
   strings: string[];
   /**
    * The strings as one string and their lengths, instead of `strings` (empty then): cheaper to read from a cache and
@@ -232,7 +236,7 @@ export interface PackedColumns {
 }
 
 /** The strings of packed columns, in id order. */
-export function packedStrings(p: PackedColumns): string[] {
+export function packedStrings(p: Pick<PackedColumns, 'strings' | 'joinedStrings'>): string[] {
   const j = p.joinedStrings;
   if (!j) return p.strings;
   const out = new Array<string>(j.lengths.length);
@@ -269,6 +273,7 @@ export interface SharedColumns {
   length: number;
   numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
   ids: Record<string, Int32Array>;
+  traces: PackedTraceIds;
 }
 
 type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
@@ -319,7 +324,10 @@ export class CallTable {
   flags: Uint8Array = new Uint8Array(0);
   /** 1-based line of the record in its trace file. */
   line: Int32Array = new Int32Array(0);
+  /** Index into `traces` (0: no trace id). Rows of one trace may hold different indexes: compare with TraceKeys. */
   traceId: Int32Array = new Int32Array(0);
+  /** The trace ids of the rows, as bytes (not in the string pool). */
+  traces = new TraceIds();
   callsiteFile: Int32Array = new Int32Array(0);
   callsiteLine: Int32Array = new Int32Array(0);
   readonly dims: Record<CanonicalDim, Int32Array> = {
@@ -427,7 +435,7 @@ export class CallTable {
     this.reasoningTokens[i] = rec.reasoningTokens;
     this.flags[i] = rec.error ? FLAG_ERROR : 0;
     this.line[i] = rec.source.line;
-    this.traceId[i] = p.id(rec.traceId);
+    this.traceId[i] = this.traces.addString(rec.traceId);
     this.callsiteFile[i] = p.id(rec.callsite?.file);
     this.callsiteLine[i] = rec.callsite?.line ?? 0;
     this.dims.feature[i] = p.id(rec.dims.feature);
@@ -499,7 +507,7 @@ export class CallTable {
     for (const k of ID_COLUMNS) ids[k] = this[k].slice(0, this.length);
     for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d].slice(0, this.length);
     for (const [k, v] of this.tags) ids[`tag:${k}`] = v.slice(0, this.length);
-    return { length: this.length, numeric, ids, strings: this.pool.values.slice() };
+    return { length: this.length, numeric, ids, traces: this.traces.exportPacked(), strings: this.pool.values.slice() };
   }
 
   /**
@@ -514,7 +522,7 @@ export class CallTable {
     for (const k of ID_COLUMNS) ids[k] = this[k];
     for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d];
     for (const [k, v] of this.tags) ids[`tag:${k}`] = v;
-    return { length: this.length, numeric, ids, strings: [], joinedStrings: joinStrings(this.pool.values) };
+    return { length: this.length, numeric, ids, traces: this.traces.pack(), strings: [], joinedStrings: joinStrings(this.pool.values) };
   }
 
   /**
@@ -525,6 +533,7 @@ export class CallTable {
    */
   static importColumns(file: string, pool: StringPool, p: PackedColumns): CallTable {
     const t = new CallTable(file, pool);
+    t.traces = TraceIds.fromPacked(p.traces);
     const strings = packedStrings(p);
     const same = pool.adopt(strings);
     const map = same ? undefined : new Int32Array(strings.length);
@@ -610,6 +619,8 @@ export class CallTable {
       at = p.length;
       rest = parts.slice(1);
     } else t.grow(withHeadroom(total));
+    if (rest === parts) t.traces = new TraceIds();
+    else t.traces = TraceIds.fromPacked(first.columns.traces);
     for (const { columns: p, lineOffset, idMap } of rest) {
       let map = idMap;
       if (!map) {
@@ -623,6 +634,12 @@ export class CallTable {
       if (lineOffset !== 0) {
         const line = t.line;
         for (let i = at; i < at + p.length; i++) line[i] += lineOffset;
+      }
+      // The part's trace ids follow those before it: its indexes shift by their count.
+      const shift = t.traces.appendAll(p.traces);
+      if (shift !== 0) {
+        const tid = t.traceId;
+        for (let i = at; i < at + p.length; i++) if (tid[i] !== 0) tid[i] += shift;
       }
       // An identity map (strings adopted with their ids) is a plain copy.
       const identity = isIdentity(m);
@@ -654,7 +671,7 @@ export class CallTable {
     for (const k of ID_COLUMNS) ids[k] = this[k].subarray(0, n);
     for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d].subarray(0, n);
     for (const [k, v] of this.tags) ids[`tag:${k}`] = v.subarray(0, n);
-    return { file: this.file, length: n, numeric, ids };
+    return { file: this.file, length: n, numeric, ids, traces: this.traces.pack() };
   }
 
   /**
@@ -663,6 +680,7 @@ export class CallTable {
    */
   static fromShared(pool: StringPool, s: SharedColumns): CallTable {
     const t = new CallTable(s.file, pool);
+    t.traces = TraceIds.fromPacked(s.traces);
     for (const k of NUMERIC_COLUMNS) (t[k] as Column) = s.numeric[k];
     for (const k of ID_COLUMNS) t[k] = s.ids[k];
     for (const d of DIM_COLUMNS) t.dims[d] = s.ids[`dim:${d}`];

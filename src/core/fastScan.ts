@@ -394,7 +394,7 @@ export class FastScanner {
   private dv: DataView = new DataView(new ArrayBuffer(0));
   // Row values of the current line.
   /** The previous trace id: its bytes at [s, e) of `buf` (the scanned bytes, copied when a scan ends). */
-  private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string; poolId: number };
+  private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string };
 
   constructor(readonly table: CallTable) {}
 
@@ -533,8 +533,8 @@ export class FastScanner {
   private readonly token = ++readers;
   /** Next entry of the last scan's fix list. */
   private fixAt = 0;
-  /** Pool id of the trace id of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
-  private wTracePool = 0;
+  /** Trace id (index in table.traces) of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
+  private wTrace = 0;
 
   private syncWasm(w: WasmEngine<KeyInfo>) {
     if (this.wEpoch === w.epoch) return;
@@ -574,9 +574,10 @@ export class FastScanner {
       const r = fixes[this.fixAt++];
       this.fixRow(w, I, r, at + r - r0);
     }
-    // Trace ids: decoded and interned when they change from one row to the next.
+    // Trace ids: their bytes copied when they change from one row to the next (no string made: see TraceIds).
     const cTrace = w.intAt(I_TRACE), cTraceS = w.intAt(I_TRACE_S), cTraceE = w.intAt(I_TRACE_E);
     const traceId = table.traceId;
+    const traces = table.traces;
     const b = this.b;
     for (let r = r0, i = at; r < r1; r++, i++) {
       const tf = I[cTrace + r];
@@ -585,9 +586,12 @@ export class FastScanner {
         if (tf !== TRACE_SAME) {
           const s = base + I[cTraceS + r];
           const e = base + I[cTraceE + r];
-          this.wTracePool = table.pool.id(tf === TRACE_NEW_ASCII ? latin1(b, s, e) : utf8.decode(b.subarray(s, e)));
+          // Not ASCII: decoded and encoded again, as the other readers store it (invalid UTF-8 becomes U+FFFD). A new
+          // ASCII id differs from the row before, except for the first row of a run (after a window or another reader).
+          if (tf !== TRACE_NEW_ASCII) this.wTrace = traces.addString(utf8.decode(b.subarray(s, e)));
+          else this.wTrace = r === r0 ? traces.addBytes(b, s, e) : traces.pushBytes(b, s, e);
         }
-        traceId[i] = this.wTracePool;
+        traceId[i] = this.wTrace;
       }
     }
     // Custom tags (in their order of appearance, as emit() creates the columns).
@@ -1058,7 +1062,7 @@ export class FastScanner {
       if (j === e) return last.str;
     }
     const str = latin1(b, s, e);
-    this.lastTrace = { buf: b, s, e, str, poolId: -1 };
+    this.lastTrace = { buf: b, s, e, str };
     return str;
   }
 
@@ -1230,10 +1234,7 @@ export class FastScanner {
     table.flags[i] = isError ? FLAG_ERROR : 0;
     table.line[i] = line;
     const pool = table.pool;
-    const lt = this.lastTrace;
-    if (traceId === undefined) table.traceId[i] = 0;
-    else if (lt && lt.str === traceId) table.traceId[i] = lt.poolId >= 0 ? lt.poolId : (lt.poolId = pool.id(traceId));
-    else table.traceId[i] = pool.id(traceId);
+    table.traceId[i] = table.traces.addString(traceId);
     table.callsiteFile[i] = cs ? (cs.fileId >= 0 ? cs.fileId : (cs.fileId = pool.id(cs.file))) : 0;
     table.callsiteLine[i] = cs ? cs.line : 0;
     table.dims.feature[i] = this.poolId(dims[0]);

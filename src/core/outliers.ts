@@ -2,6 +2,7 @@ import { quantile } from 'simple-statistics';
 import { partition, rowCost, type Slice, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
 import { formatCount, formatPct, formatUsd, plural } from './format';
+import { TraceKeys } from './traceIds';
 import type { CostSource } from './types';
 
 /** A likely cause of an outlier, read from its record: a code for machines and words for people. */
@@ -261,7 +262,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
           multiple,
           z,
           model,
-          traceId: tid ? r.t.pool.get(tid) : undefined,
+          traceId: tid ? r.t.traces.text(tid) : undefined,
           tsMs: r.t.tsMs[r.i],
           callsite: callsiteOf(r.t, r.i),
           causes,
@@ -275,10 +276,12 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
 
   // --- traces ---
   const traces: TraceOutlier[] = [];
+  // Calls of one trace id, across rows and files, share a key (trace ids are not interned: see TraceIds).
+  const traceKeys = new TraceKeys();
   for (const [group, rows] of groups) {
     const byTrace = new Map<number, Row[]>();
     for (const r of rows) {
-      const tid = r.t.traceId[r.i];
+      const tid = traceKeys.keysOf(r.t.traces)[r.t.traceId[r.i]];
       if (!tid) continue;
       let a = byTrace.get(tid);
       if (!a) byTrace.set(tid, (a = []));
@@ -296,7 +299,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
     }
     const medCalls = medianOf(counts);
     const medCost = medianOf(costs);
-    for (const [tid, a] of byTrace) {
+    for (const a of byTrace.values()) {
       const n = a.length;
       const errs = a.filter((r) => (r.t.flags[r.i] & FLAG_ERROR) !== 0).length;
       const loop = n >= minTraceCalls && n >= traceMultiple * medCalls;
@@ -309,7 +312,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
       const causes: Cause[] = [];
       if (loop) causes.push({ code: 'loop', text: `${formatCount(n)} calls in one trace (usually ${formatCount(medCalls)}): a loop` });
       if (retried) causes.push({ code: 'retries', text: `${formatCount(errors)} of ${formatCount(n)} calls failed and were retried: paid for nothing` });
-      const id = first.t.pool.get(tid);
+      const id = first.t.traces.text(first.t.traceId[first.i]);
       for (const r of a) flagged.add(r);
       traces.push({
         kind: 'trace',

@@ -190,7 +190,7 @@ export interface PackedTraceFileState {
 export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'): { packed: PackedTraceFileState; transfer: ArrayBuffer[] } {
   const columns = how === 'copy' ? s.table.exportColumns() : s.table.handOver();
   const buffers = new Set<ArrayBuffer>();
-  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids)]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids), columns.traces.bytes, columns.traces.ends]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
   const transfer = [...buffers];
   return {
     packed: {

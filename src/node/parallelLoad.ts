@@ -292,7 +292,7 @@ async function internParts(pool: StringPool, parts: readonly RangeDone[]): Promi
   };
   for (const [k, p] of parts.entries()) {
     let idMap: Int32Array | undefined;
-    if (k === 0 && pool.adopt(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
+    if (k === 0 && pool.adopt(packedStrings({ strings: [], joinedStrings: { text: p.joined, lengths: p.lens } }))) {
       idMap = identity(p.lens.length);
       try {
         merger = new StringMerger(pool, p.hashes, parts.reduce((a, q) => a + q.lens.length, 0));

@@ -61,12 +61,12 @@ function parseRange(req: RangeRequest): { res: Extract<RangeResponse, { type: 'd
   const { text: joined, lengths: lens } = columns.joinedStrings!;
   const hashes = hashJoined(columns.joinedStrings!);
   const buffers = new Set<ArrayBuffer>([lens.buffer as ArrayBuffer, hashes.buffer as ArrayBuffer]);
-  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids)]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+  for (const a of [...Object.values(columns.numeric), ...Object.values(columns.ids), columns.traces.bytes, columns.traces.ends]) if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
   const transfer = [...buffers];
   return {
     res: {
       type: 'done',
-      columns: { length: columns.length, numeric: columns.numeric, ids: columns.ids, strings: [] },
+      columns: { length: columns.length, numeric: columns.numeric, ids: columns.ids, traces: columns.traces, strings: [] },
       joined,
       lens,
       hashes,

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/3';
+const MAGIC = 'llm-cost-lens/state-cache/4';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -37,8 +37,8 @@ export function cacheFileFor(dir: string, tracePath: string): string {
 
 /*
  * File layout (little-endian): "LCLCACHE", u32 header length, u32 0, the header (UTF-8 JSON), zero padding to 8 bytes,
- * then each column's first `length` values in header order (each padded to 8 bytes), the string lengths (u32 each),
- * and the strings joined (UTF-16LE: every JS string round-trips, lone surrogates included). Reading puts the columns
+ * then each column's first `length` values in header order (each padded to 8 bytes), the trace ids' ends (u32, count + 1)
+ * and bytes (each padded to 8 bytes), the string lengths (u32 each), and the strings joined (UTF-16LE: every JS string round-trips, lone surrogates included). Reading puts the columns
  * straight into one block of shared memory with room for appends: no deserialising, no copy on the way to the store.
  */
 const FILE_MAGIC = Buffer.from('LCLCACHE');
@@ -55,6 +55,8 @@ interface Header {
   columns: { group: 'numeric' | 'ids'; name: string; type: TypeName }[];
   /** `latin1`: one byte per UTF-16 unit (every unit below 256); otherwise UTF-16LE. */
   strings: { count: number; units: number; encoding?: 'latin1' };
+  /** The trace ids (ids 1..count) and their bytes. */
+  traces: { count: number; bytes: number };
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -129,6 +131,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     length: c.length,
     columns: cols.map(({ group, name, arr }) => ({ group, name, type: arr.constructor.name as TypeName })),
     strings: { count: joined.lengths.length, units: joined.text.length, ...(latin1 ? { encoding: 'latin1' as const } : {}) },
+    traces: { count: c.traces.count, bytes: c.traces.count > 0 ? c.traces.ends[c.traces.count] : 0 },
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const fd = openSync(tmp, 'w');
@@ -149,6 +152,11 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
       writeSync(fd, bytes);
       padTo(bytes.length);
     }
+    const ends = Buffer.from(c.traces.ends.buffer, c.traces.ends.byteOffset, (header.traces.count + 1) * 4);
+    writeSync(fd, ends);
+    padTo(ends.length);
+    if (header.traces.bytes > 0) writeSync(fd, Buffer.from(c.traces.bytes.buffer, c.traces.bytes.byteOffset, header.traces.bytes));
+    padTo(header.traces.bytes);
     const lens = Buffer.from(joined.lengths.buffer, joined.lengths.byteOffset, joined.lengths.length * 4);
     writeSync(fd, lens);
     padTo(lens.length);
@@ -239,7 +247,9 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     const earlier = !sameKey(h.key, key);
     if (earlier && !(orEarlier && earlierKey(h.key, key))) return undefined;
     const n = h.length;
-    if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings) return undefined;
+    if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings || !h.traces) return undefined;
+    const { count: traceCount, bytes: traceBytes } = h.traces;
+    if (!Number.isSafeInteger(traceCount) || traceCount < 0 || traceCount > n || !Number.isSafeInteger(traceBytes) || traceBytes < 0 || traceBytes > size) return undefined;
     const { count, units, encoding } = h.strings;
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
     if (encoding !== undefined && encoding !== 'latin1') return undefined;
@@ -262,6 +272,10 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
       at += pad8(bytes);
       return p;
     });
+    const endsAt = at;
+    at += pad8((traceCount + 1) * 4);
+    const traceBytesAt = at;
+    at += pad8(traceBytes);
     const lensAt = at;
     at += pad8(count * 4);
     const textAt = at;
@@ -285,6 +299,12 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
       if (p.group === 'numeric') numeric[p.name] = col;
       else ids[p.name] = col as Int32Array;
     }
+    // Trace ids with room for appends (in shared memory, as the columns).
+    const traceEnds = SHARED_COLUMNS ? new Uint32Array(new SharedArrayBuffer(withHeadroom(traceCount + 1) * 4)) : new Uint32Array(withHeadroom(traceCount + 1));
+    const traceCap = traceBytes + Math.max(16384, traceBytes >> 4);
+    const traceText = SHARED_COLUMNS ? new Uint8Array(new SharedArrayBuffer(traceCap)) : new Uint8Array(traceCap);
+    regions.push({ into: new Uint8Array(traceEnds.buffer, 0, (traceCount + 1) * 4), at: endsAt });
+    if (traceBytes > 0) regions.push({ into: traceText.subarray(0, traceBytes), at: traceBytesAt });
     const lengths = new Uint32Array(count);
     regions.push({ into: new Uint8Array(lengths.buffer), at: lensAt });
     const textBytes = Buffer.alloc(units * unitBytes);
@@ -296,7 +316,12 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     for (let i = 0; i < count; i++) sum += lengths[i];
     if (sum !== text.length) return undefined;
     for (const col of Object.values(ids)) for (let i = 0; i < n; i++) if (col[i] < 0 || col[i] >= count) return undefined;
-    return { state: { ...h.meta, columns: { length: n, numeric, ids, strings: [], joinedStrings: { text, lengths } } }, earlier };
+    if (traceEnds[0] !== 0 || traceEnds[traceCount] !== traceBytes) return undefined;
+    for (let k = 1; k <= traceCount; k++) if (traceEnds[k] < traceEnds[k - 1]) return undefined;
+    const tid = numeric.traceId as Int32Array;
+    for (let i = 0; i < n; i++) if (tid[i] < 0 || tid[i] > traceCount) return undefined;
+    const traces = { count: traceCount, bytes: traceText, ends: traceEnds };
+    return { state: { ...h.meta, columns: { length: n, numeric, ids, traces, strings: [], joinedStrings: { text, lengths } } }, earlier };
   } catch {
     return undefined;
   } finally {

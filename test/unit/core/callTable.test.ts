@@ -87,7 +87,7 @@ describe('StringPool', () => {
   it('packs strings as one string with lengths, and unpacks them the same, odd characters included', () => {
     const strings = ['', 'é', '\u0000', 'a|b', '\ud800', '🚀'];
     const j = joinStrings(strings);
-    assert.deepEqual(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: j }), strings);
+    assert.deepEqual(packedStrings({ strings: [], joinedStrings: j }), strings);
   });
 });
 
@@ -128,7 +128,7 @@ describe('CallTable.fromParts', () => {
       assert.equal(t.length, 9);
       assert.deepEqual(Array.from(t.inputTokens.subarray(0, 9)), [100, 101, 102, 103, 104, 105, 106, 107, 108]);
       assert.deepEqual(Array.from(t.line.subarray(0, 9)), [1, 2, 3, 4, 5, 11, 12, 13, 14]);
-      assert.deepEqual(Array.from(t.traceId.subarray(0, 9), (id) => t.pool.get(id)), ['t0', 't1', 't2', 't0', 't1', 't2', 't0', 't1', 't2']);
+      assert.deepEqual(Array.from(t.traceId.subarray(0, 9), (id) => t.traces.text(id)), ['t0', 't1', 't2', 't0', 't1', 't2', 't0', 't1', 't2']);
       assert.deepEqual(Array.from(t.dims.feature.subarray(0, 9), (id) => t.pool.get(id)), ['f0', 'f1', 'f0', 'f1', 'f0', 'f1', 'f0', 'f1', 'f0']);
       assert.deepEqual(Array.from(t.tags.get('team')!.subarray(0, 9), (id) => t.pool.get(id)), ['', '', '', '', '', '', '', 'core', '']);
       // Rows appended afterwards land after the parts (and grow the columns when needed).

@@ -116,7 +116,7 @@ describe('mergeJoined: strings of parts merged in joined form', () => {
       const want = parts.map((strings) => Int32Array.from(['', ...strings], (s) => pool.id(s)));
       const { joined, idMaps } = mergeJoined(parts.map(part));
       assert.deepEqual(idMaps, want);
-      assert.deepEqual(packedStrings({ length: 0, numeric: {}, ids: {}, strings: [], joinedStrings: joined }), pool.values);
+      assert.deepEqual(packedStrings({ strings: [], joinedStrings: joined }), pool.values);
     }
   });
 

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { groupBy, select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
+import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState } from '../../../src/core/traceFile';
 import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions } from '../../../src/node/parallelLoad';
 import { CHUNK } from '../../../src/node/chunks';
@@ -163,7 +164,8 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.equal(r.ranges, 2);
     assertSameState(r.state, seq, 'crafted collisions');
     sameFigures(r.state, seq);
-    assert.equal(new Set(Array.from(r.state.table.traceId.subarray(0, r.state.table.length))).size, traces.length, 'one id per trace');
+    const keys = new TraceKeys().keysOf(r.state.table.traces);
+    assert.equal(new Set(Array.from(r.state.table.traceId.subarray(0, r.state.table.length), (k) => keys[k])).size, traces.length, 'one key per trace');
     r.state.table.pool.id('one more');
     assert.equal(r.state.table.pool.degraded, true, 'the pool gave up its typed index for a Map');
     await samePacked(crafted, { final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' }, 'crafted collisions, packed');

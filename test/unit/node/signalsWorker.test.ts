@@ -128,9 +128,10 @@ describe('signals in a worker thread', function () {
   });
 
   it('sends a big pool over several messages and serves tables of several pools', async () => {
-    const c = client({ stringsPerMessage: 1000 });
+    // (Trace ids are not in the pool: its ~250 strings are names, sent 20 per message.)
+    const c = client({ stringsPerMessage: 20 });
     const other = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 500, 7), 'b.jsonl', prices, new StringPool());
-    assert.ok(generated.pool.values.length > 5000, String(generated.pool.values.length));
+    assert.ok(generated.pool.values.length > 200, String(generated.pool.values.length));
     const job: SignalsJob = { kind: 'outliers', query: {}, options: {} };
     assert.deepEqual(await c.run([generated, other.table], job), runSignalsJob([generated, other.table], job));
   });

@@ -208,7 +208,7 @@ describe('loading in a worker thread, and the state cache', function () {
       assert.deepEqual(a.position, full.position);
       for (let i = 0; i < full.table.length; i++) {
         assert.equal(a.table.pool.get(a.table.dims.feature[i]), full.table.pool.get(full.table.dims.feature[i]));
-        assert.equal(a.table.pool.get(a.table.traceId[i]), full.table.pool.get(full.table.traceId[i]));
+        assert.equal(a.table.traces.text(a.table.traceId[i]), full.table.traces.text(full.table.traceId[i]));
       }
     };
     const first = await load();
@@ -293,7 +293,7 @@ describe('loading in a worker thread, and the state cache', function () {
     used.id('something else');
     const third = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, used);
     assert.deepEqual(features(third), odd);
-    assert.equal(used.get(third.table.traceId[4]), 't4');
+    assert.equal(third.table.traces.text(third.table.traceId[4]), 't4');
   });
 
   it('caches strings one byte per unit when they allow it, UTF-16 otherwise, and rejects an unknown encoding', async () => {
@@ -388,6 +388,28 @@ describe('loading in a worker thread, and the state cache', function () {
     evil.writeInt32LE(1e9, at);
     writeFileSync(file, evil);
     assert.equal(await readStateCache(file, key), undefined, 'id out of range');
+    // The same for trace ids (indexes into the cached trace ids, not string ids), and for their ends.
+    let traceAt = (16 + headLen + 7) & ~7;
+    for (const c of header.columns) {
+      if (c.name === 'traceId') break;
+      traceAt += (header.length * sizes[c.type] + 7) & ~7;
+    }
+    assert.ok(header.traces.count > 0);
+    assert.equal(bytes.readInt32LE(traceAt), 1, 'the first call holds the first trace id');
+    const evilTrace = Buffer.from(bytes);
+    evilTrace.writeInt32LE(header.traces.count + 1, traceAt);
+    writeFileSync(file, evilTrace);
+    assert.equal(await readStateCache(file, key), undefined, 'trace id out of range');
+    let endsAt = (16 + headLen + 7) & ~7;
+    for (const c of header.columns) endsAt += (header.length * sizes[c.type] + 7) & ~7;
+    assert.equal(bytes.readUInt32LE(endsAt), 0, 'the ends of the trace ids come after the columns');
+    const evilEnds = Buffer.from(bytes);
+    evilEnds.writeUInt32LE(bytes.readUInt32LE(endsAt + 8) + 1, endsAt + 4);
+    writeFileSync(file, evilEnds);
+    assert.equal(await readStateCache(file, key), undefined, 'trace id ends out of order');
+    writeFileSync(file, bytes);
+    const good = unpackState((await readStateCache(file, key))!, new StringPool()).table;
+    assert.equal(good.traces.text(good.traceId[0]), state.table.traces.text(state.table.traceId[0]));
   });
 
   it('rejects a cache with missing state fields, a column of the wrong type or thousands of columns, without big allocations', async () => {
