@@ -1,7 +1,7 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, unreadableTimeMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
-import { costInto, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
+import { costAtRates, costInto, flatRates, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem } from './types';
 import { toEpochMs, toNumber } from './values';
 import {
@@ -389,7 +389,7 @@ export class FastScanner {
   // Prices.
   private pricesFor?: PriceBook;
   /** Resolved prices per model id, then provider id (pool ids: any int32, so no arithmetic key). */
-  private readonly priceCache = new Map<number, Map<number, ResolvedPrice | null>>();
+  private readonly priceCache = new Map<number, Map<number, Priced | null>>();
   private b: Latin1Bytes = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
   // Row values of the current line.
@@ -1264,13 +1264,14 @@ export class FastScanner {
     this.priceRows(i, i + 1, mid, pid);
   }
 
-  private resolved(mid: number, pid: number): ResolvedPrice | null {
+  private resolved(mid: number, pid: number): Priced | null {
     let byProvider = this.priceCache.get(mid);
     if (byProvider === undefined) this.priceCache.set(mid, (byProvider = new Map()));
     let p = byProvider.get(pid);
     if (p === undefined) {
       const t = this.table;
-      p = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined) ?? null;
+      const r = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined);
+      p = r ? { price: r, flat: r.variants.length === 1 ? flatRates(r.variants[0].table) : undefined } : null;
       byProvider.set(pid, p);
     }
     return p;
@@ -1286,7 +1287,7 @@ export class FastScanner {
     const out = this.costs;
     let lastModel = -1;
     let lastProvider = -1;
-    let p: ResolvedPrice | null = null;
+    let p: Priced | null = null;
     for (let i = from; i < to; i++) {
       const m = mid >= 0 ? mid : model[i];
       const pv = pid >= 0 ? pid : provider[i];
@@ -1300,12 +1301,20 @@ export class FastScanner {
         t.noCacheUsd[i] = NaN;
         continue;
       }
-      costInto(tableAt(p, t.tsMs[i]), t.inputTokens[i], t.outputTokens[i], t.cacheReadTokens[i], t.cacheWriteTokens[i], t.cacheWrite1hTokens[i], t.reasoningTokens[i], out);
-      const f = tiers ? t.tierMultiplierAt(i, t.pool.get(pv) || p.providerId) : 1;
+      // One price table without tiers (most models): its rates, resolved once.
+      if (p.flat) costAtRates(p.flat, t.inputTokens[i], t.outputTokens[i], t.cacheReadTokens[i], t.cacheWriteTokens[i], t.cacheWrite1hTokens[i], t.reasoningTokens[i], out);
+      else costInto(tableAt(p.price, t.tsMs[i]), t.inputTokens[i], t.outputTokens[i], t.cacheReadTokens[i], t.cacheWriteTokens[i], t.cacheWrite1hTokens[i], t.reasoningTokens[i], out);
+      const f = tiers ? t.tierMultiplierAt(i, t.pool.get(pv) || p.price.providerId) : 1;
       t.computedUsd[i] = out[0] * f;
       t.noCacheUsd[i] = out[1] * f;
     }
   }
+}
+
+/** A resolved price and, when it is one table without tiers, its rates (see flatRates). */
+interface Priced {
+  price: ResolvedPrice;
+  flat: Float64Array | undefined;
 }
 
 const scanners = new WeakMap<CallTable, FastScanner>();

@@ -39,6 +39,9 @@ export interface CallCost {
   costWithoutCacheUsd: number;
 }
 
+/** Rates per table (ratesInto): input, output, cache read, cache write, 1 h cache write, reasoning, per request. */
+const RATES = 7;
+
 function rateAt(rate: Rate | undefined, totalInput: number): number {
   if (rate === undefined) return 0;
   if (typeof rate === 'number') return rate;
@@ -47,11 +50,7 @@ function rateAt(rate: Rate | undefined, totalInput: number): number {
   return price;
 }
 
-/**
- * Cost of one call under one price table, USD. Follows the catalogue's rules: a tier is chosen by the call's total
- * input tokens (uncached + cache read + cache write) and applies to every kind of token in that call; tokens of a kind
- * the model has no rate for are billed at the next more general rate (1 h writes as writes, writes and reads as input).
- */
+/** Cost of one call under one price table, USD (the rules: costAtRates). */
 export function costOfTokens(table: PriceTable, t: TokenCounts): CallCost {
   costInto(table, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens, scratch);
   return { costUsd: scratch[0], costWithoutCacheUsd: scratch[1] };
@@ -61,17 +60,53 @@ const scratch = new Float64Array(2);
 
 /** costOfTokens for token counts given one by one, into out[0] (cost) and out[1] (cost without cache): no allocation. */
 export function costInto(table: PriceTable, input: number, output: number, cacheRead: number, cacheWrite: number, cacheWrite1h: number, reasoningTokens: number, out: Float64Array): void {
+  ratesInto(table, input + cacheRead + cacheWrite, rateScratch);
+  costAtRates(rateScratch, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoningTokens, out);
+}
+
+const rateScratch = new Float64Array(RATES);
+
+/**
+ * The rates of `table` for a call of `totalInput` input tokens, per million, into r: input, output, cache read, cache
+ * write, 1 h cache write, reasoning (NaN where the table has no such rate), then USD per request.
+ */
+export function ratesInto(table: PriceTable, totalInput: number, r: Float64Array): void {
+  r[0] = rateAt(table.input, totalInput);
+  r[1] = rateAt(table.output, totalInput);
+  r[2] = table.cacheRead !== undefined ? rateAt(table.cacheRead, totalInput) : NaN;
+  r[3] = table.cacheWrite !== undefined ? rateAt(table.cacheWrite, totalInput) : NaN;
+  r[4] = table.cacheWrite1h !== undefined ? rateAt(table.cacheWrite1h, totalInput) : NaN;
+  r[5] = table.reasoning !== undefined ? rateAt(table.reasoning, totalInput) : NaN;
+  r[6] = table.perRequestUsd ?? 0;
+}
+
+/** The rates of a table with no tiered rate (the same for every call: see ratesInto), or undefined. */
+export function flatRates(table: PriceTable): Float64Array | undefined {
+  for (const v of [table.input, table.output, table.cacheRead, table.cacheWrite, table.cacheWrite1h, table.reasoning]) if (v !== undefined && typeof v !== 'number') return undefined;
+  const r = new Float64Array(RATES);
+  ratesInto(table, 0, r);
+  return r;
+}
+
+/**
+ * costInto at rates from ratesInto. Follows the catalogue's rules: a tier (chosen by the call's total input tokens:
+ * uncached + cache read + cache write) applies to every kind of token in that call; tokens of a kind the model has no
+ * rate for are billed at the next more general rate (1 h writes as writes, writes and reads as input).
+ */
+export function costAtRates(r: Float64Array, input: number, output: number, cacheRead: number, cacheWrite: number, cacheWrite1h: number, reasoningTokens: number, out: Float64Array): void {
   const totalInput = input + cacheRead + cacheWrite;
-  const w1h = table.cacheWrite1h !== undefined ? cacheWrite1h : 0;
-  const w5m = table.cacheWrite !== undefined ? cacheWrite - w1h : 0;
-  const read = table.cacheRead !== undefined ? cacheRead : 0;
+  const rRead = r[2], rWrite = r[3], rWrite1h = r[4], rReasoning = r[5];
+  // NaN !== NaN: a missing rate.
+  const w1h = rWrite1h === rWrite1h ? cacheWrite1h : 0;
+  const w5m = rWrite === rWrite ? cacheWrite - w1h : 0;
+  const read = rRead === rRead ? cacheRead : 0;
   const plain = totalInput - read - w5m - w1h;
-  const rIn = rateAt(table.input, totalInput);
-  const reasoning = table.reasoning !== undefined ? Math.min(reasoningTokens, output) : 0;
-  const rOut = rateAt(table.output, totalInput) * (output - reasoning) + rateAt(table.reasoning, totalInput) * reasoning;
-  const perRequest = table.perRequestUsd ?? 0;
+  const rIn = r[0];
+  const reasoning = rReasoning === rReasoning ? Math.min(reasoningTokens, output) : 0;
+  const rOut = r[1] * (output - reasoning) + (rReasoning === rReasoning ? rReasoning : 0) * reasoning;
+  const perRequest = r[6];
   out[0] =
-    (plain * rIn + read * rateAt(table.cacheRead, totalInput) + w5m * rateAt(table.cacheWrite, totalInput) + w1h * rateAt(table.cacheWrite1h, totalInput) + rOut) / 1e6 +
+    (plain * rIn + read * (rRead === rRead ? rRead : 0) + w5m * (rWrite === rWrite ? rWrite : 0) + w1h * (rWrite1h === rWrite1h ? rWrite1h : 0) + rOut) / 1e6 +
     perRequest;
   out[1] = (totalInput * rIn + rOut) / 1e6 + perRequest;
 }

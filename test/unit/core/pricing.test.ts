@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { calcPrice } from '@pydantic/genai-prices';
 import { StringPool } from '../../../src/core/callTable';
-import { costOfTokens, parsePriceOverrides, PriceBook, serviceTierMultiplier } from '../../../src/core/pricing';
+import { costAtRates, costOfTokens, flatRates, parsePriceOverrides, PriceBook, type PriceTable, serviceTierMultiplier } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
 import { assertUsd, loadText } from '../helpers';
 import type { TokenCounts } from '../../../src/core/types';
@@ -226,5 +226,40 @@ describe('service tiers and reasoning rates', () => {
     assert.deepEqual(problems, []);
     const c = new PriceBook(overrides).price('my-model', undefined, { inputTokens: 0, outputTokens: 1_000_000, reasoningTokens: 250_000, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 }, NaN);
     assertUsd(c!.costUsd, 0.75 * 4 + 0.25 * 2);
+  });
+});
+
+describe('flat rates (a price table without tiers, resolved once for the fast scanner)', () => {
+  it('give exactly the cost of the table, whichever rates are missing; a tiered table has none', () => {
+    let seed = 3;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const maybe = (v: number) => (rnd(3) === 0 ? undefined : v);
+    const out = new Float64Array(2);
+    for (let k = 0; k < 2000; k++) {
+      const table: PriceTable = {
+        input: maybe(rnd(1000) / 100), output: maybe(rnd(4000) / 100), cacheRead: maybe(rnd(100) / 100), cacheWrite: maybe(rnd(500) / 100),
+        cacheWrite1h: maybe(rnd(800) / 100), reasoning: maybe(rnd(6000) / 100), perRequestUsd: maybe(rnd(10) / 1000),
+      };
+      const cw = rnd(5000);
+      const t: TokenCounts = { inputTokens: rnd(100000), outputTokens: rnd(8000), cacheReadTokens: rnd(50000), cacheWriteTokens: cw, cacheWrite1hTokens: rnd(cw + 1), reasoningTokens: rnd(9000) };
+      const want = costOfTokens(table, t);
+      costAtRates(flatRates(table)!, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens, out);
+      assert.ok(Object.is(out[0], want.costUsd) && Object.is(out[1], want.costWithoutCacheUsd), JSON.stringify({ table, t, want, got: [...out] }));
+    }
+    assert.equal(flatRates({ input: 1, output: { base: 2, tiers: [{ start: 200000, price: 4 }] } }), undefined);
+  });
+
+  it('reads a tiered model\'s calls at the tier of each call on the fast path as on the exact one', () => {
+    // gemini-2.5-pro: input above 200k tokens costs more; both readers must agree to the bit, each side of the tier.
+    const lines = [150000, 250000].map((n) => JSON.stringify({ model: 'gemini-2.5-pro', provider: 'google', input_tokens: n, output_tokens: 1000 }));
+    const text = lines.join('\n') + '\n';
+    const prices = new PriceBook();
+    const fast = newTraceFileState('f.jsonl', new StringPool());
+    ingestBytes(fast, new TextEncoder().encode(text), true, prices, { fast: true });
+    assert.equal(fast.scanned?.wasmLines, 2, 'read by the WebAssembly loop');
+    const exact = newTraceFileState('e.jsonl', new StringPool());
+    ingestBytes(exact, new TextEncoder().encode(text), true, prices, { fast: false });
+    for (let i = 0; i < 2; i++) assert.ok(Object.is(fast.table.computedUsd[i], exact.table.computedUsd[i]), `row ${i}`);
+    assert.ok(fast.table.computedUsd[1] / 250000 > fast.table.computedUsd[0] / 150000, 'the second call is priced at the higher tier');
   });
 });
