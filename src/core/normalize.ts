@@ -795,6 +795,8 @@ interface SpanView {
   parentId?: string;
   name?: string;
   attrs: JsonObject;
+  /** startTimeUnixNano as written (a string it cannot read is warned about when the span is a call). */
+  start: unknown;
   startMs: number;
   endMs: number;
   error?: string;
@@ -855,7 +857,7 @@ function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r
   rec.id = s.spanId;
   rec.traceId = s.traceId;
   rec.parentId = s.parentId;
-  rec.tsMs = s.startMs;
+  rec.tsMs = readTime(rec, s.start);
   if (Number.isFinite(s.startMs) && Number.isFinite(s.endMs) && s.endMs >= s.startMs) rec.latencyMs = s.endMs - s.startMs;
   rec.error = s.error ?? toStr(a['error.type']);
   const cost = readCost(first(a, ['gen_ai.usage.cost', 'llm.usage.cost', 'cost_usd', 'cost']));
@@ -893,6 +895,7 @@ function readOtlp(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r
           parentId: toStr(sp.parentSpanId),
           name: toStr(sp.name),
           attrs: flattenOtlpAttributes(sp.attributes),
+          start: sp.startTimeUnixNano,
           startMs: toEpochMs(sp.startTimeUnixNano),
           endMs: toEpochMs(sp.endTimeUnixNano),
           error: isError ? toStr(status?.message) ?? 'error' : undefined,
@@ -916,6 +919,7 @@ function readConsoleSpan(obj: JsonObject, line: number, ctx: NormalizeContext, e
     parentId: toStr(obj.parent_id),
     name: toStr(obj.name),
     attrs: obj.attributes as JsonObject,
+    start: obj.start_time,
     startMs: toEpochMs(obj.start_time),
     endMs: toEpochMs(obj.end_time),
     error: status && status.status_code === 'ERROR' ? toStr(status.description) ?? 'error' : undefined,

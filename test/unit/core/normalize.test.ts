@@ -351,6 +351,20 @@ describe('normalizeDocument: bad data', () => {
     ]);
   });
 
+  it('warns about an OpenTelemetry span whose start time is unreadable (OTLP and console spans), and keeps the call', () => {
+    const attrs = [{ key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } }, { key: 'gen_ai.usage.input_tokens', value: { intValue: '5' } }];
+    const span = (id: string, start: unknown) => ({ traceId: 't', spanId: id, name: 'chat', startTimeUnixNano: start, endTimeUnixNano: '1795168800500000000', attributes: attrs });
+    const otlp = { resourceSpans: [{ scopeSpans: [{ spans: [span('a', 'soon'), span('b', '1795168800000000000'), span('c', undefined)] }] }] };
+    const console = { name: 'chat', context: { trace_id: 't2', span_id: 's' }, start_time: 'not a time', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 3 } };
+    const { calls, problems } = normalizeText(`${JSON.stringify(otlp)}\n${JSON.stringify(console)}\n`);
+    assert.deepEqual(calls.map((c) => c.tsMs), [NaN, 1795168800000, NaN, NaN]);
+    assert.equal(calls[1].latencyMs, 500);
+    assert.deepEqual(problems.map((p) => [p.line, p.severity, p.message]), [
+      [1, 'warning', 'Unreadable timestamp ("soon"): the call is kept without a time'],
+      [2, 'warning', 'Unreadable timestamp ("not a time"): the call is kept without a time'],
+    ]);
+  });
+
   it('warns when a dimension value is too long to keep (over 200 characters), and leaves it out', () => {
     const long = 'p'.repeat(201);
     const { calls, problems } = normalizeText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature: long, user_id: 'u1', notes: long } }));
