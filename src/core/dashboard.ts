@@ -127,7 +127,7 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
   const top = groupBy(slices, [topDim], source, totalStats.costUsd).slice(0, 10).map((g) => row(g, topDim));
   const cacheByFeature: CacheRow[] = groupBy(slices, ['feature'], source, totalStats.costUsd)
     .slice(0, 12)
-    .map((g) => ({ key: g.key.feature, hitRatio: g.stats.cacheHitRatio, savingsUsd: g.stats.cacheSavingsUsd, costUsd: g.stats.costUsd, costWithoutCacheUsd: g.stats.costWithoutCacheUsd, calls: g.stats.calls, pricedCalls: g.stats.pricedCalls }));
+    .map((g) => ({ key: g.key.feature, hitRatio: g.stats.cacheHitRatio, savingsUsd: g.stats.cacheSavingsUsd, costUsd: g.stats.costUsd, costWithoutCacheUsd: g.stats.costWithoutCacheUsd, calls: g.stats.calls, pricedCalls: g.stats.pricedCalls, listPricedCalls: g.stats.listPricedCalls ?? g.stats.pricedCalls }));
 
   const unpricedMap = totalStats.unpricedModels;
   const allTime = totalStats.calls === 0 ? callsAllTime(tables, query, sinceMs !== undefined || untilMs !== undefined) : undefined;

@@ -51,6 +51,8 @@ export interface CacheRow {
   /** Calls of the feature, and those priced: with calls and none priced, the USD figures are unknown, not 0. */
   calls: number;
   pricedCalls: number;
+  /** Priced calls with a list price: when fewer than pricedCalls, the savings and cost without cache are unknown. */
+  listPricedCalls: number;
 }
 
 /** Everything the dashboard draws, for one query. */

@@ -1,3 +1,4 @@
+import type { GroupStats } from './analysis';
 import type { Report, ReportFigures } from './report';
 
 /**
@@ -22,6 +23,27 @@ export function formatUsd(v: number | null | undefined): string {
  */
 export function formatGroupCost(s: { calls: number; pricedCalls: number; costUsd: number | null }): string {
   return s.calls > 0 && s.pricedCalls === 0 ? 'unpriced' : formatUsd(s.costUsd);
+}
+
+/**
+ * Whether a group's cache savings (and cost without cache) are known: every priced call has a list price. A call priced
+ * only by its recorded cost has none, and a partial sum would pass for the whole.
+ */
+export function savingsKnown(s: { pricedCalls: number; listPricedCalls?: number }): boolean {
+  return s.listPricedCalls === undefined || s.listPricedCalls === s.pricedCalls;
+}
+
+/**
+ * A group's prompt-cache savings for display: `$0.68 (without cache $2.10)`; `unpriced` when it has calls and none
+ * priced; `unknown` with the reason when some priced calls have no list price (priced by their recorded cost only).
+ */
+export function formatCacheSavings(s: Pick<GroupStats, 'calls' | 'pricedCalls' | 'listPricedCalls' | 'cacheSavingsUsd' | 'costWithoutCacheUsd'>): string {
+  if (s.calls > 0 && s.pricedCalls === 0) return 'unpriced';
+  if (!savingsKnown(s)) {
+    const recordedOnly = s.pricedCalls - (s.listPricedCalls ?? 0);
+    return `unknown (${formatCount(recordedOnly)} of ${formatCount(s.pricedCalls)} priced calls have only a recorded cost: no list price for their model)`;
+  }
+  return `${formatUsd(s.cacheSavingsUsd)} (without cache ${formatUsd(s.costWithoutCacheUsd)})`;
 }
 
 /** A ratio 0..1 as a percentage with one decimal below 10%. */

@@ -237,6 +237,8 @@ interface RowValues {
   cost: number;
   err: boolean;
   saved: number;
+  /** A priced call whose model has a list price (its savings are known: see GroupStats.listPricedCalls). */
+  listed: boolean;
   model: string;
 }
 
@@ -255,6 +257,8 @@ export class IndexNode implements GroupNode {
   private lastPart: Part | undefined;
   calls = 0;
   private priced = 0;
+  /** Priced calls with a list price (GroupStats.listPricedCalls). */
+  private listed = 0;
   private cost = 0;
   private saved = 0;
   private inTok = 0;
@@ -344,6 +348,7 @@ export class IndexNode implements GroupNode {
       costUsd: this.cost,
       costWithoutCacheUsd: this.cost + this.saved,
       cacheSavingsUsd: this.saved,
+      listPricedCalls: this.listed,
       inputTokens: this.inTok,
       outputTokens: this.outTok,
       cacheReadTokens: this.crTok,
@@ -416,7 +421,7 @@ export class IndexNode implements GroupNode {
     const inT = t.inputTokens, outT = t.outputTokens, crT = t.cacheReadTokens, cwT = t.cacheWriteTokens, rsT = t.reasoningTokens;
     const tsC = t.tsMs, flags = t.flags, rec = t.recordedUsd, comp = t.computedUsd, noC = t.noCacheUsd;
     const digest = sumsOnly ? undefined : this.digest;
-    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0, costly = 0, saving = 0, costlyErrors = 0;
+    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0, listed = 0, costly = 0, saving = 0, costlyErrors = 0;
     let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last, max = this.max;
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
@@ -444,9 +449,12 @@ export class IndexNode implements GroupNode {
       if (c > max) max = c;
       if (err) errorCost += c;
       if (err && c !== 0) costlyErrors++;
-      if (!Number.isNaN(computed) && noC[i] - computed !== 0) {
-        saved += noC[i] - computed;
-        saving++;
+      if (!Number.isNaN(computed)) {
+        listed++;
+        if (noC[i] - computed !== 0) {
+          saved += noC[i] - computed;
+          saving++;
+        }
       }
       if (digest) digest.add(c);
     }
@@ -458,6 +466,7 @@ export class IndexNode implements GroupNode {
     this.rsTok += rsTok;
     this.errors += errors;
     this.priced += priced;
+    this.listed += listed;
     this.cost += cost;
     this.saved += saved;
     this.errorCost += errorCost;
@@ -604,6 +613,7 @@ export class IndexNode implements GroupNode {
       else delete this.unpriced[v.model];
     } else {
       this.priced--;
+      if (v.listed) this.listed--;
       this.cost -= v.cost;
       if (v.cost !== 0) this.costly--;
       if (v.cost >= this.max && v.cost !== kept?.cost) this.staleExtremes = true;
@@ -622,6 +632,7 @@ export class IndexNode implements GroupNode {
     this.cached = undefined;
     this.calls += o.calls;
     this.priced += o.priced;
+    this.listed += o.listed;
     this.cost += o.cost;
     this.saved += o.saved;
     this.inTok += o.inTok;
@@ -665,6 +676,7 @@ export class IndexNode implements GroupNode {
       return;
     }
     this.priced++;
+    if (v.listed) this.listed++;
     this.cost += v.cost;
     if (v.cost !== 0) this.costly++;
     if (v.cost > this.max) this.max = v.cost;
@@ -698,7 +710,7 @@ export class GroupIndex {
   replacedRows = 0;
   /** Per table: rows already taken in, and its in-place edit count then. */
   private readonly seen = new Map<CallTable, { length: number; edits: number }>();
-  private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, model: '' };
+  private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, listed: false, model: '' };
   /** The old values of a row replaced in place. */
   private readonly oldScratch: RowValues = { ...this.scratch };
   private catchingUp = false;
@@ -1011,9 +1023,11 @@ export class GroupIndex {
     if (Number.isNaN(c)) {
       v.model = t.pool.get(t.dims.model[i]) || '(no model)';
       v.saved = 0;
+      v.listed = false;
     } else {
       const computed = t.computedUsd[i];
       v.saved = Number.isNaN(computed) ? 0 : t.noCacheUsd[i] - computed;
+      v.listed = !Number.isNaN(computed);
     }
     return v;
   }
@@ -1033,6 +1047,7 @@ export class GroupIndex {
     // As rowCost.
     const c = source === 'recorded' ? recorded : source === 'computed' ? computed : Number.isNaN(recorded) ? computed : recorded;
     v.cost = c;
+    v.listed = !Number.isNaN(c) && !Number.isNaN(computed);
     if (Number.isNaN(c)) {
       v.model = t.pool.get(log.id(j, 'model')) || '(no model)';
       v.saved = 0;

@@ -1,4 +1,5 @@
 import { countUndated, undatedMatching, type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
+import { savingsKnown } from './format';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
 import type { CostSource } from './types';
@@ -76,7 +77,6 @@ const costOrNull = (costUsd: number, calls: number, pricedCalls: number) => (cal
  * False when some priced calls have no list price (priced by their recorded cost only, a model the catalogue does not
  * know): what the cache saved them is not known, so neither is the sum (never a part shown as the whole).
  */
-const savingsKnown = (s: GroupStats) => s.listPricedCalls === undefined || s.listPricedCalls === s.pricedCalls;
 
 function figures(s: GroupStats, share: number): ReportFigures {
   const usd = (v: number) => costOrNull(v, s.calls, s.pricedCalls);

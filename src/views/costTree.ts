@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { GroupStats } from '../core/analysis';
-import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
+import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
@@ -287,7 +287,7 @@ export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }, c
       `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
       `| Cache hit ratio | ${formatPct(s.cacheHitRatio)} |`,
-      `| Cache savings | ${formatUsd(s.cacheSavingsUsd)} (without cache ${formatUsd(s.costWithoutCacheUsd)}) |`,
+      `| Cache savings | ${formatCacheSavings(s)} |`,
       `| Errors | ${formatCount(s.errors)}${s.errors ? ` (${formatUsd(s.errorCostUsd)})` : ''} |`,
     ].join('\n'),
   );

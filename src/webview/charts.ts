@@ -15,7 +15,7 @@ import {
   Tooltip,
   type TooltipItem,
 } from 'chart.js';
-import { formatPct, formatUsd, plural } from '../core/format';
+import { formatPct, formatUsd, plural, savingsKnown } from '../core/format';
 import type { CacheRow, DashboardSnapshot, GroupRow } from '../shared/protocol';
 import { bucketLong, bucketTick, truncate, usdEdge, usdTick } from './labels';
 import { type Theme, withAlpha } from './theme';
@@ -289,9 +289,13 @@ export function cacheLabel(r: CacheRow): string {
   return `${formatPct(r.hitRatio)} hit ratio · ${cacheSaved(r)}`;
 }
 
-/** `saved $0.68`, or `unpriced` when the feature has calls and none priced. */
+/**
+ * `saved $0.68`; `unpriced` when the feature has calls and none priced; `savings unknown` when some of its priced
+ * calls have only a recorded cost (no list price: what they would have cost without the cache is not known).
+ */
 function cacheSaved(r: CacheRow): string {
-  return noPricedCall(r) ? 'unpriced' : `saved ${formatUsd(r.savingsUsd)}`;
+  if (noPricedCall(r)) return 'unpriced';
+  return savingsKnown(r) ? `saved ${formatUsd(r.savingsUsd)}` : 'savings unknown';
 }
 
 /** A group with calls and none priced: its USD figures are unknown, not 0. */
@@ -323,7 +327,10 @@ export class CacheChart {
               title: (items) => this.rows[items[0]?.dataIndex ?? -1]?.key ?? '',
               label: (item: TooltipItem<'bar'>) => {
                 const r = this.rows[item.dataIndex];
-                return ` ${item.dataset.label ?? ''}: ${r && noPricedCall(r) ? 'unpriced' : formatUsd(item.parsed.x)}`;
+                if (r && noPricedCall(r)) return ` ${item.dataset.label ?? ''}: unpriced`;
+                // Without cache: unknown when some calls have no list price (the bar is not drawn).
+                if (r && item.datasetIndex === 1 && !savingsKnown(r)) return ` ${item.dataset.label ?? ''}: unknown (calls priced by their recorded cost only)`;
+                return ` ${item.dataset.label ?? ''}: ${formatUsd(item.parsed.x)}`;
               },
               footer: (items) => {
                 const r = this.rows[items[0]?.dataIndex ?? -1];
@@ -350,7 +357,7 @@ export class CacheChart {
     c.data.labels = this.rows.map((r) => [truncate(r.key), cacheLabel(r)]);
     setDatasets(c.data.datasets, [
       { label: 'With cache (actual)', data: this.rows.map((r) => r.costUsd), backgroundColor: t.accent, borderRadius: 2, maxBarThickness: 16, categoryPercentage: 0.75, barPercentage: 0.9 },
-      { label: 'Without cache', data: this.rows.map((r) => r.costWithoutCacheUsd), backgroundColor: t.other, borderColor: t.highContrast ? t.fg : t.other, borderWidth: t.highContrast ? 1 : 0, borderRadius: 2, maxBarThickness: 16, categoryPercentage: 0.75, barPercentage: 0.9 },
+      { label: 'Without cache', data: this.rows.map((r) => (savingsKnown(r) ? r.costWithoutCacheUsd : NaN)), backgroundColor: t.other, borderColor: t.highContrast ? t.fg : t.other, borderWidth: t.highContrast ? 1 : 0, borderRadius: 2, maxBarThickness: 16, categoryPercentage: 0.75, barPercentage: 0.9 },
     ]);
     redraw(c);
   }

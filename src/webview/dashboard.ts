@@ -1,6 +1,6 @@
 /** The dashboard page: built once, then filled from each snapshot (text via textContent, charts updated in place). */
 import type { DashboardCommand, DashboardFailure } from '../core/dashboardMessages';
-import { formatCount, formatGroupCost, formatPct, formatUsd, plural } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd, plural, savingsKnown } from '../core/format';
 import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, type WhatIfAnswer } from '../shared/protocol';
 import { BreakdownTable } from './breakdownTable';
 import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
@@ -730,7 +730,9 @@ export class Dashboard implements ChartHost {
         ['Feature', 'Cost with cache', 'Cost without cache', CACHE_HIT_RATIO, 'Saved'],
         s.cacheByFeature.map((r) => {
           const usd = (v: number) => formatGroupCost({ calls: r.calls, pricedCalls: r.pricedCalls, costUsd: v });
-          return [r.key, usd(r.costUsd), usd(r.costWithoutCacheUsd), formatPct(r.hitRatio), usd(r.savingsUsd)];
+          // Some calls priced by their recorded cost only: no list price, so no cost without cache to compare.
+          const known = (v: number) => (savingsKnown(r) ? usd(v) : 'unknown');
+          return [r.key, usd(r.costUsd), known(r.costWithoutCacheUsd), formatPct(r.hitRatio), known(r.savingsUsd)];
         }),
       ),
     );

@@ -48,7 +48,7 @@ export function assertUsd(actual: number, expected: number, msg = '') {
 
 /** Asserts two groups' figures agree: counts exactly, amounts to a billionth, percentiles exactly or within the sketch's error. */
 export function sameStats(got: GroupStats, want: GroupStats, what: string, exact: boolean) {
-  for (const k of ['calls', 'pricedCalls', 'unpricedCalls', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'errors', 'firstTsMs', 'lastTsMs'] as const) {
+  for (const k of ['calls', 'pricedCalls', 'listPricedCalls', 'unpricedCalls', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'errors', 'firstTsMs', 'lastTsMs'] as const) {
     assert.equal(got[k], want[k], `${what}: ${k}`);
   }
   for (const k of ['costUsd', 'costWithoutCacheUsd', 'cacheSavingsUsd', 'errorCostUsd', 'meanUsd', 'maxUsd', 'cacheHitRatio'] as const) {

@@ -331,6 +331,17 @@ describe('dashboard webview (headless Chromium)', function () {
     await reset(page);
   });
 
+  it('shows the savings of a feature with calls priced by their recorded cost only as unknown', async () => {
+    const snap: DashboardSnapshot = structuredClone(snapshot);
+    const c0 = snap.cacheByFeature[0];
+    snap.cacheByFeature[0] = { ...c0, calls: 10, pricedCalls: 10, listPricedCalls: 7 };
+    await post(page, { type: 'snapshot', snapshot: snap });
+    await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('.chart-card table')][3]?.querySelector('tbody tr td:last-child')?.textContent === 'unknown');
+    const row = await page.evaluate(() => [...[...(globalThis as any).document.querySelectorAll('.chart-card table')][3].querySelector('tbody tr').children].map((c: any) => c.textContent));
+    assert.deepEqual(row, [c0.key, formatUsd(c0.costUsd), 'unknown', formatPct(c0.hitRatio), 'unknown']);
+    await reset(page);
+  });
+
   it('shows hostile names as literal text and runs nothing from them', async () => {
     const found = await page.evaluate((h) => {
       const doc = (globalThis as any).document;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, statusBarText, undatedNote } from '../../../src/core/format';
+import { formatCacheSavings, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, statusBarText, undatedNote } from '../../../src/core/format';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -54,5 +54,14 @@ describe('notificationText', () => {
     assert.equal(notificationText('[run me](command:workbench.action.terminal.new)'), '［run me］(command:workbench.action.terminal.new)');
     assert.equal(notificationText('line\nbreak\r\tend'), 'line break end');
     assert.equal(notificationText('summarization'), 'summarization');
+  });
+});
+
+describe('formatCacheSavings', () => {
+  it('gives the savings, unpriced with no priced call, and unknown with the reason when some calls have no list price', () => {
+    const s = { calls: 10, pricedCalls: 8, listPricedCalls: 8, cacheSavingsUsd: 0.68, costWithoutCacheUsd: 2.1 };
+    assert.equal(formatCacheSavings(s), `${formatUsd(0.68)} (without cache ${formatUsd(2.1)})`);
+    assert.equal(formatCacheSavings({ ...s, pricedCalls: 0, listPricedCalls: 0, cacheSavingsUsd: 0, costWithoutCacheUsd: 0 }), 'unpriced');
+    assert.equal(formatCacheSavings({ ...s, listPricedCalls: 5 }), 'unknown (3 of 8 priced calls have only a recorded cost: no list price for their model)');
   });
 });

@@ -64,7 +64,7 @@ function compare(index: GroupIndex, states: TraceFileState[], dims: string[], si
   // The root's figures (the status bar's) are those of the whole selection, percentiles aside.
   const all = stats(slices);
   const root = index.total!.stats;
-  for (const k of ['calls', 'pricedCalls', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'errors', 'firstTsMs', 'lastTsMs'] as const) assert.equal(root[k], all[k], `root ${k}`);
+  for (const k of ['calls', 'pricedCalls', 'listPricedCalls', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'errors', 'firstTsMs', 'lastTsMs'] as const) assert.equal(root[k], all[k], `root ${k}`);
   assert.ok(Math.abs(root.costUsd - all.costUsd) < 1e-9 && Math.abs(root.cacheSavingsUsd - all.cacheSavingsUsd) < 1e-9);
   assert.deepEqual(root.unpricedModels, all.unpricedModels);
   return visited;
