@@ -25,6 +25,7 @@ export function toFigures(s: GroupStats): Figures {
     cacheHitRatio: s.cacheHitRatio,
     cacheSavingsUsd: s.cacheSavingsUsd,
     costWithoutCacheUsd: s.costWithoutCacheUsd,
+    listPricedCalls: s.listPricedCalls ?? s.pricedCalls,
     errors: s.errors,
   };
 }

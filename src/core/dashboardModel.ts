@@ -32,6 +32,8 @@ export interface Figures {
   cacheHitRatio: number;
   cacheSavingsUsd: number;
   costWithoutCacheUsd: number;
+  /** Priced calls with a list price: when fewer than pricedCalls, the savings and cost without cache are unknown. */
+  listPricedCalls: number;
   errors: number;
 }
 

@@ -659,7 +659,9 @@ export class Dashboard implements ChartHost {
       el('p', { class: 'unit' }, 'of input tokens read from cache'),
       t.calls > 0 && t.pricedCalls === 0
         ? el('p', {}, 'Savings unknown: no call is priced')
-        : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
+        : !savingsKnown(t)
+          ? el('p', {}, `Savings unknown: ${plural(t.pricedCalls - t.listPricedCalls, 'priced call')} with only a recorded cost (no list price)`)
+          : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
     );
 
     setText(this.cUnattr.value, formatPct(s.unattributedShare));

@@ -331,14 +331,17 @@ describe('dashboard webview (headless Chromium)', function () {
     await reset(page);
   });
 
-  it('shows the savings of a feature with calls priced by their recorded cost only as unknown', async () => {
+  it('shows the savings of a feature, and the total\'s, with calls priced by their recorded cost only as unknown', async () => {
     const snap: DashboardSnapshot = structuredClone(snapshot);
     const c0 = snap.cacheByFeature[0];
     snap.cacheByFeature[0] = { ...c0, calls: 10, pricedCalls: 10, listPricedCalls: 7 };
+    snap.total = { ...snap.total, listPricedCalls: snap.total.pricedCalls - 3 };
     await post(page, { type: 'snapshot', snapshot: snap });
     await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('.chart-card table')][3]?.querySelector('tbody tr td:last-child')?.textContent === 'unknown');
     const row = await page.evaluate(() => [...[...(globalThis as any).document.querySelectorAll('.chart-card table')][3].querySelector('tbody tr').children].map((c: any) => c.textContent));
     assert.deepEqual(row, [c0.key, formatUsd(c0.costUsd), 'unknown', formatPct(c0.hitRatio), 'unknown']);
+    const cards = await page.locator('.cards').innerText();
+    assert.match(cards, /Savings unknown: 3 priced calls with only a recorded cost \(no list price\)/);
     await reset(page);
   });
 
