@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { CANONICAL_DIMS } from './core/types';
-import { formatCount, formatGroupCost, formatPct, formatTokens, formatUsd } from './core/format';
+import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd } from './core/format';
 import { newContext, normalizeDocument } from './core/normalize';
 import { scanJsonDocuments } from './core/jsonl';
 import { sampleTrace } from './core/sampleTrace';
@@ -123,7 +123,7 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call mean / p50 / p95 / p99 | ${formatUsd(s.meanUsd)} / ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
-      `| Cache hit ratio / savings | ${formatPct(s.cacheHitRatio)} / ${formatUsd(s.cacheSavingsUsd)} |`,
+      `| Cache hit ratio / savings | ${formatPct(s.cacheHitRatio)} / ${formatCacheSavings(s)} |`,
       `| Errors | ${formatCount(s.errors)} |`,
       '',
     ].join('\n');

@@ -660,8 +660,10 @@ export class CallTable {
 
   /**
    * Views of the first `length` rows of every column over the table's own memory, for a worker thread: with shared
-   * columns (`SHARED_COLUMNS`) posting them copies nothing. Rows are only appended, so rows < `length` stay valid;
-   * growing the table moves later rows to new memory and leaves these views as they were.
+   * columns (`SHARED_COLUMNS`) posting them copies nothing. Rows are appended, so rows < `length` stay valid; growing
+   * the table moves later rows to new memory and leaves these views as they were. The exception: a row replaced in
+   * place (`store`: a Claude Code message completed by a later line) may change under a job that reads it; its trace
+   * index may then be past the trace ids shared (`traces.count`), and the job reads it as having none.
    */
   shareColumns(): SharedColumns {
     const n = this.length;

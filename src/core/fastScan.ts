@@ -586,10 +586,10 @@ export class FastScanner {
         if (tf !== TRACE_SAME) {
           const s = base + I[cTraceS + r];
           const e = base + I[cTraceE + r];
-          // Not ASCII: decoded and encoded again, as the other readers store it (invalid UTF-8 becomes U+FFFD). A new
-          // ASCII id differs from the row before, except for the first row of a run (after a window or another reader).
-          if (tf !== TRACE_NEW_ASCII) this.wTrace = traces.addString(utf8.decode(b.subarray(s, e)));
-          else this.wTrace = r === r0 ? traces.addBytes(b, s, e) : traces.pushBytes(b, s, e);
+          // Not ASCII: decoded and encoded again, as the other readers store it (invalid UTF-8 becomes U+FFFD). Still
+          // compared with the last id: the loop says "new" for the first row of a run (after a window or another reader)
+          // and for every id longer than the one it remembers (256 bytes).
+          this.wTrace = tf === TRACE_NEW_ASCII ? traces.addBytes(b, s, e) : traces.addString(utf8.decode(b.subarray(s, e)));
         }
         traceId[i] = this.wTrace;
       }

@@ -857,7 +857,8 @@ function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r
   rec.id = s.spanId;
   rec.traceId = s.traceId;
   rec.parentId = s.parentId;
-  rec.tsMs = readTime(rec, s.start);
+  // "0" (protobuf's unset) is no time, not an unreadable one.
+  rec.tsMs = readTime(rec, s.start === '0' ? undefined : s.start);
   if (Number.isFinite(s.startMs) && Number.isFinite(s.endMs) && s.endMs >= s.startMs) rec.latencyMs = s.endMs - s.startMs;
   rec.error = s.error ?? toStr(a['error.type']);
   const cost = readCost(first(a, ['gen_ai.usage.cost', 'llm.usage.cost', 'cost_usd', 'cost']));

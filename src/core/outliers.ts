@@ -262,7 +262,7 @@ export function findOutliers(slices: readonly Slice[], opts: OutlierOptions = {}
           multiple,
           z,
           model,
-          traceId: tid ? r.t.traces.text(tid) : undefined,
+          traceId: (tid && r.t.traces.text(tid)) || undefined,
           tsMs: r.t.tsMs[r.i],
           callsite: callsiteOf(r.t, r.i),
           causes,

@@ -104,11 +104,8 @@ export class TraceIds {
     return this.pushBytes(src, s, e);
   }
 
-  /**
-   * Adds bytes [s, e) of `src` (not empty) as a new id, without comparing them with the last one (the caller knows
-   * they differ, or does not mind an extra index).
-   */
-  pushBytes(src: Uint8Array, s: number, e: number): number {
+  /** Adds bytes [s, e) of `src` (not empty) as a new id, without comparing them with the last one. */
+  private pushBytes(src: Uint8Array, s: number, e: number): number {
     let u = this.used;
     if (u + (e - s) > this.bytes.length || this.count + 2 > this.ends.length) this.reserve(1, e - s);
     // Trace ids are short: a loop beats a subarray view and set() per id.
@@ -136,6 +133,13 @@ export class TraceIds {
     this.ends[++this.count] = this.used;
     this.lastText = text;
     return this.count;
+  }
+
+  /** Id k's bytes as one character each: a distinct string for distinct bytes, valid UTF-8 or not. */
+  rawText(k: number): string {
+    let out = '';
+    for (let i = this.ends[k - 1]; i < this.ends[k]; i++) out += String.fromCharCode(this.bytes[i]);
+    return out;
   }
 
   /** The text of id k ('' for 0 or an id it does not have). */
@@ -236,9 +240,10 @@ export class TraceKeys {
       }
       // Ids crafted to collide (FNV is not a keyed hash): a Map of every key's text from now on, not a slow walk.
       this.byText = new Map();
-      for (let key = this.size; key >= 1; key--) this.byText.set(this.keySrc[key].text(this.keyId[key]), key);
+      // By bytes (one character each), not by decoded text: two invalid byte strings may decode alike.
+      for (let key = this.size; key >= 1; key--) this.byText.set(this.keySrc[key].rawText(this.keyId[key]), key);
     }
-    const text = t.text(k);
+    const text = t.rawText(k);
     const found = this.byText.get(text);
     if (found !== undefined) return found;
     const nk = this.newKey(t, k, h);

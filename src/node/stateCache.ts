@@ -249,7 +249,8 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     const n = h.length;
     if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings || !h.traces) return undefined;
     const { count: traceCount, bytes: traceBytes } = h.traces;
-    if (!Number.isSafeInteger(traceCount) || traceCount < 0 || traceCount > n || !Number.isSafeInteger(traceBytes) || traceBytes < 0 || traceBytes > size) return undefined;
+    // (More trace ids than rows is fine: a row replaced in place, a Claude Code message completed later, takes a new one.)
+    if (!Number.isSafeInteger(traceCount) || traceCount < 0 || !Number.isSafeInteger(traceBytes) || traceBytes < traceCount || traceBytes > size) return undefined;
     const { count, units, encoding } = h.strings;
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
     if (encoding !== undefined && encoding !== 'latin1') return undefined;
@@ -317,7 +318,8 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     if (sum !== text.length) return undefined;
     for (const col of Object.values(ids)) for (let i = 0; i < n; i++) if (col[i] < 0 || col[i] >= count) return undefined;
     if (traceEnds[0] !== 0 || traceEnds[traceCount] !== traceBytes) return undefined;
-    for (let k = 1; k <= traceCount; k++) if (traceEnds[k] < traceEnds[k - 1]) return undefined;
+    // Every id holds at least one byte: ends strictly increase.
+    for (let k = 1; k <= traceCount; k++) if (traceEnds[k] <= traceEnds[k - 1]) return undefined;
     const tid = numeric.traceId as Int32Array;
     for (let i = 0; i < n; i++) if (tid[i] < 0 || tid[i] > traceCount) return undefined;
     const traces = { count: traceCount, bytes: traceText, ends: traceEnds };

@@ -354,10 +354,11 @@ describe('normalizeDocument: bad data', () => {
   it('warns about an OpenTelemetry span whose start time is unreadable (OTLP and console spans), and keeps the call', () => {
     const attrs = [{ key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } }, { key: 'gen_ai.usage.input_tokens', value: { intValue: '5' } }];
     const span = (id: string, start: unknown) => ({ traceId: 't', spanId: id, name: 'chat', startTimeUnixNano: start, endTimeUnixNano: '1795168800500000000', attributes: attrs });
-    const otlp = { resourceSpans: [{ scopeSpans: [{ spans: [span('a', 'soon'), span('b', '1795168800000000000'), span('c', undefined)] }] }] };
+    const otlp = { resourceSpans: [{ scopeSpans: [{ spans: [span('a', 'soon'), span('b', '1795168800000000000'), span('c', undefined), span('d', '0')] }] }] };
     const console = { name: 'chat', context: { trace_id: 't2', span_id: 's' }, start_time: 'not a time', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 3 } };
     const { calls, problems } = normalizeText(`${JSON.stringify(otlp)}\n${JSON.stringify(console)}\n`);
-    assert.deepEqual(calls.map((c) => c.tsMs), [NaN, 1795168800000, NaN, NaN]);
+    // "0" is protobuf's unset: no time, no warning.
+    assert.deepEqual(calls.map((c) => c.tsMs), [NaN, 1795168800000, NaN, NaN, NaN]);
     assert.equal(calls[1].latencyMs, 500);
     assert.deepEqual(problems.map((p) => [p.line, p.severity, p.message]), [
       [1, 'warning', 'Unreadable timestamp ("soon"): the call is kept without a time'],

@@ -229,8 +229,32 @@ describe('service tiers and reasoning rates', () => {
   });
 });
 
+/** The cost formula as it was before rates were resolved apart (a reference written out on its own). */
+function referenceCost(table: PriceTable, input: number, output: number, cacheRead: number, cacheWrite: number, cacheWrite1h: number, reasoningTokens: number): [number, number] {
+  const rateAt = (rate: PriceTable['input'], total: number): number => {
+    if (rate === undefined) return 0;
+    if (typeof rate === 'number') return rate;
+    let price = rate.base;
+    for (const t of rate.tiers) if (total > t.start) price = t.price;
+    return price;
+  };
+  const totalInput = input + cacheRead + cacheWrite;
+  const w1h = table.cacheWrite1h !== undefined ? cacheWrite1h : 0;
+  const w5m = table.cacheWrite !== undefined ? cacheWrite - w1h : 0;
+  const read = table.cacheRead !== undefined ? cacheRead : 0;
+  const plain = totalInput - read - w5m - w1h;
+  const rIn = rateAt(table.input, totalInput);
+  const reasoning = table.reasoning !== undefined ? Math.min(reasoningTokens, output) : 0;
+  const rOut = rateAt(table.output, totalInput) * (output - reasoning) + rateAt(table.reasoning, totalInput) * reasoning;
+  const perRequest = table.perRequestUsd ?? 0;
+  return [
+    (plain * rIn + read * rateAt(table.cacheRead, totalInput) + w5m * rateAt(table.cacheWrite, totalInput) + w1h * rateAt(table.cacheWrite1h, totalInput) + rOut) / 1e6 + perRequest,
+    (totalInput * rIn + rOut) / 1e6 + perRequest,
+  ];
+}
+
 describe('flat rates (a price table without tiers, resolved once for the fast scanner)', () => {
-  it('give exactly the cost of the table, whichever rates are missing; a tiered table has none', () => {
+  it('give exactly the cost of the former formula, and of the table, whichever rates are missing; a tiered table has none', () => {
     let seed = 3;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
     const maybe = (v: number) => (rnd(3) === 0 ? undefined : v);
@@ -242,9 +266,16 @@ describe('flat rates (a price table without tiers, resolved once for the fast sc
       };
       const cw = rnd(5000);
       const t: TokenCounts = { inputTokens: rnd(100000), outputTokens: rnd(8000), cacheReadTokens: rnd(50000), cacheWriteTokens: cw, cacheWrite1hTokens: rnd(cw + 1), reasoningTokens: rnd(9000) };
-      const want = costOfTokens(table, t);
+      const want = referenceCost(table, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens);
       costAtRates(flatRates(table)!, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens, out);
-      assert.ok(Object.is(out[0], want.costUsd) && Object.is(out[1], want.costWithoutCacheUsd), JSON.stringify({ table, t, want, got: [...out] }));
+      assert.ok(Object.is(out[0], want[0]) && Object.is(out[1], want[1]), JSON.stringify({ table, t, want, got: [...out] }));
+      const viaTable = costOfTokens(table, t);
+      assert.ok(Object.is(viaTable.costUsd, want[0]) && Object.is(viaTable.costWithoutCacheUsd, want[1]));
+      // With tiers, through the table (the rates of the call's tier).
+      const tiered: PriceTable = { ...table, input: { base: 1 + rnd(300) / 100, tiers: [{ start: 50000, price: 2 + rnd(300) / 100 }] } };
+      const wantTiered = referenceCost(tiered, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, t.cacheWrite1hTokens, t.reasoningTokens);
+      const gotTiered = costOfTokens(tiered, t);
+      assert.ok(Object.is(gotTiered.costUsd, wantTiered[0]) && Object.is(gotTiered.costWithoutCacheUsd, wantTiered[1]));
     }
     assert.equal(flatRates({ input: 1, output: { base: 2, tiers: [{ start: 200000, price: 4 }] } }), undefined);
   });

@@ -3,6 +3,7 @@ import { select } from '../../../src/core/analysis';
 import { taskCosts } from '../../../src/core/budgets';
 import { CallTable, StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
+import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
 import { TraceIds, TraceKeys } from '../../../src/core/traceIds';
 import type { CallRecord } from '../../../src/core/types';
 
@@ -21,8 +22,22 @@ describe('TraceIds: a table\'s trace ids as bytes', () => {
     assert.equal(t.addBytes(b, 7, 10), 6);
     assert.equal(t.addBytes(b, 12, b.length), 7);
     assert.equal(t.addString('é🚀'), 7, 'text equal to the last id added as bytes');
-    assert.equal(t.pushBytes(b, 2, 5), 8, 'pushBytes never compares');
+    assert.equal(t.addBytes(b, 2, 5), 8, 't_9 again after another id: a new index');
     assert.equal(t.text(8), 't_9');
+  });
+
+  it('keeps one copy of a long trace id repeated on consecutive lines, whichever reader takes them', () => {
+    // Longer than the 256 bytes the WebAssembly loop remembers: it says "new" for each; the bytes are compared here.
+    const long = `trace-${'x'.repeat(300)}`;
+    const text = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ trace_id: long, model: 'gpt-4o', input_tokens: i + 1, output_tokens: 1 })).join('\n') + '\n';
+    for (const fast of [true, false]) {
+      const state = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(state, new TextEncoder().encode(text), true, new PriceBook(), { fast });
+      assert.equal(state.table.length, 2000);
+      if (fast) assert.equal(state.scanned?.wasmLines, 2000, 'read by the WebAssembly loop');
+      assert.equal(state.table.traces.count, 1, fast ? 'fast' : 'exact');
+      assert.equal(state.table.traces.text(state.table.traceId[1999]), long);
+    }
   });
 
   it('stores a lone surrogate as U+FFFD (what UTF-8 can hold), the same whichever reader adds it', () => {

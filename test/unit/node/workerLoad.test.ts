@@ -346,6 +346,25 @@ describe('loading in a worker thread, and the state cache', function () {
     rmSync(other);
   });
 
+  it('caches a table with more trace ids than rows (Claude Code messages completed later, sessions interleaved)', async () => {
+    const line = (session: string, id: string, out: number, uuid: string) =>
+      JSON.stringify({ type: 'assistant', sessionId: session, uuid, timestamp: '2025-06-01T10:00:00.000Z', message: { id, model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 10, output_tokens: out } } });
+    const lines: string[] = [];
+    for (let m = 0; m < 3; m++) for (const [s, pass] of [['s1', 0], ['s2', 0], ['s1', 1], ['s2', 1]] as const) lines.push(line(s, `${s}_m${m}`, pass ? 50 : 1, `${s}-${m}-${pass}`));
+    const state = loadText(lines.join('\n') + '\n', 'cc.jsonl');
+    assert.equal(state.table.length, 6);
+    assert.ok(state.table.traces.count > state.table.length, `${state.table.traces.count} trace ids`);
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    writeStateCache(file, key, packState(state).packed);
+    const back = await readStateCache(file, key);
+    assert.ok(back, 'the cache is read back, not rejected');
+    const t = unpackState(back, new StringPool()).table;
+    const texts = (x: typeof t) => Array.from(x.traceId.subarray(0, x.length), (k) => x.traces.text(k));
+    assert.deepEqual(texts(t), texts(state.table));
+    assert.deepEqual(texts(t), ['s1', 's2', 's1', 's2', 's1', 's2']);
+  });
+
   it('rejects a cache whose string lengths do not add up', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
