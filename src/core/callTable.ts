@@ -1,4 +1,5 @@
 import type { PriceBook } from './pricing';
+import { MAX_PROBE } from './hash';
 import { ReplacedRows } from './replacedRows';
 import { serviceTierMultiplier } from './serviceTier';
 import { type PackedTraceIds, TraceIds } from './traceIds';
@@ -16,12 +17,7 @@ export function hashString(s: string): number {
   return hashRange(s, 0, s.length);
 }
 
-/**
- * Longest probe run the typed-array indexes accept (here, StringMerger, the fast scanner's byte caches). Trace text is
- * untrusted and FNV is not a keyed hash: strings crafted to collide would make every lookup walk a long run, so past
- * this the index gives up (the pool switches to a Map, the caches stop caching, the merge falls back to interning).
- */
-export const MAX_PROBE = 64;
+export { MAX_PROBE };
 
 /**
  * Interned strings shared by every table, so group keys compare as small integers. Id 0 is "no value".

@@ -1,4 +1,5 @@
 import { CallTable, FLAG_ERROR, MAX_PROBE } from './callTable';
+import { hashBytes } from './hash';
 import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, unreadableTimeMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costAtRates, costInto, flatRates, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
@@ -981,8 +982,7 @@ export class FastScanner {
   /** The cached string of a byte range (dimension-like values repeat: decoded and interned once). */
   private cached(s: number, e: number, asc: number): CachedString {
     const b = this.b;
-    let h = 0x811c9dc5 | 0;
-    for (let q = s; q < e; q++) h = Math.imul(h ^ b[q], 0x01000193);
+    const h = hashBytes(b, s, e);
     const t = this.strTable;
     const mask = t.length - 1;
     let i = h & mask;

@@ -13,6 +13,8 @@
  * line (a lone surrogate, which UTF-8 cannot hold, is stored as U+FFFD). Pure: no fs, no vscode.
  */
 
+import { hashBytes, MAX_PROBE } from './hash';
+
 /** A table's trace ids in a form that crosses threads: `ends[k]` is where id k ends (`ends[0]` is 0), ids 1..count. */
 export interface PackedTraceIds {
   count: number;
@@ -30,18 +32,8 @@ function u32(n: number): Uint32Array {
   return SHARED ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
 }
 
-/** Longest probe run TraceKeys walks before it looks ids up by text instead. */
-const MAX_PROBE = 64;
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** FNV-1a of bytes [s, e). */
-function hashBytes(b: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return h;
-}
 
 export class TraceIds {
   count = 0;
