@@ -64,7 +64,7 @@ async function childOurs(mode, file) {
   if (mode === 'seq') state = readTraceFile(file, { pool, prices, final: true, fast: false }).state;
   else if (mode === 'fast1') state = readWholeFileFast(file, file, pool, prices, true);
   else {
-    const r = await loadParallel(file, { pool, prices, final: true, minParallelBytes: 0 });
+    const r = await loadParallel(file, { pool, prices, final: true, minParallelBytes: 0, callerReads: true });
     state = r.state;
     info = { ranges: r.ranges, sequentialReason: r.sequentialReason, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
   }

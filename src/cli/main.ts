@@ -273,7 +273,7 @@ export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?:
       for (const f of files) {
         if (!overrides || statSync(f).size < (opts.parallelBytes ?? PARALLEL_BYTES)) continue;
         const display = displayName(f, io.cwd);
-        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes })).state);
+        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes, callerReads: true })).state);
       }
     }
   } catch {

@@ -7,25 +7,40 @@ import { newContext } from '../core/normalize';
 import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, keepProblems, type PackedTraceFileState, packState, type TraceFileState } from '../core/traceFile';
+import { RangeClaims } from './rangeClaims';
+import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
-/** What a range worker is asked: read bytes [start, end) of `path`. `final` only matters for the last range. */
+/**
+ * What a range worker is asked: read party `party`'s range of `claims` (RangeClaims: it starts at `start`, its end is
+ * in the shared memory and may move), then take halves of others' ranges while they have `minStealBytes` left.
+ * `final` only matters for the range at the end of the file.
+ */
 export interface RangeRequest {
   path: string;
   file: string;
   start: number;
-  end: number;
   final: boolean;
   overrides: [string, PriceOverride][];
+  claims: SharedArrayBuffer;
+  party: number;
+  minStealBytes: number;
+  /** Bytes read at a time (default: chunks.ts CHUNK; tests set it small). */
+  chunkBytes?: number;
   /** Reserve room for the rows of [start, this offset) rather than of the range: the first range, whose columns become the table's. */
   reserveUntil?: number;
 }
 
-/** What a range worker answers. Lines in `columns.numeric.line` and `problems` count from 1 at `start`. */
+/**
+ * What a range worker answers: a `done` per range it read (lines in `columns.numeric.line` and `problems` count from 1
+ * at its `start`), then `finished`. (Progress goes through the shared RangeClaims.)
+ */
 export type RangeResponse =
   | {
       type: 'done';
+      /** Absolute offset of the range's first byte. */
+      start: number;
       /** Columns with `strings` empty: the strings come as `joined` cut by `lens` (one string clones faster than many). */
       columns: PackedColumns;
       joined: string;
@@ -48,9 +63,10 @@ export type RangeResponse =
       slowLines: number;
       wasmLines: number;
     }
-  | { type: 'error'; message: string }
-  /** Bytes of the range read so far. */
-  | { type: 'progress'; read: number };
+  | { type: 'finished' }
+  | { type: 'error'; message: string };
+
+export type RangeDone = Extract<RangeResponse, { type: 'done' }>;
 
 export interface ParallelLoadOptions {
   pool: StringPool;
@@ -69,6 +85,15 @@ export interface ParallelLoadOptions {
   workerScript?: string;
   /** Split points to use instead of equal shares (tests): byte offsets, moved to the next line start. */
   splitAt?: number[];
+  /**
+   * The calling thread reads the first range itself, besides the workers (one fewer worker to start, ~0.1 s): for
+   * callers whose thread may be busy that long (a CLI, a parse process, a worker), never the extension host's.
+   */
+  callerReads?: boolean;
+  /** A reader that is done takes half of another's rest when at least this much is left (default 4 MB; tests set it small). */
+  minStealBytes?: number;
+  /** Bytes read at a time by each reader (default: chunks.ts CHUNK; tests set it small to have ranges taken). */
+  chunkBytes?: number;
   /** Called as the ranges are read, with the bytes read in all and the file size. */
   onProgress?: (readBytes: number, totalBytes: number) => void;
 }
@@ -86,6 +111,12 @@ export interface ParallelLoadResult {
 }
 
 const HEAD = 64;
+
+/** A reader that is done takes half of another's rest when at least this much is left (a range costs ~1-3 ms to start and merge). */
+const MIN_STEAL_BYTES = 4 * 1024 * 1024;
+
+/** Progress of the readers is reported this often (read from their shared counters). */
+const PROGRESS_MS = 50;
 
 function fingerprintOf(fd: number, size: number, ino: number): FileFingerprint {
   const head = Buffer.alloc(Math.min(HEAD, size));
@@ -125,9 +156,11 @@ function splitPoints(fd: number, size: number, targets: number[]): number[] {
   return starts;
 }
 
-function runRange(script: string, req: RangeRequest, onProgress?: (read: number) => void): Promise<Extract<RangeResponse, { type: 'done' }>> {
+/** The ranges a worker read (its own, then those it took from others). */
+function runRange(script: string, req: RangeRequest): Promise<RangeDone[]> {
   return new Promise((resolve, reject) => {
     const w = new Worker(script);
+    const parts: RangeDone[] = [];
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -136,8 +169,8 @@ function runRange(script: string, req: RangeRequest, onProgress?: (read: number)
       fn();
     };
     w.on('message', (m: RangeResponse) => {
-      if (m.type === 'progress') onProgress?.(m.read);
-      else finish(() => (m.type === 'done' ? resolve(m) : reject(new Error(m.message))));
+      if (m.type === 'done') parts.push(m);
+      else finish(() => (m.type === 'finished' ? resolve(parts) : reject(new Error(m.message))));
     });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`range worker exited with code ${code}`))));
@@ -200,7 +233,6 @@ export function defaultParallelBytes(cores = availableParallelism(), env: NodeJS
   return Math.max(32 * 1024 * 1024, Math.round((384 * 1024 * 1024) / Math.max(1, cores)));
 }
 
-type RangeDone = Extract<RangeResponse, { type: 'done' }>;
 
 /** The ranges of a file read in parallel, or why the file needs the single reader. */
 type Ranges = { parts: RangeDone[]; fp: FileFingerprint; fastLines: number; slowLines: number; wasmLines: number } | { sequentialReason: string };
@@ -225,15 +257,33 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
   }
   if (starts.length < 2) return { sequentialReason: 'one line' };
   const script = opts.workerScript ?? join(__dirname, 'parseRangeWorker.js');
-  const readSoFar = starts.map(() => 0);
-  const parts = await Promise.all(
-    starts.map((start, k) =>
-      runRange(script, { path, file, start, end: k + 1 < starts.length ? starts[k + 1] : fp.size, final: opts.final, overrides, reserveUntil: k === 0 ? fp.size : undefined }, (read) => {
-        readSoFar[k] = read;
-        opts.onProgress?.(readSoFar.reduce((a, b) => a + b, 0), fp.size);
-      }),
-    ),
-  );
+  // One party per range; each takes halves of the others' rests once its own is done, so a thread slowed by other work
+  // on its core holds nobody up. Party 0 (the first range, whose columns become the table's) is the calling thread when
+  // it reads too.
+  const memory = RangeClaims.memory(starts.length);
+  const claims = new RangeClaims(memory);
+  starts.forEach((start, k) => claims.init(k, start, k + 1 < starts.length ? starts[k + 1] : fp.size));
+  const request = (k: number): RangeRequest => ({ path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined });
+  const progress = () => opts.onProgress?.(claims.read(), fp.size);
+  const ticker = opts.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
+  let parts: RangeDone[];
+  try {
+    const caller = opts.callerReads ? 0 : -1;
+    const workers = Promise.all(starts.map((_, k) => (k === caller ? Promise.resolve([]) : runRange(script, request(k)))));
+    // Settled even if the caller's own read throws (no unhandled rejection): its error is the one reported.
+    workers.catch(() => undefined);
+    const own: RangeDone[] = [];
+    if (caller === 0) {
+      let chunks = 0;
+      scanRanges(request(0), opts.prices ?? new PriceBook(new Map(overrides)), (part) => own.push(part), () => {
+        if (++chunks % 8 === 0) progress();
+      });
+    }
+    parts = [...own, ...(await workers).flat()].sort((a, b) => a.start - b.start);
+  } finally {
+    clearInterval(ticker);
+  }
+  progress();
   let fastLines = 0, slowLines = 0, wasmLines = 0;
   for (const p of parts) {
     fastLines += p.fastLines;
@@ -242,6 +292,10 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
   }
   if (parts.some((p) => p.multiline)) return { sequentialReason: 'multi-line documents' };
   if (parts.some((p) => p.stateful)) return { sequentialReason: 'records de-duplicated across lines' };
+  // The ranges tile the file (RangeClaims keeps them so): anything else is a bug, never a silently wrong table.
+  for (let k = 0; k < parts.length; k++) {
+    if (parts[k].start !== (k === 0 ? 0 : parts[k - 1].endOffset)) throw new Error(`parallel read: range ${k} starts at ${parts[k].start}, not where the one before ended`);
+  }
   return { parts, fp, fastLines, slowLines, wasmLines };
 }
 

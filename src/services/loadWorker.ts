@@ -270,7 +270,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
     let scan: ScanStats | undefined;
     let state;
     if (big) {
-      const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+      const r = await loadParallel(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true });
       state = r.state;
       scan = { ranges: r.ranges, fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
     } else state = readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;

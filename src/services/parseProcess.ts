@@ -66,7 +66,7 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { packed, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress });
+    const { packed, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true });
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     let at = req.out;
     try {
