@@ -4,6 +4,8 @@ import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceOverride } from '../core/pricing';
 import { type PackedTraceFileState, type TraceFileState, unpackState } from '../core/traceFile';
+import { removeStaleInMemory } from './handover';
+import { cacheFileFor, cacheKeyOf, readStateCache } from './stateCache';
 
 export interface LoadRequest {
   path: string;
@@ -51,16 +53,47 @@ export class LoadCancelled extends Error {
   }
 }
 
+type LoadOptions = { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }) => void };
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
 /**
- * Reads a whole trace file in a worker thread so the caller's event loop stays free, and merges the result into
- * `pool`. `signal` aborts (the worker is terminated); `onProgress` gets 0..1.
+ * Reads a whole trace file so the caller's event loop stays free, and merges the result into `pool`: from the state
+ * cache when it holds the file as it is (read here: the reads run on libuv's threads, the checks a column per
+ * event-loop turn, and no worker has to start first), else in a worker thread (a parse, or the cache of the file when
+ * it was shorter and then its new bytes). `signal` aborts (the worker is terminated); `onProgress` gets 0..1.
  */
-export function loadInWorker(
-  workerScript: string,
-  req: LoadRequest,
-  pool: StringPool,
-  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }) => void } = {},
-): Promise<TraceFileState> {
+export async function loadInWorker(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions = {}): Promise<TraceFileState> {
+  if (req.cache) {
+    let found: PackedTraceFileState | undefined;
+    try {
+      found = await readStateCache(cacheFileFor(req.cache.dir, req.path), cacheKeyOf(req.path, req.cache.settings), turn);
+    } catch {
+      // unreadable (or the trace file gone): the worker reads the file and reports what is wrong
+    }
+    if (opts.signal?.aborted) throw new LoadCancelled();
+    if (found) {
+      opts.onSource?.('cache', {});
+      // (What a load worker does at every load, off the way to the view here.)
+      setImmediate(removeStaleInMemory);
+      return adopt(found, req, pool);
+    }
+  }
+  return loadInThread(workerScript, req, pool, opts);
+}
+
+/**
+ * The state posted by a load (or read from the cache here) taken into `pool`: the strings are cut out of their joined
+ * form a slice per event-loop turn (half a million trace ids take ~50 ms, and their collections as much again), then
+ * the columns are taken in.
+ */
+async function adopt(state: PackedTraceFileState, req: LoadRequest, pool: StringPool): Promise<TraceFileState> {
+  const strings = await splitSliced(state.columns.joinedStrings);
+  const columns = strings ? { ...state.columns, strings, joinedStrings: undefined } : state.columns;
+  return unpackState({ ...state, columns, file: req.displayName }, pool, req.mapping);
+}
+
+function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
     // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).
@@ -89,16 +122,8 @@ export function loadInWorker(
       else if (m.type === 'handover') handover = m.dir;
       else if (m.type === 'done') {
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb, scan: m.scan, grownBy: m.grownBy });
-        finish(() => {
-          // The strings are cut out of their joined form a slice per event-loop turn (half a million trace ids take
-          // ~50 ms, and their collections as much again), then the columns are taken in. Whatever goes wrong must reject, never leave the load pending.
-          splitSliced(m.state.columns.joinedStrings)
-            .then((strings) => {
-              const columns = strings ? { ...m.state.columns, strings, joinedStrings: undefined } : m.state.columns;
-              resolve(unpackState({ ...m.state, columns, file: req.displayName }, pool, req.mapping));
-            })
-            .catch((e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
-        });
+        // Whatever goes wrong must reject, never leave the load pending.
+        finish(() => adopt(m.state, req, pool).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)))));
       }
       else finish(() => reject(new Error(m.message)));
     });
@@ -120,7 +145,7 @@ async function splitSliced(j: { text: string; lengths: Uint32Array } | undefined
   const out = new Array<string>(j.lengths.length);
   let at = 0;
   for (let i = 0; i < out.length; i += CUT_SLICE) {
-    await new Promise<void>((r) => setImmediate(r));
+    await turn();
     at = cutStrings(j, out, i, Math.min(out.length, i + CUT_SLICE), at);
   }
   if (at !== j.text.length) throw new Error('cached strings do not add up');

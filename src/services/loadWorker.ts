@@ -3,13 +3,14 @@
 // process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } and
 // { type: 'handover', dir } (a folder the caller removes), then { type: 'done', state } or { type: 'error' }.
 import { fork } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, readStateCacheOf, writeStateCache } from '../node/stateCache';
+import { MEMORY_FS, MEMORY_PREFIX, removeStale, removeStaleInMemory } from '../node/handover';
 import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
 import type { ParseRequest, ParseResponse } from './parseProcess';
 
@@ -35,25 +36,7 @@ const PROCESS_FLAGS = ['--single-threaded'];
 /** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed here. */
 const SILENCE_MS = 60_000;
 
-/** Private folders of parse processes that a stopped window left in a cache folder, older than this, are removed. */
-const STALE_HANDOVER_MS = 10 * 60_000;
-
-/** Removes the folders named `prefix`* in `dir` older than STALE_HANDOVER_MS (left by a window that was stopped). */
-function removeStale(dir: string, prefix: string): void {
-  for (const name of readdirSync(dir)) {
-    if (!name.startsWith(prefix)) continue;
-    try {
-      const p = join(dir, name);
-      if (Date.now() - statSync(p).mtimeMs > STALE_HANDOVER_MS) rmSync(p, { recursive: true, force: true });
-    } catch {
-      // gone meanwhile, or another user's
-    }
-  }
-}
-
-/** A memory file system for handing columns over (Linux: /dev/shm), when it has room for those of a `bytes` trace file. */
-const MEMORY_FS = '/dev/shm';
-
+/** Whether the memory file system (MEMORY_FS) has room for the columns of a `bytes` trace file. */
 function memoryRoomFor(bytes: number): boolean {
   if (process.platform !== 'linux' || !existsSync(MEMORY_FS)) return false;
   try {
@@ -72,8 +55,8 @@ function memoryRoomFor(bytes: number): boolean {
  */
 function handoverDir(req: LoadRequest, inMemory: boolean): string {
   if (inMemory) {
-    removeStale(MEMORY_FS, 'llm-cost-lens-parse-');
-    return mkdtempSync(join(MEMORY_FS, `llm-cost-lens-parse-${process.pid}-`));
+    removeStale(MEMORY_FS, MEMORY_PREFIX);
+    return mkdtempSync(join(MEMORY_FS, `${MEMORY_PREFIX}${process.pid}-`));
   }
   if (!req.cache) return mkdtempSync(join(tmpdir(), `llm-cost-lens-parse-${process.pid}-`));
   mkdirSync(req.cache.dir, { recursive: true });
@@ -184,15 +167,7 @@ function readOnFrom(req: LoadRequest, cached: PackedTraceFileState, onFraction: 
 
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
-  // Columns in memory that a crashed window left (a tmpfs holds them in RAM): removed at every load, not only at the
-  // next hand-over, which a cached file may not need for a long time.
-  if (process.platform === 'linux' && existsSync(MEMORY_FS)) {
-    try {
-      removeStale(MEMORY_FS, 'llm-cost-lens-parse-');
-    } catch {
-      // not listable
-    }
-  }
+  removeStaleInMemory();
   try {
     const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
     // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next

@@ -189,6 +189,33 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.deepEqual(second.position, first.position);
   });
 
+  it('reads a cache hit on the calling thread (no worker starts), giving its event loop a turn per checked column', async () => {
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool());
+    // A worker script that does not exist: the load can only succeed without a worker.
+    const hits: string[] = [];
+    const second = await loadInWorker(join(dir, 'no-such-worker.js'), { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { onSource: (s) => hits.push(s) });
+    assert.deepEqual(hits, ['cache']);
+    assert.equal(second.table.length, first.table.length);
+    assertUsd(stats(select([second.table])).costUsd, stats(select([first.table])).costUsd);
+    // Without a cache entry the worker is needed, and its failure is reported.
+    await assert.rejects(loadInWorker(join(dir, 'no-such-worker.js'), { path: trace, displayName: 't.jsonl', overrides: [], cache: { ...cache, settings: 'v2' } }, new StringPool()));
+    let turns = 0;
+    const file = cacheFileFor(cache.dir, trace);
+    const back = await readStateCache(file, cacheKeyOf(trace, 'v1'), async () => {
+      turns++;
+      await new Promise<void>((r) => setImmediate(r));
+    });
+    assert.ok(back);
+    // One check per id column, one for the trace indexes and one for the trace ids' ends.
+    assert.equal(turns, Object.keys(back.columns.ids).length + 2);
+    // Cancelled while the cache was read: no state.
+    const abort = new AbortController();
+    const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { signal: abort.signal });
+    abort.abort();
+    await assert.rejects(p, LoadCancelled);
+  });
+
   it('reads a grown file from the cache of when it was shorter, then only the new bytes, with the figures of a full read', async () => {
     const live = join(dir, 'live.jsonl');
     const lines = text.split('\n').filter((l) => l && !l.includes('broken'));
