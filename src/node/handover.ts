@@ -1,7 +1,14 @@
-// Private folders through which a parse process hands columns over (see src/services/loadWorker.ts), and the removal
-// of those that a stopped or crashed window left behind.
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+// Big trace files parsed in a process of their own (src/services/parseProcess.ts), which hands the columns over
+// through a private folder (in memory when there is room); and the removal of those folders that a stopped or crashed
+// window left behind. Used by the extension host's loader (node/workerLoad.ts) and, as a fallback, its load worker.
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PriceOverride } from '../core/pricing';
+import type { PackedTraceFileState } from '../core/traceFile';
+import { type CacheKey, readStateCache } from './stateCache';
+import type { LoadRequest, ScanStats } from './workerLoad';
 
 /** A memory file system for handing columns over (Linux: /dev/shm). */
 export const MEMORY_FS = '/dev/shm';
@@ -35,5 +42,182 @@ export function removeStaleInMemory(): void {
     removeStale(MEMORY_FS, MEMORY_PREFIX);
   } catch {
     // not listable
+  }
+}
+
+/** What a parse process is asked (IPC). */
+export interface ParseRequest {
+  path: string;
+  displayName: string;
+  overrides: [string, PriceOverride][];
+  /** Files from this size on are read by several threads, smaller ones by this process's main thread (default: parallelLoad's defaultParallelBytes). */
+  parallelBytes?: number;
+  /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
+  out: string;
+  key: CacheKey;
+  /**
+   * The state-cache file to write as well, once `done` is sent (then `out` is only a handover, in memory, which the
+   * reader removes): the cache write is off the path to the first view.
+   */
+  cacheFile?: string;
+  /** Tests: hold the process (synchronously, as a long write would) this long before writing the columns. */
+  holdBeforeWriteMs?: number;
+}
+
+/** `done`: the calls, the peak memory, the byte ranges, the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
+export type ParseResponse =
+  | { type: 'progress'; fraction: number }
+  /** `at`: the columns were written there instead of `out` (the cache file, when `out`'s memory file system was full). */
+  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; at?: string }
+  | { type: 'error'; message: string };
+
+/** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
+export const PARALLEL_BYTES = 32 * 1024 * 1024;
+
+/** V8 flags of the parse process. */
+const PROCESS_FLAGS = ['--single-threaded'];
+
+/** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed here. */
+const SILENCE_MS = 60_000;
+
+/** Whether the memory file system (MEMORY_FS) has room for the columns of a `bytes` trace file. */
+function memoryRoomFor(bytes: number): boolean {
+  if (process.platform !== 'linux' || !existsSync(MEMORY_FS)) return false;
+  try {
+    const fs = statfsSync(MEMORY_FS);
+    // The columns take ~0.3 bytes per byte of trace (up to ~2 for very short records): room for twice the file, and more.
+    return fs.bavail * fs.bsize > 2 * bytes + 64 * 1024 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A private folder for the columns a parse process hands over: in memory (MEMORY_FS) when `inMemory`; else inside the
+ * cache folder when there is one (so they can be renamed into the cache), else in the system's temp folder. Old ones a
+ * stopped window left are removed first.
+ */
+function handoverDir(req: LoadRequest, inMemory: boolean): string {
+  if (inMemory) {
+    removeStale(MEMORY_FS, MEMORY_PREFIX);
+    return mkdtempSync(join(MEMORY_FS, `${MEMORY_PREFIX}${process.pid}-`));
+  }
+  if (!req.cache) return mkdtempSync(join(tmpdir(), `llm-cost-lens-parse-${process.pid}-`));
+  mkdirSync(req.cache.dir, { recursive: true });
+  removeStale(req.cache.dir, 'parse-');
+  return mkdtempSync(join(req.cache.dir, 'parse-'));
+}
+
+/**
+ * Parses a big file in a child process (`script`: parseProcess.js) that writes the columns to `out`, then reads them
+ * here as a reopen does: the memory of parsing leaves with the process. Undefined when the process could not do it (it
+ * could not start, crashed, went silent, or could not write the file; or `opts.signal` aborted it).
+ */
+async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, out: string, cacheFile: string | undefined, opts: ProcessParseOptions): Promise<ProcessParse | undefined> {
+  let peakRssMb = 0;
+  let scan: ScanStats | undefined;
+  // Where the columns are: `out`, or the cache file when the process could not write `out` (memory full).
+  let at = out;
+  const ok = await new Promise<boolean>((resolve) => {
+    let child: ReturnType<typeof fork>;
+    try {
+      // In VS Code the runtime is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.js (as language servers are run).
+      // --single-threaded: no V8 background threads (concurrent GC, compilation) competing with the parsing threads,
+      // which take every core.
+      child = fork(script, [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+    } catch {
+      resolve(false);
+      return;
+    }
+    let settled = false;
+    let silence: NodeJS.Timeout | undefined;
+    const onAbort = () => settle(false);
+    const settle = (v: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(silence);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (!v) child.kill();
+      resolve(v);
+    };
+    if (opts.signal?.aborted) return settle(false);
+    opts.signal?.addEventListener('abort', onAbort);
+    const listen = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => settle(false), SILENCE_MS);
+    };
+    listen();
+    child.on('message', (m: ParseResponse) => {
+      listen();
+      if (m.type === 'progress') opts.onFraction(m.fraction);
+      else {
+        if (m.type === 'done') {
+          if (m.at) at = m.at;
+          peakRssMb = m.peakRssMb;
+          scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines };
+        }
+        settle(m.type === 'done');
+      }
+    });
+    child.on('error', () => settle(false));
+    // A 'done' sent just before exiting may still be in the channel at 'exit': 'close' comes once it is drained (and,
+    // should it not come, a second later the parse counts as failed).
+    child.on('close', () => settle(false));
+    child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
+    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key, cacheFile } satisfies ParseRequest);
+  });
+  const state = ok && !opts.signal?.aborted ? await readStateCache(at, key, opts.turn) : undefined;
+  return state && { state, peakRssMb, scan };
+}
+
+
+/** A parse in a process of its own: the columns (read back here), the process's peak memory and what its scanner read. */
+export interface ProcessParse {
+  state: PackedTraceFileState;
+  peakRssMb: number;
+  scan?: ScanStats;
+}
+
+export interface ProcessParseOptions {
+  onFraction: (f: number) => void;
+  /** Told the private folder as soon as it is made (a caller that may be ended first removes it then). */
+  onFolder?: (dir: string) => void;
+  /** Ends the process (the parse then gives undefined). */
+  signal?: AbortSignal;
+  /** Awaited between the checks of the columns read back (the caller's event loop gets turns). */
+  turn?: () => Promise<void>;
+}
+
+/**
+ * Parses a big file in a process of its own (`script`: parseProcess.js) and reads its columns back. They come through
+ * a private folder, removed here in any case: in memory when it has room (written and read back without the disk,
+ * ~0.1 s less for a million calls, and no wait on a busy disk; the process then writes the cache itself once they are
+ * taken), else on disk, renamed into the cache (`cacheFile`) afterwards. Undefined when the process could not parse it.
+ */
+export async function parseInOwnProcess(script: string, req: LoadRequest, key: CacheKey, cacheFile: string | undefined, size: number, opts: ProcessParseOptions): Promise<ProcessParse | undefined> {
+  const inMemory = req.memoryHandover !== false && memoryRoomFor(size);
+  let dir: string | undefined;
+  try {
+    dir = handoverDir(req, inMemory);
+    opts.onFolder?.(dir);
+    const out = join(dir, 'columns.cols');
+    const r = await parseInProcess(script, req, key, out, inMemory ? cacheFile : undefined, opts);
+    // Into the cache (same folder, so a rename), which other windows then read.
+    if (r && cacheFile && !inMemory) {
+      try {
+        renameSync(out, cacheFile);
+      } catch {
+        // not cached
+      }
+    }
+    return r;
+  } catch {
+    return undefined; // no folder: parsed by the caller
+  } finally {
+    try {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // in use (Windows): the next load in that folder removes old ones
+    }
   }
 }

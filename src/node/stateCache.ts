@@ -233,6 +233,43 @@ function allIn(col: Int32Array, n: number, below: number): boolean {
   return true;
 }
 
+/** The header of a cache file (and its length), or undefined when the file does not start as one. */
+function readHeader(fd: number, size: number): { h: Header; headLen: number } | undefined {
+  if (size < 16) return undefined;
+  const lead = Buffer.alloc(16);
+  readExactly(fd, lead, 0);
+  if (!lead.subarray(0, 8).equals(FILE_MAGIC)) return undefined;
+  const headLen = lead.readUInt32LE(8);
+  if (headLen > MAX_HEADER || 16 + headLen > size) return undefined;
+  const headBytes = Buffer.alloc(headLen);
+  readExactly(fd, headBytes, 16);
+  const h = JSON.parse(headBytes.toString('utf8')) as Header;
+  if (h?.magic !== MAGIC || !h.key) return undefined;
+  return { h, headLen };
+}
+
+/**
+ * How many bytes of the trace file a cache entry of the file when it was shorter holds (`readStateCacheOf` would give
+ * it as `earlier`), read from its header only; undefined when there is no such entry (none, the same file, another).
+ */
+export function earlierCacheOffset(file: string, key: CacheKey): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const head = readHeader(fd, fstatSync(fd).size);
+    const offset = head?.h.meta?.position?.offset;
+    return head && earlierKey(head.h.key, key) && Number.isSafeInteger(offset) ? offset : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads a cache entry when it matches `key`; anything else (missing, another key, truncated, corrupt, malformed)
  * gives undefined and the file is read from its start. A cache is never trusted beyond these checks: the layout must
@@ -259,16 +296,9 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
   const fd = fh.fd;
   try {
     const size = fstatSync(fd).size;
-    if (size < 16) return undefined;
-    const lead = Buffer.alloc(16);
-    readExactly(fd, lead, 0);
-    if (!lead.subarray(0, 8).equals(FILE_MAGIC)) return undefined;
-    const headLen = lead.readUInt32LE(8);
-    if (headLen > MAX_HEADER || 16 + headLen > size) return undefined;
-    const headBytes = Buffer.alloc(headLen);
-    readExactly(fd, headBytes, 16);
-    const h = JSON.parse(headBytes.toString('utf8')) as Header;
-    if (h?.magic !== MAGIC || !h.key) return undefined;
+    const head = readHeader(fd, size);
+    if (!head) return undefined;
+    const { h, headLen } = head;
     const earlier = !sameKey(h.key, key);
     if (earlier && !(orEarlier && earlierKey(h.key, key))) return undefined;
     const n = h.length;

@@ -4,8 +4,9 @@ import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceOverride } from '../core/pricing';
 import { type PackedTraceFileState, type TraceFileState, unpackState } from '../core/traceFile';
-import { removeStaleInMemory } from './handover';
-import { cacheFileFor, cacheKeyOf, readStateCache } from './stateCache';
+import { dirname, join } from 'node:path';
+import { PARALLEL_BYTES, parseInOwnProcess, removeStaleInMemory } from './handover';
+import { type CacheKey, cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache } from './stateCache';
 
 export interface LoadRequest {
   path: string;
@@ -58,28 +59,62 @@ type LoadOptions = { signal?: AbortSignal; onProgress?: (fraction: number) => vo
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /**
- * Reads a whole trace file so the caller's event loop stays free, and merges the result into `pool`: from the state
- * cache when it holds the file as it is (read here: the reads run on libuv's threads, the checks a column per
- * event-loop turn, and no worker has to start first), else in a worker thread (a parse, or the cache of the file when
- * it was shorter and then its new bytes). `signal` aborts (the worker is terminated); `onProgress` gets 0..1.
+ * Reads a whole trace file so the caller's event loop stays free, and merges the result into `pool`. Started from
+ * here, without a worker in between: the state cache when it holds the file as it is (the reads run on libuv's
+ * threads, the checks a column per event-loop turn), and the parse of a big file in a process of its own (whose
+ * columns are read back the same way). Anything else in the load worker (`workerScript`, whose folder also holds
+ * parseProcess.js): a parse in the worker, the cache of the file when it was shorter and then its new bytes, and a
+ * big file whose parse process failed. `signal` aborts (the worker or process is ended); `onProgress` gets 0..1.
  */
 export async function loadInWorker(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions = {}): Promise<TraceFileState> {
-  if (req.cache) {
+  // (What a load worker does at every load, off the way to the view here.)
+  setImmediate(removeStaleInMemory);
+  const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
+  let key: CacheKey | undefined;
+  let size: number;
+  try {
+    // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
+    // start sees another size and reads on from these columns (they are an earlier version's), never trusting them
+    // as the whole file.
+    key = cacheKeyOf(req.path, req.cache?.settings ?? '');
+    size = key.size;
+  } catch {
+    // unreadable or gone: the worker reports what is wrong
+    return loadInThread(workerScript, req, pool, opts);
+  }
+  if (cacheFile) {
     let found: PackedTraceFileState | undefined;
     try {
-      found = await readStateCache(cacheFileFor(req.cache.dir, req.path), cacheKeyOf(req.path, req.cache.settings), turn);
+      found = await readStateCache(cacheFile, key, turn);
     } catch {
-      // unreadable (or the trace file gone): the worker reads the file and reports what is wrong
+      // unreadable: parsed
     }
     if (opts.signal?.aborted) throw new LoadCancelled();
     if (found) {
       opts.onSource?.('cache', {});
-      // (What a load worker does at every load, off the way to the view here.)
-      setImmediate(removeStaleInMemory);
       return adopt(found, req, pool);
     }
   }
-  return loadInThread(workerScript, req, pool, opts);
+  const big = !req.mapping && size >= (req.parallelBytes ?? PARALLEL_BYTES);
+  // The cache of the file when it was shorter (a live trace that grew) is read on by the worker.
+  const grown = cacheFile !== undefined && earlierCacheOffset(cacheFile, key) !== undefined;
+  if (!big || req.ownProcess === false || grown) return loadInThread(workerScript, req, pool, opts);
+  let last = 0;
+  const r = await parseInOwnProcess(join(dirname(workerScript), 'parseProcess.js'), req, key, cacheFile, size, {
+    onFraction: (f) => {
+      last = f;
+      opts.onProgress?.(f);
+    },
+    signal: opts.signal,
+    turn,
+  });
+  if (opts.signal?.aborted) throw new LoadCancelled();
+  if (r) {
+    opts.onSource?.('process', { processPeakRssMb: r.peakRssMb, scan: r.scan });
+    return adopt(r.state, req, pool);
+  }
+  // Parsed in the worker after all: its progress goes on from where the process left it.
+  return loadInThread(workerScript, { ...req, ownProcess: false }, pool, { ...opts, onProgress: opts.onProgress && ((f) => opts.onProgress!(last + (1 - last) * f)) });
 }
 
 /**

@@ -2,17 +2,14 @@
 // columns: from the state cache (or the cache of the file when it was shorter, then its new bytes), parsed in a child
 // process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } and
 // { type: 'handover', dir } (a folder the caller removes), then { type: 'done', state } or { type: 'error' }.
-import { fork } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { StringPool } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
-import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCache, readStateCacheOf, writeStateCache } from '../node/stateCache';
-import { MEMORY_FS, MEMORY_PREFIX, removeStale, removeStaleInMemory } from '../node/handover';
+import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCacheOf, writeStateCache } from '../node/stateCache';
+import { PARALLEL_BYTES, parseInOwnProcess, removeStaleInMemory } from '../node/handover';
 import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
-import type { ParseRequest, ParseResponse } from './parseProcess';
 
 // Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer (then
 // with the scanner's LLM_COST_LENS_WASM setting applied).
@@ -26,101 +23,6 @@ const parsing = (): Parsing => {
     ...(require('../node/traceReader') as typeof import('../node/traceReader')),
   };
 };
-
-/** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
-const PARALLEL_BYTES = 32 * 1024 * 1024;
-
-/** V8 flags of the parse process. */
-const PROCESS_FLAGS = ['--single-threaded'];
-
-/** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed here. */
-const SILENCE_MS = 60_000;
-
-/** Whether the memory file system (MEMORY_FS) has room for the columns of a `bytes` trace file. */
-function memoryRoomFor(bytes: number): boolean {
-  if (process.platform !== 'linux' || !existsSync(MEMORY_FS)) return false;
-  try {
-    const fs = statfsSync(MEMORY_FS);
-    // The columns take ~0.3 bytes per byte of trace (up to ~2 for very short records): room for twice the file, and more.
-    return fs.bavail * fs.bsize > 2 * bytes + 64 * 1024 * 1024;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A private folder for the columns a parse process hands over: in memory (MEMORY_FS) when `inMemory`; else inside the
- * cache folder when there is one (so they can be renamed into the cache), else in the system's temp folder. Old ones a
- * stopped window left are removed first.
- */
-function handoverDir(req: LoadRequest, inMemory: boolean): string {
-  if (inMemory) {
-    removeStale(MEMORY_FS, MEMORY_PREFIX);
-    return mkdtempSync(join(MEMORY_FS, `${MEMORY_PREFIX}${process.pid}-`));
-  }
-  if (!req.cache) return mkdtempSync(join(tmpdir(), `llm-cost-lens-parse-${process.pid}-`));
-  mkdirSync(req.cache.dir, { recursive: true });
-  removeStale(req.cache.dir, 'parse-');
-  return mkdtempSync(join(req.cache.dir, 'parse-'));
-}
-
-/**
- * Parses a big file in a child process (parseProcess.js, next to this script) that writes the columns to `out`, then
- * reads them here as a reopen does: the memory of parsing leaves with the process. Undefined when the process could
- * not do it (it could not start, crashed, went silent, or could not write the file): the caller parses here instead.
- */
-async function parseInProcess(req: LoadRequest, key: CacheKey, out: string, cacheFile: string | undefined, onFraction: (f: number) => void): Promise<{ state: PackedTraceFileState; peakRssMb: number; scan?: ScanStats } | undefined> {
-  let peakRssMb = 0;
-  let scan: ScanStats | undefined;
-  // Where the columns are: `out`, or the cache file when the process could not write `out` (memory full).
-  let at = out;
-  const ok = await new Promise<boolean>((resolve) => {
-    let child: ReturnType<typeof fork>;
-    try {
-      // In VS Code the runtime is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.js (as language servers are run).
-      // --single-threaded: no V8 background threads (concurrent GC, compilation) competing with the parsing threads,
-      // which take every core.
-      child = fork(join(__dirname, 'parseProcess.js'), [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
-    } catch {
-      resolve(false);
-      return;
-    }
-    let settled = false;
-    let silence: NodeJS.Timeout | undefined;
-    const settle = (v: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(silence);
-      if (!v) child.kill();
-      resolve(v);
-    };
-    const listen = () => {
-      clearTimeout(silence);
-      silence = setTimeout(() => settle(false), SILENCE_MS);
-    };
-    listen();
-    child.on('message', (m: ParseResponse) => {
-      listen();
-      if (m.type === 'progress') onFraction(m.fraction);
-      else {
-        if (m.type === 'done') {
-          if (m.at) at = m.at;
-          peakRssMb = m.peakRssMb;
-          scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines };
-        }
-        settle(m.type === 'done');
-      }
-    });
-    child.on('error', () => settle(false));
-    // A 'done' sent just before exiting may still be in the channel at 'exit': 'close' comes once it is drained (and,
-    // should it not come, a second later the parse counts as failed).
-    child.on('close', () => settle(false));
-    child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
-    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key, cacheFile } satisfies ParseRequest);
-  });
-  const state = ok ? await readStateCache(at, key) : undefined;
-  return state && { state, peakRssMb, scan };
-}
 
 /** A cache of the file when it was shorter is read on from when at most this much was appended since; else it is parsed again. */
 const GROWN_READ_LIMIT = 64 * 1024 * 1024;
@@ -208,29 +110,9 @@ parentPort?.on('message', async (req: LoadRequest) => {
     const big = !req.mapping && size >= parallelBytes;
     let fraction = onFraction;
     if (big && req.ownProcess !== false) {
-      // The columns come through a private folder: the host removes it in any case (this worker may be ended first).
-      // In memory, the columns are written and read back without the disk (~0.1 s less for a million calls, and no
-      // wait on a busy disk), and the process writes the cache once they are taken; else they are renamed into it.
-      const inMemory = req.memoryHandover !== false && memoryRoomFor(size);
-      let dir: string | undefined;
-      let r: Awaited<ReturnType<typeof parseInProcess>>;
-      try {
-        dir = handoverDir(req, inMemory);
-        post({ type: 'handover', dir });
-        const out = join(dir, 'columns.cols');
-        r = await parseInProcess(req, key ?? cacheKeyOf(req.path, ''), out, inMemory ? cacheFile : undefined, onFraction);
-        // Into the cache (same folder, so a rename), which other windows then read.
-        if (r && cacheFile && !inMemory) renameSync(out, cacheFile);
-      } catch {
-        // no folder, or no rename: parsed here / not cached
-      } finally {
-        // Before posting: the host ends this worker as soon as the columns arrive (and removes the folder if this cannot).
-        try {
-          if (dir) rmSync(dir, { recursive: true, force: true });
-        } catch {
-          // in use (Windows): the host tries again
-        }
-      }
+      // (The host removes the private folder in any case: this worker may be ended first.) Removed before posting: the
+      // host ends this worker as soon as the columns arrive.
+      const r = await parseInOwnProcess(join(__dirname, 'parseProcess.js'), req, key ?? cacheKeyOf(req.path, ''), cacheFile, size, { onFraction, onFolder: (dir) => post({ type: 'handover', dir }) });
       if (r) {
         post({ type: 'done', state: r.state, fromCache: false, parsedIn: 'process', processPeakRssMb: r.peakRssMb, scan: r.scan });
         return;

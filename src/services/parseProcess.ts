@@ -7,35 +7,11 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';
-import { PriceBook, type PriceOverride } from '../core/pricing';
+import { PriceBook } from '../core/pricing';
 import { loadParallelPacked } from '../node/parallelLoad';
 import { applyScannerEnv } from '../node/scannerEnv';
-import { type CacheKey, writeStateCache } from '../node/stateCache';
-
-export interface ParseRequest {
-  path: string;
-  displayName: string;
-  overrides: [string, PriceOverride][];
-  /** Files from this size on are read by several threads, smaller ones by this process's main thread (default: parallelLoad's defaultParallelBytes). */
-  parallelBytes?: number;
-  /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
-  out: string;
-  key: CacheKey;
-  /**
-   * The state-cache file to write as well, once `done` is sent (then `out` is only a handover, in memory, which the
-   * reader removes): the cache write is off the path to the first view.
-   */
-  cacheFile?: string;
-  /** Tests: hold the process (synchronously, as a long write would) this long before writing the columns. */
-  holdBeforeWriteMs?: number;
-}
-
-/** `done`: the calls, the peak memory, the byte ranges, the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
-export type ParseResponse =
-  | { type: 'progress'; fraction: number }
-  /** `at`: the columns were written there instead of `out` (the cache file, when `out`'s memory file system was full). */
-  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; at?: string }
-  | { type: 'error'; message: string };
+import type { ParseRequest, ParseResponse } from '../node/handover';
+import { writeStateCache } from '../node/stateCache';
 
 /** Sends a message; false when it could not go (the parent is gone). */
 const send = (m: ParseResponse) =>
