@@ -268,6 +268,22 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.equal(claims.read(), size);
   });
 
+  it('merges ranges whose tag columns differ (a tag only in the first range, one only in the last) as one reader reads them', async () => {
+    const f = join(dir, 'tags.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const tags: Record<string, string> = { feature: `f${i % 7}` };
+      if (i < 1000) tags.early = `e${i % 3}`;
+      if (i > 5000) tags.late = `l${i % 5}`;
+      lines.push(JSON.stringify({ model: 'gpt-4o', input_tokens: 100 + i, output_tokens: 7, trace_id: `t${i >> 2}`, metadata: tags }));
+    }
+    writeFileSync(f, lines.join('\n') + '\n');
+    const r = await loadParallel(f, { pool: new StringPool(), final: true, workers: 3, minParallelBytes: 0, displayName: 't.jsonl' });
+    assert.equal(r.ranges, 3);
+    assertSameState(r.state, sequential(f), 'tags');
+    await samePacked(f, { final: true, workers: 3, minParallelBytes: 0, displayName: 't.jsonl' }, 'tags in some ranges only');
+  });
+
   it('merges into a shared pool that already holds strings of other files', async () => {
     const pool = new StringPool();
     pool.id('search');
