@@ -172,10 +172,11 @@ async function childOurs(mode, file) {
 }
 
 /**
- * A new VS Code window on a file: the extension's load worker (dist/loadWorker.js), then the tree's first level.
- * `first`: the file is parsed (a cache key no earlier run wrote: `settings`), its state cache written, and the load and
- * the largest event-loop gap on this thread measured. `reopen`, in a fresh process as a new window is: the cache is
- * found, the columns handed over and the first level built, on a fresh string pool.
+ * A new VS Code window on a file: the extension's loader (`loadInWorker`: the state cache read on this thread, a big
+ * file parsed in a process of its own, dist/parseProcess.js; dist/loadWorker.js for the rest), then the tree's first
+ * level. `first`: the file is parsed (a cache key no earlier run wrote: `settings`), its state cache written, and the
+ * load and the largest event-loop gap on this thread measured. `reopen`, in a fresh process as a new window is: the
+ * cache is found, the columns read and the first level built, on a fresh string pool.
  */
 async function childReopen(file, phase, settings) {
   const { StringPool } = require(join(OUT, 'core/callTable.js'));
@@ -452,7 +453,7 @@ async function main() {
   for (const e of extras) {
     console.log(`\n${e.size} (parallel-loaded table): report regrouped by model ${f(e.regroupModelMs)} ms, by user ${f(e.regroupUserMs)} ms; time range 7d ${f(e.timeRangeMs)} ms; RSS after load ${f(e.storeRssMb)} MB`);
     const ro = e.reopen;
-    console.log(`  reopen (three new windows, state cache hit; median): columns in the store ${f(ro.tableMs)} ms, first tree level ${f(ro.ms)} ms (max ${f(ro.msMax)}); max event-loop gap ${f(ro.eventLoopMaxMs)} ms; RSS ${f(ro.rssMb)} MB; first load through the worker ${f(ro.firstMs)} ms (max event-loop gap ${f(ro.firstEventLoopMaxMs)} ms; the cache written ${f(ro.cachedAfterMs)} ms after)`);
+    console.log(`  reopen (three new windows, state cache hit; median): columns in the store ${f(ro.tableMs)} ms, first tree level ${f(ro.ms)} ms (max ${f(ro.msMax)}); max event-loop gap ${f(ro.eventLoopMaxMs)} ms; RSS ${f(ro.rssMb)} MB; first load through the extension's loader ${f(ro.firstMs)} ms (max event-loop gap ${f(ro.firstEventLoopMaxMs)} ms; the cache written ${f(ro.cachedAfterMs)} ms after)`);
     console.log(`  tree (feature > user > model, costliest path open): build ${f(e.treeBuildMs)} ms; regroup (feature > user > model <-> model > feature > user) ${f(e.treeRegroupMs)} ms (median of 5, max ${f(e.treeRegroupMaxMs)}); time range 7d <-> 24h ${f(e.treeRangeMs)} ms; ` +
       `tooltip (percentiles) of the biggest group, ${f(e.treeTooltipCalls)} calls: ${f(e.treeTooltipMs)} ms`);
     console.log(`  append 1,000 lines -> read the new bytes + update the open tree: ${f(e.incrementalMs)} ms (of which reading ${f(e.incrementalReadMs)} ms; median of 5; ` +

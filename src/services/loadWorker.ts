@@ -1,7 +1,9 @@
 // Worker-thread entry (dist/loadWorker.js): reads one trace file off the extension host's thread and sends back its
 // columns: from the state cache (or the cache of the file when it was shorter, then its new bytes), parsed in a child
-// process (big files), or parsed here. Messages: in LoadRequest; out { type: 'progress', fraction } and
-// { type: 'handover', dir } (a folder the caller removes), then { type: 'done', state } or { type: 'error' }.
+// process (big files), or parsed here. (The extension host reads a cache hit and starts the parse process of a big file
+// itself, node/workerLoad.ts: it starts this worker for the rest, and when that process fails, with ownProcess false.)
+// Messages: in LoadRequest; out { type: 'progress', fraction } and { type: 'handover', dir } (a folder the caller
+// removes), then { type: 'done', state } or { type: 'error' }.
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
