@@ -1,8 +1,10 @@
 // Big trace files parsed in a process of their own (src/services/parseProcess.ts), which hands the columns over
 // through a private folder (in memory when there is room); and the removal of those folders that a stopped or crashed
-// window left behind. Used by the extension host's loader (node/workerLoad.ts) and, as a fallback, its load worker.
+// window left behind. Used by the extension host's loader (node/workerLoad.ts) and by the load worker (a grown file that
+// must be parsed again after all).
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PriceOverride } from '../core/pricing';
@@ -118,6 +120,7 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
   let scan: ScanStats | undefined;
   // Where the columns are: `out`, or the cache file when the process could not write `out` (memory full).
   let at = out;
+  if (opts.signal?.aborted) return undefined;
   const ok = await new Promise<boolean>((resolve) => {
     let child: ReturnType<typeof fork>;
     try {
@@ -140,7 +143,6 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
       if (!v) child.kill();
       resolve(v);
     };
-    if (opts.signal?.aborted) return settle(false);
     opts.signal?.addEventListener('abort', onAbort);
     const listen = () => {
       clearTimeout(silence);
@@ -214,10 +216,7 @@ export async function parseInOwnProcess(script: string, req: LoadRequest, key: C
   } catch {
     return undefined; // no folder: parsed by the caller
   } finally {
-    try {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // in use (Windows): the next load in that folder removes old ones
-    }
+    // (Asynchronously: a big file in a memory file system takes ~20 ms to remove.)
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined); // in use (Windows): the next load in that folder removes old ones
   }
 }

@@ -72,7 +72,10 @@ export interface ParallelLoadOptions {
   pool: StringPool;
   /** Price overrides (the workers build their PriceBook from them). */
   overrides?: [string, PriceOverride][];
-  /** The PriceBook of the single-reader fallback; default: one built from `overrides`. */
+  /**
+   * The PriceBook of the single-reader fallback and of the calling thread's ranges (`callerReads`); default: one built
+   * from `overrides`. It must price as `overrides` do: the workers build theirs from them.
+   */
   prices?: PriceBook;
   /** True when the file is complete (CLI): an unterminated last line is parsed or reported rather than held back. */
   final: boolean;
@@ -365,7 +368,8 @@ async function internParts(pool: StringPool, parts: readonly RangeDone[]): Promi
  * scanner, and merges their columns in order into one table with the same rows, line numbers, problems and costs as
  * the single reader. Files that need one reader (pretty-printed multi-line documents, Claude Code / OTel
  * de-duplication, Codex model state, a field mapping) are read by the single reader (fast path) instead.
- * The calling thread only splits the file, interns the strings in slices and copies columns.
+ * The calling thread splits the file, reads ranges too with `callerReads` (else it only waits), interns the strings in
+ * slices and copies columns.
  */
 export async function loadParallel(path: string, opts: ParallelLoadOptions): Promise<ParallelLoadResult> {
   const file = opts.displayName ?? path;

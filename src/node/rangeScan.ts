@@ -26,6 +26,8 @@ export function scanRanges(req: RangeRequest, prices: PriceBook, done: (part: Ra
     let first = true;
     while (range) {
       const { part, transfer } = scanRange(req, fd, claims, range.start, first ? req.reserveUntil : undefined, prices, onChunk);
+      // The file needs the single reader: the other readers stop where they are (what they read is not used).
+      if (part.stateful || part.multiline) claims.stopAll();
       done(part, transfer);
       if (part.stateful || part.multiline) return;
       first = false;

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import type { PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/4';
+const MAGIC = 'llm-cost-lens/state-cache/5';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -36,7 +36,10 @@ export function cacheFileFor(dir: string, tracePath: string): string {
 }
 
 /*
- * File layout (little-endian): "LCLCACHE", u32 header length, u32 0, the header (UTF-8 JSON), zero padding to 8 bytes,
+ * File layout (little-endian): "LCLCACHE", u32 header length, u32 prelude length, the prelude (UTF-8 JSON: magic, key
+ * and the trace file's offset read up to: a reader decides from it alone whether the entry is of any use, without
+ * parsing the header, which holds a Claude Code transcript's message ids: tens of MB), the header (UTF-8 JSON), zero
+ * padding to 8 bytes,
  * then each column's first `length` values in header order (each padded to 8 bytes), the trace ids' ends (u32, count + 1)
  * and bytes (each padded to 8 bytes), the string lengths (u32 each), and the strings joined (UTF-16LE: every JS string round-trips, lone surrogates included). Reading puts the columns
  * straight into one block of shared memory with room for appends: no deserialising, no copy on the way to the store.
@@ -134,19 +137,22 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     traces: { count: c.traces.count, bytes: c.traces.count > 0 ? c.traces.ends[c.traces.count] : 0 },
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const prelude = Buffer.from(JSON.stringify({ magic: MAGIC, key, offset: state.position.offset } satisfies Prelude), 'utf8');
   const fd = openSync(tmp, 'w');
   let written = false;
   try {
     const lead = Buffer.alloc(16);
     FILE_MAGIC.copy(lead, 0);
     lead.writeUInt32LE(head.length, 8);
+    lead.writeUInt32LE(prelude.length, 12);
     writeSync(fd, lead);
+    writeSync(fd, prelude);
     writeSync(fd, head);
     const zeros = Buffer.alloc(8);
     const padTo = (n: number) => {
       if (pad8(n) > n) writeSync(fd, zeros, 0, pad8(n) - n);
     };
-    padTo(16 + head.length);
+    padTo(16 + prelude.length + head.length);
     for (const { arr } of cols) {
       const bytes = Buffer.from(arr.buffer, arr.byteOffset, c.length * arr.BYTES_PER_ELEMENT);
       writeSync(fd, bytes);
@@ -196,8 +202,8 @@ class BadCache extends Error {}
 
 /**
  * Fills each region from the file, in pieces read concurrently (~35 ms instead of ~60 ms for 130 MB here), and runs
- * each region's `check` as soon as its bytes are in, while the other reads go on (one check at a time, in file order
- * of completion; `turn`, when given, is awaited before each, so a caller's event loop gets a turn between them). Throws
+ * each region's `check` as soon as its bytes are in, while the other reads go on (one check at a time, in order of
+ * completion; `turn`, when given, is awaited before each, so a caller's event loop gets a turn between them). Throws
  * BadCache when a check fails.
  */
 async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: number; check?: () => boolean }[], turn?: () => Promise<void>): Promise<void> {
@@ -213,7 +219,9 @@ async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: numb
   const jobs = regions.map(async ({ into, at, check }) => {
     const pieces: Promise<void>[] = [];
     for (let o = 0; o < into.length; o += PIECE) pieces.push(piece(into.subarray(o, Math.min(into.length, o + PIECE)), at + o));
-    await Promise.all(pieces);
+    // Every piece settles before the region counts as read or failed (the file is closed after all of them).
+    const got = await Promise.allSettled(pieces);
+    for (const r of got) if (r.status === 'rejected') throw r.reason;
     if (!check) return;
     const run = checking.then(async () => {
       await turn?.();
@@ -222,7 +230,7 @@ async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: numb
     checking = run.catch(() => undefined);
     await run;
   });
-  // Every read settles before the file is closed, whatever failed first.
+  // Every region settles before the file is closed, whatever failed first.
   const results = await Promise.allSettled(jobs);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
@@ -233,19 +241,40 @@ function allIn(col: Int32Array, n: number, below: number): boolean {
   return true;
 }
 
-/** The header of a cache file (and its length), or undefined when the file does not start as one. */
-function readHeader(fd: number, size: number): { h: Header; headLen: number } | undefined {
+/** What a cache file says of itself before its header. */
+interface Prelude {
+  magic: string;
+  key: CacheKey;
+  /** The trace file's bytes the columns hold (`position.offset`). */
+  offset: number;
+}
+
+/** A prelude holds a key and a number: more is not a prelude. */
+const MAX_PRELUDE = 64 * 1024;
+
+/** The prelude of a cache file and where its header is, or undefined when the file does not start as one. */
+function readPrelude(fd: number, size: number): { p: Prelude; headAt: number; headLen: number } | undefined {
   if (size < 16) return undefined;
   const lead = Buffer.alloc(16);
   readExactly(fd, lead, 0);
   if (!lead.subarray(0, 8).equals(FILE_MAGIC)) return undefined;
   const headLen = lead.readUInt32LE(8);
-  if (headLen > MAX_HEADER || 16 + headLen > size) return undefined;
-  const headBytes = Buffer.alloc(headLen);
-  readExactly(fd, headBytes, 16);
+  const preludeLen = lead.readUInt32LE(12);
+  if (headLen > MAX_HEADER || preludeLen > MAX_PRELUDE || 16 + preludeLen + headLen > size) return undefined;
+  const bytes = Buffer.alloc(preludeLen);
+  readExactly(fd, bytes, 16);
+  const p = JSON.parse(bytes.toString('utf8')) as Prelude;
+  if (p?.magic !== MAGIC || !p.key || typeof p.key !== 'object' || !Number.isSafeInteger(p.offset)) return undefined;
+  return { p, headAt: 16 + preludeLen, headLen };
+}
+
+/** The header of a cache file whose prelude was read; undefined when it does not belong to it. */
+function readHeader(fd: number, at: { p: Prelude; headAt: number; headLen: number }): Header | undefined {
+  const headBytes = Buffer.alloc(at.headLen);
+  readExactly(fd, headBytes, at.headAt);
   const h = JSON.parse(headBytes.toString('utf8')) as Header;
-  if (h?.magic !== MAGIC || !h.key) return undefined;
-  return { h, headLen };
+  if (h?.magic !== MAGIC || !h.key || !sameKey(h.key, at.p.key) || h.meta?.position?.offset !== at.p.offset) return undefined;
+  return h;
 }
 
 /**
@@ -260,9 +289,8 @@ export function earlierCacheOffset(file: string, key: CacheKey): number | undefi
     return undefined;
   }
   try {
-    const head = readHeader(fd, fstatSync(fd).size);
-    const offset = head?.h.meta?.position?.offset;
-    return head && earlierKey(head.h.key, key) && Number.isSafeInteger(offset) ? offset : undefined;
+    const at = readPrelude(fd, fstatSync(fd).size);
+    return at && earlierKey(at.p.key, key) ? at.p.offset : undefined;
   } catch {
     return undefined;
   } finally {
@@ -296,11 +324,14 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
   const fd = fh.fd;
   try {
     const size = fstatSync(fd).size;
-    const head = readHeader(fd, size);
-    if (!head) return undefined;
-    const { h, headLen } = head;
-    const earlier = !sameKey(h.key, key);
-    if (earlier && !(orEarlier && earlierKey(h.key, key))) return undefined;
+    // Whether the entry is of use is decided from its prelude: the header is read and parsed only then.
+    const pre = readPrelude(fd, size);
+    if (!pre) return undefined;
+    const earlier = !sameKey(pre.p.key, key);
+    if (earlier && !(orEarlier && earlierKey(pre.p.key, key))) return undefined;
+    const h = readHeader(fd, pre);
+    if (!h) return undefined;
+    const headEnd = pre.headAt + pre.headLen;
     const n = h.length;
     if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(h.columns) || !h.strings || !h.traces) return undefined;
     const { count: traceCount, bytes: traceBytes } = h.traces;
@@ -321,7 +352,7 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
       if (c.group === 'numeric' ? NUMERIC_TYPES[c.name] !== c.type : c.group !== 'ids' || c.type !== 'Int32Array' || (!PACKED_COLUMNS.ids.includes(c.name) && !c.name.startsWith('tag:'))) return undefined;
     }
     // The layout must add up to the file's size.
-    let at = pad8(16 + headLen);
+    let at = pad8(headEnd);
     const places = h.columns.map((c) => {
       const bytes = n * TYPES[c.type].BYTES_PER_ELEMENT;
       const p = { ...c, at, bytes };

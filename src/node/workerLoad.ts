@@ -67,6 +67,7 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
  * big file whose parse process failed. `signal` aborts (the worker or process is ended); `onProgress` gets 0..1.
  */
 export async function loadInWorker(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions = {}): Promise<TraceFileState> {
+  if (opts.signal?.aborted) throw new LoadCancelled();
   // (What a load worker does at every load, off the way to the view here.)
   setImmediate(removeStaleInMemory);
   const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
@@ -96,9 +97,10 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
     }
   }
   const big = !req.mapping && size >= (req.parallelBytes ?? PARALLEL_BYTES);
-  // The cache of the file when it was shorter (a live trace that grew) is read on by the worker.
-  const grown = cacheFile !== undefined && earlierCacheOffset(cacheFile, key) !== undefined;
-  if (!big || req.ownProcess === false || grown) return loadInThread(workerScript, req, pool, opts);
+  if (!big || req.ownProcess === false) return loadInThread(workerScript, req, pool, opts);
+  // The cache of the file when it was shorter (a live trace that grew) is read on by the worker (from its prelude: no
+  // header parsed here).
+  if (cacheFile !== undefined && earlierCacheOffset(cacheFile, key) !== undefined) return loadInThread(workerScript, req, pool, opts);
   let last = 0;
   const r = await parseInOwnProcess(join(dirname(workerScript), 'parseProcess.js'), req, key, cacheFile, size, {
     onFraction: (f) => {
@@ -129,6 +131,7 @@ async function adopt(state: PackedTraceFileState, req: LoadRequest, pool: String
 }
 
 function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {
+  if (opts.signal?.aborted) return Promise.reject(new LoadCancelled());
   return new Promise((resolve, reject) => {
     const w = new Worker(workerScript);
     // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).

@@ -1,5 +1,6 @@
-// Child-process entry (dist/parseProcess.js, forked by the load worker): parses one big trace file in byte ranges
-// (worker threads of this process), writes its columns as a state-cache file and exits. Parsing a million calls takes
+// Child-process entry (dist/parseProcess.js, forked by the extension's loader, node/workerLoad.ts, or by the load
+// worker when it reads on a grown file it must parse again after all): parses one big trace file in byte ranges
+// (this process's main thread and worker threads, sharing the ranges), writes its columns as a state-cache file and exits. Parsing a million calls takes
 // ~600 MB at its peak, and much of what it frees (buffers of a few MB) the C allocator keeps for the process that freed
 // it: in a process of its own, all of it goes back to the system when the parse ends, and the extension host only
 // reads the finished columns (as on a reopen: ~280 MB for a million calls instead of 310-430 MB).

@@ -268,6 +268,62 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assert.equal(claims.read(), size);
   });
 
+  it('a range taken while its reader is between chunks: the reader stops at the new end, the thief reads the rest, every line once', () => {
+    const size = statSync(trace).size;
+    const bytes = readFileSync(trace);
+    const memory = RangeClaims.memory(3);
+    const claims = new RangeClaims(memory);
+    const cut = bytes.indexOf(10, Math.floor((size * 3) / 4)) + 1;
+    claims.init(0, 0, cut);
+    claims.init(1, cut, size);
+    claims.init(2, size, size); // done: the thief
+    const parts: RangeDone[] = [];
+    const prices = new PriceBook();
+    const fd = openSync(trace, 'r');
+    let taken: { start: number; end: number } | undefined;
+    let chunks = 0;
+    const req = (party: number, start: number) => ({ path: trace, file: 't.jsonl', start, final: true, overrides: [], claims: memory, party, minStealBytes: 8192, chunkBytes: 4096, reserveUntil: party === 0 ? size : undefined });
+    try {
+      // Party 0's rest is the largest after two chunks: the thief takes its second half there.
+      scanRanges(req(0, 0), prices, (part) => parts.push(part), () => {
+        if (++chunks === 2) taken = claims.steal(2, fd, 8192);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    assert.ok(taken && taken.start > 2 * 4096 && taken.end === cut, `taken ${JSON.stringify(taken)}`);
+    assert.equal(parts[0].endOffset, taken.start, 'the reader stopped where its range now ends');
+    scanRanges(req(2, taken.start), prices, (part) => parts.push(part));
+    scanRanges(req(1, cut), prices, (part) => parts.push(part));
+    parts.sort((a, b) => a.start - b.start);
+    for (let k = 1; k < parts.length; k++) assert.equal(parts[k].start, parts[k - 1].endOffset);
+    const seq = sequential(trace);
+    assert.equal(parts.reduce((a, p) => a + p.columns.length, 0), seq.table.length);
+    assert.equal(parts.reduce((a, p) => a + p.lines, 0), seq.position.line - 1);
+  });
+
+  it('stops every reader when a line needs the single reader (nothing more is read or taken)', () => {
+    const p = join(dir, 'stateful.jsonl');
+    const cc = readFileSync(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'));
+    writeFileSync(p, Buffer.concat([cc, readFileSync(trace).subarray(0, 2_000_000)]));
+    const size = statSync(p).size;
+    const memory = RangeClaims.memory(2);
+    const claims = new RangeClaims(memory);
+    claims.init(0, 0, size >> 1);
+    claims.init(1, size >> 1, size);
+    const parts: RangeDone[] = [];
+    scanRanges({ path: p, file: 't.jsonl', start: 0, final: true, overrides: [], claims: memory, party: 0, minStealBytes: 1, chunkBytes: 4096 }, new PriceBook(), (part) => parts.push(part));
+    assert.equal(parts.length, 1);
+    assert.ok(parts[0].stateful);
+    assert.ok(claims.stopped);
+    assert.ok(claims.read() < 64 * 1024, `read ${claims.read()}`);
+    // Party 1 finds its range ended where it was (not started) and takes nothing.
+    scanRanges({ path: p, file: 't.jsonl', start: size >> 1, final: true, overrides: [], claims: memory, party: 1, minStealBytes: 1, chunkBytes: 4096 }, new PriceBook(), (part) => parts.push(part));
+    assert.equal(parts.length, 2);
+    assert.equal(parts[1].columns.length, 0);
+    assert.ok(claims.read() < 64 * 1024);
+  });
+
   it('merges ranges whose tag columns differ (a tag only in the first range, one only in the last) as one reader reads them', async () => {
     const f = join(dir, 'tags.jsonl');
     const lines: string[] = [];
@@ -370,6 +426,43 @@ describe('RangeClaims: ranges shared by the readers of one file', () => {
     try {
       assert.equal(claims.steal(0, fd, 1), undefined);
       assert.equal(claims.endOf(1), 200_010);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('passes over a rest with no line start after its middle (one long line) for the next largest', () => {
+    const mixed = join(dir, 'mixed.jsonl');
+    const long = `{"a":"${'y'.repeat(200_000)}"}\n`;
+    writeFileSync(mixed, long + text);
+    const claims = new RangeClaims(RangeClaims.memory(3));
+    claims.init(0, 0, 0);
+    claims.init(1, 0, long.length); // the long line: the largest rest
+    claims.init(2, long.length, long.length + Buffer.byteLength(text));
+    const fd = openSync(mixed, 'r');
+    try {
+      const got = claims.steal(0, fd, 1000)!;
+      assert.ok(got, 'taken from the next largest');
+      assert.ok(got.start > long.length && got.end === long.length + Buffer.byteLength(text));
+      assert.equal(claims.endOf(1), long.length, 'the long line left to its reader');
+      assert.equal(claims.endOf(2), got.start);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('takes nothing once the reading is stopped, and every range ends where it was claimed up to', () => {
+    const claims = new RangeClaims(RangeClaims.memory(2));
+    claims.init(0, 0, 50_000);
+    claims.init(1, 50_000, Buffer.byteLength(text));
+    claims.claim(1, 50_000, 4096);
+    claims.stopAll();
+    assert.equal(claims.endOf(0), 0);
+    assert.equal(claims.endOf(1), 50_000 + 4096);
+    assert.deepEqual(claims.claim(1, 50_000 + 4096, 4096), { upTo: 50_000 + 4096, last: true });
+    const fd = openSync(file, 'r');
+    try {
+      assert.equal(claims.steal(0, fd, 1), undefined);
     } finally {
       closeSync(fd);
     }

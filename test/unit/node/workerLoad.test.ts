@@ -7,7 +7,7 @@ import { select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
-import { cacheFileFor, cacheKeyOf, readStateCache, writeStateCache } from '../../../src/node/stateCache';
+import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
 import { LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
@@ -172,7 +172,7 @@ describe('loading in a worker thread, and the state cache', function () {
       },
     });
     await assert.rejects(p, LoadCancelled);
-    // Both are gone within moments (the worker ends asynchronously, and the child when its channel closes).
+    // Both are gone within moments (the child is killed; its folder removed once it is gone).
     for (let k = 0; k < 100 && parseProcesses().length + parseTemps().length > 0; k++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(parseProcesses(), []);
     assert.deepEqual(parseTemps(), []);
@@ -328,7 +328,8 @@ describe('loading in a worker thread, and the state cache', function () {
     const key = cacheKeyOf(trace, 's');
     const headerOf = () => {
       const b = readFileSync(file);
-      return JSON.parse(b.subarray(16, 16 + b.readUInt32LE(8)).toString('utf8'));
+      const at = 16 + b.readUInt32LE(12); // after the prelude
+      return JSON.parse(b.subarray(at, at + b.readUInt32LE(8)).toString('utf8'));
     };
     for (const [feature, encoding] of [['café \u00ff nul\u0000', 'latin1'], ['émoji 🚀', undefined], ['\u0100', undefined]] as const) {
       const rec = JSON.stringify({ model: 'gpt-4o', input_tokens: 1, output_tokens: 1, metadata: { feature } });
@@ -342,14 +343,15 @@ describe('loading in a worker thread, and the state cache', function () {
     }
     const bytes = readFileSync(file);
     const headLen = bytes.readUInt32LE(8);
-    const head = bytes.subarray(16, 16 + headLen).toString('utf8');
+    const headAt = 16 + bytes.readUInt32LE(12);
+    const head = bytes.subarray(headAt, headAt + headLen).toString('utf8');
     const forged = head.replace('"units":', '"encoding":"ascii","units":');
     assert.notEqual(forged, head);
     const lead = Buffer.from(bytes.subarray(0, 16));
     lead.writeUInt32LE(Buffer.byteLength(forged), 8);
-    const body = bytes.subarray((16 + headLen + 7) & ~7);
-    const pad = Buffer.alloc(((16 + Buffer.byteLength(forged) + 7) & ~7) - 16 - Buffer.byteLength(forged));
-    writeFileSync(file, Buffer.concat([lead, Buffer.from(forged), pad, body]));
+    const body = bytes.subarray((headAt + headLen + 7) & ~7);
+    const pad = Buffer.alloc(((headAt + Buffer.byteLength(forged) + 7) & ~7) - headAt - Buffer.byteLength(forged));
+    writeFileSync(file, Buffer.concat([lead, bytes.subarray(16, headAt), Buffer.from(forged), pad, body]));
     assert.equal(await readStateCache(file, key), undefined, 'unknown encoding');
   });
 
@@ -392,6 +394,43 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.deepEqual(texts(t), ['s1', 's2', 's1', 's2', 's1', 's2']);
   });
 
+  it('decides from the prelude alone whether an entry is of use (the header, tens of MB for a transcript, is not parsed), and rejects a prelude that disagrees with its header', async () => {
+    const state = loadText(text, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 's');
+    writeStateCache(file, key, packState(state).packed);
+    const bytes = readFileSync(file);
+    const headLen = bytes.readUInt32LE(8);
+    const headAt = 16 + bytes.readUInt32LE(12);
+    // The header made unreadable: what the prelude decides does not need it.
+    const broken = Buffer.from(bytes);
+    broken.fill(0x7b, headAt, headAt + headLen);
+    writeFileSync(file, broken);
+    const grown = { ...key, size: key.size + 100, mtimeMs: key.mtimeMs + 1 };
+    assert.equal(earlierCacheOffset(file, grown), state.position.offset, 'an earlier entry, from its prelude');
+    assert.equal(earlierCacheOffset(file, key), undefined, 'the same file is not an earlier entry');
+    assert.equal(earlierCacheOffset(file, { ...grown, settings: 'other' }), undefined, 'other settings');
+    assert.equal(await readStateCacheOf(file, { ...key, settings: 'other' }), undefined);
+    assert.equal(await readStateCache(file, key), undefined, 'a matching prelude, an unreadable header');
+    // A prelude that says another key or offset than its header: rejected.
+    for (const [what, forge] of [
+      ['key', (p: { key: { size: number }; offset: number }) => (p.key.size += 1)],
+      ['offset', (p: { key: { size: number }; offset: number }) => (p.offset -= 1)],
+    ] as const) {
+      const pl = bytes.readUInt32LE(12);
+      const prelude = JSON.parse(bytes.subarray(16, 16 + pl).toString('utf8'));
+      forge(prelude);
+      const text2 = Buffer.from(JSON.stringify(prelude).padEnd(pl, ' '));
+      assert.equal(text2.length, pl, 'the forged prelude keeps its length');
+      const forged = Buffer.from(bytes);
+      text2.copy(forged, 16);
+      writeFileSync(file, forged);
+      assert.equal(await readStateCache(file, prelude.key), undefined, `prelude ${what} forged`);
+    }
+    writeFileSync(file, bytes);
+    assert.ok(await readStateCache(file, key));
+  });
+
   it('rejects a cache whose string lengths do not add up', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
@@ -423,8 +462,9 @@ describe('loading in a worker thread, and the state cache', function () {
     // An id column value past the strings: find the model column's first value and make it huge.
     writeFileSync(file, bytes);
     const headLen = bytes.readUInt32LE(8);
-    const header = JSON.parse(bytes.subarray(16, 16 + headLen).toString('utf8'));
-    let at = (16 + headLen + 7) & ~7;
+    const headAt = 16 + bytes.readUInt32LE(12); // after the prelude
+    const header = JSON.parse(bytes.subarray(headAt, headAt + headLen).toString('utf8'));
+    let at = (headAt + headLen + 7) & ~7;
     const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
     for (const c of header.columns) {
       if (c.name === 'dim:model') break;
@@ -435,7 +475,7 @@ describe('loading in a worker thread, and the state cache', function () {
     writeFileSync(file, evil);
     assert.equal(await readStateCache(file, key), undefined, 'id out of range');
     // The same for trace ids (indexes into the cached trace ids, not string ids), and for their ends.
-    let traceAt = (16 + headLen + 7) & ~7;
+    let traceAt = (headAt + headLen + 7) & ~7;
     for (const c of header.columns) {
       if (c.name === 'traceId') break;
       traceAt += (header.length * sizes[c.type] + 7) & ~7;
@@ -446,7 +486,7 @@ describe('loading in a worker thread, and the state cache', function () {
     evilTrace.writeInt32LE(header.traces.count + 1, traceAt);
     writeFileSync(file, evilTrace);
     assert.equal(await readStateCache(file, key), undefined, 'trace id out of range');
-    let endsAt = (16 + headLen + 7) & ~7;
+    let endsAt = (headAt + headLen + 7) & ~7;
     for (const c of header.columns) endsAt += (header.length * sizes[c.type] + 7) & ~7;
     assert.equal(bytes.readUInt32LE(endsAt), 0, 'the ends of the trace ids come after the columns');
     const evilEnds = Buffer.from(bytes);
