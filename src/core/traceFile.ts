@@ -1,4 +1,4 @@
-import { CallTable, type PackedColumns, type StringPool } from './callTable';
+import { CallTable, joinStrings, type PackedColumns, type StringPool } from './callTable';
 import { fastScanBytes } from './fastScan';
 import { notTextReason, type ReadPosition, scanJsonDocuments } from './jsonl';
 import { type FieldMapping, newContext, type NormalizeContext, normalizeDocument } from './normalize';
@@ -178,8 +178,59 @@ export interface PackedTraceFileState {
   droppedProblems: number;
   droppedWarnings?: number;
   notText?: string;
-  ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; currentModel?: string; ignored: number };
+  /** The reading context: its ids as arrays, or (`joined`, the arrays then empty) as one string. */
+  ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; joined?: JoinedContext; currentModel?: string; ignored: number };
   columns: PackedColumns;
+}
+
+/**
+ * A reading context's ids as one string cut by `lengths` (a big Claude Code transcript has hundreds of thousands of
+ * message ids: one string crosses threads and files quickly, and is cut into ids a slice at a time): the seen ids,
+ * then the message ids, each with its output tokens (`out`) and row.
+ */
+export interface JoinedContext {
+  ids: { text: string; lengths: Uint32Array };
+  /** How many of `ids` are seen ids; the rest are message ids. */
+  seen: number;
+  out: Float64Array;
+  row: Int32Array;
+}
+
+/** The packed context with its ids joined (JoinedContext), as it is, when they already are. */
+export function joinContext(c: PackedTraceFileState['ctx']): PackedTraceFileState['ctx'] {
+  if (c.joined) return c;
+  const messages = c.messages ?? [];
+  const ids = joinStrings([...c.seenIds, ...messages.map(([id]) => id)]);
+  const out = new Float64Array(messages.length);
+  const row = new Int32Array(messages.length);
+  messages.forEach(([, m], i) => {
+    out[i] = m.out;
+    row[i] = m.row;
+  });
+  return { seenIds: [], messages: [], joined: { ids, seen: c.seenIds.length, out, row }, currentModel: c.currentModel, ignored: c.ignored };
+}
+
+/** Takes ids [from, to) of a joined context into `ctx` (`at`: where id `from` starts in the text); gives where `to` starts. */
+export function takeJoinedContext(ctx: NormalizeContext, j: JoinedContext, from: number, to: number, at: number): number {
+  const { text, lengths } = j.ids;
+  for (let k = from; k < to; k++) {
+    const id = text.slice(at, at + lengths[k]);
+    at += lengths[k];
+    if (k < j.seen) ctx.seenIds.add(id);
+    else ctx.messages.set(id, { out: j.out[k - j.seen], row: j.row[k - j.seen] });
+  }
+  return at;
+}
+
+/** A fresh reading context holding a packed one's ids, model and count (`mapping`: the workspace's field mapping). */
+export function unpackContext(p: Pick<PackedTraceFileState, 'file' | 'ctx'>, mapping?: FieldMapping): NormalizeContext {
+  const ctx = newContext(p.file, mapping);
+  for (const id of p.ctx.seenIds) ctx.seenIds.add(id);
+  for (const [id, m] of p.ctx.messages ?? []) ctx.messages.set(id, { ...m });
+  if (p.ctx.joined) takeJoinedContext(ctx, p.ctx.joined, 0, p.ctx.joined.ids.lengths.length, 0);
+  ctx.currentModel = p.ctx.currentModel;
+  ctx.ignored = p.ctx.ignored;
+  return ctx;
 }
 
 /**
@@ -208,12 +259,8 @@ export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'):
   };
 }
 
-export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?: FieldMapping): TraceFileState {
-  const ctx = newContext(p.file, mapping);
-  for (const id of p.ctx.seenIds) ctx.seenIds.add(id);
-  for (const [id, m] of p.ctx.messages ?? []) ctx.messages.set(id, { ...m });
-  ctx.currentModel = p.ctx.currentModel;
-  ctx.ignored = p.ctx.ignored;
+/** A packed state taken in: its columns into a table over `pool`; `ctx`, when given, is its context already unpacked. */
+export function unpackState(p: PackedTraceFileState, pool: StringPool, mapping?: FieldMapping, ctx: NormalizeContext = unpackContext(p, mapping)): TraceFileState {
   return {
     file: p.file,
     position: p.position,

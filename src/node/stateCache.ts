@@ -4,9 +4,9 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
-import type { PackedTraceFileState } from '../core/traceFile';
+import { joinContext, type PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/5';
+const MAGIC = 'llm-cost-lens/state-cache/6';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -60,6 +60,8 @@ interface Header {
   strings: { count: number; units: number; encoding?: 'latin1' };
   /** The trace ids (ids 1..count) and their bytes. */
   traces: { count: number; bytes: number };
+  /** The reading context's ids (JoinedContext: `seen` seen ids, then message ids), kept out of the header's JSON. */
+  ctx: { count: number; seen: number; units: number; encoding?: 'latin1' };
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -124,7 +126,12 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     ...Object.entries(c.numeric).map(([name, arr]) => ({ group: 'numeric' as const, name, arr })),
     ...Object.entries(c.ids).map(([name, arr]) => ({ group: 'ids' as const, name, arr })),
   ];
-  const { columns: _, ...meta } = state;
+  const { columns: _, ctx, ...rest } = state;
+  // The context's ids go in regions of their own (the header stays small: it is parsed in one go).
+  const jc = joinContext(ctx ?? { seenIds: [], messages: [], ignored: 0 }).joined!;
+  // (A state without a context is written as it is: its reader rejects it.)
+  const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], currentModel: ctx.currentModel, ignored: ctx.ignored } };
+  const ctxLatin1 = !/[^\u0000-\u00ff]/.test(jc.ids.text);
   // Strings are mostly ids and names: one byte per unit when they allow it (half the bytes to read, one-byte strings).
   const latin1 = !/[^\u0000-\u00ff]/.test(joined.text);
   const header: Header = {
@@ -134,6 +141,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     length: c.length,
     columns: cols.map(({ group, name, arr }) => ({ group, name, type: arr.constructor.name as TypeName })),
     strings: { count: joined.lengths.length, units: joined.text.length, ...(latin1 ? { encoding: 'latin1' as const } : {}) },
+    ctx: { count: jc.ids.lengths.length, seen: jc.seen, units: jc.ids.text.length, ...(ctxLatin1 ? { encoding: 'latin1' as const } : {}) },
     traces: { count: c.traces.count, bytes: c.traces.count > 0 ? c.traces.ends[c.traces.count] : 0 },
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
@@ -163,6 +171,13 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
     padTo(ends.length);
     if (header.traces.bytes > 0) writeSync(fd, Buffer.from(c.traces.bytes.buffer, c.traces.bytes.byteOffset, header.traces.bytes));
     padTo(header.traces.bytes);
+    for (const a of [jc.ids.lengths, jc.out, jc.row]) {
+      writeSync(fd, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+      padTo(a.byteLength);
+    }
+    const ctxText = Buffer.from(jc.ids.text, ctxLatin1 ? 'latin1' : 'utf16le');
+    writeSync(fd, ctxText);
+    padTo(ctxText.length);
     const lens = Buffer.from(joined.lengths.buffer, joined.lengths.byteOffset, joined.lengths.length * 4);
     writeSync(fd, lens);
     padTo(lens.length);
@@ -342,6 +357,13 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     if (encoding !== undefined && encoding !== 'latin1') return undefined;
     const unitBytes = encoding === 'latin1' ? 1 : 2;
     if (!wellFormedMeta(h.meta) || h.columns.length > MAX_COLUMNS) return undefined;
+    const hc = h.ctx;
+    if (!hc || !Number.isSafeInteger(hc.count) || !Number.isSafeInteger(hc.seen) || !Number.isSafeInteger(hc.units) || hc.count < 0 || hc.seen < 0 || hc.seen > hc.count || hc.units < 0) return undefined;
+    if (hc.encoding !== undefined && hc.encoding !== 'latin1') return undefined;
+    // (A context of ids of a few bytes each, in a file of that many bytes at least: no allocation beyond the file.)
+    if (hc.count * 4 > size || hc.units > size) return undefined;
+    const ctxUnitBytes = hc.encoding === 'latin1' ? 1 : 2;
+    const msgs = hc.count - hc.seen;
     // Every column a table has, once, with the type the table gives it; tag columns (ids) besides.
     const names = new Set(h.columns.map((c) => `${c.group}/${c.name}`));
     if (names.size !== h.columns.length) return undefined;
@@ -363,6 +385,14 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     at += pad8((traceCount + 1) * 4);
     const traceBytesAt = at;
     at += pad8(traceBytes);
+    const ctxLensAt = at;
+    at += pad8(hc.count * 4);
+    const ctxOutAt = at;
+    at += pad8(msgs * 8);
+    const ctxRowAt = at;
+    at += pad8(msgs * 4);
+    const ctxTextAt = at;
+    at += pad8(hc.units * ctxUnitBytes);
     const lensAt = at;
     at += pad8(count * 4);
     const textAt = at;
@@ -404,6 +434,11 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     regions.push({ into: new Uint8Array(lengths.buffer), at: lensAt });
     const textBytes = Buffer.alloc(units * unitBytes);
     regions.push({ into: textBytes, at: textAt });
+    const ctxLengths = new Uint32Array(hc.count);
+    const out = new Float64Array(msgs);
+    const row = new Int32Array(msgs);
+    const ctxBytes = Buffer.alloc(hc.units * ctxUnitBytes);
+    regions.push({ into: new Uint8Array(ctxLengths.buffer), at: ctxLensAt }, { into: new Uint8Array(out.buffer), at: ctxOutAt }, { into: new Uint8Array(row.buffer), at: ctxRowAt }, { into: ctxBytes, at: ctxTextAt });
     try {
       await readRegions(fh, regions, turn);
     } catch (e) {
@@ -415,8 +450,13 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     let sum = 0;
     for (let i = 0; i < count; i++) sum += lengths[i];
     if (sum !== text.length) return undefined;
+    const ctxText = ctxBytes.toString(hc.encoding === 'latin1' ? 'latin1' : 'utf16le');
+    let ctxSum = 0;
+    for (let i = 0; i < hc.count; i++) ctxSum += ctxLengths[i];
+    if (ctxSum !== ctxText.length) return undefined;
+    const ctx = { ...h.meta.ctx, seenIds: [], messages: [], joined: { ids: { text: ctxText, lengths: ctxLengths }, seen: hc.seen, out, row } };
     const traces = { count: traceCount, bytes: traceText, ends: traceEnds };
-    return { state: { ...h.meta, columns: { length: n, numeric, ids, traces, strings: [], joinedStrings: { text, lengths } } }, earlier };
+    return { state: { ...h.meta, ctx, columns: { length: n, numeric, ids, traces, strings: [], joinedStrings: { text, lengths } } }, earlier };
   } catch {
     return undefined;
   } finally {

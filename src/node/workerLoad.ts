@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { cutStrings, type StringPool } from '../core/callTable';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceOverride } from '../core/pricing';
-import { type PackedTraceFileState, type TraceFileState, unpackState } from '../core/traceFile';
+import type { NormalizeContext } from '../core/normalize';
+import { type PackedTraceFileState, takeJoinedContext, type TraceFileState, unpackContext, unpackState } from '../core/traceFile';
 import { dirname, join } from 'node:path';
 import { PARALLEL_BYTES, parseInOwnProcess, removeStaleInMemory } from './handover';
 import { type CacheKey, cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache } from './stateCache';
@@ -127,7 +128,25 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
 async function adopt(state: PackedTraceFileState, req: LoadRequest, pool: StringPool): Promise<TraceFileState> {
   const strings = await splitSliced(state.columns.joinedStrings);
   const columns = strings ? { ...state.columns, strings, joinedStrings: undefined } : state.columns;
-  return unpackState({ ...state, columns, file: req.displayName }, pool, req.mapping);
+  const p = { ...state, columns, file: req.displayName };
+  return unpackState(p, pool, req.mapping, await contextSliced(p, req.mapping));
+}
+
+/**
+ * The reading context of a packed state, its joined ids (a big Claude Code transcript's hundreds of thousands of
+ * message ids) taken in CUT_SLICE per event-loop turn.
+ */
+async function contextSliced(p: PackedTraceFileState, mapping: LoadRequest['mapping']): Promise<NormalizeContext> {
+  const j = p.ctx.joined;
+  const ctx = unpackContext({ file: p.file, ctx: { ...p.ctx, joined: undefined } }, mapping);
+  if (!j) return ctx;
+  let at = 0;
+  for (let i = 0; i < j.ids.lengths.length; i += CUT_SLICE) {
+    await turn();
+    at = takeJoinedContext(ctx, j, i, Math.min(j.ids.lengths.length, i + CUT_SLICE), at);
+  }
+  if (at !== j.ids.text.length) throw new Error('cached context ids do not add up');
+  return ctx;
 }
 
 function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {

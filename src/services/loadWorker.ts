@@ -69,6 +69,12 @@ function readOnFrom(req: LoadRequest, cached: PackedTraceFileState, onFraction: 
   return { packed, transfer, added: r.added };
 }
 
+/**
+ * A packed state with its context's ids joined: hundreds of thousands of Claude Code message ids cross to the host as
+ * one string, which it cuts a slice per event-loop turn (as an array they were copied on its thread in one go).
+ */
+const joined = (p: PackedTraceFileState): PackedTraceFileState => ({ ...p, ctx: parsing().joinContext(p.ctx) });
+
 parentPort?.on('message', async (req: LoadRequest) => {
   const post = (m: LoadResponse, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
   removeStaleInMemory();
@@ -100,7 +106,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
           // Written before posting: once posted, the host owns the shared columns and may rewrite their string ids in
           // place (a window whose pool already holds strings) or reprice them, which a write then would mix in.
           writeCacheQuietly(cacheFile, key, grown.packed);
-          post({ type: 'done', state: grown.packed, fromCache: true, grownBy: grown.added }, grown.transfer);
+          post({ type: 'done', state: joined(grown.packed), fromCache: true, grownBy: grown.added }, grown.transfer);
           return;
         }
       }
@@ -142,7 +148,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         // A cache that cannot be written only costs time on the next start.
       }
     }
-    post({ type: 'done', state: packed, fromCache: false, parsedIn: 'thread', scan }, transfer);
+    post({ type: 'done', state: joined(packed), fromCache: false, parsedIn: 'thread', scan }, transfer);
   } catch (e) {
     post({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
   }

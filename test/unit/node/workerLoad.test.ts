@@ -394,6 +394,48 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.deepEqual(texts(t), ['s1', 's2', 's1', 's2', 's1', 's2']);
   });
 
+  it('keeps the reading context (seen ids, Claude Code messages) out of the header, reads it back whole, and takes it in between event-loop turns', async () => {
+    const cc = (id: string, out: number) =>
+      JSON.stringify({ type: 'assistant', sessionId: 's', uuid: `u-${id}-${out}`, timestamp: '2025-06-01T10:00:00.000Z', message: { id, model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 10, output_tokens: out } } });
+    const ids = Array.from({ length: 50_000 }, (_, i) => `msg_${i}${i % 1000 === 0 ? '_é🚀' : ''}`);
+    const p = join(dir, 'cc.jsonl');
+    writeFileSync(p, ids.map((id, i) => cc(id, 1 + (i % 7))).join('\n') + '\n');
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    const first = await loadInWorker(WORKER, { path: p, displayName: 'cc.jsonl', overrides: [], cache }, new StringPool());
+    assert.equal(first.ctx.messages.size, ids.length);
+    const file = cacheFileFor(cache.dir, p);
+    const bytes = readFileSync(file);
+    const header = bytes.subarray(16 + bytes.readUInt32LE(12), 16 + bytes.readUInt32LE(12) + bytes.readUInt32LE(8)).toString('utf8');
+    assert.ok(!header.includes('msg_1'), 'no message id in the header');
+    assert.ok(bytes.readUInt32LE(8) < 10_000, `header ${bytes.readUInt32LE(8)} bytes`);
+    // Read back on this thread, cut between turns: the same messages, with their output tokens and rows.
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    const again = await loadInWorker(join(dir, 'no-such-worker.js'), { path: p, displayName: 'cc.jsonl', overrides: [], cache }, new StringPool());
+    clearInterval(timer);
+    assert.deepEqual([...again.ctx.messages], [...first.ctx.messages]);
+    assert.deepEqual([...again.ctx.seenIds], [...first.ctx.seenIds]);
+    assert.equal(again.ctx.ignored, first.ctx.ignored);
+    assert.ok(turns > 0, 'the event loop turned while the context was taken in');
+    // A context whose lengths do not add up: rejected.
+    const key = cacheKeyOf(p, 'v1');
+    const headEnd = 16 + bytes.readUInt32LE(12) + bytes.readUInt32LE(8);
+    const h = JSON.parse(header);
+    let at = (headEnd + 7) & ~7;
+    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
+    for (const c of h.columns) at += (h.length * sizes[c.type] + 7) & ~7;
+    at += ((h.traces.count + 1) * 4 + 7) & ~7;
+    at += (h.traces.bytes + 7) & ~7;
+    assert.equal(h.ctx.count, ids.length);
+    assert.equal(bytes.readUInt32LE(at), ids[0].length, 'the context ids\' lengths come after the trace ids');
+    const evil = Buffer.from(bytes);
+    evil.writeUInt32LE(ids[0].length + 1, at);
+    writeFileSync(file, evil);
+    assert.equal(await readStateCache(file, key), undefined, 'context lengths that do not add up');
+    writeFileSync(file, bytes);
+    assert.ok(await readStateCache(file, key));
+  });
+
   it('decides from the prelude alone whether an entry is of use (the header, tens of MB for a transcript, is not parsed), and rejects a prelude that disagrees with its header', async () => {
     const state = loadText(text, 't.jsonl');
     const file = cacheFileFor(join(dir, 'cache'), trace);
