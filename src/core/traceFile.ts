@@ -198,8 +198,13 @@ export interface JoinedContext {
 
 /** The packed context with its ids joined (JoinedContext), as it is, when they already are. */
 export function joinContext(c: PackedTraceFileState['ctx']): PackedTraceFileState['ctx'] {
-  if (c.joined) return c;
   const messages = c.messages ?? [];
+  if (c.joined && c.seenIds.length === 0 && messages.length === 0) return c;
+  if (c.joined) {
+    // Ids joined and ids in arrays both (nothing makes these): all of them, joined.
+    const ctx = unpackContext({ file: '', ctx: c });
+    return joinContext({ seenIds: [...ctx.seenIds], messages: [...ctx.messages], currentModel: c.currentModel, ignored: c.ignored });
+  }
   const ids = joinStrings([...c.seenIds, ...messages.map(([id]) => id)]);
   const out = new Float64Array(messages.length);
   const row = new Int32Array(messages.length);

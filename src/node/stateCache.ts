@@ -64,7 +64,8 @@ interface Header {
   ctx: { count: number; seen: number; units: number; encoding?: 'latin1' };
 }
 
-const pad8 = (n: number) => (n + 7) & ~7;
+/** `n` rounded up to a multiple of 8 (in doubles: regions of 2 GiB and more must not wrap around). */
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 const MAX_COLUMNS = 1024;
 
 /** The type of each numeric column, as a table makes it. */
@@ -354,6 +355,8 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     if (!Number.isSafeInteger(traceCount) || traceCount < 0 || !Number.isSafeInteger(traceBytes) || traceBytes < traceCount || traceBytes > size) return undefined;
     const { count, units, encoding } = h.strings;
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
+    // (Nothing is allocated for more than the file can hold.)
+    if (count * 4 > size || units > size) return undefined;
     if (encoding !== undefined && encoding !== 'latin1') return undefined;
     const unitBytes = encoding === 'latin1' ? 1 : 2;
     if (!wellFormedMeta(h.meta) || h.columns.length > MAX_COLUMNS) return undefined;
@@ -438,7 +441,23 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     const out = new Float64Array(msgs);
     const row = new Int32Array(msgs);
     const ctxBytes = Buffer.alloc(hc.units * ctxUnitBytes);
-    regions.push({ into: new Uint8Array(ctxLengths.buffer), at: ctxLensAt }, { into: new Uint8Array(out.buffer), at: ctxOutAt }, { into: new Uint8Array(row.buffer), at: ctxRowAt }, { into: ctxBytes, at: ctxTextAt });
+    // A message's output tokens are a count; its row is -1 (not stored yet) or a row of the table, no row held twice (a
+    // later line of the message replaces that row).
+    const outsWell = () => {
+      for (let i = 0; i < msgs; i++) if (!(out[i] >= 0 && out[i] < Infinity)) return false;
+      return true;
+    };
+    const rowsWell = () => {
+      const held = new Uint8Array(n);
+      for (let i = 0; i < msgs; i++) {
+        const r = row[i];
+        if (r === -1) continue;
+        if (r < 0 || r >= n || held[r]) return false;
+        held[r] = 1;
+      }
+      return true;
+    };
+    regions.push({ into: new Uint8Array(ctxLengths.buffer), at: ctxLensAt }, { into: new Uint8Array(out.buffer), at: ctxOutAt, check: outsWell }, { into: new Uint8Array(row.buffer), at: ctxRowAt, check: rowsWell }, { into: ctxBytes, at: ctxTextAt });
     try {
       await readRegions(fh, regions, turn);
     } catch (e) {

@@ -94,7 +94,7 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
     if (opts.signal?.aborted) throw new LoadCancelled();
     if (found) {
       opts.onSource?.('cache', {});
-      return adopt(found, req, pool);
+      return adopt(found, req, pool, opts.signal);
     }
   }
   const big = !req.mapping && size >= (req.parallelBytes ?? PARALLEL_BYTES);
@@ -114,7 +114,7 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
   if (opts.signal?.aborted) throw new LoadCancelled();
   if (r) {
     opts.onSource?.('process', { processPeakRssMb: r.peakRssMb, scan: r.scan });
-    return adopt(r.state, req, pool);
+    return adopt(r.state, req, pool, opts.signal);
   }
   // Parsed in the worker after all: its progress goes on from where the process left it.
   return loadInThread(workerScript, { ...req, ownProcess: false }, pool, { ...opts, onProgress: opts.onProgress && ((f) => opts.onProgress!(last + (1 - last) * f)) });
@@ -125,29 +125,42 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
  * form a slice per event-loop turn (half a million trace ids take ~50 ms, and their collections as much again), then
  * the columns are taken in.
  */
-async function adopt(state: PackedTraceFileState, req: LoadRequest, pool: StringPool): Promise<TraceFileState> {
+async function adopt(state: PackedTraceFileState, req: LoadRequest, pool: StringPool, signal?: AbortSignal): Promise<TraceFileState> {
   const strings = await splitSliced(state.columns.joinedStrings);
   const columns = strings ? { ...state.columns, strings, joinedStrings: undefined } : state.columns;
   const p = { ...state, columns, file: req.displayName };
-  return unpackState(p, pool, req.mapping, await contextSliced(p, req.mapping));
+  const ctx = await contextSliced(p, req.mapping, signal);
+  if (signal?.aborted) throw new LoadCancelled();
+  return unpackState(p, pool, req.mapping, ctx);
 }
 
 /**
  * The reading context of a packed state, its joined ids (a big Claude Code transcript's hundreds of thousands of
- * message ids) taken in CUT_SLICE per event-loop turn.
+ * message ids) taken in between event-loop turns: at most CUT_SLICE ids and about CONTEXT_SLICE_MS per turn (the
+ * Map's entries cost more as it grows). Stops when `signal` aborts.
  */
-async function contextSliced(p: PackedTraceFileState, mapping: LoadRequest['mapping']): Promise<NormalizeContext> {
+export async function contextSliced(p: PackedTraceFileState, mapping: LoadRequest['mapping'], signal?: AbortSignal, next: () => Promise<void> = turn): Promise<NormalizeContext> {
   const j = p.ctx.joined;
   const ctx = unpackContext({ file: p.file, ctx: { ...p.ctx, joined: undefined } }, mapping);
   if (!j) return ctx;
+  const n = j.ids.lengths.length;
   let at = 0;
-  for (let i = 0; i < j.ids.lengths.length; i += CUT_SLICE) {
-    await turn();
-    at = takeJoinedContext(ctx, j, i, Math.min(j.ids.lengths.length, i + CUT_SLICE), at);
+  for (let i = 0; i < n && !signal?.aborted; ) {
+    await next();
+    const until = performance.now() + CONTEXT_SLICE_MS;
+    const end = Math.min(n, i + CUT_SLICE);
+    while (i < end && performance.now() < until) {
+      const to = Math.min(end, i + 1000);
+      at = takeJoinedContext(ctx, j, i, to, at);
+      i = to;
+    }
   }
-  if (at !== j.ids.text.length) throw new Error('cached context ids do not add up');
+  if (!signal?.aborted && at !== j.ids.text.length) throw new Error('cached context ids do not add up');
   return ctx;
 }
+
+/** Time taken in one event-loop turn by contextSliced, checked every 1,000 ids. */
+const CONTEXT_SLICE_MS = 8;
 
 function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {
   if (opts.signal?.aborted) return Promise.reject(new LoadCancelled());
@@ -180,7 +193,7 @@ function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, 
       else if (m.type === 'done') {
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb, scan: m.scan, grownBy: m.grownBy });
         // Whatever goes wrong must reject, never leave the load pending.
-        finish(() => adopt(m.state, req, pool).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)))));
+        finish(() => adopt(m.state, req, pool, opts.signal).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)))));
       }
       else finish(() => reject(new Error(m.message)));
     });

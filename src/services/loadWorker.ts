@@ -105,8 +105,9 @@ parentPort?.on('message', async (req: LoadRequest) => {
         if (grown) {
           // Written before posting: once posted, the host owns the shared columns and may rewrite their string ids in
           // place (a window whose pool already holds strings) or reprice them, which a write then would mix in.
-          writeCacheQuietly(cacheFile, key, grown.packed);
-          post({ type: 'done', state: joined(grown.packed), fromCache: true, grownBy: grown.added }, grown.transfer);
+          const state = joined(grown.packed);
+          writeCacheQuietly(cacheFile, key, state);
+          post({ type: 'done', state, fromCache: true, grownBy: grown.added }, grown.transfer);
           return;
         }
       }
@@ -140,7 +141,8 @@ parentPort?.on('message', async (req: LoadRequest) => {
       scan = { ranges: r.ranges, fastLines: r.fastLines, wasmLines: r.wasmLines ?? 0 };
     } else state = readTraceFile(req.path, { pool: new StringPool(), prices, final: false, mapping: req.mapping, displayName: req.displayName, onProgress }).state;
     // The table's own (shared-memory) columns: written to the cache as they are, and taken by the host without a copy.
-    const { packed, transfer } = packState(state, 'handOver');
+    const { packed: unjoined, transfer } = packState(state, 'handOver');
+    const packed = joined(unjoined);
     if (key && cacheFile) {
       try {
         writeStateCache(cacheFile, key, packed);
@@ -148,7 +150,7 @@ parentPort?.on('message', async (req: LoadRequest) => {
         // A cache that cannot be written only costs time on the next start.
       }
     }
-    post({ type: 'done', state: joined(packed), fromCache: false, parsedIn: 'thread', scan }, transfer);
+    post({ type: 'done', state: packed, fromCache: false, parsedIn: 'thread', scan }, transfer);
   } catch (e) {
     post({ type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
   }

@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';
 import { PriceBook } from '../core/pricing';
+import { joinContext } from '../core/traceFile';
 import { loadParallelPacked } from '../node/parallelLoad';
 import { applyScannerEnv } from '../node/scannerEnv';
 import type { ParseRequest, ParseResponse } from '../node/handover';
@@ -43,7 +44,9 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { packed, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true });
+    const { packed: unjoined, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true });
+    // The context's ids joined once for both writes (hand-over and cache).
+    const packed = { ...unjoined, ctx: joinContext(unjoined.ctx) };
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);
     let at = req.out;
     try {

@@ -8,7 +8,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
-import { LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
+import { contextSliced, LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
 import { assertUsd, loadText, ROOT } from '../helpers';
@@ -207,8 +207,9 @@ describe('loading in a worker thread, and the state cache', function () {
       await new Promise<void>((r) => setImmediate(r));
     });
     assert.ok(back);
-    // One check per id column, one for the trace indexes and one for the trace ids' ends.
-    assert.equal(turns, Object.keys(back.columns.ids).length + 2);
+    // One check per id column, one for the trace indexes, one for the trace ids' ends, and one each for the context's
+    // messages' output tokens and rows.
+    assert.equal(turns, Object.keys(back.columns.ids).length + 4);
     // Cancelled while the cache was read: no state.
     const abort = new AbortController();
     const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { signal: abort.signal });
@@ -408,15 +409,26 @@ describe('loading in a worker thread, and the state cache', function () {
     const header = bytes.subarray(16 + bytes.readUInt32LE(12), 16 + bytes.readUInt32LE(12) + bytes.readUInt32LE(8)).toString('utf8');
     assert.ok(!header.includes('msg_1'), 'no message id in the header');
     assert.ok(bytes.readUInt32LE(8) < 10_000, `header ${bytes.readUInt32LE(8)} bytes`);
-    // Read back on this thread, cut between turns: the same messages, with their output tokens and rows.
-    let turns = 0;
-    const timer = setInterval(() => turns++, 0);
+    // Read back on this thread: the same messages, with their output tokens and rows.
     const again = await loadInWorker(join(dir, 'no-such-worker.js'), { path: p, displayName: 'cc.jsonl', overrides: [], cache }, new StringPool());
-    clearInterval(timer);
     assert.deepEqual([...again.ctx.messages], [...first.ctx.messages]);
     assert.deepEqual([...again.ctx.seenIds], [...first.ctx.seenIds]);
     assert.equal(again.ctx.ignored, first.ctx.ignored);
-    assert.ok(turns > 0, 'the event loop turned while the context was taken in');
+    // Taken in between event-loop turns: at most 20,000 ids per turn; a cancel stops it at the next turn.
+    const packed = (await readStateCache(cacheFileFor(cache.dir, p), cacheKeyOf(p, 'v1')))!;
+    let turns = 0;
+    const sliced = await contextSliced(packed, undefined, undefined, async () => {
+      turns++;
+    });
+    assert.ok(turns >= 3, `${turns} turns for 50,000 ids`);
+    assert.deepEqual([...sliced.messages], [...first.ctx.messages]);
+    const abort = new AbortController();
+    let cut = 0;
+    const partial = await contextSliced(packed, undefined, abort.signal, async () => {
+      if (++cut === 2) abort.abort();
+    });
+    assert.equal(cut, 2);
+    assert.ok(partial.messages.size < ids.length);
     // A context whose lengths do not add up: rejected.
     const key = cacheKeyOf(p, 'v1');
     const headEnd = 16 + bytes.readUInt32LE(12) + bytes.readUInt32LE(8);
@@ -432,6 +444,27 @@ describe('loading in a worker thread, and the state cache', function () {
     evil.writeUInt32LE(ids[0].length + 1, at);
     writeFileSync(file, evil);
     assert.equal(await readStateCache(file, key), undefined, 'context lengths that do not add up');
+    // Messages' output tokens and rows: a count, and -1 or a row of the table held by one message only.
+    const outAt = (at + h.ctx.count * 4 + 7) & ~7;
+    const msgs = h.ctx.count - h.ctx.seen;
+    const rowAt = (outAt + msgs * 8 + 7) & ~7;
+    assert.equal(bytes.readInt32LE(rowAt), 0, 'the first message holds row 0');
+    for (const [what, spoil] of [
+      ['output tokens NaN', (b: Buffer) => b.writeDoubleLE(NaN, outAt)],
+      ['output tokens negative', (b: Buffer) => b.writeDoubleLE(-1, outAt)],
+      ['a row past the table', (b: Buffer) => b.writeInt32LE(h.length, rowAt)],
+      ['a row below -1', (b: Buffer) => b.writeInt32LE(-2, rowAt)],
+      ['a row held twice', (b: Buffer) => b.writeInt32LE(bytes.readInt32LE(rowAt + 4), rowAt)],
+    ] as const) {
+      const spoilt = Buffer.from(bytes);
+      spoil(spoilt);
+      writeFileSync(file, spoilt);
+      assert.equal(await readStateCache(file, key), undefined, what);
+    }
+    const unstored = Buffer.from(bytes);
+    unstored.writeInt32LE(-1, rowAt);
+    writeFileSync(file, unstored);
+    assert.ok(await readStateCache(file, key), 'a message not stored yet (-1) is fine');
     writeFileSync(file, bytes);
     assert.ok(await readStateCache(file, key));
   });
