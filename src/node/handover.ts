@@ -79,7 +79,7 @@ export const PARALLEL_BYTES = 32 * 1024 * 1024;
 /** V8 flags of the parse process. */
 const PROCESS_FLAGS = ['--single-threaded'];
 
-/** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed here. */
+/** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed in a thread (the load worker). */
 const SILENCE_MS = 60_000;
 
 /** Whether the memory file system (MEMORY_FS) has room for the columns of a `bytes` trace file. */

@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { cutStrings, type StringPool } from '../core/callTable';
-import type { FieldMapping } from '../core/normalize';
-import type { PriceOverride } from '../core/pricing';
-import type { NormalizeContext } from '../core/normalize';
-import { type PackedTraceFileState, takeJoinedContext, type TraceFileState, unpackContext, unpackState } from '../core/traceFile';
 import { dirname, join } from 'node:path';
+import { cutStrings, type StringPool } from '../core/callTable';
+import type { FieldMapping, NormalizeContext } from '../core/normalize';
+import type { PriceOverride } from '../core/pricing';
+import { type PackedTraceFileState, takeJoinedContext, type TraceFileState, unpackContext, unpackState } from '../core/traceFile';
 import { PARALLEL_BYTES, parseInOwnProcess, removeStaleInMemory } from './handover';
 import { type CacheKey, cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache } from './stateCache';
 
@@ -72,7 +71,7 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
   // (What a load worker does at every load, off the way to the view here.)
   setImmediate(removeStaleInMemory);
   const cacheFile = req.cache ? cacheFileFor(req.cache.dir, req.path) : undefined;
-  let key: CacheKey | undefined;
+  let key: CacheKey;
   let size: number;
   try {
     // One key for the lookup and, on a miss, the write. Taken before reading: if the file grows meanwhile, the next
