@@ -103,7 +103,7 @@ export interface ParallelLoadOptions {
 
 export interface ParallelLoadResult {
   state: TraceFileState;
-  /** Ranges read in parallel (1 when the file was read by one reader). */
+  /** Byte ranges read (a reader that took halves of others' reads more than one; 1 when the file was read by one reader). */
   ranges: number;
   /** Why the single reader was used, when it was. */
   sequentialReason?: string;
