@@ -4,7 +4,9 @@ import { type ReadPosition, scanJsonDocuments } from './jsonl';
 import { MAX_RECORDED_USD_PER_CALL, MAX_TAG_LENGTH, MAX_TOKENS_PER_CALL, negativeCostMessage, unreadableTimeMessage, newContext, type NormalizeContext, normalizeDocument } from './normalize';
 import { costAtRates, costInto, flatRates, type PriceBook, type ResolvedPrice, tableAt } from './pricing';
 import type { CallRecord, Problem } from './types';
-import { toEpochMs, toNumber } from './values';
+import { parseIsoUtc, toEpochMs, toNumber } from './values';
+
+export { parseIsoUtc };
 import {
   I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
   KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_SAME, WasmEngine,
@@ -251,7 +253,6 @@ const lineDecoder = new TextDecoder('utf-8');
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 const STATUS_ERROR = /^(error|failed|failure|timeout|cancelled)$/i;
 const CALLSITE_RE = /^(.*?):(\d+)(?::\d+)?$/;
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 type Latin1Bytes = Uint8Array & { latin1Slice?: (s: number, e: number) => string };
 
@@ -272,44 +273,6 @@ function latin1(b: Latin1Bytes, s: number, e: number): string {
   return e - s > 4096 ? utf8.decode(b.subarray(s, e)) : String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
 }
 
-const d2 = (b: Uint8Array, i: number) => (b[i] - 48) * 10 + (b[i + 1] - 48);
-const isDigit = (c: number) => c >= 48 && c <= 57;
-
-/**
- * Epoch ms of `YYYY-MM-DDTHH:MM:SS(.sss)?Z` (the form most tracers write), or NaN when the bytes are not exactly that
- * form with valid fields (the caller then uses Date.parse through toEpochMs).
- */
-export function parseIsoUtc(b: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n !== 20 && n !== 24) return NaN;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(b[s + i])) return NaN;
-  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58 || b[e - 1] !== 90) return NaN;
-  let ms = 0;
-  if (n === 24) {
-    if (b[s + 19] !== 46 || !isDigit(b[s + 20]) || !isDigit(b[s + 21]) || !isDigit(b[s + 22])) return NaN;
-    ms = (b[s + 20] - 48) * 100 + d2(b, s + 21);
-  }
-  const y = d2(b, s) * 100 + d2(b, s + 2);
-  const mo = d2(b, s + 5);
-  const d = d2(b, s + 8);
-  const h = d2(b, s + 11);
-  const mi = d2(b, s + 14);
-  const sec = d2(b, s + 17);
-  if (mi > 59 || sec > 59) return NaN;
-  // Consecutive records are mostly in the same hour: its start is computed (and checked) once.
-  const hourKey = ((y * 100 + mo) * 100 + d) * 100 + h;
-  if (hourKey !== lastHourKey) {
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23) return NaN;
-    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-    if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
-    lastHourKey = hourKey;
-    lastHourMs = Date.UTC(y, mo - 1, d, h);
-  }
-  return lastHourMs + mi * 60_000 + sec * 1000 + ms;
-}
-
-let lastHourKey = -1;
-let lastHourMs = 0;
 
 /** A call site read from a string, with the pool id of its file once asked for. */
 interface Callsite {

@@ -288,14 +288,23 @@ export class PriceBook {
 
   resolve(model: string | undefined, provider?: string): ResolvedPrice | undefined {
     if (!model) return undefined;
+    // Consecutive calls are mostly of one model: the last answer, without building a key.
+    if (model === this.lastModel && provider === this.lastProvider) return this.lastResolved;
     const key = `${provider ?? ''}\u0000${model}`;
     let r = this.cache.get(key);
     if (r === undefined) {
       r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
       this.cache.set(key, r);
     }
+    this.lastModel = model;
+    this.lastProvider = provider;
+    this.lastResolved = r ?? undefined;
     return r ?? undefined;
   }
+
+  private lastModel: string | undefined;
+  private lastProvider: string | undefined;
+  private lastResolved: ResolvedPrice | undefined;
 
   /** Cost of a call, or undefined when its model has no price. */
   price(model: string | undefined, provider: string | undefined, tokens: TokenCounts, tsMs: number): CallCost | undefined {

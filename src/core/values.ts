@@ -59,6 +59,13 @@ export function toStr(v: unknown): string | undefined {
  */
 export function parseTimeUtc(v: string): number {
   const s = v.trim();
+  // The form most tracers write (`YYYY-MM-DDTHH:MM:SS(.sss)?Z`): read by arithmetic, as the fast scanner reads it.
+  if (s.length === 20 || s.length === 24) {
+    let ascii = true;
+    for (let i = 0; i < s.length && ascii; i++) ascii = (ISO_SCRATCH[i] = s.charCodeAt(i)) < 128;
+    const t = ascii ? parseIsoUtc(ISO_SCRATCH, 0, s.length) : NaN;
+    if (!Number.isNaN(t)) return t;
+  }
   if (!calendarDayExists(s)) return NaN;
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?$/.exec(s);
   if (m) {
@@ -70,6 +77,48 @@ export function parseTimeUtc(v: string): number {
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The characters of a timestamp string, for parseIsoUtc. */
+const ISO_SCRATCH = new Uint8Array(24);
+
+const d2 = (b: Uint8Array, i: number) => (b[i] - 48) * 10 + (b[i + 1] - 48);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Epoch ms of `YYYY-MM-DDTHH:MM:SS(.sss)?Z` (the form most tracers write), or NaN when the bytes are not exactly that
+ * form with valid fields (the caller then uses Date.parse through toEpochMs).
+ */
+export function parseIsoUtc(b: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n !== 20 && n !== 24) return NaN;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(b[s + i])) return NaN;
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58 || b[e - 1] !== 90) return NaN;
+  let ms = 0;
+  if (n === 24) {
+    if (b[s + 19] !== 46 || !isDigit(b[s + 20]) || !isDigit(b[s + 21]) || !isDigit(b[s + 22])) return NaN;
+    ms = (b[s + 20] - 48) * 100 + d2(b, s + 21);
+  }
+  const y = d2(b, s) * 100 + d2(b, s + 2);
+  const mo = d2(b, s + 5);
+  const d = d2(b, s + 8);
+  const h = d2(b, s + 11);
+  const mi = d2(b, s + 14);
+  const sec = d2(b, s + 17);
+  if (mi > 59 || sec > 59) return NaN;
+  // Consecutive records are mostly in the same hour: its start is computed (and checked) once.
+  const hourKey = ((y * 100 + mo) * 100 + d) * 100 + h;
+  if (hourKey !== lastHourKey) {
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23) return NaN;
+    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+    if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1])) return NaN;
+    lastHourKey = hourKey;
+    lastHourMs = Date.UTC(y, mo - 1, d, h);
+  }
+  return lastHourMs + mi * 60_000 + sec * 1000 + ms;
+}
+
+let lastHourKey = -1;
+let lastHourMs = 0;
 
 /**
  * False when `s` starts with a date YYYY-MM-DD that is not in the calendar (2026-02-29, 2026-04-31, month 13):
