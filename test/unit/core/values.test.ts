@@ -36,6 +36,23 @@ describe('timestamps', () => {
     ] as const) assert.equal(parseTimeUtc(s), ms, s);
   });
 
+  it('reads the form most tracers write by arithmetic, as Date.parse reads it, and leaves everything near it to Date.parse', () => {
+    // Random instants from 1970 to 2100, with and without milliseconds.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 2000; k++) {
+      const iso = new Date(Math.floor(rnd() * Date.UTC(2100, 0, 1))).toISOString();
+      for (const s of [iso, iso.replace(/\.\d{3}Z$/, 'Z')]) assert.equal(parseTimeUtc(s), Date.parse(s), s);
+    }
+    // Days not in the calendar, fields out of range, years before 1970, lookalike characters, other lengths.
+    for (const s of ['2026-02-29T10:00:00Z', '2024-02-29T10:00:00.000Z', '2025-04-31T10:00:00Z', '2025-06-01T24:00:00Z', '2025-06-01T10:60:00Z', '1969-12-31T23:59:59Z', '2025-06-01T10:00:00.5Z', '2025-06-01T10:00:00.0000Z', '２025-06-01T10:00:00Z', '2025-06-01T10:00:00\u0130', '2025-06-01t10:00:00Z']) {
+      const want = Date.parse(s);
+      const got = parseTimeUtc(s);
+      if (s.startsWith('2026-02-29') || s.startsWith('2025-04-31')) assert.ok(Number.isNaN(got), s);
+      else assert.ok(Object.is(got, Number.isFinite(want) ? want : NaN), `${s}: ${got} vs ${want}`);
+    }
+  });
+
   it('reads epoch numbers in s, ms, µs and ns, and rejects nonsense', () => {
     const ms = Date.UTC(2025, 5, 1, 10);
     assert.equal(toEpochMs(ms / 1000), ms);
