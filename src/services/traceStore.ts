@@ -13,6 +13,9 @@ import { Disposable } from '../util/disposable';
 
 /** Files above this size load in a worker thread, with a progress notification. */
 const WORKER_THRESHOLD_BYTES = 1024 * 1024;
+
+/** Small files read on the extension host's thread in one event-loop turn, for at most about this long. */
+const INLINE_SLICE_MS = 15;
 const DEBOUNCE_MS = 300;
 const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
 
@@ -315,7 +318,17 @@ export class TraceStore extends Disposable {
     this.log.appendLine(`[store] ${paths.length} trace file(s) found`);
     const big = paths.filter((p) => safeSize(p) > WORKER_THRESHOLD_BYTES);
     const small = paths.filter((p) => !big.includes(p));
-    for (const p of small) this.readInline(p);
+    // Small files are read here, but not all in one go: a workspace of hundreds of them (Claude Code sessions) would
+    // hold the extension host for seconds. The event loop gets a turn whenever INLINE_SLICE_MS have gone by (one file
+    // under 1 MB takes ~1–35 ms); other store operations wait in the queue meanwhile.
+    let slice = Date.now();
+    for (const p of small) {
+      this.readInline(p);
+      if (Date.now() - slice >= INLINE_SLICE_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        slice = Date.now();
+      }
+    }
     if (big.length) await this.loadBig(big);
     const changed = this.paths();
     this._onDidChange.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
