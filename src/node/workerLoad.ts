@@ -161,43 +161,102 @@ export async function contextSliced(p: PackedTraceFileState, mapping: LoadReques
 /** Time taken in one event-loop turn by contextSliced, checked every 1,000 ids. */
 const CONTEXT_SLICE_MS = 8;
 
+/**
+ * A load worker that finished a load waits this long for the next one (a workspace of many files is loaded one file
+ * after another: a fresh worker for each took ~0.2 s more per file, mostly compiling the reader again), then ends.
+ */
+const IDLE_WORKER_MS = 2000;
+
+/** Load workers that finished a load and wait for the next, by script. */
+const idleWorkers = new Map<string, { w: Worker; timer: NodeJS.Timeout }>();
+
+/** Load workers started (tests: a worker is reused from one load to the next). */
+let workersStarted = 0;
+export const loadWorkersStarted = (): number => workersStarted;
+
+/** The waiting load worker of `script`, or a new one. */
+function takeWorker(script: string): Worker {
+  const idle = idleWorkers.get(script);
+  if (idle) {
+    idleWorkers.delete(script);
+    clearTimeout(idle.timer);
+    idle.w.ref();
+    return idle.w;
+  }
+  workersStarted++;
+  const w = new Worker(script);
+  // One that ends while it waits is forgotten.
+  w.on('exit', () => {
+    if (idleWorkers.get(script)?.w === w) {
+      clearTimeout(idleWorkers.get(script)!.timer);
+      idleWorkers.delete(script);
+    }
+  });
+  return w;
+}
+
+/** A worker whose load went through waits for the next one (one per script; it does not keep the process alive). */
+function releaseWorker(script: string, w: Worker): void {
+  if (idleWorkers.has(script)) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  const timer = setTimeout(() => {
+    if (idleWorkers.get(script)?.w === w) idleWorkers.delete(script);
+    void w.terminate();
+  }, IDLE_WORKER_MS);
+  timer.unref();
+  idleWorkers.set(script, { w, timer });
+}
+
 function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {
   if (opts.signal?.aborted) return Promise.reject(new LoadCancelled());
   return new Promise((resolve, reject) => {
-    const w = new Worker(workerScript);
+    const w = takeWorker(workerScript);
     // Removed here, whatever happens: the worker may be ended before it removes it (a cancel right after the parse).
     let handover: string | undefined;
     let settled = false;
-    const finish = (fn: () => void) => {
+    /** `reuse`: the load went through, and the worker waits for the next; else it is ended. */
+    const finish = (fn: () => void, reuse = false) => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
       // Once the worker is gone, its child process either has written the columns (removed here) or, seeing its channel
       // close, never will (or removes them itself).
       const dir = handover;
-      void w.terminate().finally(() => {
+      const removeDir = () => {
         try {
           if (dir) rmSync(dir, { recursive: true, force: true });
         } catch {
           // in use (Windows) or gone: the next load in that cache folder removes old ones
         }
-      });
+      };
+      if (reuse) {
+        releaseWorker(workerScript, w);
+        removeDir();
+      } else void w.terminate().finally(removeDir);
       fn();
     };
     const onAbort = () => finish(() => reject(new LoadCancelled()));
     opts.signal?.addEventListener('abort', onAbort);
-    w.on('message', (m: LoadResponse) => {
+    const onMessage = (m: LoadResponse) => {
       if (m.type === 'progress') opts.onProgress?.(m.fraction);
       else if (m.type === 'handover') handover = m.dir;
       else if (m.type === 'done') {
         opts.onSource?.(m.fromCache ? 'cache' : (m.parsedIn ?? 'thread'), { processPeakRssMb: m.processPeakRssMb, scan: m.scan, grownBy: m.grownBy });
         // Whatever goes wrong must reject, never leave the load pending.
-        finish(() => adopt(m.state, req, pool, opts.signal).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)))));
-      }
-      else finish(() => reject(new Error(m.message)));
-    });
-    w.on('error', (e) => finish(() => reject(e)));
-    w.on('exit', (code) => finish(() => reject(new Error(`load worker exited with code ${code}`))));
+        finish(() => adopt(m.state, req, pool, opts.signal).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)))), true);
+      } else finish(() => reject(new Error(m.message)));
+    };
+    const onError = (e: Error) => finish(() => reject(e));
+    const onExit = (code: number) => finish(() => reject(new Error(`load worker exited with code ${code}`)));
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
     w.postMessage(req);
   });
 }

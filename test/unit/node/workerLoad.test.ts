@@ -8,7 +8,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
-import { contextSliced, LoadCancelled, loadInWorker } from '../../../src/node/workerLoad';
+import { contextSliced, LoadCancelled, loadInWorker, loadWorkersStarted } from '../../../src/node/workerLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
 import { assertUsd, loadText, ROOT } from '../helpers';
@@ -606,6 +606,34 @@ describe('loading in a worker thread, and the state cache', function () {
       throw new Error('boom');
     };
     await assert.rejects(loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, pool), /boom/);
+  });
+
+  it('reuses a load worker from one load to the next (a workspace of many files), and never one whose load failed or was cancelled', async () => {
+    const inline = loadText(text, 't.jsonl');
+    const other = join(dir, 'u.jsonl');
+    writeFileSync(other, text);
+    const a = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool());
+    const before = loadWorkersStarted();
+    const b = await loadInWorker(WORKER, { path: other, displayName: 't.jsonl', overrides: [] }, new StringPool());
+    assert.equal(loadWorkersStarted(), before, 'the second load took the first one\'s worker');
+    for (const w of [a, b]) {
+      assert.equal(w.table.length, inline.table.length);
+      assertUsd(stats(select([w.table])).costUsd, stats(select([inline.table])).costUsd);
+      assert.deepEqual(w.problems, inline.problems);
+    }
+    // A failed load (no such file) ends its worker: the next starts another.
+    await assert.rejects(loadInWorker(WORKER, { path: join(dir, 'missing.jsonl'), displayName: 'm', overrides: [] }, new StringPool()));
+    const afterFail = loadWorkersStarted();
+    await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool());
+    assert.equal(loadWorkersStarted() - afterFail, 1, 'a new worker after a failed load');
+    const abort = new AbortController();
+    const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool(), { signal: abort.signal });
+    abort.abort();
+    await assert.rejects(p, LoadCancelled);
+    const afterCancel = loadWorkersStarted();
+    const c = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool());
+    assert.equal(c.table.length, inline.table.length);
+    assert.equal(loadWorkersStarted() - afterCancel, 1, 'a new worker after a cancelled load');
   });
 
   it('stops when cancelled', async () => {
