@@ -276,13 +276,19 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
     // Settled even if the caller's own read throws (no unhandled rejection): its error is the one reported.
     workers.catch(() => undefined);
     const own: RangeDone[] = [];
-    if (caller === 0) {
-      let chunks = 0;
-      scanRanges(request(0), opts.prices ?? new PriceBook(new Map(overrides)), (part) => own.push(part), () => {
-        if (++chunks % 8 === 0) progress();
-      });
+    try {
+      if (caller === 0) {
+        let chunks = 0;
+        scanRanges(request(0), opts.prices ?? new PriceBook(new Map(overrides)), (part) => own.push(part), () => {
+          if (++chunks % 8 === 0) progress();
+        });
+      }
+      parts = [...own, ...(await workers).flat()].sort((a, b) => a.start - b.start);
+    } catch (e) {
+      // A reader failed: the others stop where they are rather than read on for nothing.
+      claims.stopAll();
+      throw e;
     }
-    parts = [...own, ...(await workers).flat()].sort((a, b) => a.start - b.start);
   } finally {
     clearInterval(ticker);
   }

@@ -66,6 +66,22 @@ interface Header {
 
 /** `n` rounded up to a multiple of 8 (in doubles: regions of 2 GiB and more must not wrap around). */
 const pad8 = (n: number) => Math.ceil(n / 8) * 8;
+
+// Joined texts (the strings, the context's ids) are written one byte per UTF-16 unit when every unit allows it (half the
+// bytes to read, and they come back as one-byte strings), else as UTF-16LE (every JS string round-trips).
+
+/** The encoding a joined text is written in: 'latin1' when every unit is below 256, else none (UTF-16LE). */
+const encodingOf = (text: string): 'latin1' | undefined => (/[^\u0000-\u00ff]/.test(text) ? undefined : 'latin1');
+const bufferEncoding = (e: 'latin1' | undefined): BufferEncoding => (e === 'latin1' ? 'latin1' : 'utf16le');
+/** Bytes per unit of a header's encoding; undefined when it names none known. */
+const unitBytesOf = (e: unknown): number | undefined => (e === undefined ? 2 : e === 'latin1' ? 1 : undefined);
+
+/** The lengths add up to the text's. */
+function addsUp(lengths: Uint32Array, text: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < lengths.length; i++) sum += lengths[i];
+  return sum === text.length;
+}
 const MAX_COLUMNS = 1024;
 
 /** The type of each numeric column, as a table makes it. */
@@ -132,17 +148,16 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
   const jc = joinContext(ctx ?? { seenIds: [], messages: [], ignored: 0 }).joined!;
   // (A state without a context is written as it is: its reader rejects it.)
   const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], currentModel: ctx.currentModel, ignored: ctx.ignored } };
-  const ctxLatin1 = !/[^\u0000-\u00ff]/.test(jc.ids.text);
-  // Strings are mostly ids and names: one byte per unit when they allow it (half the bytes to read, one-byte strings).
-  const latin1 = !/[^\u0000-\u00ff]/.test(joined.text);
+  const encoding = encodingOf(joined.text);
+  const ctxEncoding = encodingOf(jc.ids.text);
   const header: Header = {
     magic: MAGIC,
     key,
     meta,
     length: c.length,
     columns: cols.map(({ group, name, arr }) => ({ group, name, type: arr.constructor.name as TypeName })),
-    strings: { count: joined.lengths.length, units: joined.text.length, ...(latin1 ? { encoding: 'latin1' as const } : {}) },
-    ctx: { count: jc.ids.lengths.length, seen: jc.seen, units: jc.ids.text.length, ...(ctxLatin1 ? { encoding: 'latin1' as const } : {}) },
+    strings: { count: joined.lengths.length, units: joined.text.length, ...(encoding ? { encoding } : {}) },
+    ctx: { count: jc.ids.lengths.length, seen: jc.seen, units: jc.ids.text.length, ...(ctxEncoding ? { encoding: ctxEncoding } : {}) },
     traces: { count: c.traces.count, bytes: c.traces.count > 0 ? c.traces.ends[c.traces.count] : 0 },
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
@@ -176,13 +191,13 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
       writeSync(fd, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
       padTo(a.byteLength);
     }
-    const ctxText = Buffer.from(jc.ids.text, ctxLatin1 ? 'latin1' : 'utf16le');
+    const ctxText = Buffer.from(jc.ids.text, bufferEncoding(ctxEncoding));
     writeSync(fd, ctxText);
     padTo(ctxText.length);
     const lens = Buffer.from(joined.lengths.buffer, joined.lengths.byteOffset, joined.lengths.length * 4);
     writeSync(fd, lens);
     padTo(lens.length);
-    writeSync(fd, Buffer.from(joined.text, latin1 ? 'latin1' : 'utf16le'));
+    writeSync(fd, Buffer.from(joined.text, bufferEncoding(encoding)));
     written = true;
   } finally {
     closeSync(fd);
@@ -357,15 +372,15 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
     if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(units) || units < 0) return undefined;
     // (Nothing is allocated for more than the file can hold.)
     if (count * 4 > size || units > size) return undefined;
-    if (encoding !== undefined && encoding !== 'latin1') return undefined;
-    const unitBytes = encoding === 'latin1' ? 1 : 2;
+    const unitBytes = unitBytesOf(encoding);
+    if (!unitBytes) return undefined;
     if (!wellFormedMeta(h.meta) || h.columns.length > MAX_COLUMNS) return undefined;
     const hc = h.ctx;
     if (!hc || !Number.isSafeInteger(hc.count) || !Number.isSafeInteger(hc.seen) || !Number.isSafeInteger(hc.units) || hc.count < 0 || hc.seen < 0 || hc.seen > hc.count || hc.units < 0) return undefined;
-    if (hc.encoding !== undefined && hc.encoding !== 'latin1') return undefined;
+    const ctxUnitBytes = unitBytesOf(hc.encoding);
+    if (!ctxUnitBytes) return undefined;
     // (A context of ids of a few bytes each, in a file of that many bytes at least: no allocation beyond the file.)
     if (hc.count * 4 > size || hc.units > size) return undefined;
-    const ctxUnitBytes = hc.encoding === 'latin1' ? 1 : 2;
     const msgs = hc.count - hc.seen;
     // Every column a table has, once, with the type the table gives it; tag columns (ids) besides.
     const names = new Set(h.columns.map((c) => `${c.group}/${c.name}`));
@@ -464,15 +479,10 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
       if (e instanceof BadCache) return undefined;
       throw e;
     }
-    const text = textBytes.toString(encoding === 'latin1' ? 'latin1' : 'utf16le');
-    if (lengths[0] !== 0) return undefined;
-    let sum = 0;
-    for (let i = 0; i < count; i++) sum += lengths[i];
-    if (sum !== text.length) return undefined;
-    const ctxText = ctxBytes.toString(hc.encoding === 'latin1' ? 'latin1' : 'utf16le');
-    let ctxSum = 0;
-    for (let i = 0; i < hc.count; i++) ctxSum += ctxLengths[i];
-    if (ctxSum !== ctxText.length) return undefined;
+    const text = textBytes.toString(bufferEncoding(encoding));
+    if (lengths[0] !== 0 || !addsUp(lengths, text)) return undefined;
+    const ctxText = ctxBytes.toString(bufferEncoding(hc.encoding));
+    if (!addsUp(ctxLengths, ctxText)) return undefined;
     const ctx = { ...h.meta.ctx, seenIds: [], messages: [], joined: { ids: { text: ctxText, lengths: ctxLengths }, seen: hc.seen, out, row } };
     const traces = { count: traceCount, bytes: traceText, ends: traceEnds };
     return { state: { ...h.meta, ctx, columns: { length: n, numeric, ids, traces, strings: [], joinedStrings: { text, lengths } } }, earlier };
