@@ -268,6 +268,9 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
 }
 
 /** The smallest and largest id of `rows` in an id column ([start, -1] when there are no rows). */
+/** Pools up to this many strings are counted whole by `runsById` (256 KB of counts). */
+const SMALL_POOL = 1 << 16;
+
 function idSpan(col: Int32Array, rows: Int32Array, start: number): [number, number] {
   let lo = start;
   let hi = -1;
@@ -285,7 +288,8 @@ function idSpan(col: Int32Array, rows: Int32Array, start: number): [number, numb
  * largest): a column of a few features among half a million pooled strings counts in a few slots, not in 500,000.
  */
 export function runsById(col: Int32Array, rows: Int32Array, n: number): { sorted: Int32Array; runs: { id: number; start: number; end: number }[] } {
-  const [lo, hi] = idSpan(col, rows, n);
+  // A small pool (the common case: a few hundred strings) is counted whole, without a pass to find the span.
+  const [lo, hi] = n <= SMALL_POOL && n <= rows.length * 8 ? [0, n - 1] : idSpan(col, rows, n);
   if (hi < lo) return { sorted: new Int32Array(0), runs: [] };
   const span = hi - lo + 1;
   if (rows.length * 8 < span) return runsByIdSparse(col, rows);

@@ -281,6 +281,12 @@ export class IndexNode implements GroupNode {
   private max = -Infinity;
   /** A row holding the first or last time or the greatest cost was taken out: they are found again when read. */
   private staleExtremes = false;
+  /**
+   * Whether the node keeps its full figures. A level is built with the figures the tree shows only (calls, priced
+   * calls, cost, greatest cost, unpriced models): the rest (tokens, errors, savings, time span) is summed from the
+   * node's rows when first read (`stats`: a tooltip), then kept up to date as rows come and go.
+   */
+  private full = false;
   /** Rows of each table moving out of and into this node (rows replaced in place), until `applyMoves`. */
   private movesOut: Map<CallTable, number[]> | undefined;
   private movesIn: Map<CallTable, number[]> | undefined;
@@ -338,6 +344,7 @@ export class IndexNode implements GroupNode {
   get stats(): GroupStats {
     if (this.cached) return this.cached;
     this.owner?.catchUp();
+    this.ensureFull();
     if (this.staleExtremes) this.findExtremes();
     const [p50, p95, p99] = this.costDigest().quantiles([0.5, 0.95, 0.99]);
     const allInput = this.inTok + this.crTok + this.cwTok;
@@ -367,6 +374,11 @@ export class IndexNode implements GroupNode {
       unpricedModels: { ...this.unpriced },
     };
     return this.cached;
+  }
+
+  /** Whether the node keeps its full figures now, or only the tree's (see `full`). */
+  get keepsFullFigures(): boolean {
+    return this.full;
   }
 
   /** Whether the percentiles in `stats` are exact or from the sketch. */
@@ -412,17 +424,47 @@ export class IndexNode implements GroupNode {
 
   /**
    * Adds many rows of one table at once (building a level): the same figures as `add` row by row, in one tight loop
-   * over the columns.
+   * over the columns; only those the tree shows unless the node keeps its full figures (see `full`). `sumsOnly`: the
+   * rows are not kept (a root without levels), so the full figures are summed now.
    */
   addRows(t: CallTable, rows: Int32Array, source: CostSource, sumsOnly = false): void {
     if (rows.length === 0) return;
     if (!sumsOnly) this.keepRows(t, rows);
+    else if (this.calls === 0) this.full = true;
     this.cached = undefined;
+    const rec = t.recordedUsd, comp = t.computedUsd;
+    const digest = sumsOnly ? undefined : this.digest;
+    let priced = 0, costly = 0;
+    let cost = 0, max = this.max;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      const r = rec[i];
+      const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
+      if (c !== c) {
+        const m = t.pool.get(t.dims.model[i]) || '(no model)';
+        this.unpriced[m] = (this.unpriced[m] ?? 0) + 1;
+        continue;
+      }
+      priced++;
+      cost += c;
+      if (c !== 0) costly++;
+      if (c > max) max = c;
+      if (digest) digest.add(c);
+    }
+    this.calls += rows.length;
+    this.priced += priced;
+    this.cost += cost;
+    this.costly += costly;
+    this.max = max;
+    if (this.full) this.addFullSums(t, rows, source);
+  }
+
+  /** Adds the rows' figures beyond the tree's (see `full`): tokens, errors, their cost, savings, time span. */
+  private addFullSums(t: CallTable, rows: Int32Array, source: CostSource): void {
     const inT = t.inputTokens, outT = t.outputTokens, crT = t.cacheReadTokens, cwT = t.cacheWriteTokens, rsT = t.reasoningTokens;
     const tsC = t.tsMs, flags = t.flags, rec = t.recordedUsd, comp = t.computedUsd, noC = t.noCacheUsd;
-    const digest = sumsOnly ? undefined : this.digest;
-    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, priced = 0, listed = 0, costly = 0, saving = 0, costlyErrors = 0;
-    let cost = 0, saved = 0, errorCost = 0, first = this.first, last = this.last, max = this.max;
+    let inTok = 0, outTok = 0, crTok = 0, cwTok = 0, rsTok = 0, errors = 0, listed = 0, saving = 0, costlyErrors = 0;
+    let saved = 0, errorCost = 0, first = this.first, last = this.last;
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
       inTok += inT[i];
@@ -437,45 +479,71 @@ export class IndexNode implements GroupNode {
       if (err) errors++;
       const r = rec[i];
       const computed = comp[i];
-      const c = source === 'recorded' ? r : source === 'computed' ? computed : Number.isNaN(r) ? computed : r;
-      if (Number.isNaN(c)) {
-        const m = t.pool.get(t.dims.model[i]) || '(no model)';
-        this.unpriced[m] = (this.unpriced[m] ?? 0) + 1;
-        continue;
+      const c = source === 'recorded' ? r : source === 'computed' ? computed : r === r ? r : computed;
+      if (c !== c) continue;
+      if (err) {
+        errorCost += c;
+        if (c !== 0) costlyErrors++;
       }
-      priced++;
-      cost += c;
-      if (c !== 0) costly++;
-      if (c > max) max = c;
-      if (err) errorCost += c;
-      if (err && c !== 0) costlyErrors++;
-      if (!Number.isNaN(computed)) {
+      if (computed === computed) {
         listed++;
         if (noC[i] - computed !== 0) {
           saved += noC[i] - computed;
           saving++;
         }
       }
-      if (digest) digest.add(c);
     }
-    this.calls += rows.length;
     this.inTok += inTok;
     this.outTok += outTok;
     this.crTok += crTok;
     this.cwTok += cwTok;
     this.rsTok += rsTok;
     this.errors += errors;
-    this.priced += priced;
     this.listed += listed;
-    this.cost += cost;
     this.saved += saved;
     this.errorCost += errorCost;
-    this.costly += costly;
     this.saving += saving;
     this.costlyErrors += costlyErrors;
     this.first = first;
     this.last = last;
-    this.max = max;
+  }
+
+  /**
+   * Sums the full figures (see `full`) when the node does not keep them yet: from its rows, or the root (which keeps
+   * none) from its children. Rows replaced in place are taken in first (the owner's catch-up), as for a level.
+   */
+  private ensureFull(): void {
+    if (this.full) return;
+    this.owner?.catchUp();
+    this.cached = undefined;
+    this.inTok = this.outTok = this.crTok = this.cwTok = this.rsTok = 0;
+    this.errors = this.listed = this.saving = this.costlyErrors = 0;
+    this.saved = this.errorCost = 0;
+    this.first = Infinity;
+    this.last = -Infinity;
+    if (this.parts.length === 0 && this.kids) {
+      for (const k of this.kids.byValue.values()) {
+        k.ensureFull();
+        this.inTok += k.inTok;
+        this.outTok += k.outTok;
+        this.crTok += k.crTok;
+        this.cwTok += k.cwTok;
+        this.rsTok += k.rsTok;
+        this.errors += k.errors;
+        this.listed += k.listed;
+        this.saved += k.saved;
+        this.errorCost += k.errorCost;
+        this.saving += k.saving;
+        this.costlyErrors += k.costlyErrors;
+        if (k.staleExtremes) k.findExtremes();
+        if (k.first < this.first) this.first = k.first;
+        if (k.last > this.last) this.last = k.last;
+      }
+    } else for (const p of this.parts) this.addFullSums(p.table, p.rows.subarray(0, p.n), this.source);
+    // Exactly 0 where no call adds to a sum (as removeSums keeps it).
+    if (this.saving === 0) this.saved = 0;
+    if (this.costlyErrors === 0) this.errorCost = 0;
+    this.full = true;
   }
 
   /** The first and last time and the greatest cost again, from the children when materialised, else from the rows. */
@@ -485,6 +553,7 @@ export class IndexNode implements GroupNode {
     let max = -Infinity;
     if (this.kids) {
       for (const k of this.kids.byValue.values()) {
+        k.ensureFull();
         if (k.staleExtremes) k.findExtremes();
         if (k.first < first) first = k.first;
         if (k.last > last) last = k.last;
@@ -600,6 +669,18 @@ export class IndexNode implements GroupNode {
   removeSums(v: RowValues, kept?: RowValues): void {
     this.cached = undefined;
     this.calls--;
+    if (Number.isNaN(v.cost)) {
+      const left = (this.unpriced[v.model] ?? 0) - 1;
+      if (left > 0) this.unpriced[v.model] = left;
+      else delete this.unpriced[v.model];
+    } else {
+      this.priced--;
+      this.cost -= v.cost;
+      if (v.cost !== 0) this.costly--;
+      if (v.cost >= this.max && v.cost !== kept?.cost) this.staleExtremes = true;
+    }
+    if (this.costly === 0) this.cost = 0;
+    if (!this.full) return;
     this.inTok -= v.inTok;
     this.outTok -= v.outTok;
     this.crTok -= v.crTok;
@@ -607,48 +688,28 @@ export class IndexNode implements GroupNode {
     this.rsTok -= v.rsTok;
     if ((v.ts <= this.first || v.ts >= this.last) && v.ts !== kept?.ts) this.staleExtremes = true;
     if (v.err) this.errors--;
-    if (Number.isNaN(v.cost)) {
-      const left = (this.unpriced[v.model] ?? 0) - 1;
-      if (left > 0) this.unpriced[v.model] = left;
-      else delete this.unpriced[v.model];
-    } else {
-      this.priced--;
+    if (!Number.isNaN(v.cost)) {
       if (v.listed) this.listed--;
-      this.cost -= v.cost;
-      if (v.cost !== 0) this.costly--;
-      if (v.cost >= this.max && v.cost !== kept?.cost) this.staleExtremes = true;
       if (v.err) this.errorCost -= v.cost;
       if (v.err && v.cost !== 0) this.costlyErrors--;
       this.saved -= v.saved;
       if (v.saved !== 0) this.saving--;
     }
-    if (this.costly === 0) this.cost = 0;
     if (this.saving === 0) this.saved = 0;
     if (this.costlyErrors === 0) this.errorCost = 0;
   }
 
-  /** Adds another node's sums (the root from its children). */
+  /** Adds another node's figures (the root from its children, as a level is built: see `full`). */
   addSumsOf(o: IndexNode): void {
     this.cached = undefined;
     this.calls += o.calls;
     this.priced += o.priced;
-    this.listed += o.listed;
     this.cost += o.cost;
-    this.saved += o.saved;
-    this.inTok += o.inTok;
-    this.outTok += o.outTok;
-    this.crTok += o.crTok;
-    this.cwTok += o.cwTok;
-    this.rsTok += o.rsTok;
-    this.errors += o.errors;
-    this.errorCost += o.errorCost;
     this.costly += o.costly;
-    this.saving += o.saving;
-    this.costlyErrors += o.costlyErrors;
-    if (o.first < this.first) this.first = o.first;
-    if (o.last > this.last) this.last = o.last;
     if (o.max > this.max) this.max = o.max;
     for (const [m, n] of Object.entries(o.unpriced)) this.unpriced[m] = (this.unpriced[m] ?? 0) + n;
+    // A root summed from children keeps its full figures only when they all do (the rest is summed when read).
+    this.full = false;
   }
 
   /** The rows of each table in this node. */
@@ -663,6 +724,14 @@ export class IndexNode implements GroupNode {
   addSums(v: RowValues): void {
     this.cached = undefined;
     this.calls++;
+    if (Number.isNaN(v.cost)) this.unpriced[v.model] = (this.unpriced[v.model] ?? 0) + 1;
+    else {
+      this.priced++;
+      this.cost += v.cost;
+      if (v.cost !== 0) this.costly++;
+      if (v.cost > this.max) this.max = v.cost;
+    }
+    if (!this.full) return;
     this.inTok += v.inTok;
     this.outTok += v.outTok;
     this.crTok += v.crTok;
@@ -671,15 +740,8 @@ export class IndexNode implements GroupNode {
     if (v.ts < this.first) this.first = v.ts;
     if (v.ts > this.last) this.last = v.ts;
     if (v.err) this.errors++;
-    if (Number.isNaN(v.cost)) {
-      this.unpriced[v.model] = (this.unpriced[v.model] ?? 0) + 1;
-      return;
-    }
-    this.priced++;
+    if (Number.isNaN(v.cost)) return;
     if (v.listed) this.listed++;
-    this.cost += v.cost;
-    if (v.cost !== 0) this.costly++;
-    if (v.cost > this.max) this.max = v.cost;
     if (v.err) this.errorCost += v.cost;
     if (v.err && v.cost !== 0) this.costlyErrors++;
     this.saved += v.saved;

@@ -1,12 +1,12 @@
 import * as vscode from 'vscode';
-import { type GroupStats, select, stats } from '../core/analysis';
+import { select, stats } from '../core/analysis';
 import { formatGroupCost, formatPct, plural, statusBarText } from '../core/format';
 import type { SignalsService } from './signals';
 import { rangeLabel, rangeShort } from '../core/timeRange';
 import { Disposable } from '../util/disposable';
 import type { TraceStore } from './traceStore';
 import type { ViewState } from './viewState';
-import { statusWithUnread, unpricedLine, unreadText } from '../views/viewText';
+import { statusWithUnread, type TotalFigures, unpricedLine, unreadText } from '../views/viewText';
 
 /** Shows the spend of the selected range; a click opens the cost view. */
 export class StatusBar extends Disposable {
@@ -17,7 +17,7 @@ export class StatusBar extends Disposable {
     private readonly view: ViewState,
     private readonly signals?: SignalsService,
     /** The range's figures when something already keeps them (the tree's index); else computed here. */
-    private readonly totals?: () => GroupStats | undefined,
+    private readonly totals?: () => TotalFigures | undefined,
   ) {
     super();
     if (signals) this._register(signals.onDidChange(() => this.update()));

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import type { GroupStats } from '../core/analysis';
 import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
@@ -9,7 +8,7 @@ import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
-import { groupRowText, moreRowText, noCallsMessage, shareLine, unreadText } from './viewText';
+import { groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -70,10 +69,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     this._onDidChangeTreeData.fire(undefined);
   }
 
-  /** Figures of the whole range (the tree's root, kept up to date with it); undefined before the first load. */
-  totals(): GroupStats | undefined {
+  /**
+   * The range's cost and calls (the tree's root, kept up to date with it); undefined before the first load. Not its
+   * full stats: those sum every call's tokens and errors, which the status bar does not show.
+   */
+  totals(): TotalFigures | undefined {
     if (!this.store.ready || !this.syncIndex()) return undefined;
-    return this.index.total?.stats;
+    return this.index.total;
   }
 
   /** How many times the tree's index has started over (a diagnostic: appends and in-place replacements do not). */

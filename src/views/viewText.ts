@@ -11,6 +11,9 @@ export interface GroupFigures {
   shareOfParent: number;
 }
 
+/** The figures of a whole range (the status bar's). */
+export type TotalFigures = Omit<GroupFigures, 'shareOfParent'>;
+
 /** What a group's share is of: the total of the range at the top level, else its parent group. */
 export function shareOf(depth: number): 'total' | 'parent' {
   return depth === 0 ? 'total' : 'parent';

@@ -355,6 +355,42 @@ describe('GroupIndex: rows replaced in place (streamed messages)', () => {
     sameIndex(index, fresh([a.table], opts), dims);
   });
 
+  it('builds a level with the tree figures only, sums the rest when read, then keeps both up to date as rows come and go', () => {
+    const rnd = seeded(17);
+    const pool = new StringPool();
+    const a = new Feed(pool, new PriceBook(), rnd);
+    for (let i = 0; i < 7000; i++) a.add();
+    const opts: GroupIndexOptions = { dims, source: 'auto' };
+    const index = new GroupIndex();
+    index.sync([a.table], opts);
+    const top = index.children();
+    assert.ok(top.every((n) => !n.keepsFullFigures), 'a level built holds the figures the tree shows only');
+    assert.equal(index.total!.keepsFullFigures, false);
+    // What the tree and the status bar read does not sum the rest.
+    const want = stats(select([a.table]));
+    assert.equal(index.total!.calls, want.calls);
+    assert.equal(index.total!.unpricedCalls, want.unpricedCalls);
+    assert.ok(Math.abs(index.total!.costUsd - want.costUsd) < 1e-9);
+    top.forEach((n) => n.costUsd + n.calls + n.pricedCalls + n.shareOfParent);
+    assert.ok(top.every((n) => !n.keepsFullFigures));
+    // Mixed: one group read (a tooltip), a level under it built and one of its groups read; the rest not.
+    const [first, second] = top;
+    assert.ok(first.stats.inputTokens > 0 && first.keepsFullFigures);
+    const users = index.children(second);
+    users[0].stats;
+    assert.ok(users[0].keepsFullFigures && !users[1].keepsFullFigures && !second.keepsFullFigures);
+    for (let round = 0; round < 3; round++) {
+      const ids = a.ids();
+      for (let k = 0; k < 200; k++) a.replace(ids[Math.floor(rnd() * ids.length)], rnd() < 0.5 ? undefined : a.random());
+      for (let k = 0; k < 50; k++) a.add();
+      a.add({ ...a.random(), dims: { feature: `new${round}`, user: 'u0' } }); // a group created by an append
+      assert.equal(index.sync([a.table], opts), 'appended');
+      if (round === 1) index.total!.stats; // the root summed from its children, then kept up to date
+    }
+    assert.equal(index.rebuilds, 1);
+    sameIndex(index, fresh([a.table], opts), dims);
+  });
+
   it('moves a row between groups, finds the time span and costliest call again, and drops a group left empty', () => {
     const rnd = seeded(5);
     const a = new Feed(new StringPool(), new PriceBook(), rnd);
