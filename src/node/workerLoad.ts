@@ -167,47 +167,63 @@ const CONTEXT_SLICE_MS = 8;
  */
 const IDLE_WORKER_MS = 2000;
 
-/** Load workers that finished a load and wait for the next, by script. */
-const idleWorkers = new Map<string, { w: Worker; timer: NodeJS.Timeout }>();
+/** Load workers that finished a load and wait for the next, by script (at most IDLE_WORKERS each). */
+const idleWorkers = new Map<string, { w: Worker; timer: NodeJS.Timeout }[]>();
+
+/**
+ * Loads the store runs at once when each is parsed by a load worker (one core each): files of 1-32 MB, e.g. a
+ * workspace of rotated daily traces or Claude Code sessions. A file parsed in a process of its own runs alone.
+ */
+export const LOADS_AT_ONCE = 2;
+
+/** Load workers kept waiting per script: as many as loads run at once. */
+const IDLE_WORKERS = LOADS_AT_ONCE;
 
 /** Load workers started (tests: a worker is reused from one load to the next). */
 let workersStarted = 0;
 export const loadWorkersStarted = (): number => workersStarted;
 
-/** The waiting load worker of `script`, or a new one. */
+/** Takes `w` out of the waiting ones of `script`, if it is there; whether it was. */
+function forgetIdle(script: string, w: Worker): boolean {
+  const list = idleWorkers.get(script);
+  const k = list ? list.findIndex((x) => x.w === w) : -1;
+  if (k < 0) return false;
+  clearTimeout(list![k].timer);
+  list!.splice(k, 1);
+  if (list!.length === 0) idleWorkers.delete(script);
+  return true;
+}
+
+/** A waiting load worker of `script`, or a new one. */
 function takeWorker(script: string): Worker {
-  const idle = idleWorkers.get(script);
+  const idle = idleWorkers.get(script)?.at(-1);
   if (idle) {
-    idleWorkers.delete(script);
-    clearTimeout(idle.timer);
+    forgetIdle(script, idle.w);
     idle.w.ref();
     return idle.w;
   }
   workersStarted++;
   const w = new Worker(script);
   // One that ends while it waits is forgotten.
-  w.on('exit', () => {
-    if (idleWorkers.get(script)?.w === w) {
-      clearTimeout(idleWorkers.get(script)!.timer);
-      idleWorkers.delete(script);
-    }
-  });
+  w.on('exit', () => forgetIdle(script, w));
   return w;
 }
 
-/** A worker whose load went through waits for the next one (one per script; it does not keep the process alive). */
+/** A worker whose load went through waits for the next one (it does not keep the process alive). */
 function releaseWorker(script: string, w: Worker): void {
-  if (idleWorkers.has(script)) {
+  const list = idleWorkers.get(script) ?? [];
+  if (list.length >= IDLE_WORKERS) {
     void w.terminate();
     return;
   }
   w.unref();
   const timer = setTimeout(() => {
-    if (idleWorkers.get(script)?.w === w) idleWorkers.delete(script);
+    forgetIdle(script, w);
     void w.terminate();
   }, IDLE_WORKER_MS);
   timer.unref();
-  idleWorkers.set(script, { w, timer });
+  list.push({ w, timer });
+  idleWorkers.set(script, list);
 }
 
 function loadInThread(workerScript: string, req: LoadRequest, pool: StringPool, opts: LoadOptions): Promise<TraceFileState> {

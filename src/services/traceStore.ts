@@ -6,7 +6,9 @@ import { StringPool, type CallTable } from '../core/callTable';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { mustReload, type TraceFileState } from '../core/traceFile';
-import { LoadCancelled, loadInWorker, type LoadSource, type ScanStats } from '../node/workerLoad';
+import { LoadCancelled, loadInWorker, LOADS_AT_ONCE, type LoadSource, type ScanStats } from '../node/workerLoad';
+import { PARALLEL_BYTES } from '../node/handover';
+import { startInOrder } from '../node/loadQueue';
 import { isExcluded } from '../node/files';
 import { fileFingerprint, readTraceFile, warmUpReaderInTurns } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
@@ -22,6 +24,12 @@ const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
 /** How a file was last read from its start: in a worker thread, from the state cache, or on the extension host. */
 /** inline: on the host's thread; worker: parsed in the load worker; process: parsed in a child process; cache: the state cache. */
 export type ReadVia = 'worker' | 'process' | 'cache' | 'inline';
+
+/** What became of one file's load (`loadBig`). */
+type LoadOutcome =
+  | { kind: 'read'; state: TraceFileState; via: ReadVia; scan?: ScanStats; line: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'cancelled' };
 
 /** A trace file found but not read (its calls are missing from the views): why, and whether a refresh may read it. */
 export interface UnreadFile {
@@ -362,71 +370,84 @@ export class TraceStore extends Disposable {
       async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
-        let done = 0;
-        // The files not read yet are kept as unread (the views say so; a refresh reads them).
-        const cancelled = () => {
-          this.log.appendLine(`[store] loading cancelled; ${paths.length - done} file(s) not read`);
-          for (const q of paths.slice(done)) this.markUnread(q, 'loading cancelled', true);
-        };
-        for (const p of paths) {
-          if (abort.signal.aborted) {
-            cancelled();
-            break;
-          }
-          const size = safeSize(p);
-          let reported = 0;
-          const t0 = Date.now();
-          try {
-            let source = 'thread' as LoadSource;
-            let scan: ScanStats | undefined;
-            let grownBy: number | undefined;
-            const mapping = this.mapping();
-            const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
-            const state = await loadInWorker(
-              script,
-              { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
-              this.pool,
-              {
-                onSource: (s, info) => {
-                  source = s;
-                  scan = info.scan;
-                  grownBy = info.grownBy;
-                },
-                signal: abort.signal,
-                onProgress: (f) => {
-                  const inc = ((f * size - reported) / total) * 100;
-                  reported = f * size;
-                  progress.report({ increment: inc, message: `${this.displayName(p)} (${Math.round(f * 100)}%)` });
-                },
-              },
-            );
-            // A state read in byte ranges on several threads (or cached from one) has no sample of the bytes before
-            // its offset: take it now, so that a rewrite with the same first bytes is caught before the next append.
-            if (state.fingerprint && state.fingerprint.tail === undefined) {
-              const { tail, tailEnd } = fileFingerprint(p, state.position.offset);
-              state.fingerprint = { ...state.fingerprint, tail, tailEnd };
-            }
-            this.files.set(p, state);
+        const mapping = this.mapping();
+        const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
+        const load = (p: string) => this.loadOne(p, script, settings, abort.signal, total, progress);
+        // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
+        // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
+        const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
+        // The files not read (cancelled, or never started) are kept as unread (the views say so; a refresh reads them).
+        let notRead = paths.length - loads.length;
+        for (const [k, job] of loads.entries()) {
+          const o = await job;
+          const p = paths[k];
+          if (o.kind === 'read') {
+            this.files.set(p, o.state);
             this.notRead.delete(p);
-            this.via.set(p, source === 'thread' ? 'worker' : source);
-            if (scan) this.scans.set(p, scan);
+            this.via.set(p, o.via);
+            if (o.scan) this.scans.set(p, o.scan);
             else this.scans.delete(p);
-            // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
-            void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
-            this.log.appendLine(`[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${source === 'cache' ? (grownBy !== undefined ? `from the cache of the file when it was shorter, then ${grownBy} new call(s)` : 'from the cache') : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker'}${scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : ''})`);
-          } catch (e) {
-            if (e instanceof LoadCancelled) {
-              cancelled();
-              break;
-            }
-            this.log.appendLine(`[store] cannot read ${p}: ${(e as Error).message}`);
-            this.markUnread(p, (e as Error).message);
+            this.log.appendLine(o.line);
+          } else if (o.kind === 'failed') {
+            this.log.appendLine(`[store] cannot read ${p}: ${o.message}`);
+            this.markUnread(p, o.message);
+          } else {
+            notRead++;
+            this.markUnread(p, 'loading cancelled', true);
           }
-          done++;
         }
+        for (const p of paths.slice(loads.length)) this.markUnread(p, 'loading cancelled', true);
+        if (notRead) this.log.appendLine(`[store] loading cancelled; ${notRead} file(s) not read`);
       },
     );
     this.warmUp(paths);
+  }
+
+  /** Loads one file for `loadBig` (never throws: the outcome says what happened). */
+  private async loadOne(p: string, script: string, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>): Promise<LoadOutcome> {
+    if (signal.aborted) return { kind: 'cancelled' };
+    const size = safeSize(p);
+    let reported = 0;
+    const t0 = Date.now();
+    let source = 'thread' as LoadSource;
+    let scan: ScanStats | undefined;
+    let grownBy: number | undefined;
+    try {
+      const mapping = this.mapping();
+      const state = await loadInWorker(
+        script,
+        { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
+        this.pool,
+        {
+          onSource: (s, info) => {
+            source = s;
+            scan = info.scan;
+            grownBy = info.grownBy;
+          },
+          signal,
+          onProgress: (f) => {
+            const inc = ((f * size - reported) / total) * 100;
+            reported = f * size;
+            progress.report({ increment: inc, message: `${this.displayName(p)} (${Math.round(f * 100)}%)` });
+          },
+        },
+      );
+      // A state read in byte ranges on several threads (or cached from one) has no sample of the bytes before its
+      // offset: take it now, so that a rewrite with the same first bytes is caught before the next append.
+      if (state.fingerprint && state.fingerprint.tail === undefined) {
+        const { tail, tailEnd } = fileFingerprint(p, state.position.offset);
+        state.fingerprint = { ...state.fingerprint, tail, tailEnd };
+      }
+      // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
+      void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
+      const how = source === 'cache' ? (grownBy !== undefined ? `from the cache of the file when it was shorter, then ${grownBy} new call(s)` : 'from the cache') : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker';
+      const readers = scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : '';
+      const line = `[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${how}${readers})`;
+      return { kind: 'read', state, via: source === 'thread' ? 'worker' : source, scan, line };
+    } catch (e) {
+      if (e instanceof LoadCancelled) return { kind: 'cancelled' };
+      return { kind: 'failed', message: (e as Error).message };
+    }
   }
 
   /** Whether the reader has run on this thread yet (big files are parsed by workers). */

@@ -310,6 +310,30 @@ describe('LLM Cost Lens in VS Code', function () {
     });
   });
 
+  describe('several files above 1 MB', () => {
+    const paths = () => [0, 1, 2].map((k) => join(workspaceDir(), 'traces', `rotated-${k}.jsonl`));
+    // About 150 bytes a line: 8,000 lines pass the 1 MB above which files are read by load workers.
+    const text = (k: number) => (JSON.stringify({ model: 'gpt-4o', input_tokens: 100 + k, output_tokens: 0, timestamp: '2026-11-22T10:00:00Z', pad: 'y'.repeat(40), metadata: { user_id: 'rot', feature: `rotated-${k}` } }) + '\n').repeat(8000 + k);
+    after(async () => {
+      for (const p of paths()) rmSync(p, { force: true });
+      await api.store.refresh();
+      assert.ok(paths().every((p) => !api.store.has(p)));
+    });
+
+    it('are all read by load workers, two at a time, at a refresh', async () => {
+      paths().forEach((p, k) => writeFileSync(p, text(k)));
+      await api.store.refresh();
+      paths().forEach((p, k) => {
+        const t = api.store.tables().find((x) => x.file.endsWith(`rotated-${k}.jsonl`));
+        assert.equal(t?.length, 8000 + k, p);
+        assert.equal(api.store.readVia(p), 'worker');
+      });
+      const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+      for (let k = 0; k < 3; k++) assert.ok(labels.includes(`rotated-${k}`), labels.join(', '));
+      assert.equal(api.store.unreadFiles().length, 0);
+    });
+  });
+
   it('shows budget burn on the tree node and the status bar', async () => {
     const cfg = vscode.workspace.getConfiguration('llmCostLens');
     await cfg.update('budgets', [{ scope: 'total', period: 'month', usd: 0.05 }, { scope: 'feature', value: 'search', period: 'month', usd: 1 }], vscode.ConfigurationTarget.Workspace);

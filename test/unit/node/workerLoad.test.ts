@@ -8,7 +8,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
-import { contextSliced, LoadCancelled, loadInWorker, loadWorkersStarted } from '../../../src/node/workerLoad';
+import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted } from '../../../src/node/workerLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
 import { assertUsd, loadText, ROOT } from '../helpers';
@@ -634,6 +634,24 @@ describe('loading in a worker thread, and the state cache', function () {
     const c = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [] }, new StringPool());
     assert.equal(c.table.length, inline.table.length);
     assert.equal(loadWorkersStarted() - afterCancel, 1, 'a new worker after a cancelled load');
+  });
+
+  it('keeps a load worker waiting for each of the loads run at once (the store runs LOADS_AT_ONCE), not more', async () => {
+    const inline = loadText(text, 't.jsonl');
+    const paths = [0, 1, 2, 3].map((k) => join(dir, `f${k}.jsonl`));
+    for (const p of paths) writeFileSync(p, text);
+    const load = (p: string) => loadInWorker(WORKER, { path: p, displayName: 't.jsonl', overrides: [] }, new StringPool());
+    // Two at once, twice: the second pair takes the first pair's workers (however many were waiting before).
+    await Promise.all(paths.slice(0, LOADS_AT_ONCE).map(load));
+    const before = loadWorkersStarted();
+    const got = await Promise.all(paths.slice(0, LOADS_AT_ONCE).map(load));
+    assert.equal(loadWorkersStarted(), before, 'each load took a waiting worker');
+    for (const w of got) assert.equal(w.table.length, inline.table.length);
+    // More at once than are kept: the extra workers end; the next round starts only what it lacks.
+    await Promise.all(paths.map(load));
+    const afterWide = loadWorkersStarted();
+    await Promise.all(paths.map(load));
+    assert.equal(loadWorkersStarted() - afterWide, paths.length - LOADS_AT_ONCE, 'the workers beyond LOADS_AT_ONCE were not kept');
   });
 
   it('stops when cancelled', async () => {
