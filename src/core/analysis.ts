@@ -267,10 +267,10 @@ export function partition(slices: readonly Slice[], dim: string): Map<string, Sl
   return out;
 }
 
-/** The smallest and largest id of `rows` in an id column ([start, -1] when there are no rows). */
 /** Pools up to this many strings are counted whole by `runsById` (256 KB of counts). */
 const SMALL_POOL = 1 << 16;
 
+/** The smallest and largest id of `rows` in an id column ([start, -1] when there are no rows). */
 function idSpan(col: Int32Array, rows: Int32Array, start: number): [number, number] {
   let lo = start;
   let hi = -1;

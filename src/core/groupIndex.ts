@@ -376,6 +376,15 @@ export class IndexNode implements GroupNode {
     return this.cached;
   }
 
+  /**
+   * Keeps the full figures from now on, for a node with no calls yet: a root without levels, which keeps no rows to sum
+   * them from later.
+   */
+  keepFull(): void {
+    if (this.calls !== 0) throw new Error('keepFull on a node with calls');
+    this.full = true;
+  }
+
   /** Whether the node keeps its full figures now, or only the tree's (see `full`). */
   get keepsFullFigures(): boolean {
     return this.full;
@@ -425,12 +434,11 @@ export class IndexNode implements GroupNode {
   /**
    * Adds many rows of one table at once (building a level): the same figures as `add` row by row, in one tight loop
    * over the columns; only those the tree shows unless the node keeps its full figures (see `full`). `sumsOnly`: the
-   * rows are not kept (a root without levels), so the full figures are summed now.
+   * rows are not kept (a root without levels, which keeps its full figures from the start: `keepFull`).
    */
   addRows(t: CallTable, rows: Int32Array, source: CostSource, sumsOnly = false): void {
     if (rows.length === 0) return;
     if (!sumsOnly) this.keepRows(t, rows);
-    else if (this.calls === 0) this.full = true;
     this.cached = undefined;
     const rec = t.recordedUsd, comp = t.computedUsd;
     const digest = sumsOnly ? undefined : this.digest;
@@ -546,12 +554,15 @@ export class IndexNode implements GroupNode {
     this.full = true;
   }
 
-  /** The first and last time and the greatest cost again, from the children when materialised, else from the rows. */
+  /**
+   * The first and last time and the greatest cost again: from the node's rows, or the root's (which keeps none) from
+   * its children (which then keep their full figures, as the root's stats need anyway).
+   */
   private findExtremes(): void {
     let first = Infinity;
     let last = -Infinity;
     let max = -Infinity;
-    if (this.kids) {
+    if (this.parts.length === 0 && this.kids) {
       for (const k of this.kids.byValue.values()) {
         k.ensureFull();
         if (k.staleExtremes) k.findExtremes();
@@ -708,7 +719,7 @@ export class IndexNode implements GroupNode {
     this.costly += o.costly;
     if (o.max > this.max) this.max = o.max;
     for (const [m, n] of Object.entries(o.unpriced)) this.unpriced[m] = (this.unpriced[m] ?? 0) + n;
-    // A root summed from children keeps its full figures only when they all do (the rest is summed when read).
+    // The root of a level being built: its full figures are summed from its children when first read.
     this.full = false;
   }
 
@@ -849,7 +860,10 @@ export class GroupIndex {
         }
       }
       for (const kid of root.kids.byValue.values()) root.addSumsOf(kid);
-    } else for (const t of tables) root.addRows(t, selectedRows(t, o, seen.get(t)!.length), o.source, true);
+    } else {
+      root.keepFull();
+      for (const t of tables) root.addRows(t, selectedRows(t, o, seen.get(t)!.length), o.source, true);
+    }
     this.opts = o;
     this.root = root;
     this.seen.clear();

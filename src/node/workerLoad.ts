@@ -204,8 +204,9 @@ function takeWorker(script: string): Worker {
   }
   workersStarted++;
   const w = new Worker(script);
-  // One that ends while it waits is forgotten.
+  // One that ends while it waits is forgotten; an error while it waits (no load listening) only ends it.
   w.on('exit', () => forgetIdle(script, w));
+  w.on('error', () => undefined);
   return w;
 }
 

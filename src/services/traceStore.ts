@@ -372,7 +372,7 @@ export class TraceStore extends Disposable {
         token.onCancellationRequested(() => abort.abort());
         const mapping = this.mapping();
         const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
-        const load = (p: string) => this.loadOne(p, script, settings, abort.signal, total, progress);
+        const load = (p: string) => this.loadOne(p, script, mapping, settings, abort.signal, total, progress);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
         const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
@@ -403,8 +403,11 @@ export class TraceStore extends Disposable {
     this.warmUp(paths);
   }
 
-  /** Loads one file for `loadBig` (never throws: the outcome says what happened). */
-  private async loadOne(p: string, script: string, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>): Promise<LoadOutcome> {
+  /**
+   * Loads one file for `loadBig`, with the field mapping its cache key (`settings`) was made with (never throws: the
+   * outcome says what happened).
+   */
+  private async loadOne(p: string, script: string, mapping: FieldMapping | undefined, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>): Promise<LoadOutcome> {
     if (signal.aborted) return { kind: 'cancelled' };
     const size = safeSize(p);
     let reported = 0;
@@ -413,7 +416,6 @@ export class TraceStore extends Disposable {
     let scan: ScanStats | undefined;
     let grownBy: number | undefined;
     try {
-      const mapping = this.mapping();
       const state = await loadInWorker(
         script,
         { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },

@@ -391,6 +391,31 @@ describe('GroupIndex: rows replaced in place (streamed messages)', () => {
     sameIndex(index, fresh([a.table], opts), dims);
   });
 
+  it('keeps the full figures of a root without levels from the start, built empty or with every call out of range', () => {
+    const rnd = seeded(19);
+    const a = new Feed(new StringPool(), new PriceBook(), rnd);
+    const since = Date.UTC(2026, 10, 30); // after every call the Feed makes
+    for (const opts of [{ dims: [], source: 'auto' }, { dims: [], source: 'auto', sinceMs: Date.UTC(2026, 10, 1) }] as GroupIndexOptions[]) {
+      const index = new GroupIndex();
+      const empty = new Feed(new StringPool(), new PriceBook(), rnd);
+      index.sync([empty.table], opts);
+      for (let i = 0; i < 300; i++) empty.add();
+      assert.equal(index.sync([empty.table], opts), 'appended');
+      sameStats(index.total!.stats, fresh([empty.table], opts).total!.stats, 'root', true);
+    }
+    for (let i = 0; i < 200; i++) a.add();
+    const out: GroupIndexOptions = { dims: [], source: 'auto', sinceMs: since };
+    const index = new GroupIndex();
+    index.sync([a.table], out);
+    assert.equal(index.total!.calls, 0);
+    for (let i = 0; i < 50; i++) a.add({ ...a.random(), tsMs: since + i * 1000 });
+    assert.equal(index.sync([a.table], out), 'appended');
+    const root = index.total!.stats;
+    sameStats(root, fresh([a.table], out).total!.stats, 'root', true);
+    assert.equal(root.calls, 50);
+    assert.ok(root.inputTokens > 0 && root.firstTsMs === since);
+  });
+
   it('moves a row between groups, finds the time span and costliest call again, and drops a group left empty', () => {
     const rnd = seeded(5);
     const a = new Feed(new StringPool(), new PriceBook(), rnd);

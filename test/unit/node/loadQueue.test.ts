@@ -60,6 +60,14 @@ describe('startInOrder (the trace store loading several files)', () => {
     assert.equal(h.finish.has('c'), false);
   });
 
+  it('frees the place of a job that rejects, and gives its rejection through the jobs', async () => {
+    const started = startInOrder(['bad', 'a', 'b'], (i) => (i === 'bad' ? Promise.reject(new Error('no such file')) : Promise.resolve(i)), { limit: 1, alone: () => false });
+    const jobs = await started;
+    assert.equal(jobs.length, 3);
+    await assert.rejects(jobs[0], /no such file/);
+    assert.deepEqual(await Promise.all(jobs.slice(1)), ['a', 'b']);
+  });
+
   it('with a limit of one, runs one after another', async () => {
     const h = harness();
     const started = startInOrder(['a', 'b'], h.run, { limit: 1, alone: () => false });
