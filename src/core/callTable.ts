@@ -231,6 +231,12 @@ export interface PackedColumns {
   joinedStrings?: { text: string; lengths: Uint32Array };
 }
 
+/** The id column of a grouping dimension in packed columns, as `CallTable.column` finds it in a table. */
+export function packedColumn(p: Pick<PackedColumns, 'ids'>, dim: string): Int32Array | undefined {
+  if ((DIM_COLUMNS as readonly string[]).includes(dim)) return p.ids[`dim:${dim}`];
+  return p.ids[`tag:${dim.startsWith('tag:') ? dim.slice(4) : dim}`];
+}
+
 /** The strings of packed columns, in id order. */
 export function packedStrings(p: Pick<PackedColumns, 'strings' | 'joinedStrings'>): string[] {
   const j = p.joinedStrings;

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, st
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
 import type { PriceOverride } from '../core/pricing';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { type CacheKey, readStateCache } from './stateCache';
@@ -64,11 +65,14 @@ export interface ParseRequest {
   cacheFile?: string;
   /** Tests: hold the process (synchronously, as a long write would) this long before writing the columns. */
   holdBeforeWriteMs?: number;
+  /** The tree's first level to send (`preview`) as soon as the file is read, before the columns are merged and written. */
+  preview?: PreviewRequest;
 }
 
 /** `done`: the calls, the peak memory, the byte ranges, the lines the fast scanner read (`fastLines`) and of those its WebAssembly loop. */
 export type ParseResponse =
   | { type: 'progress'; fraction: number }
+  | { type: 'preview'; preview: LevelPreview }
   /** `at`: the columns were written there instead of `out` (the cache file, when `out`'s memory file system was full). */
   | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; at?: string }
   | { type: 'error'; message: string };
@@ -152,6 +156,7 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
     child.on('message', (m: ParseResponse) => {
       listen();
       if (m.type === 'progress') opts.onFraction(m.fraction);
+      else if (m.type === 'preview') opts.onPreview?.(m.preview);
       else {
         if (m.type === 'done') {
           if (m.at) at = m.at;
@@ -166,7 +171,7 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
     // should it not come, a second later the parse counts as failed).
     child.on('close', () => settle(false));
     child.on('exit', () => setTimeout(() => settle(false), 1000).unref());
-    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key, cacheFile } satisfies ParseRequest);
+    child.send({ path: req.path, displayName: req.displayName, overrides: req.overrides, parallelBytes: req.parallelBytes, out, key, cacheFile, preview: req.preview } satisfies ParseRequest);
   });
   const state = ok && !opts.signal?.aborted ? await readStateCache(at, key, opts.turn) : undefined;
   return state && { state, peakRssMb, scan };
@@ -188,6 +193,8 @@ export interface ProcessParseOptions {
   signal?: AbortSignal;
   /** Awaited between the checks of the columns read back (the caller's event loop gets turns). */
   turn?: () => Promise<void>;
+  /** The tree's first level, when the request asked for it (`LoadRequest.preview`), before the columns come. */
+  onPreview?: (p: LevelPreview) => void;
 }
 
 /**

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, StringPool } from '../core/callTable';
+import { type LevelPreview, previewLevel, type PreviewRequest, rangePart, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
 import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
@@ -99,6 +100,11 @@ export interface ParallelLoadOptions {
   chunkBytes?: number;
   /** Called as the ranges are read, with the bytes read in all and the file size. */
   onProgress?: (readBytes: number, totalBytes: number) => void;
+  /**
+   * The tree's first level (`previewLevel`), summed from the ranges as soon as they are read and given to `send`
+   * (awaited) before their columns are merged (`loadParallelPacked` only; not when the file needs the single reader).
+   */
+  preview?: { request: PreviewRequest; send: (p: LevelPreview) => Promise<unknown> };
 }
 
 export interface ParallelLoadResult {
@@ -395,7 +401,12 @@ export async function loadParallelPacked(path: string, opts: ParallelLoadOptions
   const file = opts.displayName ?? path;
   const r = await readRanges(path, file, opts);
   const pack = ({ state, ...rest }: ParallelLoadResult) => ({ ...rest, packed: packState(state, 'handOver').packed, calls: state.table.length });
-  if ('sequentialReason' in r) return pack(sequentialLoad(path, file, opts, r.sequentialReason));
+  if ('sequentialReason' in r) {
+    const one = sequentialLoad(path, file, opts, r.sequentialReason);
+    if (opts.preview) await opts.preview.send(previewLevel([tablePart(one.state.table)], opts.preview.request));
+    return pack(one);
+  }
+  if (opts.preview) await opts.preview.send(previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), opts.preview.request));
   const counts = { ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
   let merged: ReturnType<typeof mergeJoined>;
   try {

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { cutStrings, type StringPool } from '../core/callTable';
+import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
 import type { FieldMapping, NormalizeContext } from '../core/normalize';
 import type { PriceOverride } from '../core/pricing';
 import { type PackedTraceFileState, takeJoinedContext, type TraceFileState, unpackContext, unpackState } from '../core/traceFile';
@@ -20,6 +21,11 @@ export interface LoadRequest {
    * process, parallelLoad's defaultParallelBytes for the threads; tests set it lower to have both).
    */
   parallelBytes?: number;
+  /**
+   * The tree's first level to sum as soon as a big file is read in a process of its own (`LoadOptions.onPreview`),
+   * before its columns are merged, written and read back here.
+   */
+  preview?: PreviewRequest;
   /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
   ownProcess?: boolean;
   /**
@@ -54,7 +60,13 @@ export class LoadCancelled extends Error {
   }
 }
 
-type LoadOptions = { signal?: AbortSignal; onProgress?: (fraction: number) => void; onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }) => void };
+type LoadOptions = {
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+  onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }) => void;
+  /** The tree's first level of a file parsed in a process of its own (`LoadRequest.preview`), before the load ends. */
+  onPreview?: (p: LevelPreview) => void;
+};
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -109,6 +121,7 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
     },
     signal: opts.signal,
     turn,
+    onPreview: opts.onPreview,
   });
   if (opts.signal?.aborted) throw new LoadCancelled();
   if (r) {

@@ -44,7 +44,7 @@ process.on('message', async (req: ParseRequest) => {
       }
     };
     const prices = new PriceBook(new Map(req.overrides));
-    const { packed: unjoined, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true });
+    const { packed: unjoined, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true, preview: req.preview && { request: req.preview, send: (preview) => send({ type: 'preview', preview }) } });
     // The context's ids joined once for both writes (hand-over and cache).
     const packed = { ...unjoined, ctx: joinContext(unjoined.ctx) };
     if (req.holdBeforeWriteMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, req.holdBeforeWriteMs);

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { StringPool, type CallTable } from '../core/callTable';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
+import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
 import { mustReload, type TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker, LOADS_AT_ONCE, type LoadSource, type ScanStats } from '../node/workerLoad';
 import { PARALLEL_BYTES } from '../node/handover';
@@ -77,6 +78,18 @@ export class TraceStore extends Disposable {
   private loadChain: Promise<unknown> = Promise.resolve();
   /** True once the first discovery and load finished. */
   ready = false;
+  /**
+   * What the views show first (the tree's first level, its cost source and range), asked of a big file's parse process
+   * so the level comes as soon as the file is read (`preview`); undefined: not asked.
+   */
+  previewRequest: (() => PreviewRequest | undefined) | undefined;
+  /** The first level of the file being loaded, while its columns are on their way (see `preview`). */
+  private previewing: { path: string; preview: LevelPreview } | undefined;
+  private readonly _onDidPreview = this._register(new vscode.EventEmitter<void>());
+  /** Fires when a big file's first level arrives ahead of its columns (`preview`). */
+  readonly onDidPreview = this._onDidPreview.event;
+  /** The previews that arrived (tests and diagnostics: what the tree could show before the columns). */
+  previewsReceived: { path: string; preview: LevelPreview }[] = [];
   /** Counts the changes fired. */
   private changes = 0;
 
@@ -107,12 +120,26 @@ export class TraceStore extends Disposable {
     return this.states().map((s) => s.table);
   }
 
+  /** The tables of every file read but `path`, in path order. */
+  tablesBesides(path: string): CallTable[] {
+    return [...this.files.entries()].filter(([p]) => p !== path).sort((a, b) => a[0].localeCompare(b[0])).map(([, s]) => s.table);
+  }
+
   /**
    * The files found but not read, in path order: those a cancelled load left out and those that could not be read
    * (the views say their calls are missing). A refresh tries them again; a later successful read takes a file off.
    */
   unreadFiles(): UnreadFile[] {
     return [...this.notRead.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /**
+   * The first level of a big file being loaded, summed by its parse process as soon as the file was read, while its
+   * columns are merged, handed over and read here (~0.3 s for a million calls): only while it is the one file left to
+   * load. The tree shows it with the other files' figures (`tables()` without `path`) until the load ends.
+   */
+  preview(): { path: string; preview: LevelPreview } | undefined {
+    return this.previewing;
   }
 
   /** Absolute paths of the files read. */
@@ -141,8 +168,7 @@ export class TraceStore extends Disposable {
   start(): Promise<void> {
     return this.enqueue(async () => {
       this.reloadPricesSync();
-      await this.discoverAndLoad();
-      this.ready = true;
+      await this.discoverAndLoad([], true);
     });
   }
 
@@ -320,7 +346,8 @@ export class TraceStore extends Disposable {
     this.notRead.set(path, { path, file: this.displayName(path), reason, cancelled });
   }
 
-  private async discoverAndLoad(removedBefore: string[] = []): Promise<void> {
+  /** `markReady`: the first load, after which the store is `ready` (set before its change fires, so the views show it). */
+  private async discoverAndLoad(removedBefore: string[] = [], markReady = false): Promise<void> {
     const paths = await this.discover();
     this.notRead.clear();
     this.log.appendLine(`[store] ${paths.length} trace file(s) found`);
@@ -338,6 +365,7 @@ export class TraceStore extends Disposable {
       }
     }
     if (big.length) await this.loadBig(big);
+    if (markReady) this.ready = true;
     const changed = this.paths();
     this._onDidChange.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
   }
@@ -372,7 +400,9 @@ export class TraceStore extends Disposable {
         token.onCancellationRequested(() => abort.abort());
         const mapping = this.mapping();
         const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
-        const load = (p: string) => this.loadOne(p, script, mapping, settings, abort.signal, total, progress);
+        // A preview of the first level only when one file is loaded (the last one left: the others are in the views).
+        const preview = paths.length === 1 ? this.previewRequest?.() : undefined;
+        const load = (p: string) => this.loadOne(p, script, mapping, settings, abort.signal, total, progress, preview);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
         const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
@@ -398,6 +428,11 @@ export class TraceStore extends Disposable {
         }
         for (const p of paths.slice(loads.length)) this.markUnread(p, 'loading cancelled', true);
         if (notRead) this.log.appendLine(`[store] loading cancelled; ${notRead} file(s) not read`);
+        // The columns are in (or the file was not read): the views go back to the store's figures, with the change the
+        // caller fires for a file read (the preview stays on screen until then), or now when it was not read.
+        const previewed = this.previewing;
+        this.previewing = undefined;
+        if (previewed && loads.length === 1 && (await loads[0]).kind !== 'read') this._onDidPreview.fire();
       },
     );
     this.warmUp(paths);
@@ -407,7 +442,7 @@ export class TraceStore extends Disposable {
    * Loads one file for `loadBig`, with the field mapping its cache key (`settings`) was made with (never throws: the
    * outcome says what happened).
    */
-  private async loadOne(p: string, script: string, mapping: FieldMapping | undefined, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>): Promise<LoadOutcome> {
+  private async loadOne(p: string, script: string, mapping: FieldMapping | undefined, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>, preview?: PreviewRequest): Promise<LoadOutcome> {
     if (signal.aborted) return { kind: 'cancelled' };
     const size = safeSize(p);
     let reported = 0;
@@ -418,9 +453,16 @@ export class TraceStore extends Disposable {
     try {
       const state = await loadInWorker(
         script,
-        { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings } },
+        { path: p, displayName: this.displayName(p), overrides: [...this.overrides.entries()], mapping, cache: { dir: join(this.ctx.globalStorageUri.fsPath, 'state-cache'), settings }, preview },
         this.pool,
         {
+          onPreview: (level) => {
+            if (signal.aborted) return;
+            this.previewing = { path: p, preview: level };
+            this.previewsReceived.push(this.previewing);
+            this.log.appendLine(`[store] first level of ${this.displayName(p)} by ${level.dim} (${level.groups.length} group(s)) in ${Date.now() - t0} ms, before its columns`);
+            this._onDidPreview.fire();
+          },
           onSource: (s, info) => {
             source = s;
             scan = info.scan;

@@ -2,13 +2,14 @@ import * as vscode from 'vscode';
 import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
+import { previewGroups, previewLevel, tablePart } from '../core/levelPreview';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
-import { groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
+import { type GroupFigures, groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -18,7 +19,9 @@ export type CostItem =
    * range is what would change them); `warning` ones (files not read) have a tooltip and run `command`.
    */
   | { kind: 'message'; text: string; detail?: string; rangeHint?: boolean; icon?: string; warning?: { tooltip: string; command?: vscode.Command } }
-  | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem };
+  | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem }
+  /** A group of the first level of a big file being loaded, ahead of its columns (`TraceStore.preview`). */
+  | { kind: 'preview'; dim: string; figures: GroupFigures & { value: string }; id: string; parent?: undefined };
 
 const DIM_ICONS: Record<string, string> = {
   feature: 'symbol-class',
@@ -61,6 +64,9 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     super();
     this._register(store.onDidChange(() => this.refresh()));
     this._register(view.onDidChange(() => this.refresh()));
+    // A big file's first level is asked of its parse process as this view shows it, and shown as soon as it comes.
+    store.previewRequest = () => (view.groupBy.length ? { dim: view.groupBy[0], source: view.costSource, sinceMs: view.sinceMs() } : undefined);
+    this._register(store.onDidPreview(() => this.refresh()));
     if (signals) this._register(signals.onDidChange(() => this.refresh()));
   }
 
@@ -116,12 +122,15 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const dims = this.view.groupBy;
     const source = this.view.costSource;
     if (!el) {
+      const preview = this.previewLevel();
+      if (preview) return preview;
       if (!this.store.ready) return [];
       // Files not read (a cancelled load, read errors) come first: the figures below leave their calls out.
       const notes = this.unreadItems();
       if (this.store.paths().length === 0) return notes;
       return [...notes, ...this.topLevel()];
     }
+    if (el.kind === 'preview') return [{ kind: 'message', text: 'Reading the calls…', detail: 'the levels below come with the columns' }];
     if (el.kind !== 'group') return [];
     const { node, depth } = el;
     if (depth + 1 < dims.length) {
@@ -151,6 +160,29 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (this.index.undated > 0) this.roots.push({ kind: 'message', text: undatedNote(this.index.undated), detail: 'choose All time to see them', rangeHint: true });
     this.shown = { key: `${dims.join('\u0000')}|${source}`, roots: this.roots };
     return this.roots;
+  }
+
+  /**
+   * The first level while a big file is loaded, from its parse process's sums (`TraceStore.preview`) and the other
+   * files' calls, when it was summed as the view shows it now (grouping, cost source, range); else undefined.
+   */
+  private previewLevel(): CostItem[] | undefined {
+    const pv = this.store.preview();
+    const dims = this.view.groupBy;
+    if (!pv || !dims.length) return undefined;
+    const p = pv.preview;
+    if (p.dim !== dims[0] || p.source !== this.view.costSource || p.sinceMs !== this.view.sinceMs() || p.untilMs !== undefined) return undefined;
+    const others = previewLevel(this.store.tablesBesides(pv.path).map(tablePart), p).groups;
+    const groups = previewGroups(p, others);
+    let total = 0;
+    for (const g of groups) total += g.costUsd;
+    const items: CostItem[] = groups.map((g) => ({
+      kind: 'preview',
+      dim: p.dim,
+      id: `${p.dim}=${g.value}`,
+      figures: { ...g, unpricedCalls: g.calls - g.pricedCalls, shareOfParent: total > 0 ? g.costUsd / total : 0 },
+    }));
+    return capped(items, undefined);
   }
 
   /** "2 trace files not read", with the reasons in its tooltip; a click reads the files again (Refresh). */
@@ -188,6 +220,16 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       }
       item.iconPath = new vscode.ThemeIcon(el.icon ?? (el.rangeHint ? 'info' : 'loading~spin'));
       if (el.rangeHint) item.command = { command: 'llmCostLens.timeRange', title: 'Choose Time Range' };
+      return item;
+    }
+    if (el.kind === 'preview') {
+      const g = el.figures;
+      const item = new vscode.TreeItem(g.value, g.calls ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+      item.id = el.id;
+      item.description = groupRowText(g, 0);
+      item.iconPath = new vscode.ThemeIcon(DIM_ICONS[el.dim] ?? 'tag');
+      item.tooltip = 'The file is read; its columns are on their way (percentiles, tokens and the levels below come with them).';
+      item.accessibilityInformation = { label: `${el.dim} ${g.value}: ${item.description}` };
       return item;
     }
     if (el.kind === 'more') {
@@ -256,14 +298,15 @@ function capped(items: CostItem[], parent: CostItem | undefined): CostItem[] {
   if (items.length <= MAX_CHILDREN + 1) return items;
   const keep = items.slice(0, MAX_CHILDREN);
   const rest = items.slice(MAX_CHILDREN);
-  const unattributed = rest.find((i) => i.kind === 'group' && i.node.value === UNATTRIBUTED);
+  const unattributed = rest.find((i) => (i.kind === 'group' && i.node.value === UNATTRIBUTED) || (i.kind === 'preview' && i.figures.value === UNATTRIBUTED));
   const summed = rest.filter((i) => i !== unattributed);
   let costUsd = 0, calls = 0, pricedCalls = 0;
   for (const i of summed) {
-    if (i.kind !== 'group') continue;
-    costUsd += i.node.costUsd;
-    calls += i.node.calls;
-    pricedCalls += i.node.pricedCalls;
+    const g = i.kind === 'group' ? i.node : i.kind === 'preview' ? i.figures : undefined;
+    if (!g) continue;
+    costUsd += g.costUsd;
+    calls += g.calls;
+    pricedCalls += g.pricedCalls;
   }
   const id = `${parent && parent.kind === 'group' ? parent.node.id : 'root'}\u001fmore`;
   return [...keep, ...(unattributed ? [unattributed] : []), { kind: 'more', count: summed.length, costUsd, calls, pricedCalls, id, parent }];

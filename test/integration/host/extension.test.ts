@@ -9,6 +9,7 @@ import type { CostItem } from '../../../src/views/costTree';
 import { select, stats } from '../../../src/core/analysis';
 import { formatGroupCost } from '../../../src/core/format';
 import { sampleTrace } from '../../../src/core/sampleTrace';
+import { previewGroups, previewLevel, tablePart } from '../../../src/core/levelPreview';
 
 const EXT_ID = 'llm-cost-lens.llm-cost-lens';
 
@@ -238,6 +239,21 @@ describe('LLM Cost Lens in VS Code', function () {
       const roots = api.tree.getChildren().filter((r): r is Extract<CostItem, { kind: 'group' }> => r.kind === 'group');
       assert.equal(roots.reduce((a, r) => a + r.node.calls, 0), want.calls);
       assert.ok(Math.abs(roots.reduce((a, r) => a + r.node.costUsd, 0) - want.costUsd) < 1e-6);
+      // Its first level came ahead of its columns, summed by the parse process as soon as the file was read: with the
+      // other files' calls, the groups and figures of the tree's first level now. Gone once the columns were in.
+      const ahead = api.store.previewsReceived.find((p) => p.path === big());
+      assert.ok(ahead, 'a first level came ahead of the columns');
+      assert.equal(ahead.preview.dim, 'feature');
+      const level = previewGroups(ahead.preview, previewLevel(api.store.tablesBesides(big()).map(tablePart), ahead.preview).groups);
+      const byValue = new Map(roots.map((r) => [r.node.value, r.node]));
+      for (const g of level) {
+        const n = byValue.get(g.value);
+        assert.ok(n, `${g.value} is in the tree`);
+        assert.deepEqual([g.calls, g.pricedCalls], [n.calls, n.pricedCalls], g.value);
+        assert.ok(Math.abs(g.costUsd - n.costUsd) <= 1e-9 * Math.max(1, n.costUsd), `${g.value}: ${g.costUsd} vs ${n.costUsd}`);
+      }
+      assert.equal(level.length, roots.length);
+      assert.equal(api.store.preview(), undefined);
       api.statusBar.update();
       assert.ok(api.statusBar.item.text.includes(formatGroupCost(want)), api.statusBar.item.text);
     });

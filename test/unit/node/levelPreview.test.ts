@@ -1,0 +1,93 @@
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringPool } from '../../../src/core/callTable';
+import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
+import { type LevelPreview, previewGroups, previewLevel, type PreviewRequest, tablePart } from '../../../src/core/levelPreview';
+import { PriceBook } from '../../../src/core/pricing';
+import { loadParallelPacked } from '../../../src/node/parallelLoad';
+import { readTraceFile } from '../../../src/node/traceReader';
+
+/** Records with features (some missing), a tag on some, recorded costs, unpriced models and calls without a time. */
+function traceText(n: number, seed: number): string {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r: Record<string, unknown> = {
+      model: ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'no-such-model-x'][Math.floor(rnd() ** 2 * 4)],
+      input_tokens: Math.floor(rnd() * 5000),
+      output_tokens: Math.floor(rnd() * 800),
+      timestamp: rnd() < 0.05 ? undefined : new Date(Date.UTC(2026, 10, 1) + Math.floor(rnd() * 20 * 86_400_000)).toISOString(),
+      metadata: { feature: rnd() < 0.1 ? undefined : ['search', 'chat', 'summarize', 'ünïcode'][Math.floor(rnd() * 4)], user_id: `u${Math.floor(rnd() * 9)}` },
+    };
+    if (rnd() < 0.1) r.cost_usd = Math.round(rnd() * 1e4) / 1e6;
+    if (rnd() < 0.3) r.tags = { team: ['a', 'b'][Math.floor(rnd() * 2)] };
+    out.push(JSON.stringify(r));
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The tree's first level of a table, as the Cost view builds it. */
+function treeLevel(path: string, req: PreviewRequest) {
+  const t = readTraceFile(path, { pool: new StringPool(), prices: new PriceBook(), final: true, displayName: 't.jsonl' }).state.table;
+  const index = new GroupIndex();
+  const opts: GroupIndexOptions = { dims: [req.dim], source: req.source, sinceMs: req.sinceMs, untilMs: req.untilMs };
+  index.sync([t], opts);
+  return { table: t, groups: index.children().map((n) => ({ value: n.value, calls: n.calls, pricedCalls: n.pricedCalls, costUsd: n.costUsd })) };
+}
+
+function sameGroups(got: { value: string; calls: number; pricedCalls: number; costUsd: number }[], want: typeof got, what: string) {
+  assert.deepEqual(got.map((g) => [g.value, g.calls, g.pricedCalls]), want.map((g) => [g.value, g.calls, g.pricedCalls]), what);
+  got.forEach((g, k) => assert.ok(Math.abs(g.costUsd - want[k].costUsd) <= 1e-9 * Math.max(1, Math.abs(want[k].costUsd)), `${what}: ${g.value} ${g.costUsd} vs ${want[k].costUsd}`));
+}
+
+describe('the first level summed from the ranges as they are read (levelPreview)', function () {
+  this.timeout(30000);
+  let dir: string;
+  let trace: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lcl-preview-'));
+    trace = join(dir, 't.jsonl');
+    writeFileSync(trace, traceText(6000, 5));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const requests: PreviewRequest[] = [
+    { dim: 'feature', source: 'auto' },
+    { dim: 'tag:team', source: 'auto' },
+    { dim: 'model', source: 'computed' },
+    { dim: 'user', source: 'recorded' },
+    { dim: 'feature', source: 'auto', sinceMs: Date.UTC(2026, 10, 10), untilMs: Date.UTC(2026, 10, 15) },
+    { dim: 'no-such-tag', source: 'auto' },
+  ];
+  for (const req of requests) {
+    it(`gives the tree's first level (${JSON.stringify(req)}), read in ranges on several threads or by one reader`, async () => {
+      const want = treeLevel(trace, req);
+      for (const opts of [{ workers: 2, minParallelBytes: 0 }, { workers: 3, minParallelBytes: 0 }, { splitAt: [10, 20, 30, 400_000], minParallelBytes: 0 }, {}]) {
+        let got: LevelPreview | undefined;
+        let sent = 0;
+        const r = await loadParallelPacked(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', ...opts, preview: { request: req, send: async (p) => ((got = p), sent++) } });
+        assert.equal(sent, 1, 'sent once');
+        assert.equal(r.calls, want.table.length);
+        assert.deepEqual({ ...got!, groups: [] }, { ...req, groups: [] });
+        sameGroups(previewGroups(got!), want.groups, `${JSON.stringify(opts)}`);
+      }
+      // From a table (what the single reader gives) the same.
+      sameGroups(previewGroups(previewLevel([tablePart(want.table)], req)), want.groups, 'from the table');
+    });
+  }
+
+  it('adds the groups of the files already loaded, the unattributed group always there, costliest first', () => {
+    const preview: LevelPreview = { dim: 'feature', source: 'auto', groups: [{ value: 'chat', calls: 2, pricedCalls: 2, costUsd: 1 }, { value: 'search', calls: 1, pricedCalls: 0, costUsd: 0 }] };
+    const merged = previewGroups(preview, [{ value: 'chat', calls: 1, pricedCalls: 1, costUsd: 0.5 }, { value: 'rag', calls: 3, pricedCalls: 3, costUsd: 2 }]);
+    assert.deepEqual(merged, [
+      { value: 'rag', calls: 3, pricedCalls: 3, costUsd: 2 },
+      { value: 'chat', calls: 3, pricedCalls: 3, costUsd: 1.5 },
+      { value: 'search', calls: 1, pricedCalls: 0, costUsd: 0 },
+      { value: '(unattributed)', calls: 0, pricedCalls: 0, costUsd: 0 },
+    ]);
+    assert.deepEqual(preview.groups[0], { value: 'chat', calls: 2, pricedCalls: 2, costUsd: 1 }, 'the preview is not changed');
+  });
+});
