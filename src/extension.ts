@@ -6,6 +6,7 @@ import { StatusBar } from './services/statusBar';
 import { TraceStore } from './services/traceStore';
 import { ViewState } from './services/viewState';
 import { CostTreeProvider } from './views/costTree';
+import { loadingMessage } from './views/viewText';
 import { applyScannerEnv } from './node/scannerEnv';
 import { CallSiteIndex, CostLensProvider, showLensDetails } from './lenses/costLens';
 
@@ -42,6 +43,8 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
     treeView.description = n ? `${view.groupBy.join(' › ')} · ${view.range}` : undefined;
   };
   ctx.subscriptions.push(store.onDidChange(describe), view.onDidChange(describe));
+  // While big files are read, the view says how far (the progress notification may be hidden: Do Not Disturb).
+  ctx.subscriptions.push(store.onDidLoadProgress(() => (treeView.message = loadingMessage(store.loading()))));
 
   registerCommands(ctx, { store, view, tree, treeView, log, signals });
 

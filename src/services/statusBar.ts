@@ -31,7 +31,8 @@ export class StatusBar extends Disposable {
   update(): void {
     const unread = unreadText(this.store.unreadFiles());
     const unreadMd = unread ? `$(warning) **${unread.text}** (${escapeMd(unread.detail)}), their calls are not counted (Refresh reads them again):\n\n${unread.lines.map((l) => `- ${escapeMd(l)}`).join('\n')}` : '';
-    if (!this.store.ready || this.store.paths().length === 0) {
+    const ahead = this.store.preview();
+    if ((!this.store.ready || this.store.paths().length === 0) && !ahead) {
       if (this.store.ready && unread) {
         // No file read at all, some found: say so rather than hide.
         this.item.text = `$(warning) ${unread.text}`;
@@ -55,7 +56,8 @@ export class StatusBar extends Disposable {
         (unread ? `\n\n${unreadMd}` : '') +
         (s.unpricedCalls ? `\n\n$(warning) ${unpricedLine(s.unpricedCalls)}` : '') +
         (this.signals?.budgets.length ? `\n\n${this.signals.budgets.map((b) => `- ${escapeMd(b.text)}`).join('\n')}` : '') +
-        `\n\nFrom ${plural(this.store.paths().length, 'trace file')}. Click to open the dashboard.`,
+        (ahead ? `\n\nReading ${escapeMd(this.store.displayName(ahead.path))}: its calls are counted, their details are on their way.` : '') +
+        `\n\nFrom ${plural(this.store.paths().length + (ahead && !this.store.has(ahead.path) ? 1 : 0), 'trace file')}. Click to open the dashboard.`,
       true,
     );
     this.item.tooltip = md;

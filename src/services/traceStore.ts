@@ -26,6 +26,29 @@ const EXTRA_FILES_KEY = 'llmCostLens.extraFiles';
 /** inline: on the host's thread; worker: parsed in the load worker; process: parsed in a child process; cache: the state cache. */
 export type ReadVia = 'worker' | 'process' | 'cache' | 'inline';
 
+/** Big files being read: the last one that reported, how many in all, and the fraction of all their bytes read. */
+export interface LoadingState {
+  file: string;
+  files: number;
+  fraction: number;
+}
+
+/** The views hear of a load's progress at most this often. */
+const LOADING_EVENT_MS = 100;
+
+/** What the loads of one `loadBig` share. */
+interface LoadRun {
+  script: string;
+  mapping: FieldMapping | undefined;
+  /** The state cache's key settings, made with `mapping`. */
+  settings: string;
+  signal: AbortSignal;
+  /** The tree's first level to ask for ahead of the columns (one file loaded). */
+  preview: PreviewRequest | undefined;
+  /** `bytes` more of file `p` read, `fraction` of it in all. */
+  report(p: string, bytes: number, fraction: number): void;
+}
+
 /** What became of one file's load (`loadBig`). */
 type LoadOutcome =
   | { kind: 'read'; state: TraceFileState; via: ReadVia; scan?: ScanStats; line: string }
@@ -88,6 +111,9 @@ export class TraceStore extends Disposable {
   private readonly _onDidPreview = this._register(new vscode.EventEmitter<void>());
   /** Fires when a big file's first level arrives ahead of its columns (`preview`). */
   readonly onDidPreview = this._onDidPreview.event;
+  private readonly _onDidLoadProgress = this._register(new vscode.EventEmitter<void>());
+  /** Fires as big files are read (`loading`), at most every LOADING_EVENT_MS, and when their load ends. */
+  readonly onDidLoadProgress = this._onDidLoadProgress.event;
   /** The previews that arrived (tests and diagnostics: what the tree could show before the columns). */
   previewsReceived: { path: string; preview: LevelPreview }[] = [];
   /** Counts the changes fired. */
@@ -338,7 +364,8 @@ export class TraceStore extends Disposable {
     );
   }
 
-  private displayName(path: string): string {
+  /** A file's path as the views show it (relative to the workspace). */
+  displayName(path: string): string {
     return vscode.workspace.asRelativePath(path, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
   }
 
@@ -402,7 +429,16 @@ export class TraceStore extends Disposable {
         const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
         // A preview of the first level only when one file is loaded (the last one left: the others are in the views).
         const preview = paths.length === 1 ? this.previewRequest?.() : undefined;
-        const load = (p: string) => this.loadOne(p, script, mapping, settings, abort.signal, total, progress, preview);
+        // Progress: the notification's bar, and the store's own (the tree view's message) over all the files' bytes.
+        let readBytes = 0;
+        this.setLoading({ file: this.displayName(paths[0]), files: paths.length, fraction: 0 }, true);
+        const report = (p: string, bytes: number, fraction: number) => {
+          readBytes += bytes;
+          progress.report({ increment: total ? (bytes / total) * 100 : 0, message: `${this.displayName(p)} (${Math.round(fraction * 100)}%)` });
+          this.setLoading({ file: this.displayName(p), files: paths.length, fraction: total ? Math.min(1, readBytes / total) : 1 });
+        };
+        const run: LoadRun = { script, mapping, settings, signal: abort.signal, preview, report };
+        const load = (p: string) => this.loadOne(p, run);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
         const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
@@ -432,17 +468,37 @@ export class TraceStore extends Disposable {
         // caller fires for a file read (the preview stays on screen until then), or now when it was not read.
         const previewed = this.previewing;
         this.previewing = undefined;
+        this.setLoading(undefined, true);
         if (previewed && loads.length === 1 && (await loads[0]).kind !== 'read') this._onDidPreview.fire();
       },
     );
     this.warmUp(paths);
   }
 
+  /** The big files being read and how far, while `loadBig` runs; its changes fire `onDidLoadProgress`. */
+  loading(): LoadingState | undefined {
+    return this.loadingNow;
+  }
+
+  private loadingNow: LoadingState | undefined;
+  private loadingFiredAt = 0;
+
+  /** Sets `loading`, telling the views at most every LOADING_EVENT_MS (or at once with `now`). */
+  private setLoading(l: LoadingState | undefined, now = false): void {
+    this.loadingNow = l;
+    const t = Date.now();
+    if (now || t - this.loadingFiredAt >= LOADING_EVENT_MS) {
+      this.loadingFiredAt = t;
+      this._onDidLoadProgress.fire();
+    }
+  }
+
   /**
-   * Loads one file for `loadBig`, with the field mapping its cache key (`settings`) was made with (never throws: the
+   * Loads one file for `loadBig`, with the field mapping its cache key (`run.settings`) was made with (never throws: the
    * outcome says what happened).
    */
-  private async loadOne(p: string, script: string, mapping: FieldMapping | undefined, settings: string, signal: AbortSignal, total: number, progress: vscode.Progress<{ message?: string; increment?: number }>, preview?: PreviewRequest): Promise<LoadOutcome> {
+  private async loadOne(p: string, run: LoadRun): Promise<LoadOutcome> {
+    const { script, mapping, settings, signal, preview } = run;
     if (signal.aborted) return { kind: 'cancelled' };
     const size = safeSize(p);
     let reported = 0;
@@ -461,6 +517,8 @@ export class TraceStore extends Disposable {
             this.previewing = { path: p, preview: level };
             this.previewsReceived.push(this.previewing);
             this.log.appendLine(`[store] first level of ${this.displayName(p)} by ${level.dim} (${level.groups.length} group(s)) in ${Date.now() - t0} ms, before its columns`);
+            // The file is read (its one load: a preview is asked for one file only); its columns come next.
+            this.setLoading({ file: this.displayName(p), files: 1, fraction: 1 }, true);
             this._onDidPreview.fire();
           },
           onSource: (s, info) => {
@@ -470,9 +528,9 @@ export class TraceStore extends Disposable {
           },
           signal,
           onProgress: (f) => {
-            const inc = ((f * size - reported) / total) * 100;
+            const bytes = f * size - reported;
             reported = f * size;
-            progress.report({ increment: inc, message: `${this.displayName(p)} (${Math.round(f * 100)}%)` });
+            run.report(p, bytes, f);
           },
         },
       );

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
-import { previewGroups, previewLevel, tablePart } from '../core/levelPreview';
+import { type LevelPreview, previewGroups, previewLevel, tablePart } from '../core/levelPreview';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
@@ -80,6 +80,9 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
    * full stats: those sum every call's tokens and errors, which the status bar does not show.
    */
   totals(): TotalFigures | undefined {
+    // While a big file's first level is shown ahead of its columns, the range's figures are that level's.
+    const ahead = this.previewFigures();
+    if (ahead) return ahead.total;
     if (!this.store.ready || !this.syncIndex()) return undefined;
     return this.index.total;
   }
@@ -167,23 +170,37 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
    * files' calls, when it was summed as the view shows it now (grouping, cost source, range); else undefined.
    */
   private previewLevel(): CostItem[] | undefined {
+    return this.previewFigures()?.items;
+  }
+
+  /** The level `previewLevel` shows and its total, computed once per preview and view. */
+  private previewFigures(): { items: CostItem[]; total: TotalFigures } | undefined {
     const pv = this.store.preview();
     const dims = this.view.groupBy;
     if (!pv || !dims.length) return undefined;
     const p = pv.preview;
     if (p.dim !== dims[0] || p.source !== this.view.costSource || p.sinceMs !== this.view.sinceMs() || p.untilMs !== undefined) return undefined;
+    if (this.previewShown?.preview === p) return this.previewShown;
     const others = previewLevel(this.store.tablesBesides(pv.path).map(tablePart), p).groups;
     const groups = previewGroups(p, others);
-    let total = 0;
-    for (const g of groups) total += g.costUsd;
+    const total: TotalFigures = { calls: 0, pricedCalls: 0, unpricedCalls: 0, costUsd: 0 };
+    for (const g of groups) {
+      total.calls += g.calls;
+      total.pricedCalls += g.pricedCalls;
+      total.costUsd += g.costUsd;
+    }
+    total.unpricedCalls = total.calls - total.pricedCalls;
     const items: CostItem[] = groups.map((g) => ({
       kind: 'preview',
       dim: p.dim,
       id: `${p.dim}=${g.value}`,
-      figures: { ...g, unpricedCalls: g.calls - g.pricedCalls, shareOfParent: total > 0 ? g.costUsd / total : 0 },
+      figures: { ...g, unpricedCalls: g.calls - g.pricedCalls, shareOfParent: total.costUsd > 0 ? g.costUsd / total.costUsd : 0 },
     }));
-    return capped(items, undefined);
+    this.previewShown = { preview: p, items: capped(items, undefined), total };
+    return this.previewShown;
   }
+
+  private previewShown: { preview: LevelPreview; items: CostItem[]; total: TotalFigures } | undefined;
 
   /** "2 trace files not read", with the reasons in its tooltip; a click reads the files again (Refresh). */
   private unreadItems(): CostItem[] {

@@ -81,3 +81,14 @@ export function statusWithUnread(text: string, unread: number): string {
 export function unpricedLine(n: number): string {
   return `${plural(n, 'call')} ${n === 1 ? 'has no price and is' : 'have no price and are'} not counted`;
 }
+
+/**
+ * The tree view's message while big files are read: how far through their bytes (all of them when several), then (all
+ * read) that their calls are being taken in; none when nothing is being read.
+ */
+export function loadingMessage(l: { file: string; files: number; fraction: number } | undefined): string | undefined {
+  if (!l) return undefined;
+  const what = l.files > 1 ? `${l.files} trace files` : l.file;
+  if (l.fraction >= 0.999) return `Read ${what}; taking the calls in…`;
+  return `Reading ${what}… ${Math.floor(l.fraction * 100)}%${l.files > 1 ? ` (${l.file})` : ''}`;
+}

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { groupRowText, moreRowText, noCallsMessage, shareLine, shareOf, statusWithUnread, unpricedLine, unreadText } from '../../../src/views/viewText';
+import { groupRowText, loadingMessage, moreRowText, noCallsMessage, shareLine, shareOf, statusWithUnread, unpricedLine, unreadText } from '../../../src/views/viewText';
 
 describe('cost tree texts', () => {
   const g = { calls: 320, pricedCalls: 320, unpricedCalls: 0, costUsd: 15.37, shareOfParent: 0.35 };
@@ -76,5 +76,14 @@ describe('status bar tooltip', () => {
   it('puts one unpriced call in the singular', () => {
     assert.equal(unpricedLine(1), '1 call has no price and is not counted');
     assert.equal(unpricedLine(1234), '1,234 calls have no price and are not counted');
+  });
+});
+
+describe('the tree view message while big files are read', () => {
+  it('says how far, for one file or several, then that the calls are being taken in, and nothing when done', () => {
+    assert.equal(loadingMessage({ file: 'traces/calls.jsonl', files: 1, fraction: 0.456 }), 'Reading traces/calls.jsonl… 45%');
+    assert.equal(loadingMessage({ file: 'traces/b.jsonl', files: 3, fraction: 0.1 }), 'Reading 3 trace files… 10% (traces/b.jsonl)');
+    assert.equal(loadingMessage({ file: 'traces/calls.jsonl', files: 1, fraction: 1 }), 'Read traces/calls.jsonl; taking the calls in…');
+    assert.equal(loadingMessage(undefined), undefined);
   });
 });
