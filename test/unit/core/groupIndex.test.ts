@@ -9,29 +9,7 @@ import { childGroups } from '../../../src/core/groupTree';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { quantile } from 'simple-statistics';
-import { sameIndex, sameStats } from '../helpers';
-
-/** Deterministic records: a few features/users/models, some unpriced, errors, recorded costs, tags, no-time calls. */
-function lines(n: number, seed: number): string {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r: Record<string, unknown> = {
-      model: ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'no-such-model-x'][Math.floor(rnd() ** 2 * 4)],
-      input_tokens: Math.floor(rnd() * 5000),
-      output_tokens: Math.floor(rnd() * 800),
-      cache_read_tokens: rnd() < 0.3 ? Math.floor(rnd() * 3000) : 0,
-      timestamp: rnd() < 0.05 ? undefined : new Date(Date.UTC(2026, 10, 1) + Math.floor(rnd() * 20 * 86_400_000)).toISOString(),
-      metadata: { feature: rnd() < 0.1 ? undefined : ['search', 'chat', 'summarize'][Math.floor(rnd() * 3)], user_id: `u${Math.floor(rnd() * 7)}` },
-    };
-    if (rnd() < 0.1) r.cost_usd = Math.round(rnd() * 1e4) / 1e6;
-    if (rnd() < 0.05) r.error = 'rate_limited';
-    if (rnd() < 0.2) r.team = ['a', 'b'][Math.floor(rnd() * 2)];
-    out.push(JSON.stringify(r));
-  }
-  return out.join('\n') + '\n';
-}
+import { sameIndex, sameStats, traceLines as lines } from '../helpers';
 
 const enc = (t: string) => new TextEncoder().encode(t);
 

@@ -8,26 +8,7 @@ import { type LevelPreview, previewGroups, previewLevel, type PreviewRequest, ta
 import { PriceBook } from '../../../src/core/pricing';
 import { loadParallelPacked } from '../../../src/node/parallelLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
-
-/** Records with features (some missing), a tag on some, recorded costs, unpriced models and calls without a time. */
-function traceText(n: number, seed: number): string {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r: Record<string, unknown> = {
-      model: ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'no-such-model-x'][Math.floor(rnd() ** 2 * 4)],
-      input_tokens: Math.floor(rnd() * 5000),
-      output_tokens: Math.floor(rnd() * 800),
-      timestamp: rnd() < 0.05 ? undefined : new Date(Date.UTC(2026, 10, 1) + Math.floor(rnd() * 20 * 86_400_000)).toISOString(),
-      metadata: { feature: rnd() < 0.1 ? undefined : ['search', 'chat', 'summarize', 'ünïcode'][Math.floor(rnd() * 4)], user_id: `u${Math.floor(rnd() * 9)}` },
-    };
-    if (rnd() < 0.1) r.cost_usd = Math.round(rnd() * 1e4) / 1e6;
-    if (rnd() < 0.3) r.tags = { team: ['a', 'b'][Math.floor(rnd() * 2)] };
-    out.push(JSON.stringify(r));
-  }
-  return out.join('\n') + '\n';
-}
+import { traceLines } from '../helpers';
 
 /** The tree's first level of a table, as the Cost view builds it. */
 function treeLevel(path: string, req: PreviewRequest) {
@@ -50,13 +31,14 @@ describe('the first level summed from the ranges as they are read (levelPreview)
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'lcl-preview-'));
     trace = join(dir, 't.jsonl');
-    writeFileSync(trace, traceText(6000, 5));
+    writeFileSync(trace, traceLines(6000, 5, ['search', 'chat', 'summarize', 'ünïcode']));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const requests: PreviewRequest[] = [
     { dim: 'feature', source: 'auto' },
     { dim: 'tag:team', source: 'auto' },
+    { dim: 'team', source: 'computed' },
     { dim: 'model', source: 'computed' },
     { dim: 'user', source: 'recorded' },
     { dim: 'feature', source: 'auto', sinceMs: Date.UTC(2026, 10, 10), untilMs: Date.UTC(2026, 10, 15) },
