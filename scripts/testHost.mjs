@@ -40,7 +40,7 @@ if (!skipUi && status === 0) {
   // before it is then (rightly) not shown.
   mkdirSync(join(ws, '.vscode'));
   writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'llmCostLens.timeRange': 'all' }));
-  status = run('node', ['scripts/vscode/run.mjs', '--ext', root, '--workspace', ws, '--ui', join(root, 'test/integration/ui/firstLevel.ui.mjs'), '--shots', join(root, 'test-results/vscode-ui')], { LLM_COST_LENS_HOLD_WRITE_MS: '3000' });
+  status = run('node', ['scripts/vscode/run.mjs', '--ext', root, '--workspace', ws, '--ui', join(root, 'test/integration/ui/firstLevel.ui.mjs'), '--shots', join(root, 'test-results/vscode-ui')], { LLM_COST_LENS_TEST_HOLD_WRITE_MS: '3000' });
   rmSync(ws, { recursive: true, force: true });
 }
 process.exit(status);

@@ -31,7 +31,7 @@ export function activate(ctx: vscode.ExtensionContext): LlmCostLensApi {
   const signals = new SignalsService(store, view, log, ctx.workspaceState);
   const tree = new CostTreeProvider(store, view, signals);
   const treeView = vscode.window.createTreeView('llmCostLens.costTree', { treeDataProvider: tree, showCollapseAll: true });
-  const statusBar = new StatusBar(store, view, signals, () => tree.totals());
+  const statusBar = new StatusBar(store, view, signals, () => tree.totals(), () => tree.previewFile());
   ctx.subscriptions.push(tree.onDidChangeTreeData(() => statusBar.update()));
   const problems = new ProblemsReporter(store, log, ctx.workspaceState);
   ctx.subscriptions.push(log, store, view, signals, tree, treeView, statusBar, problems);

@@ -43,43 +43,86 @@ export interface PreviewPart {
   stringCount: number;
 }
 
-/** The level of `req.dim` over the parts' calls within the range (calls without a time are left out of a range). */
-export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest): LevelPreview {
+/**
+ * Levels of more groups than this are not summed ahead (grouping by a user id, say): sending, sorting and showing them
+ * would cost more than the wait they save.
+ */
+export const MAX_PREVIEW_GROUPS = 1000;
+
+/** Parts whose strings (the shared pool of a store) outnumber their calls by this much are summed in a Map. */
+const SPARSE_FACTOR = 4;
+
+/**
+ * The level of `req.dim` over the parts' calls within the range (calls without a time are left out of a range);
+ * undefined when it has more than MAX_PREVIEW_GROUPS groups.
+ */
+export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest): LevelPreview | undefined {
   const byValue = new Map<string, PreviewGroup>();
   const bounded = req.sinceMs !== undefined || req.untilMs !== undefined;
   const since = req.sinceMs ?? -Infinity;
   const until = req.untilMs ?? Infinity;
   const source = req.source;
+  const add = (part: PreviewPart, id: number, calls: number, priced: number, cost: number) => {
+    const value = id === 0 ? UNATTRIBUTED : part.text(id);
+    let to = byValue.get(value);
+    if (!to) byValue.set(value, (to = { value, calls: 0, pricedCalls: 0, costUsd: 0 }));
+    to.calls += calls;
+    to.pricedCalls += priced;
+    to.costUsd += cost;
+  };
   for (const part of parts) {
     const n = part.length;
     const col = part.column(req.dim);
     const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
-    // Sums per string id of the part, then per value.
     const size = col ? part.stringCount : 1;
-    const calls = new Float64Array(size);
-    const priced = new Float64Array(size);
-    const cost = new Float64Array(size);
-    for (let i = 0; i < n; i++) {
-      if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
-      const g = col ? col[i] : 0;
-      calls[g]++;
-      const r = rec[i];
-      const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
-      if (c !== c) continue;
-      priced[g]++;
-      cost[g] += c;
+    if (size > 1024 && size > n * SPARSE_FACTOR) {
+      // A few calls against a big pool (a small file beside big ones in a store): sums by id in a Map.
+      const sums = new Map<number, [number, number, number]>();
+      for (let i = 0; i < n; i++) {
+        if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+        const g = col![i];
+        let e = sums.get(g);
+        if (!e) sums.set(g, (e = [0, 0, 0]));
+        e[0]++;
+        const r = rec[i];
+        const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
+        if (c !== c) continue;
+        e[1]++;
+        e[2] += c;
+      }
+      for (const [g, e] of [...sums].sort((x, y) => x[0] - y[0])) add(part, g, e[0], e[1], e[2]);
+    } else {
+      // Sums per string id of the part, then per value.
+      const calls = new Float64Array(size);
+      const priced = new Float64Array(size);
+      const cost = new Float64Array(size);
+      for (let i = 0; i < n; i++) {
+        if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+        const g = col ? col[i] : 0;
+        calls[g]++;
+        const r = rec[i];
+        const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
+        if (c !== c) continue;
+        priced[g]++;
+        cost[g] += c;
+      }
+      for (let g = 0; g < size; g++) {
+        if (calls[g] === 0) continue;
+        add(part, g, calls[g], priced[g], cost[g]);
+        if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
+      }
     }
-    for (let g = 0; g < size; g++) {
-      if (calls[g] === 0) continue;
-      const value = g === 0 ? UNATTRIBUTED : part.text(g);
-      let to = byValue.get(value);
-      if (!to) byValue.set(value, (to = { value, calls: 0, pricedCalls: 0, costUsd: 0 }));
-      to.calls += calls[g];
-      to.pricedCalls += priced[g];
-      to.costUsd += cost[g];
-    }
+    if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
   }
   return { ...req, groups: [...byValue.values()] };
+}
+
+/**
+ * Whether a level summed for `p` is what a view shows now: its first dimension, cost source and range (a rolling range
+ * that moved on at a minute boundary since makes it another range).
+ */
+export function previewMatches(p: PreviewRequest, view: { dims: readonly string[]; source: string; sinceMs: number | undefined; untilMs?: number }): boolean {
+  return view.dims.length > 0 && p.dim === view.dims[0] && p.source === view.source && p.sinceMs === view.sinceMs && p.untilMs === view.untilMs;
 }
 
 /** A table as a part to sum. */

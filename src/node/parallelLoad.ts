@@ -102,7 +102,8 @@ export interface ParallelLoadOptions {
   onProgress?: (readBytes: number, totalBytes: number) => void;
   /**
    * The tree's first level (`previewLevel`), summed from the ranges as soon as they are read and given to `send`
-   * (awaited) before their columns are merged (`loadParallelPacked` only; not when the file needs the single reader).
+   * (awaited) before their columns are merged, or from the single reader's table before it is packed
+   * (`loadParallelPacked` only; not sent for a level of more than MAX_PREVIEW_GROUPS groups).
    */
   preview?: { request: PreviewRequest; send: (p: LevelPreview) => Promise<unknown> };
 }
@@ -403,10 +404,12 @@ export async function loadParallelPacked(path: string, opts: ParallelLoadOptions
   const pack = ({ state, ...rest }: ParallelLoadResult) => ({ ...rest, packed: packState(state, 'handOver').packed, calls: state.table.length });
   if ('sequentialReason' in r) {
     const one = sequentialLoad(path, file, opts, r.sequentialReason);
-    if (opts.preview) await opts.preview.send(previewLevel([tablePart(one.state.table)], opts.preview.request));
+    const level = opts.preview && previewLevel([tablePart(one.state.table)], opts.preview.request);
+    if (level) await opts.preview!.send(level);
     return pack(one);
   }
-  if (opts.preview) await opts.preview.send(previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), opts.preview.request));
+  const level = opts.preview && previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), opts.preview.request);
+  if (level) await opts.preview!.send(level);
   const counts = { ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
   let merged: ReturnType<typeof mergeJoined>;
   try {

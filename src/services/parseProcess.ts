@@ -47,9 +47,9 @@ process.on('message', async (req: ParseRequest) => {
     const { packed: unjoined, calls, ranges, fastLines, wasmLines } = await loadParallelPacked(req.path, { pool: new StringPool(), overrides: req.overrides, prices, final: false, displayName: req.displayName, minParallelBytes: req.parallelBytes, onProgress, callerReads: true, preview: req.preview && { request: req.preview, send: (preview) => send({ type: 'preview', preview }) } });
     // The context's ids joined once for both writes (hand-over and cache).
     const packed = { ...unjoined, ctx: joinContext(unjoined.ctx) };
-    // Tests and UI checks hold the process here (LLM_COST_LENS_HOLD_WRITE_MS from the extension host's environment):
+    // Tests and UI checks hold the process here (LLM_COST_LENS_TEST_HOLD_WRITE_MS from the extension host's environment):
     // the first level sent ahead then stays on screen alone that long.
-    const hold = req.holdBeforeWriteMs ?? Number(process.env.LLM_COST_LENS_HOLD_WRITE_MS ?? 0);
+    const hold = req.holdBeforeWriteMs ?? Number(process.env.LLM_COST_LENS_TEST_HOLD_WRITE_MS ?? 0);
     if (hold > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hold);
     let at = req.out;
     try {

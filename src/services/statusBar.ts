@@ -18,8 +18,11 @@ export class StatusBar extends Disposable {
     private readonly signals?: SignalsService,
     /** The range's figures when something already keeps them (the tree's index); else computed here. */
     private readonly totals?: () => TotalFigures | undefined,
+    /** The big file whose first level (and so `totals`) is shown ahead of its columns, if one is. */
+    private readonly ahead?: () => string | undefined,
   ) {
     super();
+    this._register(store.onDidPreview(() => this.update()));
     if (signals) this._register(signals.onDidChange(() => this.update()));
     this.item.name = 'LLM Cost Lens';
     this.item.command = 'llmCostLens.openDashboard';
@@ -31,7 +34,7 @@ export class StatusBar extends Disposable {
   update(): void {
     const unread = unreadText(this.store.unreadFiles());
     const unreadMd = unread ? `$(warning) **${unread.text}** (${escapeMd(unread.detail)}), their calls are not counted (Refresh reads them again):\n\n${unread.lines.map((l) => `- ${escapeMd(l)}`).join('\n')}` : '';
-    const ahead = this.store.preview();
+    const ahead = this.ahead?.();
     if ((!this.store.ready || this.store.paths().length === 0) && !ahead) {
       if (this.store.ready && unread) {
         // No file read at all, some found: say so rather than hide.
@@ -56,8 +59,8 @@ export class StatusBar extends Disposable {
         (unread ? `\n\n${unreadMd}` : '') +
         (s.unpricedCalls ? `\n\n$(warning) ${unpricedLine(s.unpricedCalls)}` : '') +
         (this.signals?.budgets.length ? `\n\n${this.signals.budgets.map((b) => `- ${escapeMd(b.text)}`).join('\n')}` : '') +
-        (ahead ? `\n\nReading ${escapeMd(this.store.displayName(ahead.path))}: its calls are counted, their details are on their way.` : '') +
-        `\n\nFrom ${plural(this.store.paths().length + (ahead && !this.store.has(ahead.path) ? 1 : 0), 'trace file')}. Click to open the dashboard.`,
+        (ahead ? `\n\nReading ${escapeMd(this.store.displayName(ahead))}: its calls are counted, their details are on their way.` : '') +
+        `\n\nFrom ${plural(this.store.paths().length + (ahead && !this.store.has(ahead) ? 1 : 0), 'trace file')}. Click to open the dashboard.`,
       true,
     );
     this.item.tooltip = md;

@@ -114,7 +114,7 @@ export class TraceStore extends Disposable {
   private readonly _onDidLoadProgress = this._register(new vscode.EventEmitter<void>());
   /** Fires as big files are read (`loading`), at most every LOADING_EVENT_MS, and when their load ends. */
   readonly onDidLoadProgress = this._onDidLoadProgress.event;
-  /** The previews that arrived (tests and diagnostics: what the tree could show before the columns). */
+  /** The last previews that arrived (tests and diagnostics: what the tree could show before the columns). */
   previewsReceived: { path: string; preview: LevelPreview }[] = [];
   /** Counts the changes fired. */
   private changes = 0;
@@ -135,6 +135,7 @@ export class TraceStore extends Disposable {
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.refresh()));
     this._register({ dispose: () => this.disposeWatchers() });
     this._register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
+    this._register({ dispose: () => clearTimeout(this.loadingTimer) });
   }
 
   /** The states of every file read, in path order. */
@@ -167,6 +168,16 @@ export class TraceStore extends Disposable {
   preview(): { path: string; preview: LevelPreview } | undefined {
     return this.previewing;
   }
+
+  /**
+   * The first level that came ahead in the last load, when that load read its file (its calls are in the store now):
+   * the views may keep showing it until they have regrouped the new calls.
+   */
+  landedPreview(): LevelPreview | undefined {
+    return this.landed;
+  }
+
+  private landed: LevelPreview | undefined;
 
   /** Absolute paths of the files read. */
   paths(): string[] {
@@ -429,9 +440,12 @@ export class TraceStore extends Disposable {
         const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
         // A preview of the first level only when one file is loaded (the last one left: the others are in the views).
         const preview = paths.length === 1 ? this.previewRequest?.() : undefined;
+        this.landed = undefined;
         // Progress: the notification's bar, and the store's own (the tree view's message) over all the files' bytes.
         let readBytes = 0;
-        this.setLoading({ file: this.displayName(paths[0]), files: paths.length, fraction: 0 }, true);
+        // Said after LOADING_EVENT_MS: a load from the cache is over by then, and its files are not said to be read.
+        this.loadingFiredAt = Date.now();
+        this.setLoading({ file: this.displayName(paths[0]), files: paths.length, fraction: 0 });
         const report = (p: string, bytes: number, fraction: number) => {
           readBytes += bytes;
           progress.report({ increment: total ? (bytes / total) * 100 : 0, message: `${this.displayName(p)} (${Math.round(fraction * 100)}%)` });
@@ -469,7 +483,9 @@ export class TraceStore extends Disposable {
         const previewed = this.previewing;
         this.previewing = undefined;
         this.setLoading(undefined, true);
-        if (previewed && loads.length === 1 && (await loads[0]).kind !== 'read') this._onDidPreview.fire();
+        const read = previewed !== undefined && loads.length === 1 && (await loads[0]).kind === 'read';
+        this.landed = read ? previewed.preview : undefined;
+        if (previewed && !read) this._onDidPreview.fire();
       },
     );
     this.warmUp(paths);
@@ -482,15 +498,22 @@ export class TraceStore extends Disposable {
 
   private loadingNow: LoadingState | undefined;
   private loadingFiredAt = 0;
+  private loadingTimer: NodeJS.Timeout | undefined;
 
-  /** Sets `loading`, telling the views at most every LOADING_EVENT_MS (or at once with `now`). */
+  /**
+   * Sets `loading`; the views hear of it at most every LOADING_EVENT_MS, the last change always (a trailing event), or
+   * at once with `now` (a load's end).
+   */
   private setLoading(l: LoadingState | undefined, now = false): void {
     this.loadingNow = l;
-    const t = Date.now();
-    if (now || t - this.loadingFiredAt >= LOADING_EVENT_MS) {
-      this.loadingFiredAt = t;
+    const fire = () => {
+      clearTimeout(this.loadingTimer);
+      this.loadingTimer = undefined;
+      this.loadingFiredAt = Date.now();
       this._onDidLoadProgress.fire();
-    }
+    };
+    if (now) fire();
+    else this.loadingTimer ??= setTimeout(fire, Math.max(0, this.loadingFiredAt + LOADING_EVENT_MS - Date.now()));
   }
 
   /**
@@ -516,6 +539,7 @@ export class TraceStore extends Disposable {
             if (signal.aborted) return;
             this.previewing = { path: p, preview: level };
             this.previewsReceived.push(this.previewing);
+            if (this.previewsReceived.length > 8) this.previewsReceived.shift();
             this.log.appendLine(`[store] first level of ${this.displayName(p)} by ${level.dim} (${level.groups.length} group(s)) in ${Date.now() - t0} ms, before its columns`);
             // The file is read (its one load: a preview is asked for one file only); its columns come next.
             this.setLoading({ file: this.displayName(p), files: 1, fraction: 1 }, true);

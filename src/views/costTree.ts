@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, plural, undatedNote } from '../core/format';
 import { GroupIndex, type IndexNode } from '../core/groupIndex';
 import { type CallRef, costliestCalls, type GroupNode } from '../core/groupTree';
-import { type LevelPreview, previewGroups, previewLevel, tablePart } from '../core/levelPreview';
+import { type LevelPreview, previewGroups, previewLevel, previewMatches, tablePart } from '../core/levelPreview';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
@@ -22,6 +22,14 @@ export type CostItem =
   | { kind: 'more'; count: number; costUsd: number; calls: number; pricedCalls: number; id: string; parent?: CostItem }
   /** A group of the first level of a big file being loaded, ahead of its columns (`TraceStore.preview`). */
   | { kind: 'preview'; dim: string; figures: GroupFigures & { value: string }; id: string; parent?: undefined };
+
+/** A first level shown ahead of a big file's columns: the level, the file, the tree's items and the range's figures. */
+interface PreviewShown {
+  preview: LevelPreview;
+  path: string;
+  items: CostItem[];
+  total: TotalFigures;
+}
 
 const DIM_ICONS: Record<string, string> = {
   feature: 'symbol-class',
@@ -80,10 +88,12 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
    * full stats: those sum every call's tokens and errors, which the status bar does not show.
    */
   totals(): TotalFigures | undefined {
-    // While a big file's first level is shown ahead of its columns, the range's figures are that level's.
-    const ahead = this.previewFigures();
+    // While a big file's first level is shown ahead of its columns (and until the index has caught up), the range's
+    // figures are that level's.
+    const ahead = this.livePreview();
     if (ahead) return ahead.total;
-    if (!this.store.ready || !this.syncIndex()) return undefined;
+    if (!this.store.ready || !this.syncIndex()) return this.bridgingPreview()?.total;
+    this.previewShown = undefined;
     return this.index.total;
   }
 
@@ -125,8 +135,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const dims = this.view.groupBy;
     const source = this.view.costSource;
     if (!el) {
-      const preview = this.previewLevel();
-      if (preview) return preview;
+      const preview = this.livePreview();
+      if (preview) return preview.items;
       if (!this.store.ready) return [];
       // Files not read (a cancelled load, read errors) come first: the figures below leave their calls out.
       const notes = this.unreadItems();
@@ -148,11 +158,15 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const source = this.view.costSource;
     if (this.roots) return this.roots;
     if (!this.syncIndex()) {
+      // Regrouping in slices after a load whose first level came ahead: that level stays until the index is done.
+      const bridge = this.bridgingPreview();
+      if (bridge) return bridge.items;
       // Regrouping in slices: the last tree stays while only the range moved on (a rolling range, each minute).
       const key = `${dims.join('\u0000')}|${source}`;
       if (this.shown && this.shown.key === key) return this.shown.roots;
       return [{ kind: 'message', text: 'Grouping the calls…', detail: `by ${dims.join(' › ')}` }];
     }
+    this.previewShown = undefined;
     if (!this.index.total?.calls) {
       const none = noCallsMessage(this.view.range, latestCall(this.store));
       this.roots = [{ kind: 'message', icon: 'info', ...none }];
@@ -167,22 +181,18 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
 
   /**
    * The first level while a big file is loaded, from its parse process's sums (`TraceStore.preview`) and the other
-   * files' calls, when it was summed as the view shows it now (grouping, cost source, range); else undefined.
+   * files' calls, when it was summed as the view shows it now (grouping, cost source, range); else undefined. Kept
+   * (`previewShown`) once the load is over until the index has caught up with the new calls (a big store regroups in
+   * slices), so that the view does not go back to older figures or to "Grouping the calls…" in between.
    */
-  private previewLevel(): CostItem[] | undefined {
-    return this.previewFigures()?.items;
-  }
-
-  /** The level `previewLevel` shows and its total, computed once per preview and view. */
-  private previewFigures(): { items: CostItem[]; total: TotalFigures } | undefined {
+  private livePreview(): PreviewShown | undefined {
     const pv = this.store.preview();
-    const dims = this.view.groupBy;
-    if (!pv || !dims.length) return undefined;
+    if (!pv || !previewMatches(pv.preview, this.viewNow())) return undefined;
     const p = pv.preview;
-    if (p.dim !== dims[0] || p.source !== this.view.costSource || p.sinceMs !== this.view.sinceMs() || p.untilMs !== undefined) return undefined;
     if (this.previewShown?.preview === p) return this.previewShown;
-    const others = previewLevel(this.store.tablesBesides(pv.path).map(tablePart), p).groups;
-    const groups = previewGroups(p, others);
+    const others = previewLevel(this.store.tablesBesides(pv.path).map(tablePart), p);
+    if (!others) return undefined; // more groups than a preview shows
+    const groups = previewGroups(p, others.groups);
     const total: TotalFigures = { calls: 0, pricedCalls: 0, unpricedCalls: 0, costUsd: 0 };
     for (const g of groups) {
       total.calls += g.calls;
@@ -196,11 +206,26 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       id: `${p.dim}=${g.value}`,
       figures: { ...g, unpricedCalls: g.calls - g.pricedCalls, shareOfParent: total.costUsd > 0 ? g.costUsd / total.costUsd : 0 },
     }));
-    this.previewShown = { preview: p, items: capped(items, undefined), total };
+    this.previewShown = { preview: p, path: pv.path, items: capped(items, undefined), total };
     return this.previewShown;
   }
 
-  private previewShown: { preview: LevelPreview; items: CostItem[]; total: TotalFigures } | undefined;
+  /** The level shown last, while the index has not caught up since its load ended and the view still shows it that way. */
+  private bridgingPreview(): PreviewShown | undefined {
+    const p = this.previewShown;
+    return p && this.store.landedPreview() === p.preview && previewMatches(p.preview, this.viewNow()) ? p : undefined;
+  }
+
+  private viewNow() {
+    return { dims: this.view.groupBy, source: this.view.costSource, sinceMs: this.view.sinceMs() };
+  }
+
+  /** The file whose first level is shown ahead of its columns, if one is (the status bar says so). */
+  previewFile(): string | undefined {
+    return this.livePreview()?.path;
+  }
+
+  private previewShown: PreviewShown | undefined;
 
   /** "2 trace files not read", with the reasons in its tooltip; a click reads the files again (Refresh). */
   private unreadItems(): CostItem[] {

@@ -244,7 +244,7 @@ describe('LLM Cost Lens in VS Code', function () {
       const ahead = api.store.previewsReceived.find((p) => p.path === big());
       assert.ok(ahead, 'a first level came ahead of the columns');
       assert.equal(ahead.preview.dim, 'feature');
-      const level = previewGroups(ahead.preview, previewLevel(api.store.tablesBesides(big()).map(tablePart), ahead.preview).groups);
+      const level = previewGroups(ahead.preview, previewLevel(api.store.tablesBesides(big()).map(tablePart), ahead.preview)!.groups);
       const byValue = new Map(roots.map((r) => [r.node.value, r.node]));
       for (const g of level) {
         const n = byValue.get(g.value);

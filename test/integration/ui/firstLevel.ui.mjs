@@ -17,6 +17,15 @@ export default async function (page, ctx) {
   ctx.log('the view says:', await sidebar.getByText(/Read(ing)? traces\/big\.jsonl/).first().textContent());
   const first = page.locator('.monaco-list-row[aria-label^="feature "]').first();
   await first.waitFor({ timeout: 120000 });
+  // From here on the view must go from the level to the tree without "Grouping the calls…" in between (the index of
+  // 250,000 calls is built in slices after the load: the level stays meanwhile).
+  await page.evaluate(() => {
+    window.__lclGrouping = false;
+    const seen = () => {
+      if (document.querySelector('.part.sidebar')?.textContent?.includes('Grouping the calls')) window.__lclGrouping = true;
+    };
+    new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   const ahead = await first.getAttribute('aria-label');
   ctx.log('first level, ahead of the columns:', ahead);
   await first.click();
@@ -30,5 +39,6 @@ export default async function (page, ctx) {
   ctx.log('the same group once the columns are in:', after);
   if (after !== ahead) throw new Error(`the first level read "${ahead}" ahead of the columns and "${after}" after them`);
   if (await sidebar.getByText(/Read(ing)? traces\/big\.jsonl/).count()) throw new Error('the view still says it is reading');
+  if (await page.evaluate(() => window.__lclGrouping)) throw new Error('the view showed "Grouping the calls…" between the level and the tree');
   await ctx.shot('11-first-level-then-tree');
 }

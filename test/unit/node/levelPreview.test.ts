@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
 import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
-import { type LevelPreview, previewGroups, previewLevel, type PreviewRequest, tablePart } from '../../../src/core/levelPreview';
+import { type LevelPreview, MAX_PREVIEW_GROUPS, previewGroups, previewLevel, previewMatches, type PreviewRequest, tablePart } from '../../../src/core/levelPreview';
 import { PriceBook } from '../../../src/core/pricing';
 import { loadParallelPacked } from '../../../src/node/parallelLoad';
 import { readTraceFile } from '../../../src/node/traceReader';
@@ -31,7 +31,9 @@ describe('the first level summed from the ranges as they are read (levelPreview)
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'lcl-preview-'));
     trace = join(dir, 't.jsonl');
-    writeFileSync(trace, traceLines(6000, 5, ['search', 'chat', 'summarize', 'ünïcode']));
+    const text = traceLines(6000, 5, ['search', 'chat', 'summarize', 'ünïcode']);
+    writeFileSync(trace, text);
+    writeFileSync(join(dir, 'head.jsonl'), text.split('\n').slice(0, 1000).join('\n') + '\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -53,13 +55,43 @@ describe('the first level summed from the ranges as they are read (levelPreview)
         const r = await loadParallelPacked(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', ...opts, preview: { request: req, send: async (p) => ((got = p), sent++) } });
         assert.equal(sent, 1, 'sent once');
         assert.equal(r.calls, want.table.length);
+        assert.equal(r.ranges > 1, 'splitAt' in opts || 'workers' in opts, `ranges: ${r.ranges}`);
         assert.deepEqual({ ...got!, groups: [] }, { ...req, groups: [] });
         sameGroups(previewGroups(got!), want.groups, `${JSON.stringify(opts)}`);
       }
       // From a table (what the single reader gives) the same.
-      sameGroups(previewGroups(previewLevel([tablePart(want.table)], req)), want.groups, 'from the table');
+      sameGroups(previewGroups(previewLevel([tablePart(want.table)], req)!), want.groups, 'from the table');
+      // ...also when the table's pool holds far more strings than it has calls (a small file in a big store's pool).
+      const big = new StringPool();
+      for (let k = 0; k < 200_000; k++) big.id(`other-${k}`);
+      const shared = readTraceFile(trace, { pool: big, prices: new PriceBook(), final: true, displayName: 't.jsonl' }).state.table;
+      const head = { ...tablePart(shared), length: 1000 };
+      const wantHead = new GroupIndex();
+      wantHead.sync([readTraceFile(join(dir, 'head.jsonl'), { pool: new StringPool(), prices: new PriceBook(), final: true }).state.table], { dims: [req.dim], source: req.source, sinceMs: req.sinceMs, untilMs: req.untilMs });
+      sameGroups(previewGroups(previewLevel([head], req)!), wantHead.children().map((n) => ({ value: n.value, calls: n.calls, pricedCalls: n.pricedCalls, costUsd: n.costUsd })), 'a table in a big pool');
     });
   }
+
+  it('is not summed (nor sent) for a level of more groups than MAX_PREVIEW_GROUPS', async () => {
+    const many = join(dir, 'many.jsonl');
+    writeFileSync(many, Array.from({ length: MAX_PREVIEW_GROUPS + 1 }, (_, k) => JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { user_id: `u${k}`, feature: 'f' } })).join('\n') + '\n');
+    let sent = 0;
+    for (const opts of [{ workers: 2, minParallelBytes: 0 }, {}]) {
+      await loadParallelPacked(many, { pool: new StringPool(), final: true, ...opts, preview: { request: { dim: 'user', source: 'auto' }, send: async () => sent++ } });
+      await loadParallelPacked(many, { pool: new StringPool(), final: true, ...opts, preview: { request: { dim: 'feature', source: 'auto' }, send: async () => sent++ } });
+    }
+    assert.equal(sent, 2, 'by feature (one group) only');
+  });
+
+  it('is shown only for the grouping, cost source and range it was summed for', () => {
+    const p: PreviewRequest = { dim: 'feature', source: 'auto', sinceMs: 60_000 };
+    assert.ok(previewMatches(p, { dims: ['feature', 'user'], source: 'auto', sinceMs: 60_000 }));
+    assert.ok(!previewMatches(p, { dims: ['model', 'feature'], source: 'auto', sinceMs: 60_000 }), 'another grouping');
+    assert.ok(!previewMatches(p, { dims: ['feature'], source: 'computed', sinceMs: 60_000 }), 'another cost source');
+    assert.ok(!previewMatches(p, { dims: ['feature'], source: 'auto', sinceMs: 120_000 }), 'a rolling range moved on');
+    assert.ok(!previewMatches(p, { dims: ['feature'], source: 'auto', sinceMs: undefined }), 'all time');
+    assert.ok(!previewMatches(p, { dims: [], source: 'auto', sinceMs: 60_000 }), 'no grouping');
+  });
 
   it('adds the groups of the files already loaded, the unattributed group always there, costliest first', () => {
     const preview: LevelPreview = { dim: 'feature', source: 'auto', groups: [{ value: 'chat', calls: 2, pricedCalls: 2, costUsd: 1 }, { value: 'search', calls: 1, pricedCalls: 0, costUsd: 0 }] };
