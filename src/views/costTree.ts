@@ -136,7 +136,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const source = this.view.costSource;
     if (!el) {
       const preview = this.livePreview();
-      if (preview) return preview.items;
+      if (preview) return [...this.unreadItems(), ...preview.items];
       if (!this.store.ready) return [];
       // Files not read (a cancelled load, read errors) come first: the figures below leave their calls out.
       const notes = this.unreadItems();
