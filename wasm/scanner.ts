@@ -1015,6 +1015,215 @@ function poolOf(id1: i32): i32 {
  * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
  * records; layout(24) is the rows among them, layout(25) the tag entries.
  */
+// --- Lines the normalizer would only ignore (the rules of src/core/ignorableLine.ts, tested against it) ---------------
+//
+// A valid JSON object whose top level holds `type`, `sessionId` and `uuid` once each, all strings, `type` not
+// `assistant`, no `resourceSpans`, no top-level key (nor `type` value) with an escape: a Claude Code entry the
+// normalizer counts as ignored without touching any state (a user's turn with the tools' output, a progress entry).
+
+let igEnd: usize = 0;
+let igDepth: i32 = 0;
+let igType: i32 = 0;
+let igSession: i32 = 0;
+let igUuid: i32 = 0;
+let igSpans: bool = false;
+let igOther: bool = false;
+
+// @ts-ignore: decorator
+@inline function igWs(p: usize): usize {
+  while (p < igEnd) {
+    const c = u8at(p);
+    if (c != 32 && c != 9 && c != 13) break;
+    p++;
+  }
+  return p;
+}
+
+/** After the string whose quote is at p, or 0 (a control byte, a bad escape, the line's end). */
+function igString(p: usize): usize {
+  const quote = i8x16.splat(34);
+  const slash = i8x16.splat(92);
+  const space = i8x16.splat(32);
+  p++;
+  for (;;) {
+    // Sixteen bytes at a time up to a quote, a backslash or a control byte (the line's newline is one).
+    let v = v128.load(p);
+    let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
+    while (stop == 0) {
+      p += 16;
+      v = v128.load(p);
+      stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
+    }
+    p += <usize>ctz<i32>(stop);
+    if (p >= igEnd) return 0;
+    const c = u8at(p);
+    if (c == 34) return p + 1;
+    if (c < 32) return 0;
+    if (p + 1 >= igEnd) return 0;
+    const x = u8at(p + 1);
+    if (x == 117) {
+      if (p + 6 > igEnd) return 0;
+      for (let k: usize = 2; k < 6; k++) {
+        const h = u8at(p + k);
+        if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) return 0;
+      }
+      p += 6;
+    } else if (x == 34 || x == 92 || x == 47 || x == 98 || x == 102 || x == 110 || x == 114 || x == 116) p += 2;
+    else return 0;
+  }
+  return 0; // (not reached: the loop returns)
+}
+
+function igDigits(p: usize): usize {
+  while (p < igEnd && u8at(p) >= 48 && u8at(p) <= 57) p++;
+  return p;
+}
+
+/** After the number at p (JSON's strict grammar), or 0. */
+function igNumber(p: usize): usize {
+  if (u8at(p) == 45) p++;
+  if (p >= igEnd) return 0;
+  const c = u8at(p);
+  if (c == 48) p++;
+  else if (c >= 49 && c <= 57) p = igDigits(p);
+  else return 0;
+  if (p < igEnd && u8at(p) == 46) {
+    const d = p + 1;
+    p = igDigits(d);
+    if (p == d) return 0;
+  }
+  if (p < igEnd && (u8at(p) == 101 || u8at(p) == 69)) {
+    p++;
+    if (p < igEnd && (u8at(p) == 43 || u8at(p) == 45)) p++;
+    const d = p;
+    p = igDigits(d);
+    if (p == d) return 0;
+  }
+  return p;
+}
+
+function igWord(p: usize, w: string): usize {
+  const n = <usize>w.length;
+  if (p + n > igEnd) return 0;
+  for (let i: usize = 0; i < n; i++) if (u8at(p + i) != <u32>w.charCodeAt(<i32>i)) return 0;
+  return p + n;
+}
+
+/** After the value at p, or 0. */
+function igValue(p: usize): usize {
+  if (p >= igEnd) return 0;
+  const c = u8at(p);
+  if (c == 34) return igString(p);
+  if (c == 123) return igObject(p, false);
+  if (c == 91) return igArray(p);
+  if (c == 45 || (c >= 48 && c <= 57)) return igNumber(p);
+  if (c == 116) return igWord(p, 'true');
+  if (c == 102) return igWord(p, 'false');
+  if (c == 110) return igWord(p, 'null');
+  return 0;
+}
+
+function igArray(p: usize): usize {
+  if (++igDepth > 512) return 0;
+  p = igWs(p + 1);
+  if (p >= igEnd) return 0;
+  if (u8at(p) == 93) {
+    igDepth--;
+    return p + 1;
+  }
+  for (;;) {
+    p = igValue(p);
+    if (p == 0) return 0;
+    p = igWs(p);
+    if (p >= igEnd) return 0;
+    const c = u8at(p);
+    if (c == 44) p = igWs(p + 1);
+    else if (c == 93) {
+      igDepth--;
+      return p + 1;
+    } else return 0;
+  }
+  return 0; // (not reached: the loop returns)
+}
+
+/** Whether the bytes [s, e) are the ASCII text `lit`. */
+function igIs(s: usize, e: usize, lit: string): bool {
+  const n = <usize>lit.length;
+  if (e - s != n) return false;
+  for (let i: usize = 0; i < n; i++) if (u8at(s + i) != <u32>lit.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
+function igHasEscape(s: usize, e: usize): bool {
+  for (let i = s; i < e; i++) if (u8at(i) == 92) return true;
+  return false;
+}
+
+/** After the object at p, or 0; `top`: the line's own object, whose keys are looked at. */
+function igObject(p: usize, top: bool): usize {
+  if (++igDepth > 512) return 0;
+  p = igWs(p + 1);
+  if (p >= igEnd) return 0;
+  if (u8at(p) == 125) {
+    igDepth--;
+    return p + 1;
+  }
+  for (;;) {
+    if (p >= igEnd || u8at(p) != 34) return 0;
+    const ks = p + 1;
+    const ke = igString(p);
+    if (ke == 0) return 0;
+    let key = 0;
+    if (top) {
+      if (igHasEscape(ks, ke - 1)) return 0;
+      key = igIs(ks, ke - 1, 'type') ? 1 : igIs(ks, ke - 1, 'sessionId') ? 2 : igIs(ks, ke - 1, 'uuid') ? 3 : igIs(ks, ke - 1, 'resourceSpans') ? 4 : 0;
+    }
+    p = igWs(ke);
+    if (p >= igEnd || u8at(p) != 58) return 0;
+    p = igWs(p + 1);
+    const vs = p;
+    p = igValue(p);
+    if (p == 0) return 0;
+    if (key != 0) {
+      if (key == 4) igSpans = true;
+      else if (u8at(vs) != 34) return 0; // not a string: not a Claude Code entry
+      else if (key == 2) igSession++;
+      else if (key == 3) igUuid++;
+      else {
+        igType++;
+        if (igHasEscape(vs + 1, p - 1)) return 0;
+        igOther = !igIs(vs + 1, p - 1, 'assistant');
+        if (!igOther) return 0; // an assistant's turn: read (whatever else the line holds)
+      }
+    }
+    p = igWs(p);
+    if (p >= igEnd) return 0;
+    const c = u8at(p);
+    if (c == 44) p = igWs(p + 1);
+    else if (c == 125) {
+      igDepth--;
+      return p + 1;
+    } else return 0;
+  }
+  return 0; // (not reached: the loop returns)
+}
+
+/** Whether the line [p, e) (e at its newline) is one the normalizer would only ignore (see above). */
+function ignorableLine(p: usize, e: usize): bool {
+  igEnd = e;
+  igDepth = 0;
+  igType = 0;
+  igSession = 0;
+  igUuid = 0;
+  igSpans = false;
+  igOther = false;
+  p = igWs(p);
+  if (p >= e || u8at(p) != 123) return false;
+  const q = igObject(p, true);
+  if (q == 0 || igWs(q) != e) return false;
+  return igType == 1 && igSession == 1 && igUuid == 1 && igOther && !igSpans;
+}
+
 export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
   if (!keepPrevious) prevTraceLen = -1;
   firstLine = line;
@@ -1049,6 +1258,7 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
       nl = p;
       while (u8at(nl) != 10) nl++;
       if (nl >= end) break;
+      if (u8at(p) == 123 && ignorableLine(p, nl)) kind = L_IGNORED;
     } else if (kind == L_ROW) rows++;
     store<i32>(LEND + (<usize>lines << 2), <i32>(nl - IN));
     store<u8>(LKIND + <usize>lines, kind);

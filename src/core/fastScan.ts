@@ -424,7 +424,8 @@ export class FastScanner {
             } else if (kind === L_FALLBACK) {
               if (r > run) this.emitRows(w, run, r, rows, base, res);
               run = r;
-              if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break windows;
+              // (The WebAssembly loop found it is not a line the normalizer would only ignore: not judged again.)
+              if (!this.lineAt(pos, nl, line, start.offset, opts, res, true)) break windows;
             }
             pos = nl + 1;
             line++;
@@ -457,7 +458,7 @@ export class FastScanner {
    * One line [pos, nl) (nl: its newline) by the JavaScript fast path, else the slow path. False when a pretty-printed
    * multi-line document starts here: that and the rest of the bytes go to the slow path.
    */
-  private lineAt(pos: number, nl: number, line: number, offset: number, opts: ScanOpts, res: FastScanResult): boolean {
+  private lineAt(pos: number, nl: number, line: number, offset: number, opts: ScanOpts, res: FastScanResult, judged = false): boolean {
     const b = this.b;
     let s = pos;
     let e = nl;
@@ -484,7 +485,7 @@ export class FastScanner {
       return false;
     }
     res.slowLines++;
-    this.slow(b.subarray(pos, nl + 1), { offset: offset + pos, line }, opts, res);
+    this.slow(b.subarray(pos, nl + 1), { offset: offset + pos, line }, opts, res, judged);
     return true;
   }
 
@@ -605,10 +606,12 @@ export class FastScanner {
     table.callsiteLine[i] = cs ? cs.line : 0;
   }
 
-  private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult): ReadPosition {
-    const scan = scanJsonDocuments(bytes, at, { file: opts.file, final: opts.final });
-    for (const p of scan.problems) res.problems.push(p);
+  /** `judged`: the WebAssembly loop found the line is not one the normalizer would only ignore (no need to look again). */
+  private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult, judged = false): ReadPosition {
     const ctx = opts.ctx;
+    const scan = scanJsonDocuments(bytes, at, { file: opts.file, final: opts.final, skipIgnorable: !judged && !ctx.mapping });
+    for (const p of scan.problems) res.problems.push(p);
+    ctx.ignored += scan.ignored;
     for (const doc of scan.docs) {
       const r = normalizeDocument(doc.value, doc.line, ctx);
       for (const c of r.calls) if (this.table.store(c, opts.prices, ctx.messages).added) res.added++;

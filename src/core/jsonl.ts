@@ -1,3 +1,4 @@
+import { ignorableClaudeCodeLine } from './ignorableLine';
 import type { Problem } from './types';
 
 /** Where the next read of a trace file starts: a byte offset and the 1-based line number at that offset. */
@@ -15,6 +16,8 @@ export interface JsonDocument {
 export interface ScanResult {
   docs: JsonDocument[];
   problems: Problem[];
+  /** Lines left unparsed because the normalizer would only count them as ignored (`ScanOptions.skipIgnorable`). */
+  ignored: number;
   /** Where the next scan must start: after the last complete document or skipped line. Bytes after it were held back. */
   next: ReadPosition;
 }
@@ -28,6 +31,12 @@ export interface ScanOptions {
    * until more bytes arrive.
    */
   final: boolean;
+  /**
+   * Count the lines `normalizeDocument` would only ignore (Claude Code entries other than `assistant`:
+   * ignorableClaudeCodeLine) in `ignored` instead of decoding and parsing them. Not with a field mapping (which reads
+   * any line first).
+   */
+  skipIgnorable?: boolean;
 }
 
 const NL = 10;
@@ -183,9 +192,18 @@ export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: 
     return decoder.decode(bytes.subarray(from, end));
   };
 
+  let ignored = 0;
   scan: while (pos < len) {
     const nl = bytes.indexOf(NL, pos);
     const lineEnd = nl === -1 ? len : nl;
+    if (opts.skipIgnorable && ignorableClaudeCodeLine(bytes, pos, lineEnd)) {
+      // A whole object (so not a half-written last line either): as the normalizer would, counted and passed over.
+      ignored++;
+      pos = nl === -1 ? len : nl + 1;
+      if (nl === -1) break;
+      line++;
+      continue;
+    }
     const text = lineText(pos, lineEnd);
     const trimmed = text.trim();
 
@@ -286,5 +304,5 @@ export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: 
     line++;
   }
 
-  return { docs, problems, next: { offset: start.offset + pos, line } };
+  return { docs, problems, ignored, next: { offset: start.offset + pos, line } };
 }

@@ -109,7 +109,8 @@ export function ingestBytes(
     return advance(state, { offset: state.position.offset + bytes.length, line: state.position.line }, 0, notText ? [notText] : []);
   }
   if (opts?.fast && !state.ctx.mapping) return ingestBytesFast(state, bytes, final, prices);
-  const scan = scanJsonDocuments(bytes, state.position, { file: state.file, final });
+  const scan = scanJsonDocuments(bytes, state.position, { file: state.file, final, skipIgnorable: !state.ctx.mapping && opts?.skipIgnorable !== false });
+  state.ctx.ignored += scan.ignored;
   const problems: Problem[] = [...scan.problems];
   let added = 0;
   for (const doc of scan.docs) {
@@ -158,6 +159,11 @@ export interface IngestOptions {
    * usual path. Same results; ignored when the state has a field mapping.
    */
   fast?: boolean;
+  /**
+   * Count the lines the normalizer would only ignore (Claude Code entries other than `assistant`) without parsing them
+   * (default true; tests turn it off for the reference reading). Same results.
+   */
+  skipIgnorable?: boolean;
 }
 
 function ingestBytesFast(state: TraceFileState, bytes: Uint8Array, final: boolean, prices: PriceBook): { added: number; consumed: number; problems: Problem[] } {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
 import { fastScanBytes, parseIsoUtc, setWasmScanning, wasmScanning } from '../../../src/core/fastScan';
 import { WasmEngine } from '../../../src/core/fastScanWasm';
+import { ignorableClaudeCodeLine } from '../../../src/core/ignorableLine';
+import { newContext, normalizeDocument } from '../../../src/core/normalize';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { fixture, ROOT } from '../helpers';
@@ -16,7 +18,7 @@ const NUMERIC = [
 ] as const;
 
 /** Reads bytes in chunks (cut at `cuts`, carrying unconsumed bytes as traceReader does), fast or slow. */
-function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: number[]; prices?: PriceBook; reuse?: boolean } = {}): TraceFileState {
+function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: number[]; prices?: PriceBook; reuse?: boolean; skipIgnorable?: boolean } = {}): TraceFileState {
   const state = newTraceFileState('t.jsonl', new StringPool());
   const prices = opts.prices ?? new PriceBook();
   const cuts = [...(opts.cuts ?? []), bytes.length].filter((c) => c > 0 && c <= bytes.length).sort((a, b) => a - b);
@@ -31,7 +33,7 @@ function load(bytes: Uint8Array, fast: boolean, opts: { final?: boolean; cuts?: 
     chunk.set(carry);
     chunk.set(bytes.subarray(at, cut), carry.length);
     at = cut;
-    const r = ingestBytes(state, chunk, (opts.final ?? true) && at === bytes.length, prices, { fast });
+    const r = ingestBytes(state, chunk, (opts.final ?? true) && at === bytes.length, prices, { fast, skipIgnorable: opts.skipIgnorable });
     carry = chunk.slice(r.consumed);
   }
   return state;
@@ -66,11 +68,16 @@ export function assertSameState(a: TraceFileState, b: TraceFileState, what = '')
   assert.deepEqual(a.position, b.position, `${what}: position`);
 }
 
+/**
+ * The fast reader, and the exact one passing over the lines the normalizer would only ignore, against the reference:
+ * JSON.parse + normalize for every line.
+ */
 function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[]; reuse?: boolean } = {}) {
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-  const slow = load(bytes, false, opts);
+  const slow = load(bytes, false, { ...opts, skipIgnorable: false });
   const fast = load(bytes, true, opts);
   assertSameState(fast, slow, what);
+  assertSameState(load(bytes, false, opts), slow, `${what} (exact reader, ignorable lines passed over)`);
   return { slow, fast };
 }
 
@@ -383,6 +390,67 @@ describe('fastScan: the WebAssembly loop', function () {
     assert.ok(fast.table.length > 500, `only ${fast.table.length} rows`);
     same(text, 'random byte changes, chunked', { cuts: [777, 100_000, 100_001] });
   });
+});
+
+describe('Claude Code lines the normalizer only ignores, passed over unparsed (WebAssembly loop and JavaScript)', function () {
+  this.timeout(60000);
+  const transcript = readFileSync(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'utf8').split('\n').filter(Boolean);
+
+  it('says so only of lines JSON.parse reads and normalize counts as ignored, touching no state', () => {
+    let seed = 77;
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const pieces = ['"', '\\', '\\"', '\\u0074', '\\u00e9', '{', '}', '[', ']', ',', ':', ' ', '\t', '\u0001', '1', '-', '.', 'e', '0', 'é', 'null', 'true', '"type":"user",', '"type":"assistant",', '"type":1,', '"sessionId":"s",', '"uuid":"u",', '"uuid":null,', '"resourceSpans":[],', '"typ\\u0065":"user",', '\\x', '\\u12'];
+    let ignorable = 0;
+    let checked = 0;
+    for (let n = 0; n < 6000; n++) {
+      let l = transcript[rnd(transcript.length)];
+      for (let m = rnd(4); m > 0; m--) {
+        const at = rnd(l.length + 1);
+        const op = rnd(3);
+        if (op === 0) l = l.slice(0, at) + pieces[rnd(pieces.length)] + l.slice(at);
+        else if (op === 1) l = l.slice(0, at) + l.slice(at + 1 + rnd(4));
+        else l = l.slice(0, at) + pieces[rnd(pieces.length)] + l.slice(at + 1);
+      }
+      const bytes = new TextEncoder().encode(l);
+      if (!ignorableClaudeCodeLine(bytes, 0, bytes.length)) continue;
+      ignorable++;
+      // JSON.parse reads it, and the normalizer counts it as ignored: no call, no problem, no state.
+      const ctx = newContext('t.jsonl');
+      const r = normalizeDocument(JSON.parse(l), 1, ctx);
+      assert.deepEqual([r.calls.length, r.problems.length, ctx.ignored, ctx.messages.size, ctx.seenIds.size, ctx.currentModel], [0, 0, 1, 0, 0, undefined], l.slice(0, 300));
+      checked++;
+    }
+    assert.ok(ignorable > 1500, `only ${ignorable} ignorable lines of 6,000`);
+    assert.equal(checked, ignorable);
+  });
+
+  for (const wasm of [true, false]) {
+    it(`reads a transcript with changed bytes as JSON.parse does (${wasm ? 'WebAssembly loop' : 'JavaScript only'}), whole and in chunks`, () => {
+      setWasmScanning(wasm);
+      try {
+        let seed = wasm ? 5 : 6;
+        const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+        const pieces = ['"', '\\', '{', '}', ']', ',', ':', '\u0001', '"type":"assistant",', '"type":"user",', '"sessionId":7,', '"resourceSpans":1,', '\\u0074'];
+        const lines: string[] = [];
+        for (let n = 0; n < 3000; n++) {
+          let l = transcript[rnd(transcript.length)].replace(/"id":"msg_/, `"id":"msg_${n}_`);
+          if (rnd(3) === 0) {
+            const at = rnd(l.length + 1);
+            l = l.slice(0, at) + pieces[rnd(pieces.length)] + l.slice(at + rnd(2));
+          }
+          lines.push(l);
+        }
+        const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+        const { slow, fast } = same(bytes, 'changed transcript', { cuts: [bytes.length >> 2, bytes.length >> 1] });
+        assert.ok(slow.ctx.ignored > 1000 && slow.table.length > 500, `${slow.ctx.ignored} ignored, ${slow.table.length} calls`);
+        assert.ok(slow.problems.length > 50, 'the changed lines are reported');
+        // The WebAssembly loop passes them over itself (the JavaScript reader hands them to the exact one, which does).
+        if (wasm) assert.ok((fast.scanned?.slowLines ?? 0) < 3000 - 1000, `slow lines ${fast.scanned?.slowLines}`);
+      } finally {
+        setWasmScanning(true);
+      }
+    });
+  }
 });
 
 describe('fastScan: prices', function () {
