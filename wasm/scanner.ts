@@ -1007,14 +1007,6 @@ function poolOf(id1: i32): i32 {
   return -1;
 }
 
-// --- The window ------------------------------------------------------------------------------------------------------
-
-/**
- * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there), the first being line `line`, for
- * reader `reader` (whose pool ids the module was told through POOLOF/OWNER). `keepPrevious`: the previous
- * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
- * records; layout(24) is the rows among them, layout(25) the tag entries.
- */
 // --- Lines the normalizer would only ignore (the rules of src/core/ignorableLine.ts, tested against it) ---------------
 //
 // A valid JSON object whose top level holds `type`, `sessionId` and `uuid` once each, all strings, `type` not
@@ -1026,7 +1018,6 @@ let igDepth: i32 = 0;
 let igType: i32 = 0;
 let igSession: i32 = 0;
 let igUuid: i32 = 0;
-let igSpans: bool = false;
 let igOther: bool = false;
 
 // @ts-ignore: decorator
@@ -1178,6 +1169,7 @@ function igObject(p: usize, top: bool): usize {
       if (igHasEscape(ks, ke - 1)) return 0;
       key = igIs(ks, ke - 1, 'type') ? 1 : igIs(ks, ke - 1, 'sessionId') ? 2 : igIs(ks, ke - 1, 'uuid') ? 3 : igIs(ks, ke - 1, 'resourceSpans') ? 4 : 0;
     }
+    if (key == 4) return 0; // an OpenTelemetry batch: read
     p = igWs(ke);
     if (p >= igEnd || u8at(p) != 58) return 0;
     p = igWs(p + 1);
@@ -1185,12 +1177,13 @@ function igObject(p: usize, top: bool): usize {
     p = igValue(p);
     if (p == 0) return 0;
     if (key != 0) {
-      if (key == 4) igSpans = true;
-      else if (u8at(vs) != 34) return 0; // not a string: not a Claude Code entry
-      else if (key == 2) igSession++;
-      else if (key == 3) igUuid++;
-      else {
-        igType++;
+      if (u8at(vs) != 34) return 0; // not a string: not a Claude Code entry
+      else if (key == 2) {
+        if (++igSession > 1) return 0;
+      } else if (key == 3) {
+        if (++igUuid > 1) return 0;
+      } else {
+        if (++igType > 1) return 0;
         if (igHasEscape(vs + 1, p - 1)) return 0;
         igOther = !igIs(vs + 1, p - 1, 'assistant');
         if (!igOther) return 0; // an assistant's turn: read (whatever else the line holds)
@@ -1208,6 +1201,23 @@ function igObject(p: usize, top: bool): usize {
   return 0; // (not reached: the loop returns)
 }
 
+/** Whether the bytes [p, e) hold the ASCII text `lit` (its first byte found sixteen bytes at a time). */
+function igContains(p: usize, e: usize, lit: string): bool {
+  const n = <usize>lit.length;
+  const first = i8x16.splat(<i8>lit.charCodeAt(0));
+  while (p + n <= e) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(p), first));
+    let bits = m;
+    while (bits != 0) {
+      const at = p + <usize>ctz<i32>(bits);
+      if (at + n <= e && igIs(at, at + n, lit)) return true;
+      bits &= bits - 1;
+    }
+    p += 16;
+  }
+  return false;
+}
+
 /** Whether the line [p, e) (e at its newline) is one the normalizer would only ignore (see above). */
 function ignorableLine(p: usize, e: usize): bool {
   igEnd = e;
@@ -1215,15 +1225,24 @@ function ignorableLine(p: usize, e: usize): bool {
   igType = 0;
   igSession = 0;
   igUuid = 0;
-  igSpans = false;
   igOther = false;
   p = igWs(p);
   if (p >= e || u8at(p) != 123) return false;
+  // Most lines that come here are other shapes (OpenTelemetry, batch outputs): a Claude Code entry names its session.
+  if (!igContains(p, e, 'sessionId"')) return false;
   const q = igObject(p, true);
   if (q == 0 || igWs(q) != e) return false;
-  return igType == 1 && igSession == 1 && igUuid == 1 && igOther && !igSpans;
+  return igType == 1 && igSession == 1 && igUuid == 1 && igOther;
 }
 
+// --- The window ------------------------------------------------------------------------------------------------------
+
+/**
+ * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there), the first being line `line`, for
+ * reader `reader` (whose pool ids the module was told through POOLOF/OWNER). `keepPrevious`: the previous
+ * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
+ * records; layout(24) is the rows among them, layout(25) the tag entries.
+ */
 export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
   if (!keepPrevious) prevTraceLen = -1;
   firstLine = line;

@@ -41,18 +41,30 @@ export function ignorableClaudeCodeLine(b: Uint8Array, from: number, to: number)
   const v = new LineCheck(b, to);
   let p = v.ws(from);
   if (p >= to || b[p] !== 123) return false;
+  // Most lines that come here are other shapes (OpenTelemetry, batch outputs): a Claude Code entry names its session.
+  if (!contains(b, p, to, SESSION_KEY)) return false;
   p = v.object(p, true);
   if (p < 0) return false;
   if (v.ws(p) !== to) return false;
-  return v.type === 1 && v.session === 1 && v.uuid === 1 && v.typeIsOther && !v.spans;
+  return v.type === 1 && v.session === 1 && v.uuid === 1 && v.typeIsOther;
+}
+
+const SESSION_KEY = bytesOf('"sessionId"');
+
+/** Whether the bytes [from, to) hold `lit`. */
+function contains(b: Uint8Array, from: number, to: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  for (let i = b.indexOf(lit[0], from); i >= 0 && i + n <= to; i = b.indexOf(lit[0], i + 1)) {
+    if (same(b, i, i + n, lit)) return true;
+  }
+  return false;
 }
 
 class LineCheck {
-  /** How many times the top level held each key (with a string value, for the three that must be strings). */
+  /** How many times the top level held each key (each with a string value). */
   type = 0;
   session = 0;
   uuid = 0;
-  spans = false;
   typeIsOther = false;
   private depth = 0;
 
@@ -192,6 +204,7 @@ class LineCheck {
         for (let i = ks; i < ke - 1; i++) if (b[i] === BS) return -1;
         key = same(b, ks, ke - 1, KEY_TYPE) ? 1 : same(b, ks, ke - 1, KEY_SESSION) ? 2 : same(b, ks, ke - 1, KEY_UUID) ? 3 : same(b, ks, ke - 1, KEY_SPANS) ? 4 : 0;
       }
+      if (key === 4) return -1; // an OpenTelemetry batch: read
       p = this.ws(ke);
       if (p >= this.end || b[p] !== 58) return -1;
       p = this.ws(p + 1);
@@ -200,12 +213,13 @@ class LineCheck {
       if (p < 0) return -1;
       if (key !== 0) {
         const isString = b[vs] === Q;
-        if (key === 4) this.spans = true;
-        else if (!isString) return -1; // typeof would not be 'string': not a Claude Code entry
-        else if (key === 2) this.session++;
-        else if (key === 3) this.uuid++;
-        else {
-          this.type++;
+        if (!isString) return -1; // typeof would not be 'string': not a Claude Code entry
+        else if (key === 2) {
+          if (++this.session > 1) return -1;
+        } else if (key === 3) {
+          if (++this.uuid > 1) return -1;
+        } else {
+          if (++this.type > 1) return -1;
           for (let i = vs + 1; i < p - 1; i++) if (b[i] === BS) return -1;
           this.typeIsOther = !same(b, vs + 1, p - 1, ASSISTANT);
           if (!this.typeIsOther) return -1; // an assistant's turn: read (whatever else the line holds)
