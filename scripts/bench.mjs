@@ -213,6 +213,40 @@ async function childReopen(file, phase, settings) {
   return { tableMs, ms, hit, calls: state.table.length, eventLoopMaxMs: probe.stop(), rssMb: process.memoryUsage().rss / 1e6 };
 }
 
+/**
+ * A Claude Code transcript: our reader as the extension reads it (the fast scanner on one thread: a transcript needs
+ * the single reader), and the reference, JSON.parse + normalize for every line; the calls and their cost.
+ */
+async function childTranscript(mode, file) {
+  const { StringPool } = require(join(OUT, 'core/callTable.js'));
+  const { PriceBook } = require(join(OUT, 'core/pricing.js'));
+  const { readTraceFile } = require(join(OUT, 'node/traceReader.js'));
+  const { select, stats } = require(join(OUT, 'core/analysis.js'));
+  const t0 = performance.now();
+  const state = readTraceFile(file, { pool: new StringPool(), prices: new PriceBook(), final: true, ...(mode === 'cc-json' ? { fast: false, skipIgnorable: false } : {}) }).state;
+  const ms = performance.now() - t0;
+  const s = stats(select([state.table]));
+  return { ms, calls: s.calls, costUsd: s.costUsd, ignored: state.ctx.ignored, problems: state.problems.length, rssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** The third-party transcript repeated (each copy's message and request ids made its own) to about `mb` MB. */
+function ensureTranscript(mb) {
+  const file = join(ROOT, 'bench-data', `claude-code-${mb}mb.jsonl`);
+  if (existsSync(file)) return file;
+  const src = readFileSync(join(ROOT, 'test', 'fixtures', 'third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const out = [];
+  let bytes = 0;
+  for (let k = 0; bytes < mb * 1e6; k++) {
+    for (const l of src) {
+      const line = l.replace('"id":"msg_', `"id":"msg_k${k}_`).replace('"requestId":"req_', `"requestId":"req_k${k}_`);
+      out.push(line);
+      bytes += line.length + 1;
+    }
+  }
+  writeFileSync(file, out.join('\n') + '\n');
+  return file;
+}
+
 async function childDuck(file, pricesJson) {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const prices = JSON.parse(pricesJson);
@@ -411,6 +445,7 @@ async function main() {
     if (engine === 'duckdb') out = await childDuck(file, pricesJson);
     else if (engine === 'naive') out = await childNaive(file, pricesJson);
     else if (engine === 'reopen-first' || engine === 'reopen') out = await childReopen(file, engine === 'reopen' ? 'reopen' : 'first', pricesJson);
+    else if (engine === 'cc' || engine === 'cc-json') out = await childTranscript(engine, file);
     else out = await childOurs(engine, file);
     process.stdout.write(JSON.stringify(out) + '\n');
     process.exit(0);
@@ -461,6 +496,16 @@ async function main() {
     console.log(`  append 1,000 lines -> read the new bytes + update the open tree: ${f(e.incrementalMs)} ms (of which reading ${f(e.incrementalReadMs)} ms; median of 5; ` +
       `the first append after the load ${f(e.incrementalFirstMs)} ms (reading ${f(e.incrementalFirstReadMs)} ms), after a ${f(e.warmUpMs)} ms warm-up of the reader on this thread (five runs between turns, the longest ${f(e.warmUpLongestMs)} ms) and ${f(e.lookupMs)} ms building the string lookup map between turns) (${e.incrementalSync}, added ${e.incrementalAdded}, reloaded ${e.incrementalReloaded}); full report from scratch ${f(e.rebuildReportMs)} ms`);
     check(`${e.size} incremental`, e.incrementalAdded.split('/').every((n) => n === '1000') && !e.incrementalReloaded, `added ${e.incrementalAdded}, reloaded ${e.incrementalReloaded}`, failures);
+  }
+  if (!args.includes('--skip-transcript')) {
+    // A Claude Code transcript (mostly lines without a call: the tools' output in a user's turn): ours against JSON.parse
+    // for every line, in the same run.
+    const file = ensureTranscript(90);
+    const mb = statSync(file).size / 1e6;
+    const ours = runChild('cc', file);
+    const ref = runChild('cc-json', file);
+    console.log(`\nClaude Code transcript (${f(mb)} MB, ${ours.calls} calls, ${ours.ignored} lines without a call): ours ${f(ours.ms)} ms (${f(mb / (ours.ms / 1000))} MB/s), JSON.parse + normalize for every line ${f(ref.ms)} ms (${f(mb / (ref.ms / 1000))} MB/s): ${f(ref.ms / ours.ms, 2)}x; peak RSS ${f(ours.rssMb)} / ${f(ref.rssMb)} MB`);
+    check('transcript', ours.calls === ref.calls && Math.abs(ours.costUsd - ref.costUsd) < 0.005 && ours.ignored === ref.ignored && ours.problems === ref.problems, `ours ${ours.calls} calls $${ours.costUsd} ${ours.ignored} ignored ${ours.problems} problems; reference ${ref.calls} $${ref.costUsd} ${ref.ignored} ${ref.problems}`, failures);
   }
   if (failures.length) {
     console.error(`\nBENCH FAILED: the engines disagree:\n  ${failures.join('\n  ')}`);

@@ -75,6 +75,8 @@ export function readTraceFile(
     displayName?: string;
     /** Use the byte scanner for flat records (default true; the results are the same, only slower without it). */
     fast?: boolean;
+    /** With `fast: false`: pass over the lines the normalizer would only ignore (default true; the bench's reference turns it off). */
+    skipIgnorable?: boolean;
     /** Called after each chunk with the bytes read so far and the file size. */
     onProgress?: (readBytes: number, totalBytes: number) => void;
   },
@@ -106,7 +108,7 @@ export function readTraceFile(
     let consumed = 0;
     let reserved = fp.size - from < RESERVE_FROM_BYTES;
     const readAt = readChunks(fd, from, fp.size, (bytes, at, last) => {
-      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast });
+      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast, skipIgnorable: opts.skipIgnorable });
       added += r.added;
       consumed += r.consumed;
       // Once a tenth of a long read is in, room for the rest at the rows per byte seen so far (+3%): the columns are
