@@ -130,7 +130,7 @@ export function readTraceFile(
   }
 }
 
-/** Reads of at least this many bytes reserve their rows after the first chunk (`readTraceFile`). */
+/** Reads of at least this many bytes reserve the rest of their rows once a tenth is in (`readTraceFile`). */
 const RESERVE_FROM_BYTES = 8 * 1024 * 1024;
 
 /**

@@ -582,7 +582,7 @@ export class TraceStore extends Disposable {
   /**
    * Once, after the first big files were read by workers: runs the reader over the end of one of them, off the
    * critical path, so the first append is read by compiled code like the next ones: five short runs between turns
-   * (at most ~15-20 ms each), instead of ~10-20 ms more on the first append.
+   * (the first pays the code's cold start, ~25-35 ms; the rest less), instead of that much more on the first append.
    */
   private warmUp(paths: string[]): void {
     if (this.warm) return;
