@@ -42,7 +42,7 @@ export function ignorableClaudeCodeLine(b: Uint8Array, from: number, to: number)
   let p = v.ws(from);
   if (p >= to || b[p] !== 123) return false;
   // Most lines that come here are other shapes (OpenTelemetry, batch outputs): a Claude Code entry names its session.
-  if (!contains(b, p, to, SESSION_KEY)) return false;
+  if (!contains(b, p, to, SESSION_KEY, SESSION_KEY_AT)) return false;
   p = v.object(p, true);
   if (p < 0) return false;
   if (v.ws(p) !== to) return false;
@@ -50,12 +50,16 @@ export function ignorableClaudeCodeLine(b: Uint8Array, from: number, to: number)
 }
 
 const SESSION_KEY = bytesOf('"sessionId"');
+/** Where SESSION_KEY's rarest byte (the capital I) is in it: the search looks for that byte. */
+const SESSION_KEY_AT = 8;
 
-/** Whether the bytes [from, to) hold `lit`. */
-function contains(b: Uint8Array, from: number, to: number, lit: Uint8Array): boolean {
+/** Whether the bytes [from, to) hold `lit`, found by its byte at `at` (a rare one: a quote would be found everywhere). */
+function contains(b: Uint8Array, from: number, to: number, lit: Uint8Array, at: number): boolean {
   const n = lit.length;
-  for (let i = b.indexOf(lit[0], from); i >= 0 && i + n <= to; i = b.indexOf(lit[0], i + 1)) {
-    if (same(b, i, i + n, lit)) return true;
+  // Searched within the line only (a byte missing from it is not looked for through the rest of the buffer).
+  const line = b.subarray(from, to);
+  for (let i = line.indexOf(lit[at], at); i >= 0 && i - at + n <= line.length; i = line.indexOf(lit[at], i + 1)) {
+    if (same(line, i - at, i - at + n, lit)) return true;
   }
   return false;
 }
