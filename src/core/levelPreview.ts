@@ -49,7 +49,7 @@ export interface PreviewPart {
  */
 export const MAX_PREVIEW_GROUPS = 1000;
 
-/** Parts whose strings (the shared pool of a store) outnumber their calls by this much are summed in a Map. */
+/** Parts whose strings (the shared pool of a store) outnumber their calls by this much are summed over the ids present only. */
 const SPARSE_FACTOR = 4;
 
 /**
@@ -62,57 +62,54 @@ export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest)
   const since = req.sinceMs ?? -Infinity;
   const until = req.untilMs ?? Infinity;
   const source = req.source;
-  const add = (part: PreviewPart, id: number, calls: number, priced: number, cost: number) => {
-    const value = id === 0 ? UNATTRIBUTED : part.text(id);
-    let to = byValue.get(value);
-    if (!to) byValue.set(value, (to = { value, calls: 0, pricedCalls: 0, costUsd: 0 }));
-    to.calls += calls;
-    to.pricedCalls += priced;
-    to.costUsd += cost;
-  };
   for (const part of parts) {
     const n = part.length;
-    const col = part.column(req.dim);
     const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
-    const size = col ? part.stringCount : 1;
-    if (size > 1024 && size > n * SPARSE_FACTOR) {
-      // A few calls against a big pool (a small file beside big ones in a store): sums by id in a Map.
-      const sums = new Map<number, [number, number, number]>();
+    // The part's ids (0: none), or, for a few calls against a big pool (a small file beside big ones in a store),
+    // dense slots of the ids present, so the sums below never span the pool.
+    let col = part.column(req.dim);
+    let size = col ? part.stringCount : 1;
+    let idOf = (g: number) => g;
+    if (col && size > 1024 && size > n * SPARSE_FACTOR) {
+      const slotOf = new Map<number, number>([[0, 0]]);
+      const ids = [0];
+      const slots = new Int32Array(n);
       for (let i = 0; i < n; i++) {
-        if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
-        const g = col![i];
-        let e = sums.get(g);
-        if (!e) sums.set(g, (e = [0, 0, 0]));
-        e[0]++;
-        const r = rec[i];
-        const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
-        if (c !== c) continue;
-        e[1]++;
-        e[2] += c;
+        let k = slotOf.get(col[i]);
+        if (k === undefined) {
+          slotOf.set(col[i], (k = ids.length));
+          ids.push(col[i]);
+        }
+        slots[i] = k;
       }
-      for (const [g, e] of [...sums].sort((x, y) => x[0] - y[0])) add(part, g, e[0], e[1], e[2]);
-    } else {
-      // Sums per string id of the part, then per value.
-      const calls = new Float64Array(size);
-      const priced = new Float64Array(size);
-      const cost = new Float64Array(size);
-      for (let i = 0; i < n; i++) {
-        if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
-        const g = col ? col[i] : 0;
-        calls[g]++;
-        const r = rec[i];
-        const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
-        if (c !== c) continue;
-        priced[g]++;
-        cost[g] += c;
-      }
-      for (let g = 0; g < size; g++) {
-        if (calls[g] === 0) continue;
-        add(part, g, calls[g], priced[g], cost[g]);
-        if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
-      }
+      col = slots;
+      size = ids.length;
+      idOf = (k) => ids[k];
     }
-    if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
+    const calls = new Float64Array(size);
+    const priced = new Float64Array(size);
+    const cost = new Float64Array(size);
+    for (let i = 0; i < n; i++) {
+      if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+      const g = col ? col[i] : 0;
+      calls[g]++;
+      const r = rec[i];
+      const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
+      if (c !== c) continue;
+      priced[g]++;
+      cost[g] += c;
+    }
+    for (let g = 0; g < size; g++) {
+      if (calls[g] === 0) continue;
+      const id = idOf(g);
+      const value = id === 0 ? UNATTRIBUTED : part.text(id);
+      let to = byValue.get(value);
+      if (!to) byValue.set(value, (to = { value, calls: 0, pricedCalls: 0, costUsd: 0 }));
+      to.calls += calls[g];
+      to.pricedCalls += priced[g];
+      to.costUsd += cost[g];
+      if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
+    }
   }
   return { ...req, groups: [...byValue.values()] };
 }
