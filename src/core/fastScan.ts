@@ -351,7 +351,12 @@ export class FastScanner {
   private strTable = new Int32Array(1 << 12);
   private readonly strEntries: CachedString[] = [];
   // Prices.
-  private pricesFor?: PriceBook;
+  /**
+   * The price book the cache holds prices of: the first scan's, given at construction, so that a new scanner's first
+   * scan (a second table on the thread: a stolen range, the next file) does not take a branch the compiled scan loop
+   * never saw, which throws that code away (~10-25 ms to compile it again). Another book (new overrides) empties the cache.
+   */
+  private pricesFor: PriceBook;
   /** Resolved prices per model id, then provider id (pool ids: any int32, so no arithmetic key). */
   private readonly priceCache = new Map<number, Map<number, Priced | null>>();
   private b: Latin1Bytes = new Uint8Array(0);
@@ -360,7 +365,12 @@ export class FastScanner {
   /** The previous trace id: its bytes at [s, e) of `buf` (the scanned bytes, copied when a scan ends). */
   private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string };
 
-  constructor(readonly table: CallTable) {}
+  constructor(
+    readonly table: CallTable,
+    prices: PriceBook,
+  ) {
+    this.pricesFor = prices;
+  }
 
   /**
    * Reads `bytes` (content of the file from `start.offset`) into the table, exactly as scanJsonDocuments +
@@ -492,8 +502,11 @@ export class FastScanner {
   // --- Rows read by the WebAssembly loop ----------------------------------------------------------------------------
 
   /** Per WebAssembly string id (of the engine's current epoch): its call site reading for this reader's table. */
-  private wEpoch = -1;
-  private wCallsite: (Callsite | null | undefined)[] = [];
+  // The engine's epoch at construction (a fresh call-site cache is right for it): a new scanner's first scan then does
+  // not take syncWasm's branch, which compiled scan loops have not seen (see pricesFor).
+  private wEpoch = wasmEngine()?.epoch ?? -1;
+  // A Map, not a sparse array: a fresh array has another shape than the one compiled code last saw.
+  private wCallsite = new Map<number, Callsite | null>();
   /** Which reader this is, for the module (pool ids belong to this reader's table). */
   private readonly token = ++readers;
   /** Next entry of the last scan's fix list. */
@@ -504,7 +517,7 @@ export class FastScanner {
   private syncWasm(w: WasmEngine<KeyInfo>) {
     if (this.wEpoch === w.epoch) return;
     this.wEpoch = w.epoch;
-    this.wCallsite = [];
+    this.wCallsite.clear();
   }
 
   /** The pool id of WebAssembly string `id`, interned and told to the module. */
@@ -517,8 +530,8 @@ export class FastScanner {
   }
 
   private wCallsiteOf(w: WasmEngine<KeyInfo>, id: number): Callsite | null {
-    let c = this.wCallsite[id];
-    if (c === undefined) this.wCallsite[id] = c = readCallsite(w.str(id));
+    let c = this.wCallsite.get(id);
+    if (c === undefined) this.wCallsite.set(id, (c = readCallsite(w.str(id))));
     return c;
   }
 
@@ -1236,7 +1249,7 @@ export class FastScanner {
     let p = byProvider.get(pid);
     if (p === undefined) {
       const t = this.table;
-      const r = this.pricesFor!.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined);
+      const r = this.pricesFor.resolve(t.pool.get(mid) || undefined, t.pool.get(pid) || undefined);
       p = r ? { price: r, flat: r.variants.length === 1 ? flatRates(r.variants[0].table) : undefined } : null;
       byProvider.set(pid, p);
     }
@@ -1286,9 +1299,9 @@ interface Priced {
 const scanners = new WeakMap<CallTable, FastScanner>();
 
 /** The fast scanner of a table (kept while the table lives, so its caches carry over between chunks). */
-export function scannerFor(table: CallTable): FastScanner {
+export function scannerFor(table: CallTable, prices: PriceBook): FastScanner {
   let s = scanners.get(table);
-  if (!s) scanners.set(table, (s = new FastScanner(table)));
+  if (!s) scanners.set(table, (s = new FastScanner(table, prices)));
   return s;
 }
 
@@ -1304,5 +1317,5 @@ export function fastScanBytes(
   start: ReadPosition,
   opts: { file: string; final: boolean; prices: PriceBook },
 ): FastScanResult {
-  return scannerFor(table).scan(bytes, start, { ...opts, ctx });
+  return scannerFor(table, opts.prices).scan(bytes, start, { ...opts, ctx });
 }
