@@ -58,13 +58,8 @@ const SPARSE_FACTOR = 4;
  */
 export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest): LevelPreview | undefined {
   const byValue = new Map<string, PreviewGroup>();
-  const bounded = req.sinceMs !== undefined || req.untilMs !== undefined;
-  const since = req.sinceMs ?? -Infinity;
-  const until = req.untilMs ?? Infinity;
-  const source = req.source;
   for (const part of parts) {
     const n = part.length;
-    const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
     // The part's ids (0: none), or, for a few calls against a big pool (a small file beside big ones in a store),
     // dense slots of the ids present, so the sums below never span the pool.
     let col = part.column(req.dim);
@@ -86,10 +81,53 @@ export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest)
       size = ids.length;
       idOf = (k) => ids[k];
     }
-    const calls = new Float64Array(size);
-    const priced = new Float64Array(size);
-    const cost = new Float64Array(size);
-    for (let i = 0; i < n; i++) {
+    const sums = new LevelSums(req);
+    sums.add(part, 0, n, col, size);
+    if (!sums.mergeInto(byValue, (g) => part.text(idOf(g)))) return undefined;
+  }
+  return { ...req, groups: [...byValue.values()] };
+}
+
+/**
+ * One part's figures by the id of the level's dimension, rows added a few at a time: a range reader adds each chunk's
+ * rows as it reads them, so the level is summed on the reading threads, by code already compiled, and the merge of
+ * the ranges only adds up their groups.
+ */
+export class LevelSums {
+  private calls = new Float64Array(0);
+  private priced = new Float64Array(0);
+  private cost = new Float64Array(0);
+  private readonly bounded: boolean;
+  private readonly since: number;
+  private readonly until: number;
+
+  constructor(private readonly req: PreviewRequest) {
+    this.bounded = req.sinceMs !== undefined || req.untilMs !== undefined;
+    this.since = req.sinceMs ?? -Infinity;
+    this.until = req.untilMs ?? Infinity;
+  }
+
+  /**
+   * Adds rows [from, to) of `part` (calls without a time are left out of a range). `col` holds each row's id below
+   * `size` (default: the part's column of the dimension and its string count; none: every row in group 0).
+   */
+  add(part: PreviewPart, from: number, to: number, col = part.column(this.req.dim), size = col ? part.stringCount : 1): void {
+    if (size > this.calls.length) {
+      const n = Math.max(size, this.calls.length * 2);
+      const grown = (a: Float64Array) => {
+        const b = new Float64Array(n);
+        b.set(a);
+        return b;
+      };
+      this.calls = grown(this.calls);
+      this.priced = grown(this.priced);
+      this.cost = grown(this.cost);
+    }
+    const calls = this.calls, priced = this.priced, cost = this.cost;
+    const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
+    const { bounded, since, until } = this;
+    const source = this.req.source;
+    for (let i = from; i < to; i++) {
       if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
       const g = col ? col[i] : 0;
       calls[g]++;
@@ -99,19 +137,53 @@ export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest)
       priced[g]++;
       cost[g] += c;
     }
-    for (let g = 0; g < size; g++) {
+  }
+
+  /**
+   * Adds each id's figures to the group of its text (`text`; id 0 is the unattributed group) in `byValue`; false, and
+   * stops, when that makes more than MAX_PREVIEW_GROUPS groups.
+   */
+  mergeInto(byValue: Map<string, PreviewGroup>, text: (id: number) => string): boolean {
+    const calls = this.calls, priced = this.priced, cost = this.cost;
+    for (let g = 0; g < calls.length; g++) {
       if (calls[g] === 0) continue;
-      const id = idOf(g);
-      const value = id === 0 ? UNATTRIBUTED : part.text(id);
+      const value = g === 0 ? UNATTRIBUTED : text(g);
       let to = byValue.get(value);
       if (!to) byValue.set(value, (to = { value, calls: 0, pricedCalls: 0, costUsd: 0 }));
       to.calls += calls[g];
       to.pricedCalls += priced[g];
       to.costUsd += cost[g];
-      if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
+      if (byValue.size > MAX_PREVIEW_GROUPS) return false;
     }
+    return true;
+  }
+
+  /** The part's groups (text by `text`), or undefined for more than MAX_PREVIEW_GROUPS. */
+  groups(text: (id: number) => string): PreviewGroup[] | undefined {
+    const byValue = new Map<string, PreviewGroup>();
+    return this.mergeInto(byValue, text) ? [...byValue.values()] : undefined;
+  }
+}
+
+/** The level of parts whose groups were summed apart (`LevelSums.groups`, each part's own); undefined if one is too big. */
+export function mergedLevel(parts: readonly (readonly PreviewGroup[])[], req: PreviewRequest): LevelPreview | undefined {
+  const byValue = new Map<string, PreviewGroup>();
+  for (const groups of parts) {
+    for (const g of groups) addGroup(byValue, g);
+    if (byValue.size > MAX_PREVIEW_GROUPS) return undefined;
   }
   return { ...req, groups: [...byValue.values()] };
+}
+
+/** Adds `g`'s figures to the group of its value in `byValue` (a copy of `g` when there is none yet). */
+function addGroup(byValue: Map<string, PreviewGroup>, g: PreviewGroup): void {
+  const to = byValue.get(g.value);
+  if (!to) byValue.set(g.value, { ...g });
+  else {
+    to.calls += g.calls;
+    to.pricedCalls += g.pricedCalls;
+    to.costUsd += g.costUsd;
+  }
 }
 
 /**
@@ -153,15 +225,7 @@ export function rangePart(columns: Pick<PackedColumns, 'length' | 'numeric' | 'i
  */
 export function previewGroups(preview: LevelPreview, others: readonly PreviewGroup[] = []): PreviewGroup[] {
   const byValue = new Map<string, PreviewGroup>();
-  for (const g of [...preview.groups, ...others]) {
-    const to = byValue.get(g.value);
-    if (!to) byValue.set(g.value, { ...g });
-    else {
-      to.calls += g.calls;
-      to.pricedCalls += g.pricedCalls;
-      to.costUsd += g.costUsd;
-    }
-  }
+  for (const g of [...preview.groups, ...others]) addGroup(byValue, g);
   if (!byValue.has(UNATTRIBUTED)) byValue.set(UNATTRIBUTED, { value: UNATTRIBUTED, calls: 0, pricedCalls: 0, costUsd: 0 });
   return [...byValue.values()].sort((a, b) => b.costUsd - a.costUsd || b.calls - a.calls || a.value.localeCompare(b.value));
 }

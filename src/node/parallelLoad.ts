@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, StringPool } from '../core/callTable';
-import { type LevelPreview, previewLevel, type PreviewRequest, rangePart, tablePart } from '../core/levelPreview';
+import { type LevelPreview, mergedLevel, type PreviewGroup, previewLevel, type PreviewRequest, rangePart, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
 import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
@@ -31,6 +31,8 @@ export interface RangeRequest {
   chunkBytes?: number;
   /** Reserve room for the rows of [start, this offset) rather than of the range: the first range, whose columns become the table's. */
   reserveUntil?: number;
+  /** Sum this level of each range's calls as they are read (`level` of its `done`). */
+  level?: PreviewRequest;
 }
 
 /**
@@ -54,6 +56,8 @@ export type RangeResponse =
       ignored: number;
       /** Newlines consumed in the range. */
       lines: number;
+      /** The range's groups of the requested level (RangeRequest.level); null when they are more than MAX_PREVIEW_GROUPS. */
+      level?: PreviewGroup[] | null;
       /** Absolute offset after the last byte consumed. */
       endOffset: number;
       /** A line needed state shared across lines (de-duplication ids, Codex model): the file needs one reader. */
@@ -273,7 +277,7 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
   const memory = RangeClaims.memory(starts.length);
   const claims = new RangeClaims(memory);
   starts.forEach((start, k) => claims.init(k, start, k + 1 < starts.length ? starts[k + 1] : fp.size));
-  const request = (k: number): RangeRequest => ({ path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined });
+  const request = (k: number): RangeRequest => ({ path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
   const progress = () => opts.onProgress?.(claims.read(), fp.size);
   const ticker = opts.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
   let parts: RangeDone[];
@@ -408,8 +412,13 @@ export async function loadParallelPacked(path: string, opts: ParallelLoadOptions
     if (level) await opts.preview!.send(level);
     return pack(one);
   }
-  const level = opts.preview && previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), opts.preview.request);
-  if (level) await opts.preview!.send(level);
+  if (opts.preview) {
+    // Summed by the readers as they read (a range without it, from its columns here).
+    const req = opts.preview.request;
+    const summed = r.parts.map((p) => p.level);
+    const level = summed.includes(null) ? undefined : summed.every((g) => g !== undefined) ? mergedLevel(summed as PreviewGroup[][], req) : previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), req);
+    if (level) await opts.preview.send(level);
+  }
   const counts = { ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
   let merged: ReturnType<typeof mergeJoined>;
   try {

@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { CallTable, StringPool, withHeadroom } from '../core/callTable';
 import { fastScanBytes } from '../core/fastScan';
 import { hashJoined } from '../core/stringMerge';
+import { LevelSums, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
 import { keepProblems } from '../core/traceFile';
@@ -50,6 +51,7 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
   let wasmLines = 0;
   let position = { offset: start, line: 1 };
   let first = true;
+  const sums = req.level && new LevelSums(req.level);
   let readUpTo = start;
   readChunks(
     fd,
@@ -58,7 +60,10 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
     (bytes, readAt, last) => {
       claims.addRead(req.party, readAt - readUpTo);
       readUpTo = readAt;
+      const before = table.length;
       const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
+      // The chunk's rows are final (a line that would change an earlier row makes the file one reader's).
+      if (sums) sums.add(tablePart(table), before, table.length);
       r.problems.sort((a, b) => a.line - b.line);
       keepProblems(kept, r.problems);
       fastLines += r.fastLines;
@@ -101,6 +106,7 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
       droppedWarnings: kept.droppedWarnings,
       ignored: ctx.ignored,
       lines: position.line - 1,
+      ...(sums ? { level: sums.groups((id) => pool.get(id)) ?? null } : {}),
       endOffset: position.offset,
       stateful,
       multiline,

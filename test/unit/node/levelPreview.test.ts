@@ -49,7 +49,10 @@ describe('the first level summed from the ranges as they are read (levelPreview)
   for (const req of requests) {
     it(`gives the tree's first level (${JSON.stringify(req)}), read in ranges on several threads or by one reader`, async () => {
       const want = treeLevel(trace, req);
-      for (const opts of [{ workers: 2, minParallelBytes: 0 }, { workers: 3, minParallelBytes: 0 }, { splitAt: [10, 20, 30, 400_000], minParallelBytes: 0 }, {}]) {
+      // Small chunks: each range's level is summed a chunk at a time, tag columns appearing in a later chunk; small
+      // steals: ranges taken from others.
+      const ranged = [{ workers: 2, minParallelBytes: 0 }, { workers: 3, minParallelBytes: 0 }, { splitAt: [10, 20, 30, 400_000], minParallelBytes: 0 }, { workers: 2, minParallelBytes: 0, chunkBytes: 4096, minStealBytes: 8192 }];
+      for (const opts of [...ranged, {}]) {
         let got: LevelPreview | undefined;
         let sent = 0;
         const r = await loadParallelPacked(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', ...opts, preview: { request: req, send: async (p) => ((got = p), sent++) } });
