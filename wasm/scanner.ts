@@ -237,6 +237,7 @@ export function layout(what: i32): i32 {
     case 35: return <i32>CSOWNER;
     case 36: return <i32>FIXES;
     case 37: return fixCount;
+    case 38: return TRACE_MAX;
     default: return -1;
   }
 }

@@ -9,7 +9,7 @@ import { parseIsoUtc, toEpochMs, toNumber } from './values';
 export { parseIsoUtc };
 import {
   I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
-  KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_SAME, WasmEngine,
+  KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_REMEMBERED, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
 /**
@@ -557,6 +557,9 @@ export class FastScanner {
     const traceId = table.traceId;
     const traces = table.traces;
     const b = this.b;
+    // Whether the last new id of this run was one the loop remembered: a "new" ASCII id after it differs from it, and is
+    // added without comparing (the first of a run is compared: the loop may not have seen the id before it).
+    let remembered = false;
     for (let r = r0, i = at; r < r1; r++, i++) {
       const tf = I[cTrace + r];
       if (tf === 0) traceId[i] = 0;
@@ -566,8 +569,10 @@ export class FastScanner {
           const e = base + I[cTraceE + r];
           // Not ASCII: decoded and encoded again, as the other readers store it (invalid UTF-8 becomes U+FFFD). Still
           // compared with the last id: the loop says "new" for the first row of a run (after a window or another reader)
-          // and for every id longer than the one it remembers (256 bytes).
-          this.wTrace = tf === TRACE_NEW_ASCII ? traces.addBytes(b, s, e) : traces.addString(utf8.decode(b.subarray(s, e)));
+          // and for every id after one longer than it remembers.
+          if (tf === TRACE_NEW_ASCII) this.wTrace = remembered ? traces.pushBytes(b, s, e) : traces.addBytes(b, s, e);
+          else this.wTrace = traces.addString(utf8.decode(b.subarray(s, e)));
+          remembered = e - s <= TRACE_REMEMBERED;
         }
         traceId[i] = this.wTrace;
       }

@@ -34,6 +34,11 @@ export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4,
 export const I_LINE = 17, I_FLAGS = 18, I_CSFILE = 19, I_CSLINE = 20, I_PDIM = 21, I_PPROVIDER = 26, I_PMODEL = 27;
 /** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
 export const TRACE_NEW_ASCII = 1, TRACE_SAME = 2, TRACE_NEW = 3;
+/**
+ * The longest trace id the loop remembers to compare the next row's with: after a new id up to this long, the next
+ * "new" id differs from it (after a longer one, it may be the same).
+ */
+export const TRACE_REMEMBERED = 256;
 
 // Key flags, as wasm/scanner.ts reads them.
 export const KF_DANGER_TOP = 1, KF_DANGER_META = 2, KF_DANGER_TAGS = 4, KF_META = 8, KF_TAGS = 16;
@@ -157,7 +162,7 @@ export class WasmEngine<K> {
     this.rows = L(12);
     this.kp = L(16);
     this.keyMax = L(17);
-    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 28 || L(19) !== 4 || L(28) !== 6) throw new Error('fast scanner: WebAssembly layout mismatch');
+    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 28 || L(19) !== 4 || L(28) !== 6 || L(38) !== TRACE_REMEMBERED) throw new Error('fast scanner: WebAssembly layout mismatch');
     this.views();
     // The groups: (offset, length) pairs, then the field indices.
     const base = cfgAt >> 2;

@@ -97,8 +97,8 @@ export class TraceIds {
     return this.pushBytes(src, s, e);
   }
 
-  /** Adds bytes [s, e) of `src` (not empty) as a new id, without comparing them with the last one. */
-  private pushBytes(src: Uint8Array, s: number, e: number): number {
+  /** Adds bytes [s, e) of `src` (not empty) as a new id, without comparing them with the last one (they differ). */
+  pushBytes(src: Uint8Array, s: number, e: number): number {
     let u = this.used;
     if (u + (e - s) > this.bytes.length || this.count + 2 > this.ends.length) this.reserve(1, e - s);
     // Trace ids are short: a loop beats a subarray view and set() per id.
