@@ -401,17 +401,21 @@ export class FastScanner {
     if (start.offset === 0 && len >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) pos = 3;
     const w = wasmEngine();
     if (w) {
-      // Windows of bytes through the WebAssembly loop; the lines it leaves go through lineAt, in order.
+      // Windows of bytes through the WebAssembly loop; the lines it leaves go through lineAt, in order. Only up to the
+      // last newline: what follows is not a complete line (the slow path below decides), and the loop is not asked
+      // about it (the branch for a window without a complete line, otherwise taken at the end of every chunk, would
+      // make compiled code start over once: ~100 M instructions of compiling again on a cold start).
+      const complete = b.lastIndexOf(10) + 1;
       let keep = false;
-      windows: while (pos < len) {
+      windows: while (pos < complete) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(len - base, w.window), keep, line, this.token);
+        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token);
         keep = true;
         this.fixAt = 0;
         try {
           if (records === 0) {
-            // No complete line in the window: a line longer than the window, or the unterminated last line.
+            // No complete line in the window: a line longer than the window.
             const nl = b.indexOf(10, pos);
             if (nl === -1) break;
             if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;
