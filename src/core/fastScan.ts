@@ -219,6 +219,11 @@ export function setWasmScanning(on: boolean, opts: { stringLimit?: number } = {}
   }
 }
 
+/** True when the WebAssembly loop is on (whether or not it could be started here: see wasmScanning). */
+export function wasmScanningOn(): boolean {
+  return wasmOn;
+}
+
 /** True when the WebAssembly loop is on and could be started here. */
 export function wasmScanning(): boolean {
   return wasmEngine() !== null;

@@ -105,6 +105,30 @@ function decodeBase64(s: string): Uint8Array {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+
+/** A compiled scanner module, as threads of one process pass it to each other. */
+export type ScannerModule = WebAssembly.Module;
+
+/** The scanner's module (compiled lazily: a function's code when it is first called), or null where WebAssembly cannot run. */
+export function scannerModule(): ScannerModule | null {
+  if (compiled === undefined) {
+    try {
+      compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(SCANNER_WASM_BASE64)) : null;
+    } catch {
+      compiled = null; // no WebAssembly (or no SIMD) here: never again on this thread
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Takes the module another thread of this process compiled (posted to a worker: `scannerModule()` there), unless this
+ * thread has one already. Threads of one process share a module's compiled code: a range worker then does not compile
+ * again what the thread that started it already did (~140 M instructions on a cold start).
+ */
+export function adoptScannerModule(m: ScannerModule): void {
+  if (compiled === undefined) compiled = m;
+}
 let epochs = 0;
 
 export class WasmEngine<K> {
@@ -178,16 +202,9 @@ export class WasmEngine<K> {
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */
   static create<K>(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig): WasmEngine<K> | null {
-    if (compiled === undefined) {
-      try {
-        compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(SCANNER_WASM_BASE64)) : null;
-      } catch {
-        compiled = null; // no WebAssembly (or no SIMD) here: never again on this thread
-      }
-    }
-    if (!compiled) return null;
+    if (!scannerModule()) return null;
     try {
-      return new WasmEngine(describe, cfg, compiled);
+      return new WasmEngine(describe, cfg, compiled!);
     } catch {
       return null; // this configuration (or memory) failed; another may not
     }

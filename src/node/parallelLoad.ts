@@ -8,6 +8,8 @@ import { newContext } from '../core/normalize';
 import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
 import { type FileFingerprint, keepProblems, type PackedTraceFileState, packState, type TraceFileState } from '../core/traceFile';
+import { wasmScanningOn } from '../core/fastScan';
+import { scannerModule, type ScannerModule } from '../core/fastScanWasm';
 import { RangeClaims } from './rangeClaims';
 import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
@@ -33,6 +35,8 @@ export interface RangeRequest {
   reserveUntil?: number;
   /** Sum this level of each range's calls as they are read (`level` of its `done`). */
   level?: PreviewRequest;
+  /** The WebAssembly scanner this thread compiled (a worker adopts it and its compiled code: adoptScannerModule). */
+  wasmModule?: ScannerModule;
 }
 
 /**
@@ -277,7 +281,9 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
   const memory = RangeClaims.memory(starts.length);
   const claims = new RangeClaims(memory);
   starts.forEach((start, k) => claims.init(k, start, k + 1 < starts.length ? starts[k + 1] : fp.size));
-  const request = (k: number): RangeRequest => ({ path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
+  // The scanner's module, compiled on this thread as it reads, shared with the workers (undefined: WebAssembly is off).
+  const wasmModule = wasmScanningOn() ? (scannerModule() ?? undefined) : undefined;
+  const request = (k: number): RangeRequest => ({ wasmModule, path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
   const progress = () => opts.onProgress?.(claims.read(), fp.size);
   const ticker = opts.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
   let parts: RangeDone[];

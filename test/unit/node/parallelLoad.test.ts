@@ -11,6 +11,8 @@ import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
 import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone } from '../../../src/node/parallelLoad';
 import { RangeClaims } from '../../../src/node/rangeClaims';
+import { scannerModule } from '../../../src/core/fastScanWasm';
+import { Worker } from 'node:worker_threads';
 import { scanRanges } from '../../../src/node/rangeScan';
 import { CHUNK } from '../../../src/node/chunks';
 import { readTraceFile } from '../../../src/node/traceReader';
@@ -346,6 +348,47 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     pool.id('some other string');
     const r = await loadParallel(trace, { pool, final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
     assertSameState(r.state, sequential(trace), 'shared pool');
+  });
+
+  it("gives its workers the scanner's module this thread compiled, which they take rather than compile their own", async () => {
+    // What a range worker does with it, in a worker of its own: adopts it (unless it has one), then scans with it.
+    const mod = scannerModule();
+    assert.ok(mod, 'WebAssembly runs here');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const wasm = require(${JSON.stringify(join(ROOT, 'out', 'src', 'core', 'fastScanWasm.js'))});
+      const scan = require(${JSON.stringify(join(ROOT, 'out', 'src', 'core', 'fastScan.js'))});
+      parentPort.once('message', (m) => {
+        wasm.adoptScannerModule(m);
+        const same = wasm.scannerModule() === m;
+        wasm.adoptScannerModule(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])));
+        parentPort.postMessage({ same, kept: wasm.scannerModule() === m, scans: scan.wasmScanning() });
+      });`;
+    const w = new Worker(code, { eval: true });
+    try {
+      const got = await new Promise<{ same: boolean; kept: boolean; scans: boolean }>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.postMessage(mod);
+      });
+      assert.deepEqual(got, { same: true, kept: true, scans: true });
+    } finally {
+      await w.terminate();
+    }
+    // ...and loadParallel sends it in every range request (a file read in ranges reads the same with it).
+    const sent: unknown[] = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, m: unknown, ...rest: unknown[]) {
+      sent.push((m as { wasmModule?: unknown }).wasmModule);
+      return (post as (...a: unknown[]) => void).call(this, m, ...rest);
+    };
+    try {
+      const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 3, minParallelBytes: 0, displayName: 't.jsonl' });
+      assertSameState(r.state, sequential(trace), 'with the module shared');
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+    assert.ok(sent.length >= 2 && sent.every((m) => m === mod), `module sent to ${sent.length} worker(s)`);
   });
 });
 
