@@ -72,7 +72,8 @@ export type RangeResponse =
       slowLines: number;
       wasmLines: number;
     }
-  | { type: 'finished' }
+  /** `sharedModule`: the worker scanned with the module it was given (RangeRequest.wasmModule), none of its own. */
+  | { type: 'finished'; sharedModule: boolean }
   | { type: 'error'; message: string };
 
 export type RangeDone = Extract<RangeResponse, { type: 'done' }>;
@@ -281,7 +282,9 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
   const memory = RangeClaims.memory(starts.length);
   const claims = new RangeClaims(memory);
   starts.forEach((start, k) => claims.init(k, start, k + 1 < starts.length ? starts[k + 1] : fp.size));
-  // The scanner's module, compiled on this thread as it reads, shared with the workers (undefined: WebAssembly is off).
+  // The scanner's module (compiled here if it is not yet: its functions' code as they are first called, by whichever
+  // thread calls them first), shared with the workers. Undefined when this thread has WebAssembly off: workers then
+  // compile their own, or not, as their environment says.
   const wasmModule = wasmScanningOn() ? (scannerModule() ?? undefined) : undefined;
   const request = (k: number): RangeRequest => ({ wasmModule, path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
   const progress = () => opts.onProgress?.(claims.read(), fp.size);

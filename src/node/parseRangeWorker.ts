@@ -2,7 +2,7 @@
 // trace file with the fast scanner (its own, then halves of others' it takes: RangeClaims) and sends back their
 // columns. Messages: in RangeRequest; out RangeResponse (a `done` per range, then `finished`).
 import { parentPort } from 'node:worker_threads';
-import { adoptScannerModule } from '../core/fastScanWasm';
+import { adoptScannerModule, scannerModule } from '../core/fastScanWasm';
 import { PriceBook } from '../core/pricing';
 import type { RangeRequest, RangeResponse } from './parallelLoad';
 import { scanRanges } from './rangeScan';
@@ -14,7 +14,7 @@ parentPort?.on('message', (req: RangeRequest) => {
   try {
     if (req.wasmModule) adoptScannerModule(req.wasmModule);
     scanRanges(req, new PriceBook(new Map(req.overrides)), (part, transfer) => parentPort!.postMessage(part, transfer));
-    parentPort!.postMessage({ type: 'finished' } satisfies RangeResponse);
+    parentPort!.postMessage({ type: 'finished', sharedModule: req.wasmModule !== undefined && scannerModule() === req.wasmModule } satisfies RangeResponse);
   } catch (e) {
     const m: RangeResponse = { type: 'error', message: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
     parentPort!.postMessage(m);

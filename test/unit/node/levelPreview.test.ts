@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
@@ -75,6 +75,22 @@ describe('the first level summed from the ranges as they are read (levelPreview)
     });
   }
 
+  it('sums a tag whose column first appears in a later chunk of a range (the rows before it unattributed)', async () => {
+    // Each range's first lines have no `team`, so the column is made in a later chunk of every range.
+    const lines = traceLines(4000, 9).split('\n').filter(Boolean);
+    const strip = (l: string) => JSON.stringify({ ...JSON.parse(l), team: undefined });
+    const late = join(dir, 'late.jsonl');
+    writeFileSync(late, lines.map((l, k) => (k % 2000 < 400 ? strip(l) : l)).join('\n') + '\n');
+    const half = readFileSync(late, 'utf8').split('\n').slice(0, 2000).join('\n').length + 1;
+    for (const req of [{ dim: 'tag:team', source: 'auto' }, { dim: 'team', source: 'computed' }] as PreviewRequest[]) {
+      const want = treeLevel(late, req);
+      let got: LevelPreview | undefined;
+      await loadParallelPacked(late, { pool: new StringPool(), final: true, displayName: 't.jsonl', minParallelBytes: 0, splitAt: [half], chunkBytes: 4096, minStealBytes: 1e15, preview: { request: req, send: async (p) => (got = p) } });
+      assert.ok(got, 'sent');
+      sameGroups(previewGroups(got), want.groups, JSON.stringify(req));
+    }
+  });
+
   it('is not summed (nor sent) for a level of more groups than MAX_PREVIEW_GROUPS', async () => {
     const many = join(dir, 'many.jsonl');
     writeFileSync(many, Array.from({ length: MAX_PREVIEW_GROUPS + 1 }, (_, k) => JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { user_id: `u${k}`, feature: 'f' } })).join('\n') + '\n');
@@ -84,6 +100,14 @@ describe('the first level summed from the ranges as they are read (levelPreview)
       await loadParallelPacked(many, { pool: new StringPool(), final: true, ...opts, preview: { request: { dim: 'feature', source: 'auto' }, send: async () => sent++ } });
     }
     assert.equal(sent, 2, 'by feature (one group) only');
+    // More than MAX_PREVIEW_GROUPS in each of two ranges (a range's readers give up on it), or only once merged.
+    const more = join(dir, 'more.jsonl');
+    writeFileSync(more, Array.from({ length: 2 * MAX_PREVIEW_GROUPS + 4 }, (_, k) => JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { user_id: `u${k}`, feature: 'f' } })).join('\n') + '\n');
+    sent = 0;
+    await loadParallelPacked(more, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, preview: { request: { dim: 'user', source: 'auto' }, send: async () => sent++ } });
+    await loadParallelPacked(more, { pool: new StringPool(), final: true, workers: 4, minParallelBytes: 0, preview: { request: { dim: 'user', source: 'auto' }, send: async () => sent++ } });
+    await loadParallelPacked(more, { pool: new StringPool(), final: true, workers: 2, minParallelBytes: 0, preview: { request: { dim: 'feature', source: 'auto' }, send: async () => sent++ } });
+    assert.equal(sent, 1, 'by feature only');
   });
 
   it('is shown only for the grouping, cost source and range it was summed for', () => {

@@ -9,7 +9,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
-import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone } from '../../../src/node/parallelLoad';
+import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
 import { RangeClaims } from '../../../src/node/rangeClaims';
 import { scannerModule } from '../../../src/core/fastScanWasm';
 import { Worker } from 'node:worker_threads';
@@ -350,30 +350,29 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     assertSameState(r.state, sequential(trace), 'shared pool');
   });
 
-  it("gives its workers the scanner's module this thread compiled, which they take rather than compile their own", async () => {
-    // What a range worker does with it, in a worker of its own: adopts it (unless it has one), then scans with it.
+  it("gives its workers the scanner's module this thread compiled, which they scan with rather than compile their own", async () => {
     const mod = scannerModule();
     assert.ok(mod, 'WebAssembly runs here');
-    const code = `
-      const { parentPort } = require('node:worker_threads');
-      const wasm = require(${JSON.stringify(join(ROOT, 'out', 'src', 'core', 'fastScanWasm.js'))});
-      const scan = require(${JSON.stringify(join(ROOT, 'out', 'src', 'core', 'fastScan.js'))});
-      parentPort.once('message', (m) => {
-        wasm.adoptScannerModule(m);
-        const same = wasm.scannerModule() === m;
-        wasm.adoptScannerModule(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])));
-        parentPort.postMessage({ same, kept: wasm.scannerModule() === m, scans: scan.wasmScanning() });
-      });`;
-    const w = new Worker(code, { eval: true });
+    // The range worker itself, asked to read the whole file with the module: it says it scanned with that module.
+    const size = statSync(trace).size;
+    const claims = RangeClaims.memory(1);
+    new RangeClaims(claims).init(0, 0, size);
+    const worker = new Worker(join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js'));
     try {
-      const got = await new Promise<{ same: boolean; kept: boolean; scans: boolean }>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-        w.postMessage(mod);
+      const req: RangeRequest = { path: trace, file: 't.jsonl', start: 0, final: true, overrides: [], claims, party: 0, minStealBytes: 1e15, wasmModule: mod };
+      const got = await new Promise<{ rows: number; finished: unknown }>((resolve, reject) => {
+        let rows = 0;
+        worker.on('message', (m: RangeResponse) => {
+          if (m.type === 'done') rows += m.columns.length;
+          else if (m.type === 'finished') resolve({ rows, finished: m });
+          else reject(new Error(m.message));
+        });
+        worker.once('error', reject);
+        worker.postMessage(req);
       });
-      assert.deepEqual(got, { same: true, kept: true, scans: true });
+      assert.deepEqual(got, { rows: sequential(trace).table.length, finished: { type: 'finished', sharedModule: true } });
     } finally {
-      await w.terminate();
+      await worker.terminate();
     }
     // ...and loadParallel sends it in every range request (a file read in ranges reads the same with it).
     const sent: unknown[] = [];
