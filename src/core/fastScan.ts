@@ -467,12 +467,10 @@ export class FastScanner {
         line++;
       }
     }
-    if (pos < len) {
-      const next = this.slow(b.subarray(pos), { offset: start.offset + pos, line }, opts, res);
-      res.next = next;
-    } else {
-      res.next = { offset: start.offset + pos, line };
-    }
+    // Where the lines read end: the rest (an unterminated last line) starts there. Computed on every call, so that a
+    // chunk ending at a newline (a range's last) takes no branch the compiled code has not seen.
+    const at = { offset: start.offset + pos, line };
+    res.next = pos < len ? this.slow(b.subarray(pos), at, opts, res) : at;
     return res;
   }
 
@@ -1335,5 +1333,7 @@ export function fastScanBytes(
   start: ReadPosition,
   opts: { file: string; final: boolean; prices: PriceBook },
 ): FastScanResult {
-  return scannerFor(table, opts.prices).scan(bytes, start, { ...opts, ctx });
+  // A literal of one shape, not a spread of the caller's object: code compiled for one shape throws itself away when
+  // another comes (a spread's shape can differ from call to call).
+  return scannerFor(table, opts.prices).scan(bytes, start, { file: opts.file, final: opts.final, prices: opts.prices, ctx });
 }
