@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
@@ -311,6 +311,64 @@ describe('fastScan: the WebAssembly loop', function () {
     const r = fastScanBytes(state.table, state.ctx, bytes, { offset: 0, line: 1 }, { file: 't.jsonl', final: true, prices: new PriceBook() });
     return { r, table: state.table };
   }
+
+  it('keeps its compiled scan loop for a second and a third table on a warm thread (a stolen range, the next file)', () => {
+    // A cold start compiles the scan loop once per thread; code that takes a branch or an object shape the compiled
+    // loop never saw makes it start over (~10-30 ms each time on every reading thread). V8's own trace says when.
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-deopt-'));
+    try {
+      const out = join(dir, 'g.jsonl');
+      const gen = spawnSync(process.execPath, [join(ROOT, 'scripts', 'genTraces.mjs'), '--calls', '24000', '--out', out, '--seed', '7'], { encoding: 'utf8' });
+      assert.equal(gen.status, 0, gen.stderr);
+      const core = (m: string) => JSON.stringify(join(ROOT, 'out', 'src', 'core', m));
+      const script = join(dir, 'scan.js');
+      writeFileSync(
+        script,
+        `const { CallTable, StringPool } = require(${core('callTable.js')});
+        const { fastScanBytes, FastScanner } = require(${core('fastScan.js')});
+        const { newContext } = require(${core('normalize.js')});
+        const { PriceBook } = require(${core('pricing.js')});
+        const data = require('node:fs').readFileSync(${JSON.stringify(out)});
+        const prices = new PriceBook();
+        // Reads [from, to) (from a line start) into a table of its own, in chunks of 64 KB (many calls: the loop is compiled as a whole, not only entered compiled).
+        const read = (from, to) => {
+          const table = new CallTable('t.jsonl', new StringPool());
+          const ctx = newContext('t.jsonl');
+          let pos = { offset: from, line: 1 };
+          while (pos.offset < to) {
+            const end = Math.min(to, pos.offset + (1 << 16));
+            const r = fastScanBytes(table, ctx, data.subarray(pos.offset, end), pos, { file: 't.jsonl', final: end === data.length, prices });
+            if (r.next.offset === pos.offset) break;
+            pos = r.next;
+          }
+          return table.length;
+        };
+        const lineAfter = (at) => data.indexOf(10, at) + 1;
+        const half = lineAfter(data.length >> 1);
+        let rows = read(0, half);
+        const hot = ['scanLines', 'emitRows', 'priceRows'];
+        const status = () => hot.map((f) => [f, (%GetOptimizationStatus(FastScanner.prototype[f]) & 16) !== 0]);
+        console.log('WARM ' + JSON.stringify(status()));
+        rows += read(half, lineAfter(half + (data.length >> 2)));
+        rows += read(lineAfter(half + (data.length >> 2)), data.length);
+        console.log('END ' + JSON.stringify(status()) + ' ' + rows);`,
+      );
+      // --single-threaded, as the parse process: code is compiled when it gets hot, not whenever a background job ends.
+      const r = spawnSync(process.execPath, ['--single-threaded', '--allow-natives-syntax', '--trace-deopt', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(r.status, 0, r.stderr);
+      const after = r.stdout.slice(r.stdout.indexOf('WARM '));
+      const warm = JSON.parse(/^WARM (.*)$/m.exec(after)![1]) as [string, boolean][];
+      const end = /^END (.*) (\d+)$/m.exec(after)!;
+      assert.deepEqual(warm.filter(([, on]) => !on), [], `the scan loop was compiled on the first table (else this test tests nothing): ${after.slice(0, 300)}`);
+      assert.equal(Number(end[2]), 24000, 'every row read');
+      // Thrown away where it runs (deoptimizing) or ahead of time, for a shape it relied on changing (marking dependent code).
+      const deopts = [...after.matchAll(/(?:deoptimizing [^<]*<JSFunction|marking dependent code [^\n]*<SharedFunctionInfo) (scanLines|emitRows|fixRow|priceRows|scan|copyRows)[ >]/g)].map((m) => m[1]);
+      assert.deepEqual(deopts, [], 'the compiled scan loop was thrown away for a new table');
+      assert.deepEqual(JSON.parse(end[1]), warm, 'still compiled at the end');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('runs here and reads the common shape itself, leaving other lines to the JavaScript reader', () => {
     setWasmScanning(true);
