@@ -1,9 +1,9 @@
 import { quantile } from 'simple-statistics';
 import { type CallTable, FLAG_ERROR } from './callTable';
-import type { CostSource } from './types';
+import { type CostSource, UNATTRIBUTED } from './types';
 
-/** The label of the group of calls that have no value for a dimension. */
-export const UNATTRIBUTED = '(unattributed)';
+// (Defined with the shared types, so that modules a range reader loads need not load this one and simple-statistics.)
+export { UNATTRIBUTED };
 
 /** Rows of one table picked by a query. */
 export interface Slice {

@@ -1,4 +1,4 @@
-import { UNATTRIBUTED } from './analysis';
+import { UNATTRIBUTED } from './types';
 import { type CallTable, packedColumn, type PackedColumns } from './callTable';
 import type { CostSource } from './types';
 

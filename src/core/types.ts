@@ -8,6 +8,9 @@ export type CanonicalDim = (typeof CANONICAL_DIMS)[number];
 /** A dimension: a canonical one, or any other tag key (e.g. `team`, `tag:team`). */
 export type Dim = CanonicalDim | string;
 
+/** The label of the group of calls that have no value for a dimension. */
+export const UNATTRIBUTED = '(unattributed)';
+
 /**
  * Token counts of one call, normalised to one convention whatever the provider wrote:
  * - `inputTokens` is the UNCACHED input only (it excludes cache reads and cache writes);
