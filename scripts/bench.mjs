@@ -450,6 +450,23 @@ async function main() {
     process.stdout.write(JSON.stringify(out) + '\n');
     process.exit(0);
   }
+  // `--first-vs-duckdb N`: the goal's comparison alone, N pairs in the same minutes (this machine's speed drifts by up to
+  // 2× within minutes): DuckDB's report, then a first load through the extension's loader to its first tree level.
+  if (args.includes('--first-vs-duckdb')) {
+    const n = Number(arg('--first-vs-duckdb')) || 6;
+    const file = ensureTrace(1e6, '1m');
+    const pj = JSON.stringify(priceTable(file));
+    const ratios = [];
+    for (let k = 0; k < n; k++) {
+      const duck = runChild('duckdb', file, [pj]);
+      const first = runChild('reopen-first', file, [`first-vs-duckdb-${process.pid}-${Date.now()}-${k}`]);
+      ratios.push(first.previewMs / duck.ms);
+      console.log(`pair ${k + 1}: DuckDB ${duck.ms.toFixed(0)} ms, first tree level ${first.previewMs.toFixed(0)} ms (columns ${first.firstMs.toFixed(0)} ms): ${(first.previewMs / duck.ms).toFixed(2)}×`);
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.log(`median ${sorted[Math.floor((n - 1) / 2)].toFixed(2)}× (best ${sorted[0].toFixed(2)}×, worst ${sorted[n - 1].toFixed(2)}×) of DuckDB's time`);
+    return;
+  }
   const sizes = (arg('--sizes') ?? (args.includes('--large') ? '10k,100k,1M,3M' : '10k,100k,1M')).split(',').map((s) => s.trim()).filter(Boolean);
   const failures = [];
   const rows = [];
