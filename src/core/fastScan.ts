@@ -423,7 +423,7 @@ export class FastScanner {
         this.fixAt = 0;
         try {
           if (records === 0) {
-            // No complete line in the window: a line longer than a whole window (read by lineAt)
+            // No complete line in the window: a line longer than a whole window, read by lineAt.
             const nl = b.indexOf(10, pos);
             if (nl === -1) break;
             if (!this.lineAt(pos, nl, line, start.offset, opts, res)) break;

@@ -129,6 +129,7 @@ export function scannerModule(): ScannerModule | null {
 export function adoptScannerModule(m: ScannerModule): void {
   if (compiled === undefined) compiled = m;
 }
+
 let epochs = 0;
 
 export class WasmEngine<K> {

@@ -1,10 +1,9 @@
-import { UNATTRIBUTED } from './types';
-import { type CallTable, packedColumn, type PackedColumns } from './callTable';
-import type { CostSource } from './types';
+import type { CallTable } from './callTable';
+import { type CostSource, UNATTRIBUTED } from './types';
 
 /**
- * The first level of the tree, summed from the byte ranges of a file as soon as they are read, before their columns
- * are merged and handed over: the figures the tree shows of each group (calls, priced calls, cost), so that a first
+ * The first level of the tree, summed by the readers of a file's byte ranges as they read (`LevelSums`), before their
+ * columns are merged and handed over, or from a table (the single reader's): the figures the tree shows of each group (calls, priced calls, cost), so that a first
  * load shows them ~0.3 s earlier. The same figures as the tree's index over the merged table (`GroupIndex`, the same
  * cost per call; sums within a rounding of the last digits, as they are added in another grouping). Pure.
  */
@@ -30,8 +29,8 @@ export interface LevelPreview extends PreviewRequest {
 }
 
 /**
- * Calls to sum: a table (`CallTable` is one) or a range's columns (`rangePart`): cost and time columns, the id column
- * of a dimension, and the text of its ids (0: none) below `stringCount`.
+ * Calls to sum (`tablePart` of a table): cost and time columns, the id column of a dimension, and the text of its ids
+ * (0: none) below `stringCount`.
  */
 export interface PreviewPart {
   length: number;
@@ -197,26 +196,6 @@ export function previewMatches(p: PreviewRequest, view: { dims: readonly string[
 /** A table as a part to sum. */
 export function tablePart(t: CallTable): PreviewPart {
   return { length: t.length, recordedUsd: t.recordedUsd, computedUsd: t.computedUsd, tsMs: t.tsMs, column: (dim) => t.column(dim), text: (id) => t.pool.get(id), stringCount: t.pool.values.length };
-}
-
-/** A range's columns as a part to sum: its string ids' text is joined, cut by lengths (id k is the k-th string). */
-export function rangePart(columns: Pick<PackedColumns, 'length' | 'numeric' | 'ids'>, joined: string, lens: Uint32Array): PreviewPart {
-  let starts: Uint32Array | undefined;
-  return {
-    length: columns.length,
-    recordedUsd: columns.numeric.recordedUsd as Float64Array,
-    computedUsd: columns.numeric.computedUsd as Float64Array,
-    tsMs: columns.numeric.tsMs as Float64Array,
-    column: (dim) => packedColumn(columns, dim),
-    stringCount: lens.length,
-    text: (id) => {
-      if (!starts) {
-        starts = new Uint32Array(lens.length + 1);
-        for (let k = 0; k < lens.length; k++) starts[k + 1] = starts[k] + lens[k];
-      }
-      return joined.slice(starts[id], starts[id] + lens[id]);
-    },
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, StringPool } from '../core/callTable';
-import { type LevelPreview, mergedLevel, type PreviewGroup, previewLevel, type PreviewRequest, rangePart, tablePart } from '../core/levelPreview';
+import { type LevelPreview, mergedLevel, type PreviewGroup, previewLevel, type PreviewRequest, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
 import { mergeJoined, StringMerger, TooManyCollisions } from '../core/stringMerge';
 import { PriceBook, type PriceOverride } from '../core/pricing';
@@ -422,10 +422,9 @@ export async function loadParallelPacked(path: string, opts: ParallelLoadOptions
     return pack(one);
   }
   if (opts.preview) {
-    // Summed by the readers as they read (a range without it, from its columns here).
-    const req = opts.preview.request;
+    // Summed by the readers as they read (every range was asked for it); null: a range alone had too many groups.
     const summed = r.parts.map((p) => p.level);
-    const level = summed.includes(null) ? undefined : summed.every((g) => g !== undefined) ? mergedLevel(summed as PreviewGroup[][], req) : previewLevel(r.parts.map((p) => rangePart(p.columns, p.joined, p.lens)), req);
+    const level = summed.every((g): g is PreviewGroup[] => Array.isArray(g)) ? mergedLevel(summed, opts.preview.request) : undefined;
     if (level) await opts.preview.send(level);
   }
   const counts = { ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
