@@ -464,7 +464,8 @@ async function main() {
       console.log(`pair ${k + 1}: DuckDB ${duck.ms.toFixed(0)} ms, first tree level ${first.previewMs.toFixed(0)} ms (columns ${first.firstMs.toFixed(0)} ms): ${(first.previewMs / duck.ms).toFixed(2)}×`);
     }
     const sorted = [...ratios].sort((a, b) => a - b);
-    console.log(`median ${sorted[Math.floor((n - 1) / 2)].toFixed(2)}× (best ${sorted[0].toFixed(2)}×, worst ${sorted[n - 1].toFixed(2)}×) of DuckDB's time`);
+    const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    console.log(`median ${median.toFixed(2)}× (best ${sorted[0].toFixed(2)}×, worst ${sorted[n - 1].toFixed(2)}×) of DuckDB's time`);
     return;
   }
   const sizes = (arg('--sizes') ?? (args.includes('--large') ? '10k,100k,1M,3M' : '10k,100k,1M')).split(',').map((s) => s.trim()).filter(Boolean);
