@@ -128,8 +128,13 @@ export const MAX_RECORDED_USD_PER_CALL = 100_000;
 
 type TagDim = 'feature' | 'user' | 'agent' | 'template' | 'tool';
 const TAG_ALIASES: Record<string, TagDim> = {};
+/** The aliases as written (the fast scanner knows ahead how their keys read: keyClasses.generated.ts). */
+export const TAG_ALIAS_NAMES: string[] = [];
 function alias(dim: TagDim, names: string[]) {
-  for (const n of names) TAG_ALIASES[n.toLowerCase()] = dim;
+  for (const n of names) {
+    TAG_ALIASES[n.toLowerCase()] = dim;
+    TAG_ALIAS_NAMES.push(n);
+  }
 }
 alias('feature', ['feature', 'feature_name', 'featureName', 'feature_id', 'use_case', 'useCase', 'app.feature', 'llm.feature']);
 alias('user', ['user_id', 'userId', 'user', 'end_user', 'endUser', 'enduser.id', 'user.id', 'end_user_id']);
