@@ -206,9 +206,9 @@ const KNOWN_KEYS = new Map<string, KeyClass>(
   KNOWN_KEY_CLASSES.map(([name, top, meta, tags, topTag, nestedTag]) => [name, { dangerTop: top === 1, dangerMeta: meta === 1, dangerTags: tags === 1, topTag, nestedTag }]),
 );
 
-/** The key names whose class is known ahead (the generator lists them; every known field alias among them). */
-export function knownKeyNames(): string[] {
-  return [...KNOWN_KEYS.keys()];
+/** A key's class as known ahead (decoded from KNOWN_KEY_CLASSES), or undefined when it is not. */
+export function knownKeyClass(name: string): KeyClass | undefined {
+  return KNOWN_KEYS.get(name);
 }
 
 /** Every field alias the fast path knows (the generator must list them all). */
@@ -220,7 +220,7 @@ export function fieldAliases(): string[] {
 function keyInfo(name: string): KeyInfo {
   let k = keyInfos.get(name);
   if (k) return k;
-  const c = KNOWN_KEYS.get(name) ?? classifyKey(name);
+  const c = knownKeyClass(name) ?? classifyKey(name);
   k = {
     name,
     field: FIELD_INDEX.get(name) ?? -1,
