@@ -10,6 +10,9 @@
 
 @external("env", "key")
 declare function jsKey(ptr: usize, len: i32): i32;
+/** The prices of a pair of string ids (id + 1, 0 for none): 0 when JavaScript wrote them at PSTAGE, P_UNPRICED, or P_JS. */
+@external("env", "price")
+declare function jsPrice(model: i32, provider: i32): i32;
 
 // --- Sizes and codes shared with src/core/fastScanWasm.ts (it checks them through `layout`) ---------------------------
 
@@ -79,7 +82,9 @@ const D_TS: i32 = 0;
 const D_REC: i32 = 1;
 const D_EST: i32 = 2;
 const D_LAT: i32 = 3;
-const ND: i32 = 4;
+const D_COST: i32 = 4; // the computed cost, where the module knows the pair's prices (else NaN)
+const D_NOCACHE: i32 = 5; // the same without the prompt cache
+const ND: i32 = 6;
 // Token columns (u32, the table's own type: copied as they are).
 const U_IN: i32 = 0;
 const U_OUT: i32 = 1;
@@ -161,6 +166,33 @@ const CSOWNER: usize = heap.alloc(STR_MAX * 4);
 /** Rows JavaScript completes (a string it has not seen yet), in order. */
 const FIXES: usize = heap.alloc(ROWS * 4);
 let fixCount: i32 = 0;
+/**
+ * Prices JavaScript told the module (jsPrice), per (model, provider) pair of string ids (id + 1, 0 for none): an entry
+ * of up to PV_MAX variants (chosen by the call's time, as tableAt), each with six rates (input, output, cache read,
+ * cache write, 1 h cache write, reasoning: present, base, tier count, then (start, price) per tier) and a price per
+ * request; or unpriced; or "JavaScript prices these rows" (what the entries cannot hold). A pair met the first time is
+ * asked of JavaScript (jsPrice). Rows JavaScript prices (those, a time-dependent price without a time, a full table) go
+ * on PRICEFIX.
+ */
+const PT_MAX: i32 = 4;
+const PV_MAX: i32 = 4;
+const RATE_F: i32 = 3 + 2 * PT_MAX;
+const VAR_F: i32 = 2 + 6 * RATE_F;
+const ENT_F: i32 = 1 + PV_MAX * VAR_F;
+const NPRICE: i32 = 256;
+const PTAB: i32 = 1024;
+const P_UNPRICED: i32 = -2;
+const P_JS: i32 = -3;
+const PENT: usize = heap.alloc(NPRICE * ENT_F * 8);
+const PSTAGE: usize = heap.alloc(ENT_F * 8);
+const PKEY: usize = heap.alloc(PTAB * 8);
+const PVAL: usize = heap.alloc(PTAB * 4);
+const PRICEFIX: usize = heap.alloc(ROWS * 4);
+let priceFixCount: i32 = 0;
+let nPrices: i32 = 0;
+let nPriceKeys: i32 = 0;
+/** Whose prices the module holds (a price book of one reader: scan's `prices`); another's empties them. */
+let priceOwner: i32 = 0;
 let firstLine: i32 = 0;
 let owner: i32 = 0;
 let flagError: i32 = 1;
@@ -238,6 +270,11 @@ export function layout(what: i32): i32 {
     case 36: return <i32>FIXES;
     case 37: return fixCount;
     case 38: return TRACE_MAX;
+    case 39: return <i32>PSTAGE;
+    case 40: return <i32>PRICEFIX;
+    case 41: return priceFixCount;
+    case 42: return ENT_F;
+    case 43: return (PT_MAX << 8) | PV_MAX;
     default: return -1;
   }
 }
@@ -281,6 +318,102 @@ export function resetStrings(): void {
   nStrs = 0;
   arenaUsed = 0;
   strFull = 0;
+  clearPrices(); // keyed by string ids
+}
+
+function clearPrices(): void {
+  memory.fill(PKEY, 0, PTAB * 8);
+  nPrices = 0;
+  nPriceKeys = 0;
+}
+
+// @ts-ignore: decorator
+@inline function priceKey(model: i32, provider: i32): u64 {
+  return ((<u64>model << 32) | <u64>provider) + 1;
+}
+
+/** Where pair `key` is in PKEY, or the empty slot where it would go (the table is never more than half full). */
+function priceSlot(key: u64): usize {
+  let i = <i32>((key * 0x9e3779b97f4a7c15) >> 56) & (PTAB - 1);
+  let k = load<u64>(PKEY + (<usize>i << 3));
+  while (k != key && k != 0) {
+    i = (i + 1) & (PTAB - 1);
+    k = load<u64>(PKEY + (<usize>i << 3));
+  }
+  return <usize>i;
+}
+
+/** Keeps what JavaScript said of pair `key` (jsPrice's `state`) at PKEY slot i; false when the tables are full. */
+function addPrice(i: usize, key: u64, state: i32): bool {
+  if (nPriceKeys >= PTAB / 2) return false;
+  let val = state;
+  if (state == 0) {
+    if (nPrices >= NPRICE) return false;
+    memory.copy(PENT + <usize>nPrices * ENT_F * 8, PSTAGE, ENT_F * 8);
+    val = nPrices++;
+  } else if (state != P_UNPRICED && state != P_JS) return false;
+  store<u64>(PKEY + (i << 3), key);
+  store<i32>(PVAL + (i << 2), val);
+  nPriceKeys++;
+  return true;
+}
+
+/** The price entry of a pair, P_UNPRICED or P_JS; a pair met the first time is asked of JavaScript. */
+function priceOf(model: i32, provider: i32): i32 {
+  const key = priceKey(model, provider);
+  const i = priceSlot(key);
+  if (load<u64>(PKEY + (i << 3)) == key) return load<i32>(PVAL + (i << 2));
+  if (!addPrice(i, key, jsPrice(model, provider))) return P_JS;
+  return load<i32>(PVAL + (i << 2));
+}
+
+/** The variant of entry e that applies at `ts` (tableAt), or 0 when that takes JavaScript (several and no time). */
+function variantAt(e: i32, ts: f64): usize {
+  const a = PENT + <usize>e * ENT_F * 8;
+  const nv = <i32>load<f64>(a);
+  if (nv == 1) return a + 8;
+  if (isNaN(ts)) return 0;
+  for (let v = nv - 1; v >= 0; v--) {
+    const va = a + 8 + <usize>(v * VAR_F) * 8;
+    if (ts >= load<f64>(va)) return va; // a variant without a start holds -Infinity
+  }
+  return a + 8;
+}
+
+/** rateAt of rate k of variant va for a call of `total` input tokens (a missing input or output rate is 0, others NaN). */
+// @ts-ignore: decorator
+@inline function rateOf(va: usize, k: i32, total: f64): f64 {
+  const a = va + <usize>(2 + k * RATE_F) * 8;
+  if (load<f64>(a) == 0) return k < 2 ? 0 : NaN;
+  let price = load<f64>(a, 8);
+  const n = <i32>load<f64>(a, 16);
+  for (let j = 0; j < n; j++) {
+    const t = a + 24 + (<usize>j << 4);
+    if (total > load<f64>(t)) price = load<f64>(t, 8);
+  }
+  return price;
+}
+
+let noCacheCost: f64 = 0;
+
+/** costAtRates (src/core/pricing.ts) under variant va, operation for operation: the cost, and noCacheCost. */
+function costAt(va: usize, input: f64, output: f64, cacheRead: f64, cacheWrite: f64, cacheWrite1h: f64, reasoningTokens: f64): f64 {
+  const totalInput = input + cacheRead + cacheWrite;
+  const rIn = rateOf(va, 0, totalInput);
+  const rOutRate = rateOf(va, 1, totalInput);
+  const rRead = rateOf(va, 2, totalInput);
+  const rWrite = rateOf(va, 3, totalInput);
+  const rWrite1h = rateOf(va, 4, totalInput);
+  const rReasoning = rateOf(va, 5, totalInput);
+  const perRequest = load<f64>(va, 8);
+  const w1h = rWrite1h == rWrite1h ? cacheWrite1h : 0;
+  const w5m = rWrite == rWrite ? cacheWrite - w1h : 0;
+  const read = rRead == rRead ? cacheRead : 0;
+  const plain = totalInput - read - w5m - w1h;
+  const reasoning = rReasoning == rReasoning ? Math.min(reasoningTokens, output) : 0;
+  const rOut = rOutRate * (output - reasoning) + (rReasoning == rReasoning ? rReasoning : 0) * reasoning;
+  noCacheCost = (totalInput * rIn + rOut) / 1e6 + perRequest;
+  return (plain * rIn + read * (rRead == rRead ? rRead : 0) + w5m * (rWrite == rWrite ? rWrite : 0) + w1h * (rWrite1h == rWrite1h ? rWrite1h : 0) + rOut) / 1e6 + perRequest;
 }
 
 // --- Helpers ---------------------------------------------------------------------------------------------------------
@@ -932,6 +1065,24 @@ function emit(r: i32, record: i32): u8 {
   store<f64>(dr + RB * D_REC, rec);
   store<f64>(dr + RB * D_EST, est);
   store<f64>(dr + RB * D_LAT, lat);
+  // The computed cost, where the module knows the pair's prices; else JavaScript prices the row.
+  let cost: f64 = NaN;
+  let noCache: f64 = NaN;
+  const pe = priceOf(model, provider);
+  let toJs = pe == P_JS;
+  if (pe >= 0) {
+    const va = variantAt(pe, ts);
+    if (va != 0) {
+      cost = costAt(va, inT, outT, cr, cw, w1, rs);
+      noCache = noCacheCost;
+    } else toJs = true;
+  }
+  if (toJs) {
+    store<i32>(PRICEFIX + (<usize>priceFixCount << 2), r);
+    priceFixCount++;
+  }
+  store<f64>(dr + RB * D_COST, cost);
+  store<f64>(dr + RB * D_NOCACHE, noCache);
   const ir = ICOL + (<usize>r << 2);
   const IB = <usize>ROWS << 2;
   store<i32>(ir + IB * I_MODEL, model);
@@ -1244,11 +1395,16 @@ function ignorableLine(p: usize, e: usize): bool {
  * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
  * records; layout(24) is the rows among them, layout(25) the tag entries.
  */
-export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32): i32 {
+export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32, prices: i32): i32 {
   if (!keepPrevious) prevTraceLen = -1;
   firstLine = line;
   owner = reader;
   fixCount = 0;
+  priceFixCount = 0;
+  if (prices != priceOwner) {
+    clearPrices();
+    priceOwner = prices;
+  }
   const end = IN + <usize>len;
   for (let i = 0; i < 64; i += 8) store<u64>(end + i, 0x0a0a0a0a0a0a0a0a);
   let pos = IN;

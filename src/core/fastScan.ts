@@ -244,6 +244,7 @@ function keyInfo(name: string): KeyInfo {
 
 let wasmOn = true;
 let readers = 0;
+let priceBooks = 0;
 let wasmStringLimit = 0;
 let engine: WasmEngine<KeyInfo> | null | undefined;
 
@@ -366,6 +367,8 @@ export interface FastScanResult {
   slowLines: number;
   /** Of the fast lines, those read by the WebAssembly loop. */
   wasmLines: number;
+  /** Of their rows, those the WebAssembly loop priced too (it knew the prices of the row's model and provider). */
+  wasmPriced: number;
   /** A pretty-printed multi-line document was met: that and the rest of the bytes were read by the slow path. */
   multiline: boolean;
   /** A slow-path line used state that crosses lines (dedup ids, Codex model): ranges cannot be read independently. */
@@ -441,8 +444,9 @@ export class FastScanner {
     if (this.pricesFor !== opts.prices) {
       this.pricesFor = opts.prices;
       this.priceCache.clear();
+      this.priceToken = ++priceBooks;
     }
-    const res: FastScanResult = { problems: [], next: start, added: 0, fastLines: 0, slowLines: 0, wasmLines: 0, multiline: false, stateful: false };
+    const res: FastScanResult = { problems: [], next: start, added: 0, fastLines: 0, slowLines: 0, wasmLines: 0, wasmPriced: 0, multiline: false, stateful: false };
     const len = b.length;
     let pos = 0;
     let line = start.line;
@@ -458,9 +462,10 @@ export class FastScanner {
       windows: while (pos < complete) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token);
+        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token, this.priceToken, this.pricer);
         keep = true;
         this.fixAt = 0;
+        this.priceFixAt = 0;
         try {
           if (records === 0) {
             // No complete line in the window: a line longer than a whole window, read by lineAt.
@@ -561,6 +566,12 @@ export class FastScanner {
   private readonly token = ++readers;
   /** Next entry of the last scan's fix list. */
   private fixAt = 0;
+  /** Whose prices the module holds, for this scanner's price book (a new book, a new number). */
+  private priceToken = ++priceBooks;
+  /** Next entry of the last scan's list of rows to price here. */
+  private priceFixAt = 0;
+  /** The module's question about a pair's prices, answered from this scanner's price book (as `resolved` does). */
+  private readonly pricer = (model: string | undefined, provider: string | undefined) => this.pricesFor.resolve(model || undefined, provider || undefined) ?? null;
   /** Trace id (index in table.traces) of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
   private wTrace = 0;
 
@@ -636,7 +647,20 @@ export class FastScanner {
         for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j));
       }
     }
-    this.priceRows(at, at + n);
+    // Costs: the module priced the rows whose prices it holds (it asks for a pair's the first time it meets it); the
+    // others are priced here. A service tier (a tag) changes what a call costs: then every row is priced here.
+    if (table.tags.has('service_tier')) this.priceRows(at, at + n);
+    else {
+      let here = 0;
+      const pf = w.priceFixes();
+      while (this.priceFixAt < pf.length && pf[this.priceFixAt] < r1) {
+        const r = pf[this.priceFixAt++];
+        if (r < r0) continue; // a row of a run priced here whole
+        this.priceRows(at + r - r0, at + r - r0 + 1);
+        here++;
+      }
+      res.wasmPriced += n - here;
+    }
     res.added += n;
     res.fastLines += n;
     res.wasmLines += n;

@@ -1,3 +1,4 @@
+import type { PriceTable, Rate, ResolvedPrice } from './pricing';
 import { SCANNER_WASM_BASE64 } from './scannerWasm.generated';
 
 /**
@@ -26,7 +27,8 @@ export const L_BLANK = 2;
 export const L_IGNORED = 3;
 export const L_FALLBACK = 4;
 
-export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3;
+/** D_COST, D_NOCACHE: the computed costs where the module knows the pair's prices (setPrice), else NaN. */
+export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3, D_COST = 4, D_NOCACHE = 5;
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
 /** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
 export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
@@ -72,6 +74,8 @@ export interface TableColumns {
   reserve(n: number): void;
   tsMs: Float64Array;
   recordedUsd: Float64Array;
+  computedUsd: Float64Array;
+  noCacheUsd: Float64Array;
   estimatedUsd: Float64Array;
   latencyMs: Float64Array;
   inputTokens: Uint32Array;
@@ -92,8 +96,16 @@ interface Exports {
   layout(what: number): number;
   init(fields: number, maxTokens: number, maxCostUsd: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number): number;
   resetStrings(): void;
-  scan(len: number, keepPrevious: number, firstLine: number, reader: number): number;
+  scan(len: number, keepPrevious: number, firstLine: number, reader: number, prices: number): number;
 }
+
+/** The prices of a model (and provider) as the reader's price book resolves them (null: unpriced). */
+export type Pricer = (model: string | undefined, provider: string | undefined) => ResolvedPrice | null;
+
+/** jsPrice's answers besides an entry (0): unpriced, and rows JavaScript prices (what an entry cannot hold). */
+const P_UNPRICED = -2, P_JS = -3;
+/** An entry's layout (wasm/scanner.ts): rates in this order, each present, base, tier count, (start, price) per tier. */
+const RATE_KEYS = ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const;
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -164,7 +176,14 @@ export class WasmEngine<K> {
   private readonly csOwnerAt: number;
   private readonly fixesAt: number;
   private readonly keyMax: number;
+  private readonly stageAt: number;
+  private readonly priceFixesAt: number;
+  private readonly entryF64: number;
+  private readonly maxTiers: number;
+  private readonly maxVariants: number;
   private strings: (string | undefined)[] = [];
+  /** The price book of the current scan. */
+  private pricer: Pricer = () => null;
 
   private constructor(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig, module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -173,6 +192,7 @@ export class WasmEngine<K> {
           throw new Error('fast scanner: WebAssembly abort');
         },
         key: (ptr: number, len: number) => this.newKey(describe, ptr, len),
+        price: (model1: number, provider1: number) => this.stagePrice(this.pricer(model1 ? this.str(model1 - 1) : undefined, provider1 ? this.str(provider1 - 1) : undefined)),
       },
     });
     const x = instance.exports as unknown as Exports;
@@ -187,7 +207,10 @@ export class WasmEngine<K> {
     this.rows = L(12);
     this.kp = L(16);
     this.keyMax = L(17);
-    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 28 || L(19) !== 4 || L(28) !== 6 || L(38) !== TRACE_REMEMBERED) throw new Error('fast scanner: WebAssembly layout mismatch');
+    [this.stageAt, this.priceFixesAt, this.entryF64] = [L(39), L(40), L(42)];
+    [this.maxTiers, this.maxVariants] = [L(43) >> 8, L(43) & 255];
+    if (this.entryF64 !== 1 + this.maxVariants * (2 + RATE_KEYS.length * (3 + 2 * this.maxTiers))) throw new Error('fast scanner: WebAssembly layout mismatch');
+    if (cfg.fields > L(15) || cfg.groups.length !== 16 || L(18) !== 28 || L(19) !== 6 || L(28) !== 6 || L(38) !== TRACE_REMEMBERED) throw new Error('fast scanner: WebAssembly layout mismatch');
     this.views();
     // The groups: (offset, length) pairs, then the field indices.
     const base = cfgAt >> 2;
@@ -240,12 +263,15 @@ export class WasmEngine<K> {
   /**
    * Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records.
    * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
-   * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use.
+   * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use; `prices`
+   * (not 0): whose prices the rows are priced at, as `pricer` gives them (another number than the last scan's forgets
+   * the prices the module holds).
    */
-  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number): number {
+  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number, prices: number, pricer: Pricer): number {
+    this.pricer = pricer;
     this.views();
     this.u8.set(b.subarray(from, from + n), this.inAt);
-    const lines = this.x.scan(n, keepPrevious ? 1 : 0, firstLine, reader);
+    const lines = this.x.scan(n, keepPrevious ? 1 : 0, firstLine, reader, prices);
     this.views();
     return lines;
   }
@@ -284,6 +310,8 @@ export class WasmEngine<K> {
     const i = (c: number) => this.i32.subarray((this.icolAt >> 2) + c * this.rows + r0, (this.icolAt >> 2) + c * this.rows + r0 + n);
     t.tsMs.set(d(D_TS), at);
     t.recordedUsd.set(d(D_REC), at);
+    t.computedUsd.set(d(D_COST), at);
+    t.noCacheUsd.set(d(D_NOCACHE), at);
     t.estimatedUsd.set(d(D_EST), at);
     t.latencyMs.set(d(D_LAT), at);
     t.inputTokens.set(u(U_IN), at);
@@ -308,6 +336,57 @@ export class WasmEngine<K> {
   /** The rows of the last scan that JavaScript completes (in order): fixes()[0, fixCount()). */
   fixes(): Int32Array {
     return this.i32.subarray(this.fixesAt >> 2, (this.fixesAt >> 2) + this.x.layout(37));
+  }
+
+  /** The rows of the last scan whose costs JavaScript computes (in order): the module did not know their prices. */
+  priceFixes(): Int32Array {
+    return this.i32.subarray(this.priceFixesAt >> 2, (this.priceFixesAt >> 2) + this.x.layout(41));
+  }
+
+  /**
+   * What the module asked about a pair it met the first time (jsPrice): its prices written at PSTAGE (0), unpriced, or
+   * rows JavaScript prices (time-of-day variants, more tiers or variants than an entry has room for).
+   */
+  private stagePrice(price: ResolvedPrice | null): number {
+    if (price === null) return P_UNPRICED;
+    this.views();
+    const f = this.f64;
+    const at = this.stageAt >> 3;
+    const vs = price.variants;
+    if (vs.length < 1 || vs.length > this.maxVariants) return P_JS;
+    const varF = 2 + RATE_KEYS.length * (3 + 2 * this.maxTiers);
+    f.fill(0, at, at + this.entryF64);
+    f[at] = vs.length;
+    for (let v = 0; v < vs.length; v++) {
+      const c = vs[v].constraint;
+      const va = at + 1 + v * varF;
+      if (!c) f[va] = -Infinity;
+      else if (c.type === 'start_date') f[va] = c.startMs;
+      else return P_JS;
+      const table: PriceTable = vs[v].table;
+      f[va + 1] = table.perRequestUsd ?? 0;
+      for (let k = 0; k < RATE_KEYS.length; k++) if (!this.stageRate(va + 2 + k * (3 + 2 * this.maxTiers), table[RATE_KEYS[k]])) return P_JS;
+    }
+    return 0;
+  }
+
+  /** A rate at f64 index a of the staged entry: present, base, tier count, (start, price) per tier; false if it does not fit. */
+  private stageRate(a: number, rate: Rate | undefined): boolean {
+    const f = this.f64;
+    if (rate === undefined) return true;
+    f[a] = 1;
+    if (typeof rate === 'number') {
+      f[a + 1] = rate;
+      return true;
+    }
+    if (rate.tiers.length > this.maxTiers) return false;
+    f[a + 1] = rate.base;
+    f[a + 2] = rate.tiers.length;
+    rate.tiers.forEach((t, j) => {
+      f[a + 3 + 2 * j] = t.start;
+      f[a + 4 + 2 * j] = t.price;
+    });
+    return true;
   }
 
   /** The pool id of string `id` for `reader`, or -1 when not told. */

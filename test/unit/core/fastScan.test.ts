@@ -73,7 +73,7 @@ export function assertSameState(a: TraceFileState, b: TraceFileState, what = '')
  * The fast reader, and the exact one passing over the lines the normalizer would only ignore, against the reference:
  * JSON.parse + normalize for every line.
  */
-function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[]; reuse?: boolean } = {}) {
+function same(text: string | Uint8Array, what: string, opts: { final?: boolean; cuts?: number[]; reuse?: boolean; prices?: PriceBook } = {}) {
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
   const slow = load(bytes, false, { ...opts, skipIgnorable: false });
   const fast = load(bytes, true, opts);
@@ -83,6 +83,61 @@ function same(text: string | Uint8Array, what: string, opts: { final?: boolean; 
 }
 
 const FLAT = '{"ts":"2026-11-03T18:22:05.838Z","id":"c_1","trace_id":"t_1","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":551,"output_tokens":16,"cache_read_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"latency_ms":342,"status":"ok","metadata":{"feature":"classification","user_id":"u_0085","template_version":"v5"},"callsite":"src/classify.py:19"}';
+
+/** Overrides beyond the catalogue's shapes: more tiers than the module's entries hold, a price per request and for reasoning. */
+const PRICE_OVERRIDES = new Map([
+  ['acme/many-tiers', { input: { base: 1, tiers: [1000, 2000, 3000, 4000, 5000].map((start, k) => ({ start, price: 1 + k })) }, output: 4 }],
+  ['acme/per-request', { input: 0.5, output: 1.5, reasoning: 3, cacheRead: 0.05, perRequestUsd: 0.002 }],
+]);
+
+/**
+ * Calls of models whose prices take every path: flat, tiered (inputs across 200k), by date (calls before and after
+ * the change, and without a time), by time of day (left to JavaScript), several variants, a price per request, a
+ * reasoning rate, the overrides above, unknown models and none; token counts of every kind, at random (seeded).
+ */
+function pricedLines(n: number, seed: number): string[] {
+  let x = seed >>> 0;
+  const rnd = () => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = x;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T,>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const int = (m: number) => Math.floor(rnd() * m);
+  const pairs: [string | null, string | null][] = [
+    ['anthropic', 'claude-haiku-4-5'], ['anthropic', 'claude-sonnet-4-5'], ['anthropic', 'claude-opus-4-6'], ['openai', 'o3'], ['openai', 'gpt-4o'],
+    ['deepseek', 'deepseek-chat'], ['deepseek', 'deepseek-v4-flash'], ['google', 'gemini-3.6-flash'], ['mistral', 'mistral-ocr-latest'],
+    ['openrouter', 'perplexity/sonar-deep-research'], ['perplexity', 'sonar'], ['acme', 'many-tiers'], ['acme', 'per-request'],
+    ['acme', 'unknown-model'], [null, 'gpt-4o-mini'], ['openai', null], [null, null],
+  ];
+  const out: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const [provider, model] = pick(pairs);
+    const output = int(5000);
+    const cw = rnd() < 0.3 ? int(60_000) : 0;
+    const cr = rnd() < 0.5 ? int(100_000) : 0;
+    // Some calls right at a tier's start (200k input in all: not above it) and one token above.
+    const edge = rnd();
+    const input = edge < 0.05 ? 200_000 - cr - cw : edge < 0.1 ? 200_001 - cr - cw : rnd() < 0.3 ? 150_000 + int(150_000) : int(6000);
+    const rec: Record<string, unknown> = {};
+    // Times over two years, some right at a price's start date (claude-opus-4-6's second table, from 2026-03-13).
+    const when = rnd();
+    if (when < 0.05) rec.ts = '2026-03-13T00:00:00.000Z';
+    else if (when < 0.1) rec.ts = '2026-03-12T23:59:59.999Z';
+    else if (when < 0.9) rec.ts = new Date(Date.UTC(2025, 0, 1) + int(2 * 365 * 86400) * 1000 + int(1000)).toISOString();
+    if (provider !== null) rec.provider = provider;
+    if (model !== null) rec.model = model;
+    Object.assign(rec, {
+      input_tokens: input, output_tokens: output, cache_read_tokens: cr, cache_write_tokens: cw,
+      cache_write_1h_tokens: cw && rnd() < 0.5 ? int(cw + 1) : 0, reasoning_tokens: rnd() < 0.4 ? int(output + 1) : 0,
+      metadata: { feature: pick(['a', 'b', 'c']) },
+    });
+    out.push(JSON.stringify(rec));
+  }
+  return out;
+}
 
 for (const wasm of [true, false]) {
   describe(`fastScan (${wasm ? 'WebAssembly loop' : 'JavaScript only'}): the byte-level reader gives the same table as JSON.parse + normalize`, function () {
@@ -116,6 +171,19 @@ for (const wasm of [true, false]) {
         });
       }
     }
+
+    it('matches the slow path on the costs of every kind of price: flat, tiered, by date, by time of day, per request, reasoning, overrides, unpriced, service tiers', () => {
+      const lines = pricedLines(3000, 11);
+      const prices = new PriceBook(PRICE_OVERRIDES);
+      const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+      const { fast } = same(bytes, 'prices', { cuts: [bytes.length >> 2, bytes.length >> 1], prices });
+      assert.equal(fast.table.length, 3000);
+      const costs = Array.from(fast.table.computedUsd.subarray(0, fast.table.length));
+      assert.ok(costs.filter((c) => c > 0).length > 2000 && costs.some((c) => Number.isNaN(c)), 'priced and unpriced rows');
+      // A service tier (a tag) multiplies what a call costs: from its first row on, the rows are priced in JavaScript.
+      const tiered = [...lines.slice(0, 500), ...lines.slice(500, 510).map((l) => l.replace('"metadata":{', '"metadata":{"service_tier":"flex",')), ...lines.slice(510, 1000)];
+      same(tiered.join('\n') + '\n', 'prices with service tiers', { cuts: [9000], prices });
+    });
 
     it('matches the slow path on generated traces with every injected problem and recorded costs', () => {
       const dir = mkdtempSync(join(tmpdir(), 'lcl-fast-'));
@@ -347,7 +415,8 @@ describe('fastScan: the WebAssembly loop', function () {
         const lineAfter = (at) => data.indexOf(10, at) + 1;
         const half = lineAfter(data.length >> 1);
         let rows = read(0, half);
-        const hot = ['scanLines', 'emitRows', 'priceRows'];
+        // (priceRows is no longer hot: the module prices the rows of the pairs it was told, JavaScript a few rows.)
+        const hot = ['scanLines', 'emitRows'];
         const status = () => hot.map((f) => [f, (%GetOptimizationStatus(FastScanner.prototype[f]) & 16) !== 0]);
         console.log('WARM ' + JSON.stringify(status()));
         rows += read(half, lineAfter(half + (data.length >> 2)));
@@ -522,6 +591,19 @@ describe('fastScan: the key classes known ahead (src/core/keyClasses.generated.t
 
 describe('fastScan: prices', function () {
   this.timeout(60000);
+
+  it('prices rows in the WebAssembly loop, which asks for the prices of each (model, provider) pair once', () => {
+    setWasmScanning(true);
+    const lines = ['claude-haiku-4-5', 'gpt-4o', 'claude-sonnet-4-5', 'unknown-model'].flatMap((model, m) =>
+      Array.from({ length: 50 }, (_, k) => `{"ts":"2026-11-01T10:00:${String(k).padStart(2, '0')}Z","model":"${model}","input_tokens":${(k + 1) * 7919 * (m + 1)},"output_tokens":${k}}`),
+    );
+    const state = newTraceFileState('t.jsonl', new StringPool());
+    const r = fastScanBytes(state.table, state.ctx, new TextEncoder().encode(lines.join('\n') + '\n'), { offset: 0, line: 1 }, { file: 't.jsonl', final: true, prices: new PriceBook() });
+    assert.equal(r.wasmLines, 200);
+    assert.equal(r.wasmPriced, 200);
+    const slow = load(new TextEncoder().encode(lines.join('\n') + '\n'), false);
+    for (let i = 0; i < 200; i++) assert.ok(Object.is(state.table.computedUsd[i], slow.table.computedUsd[i]) && Object.is(state.table.noCacheUsd[i], slow.table.noCacheUsd[i]), `row ${i}`);
+  });
 
   it('prices each (model, provider) pair apart however large the pool ids grow (no key arithmetic past 2^21)', () => {
     const pool = () => {
