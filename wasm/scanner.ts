@@ -118,22 +118,22 @@ const NI: i32 = 28;
 
 // --- Memory ----------------------------------------------------------------------------------------------------------
 
-const IN: usize = heap.alloc(WINDOW + 64);
-const LEND: usize = heap.alloc(LINES * 4);
-const LKIND: usize = heap.alloc(LINES);
-const DCOL: usize = heap.alloc(ND * ROWS * 8);
-const UCOL: usize = heap.alloc(NU * ROWS * 4);
-const ICOL: usize = heap.alloc(NI * ROWS * 4);
-const TAPEP: usize = heap.alloc(TAPE * 8);
-const CFG: usize = heap.alloc(1024 * 4);
+const IN: usize = memory.data(WINDOW + 64);
+const LEND: usize = memory.data(LINES * 4);
+const LKIND: usize = memory.data(LINES);
+const DCOL: usize = memory.data(ND * ROWS * 8);
+const UCOL: usize = memory.data(NU * ROWS * 4);
+const ICOL: usize = memory.data(NI * ROWS * 4);
+const TAPEP: usize = memory.data(TAPE * 8);
+const CFG: usize = memory.data(1024 * 4);
 // Field slots of the current line, one 32-byte record each: s0, s1, stamp (i32), kind, ascii (u8), the last string
 // interned from this slot (id + 1, a one-entry cache: values repeat from line to line), num (f64).
-const SLOT: usize = heap.alloc(3 * MAXF * 32);
+const SLOT: usize = memory.data(3 * MAXF * 32);
 // Per field: its group (-1: none) and rank in it. Per context and group, the best (lowest rank) non-null slot of the
 // current line: stamp, rank, slot (what values.first finds, kept up to date while the line is read).
-const FGROUP: usize = heap.alloc(MAXF * 4);
-const FRANK: usize = heap.alloc(MAXF * 4);
-const GBEST: usize = heap.alloc(3 * NGROUPS * 12);
+const FGROUP: usize = memory.data(MAXF * 4);
+const FRANK: usize = memory.data(MAXF * 4);
+const GBEST: usize = memory.data(3 * NGROUPS * 12);
 const O_S0: usize = 0;
 const O_S1: usize = 4;
 const O_STAMP: usize = 8;
@@ -141,30 +141,30 @@ const O_KIND: usize = 12;
 const O_ASC: usize = 13;
 const O_LAST: usize = 16;
 const O_NUM: usize = 24;
-const TKEY: usize = heap.alloc(MAX_TAGS * 4);
-const TCTX: usize = heap.alloc(MAX_TAGS * 4);
-const TS0: usize = heap.alloc(MAX_TAGS * 4);
-const TS1: usize = heap.alloc(MAX_TAGS * 4);
-const KTAB: usize = heap.alloc(KEY_TAB * 4);
-const KHASH: usize = heap.alloc(KEY_MAX * 4);
-const KPROPS: usize = heap.alloc(KEY_MAX * KP * 4);
-const KARENA: usize = heap.alloc(KEY_ARENA + 16);
-const STAB: usize = heap.alloc(STR_TAB * 4);
-const SHASH: usize = heap.alloc(STR_MAX * 4);
-const SOFF: usize = heap.alloc(STR_MAX * 4);
-const SLEN: usize = heap.alloc(STR_MAX * 4);
-const SARENA: usize = heap.alloc(ARENA + 16);
+const TKEY: usize = memory.data(MAX_TAGS * 4);
+const TCTX: usize = memory.data(MAX_TAGS * 4);
+const TS0: usize = memory.data(MAX_TAGS * 4);
+const TS1: usize = memory.data(MAX_TAGS * 4);
+const KTAB: usize = memory.data(KEY_TAB * 4);
+const KHASH: usize = memory.data(KEY_MAX * 4);
+const KPROPS: usize = memory.data(KEY_MAX * KP * 4);
+const KARENA: usize = memory.data(KEY_ARENA + 16);
+const STAB: usize = memory.data(STR_TAB * 4);
+const SHASH: usize = memory.data(STR_MAX * 4);
+const SOFF: usize = memory.data(STR_MAX * 4);
+const SLEN: usize = memory.data(STR_MAX * 4);
+const SARENA: usize = memory.data(ARENA + 16);
 // What JavaScript told the module about each string: its pool id for one reader (OWNER), its reading as a status (0:
 // not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for CSOWNER) and line).
-const POOLOF: usize = heap.alloc(STR_MAX * 4);
-const OWNER: usize = heap.alloc(STR_MAX * 4);
-const STATUSOF: usize = heap.alloc(STR_MAX);
-const CSSTATE: usize = heap.alloc(STR_MAX);
-const CSLINE: usize = heap.alloc(STR_MAX * 4);
-const CSFILE: usize = heap.alloc(STR_MAX * 4);
-const CSOWNER: usize = heap.alloc(STR_MAX * 4);
+const POOLOF: usize = memory.data(STR_MAX * 4);
+const OWNER: usize = memory.data(STR_MAX * 4);
+const STATUSOF: usize = memory.data(STR_MAX);
+const CSSTATE: usize = memory.data(STR_MAX);
+const CSLINE: usize = memory.data(STR_MAX * 4);
+const CSFILE: usize = memory.data(STR_MAX * 4);
+const CSOWNER: usize = memory.data(STR_MAX * 4);
 /** Rows JavaScript completes (a string it has not seen yet), in order. */
-const FIXES: usize = heap.alloc(ROWS * 4);
+const FIXES: usize = memory.data(ROWS * 4);
 let fixCount: i32 = 0;
 /**
  * Prices JavaScript told the module (jsPrice), per (model, provider) pair of string ids (id + 1, 0 for none): an entry
@@ -183,11 +183,11 @@ const NPRICE: i32 = 256;
 const PTAB: i32 = 1024;
 const P_UNPRICED: i32 = -2;
 const P_JS: i32 = -3;
-const PENT: usize = heap.alloc(NPRICE * ENT_F * 8);
-const PSTAGE: usize = heap.alloc(ENT_F * 8);
-const PKEY: usize = heap.alloc(PTAB * 8);
-const PVAL: usize = heap.alloc(PTAB * 4);
-const PRICEFIX: usize = heap.alloc(ROWS * 4);
+const PENT: usize = memory.data(NPRICE * ENT_F * 8);
+const PSTAGE: usize = memory.data(ENT_F * 8);
+const PKEY: usize = memory.data(PTAB * 8);
+const PVAL: usize = memory.data(PTAB * 4);
+const PRICEFIX: usize = memory.data(ROWS * 4);
 let priceFixCount: i32 = 0;
 let nPrices: i32 = 0;
 let nPriceKeys: i32 = 0;
@@ -198,7 +198,7 @@ let owner: i32 = 0;
 let flagError: i32 = 1;
 let needFix: bool = false;
 const TRACE_MAX: i32 = 256;
-const TRACEBUF: usize = heap.alloc(TRACE_MAX + 16);
+const TRACEBUF: usize = memory.data(TRACE_MAX + 16);
 /** Length of the previous row's trace id in TRACEBUF, or -1. */
 let prevTraceLen: i32 = -1;
 
