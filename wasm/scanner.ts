@@ -13,6 +13,17 @@ declare function jsKey(ptr: usize, len: i32): i32;
 /** The prices of a pair of string ids (id + 1, 0 for none): 0 when JavaScript wrote them at PSTAGE, P_UNPRICED, or P_JS. */
 @external("env", "price")
 declare function jsPrice(model: i32, provider: i32): i32;
+// What a string the reader (owner) has not met yet is for its table, asked the first time a row uses it (JavaScript
+// writes the answer at POOLOF, STATUSOF, CSSTATE and the call site columns, and returns it).
+/** The reader's pool id of string `id`. */
+@external("env", "pool")
+declare function jsPool(id: i32): i32;
+/** String `id` read as a status: 1 not an error, 2 an error. */
+@external("env", "status")
+declare function jsStatus(id: i32): i32;
+/** String `id` read as a call site: 1 blank, 2 a file (its pool id for the reader, and line, at CSFILE and CSLINE). */
+@external("env", "callsite")
+declare function jsCallsite(id: i32): i32;
 
 // --- Sizes and codes shared with src/core/fastScanWasm.ts (it checks them through `layout`) ---------------------------
 
@@ -100,8 +111,7 @@ const I_TRACE: i32 = 2;
 const I_REC: i32 = 3; // the row's line record (its line: the window's first line + this)
 const I_TRACE_S: i32 = 4;
 const I_TRACE_E: i32 = 16;
-// Resolved for the table (JavaScript copies these columns as they are): line number, flags, call site, and pool ids
-// (-1 where this reader has not told the module the pool id yet: the row is then on the fix list).
+// Resolved for the table (JavaScript copies these columns as they are): line number, flags, call site, and pool ids.
 const I_LINE: i32 = 17;
 const I_FLAGS: i32 = 18;
 const I_CSFILE: i32 = 19;
@@ -154,8 +164,9 @@ const SHASH: usize = memory.data(STR_MAX * 4);
 const SOFF: usize = memory.data(STR_MAX * 4);
 const SLEN: usize = memory.data(STR_MAX * 4);
 const SARENA: usize = memory.data(ARENA + 16);
-// What JavaScript told the module about each string: its pool id for one reader (OWNER), its reading as a status (0:
-// not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for CSOWNER) and line).
+// What JavaScript said of each string (jsPool, jsStatus, jsCallsite): its pool id for one reader (OWNER), its reading as
+// a status (0: not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for
+// CSOWNER) and line).
 const POOLOF: usize = memory.data(STR_MAX * 4);
 const OWNER: usize = memory.data(STR_MAX * 4);
 const STATUSOF: usize = memory.data(STR_MAX);
@@ -163,9 +174,6 @@ const CSSTATE: usize = memory.data(STR_MAX);
 const CSLINE: usize = memory.data(STR_MAX * 4);
 const CSFILE: usize = memory.data(STR_MAX * 4);
 const CSOWNER: usize = memory.data(STR_MAX * 4);
-/** Rows JavaScript completes (a string it has not seen yet), in order. */
-const FIXES: usize = memory.data(ROWS * 4);
-let fixCount: i32 = 0;
 /**
  * Prices JavaScript told the module (jsPrice), per (model, provider) pair of string ids (id + 1, 0 for none): an entry
  * of up to PV_MAX variants (chosen by the call's time, as tableAt), each with six rates (input, output, cache read,
@@ -196,7 +204,6 @@ let priceOwner: i32 = 0;
 let firstLine: i32 = 0;
 let owner: i32 = 0;
 let flagError: i32 = 1;
-let needFix: bool = false;
 const TRACE_MAX: i32 = 256;
 const TRACEBUF: usize = memory.data(TRACE_MAX + 16);
 /** Length of the previous row's trace id in TRACEBUF, or -1. */
@@ -267,8 +274,6 @@ export function layout(what: i32): i32 {
     case 33: return <i32>CSLINE;
     case 34: return <i32>CSFILE;
     case 35: return <i32>CSOWNER;
-    case 36: return <i32>FIXES;
-    case 37: return fixCount;
     case 38: return TRACE_MAX;
     case 39: return <i32>PSTAGE;
     case 40: return <i32>PRICEFIX;
@@ -1108,14 +1113,13 @@ function emit(r: i32, record: i32): u8 {
   store<i32>(ir + IB * (I_DIM + 4), d4);
   store<i32>(ir + IB * I_TAG0, tape0);
   store<i32>(ir + IB * I_ERR, err);
-  // What the table gets, where the module already knows it.
-  needFix = false;
+  // What the table gets (strings this reader has not met are asked of JavaScript).
   store<i32>(ir + IB * I_LINE, firstLine + record);
   let flag = err;
   if (!err && status != 0) {
-    const sv = load<u8>(STATUSOF + <usize>(status - 1));
-    if (sv == 0) needFix = true;
-    else flag = sv == 2 ? 1 : 0;
+    let sv = <i32>load<u8>(STATUSOF + <usize>(status - 1));
+    if (sv == 0) sv = jsStatus(status - 1);
+    flag = sv == 2 ? 1 : 0;
   }
   store<i32>(ir + IB * I_FLAGS, flag ? flagError : 0);
   let csFile: i32 = 0;
@@ -1124,13 +1128,11 @@ function emit(r: i32, record: i32): u8 {
     const id1 = k == 0 ? cs0 : k == 1 ? cs1 : cs2;
     if (id1 == 0) continue;
     const id = <usize>(id1 - 1);
-    const state = load<u8>(CSSTATE + id);
+    let state = <i32>load<u8>(CSSTATE + id);
+    if (state == 0 || (state == 2 && load<i32>(CSOWNER + (id << 2)) != owner)) state = jsCallsite(id1 - 1);
     if (state == 1) continue;
-    if (state == 0 || load<i32>(CSOWNER + (id << 2)) != owner) needFix = true;
-    else {
-      csFile = load<i32>(CSFILE + (id << 2));
-      csLine = load<i32>(CSLINE + (id << 2));
-    }
+    csFile = load<i32>(CSFILE + (id << 2));
+    csLine = load<i32>(CSLINE + (id << 2));
     break;
   }
   store<i32>(ir + IB * I_CSFILE, csFile);
@@ -1142,21 +1144,16 @@ function emit(r: i32, record: i32): u8 {
   store<i32>(ir + IB * (I_PDIM + 4), poolOf(d4));
   store<i32>(ir + IB * I_PPROVIDER, poolOf(provider));
   store<i32>(ir + IB * I_PMODEL, poolOf(model));
-  if (needFix) {
-    store<i32>(FIXES + (<usize>fixCount << 2), r);
-    fixCount++;
-  }
   tapeCount = tape;
   return L_ROW;
 }
 
-/** The pool id of string id1 - 1 for this reader (0 for none), or -1 (and the row needs fixing) when not told yet. */
+/** The pool id of string id1 - 1 for this reader (0 for none), asked of JavaScript the first time. */
 function poolOf(id1: i32): i32 {
   if (id1 == 0) return 0;
   const id = <usize>(id1 - 1);
   if (load<i32>(OWNER + (id << 2)) == owner) return load<i32>(POOLOF + (id << 2));
-  needFix = true;
-  return -1;
+  return jsPool(id1 - 1);
 }
 
 // --- Lines the normalizer would only ignore (the rules of src/core/ignorableLine.ts, tested against it) ---------------
@@ -1399,7 +1396,6 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32, prices
   if (!keepPrevious) prevTraceLen = -1;
   firstLine = line;
   owner = reader;
-  fixCount = 0;
   priceFixCount = 0;
   if (prices != priceOwner) {
     clearPrices();

@@ -9,7 +9,7 @@ import { parseIsoUtc, toEpochMs, toNumber } from './values';
 
 export { parseIsoUtc };
 import {
-  I_CS, I_DIM, I_ERR, I_MODEL, I_PROVIDER, I_STATUS, I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
+  I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
   KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_REMEMBERED, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
@@ -334,8 +334,6 @@ function readCallsite(str: string): Callsite | null {
   return m ? { file: m[1], line: Number(m[2]), fileId: -1 } : t ? { file: t, line: 0, fileId: -1 } : null;
 }
 
-/** The module's id columns of a row's dimensions, provider and model, in the order of fixRow's table columns. */
-const FIX_COLUMNS = [I_DIM, I_DIM + 1, I_DIM + 2, I_DIM + 3, I_DIM + 4, I_PROVIDER, I_MODEL];
 
 type ScanOpts = { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook };
 
@@ -462,9 +460,8 @@ export class FastScanner {
       windows: while (pos < complete) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token, this.priceToken, this.pricer);
+        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token, this.priceToken, this);
         keep = true;
-        this.fixAt = 0;
         this.priceFixAt = 0;
         try {
           if (records === 0) {
@@ -564,14 +561,11 @@ export class FastScanner {
   private wCallsite = new Map<number, Callsite | null>();
   /** Which reader this is, for the module (pool ids belong to this reader's table). */
   private readonly token = ++readers;
-  /** Next entry of the last scan's fix list. */
-  private fixAt = 0;
   /** Whose prices the module holds, for this scanner's price book (a new book, a new number). */
   private priceToken = ++priceBooks;
   /** Next entry of the last scan's list of rows to price here. */
   private priceFixAt = 0;
-  /** The module's question about a pair's prices, answered from this scanner's price book (as `resolved` does). */
-  private readonly pricer = (model: string | undefined, provider: string | undefined) => this.pricesFor.resolve(model || undefined, provider || undefined) ?? null;
+
   /** Trace id (index in table.traces) of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
   private wTrace = 0;
 
@@ -596,6 +590,33 @@ export class FastScanner {
     return c;
   }
 
+  // What the module asks, the first time a row of this reader's needs it (ScanClient).
+
+  /** @internal The pool id of WebAssembly string `id`. */
+  wasmPoolId(w: WasmEngine<KeyInfo>, id: number): number {
+    return this.wPoolId(w, id);
+  }
+
+  /** @internal WebAssembly string `id` read as a status: 2 an error, 1 not. */
+  wasmStatus(w: WasmEngine<KeyInfo>, id: number): number {
+    const isError = STATUS_ERROR.test(w.str(id));
+    w.setStatus(id, isError);
+    return isError ? 2 : 1;
+  }
+
+  /** @internal WebAssembly string `id` read as a call site: 2 a file (its pool id interned), 1 blank. */
+  wasmCallsite(w: WasmEngine<KeyInfo>, id: number): number {
+    const cs = this.wCallsiteOf(w, id);
+    if (cs && cs.fileId < 0) cs.fileId = this.table.pool.id(cs.file);
+    w.setCallsite(id, cs, this.token);
+    return cs ? 2 : 1;
+  }
+
+  /** @internal The prices of a model and provider (as `resolved`, by their text). */
+  wasmPrice(model: string | undefined, provider: string | undefined): ResolvedPrice | null {
+    return this.pricesFor.resolve(model || undefined, provider || undefined) ?? null;
+  }
+
   /**
    * Appends rows [r0, r1) (of `rows`) of the last WebAssembly scan (of the bytes from `base`), as emit() would each
    * (same columns and strings; pool ids may be assigned in another order).
@@ -607,12 +628,6 @@ export class FastScanner {
     w.copyRows(table, at, r0, n);
     table.length = at + n;
     const I = w.ints();
-    // Rows with a string this reader has not told the module about yet.
-    const fixes = w.fixes();
-    while (this.fixAt < fixes.length && fixes[this.fixAt] < r1) {
-      const r = fixes[this.fixAt++];
-      this.fixRow(w, I, r, at + r - r0);
-    }
     // Trace ids: their bytes copied when they change from one row to the next (no string made: see TraceIds).
     const cTrace = w.intAt(I_TRACE), cTraceS = w.intAt(I_TRACE_S), cTraceE = w.intAt(I_TRACE_E);
     const traceId = table.traceId;
@@ -667,37 +682,7 @@ export class FastScanner {
   }
 
   /** Completes row r of the last scan (table row i): the pool ids, error flag and call site the module did not know. */
-  private fixRow(w: WasmEngine<KeyInfo>, I: Int32Array, r: number, i: number) {
-    const table = this.table;
-    const d = table.dims;
-    // An index loop over plain arrays: destructured tuples in a for-of put everything inlined here inside the iterator's
-    // try-block, and compiling this rarely hot function took ~30 ms, on a cold start, on every reading thread.
-    const cols = [d.feature, d.user, d.agent, d.template, d.tool, d.provider, d.model];
-    for (let k = 0; k < cols.length; k++) {
-      const col = cols[k];
-      if (col[i] >= 0) continue;
-      col[i] = this.wPoolId(w, I[w.intAt(FIX_COLUMNS[k]) + r] - 1);
-    }
-    let isError = I[w.intAt(I_ERR) + r] !== 0;
-    if (!isError) {
-      const st = I[w.intAt(I_STATUS) + r];
-      if (st !== 0) {
-        isError = STATUS_ERROR.test(w.str(st - 1));
-        w.setStatus(st - 1, isError);
-      }
-    }
-    table.flags[i] = isError ? FLAG_ERROR : 0;
-    let cs: Callsite | null = null;
-    for (let k = 0; k < 3 && !cs; k++) {
-      const id1 = I[w.intAt(I_CS + k) + r];
-      if (id1 === 0) continue;
-      cs = this.wCallsiteOf(w, id1 - 1);
-      if (cs && cs.fileId < 0) cs.fileId = table.pool.id(cs.file);
-      w.setCallsite(id1 - 1, cs, this.token);
-    }
-    table.callsiteFile[i] = cs ? cs.fileId : 0;
-    table.callsiteLine[i] = cs ? cs.line : 0;
-  }
+
 
   /** `judged`: the WebAssembly loop found the line is not one the normalizer would only ignore (no need to look again). */
   private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult, judged = false): ReadPosition {

@@ -32,7 +32,7 @@ export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3, D_COST = 4, D_NOCACHE = 
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
 /** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
 export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
-/** Resolved columns, copied into the table as they are (pool ids are -1 on rows of the fix list, until fixed). */
+/** Resolved columns, copied into the table as they are. */
 export const I_LINE = 17, I_FLAGS = 18, I_CSFILE = 19, I_CSLINE = 20, I_PDIM = 21, I_PPROVIDER = 26, I_PMODEL = 27;
 /** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
 export const TRACE_NEW_ASCII = 1, TRACE_SAME = 2, TRACE_NEW = 3;
@@ -99,8 +99,20 @@ interface Exports {
   scan(len: number, keepPrevious: number, firstLine: number, reader: number, prices: number): number;
 }
 
-/** The prices of a model (and provider) as the reader's price book resolves them (null: unpriced). */
-export type Pricer = (model: string | undefined, provider: string | undefined) => ResolvedPrice | null;
+/**
+ * The reader whose rows a scan reads: the module asks it, the first time a row needs it, what a string is for its
+ * table (each answer is also told to the module: setPool, setStatus, setCallsite) and what a model costs.
+ */
+export interface ScanClient<K> {
+  /** The reader's pool id of string `id` (told: setPool). */
+  wasmPoolId(w: WasmEngine<K>, id: number): number;
+  /** String `id` as a status: 1 not an error, 2 an error (told: setStatus). */
+  wasmStatus(w: WasmEngine<K>, id: number): number;
+  /** String `id` as a call site: 1 blank, 2 a file (told: setCallsite). */
+  wasmCallsite(w: WasmEngine<K>, id: number): number;
+  /** The prices of a model (and provider) as the reader's price book resolves them (null: unpriced). */
+  wasmPrice(model: string | undefined, provider: string | undefined): ResolvedPrice | null;
+}
 
 /** jsPrice's answers besides an entry (0): unpriced, and rows JavaScript prices (what an entry cannot hold). */
 const P_UNPRICED = -2, P_JS = -3;
@@ -174,7 +186,6 @@ export class WasmEngine<K> {
   private readonly csLineAt: number;
   private readonly csFileAt: number;
   private readonly csOwnerAt: number;
-  private readonly fixesAt: number;
   private readonly keyMax: number;
   private readonly stageAt: number;
   private readonly priceFixesAt: number;
@@ -182,8 +193,8 @@ export class WasmEngine<K> {
   private readonly maxTiers: number;
   private readonly maxVariants: number;
   private strings: (string | undefined)[] = [];
-  /** The price book of the current scan. */
-  private pricer: Pricer = () => null;
+  /** The reader of the current scan. */
+  private client: ScanClient<K> | null = null;
 
   private constructor(describe: (name: string) => WasmKey<K> | undefined, cfg: WasmConfig, module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -192,7 +203,10 @@ export class WasmEngine<K> {
           throw new Error('fast scanner: WebAssembly abort');
         },
         key: (ptr: number, len: number) => this.newKey(describe, ptr, len),
-        price: (model1: number, provider1: number) => this.stagePrice(this.pricer(model1 ? this.str(model1 - 1) : undefined, provider1 ? this.str(provider1 - 1) : undefined)),
+        price: (model1: number, provider1: number) => this.stagePrice(this.client!.wasmPrice(model1 ? this.str(model1 - 1) : undefined, provider1 ? this.str(provider1 - 1) : undefined)),
+        pool: (id: number) => this.client!.wasmPoolId(this, id),
+        status: (id: number) => this.client!.wasmStatus(this, id),
+        callsite: (id: number) => this.client!.wasmCallsite(this, id),
       },
     });
     const x = instance.exports as unknown as Exports;
@@ -202,7 +216,7 @@ export class WasmEngine<K> {
     const cfgAt = L(6);
     [this.kpropsAt, this.soffAt, this.slenAt, this.arenaAt] = [L(7), L(8), L(9), L(10)];
     this.ucolAt = L(27);
-    [this.poolOfAt, this.ownerAt, this.statusAt, this.csStateAt, this.csLineAt, this.csFileAt, this.csOwnerAt, this.fixesAt] = [L(29), L(30), L(31), L(32), L(33), L(34), L(35), L(36)];
+    [this.poolOfAt, this.ownerAt, this.statusAt, this.csStateAt, this.csLineAt, this.csFileAt, this.csOwnerAt] = [L(29), L(30), L(31), L(32), L(33), L(34), L(35)];
     this.window = L(11);
     this.rows = L(12);
     this.kp = L(16);
@@ -264,11 +278,11 @@ export class WasmEngine<K> {
    * Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records.
    * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
    * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use; `prices`
-   * (not 0): whose prices the rows are priced at, as `pricer` gives them (another number than the last scan's forgets
-   * the prices the module holds).
+   * (not 0): whose prices the rows are priced at (another number than the last scan's forgets the prices the module
+   * holds); `client`: what the module asks about strings and prices it has not met (see ScanClient).
    */
-  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number, prices: number, pricer: Pricer): number {
-    this.pricer = pricer;
+  scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number, prices: number, client: ScanClient<K>): number {
+    this.client = client;
     this.views();
     this.u8.set(b.subarray(from, from + n), this.inAt);
     const lines = this.x.scan(n, keepPrevious ? 1 : 0, firstLine, reader, prices);
@@ -300,8 +314,8 @@ export class WasmEngine<K> {
   }
 
   /**
-   * Copies rows [r0, r0 + n) of the last scan into the table's rows [at, at + n): numbers, line numbers, flags, call
-   * sites and pool ids (-1 where the row is on the fix list).
+   * Copies rows [r0, r0 + n) of the last scan into the table's rows [at, at + n): numbers, costs, line numbers, flags,
+   * call sites and pool ids.
    */
   copyRows(t: TableColumns, at: number, r0: number, n: number) {
     t.reserve(at + n);
@@ -331,11 +345,6 @@ export class WasmEngine<K> {
     t.dims.tool.set(i(I_PDIM + 4), at);
     t.dims.provider.set(i(I_PPROVIDER), at);
     t.dims.model.set(i(I_PMODEL), at);
-  }
-
-  /** The rows of the last scan that JavaScript completes (in order): fixes()[0, fixCount()). */
-  fixes(): Int32Array {
-    return this.i32.subarray(this.fixesAt >> 2, (this.fixesAt >> 2) + this.x.layout(37));
   }
 
   /** The rows of the last scan whose costs JavaScript computes (in order): the module did not know their prices. */
