@@ -873,37 +873,58 @@ function cachedString(a: usize, s: usize, e: usize): i32 {
   return c - 48 < 10;
 }
 
+/** The date part (`YYYY-MM-DDT`, its first 11 bytes: 8 then 3) of the last timestamp read, and its day (0: none yet). */
+let lastDate0: u64 = 0;
+let lastDate1: u32 = 0;
+let lastDays: i32 = 0;
+
 /** parseIsoUtc of fastScan.ts: `YYYY-MM-DDTHH:MM:SS(.sss)?Z`, or NaN. */
 function isoUtc(s: usize, e: usize): f64 {
   const n = <i32>(e - s);
   if (n != 20 && n != 24) return NaN;
-  if (!(isDigit(u8at(s)) && isDigit(u8at(s + 1)) && isDigit(u8at(s + 2)) && isDigit(u8at(s + 3)) && isDigit(u8at(s + 5)) && isDigit(u8at(s + 6)) && isDigit(u8at(s + 8)) && isDigit(u8at(s + 9)))) return NaN;
   if (!(isDigit(u8at(s + 11)) && isDigit(u8at(s + 12)) && isDigit(u8at(s + 14)) && isDigit(u8at(s + 15)) && isDigit(u8at(s + 17)) && isDigit(u8at(s + 18)))) return NaN;
-  if (u8at(s + 4) != 45 || u8at(s + 7) != 45 || u8at(s + 10) != 84 || u8at(s + 13) != 58 || u8at(s + 16) != 58 || u8at(e - 1) != 90) return NaN;
+  if (u8at(s + 13) != 58 || u8at(s + 16) != 58 || u8at(e - 1) != 90) return NaN;
   let ms: i32 = 0;
   if (n == 24) {
     if (u8at(s + 19) != 46 || !isDigit(u8at(s + 20)) || !isDigit(u8at(s + 21)) || !isDigit(u8at(s + 22))) return NaN;
     ms = <i32>(u8at(s + 20) - 48) * 100 + d2(s + 21);
   }
-  let y = d2(s) * 100 + d2(s + 2);
-  const mo = d2(s + 5);
-  const d = d2(s + 8);
   const h = d2(s + 11);
   const mi = d2(s + 14);
   const sec = d2(s + 17);
-  if (mi > 59 || sec > 59) return NaN;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23) return NaN;
+  if (mi > 59 || sec > 59 || h > 23) return NaN;
+  // The date: lines in time order share it, so it is read again only when its bytes change.
+  const w0 = load<u64>(s);
+  const w1 = <u32>load<u16>(s + 8) | (<u32>load<u8>(s + 10) << 16);
+  let days = lastDays;
+  if (w0 != lastDate0 || w1 != lastDate1 || lastDays == 0) {
+    days = dateDays(s);
+    if (days == 0) return NaN;
+    lastDate0 = w0;
+    lastDate1 = w1;
+    lastDays = days;
+  }
+  return <f64>(days - 1) * 86400000 + <f64>(h * 3600000 + mi * 60000 + sec * 1000 + ms);
+}
+
+/** Days from 1970-01-01 to `YYYY-MM-DDT` at s, plus one (so that 0 means not a date: invalid, or before 1970). */
+function dateDays(s: usize): i32 {
+  if (!(isDigit(u8at(s)) && isDigit(u8at(s + 1)) && isDigit(u8at(s + 2)) && isDigit(u8at(s + 3)) && isDigit(u8at(s + 5)) && isDigit(u8at(s + 6)) && isDigit(u8at(s + 8)) && isDigit(u8at(s + 9)))) return 0;
+  if (u8at(s + 4) != 45 || u8at(s + 7) != 45 || u8at(s + 10) != 84) return 0;
+  let y = d2(s) * 100 + d2(s + 2);
+  const mo = d2(s + 5);
+  const d = d2(s + 8);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1) return 0;
   const leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
   const dim = mo == 2 ? (leap ? 29 : 28) : mo == 4 || mo == 6 || mo == 9 || mo == 11 ? 30 : 31;
-  if (d > dim) return NaN;
-  // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+  if (d > dim) return 0;
+  // Howard Hinnant's days_from_civil.
   if (mo <= 2) y -= 1;
   const era = y / 400;
   const yoe = y - era * 400;
   const doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
   const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const days = era * 146097 + doe - 719468;
-  return <f64>days * 86400000 + <f64>(h * 3600000 + mi * 60000 + sec * 1000 + ms);
+  return era * 146097 + doe - 719468 + 1;
 }
 
 /** Writes row `r` (line record `record`) from the line just read: L_ROW, L_IGNORED or L_FALLBACK. */
