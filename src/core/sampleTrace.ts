@@ -1,16 +1,11 @@
+import { seededRandom } from './random';
+
 /**
  * A small, realistic sample trace for new users ("Write a sample trace"): `calls` calls over the 7 days before
  * `nowMs`, in the canonical record shape, from a seeded generator (the same inputs give the same text).
  */
 export function sampleTrace(nowMs: number, calls = 400, seed = 1): string {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)];
   const features = [
     { feature: 'summarization', model: 'claude-sonnet-4-5', provider: 'anthropic', input: 6000, output: 500, cache: 0.7, template: 'v2.1', callsite: 'app/summarize.py:18' },

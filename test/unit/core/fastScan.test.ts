@@ -10,6 +10,7 @@ import { WasmEngine } from '../../../src/core/fastScanWasm';
 import { ignorableClaudeCodeLine } from '../../../src/core/ignorableLine';
 import { newContext, normalizeDocument, TAG_ALIAS_NAMES } from '../../../src/core/normalize';
 import { PriceBook } from '../../../src/core/pricing';
+import { seededRandom } from '../../../src/core/random';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { fixture, ROOT } from '../helpers';
 
@@ -96,14 +97,7 @@ const PRICE_OVERRIDES = new Map([
  * reasoning rate, the overrides above, unknown models and none; token counts of every kind, at random (seeded).
  */
 function pricedLines(n: number, seed: number): string[] {
-  let x = seed >>> 0;
-  const rnd = () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = x;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const pick = <T,>(a: T[]) => a[Math.floor(rnd() * a.length)];
   const int = (m: number) => Math.floor(rnd() * m);
   const pairs: [string | null, string | null][] = [
