@@ -334,7 +334,6 @@ function readCallsite(str: string): Callsite | null {
   return m ? { file: m[1], line: Number(m[2]), fileId: -1 } : t ? { file: t, line: 0, fileId: -1 } : null;
 }
 
-
 type ScanOpts = { file: string; final: boolean; ctx: NormalizeContext; prices: PriceBook };
 
 /** A byte string interned once per scanner: its text and lazily its pool id and derived readings. */
@@ -565,7 +564,6 @@ export class FastScanner {
   private priceToken = ++priceBooks;
   /** Next entry of the last scan's list of rows to price here. */
   private priceFixAt = 0;
-
   /** Trace id (index in table.traces) of the last row taken from the WebAssembly loop (TRACE_SAME rows reuse it). */
   private wTrace = 0;
 
@@ -680,9 +678,6 @@ export class FastScanner {
     res.fastLines += n;
     res.wasmLines += n;
   }
-
-  /** Completes row r of the last scan (table row i): the pool ids, error flag and call site the module did not know. */
-
 
   /** `judged`: the WebAssembly loop found the line is not one the normalizer would only ignore (no need to look again). */
   private slow(bytes: Uint8Array, at: ReadPosition, opts: ScanOpts, res: FastScanResult, judged = false): ReadPosition {

@@ -27,7 +27,7 @@ export const L_BLANK = 2;
 export const L_IGNORED = 3;
 export const L_FALLBACK = 4;
 
-/** D_COST, D_NOCACHE: the computed costs where the module knows the pair's prices (setPrice), else NaN. */
+/** D_COST, D_NOCACHE: the computed costs where the module holds the pair's prices (asked once: ScanClient), else NaN. */
 export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3, D_COST = 4, D_NOCACHE = 5;
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
 /** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
