@@ -188,7 +188,8 @@ const RATE_F: i32 = 3 + 2 * PT_MAX;
 const VAR_F: i32 = 2 + 6 * RATE_F;
 const ENT_F: i32 = 1 + PV_MAX * VAR_F;
 const NPRICE: i32 = 256;
-const PTAB: i32 = 1024;
+const PTAB_BITS: i32 = 10;
+const PTAB: i32 = 1 << PTAB_BITS;
 const P_UNPRICED: i32 = -2;
 const P_JS: i32 = -3;
 const PENT: usize = memory.data(NPRICE * ENT_F * 8);
@@ -339,7 +340,7 @@ function clearPrices(): void {
 
 /** Where pair `key` is in PKEY, or the empty slot where it would go (the table is never more than half full). */
 function priceSlot(key: u64): usize {
-  let i = <i32>((key * 0x9e3779b97f4a7c15) >> 56) & (PTAB - 1);
+  let i = <i32>((key * 0x9e3779b97f4a7c15) >> <u64>(64 - PTAB_BITS));
   let k = load<u64>(PKEY + (<usize>i << 3));
   while (k != key && k != 0) {
     i = (i + 1) & (PTAB - 1);
@@ -348,14 +349,15 @@ function priceSlot(key: u64): usize {
   return <usize>i;
 }
 
-/** Keeps what JavaScript said of pair `key` (jsPrice's `state`) at PKEY slot i; false when the tables are full. */
+/** Keeps what JavaScript said of pair `key` (jsPrice's `state`) at PKEY slot i; false when the table of pairs is full. */
 function addPrice(i: usize, key: u64, state: i32): bool {
   if (nPriceKeys >= PTAB / 2) return false;
   let val = state;
   if (state == 0) {
-    if (nPrices >= NPRICE) return false;
-    memory.copy(PENT + <usize>nPrices * ENT_F * 8, PSTAGE, ENT_F * 8);
-    val = nPrices++;
+    if (nPrices < NPRICE) {
+      memory.copy(PENT + <usize>nPrices * ENT_F * 8, PSTAGE, ENT_F * 8);
+      val = nPrices++;
+    } else val = P_JS; // no room for its prices: its rows are priced in JavaScript (without asking again)
   } else if (state != P_UNPRICED && state != P_JS) return false;
   store<u64>(PKEY + (i << 3), key);
   store<i32>(PVAL + (i << 2), val);

@@ -364,7 +364,10 @@ export interface FastScanResult {
   slowLines: number;
   /** Of the fast lines, those read by the WebAssembly loop. */
   wasmLines: number;
-  /** Of their rows, those the WebAssembly loop priced too (it knew the prices of the row's model and provider). */
+  /**
+   * Of their rows, those whose costs the WebAssembly loop set itself: priced at the prices it holds for the row's model
+   * and provider, or unpriced (a model the price book does not know).
+   */
   wasmPriced: number;
   /** A pretty-printed multi-line document was met: that and the rest of the bytes were read by the slow path. */
   multiline: boolean;
@@ -459,10 +462,11 @@ export class FastScanner {
       windows: while (pos < complete) {
         this.syncWasm(w);
         const base = pos;
-        const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token, this.priceToken, this);
-        keep = true;
         this.priceFixAt = 0;
         try {
+          // (Inside the try: what the module asks JavaScript during the scan may throw.)
+          const records = w.scan(b, base, Math.min(complete - base, w.window), keep, line, this.token, this.priceToken, this);
+          keep = true;
           if (records === 0) {
             // No complete line in the window: a line longer than a whole window, read by lineAt.
             const nl = b.indexOf(10, pos);
@@ -668,7 +672,6 @@ export class FastScanner {
       const pf = w.priceFixes();
       while (this.priceFixAt < pf.length && pf[this.priceFixAt] < r1) {
         const r = pf[this.priceFixAt++];
-        if (r < r0) continue; // a row of a run priced here whole
         this.priceRows(at + r - r0, at + r - r0 + 1);
         here++;
       }

@@ -9,7 +9,7 @@ import { KNOWN_KEY_CLASSES } from '../../../src/core/keyClasses.generated';
 import { WasmEngine } from '../../../src/core/fastScanWasm';
 import { ignorableClaudeCodeLine } from '../../../src/core/ignorableLine';
 import { newContext, normalizeDocument, TAG_ALIAS_NAMES } from '../../../src/core/normalize';
-import { PriceBook } from '../../../src/core/pricing';
+import { PriceBook, tableAt } from '../../../src/core/pricing';
 import { seededRandom } from '../../../src/core/random';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { fixture, ROOT } from '../helpers';
@@ -588,15 +588,40 @@ describe('fastScan: prices', function () {
 
   it('prices rows in the WebAssembly loop, which asks for the prices of each (model, provider) pair once', () => {
     setWasmScanning(true);
-    const lines = ['claude-haiku-4-5', 'gpt-4o', 'claude-sonnet-4-5', 'unknown-model'].flatMap((model, m) =>
-      Array.from({ length: 50 }, (_, k) => `{"ts":"2026-11-01T10:00:${String(k).padStart(2, '0')}Z","model":"${model}","input_tokens":${(k + 1) * 7919 * (m + 1)},"output_tokens":${k}}`),
+    // Flat, tiered, by start date (calls before and after claude-opus-4-6's and o3's change), and unknown.
+    const models = ['claude-haiku-4-5', 'gpt-4o', 'claude-sonnet-4-5', 'claude-opus-4-6', 'o3', 'unknown-model'];
+    const lines = models.flatMap((model, m) =>
+      Array.from({ length: 50 }, (_, k) => `{"ts":"202${5 + (k % 2)}-0${1 + (k % 9)}-13T10:00:${String(k).padStart(2, '0')}Z","model":"${model}","input_tokens":${(k + 1) * 7919 * (m + 1)},"output_tokens":${k}}`),
     );
+    const prices = new PriceBook();
+    const resolve = prices.resolve.bind(prices);
+    const asked: string[] = [];
+    prices.resolve = (model, provider) => {
+      asked.push(`${model}/${provider}`);
+      return resolve(model, provider);
+    };
     const state = newTraceFileState('t.jsonl', new StringPool());
-    const r = fastScanBytes(state.table, state.ctx, new TextEncoder().encode(lines.join('\n') + '\n'), { offset: 0, line: 1 }, { file: 't.jsonl', final: true, prices: new PriceBook() });
-    assert.equal(r.wasmLines, 200);
-    assert.equal(r.wasmPriced, 200);
+    const r = fastScanBytes(state.table, state.ctx, new TextEncoder().encode(lines.join('\n') + '\n'), { offset: 0, line: 1 }, { file: 't.jsonl', final: true, prices });
+    assert.equal(r.wasmLines, 300);
+    assert.equal(r.wasmPriced, 300, 'every row priced (or found unpriced) by the loop, dated prices too');
+    assert.deepEqual(asked, models.map((m) => `${m}/undefined`), 'one question per pair');
     const slow = load(new TextEncoder().encode(lines.join('\n') + '\n'), false);
-    for (let i = 0; i < 200; i++) assert.ok(Object.is(state.table.computedUsd[i], slow.table.computedUsd[i]) && Object.is(state.table.noCacheUsd[i], slow.table.noCacheUsd[i]), `row ${i}`);
+    for (let i = 0; i < 300; i++) assert.ok(Object.is(state.table.computedUsd[i], slow.table.computedUsd[i]) && Object.is(state.table.noCacheUsd[i], slow.table.noCacheUsd[i]), `row ${i}`);
+    // The calls' times fall on both sides of each dated model's change (else the test would not choose between tables).
+    for (const m of ['claude-opus-4-6', 'o3']) {
+      const tables = new Set(Array.from({ length: 50 }, (_, k) => tableAt(resolve(m)!, state.table.tsMs[models.indexOf(m) * 50 + k])));
+      assert.equal(tables.size, 2, `${m}: both dated tables met`);
+    }
+  });
+
+  it('prices in JavaScript the rows of pairs it has no room for (more priced models than its table holds), as the slow path', () => {
+    setWasmScanning(true);
+    const overrides = new Map(Array.from({ length: 300 }, (_, k) => [`m${k}`, { input: 0.1 + k / 1000, output: 0.3 + k / 500 }]));
+    const lines = Array.from({ length: 900 }, (_, k) => `{"model":"m${(k * 7) % 300}","input_tokens":${1000 + k},"output_tokens":${k}}`);
+    const bytes = new TextEncoder().encode(lines.join('\n') + '\n');
+    const fast = load(bytes, true, { prices: new PriceBook(overrides) });
+    assertSameState(fast, load(bytes, false, { prices: new PriceBook(overrides) }), 'many priced models');
+    assert.ok(Array.from(fast.table.computedUsd.subarray(0, 900)).every((c) => c > 0));
   });
 
   it('prices each (model, provider) pair apart however large the pool ids grow (no key arithmetic past 2^21)', () => {
