@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
 import type { PriceOverride } from '../core/pricing';
 import type { PackedTraceFileState } from '../core/traceFile';
+import { defaultParallelBytes, defaultRanges } from './rangeWorkers';
 import { type CacheKey, readStateCache } from './stateCache';
 import type { LoadRequest, ScanStats } from './workerLoad';
 
@@ -131,7 +132,9 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
       // In VS Code the runtime is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.js (as language servers are run).
       // --single-threaded: no V8 background threads (concurrent GC, compilation) competing with the parsing threads,
       // which take every core.
-      child = fork(script, [], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+      // Its argument: how many range workers to start first thing (the threads that read the file with its main thread).
+      const workers = key.size >= (req.parallelBytes ?? defaultParallelBytes()) ? defaultRanges() - 1 : 0;
+      child = fork(script, [String(workers)], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
     } catch {
       resolve(false);
       return;

@@ -1,6 +1,4 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CallTable, type PackedColumns, packedStrings, StringPool } from '../core/callTable';
 import { type LevelPreview, mergedLevel, type PreviewGroup, previewLevel, type PreviewRequest, tablePart } from '../core/levelPreview';
@@ -11,6 +9,9 @@ import { type FileFingerprint, keepProblems, type PackedTraceFileState, packStat
 import { wasmScanningOn } from '../core/fastScan';
 import { scannerModule, type ScannerModule } from '../core/fastScanWasm';
 import { RangeClaims } from './rangeClaims';
+import { defaultParallelBytes, defaultRanges, endRangeWorkers, RANGE_WORKER_SCRIPT, takeRangeWorker } from './rangeWorkers';
+
+export { defaultParallelBytes };
 import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
@@ -178,7 +179,7 @@ function splitPoints(fd: number, size: number, targets: number[]): number[] {
 /** The ranges a worker read (its own, then those it took from others). */
 function runRange(script: string, req: RangeRequest): Promise<RangeDone[]> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(script);
+    const w = takeRangeWorker(script) ?? new Worker(script);
     const parts: RangeDone[] = [];
     let settled = false;
     const finish = (fn: () => void) => {
@@ -196,7 +197,6 @@ function runRange(script: string, req: RangeRequest): Promise<RangeDone[]> {
     w.postMessage(req);
   });
 }
-
 
 /** The single reader with the fast scanner: readTraceFile, which uses it unless told otherwise. */
 export function readWholeFileFast(path: string, file: string, pool: StringPool, prices: PriceBook, final: boolean, onProgress?: (readBytes: number, totalBytes: number) => void): TraceFileState {
@@ -239,25 +239,22 @@ async function mergeSliced(merger: StringMerger, p: { joined: string; lens: Uint
   return map;
 }
 
-/**
- * The size from which a file is read by byte ranges on several threads rather than by one reader. Measured on 2 cores
- * (`npm run bench`, the WebAssembly scanner): one thread is faster up to ~200 MB (40 MB: 0.13 s against 0.21 s:
- * starting the threads and merging their columns cost 0.1–0.2 s), the two break even near 200 MB and two threads save
- * ~20% at 400 MB. More cores share the work more finely: the size goes down with them (not measured here).
- */
-export function defaultParallelBytes(cores = availableParallelism(), env: NodeJS.ProcessEnv = process.env): number {
-  // LLM_COST_LENS_THREADS_BYTES: another size, for a test in VS Code that wants ranges on a smaller file.
-  const set = Number(env.LLM_COST_LENS_THREADS_BYTES);
-  if (Number.isInteger(set) && set > 0) return set;
-  return Math.max(32 * 1024 * 1024, Math.round((384 * 1024 * 1024) / Math.max(1, cores)));
-}
-
-
 /** The ranges of a file read in parallel, or why the file needs the single reader. */
 type Ranges = { parts: RangeDone[]; fp: FileFingerprint; fastLines: number; slowLines: number; wasmLines: number } | { sequentialReason: string };
 
-/** Splits the file and reads its ranges on worker threads, or says why the file needs the single reader. */
+/**
+ * Splits the file and reads its ranges on worker threads (those started ahead first: rangeWorkers), or says why the
+ * file needs the single reader. Workers started ahead and not needed are ended.
+ */
 async function readRanges(path: string, file: string, opts: ParallelLoadOptions): Promise<Ranges> {
+  try {
+    return await readRangesOn(path, file, opts);
+  } finally {
+    endRangeWorkers();
+  }
+}
+
+async function readRangesOn(path: string, file: string, opts: ParallelLoadOptions): Promise<Ranges> {
   const overrides = opts.overrides ?? [];
   const fd = openSync(path, 'r');
   let starts: number[];
@@ -268,14 +265,14 @@ async function readRanges(path: string, file: string, opts: ParallelLoadOptions)
     if (st.size < (opts.minParallelBytes ?? defaultParallelBytes())) return { sequentialReason: 'small file' };
     if (fileNotText(fd, st.size) !== undefined) return { sequentialReason: 'not a text file' };
     if (startsMultiline(fd, st.size)) return { sequentialReason: 'multi-line documents' };
-    const n = Math.max(2, opts.workers ?? availableParallelism());
+    const n = Math.max(2, opts.workers ?? defaultRanges());
     const targets = opts.splitAt ?? Array.from({ length: n - 1 }, (_, k) => Math.floor((st.size * (k + 1)) / n));
     starts = splitPoints(fd, st.size, targets);
   } finally {
     closeSync(fd);
   }
   if (starts.length < 2) return { sequentialReason: 'one line' };
-  const script = opts.workerScript ?? join(__dirname, 'parseRangeWorker.js');
+  const script = opts.workerScript ?? RANGE_WORKER_SCRIPT;
   // One party per range; each takes halves of the others' rests once its own is done, so a thread slowed by other work
   // on its core holds nobody up. Party 0 (the first range, whose columns become the table's) is the calling thread when
   // it reads too.

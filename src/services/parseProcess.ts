@@ -5,6 +5,8 @@
 // it: in a process of its own, all of it goes back to the system when the parse ends, and the extension host only
 // reads the finished columns (as on a reopen: ~280 MB for a million calls instead of 310-430 MB).
 // Messages (IPC): in ParseRequest; out ParseResponse. The process exits when its parent goes away.
+// First: the range workers start while the rest loads.
+import './parseProcessStart';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,6 +11,7 @@ import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
 import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
 import { RangeClaims } from '../../../src/node/rangeClaims';
+import { prestartRangeWorkers, rangeWorkersWaiting, takeRangeWorker } from '../../../src/node/rangeWorkers';
 import { scannerModule } from '../../../src/core/fastScanWasm';
 import { Worker } from 'node:worker_threads';
 import { scanRanges } from '../../../src/node/rangeScan';
@@ -348,6 +349,43 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     pool.id('some other string');
     const r = await loadParallel(trace, { pool, final: true, workers: 2, minParallelBytes: 0, displayName: 't.jsonl' });
     assertSameState(r.state, sequential(trace), 'shared pool');
+  });
+
+  it('takes the range workers started ahead (as the parse process starts them, first thing) and ends those it does not need', async () => {
+    // A range worker script that notes each start in a file, then runs the real one.
+    const marks = join(dir, 'starts.txt');
+    const script = join(dir, 'noting-worker.js');
+    writeFileSync(script, `require('node:fs').appendFileSync(${JSON.stringify(marks)}, 'start\\n'); require(${JSON.stringify(join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js'))});`);
+    const starts = () => (existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0);
+    prestartRangeWorkers(2, script);
+    assert.equal(rangeWorkersWaiting().waiting, 2);
+    const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 3, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: script });
+    assert.equal(r.ranges, 3);
+    assertSameState(r.state, sequential(trace), 'read with the workers started ahead');
+    assert.equal(starts(), 2, 'no range worker started besides the two started ahead');
+    assert.equal(rangeWorkersWaiting().waiting, 0);
+    // A file read by one reader: the worker started ahead is ended, not left waiting.
+    prestartRangeWorkers(1, script);
+    const one = await loadParallel(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', workerScript: script });
+    assert.equal(one.sequentialReason, 'small file');
+    assert.equal(rangeWorkersWaiting().waiting, 0);
+  });
+
+  it('does not take a range worker started ahead that failed, and reads with one it starts', async () => {
+    const bad = join(dir, 'bad-worker.js');
+    writeFileSync(bad, 'throw new Error("broken");');
+    prestartRangeWorkers(1, bad);
+    for (let k = 0; k < 200 && rangeWorkersWaiting().failed === 0; k++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(rangeWorkersWaiting(), { waiting: 1, failed: 1 });
+    assert.equal(takeRangeWorker(bad), undefined);
+    assert.equal(rangeWorkersWaiting().waiting, 0);
+    // And loadParallel, given a failed one for its script, starts a worker of its own.
+    const good = join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js');
+    prestartRangeWorkers(1, bad);
+    for (let k = 0; k < 200 && rangeWorkersWaiting().failed === 0; k++) await new Promise((r) => setTimeout(r, 50));
+    const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 2, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: good });
+    assertSameState(r.state, sequential(trace), 'with a worker of its own');
+    assert.equal(rangeWorkersWaiting().waiting, 0, 'the failed one (another script) ended too');
   });
 
   it("gives its workers the scanner's module this thread compiled, which they scan with rather than compile their own", async () => {
