@@ -433,7 +433,7 @@ function costAt(va: usize, input: f64, output: f64, cacheRead: f64, cacheWrite: 
 // @ts-ignore: decorator
 @inline function skipWs(p: usize): usize {
   let c = u8at(p);
-  while (c == 32 || c == 9 || c == 13) c = u8at(++p);
+  while (c <= 32 && (c == 32 || c == 9 || c == 13)) c = u8at(++p);
   return p;
 }
 
