@@ -75,7 +75,7 @@ export type ParseResponse =
   | { type: 'progress'; fraction: number }
   | { type: 'preview'; preview: LevelPreview }
   /** `at`: the columns were written there instead of `out` (the cache file, when `out`'s memory file system was full). */
-  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; at?: string }
+  | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; startedAhead: number; at?: string }
   | { type: 'error'; message: string };
 
 /** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
@@ -164,7 +164,7 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
         if (m.type === 'done') {
           if (m.at) at = m.at;
           peakRssMb = m.peakRssMb;
-          scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines };
+          scan = { ranges: m.ranges, fastLines: m.fastLines, wasmLines: m.wasmLines, startedAhead: m.startedAhead };
         }
         settle(m.type === 'done');
       }

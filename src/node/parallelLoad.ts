@@ -290,6 +290,8 @@ async function readRangesOn(path: string, file: string, opts: ParallelLoadOption
   try {
     const caller = opts.callerReads ? 0 : -1;
     const workers = Promise.all(starts.map((_, k) => (k === caller ? Promise.resolve([]) : runRange(script, request(k)))));
+    // Workers started ahead and not taken (fewer ranges, another script) are not held for the whole read.
+    endRangeWorkers();
     // Settled even if the caller's own read throws (no unhandled rejection): its error is the one reported.
     workers.catch(() => undefined);
     const own: RangeDone[] = [];

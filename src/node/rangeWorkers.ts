@@ -28,7 +28,9 @@ export function defaultRanges(cores = availableParallelism()): number {
 /** The worker script parallelLoad starts by default: parseRangeWorker.js next to this module (out/src/node or dist). */
 export const RANGE_WORKER_SCRIPT = join(__dirname, 'parseRangeWorker.js');
 
-const waiting: { script: string; w: Worker; failed: boolean }[] = [];
+const waiting: { script: string; w: Worker; failed: boolean; onFail: () => void }[] = [];
+/** Range workers started ahead that a read took. */
+let taken = 0;
 
 /** Starts `n` range workers (of `script`) now, for the next parallel read to take; they wait for a RangeRequest. */
 export function prestartRangeWorkers(n: number, script = RANGE_WORKER_SCRIPT): void {
@@ -39,22 +41,29 @@ export function prestartRangeWorkers(n: number, script = RANGE_WORKER_SCRIPT): v
     } catch {
       return; // parallelLoad starts its own
     }
-    const entry = { script, w, failed: false };
+    const entry = { script, w, failed: false, onFail: () => (entry.failed = true) };
     // One that fails or ends before it is taken is not taken (and an 'error' with no listener would end the process).
-    w.on('error', () => (entry.failed = true));
-    w.on('exit', () => (entry.failed = true));
+    w.on('error', entry.onFail);
+    w.on('exit', entry.onFail);
     waiting.push(entry);
   }
 }
 
-/** A range worker of `script` started ahead and still well, taken (its listeners are the taker's now), or undefined. */
+/**
+ * A range worker of `script` started ahead and not seen to fail, taken (the caller listens to it from now on, in the
+ * same turn), or undefined. One that fails while still loading is the caller's to see, as with a worker it starts.
+ */
 export function takeRangeWorker(script: string): Worker | undefined {
   for (let i = 0; i < waiting.length; i++) {
     const e = waiting[i];
     if (e.script !== script) continue;
     waiting.splice(i--, 1);
-    e.w.removeAllListeners();
-    if (!e.failed) return e.w;
+    if (!e.failed) {
+      e.w.off('error', e.onFail);
+      e.w.off('exit', e.onFail);
+      taken++;
+      return e.w;
+    }
     void e.w.terminate();
   }
   return undefined;
@@ -62,14 +71,11 @@ export function takeRangeWorker(script: string): Worker | undefined {
 
 /** Ends the range workers started ahead and not taken (the file was read by one reader, or in fewer ranges). */
 export function endRangeWorkers(): void {
-  for (const e of waiting.splice(0)) {
-    e.w.removeAllListeners();
-    e.w.on('error', () => undefined);
-    void e.w.terminate();
-  }
+  // (Their listeners stay: an error while they end is not unhandled.)
+  for (const e of waiting.splice(0)) void e.w.terminate();
 }
 
-/** How many range workers started ahead wait to be taken, and how many of those failed (tests). */
-export function rangeWorkersWaiting(): { waiting: number; failed: number } {
-  return { waiting: waiting.length, failed: waiting.filter((e) => e.failed).length };
+/** How many range workers started ahead wait to be taken, how many of those failed, and how many reads took (tests, logs). */
+export function rangeWorkersWaiting(): { waiting: number; failed: number; taken: number } {
+  return { waiting: waiting.length, failed: waiting.filter((e) => e.failed).length, taken };
 }

@@ -40,6 +40,8 @@ export interface ScanStats {
   ranges: number;
   fastLines: number;
   wasmLines: number;
+  /** Of the range workers, those the parse process started first thing (before loading its code) that read. */
+  startedAhead?: number;
 }
 
 /** Where the columns came from: the state cache, a parse in a child process, or a parse in the load worker. */

@@ -13,6 +13,7 @@ import { StringPool } from '../core/callTable';
 import { PriceBook } from '../core/pricing';
 import { joinContext } from '../core/traceFile';
 import { loadParallelPacked } from '../node/parallelLoad';
+import { rangeWorkersWaiting } from '../node/rangeWorkers';
 import { applyScannerEnv } from '../node/scannerEnv';
 import type { ParseRequest, ParseResponse } from '../node/handover';
 import { writeStateCache } from '../node/stateCache';
@@ -63,7 +64,7 @@ process.on('message', async (req: ParseRequest) => {
       at = req.cacheFile;
       writeStateCache(at, req.key, packed);
     }
-    if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0, ...(at !== req.out ? { at } : {}) }))) orphaned();
+    if (!(await send({ type: 'done', calls, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ranges, fastLines, wasmLines: wasmLines ?? 0, startedAhead: rangeWorkersWaiting().taken, ...(at !== req.out ? { at } : {}) }))) orphaned();
     if (req.cacheFile && at !== req.cacheFile) {
       // Synchronous, so a channel closed meanwhile (the reader took the columns and went) does not cut it short; the
       // write goes to a temporary file renamed at the end, so other windows never read half of it.

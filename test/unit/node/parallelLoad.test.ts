@@ -11,7 +11,7 @@ import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
 import { defaultParallelBytes, loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
 import { RangeClaims } from '../../../src/node/rangeClaims';
-import { prestartRangeWorkers, rangeWorkersWaiting, takeRangeWorker } from '../../../src/node/rangeWorkers';
+import { endRangeWorkers, prestartRangeWorkers, rangeWorkersWaiting } from '../../../src/node/rangeWorkers';
 import { scannerModule } from '../../../src/core/fastScanWasm';
 import { Worker } from 'node:worker_threads';
 import { scanRanges } from '../../../src/node/rangeScan';
@@ -357,35 +357,45 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
     const script = join(dir, 'noting-worker.js');
     writeFileSync(script, `require('node:fs').appendFileSync(${JSON.stringify(marks)}, 'start\\n'); require(${JSON.stringify(join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js'))});`);
     const starts = () => (existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0);
-    prestartRangeWorkers(2, script);
-    assert.equal(rangeWorkersWaiting().waiting, 2);
-    const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 3, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: script });
-    assert.equal(r.ranges, 3);
-    assertSameState(r.state, sequential(trace), 'read with the workers started ahead');
-    assert.equal(starts(), 2, 'no range worker started besides the two started ahead');
-    assert.equal(rangeWorkersWaiting().waiting, 0);
-    // A file read by one reader: the worker started ahead is ended, not left waiting.
-    prestartRangeWorkers(1, script);
-    const one = await loadParallel(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', workerScript: script });
-    assert.equal(one.sequentialReason, 'small file');
-    assert.equal(rangeWorkersWaiting().waiting, 0);
+    try {
+      const before = rangeWorkersWaiting().taken;
+      prestartRangeWorkers(3, script);
+      assert.equal(rangeWorkersWaiting().waiting, 3);
+      const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 3, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: script });
+      assert.equal(r.ranges, 3);
+      assertSameState(r.state, sequential(trace), 'read with the workers started ahead');
+      assert.equal(rangeWorkersWaiting().taken - before, 2, 'the two workers the read needed were taken');
+      assert.equal(rangeWorkersWaiting().waiting, 0, 'the third was ended');
+      assert.ok(starts() <= 3, `no range worker started besides those started ahead (${starts()} starts)`);
+      // A file read by one reader: the worker started ahead is ended, not left waiting.
+      prestartRangeWorkers(1, script);
+      const one = await loadParallel(trace, { pool: new StringPool(), final: true, displayName: 't.jsonl', workerScript: script });
+      assert.equal(one.sequentialReason, 'small file');
+      assert.equal(rangeWorkersWaiting().waiting, 0);
+    } finally {
+      endRangeWorkers();
+    }
   });
 
   it('does not take a range worker started ahead that failed, and reads with one it starts', async () => {
-    const bad = join(dir, 'bad-worker.js');
-    writeFileSync(bad, 'throw new Error("broken");');
-    prestartRangeWorkers(1, bad);
-    for (let k = 0; k < 200 && rangeWorkersWaiting().failed === 0; k++) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(rangeWorkersWaiting(), { waiting: 1, failed: 1 });
-    assert.equal(takeRangeWorker(bad), undefined);
-    assert.equal(rangeWorkersWaiting().waiting, 0);
-    // And loadParallel, given a failed one for its script, starts a worker of its own.
-    const good = join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js');
-    prestartRangeWorkers(1, bad);
-    for (let k = 0; k < 200 && rangeWorkersWaiting().failed === 0; k++) await new Promise((r) => setTimeout(r, 50));
-    const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 2, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: good });
-    assertSameState(r.state, sequential(trace), 'with a worker of its own');
-    assert.equal(rangeWorkersWaiting().waiting, 0, 'the failed one (another script) ended too');
+    // A worker script that fails while a marker file is there, and reads once it is gone.
+    const marker = join(dir, 'fail-now');
+    const script = join(dir, 'failing-worker.js');
+    writeFileSync(marker, '');
+    writeFileSync(script, `if (require('node:fs').existsSync(${JSON.stringify(marker)})) throw new Error('broken'); require(${JSON.stringify(join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js'))});`);
+    try {
+      const before = rangeWorkersWaiting().taken;
+      prestartRangeWorkers(1, script);
+      // (Waiting for an event, not timing anything: the worker's error arrives when it has loaded.)
+      for (let k = 0; k < 400 && rangeWorkersWaiting().failed === 0; k++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(rangeWorkersWaiting(), { waiting: 1, failed: 1, taken: before });
+      rmSync(marker);
+      const r = await loadParallel(trace, { pool: new StringPool(), final: true, workers: 2, callerReads: true, minParallelBytes: 0, displayName: 't.jsonl', workerScript: script });
+      assertSameState(r.state, sequential(trace), 'with a worker of its own');
+      assert.deepEqual(rangeWorkersWaiting(), { waiting: 0, failed: 0, taken: before }, 'the failed one was ended, not taken');
+    } finally {
+      endRangeWorkers();
+    }
   });
 
   it("gives its workers the scanner's module this thread compiled, which they scan with rather than compile their own", async () => {

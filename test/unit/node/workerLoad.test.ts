@@ -8,7 +8,8 @@ import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
-import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted } from '../../../src/node/workerLoad';
+import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
+import { defaultRanges } from '../../../src/node/rangeWorkers';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
 import { assertUsd, loadText, ROOT } from '../helpers';
@@ -75,12 +76,18 @@ describe('loading in a worker thread, and the state cache', function () {
       const inline = loadText(text, 't.jsonl');
       const progress: number[] = [];
       const sources: string[] = [];
+      const scans: (ScanStats | undefined)[] = [];
       const cache = withCache ? { dir: join(dir, 'cache'), settings: 'v1' } : undefined;
       const w = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], parallelBytes: 0, ownProcess, cache, memoryHandover: inMemory }, new StringPool(), {
         onProgress: (f) => progress.push(f),
-        onSource: (s) => sources.push(s),
+        onSource: (s, info) => {
+          sources.push(s);
+          scans.push(info.scan);
+        },
       });
       assert.deepEqual(sources, [ownProcess ? 'process' : 'thread']);
+      // The parse process read with the range workers it was told to start first thing (one per core but its own).
+      if (ownProcess) assert.equal(scans[0]?.startedAhead, defaultRanges() - 1, JSON.stringify(scans[0]));
       assert.equal(w.table.length, inline.table.length);
       assertUsd(stats(select([w.table])).costUsd, stats(select([inline.table])).costUsd);
       assert.deepEqual(w.problems, inline.problems);
