@@ -567,7 +567,8 @@ export class TraceStore extends Disposable {
       // The pool took the strings over without indexing them: indexed between turns, before the first append needs it.
       void this.pool.buildLookupInTurns(() => new Promise((r) => setImmediate(r)));
       const how = source === 'cache' ? (grownBy !== undefined ? `from the cache of the file when it was shorter, then ${grownBy} new call(s)` : 'from the cache') : source === 'process' ? 'parsed in a child process' : 'parsed in the load worker';
-      const readers = scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : '';
+      const ahead = scan?.startedAhead ? ` (${scan.startedAhead} range worker(s) started ahead)` : '';
+      const readers = scan ? `; ${scan.ranges > 1 ? `${scan.ranges} byte ranges${ahead}` : 'one reader'}, ${scan.wasmLines} of ${scan.fastLines} fast lines by the WebAssembly scanner` : '';
       const line = `[store] read ${state.table.length} call(s) from ${state.file} (${(size / 1e6).toFixed(1)} MB) in ${Date.now() - t0} ms (${how}${readers})`;
       return { kind: 'read', state, via: source === 'thread' ? 'worker' : source, scan, line };
     } catch (e) {

@@ -229,6 +229,8 @@ describe('LLM Cost Lens in VS Code', function () {
       // ...by the fast scanner's WebAssembly loop, in the runtime VS Code gives extensions.
       const scan = api.store.scanStats(big());
       assert.ok(scan && scan.ranges >= 2 && scan.wasmLines >= 0.9 * 250_000, `ranges and lines read by WebAssembly: ${JSON.stringify(scan)}`);
+      // ...with the range workers the process started first thing (told how many by the extension host).
+      assert.ok((scan.startedAhead ?? 0) >= 1, `range workers started ahead: ${JSON.stringify(scan)}`);
       // While the index is rebuilt the tree answers from what it had; wait until its figures cover every call.
       const t0 = Date.now();
       while (api.tree.totals()?.calls !== all) {
