@@ -10,11 +10,11 @@ import { wasmScanningOn } from '../core/fastScan';
 import { scannerModule, type ScannerModule } from '../core/fastScanWasm';
 import { RangeClaims } from './rangeClaims';
 import { defaultParallelBytes, defaultRanges, endRangeWorkers, RANGE_WORKER_SCRIPT, takeRangeWorker } from './rangeWorkers';
-
-export { defaultParallelBytes };
 import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
+
+export { defaultParallelBytes };
 
 /**
  * What a range worker is asked: read party `party`'s range of `claims` (RangeClaims: it starts at `start`, its end is
