@@ -1,3 +1,5 @@
+// First: the range workers of a big input start while the rest loads.
+import './start';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StringPool } from '../core/callTable';

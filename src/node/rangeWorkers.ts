@@ -46,6 +46,8 @@ export function prestartRangeWorkers(n: number, script = RANGE_WORKER_SCRIPT): v
     // One that fails or ends before it is taken is not taken (and an 'error' with no listener would end the process).
     w.on('error', entry.onFail);
     w.on('exit', entry.onFail);
+    // Waiting, it does not keep the process alive (a command that ends up not reading in ranges still exits).
+    w.unref();
     waiting.push(entry);
   }
 }
@@ -62,6 +64,7 @@ export function takeRangeWorker(script: string): Worker | undefined {
     if (!e.failed) {
       e.w.off('error', e.onFail);
       e.w.off('exit', e.onFail);
+      e.w.ref();
       taken++;
       return e.w;
     }

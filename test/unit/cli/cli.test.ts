@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainCli, runCli } from '../../../src/cli/main';
+import { wantsRangeWorkers } from '../../../src/cli/start';
 import { assertUsd, fixture, ROOT } from '../helpers';
 
 function run(args: string[], cwd = ROOT) {
@@ -26,6 +27,33 @@ describe('llm-cost-lens CLI', () => {
       assert.equal(out, one.out, args.join(' '));
       assert.equal(err, one.err, args.join(' '));
     }
+  });
+
+  it('starts range workers first thing only for a file read in byte ranges, and exits the same when none is read so', function () {
+    this.timeout(40000);
+    const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
+    const small = { ...process.env, LLM_COST_LENS_THREADS_BYTES: '1' };
+    const saved = process.env.LLM_COST_LENS_THREADS_BYTES;
+    try {
+      process.env.LLM_COST_LENS_THREADS_BYTES = '1';
+      assert.equal(wantsRangeWorkers(['report', file, '--by', 'feature']), true);
+      assert.equal(wantsRangeWorkers(['report', 'samples/demo/traces/app.jsonl'], ROOT), true, 'a path relative to the folder');
+      assert.equal(wantsRangeWorkers(['report', file, '--mapping', 'm.json']), false, 'a mapping: one reader');
+      assert.equal(wantsRangeWorkers(['report', join(ROOT, 'samples'), '--prices', 'x.json']), false, 'folders and options are not files');
+      assert.equal(wantsRangeWorkers(['--help']), false);
+      process.env.LLM_COST_LENS_THREADS_BYTES = String(10 * 1024 * 1024 * 1024);
+      assert.equal(wantsRangeWorkers(['report', file]), false, 'below the threads size');
+    } finally {
+      if (saved === undefined) delete process.env.LLM_COST_LENS_THREADS_BYTES;
+      else process.env.LLM_COST_LENS_THREADS_BYTES = saved;
+    }
+    // The built CLI with a worker started ahead that no read takes (the file is below the size the CLI reads ahead):
+    // it still exits, with the same output.
+    const args = [join(ROOT, 'dist', 'cli.js'), 'report', file, '--by', 'feature', '--format', 'json'];
+    const plain = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30000 });
+    const ahead = spawnSync(process.execPath, args, { encoding: 'utf8', env: small, timeout: 30000 });
+    assert.equal(ahead.status, 0, ahead.stderr);
+    assert.equal(ahead.stdout, plain.stdout);
   });
 
   it('reads a pipe (report /dev/stdin) to its end, as it reads the same bytes from a file', () => {

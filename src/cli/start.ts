@@ -1,0 +1,22 @@
+// The command line's first module (main.ts imports it before anything else, so this runs before the rest of the code
+// is loaded): when a trace file named on the command line is big enough to be read by several threads, their range
+// workers start now, while the rest loads (see node/rangeWorkers.ts); loadParallel takes them.
+import { statSync } from 'node:fs';
+import { defaultParallelBytes, defaultRanges, prestartRangeWorkers } from '../node/rangeWorkers';
+
+/** Whether `argv` (the arguments after the program) names a file read in byte ranges (a mapping means one reader). */
+export function wantsRangeWorkers(argv: string[], cwd = process.cwd()): boolean {
+  if (argv.includes('--mapping')) return false;
+  return argv.some((a) => {
+    if (a.startsWith('-')) return false;
+    try {
+      const st = statSync(a.startsWith('/') ? a : `${cwd}/${a}`);
+      return st.isFile() && st.size >= defaultParallelBytes();
+    } catch {
+      return false;
+    }
+  });
+}
+
+// Only when the CLI bundle runs as the program, not when a test or a tool imports this module.
+if (require.main?.filename === __filename && wantsRangeWorkers(process.argv.slice(2))) prestartRangeWorkers(defaultRanges() - 1);
