@@ -2,6 +2,7 @@
 // is loaded): when a trace file named on the command line is big enough to be read by several threads, their range
 // workers start now, while the rest loads (see node/rangeWorkers.ts); loadParallel takes them.
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defaultParallelBytes, defaultRanges, prestartRangeWorkers } from '../node/rangeWorkers';
 
 /** Whether `argv` (the arguments after the program) names a file read in byte ranges (a mapping means one reader). */
@@ -10,7 +11,7 @@ export function wantsRangeWorkers(argv: string[], cwd = process.cwd()): boolean 
   return argv.some((a) => {
     if (a.startsWith('-')) return false;
     try {
-      const st = statSync(a.startsWith('/') ? a : `${cwd}/${a}`);
+      const st = statSync(resolve(cwd, a));
       return st.isFile() && st.size >= defaultParallelBytes();
     } catch {
       return false;
