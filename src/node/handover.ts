@@ -54,7 +54,7 @@ export interface ParseRequest {
   path: string;
   displayName: string;
   overrides: [string, PriceOverride][];
-  /** Files from this size on are read by several threads, smaller ones by this process's main thread (default: parallelLoad's defaultParallelBytes). */
+  /** Files from this size on are read by several threads, smaller ones by this process's main thread (default: rangeWorkers' defaultParallelBytes). */
   parallelBytes?: number;
   /** Where to write the columns (in a private folder, removed with them if the parent goes away), with which key. */
   out: string;
@@ -78,7 +78,7 @@ export type ParseResponse =
   | { type: 'done'; calls: number; peakRssMb: number; ranges: number; fastLines: number; wasmLines: number; startedAhead: number; at?: string }
   | { type: 'error'; message: string };
 
-/** Files from this size on are parsed in a process of their own (by several threads from parallelLoad's defaultParallelBytes on). */
+/** Files from this size on are parsed in a process of their own (by several threads from rangeWorkers' defaultParallelBytes on). */
 export const PARALLEL_BYTES = 32 * 1024 * 1024;
 
 /** V8 flags of the parse process. */

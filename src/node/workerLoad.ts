@@ -18,7 +18,7 @@ export interface LoadRequest {
   cache?: { dir: string; settings: string };
   /**
    * Files from this size on are parsed in a process of their own and by several threads (default: 32 MB for the
-   * process, parallelLoad's defaultParallelBytes for the threads; tests set it lower to have both).
+   * process, rangeWorkers' defaultParallelBytes for the threads; tests set it lower to have both).
    */
   parallelBytes?: number;
   /**
