@@ -30,8 +30,11 @@ export const L_FALLBACK = 4;
 /** D_COST, D_NOCACHE: the computed costs where the module holds the pair's prices (asked once: ScanClient), else NaN. */
 export const D_TS = 0, D_REC = 1, D_EST = 2, D_LAT = 3, D_COST = 4, D_NOCACHE = 5;
 export const U_IN = 0, U_OUT = 1, U_CR = 2, U_CW = 3, U_W1 = 4, U_RS = 5;
-/** Integer columns: string ids are id + 1 (0: none); I_REC is the row's line record (of the scan that wrote it). */
-export const I_MODEL = 0, I_PROVIDER = 1, I_TRACE = 2, I_REC = 3, I_TRACE_S = 4, I_STATUS = 5, I_CS = 6, I_DIM = 9, I_TAG0 = 14, I_ERR = 15, I_TRACE_E = 16;
+/**
+ * Integer columns JavaScript reads (the trace id's kind and bytes, the row's first tag entry); the module's other
+ * columns (string ids of model, provider, status, call sites, dimensions) are its own since it asks for what they mean.
+ */
+export const I_TRACE = 2, I_TRACE_S = 4, I_TAG0 = 14, I_TRACE_E = 16;
 /** Resolved columns, copied into the table as they are. */
 export const I_LINE = 17, I_FLAGS = 18, I_CSFILE = 19, I_CSLINE = 20, I_PDIM = 21, I_PPROVIDER = 26, I_PMODEL = 27;
 /** I_TRACE: a new ASCII trace id, the previous row's, a new one with other bytes. */
