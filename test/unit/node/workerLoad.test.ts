@@ -9,6 +9,7 @@ import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
 import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
+import { parseProcessEnv } from '../../../src/node/handover';
 import { defaultRanges } from '../../../src/node/rangeWorkers';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
@@ -106,6 +107,13 @@ describe('loading in a worker thread, and the state cache', function () {
       }
     });
   }
+
+  it('a parse process runs as a plain Node.js without the extra certificates Node.js would read at its start', () => {
+    const env = { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/proxy-ca.pem', NODE_OPTIONS: '--max-old-space-size=4096' };
+    const child = parseProcessEnv(env);
+    assert.deepEqual(child, { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=4096', ELECTRON_RUN_AS_NODE: '1' });
+    assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/proxy-ca.pem', 'the caller\'s environment is left as it was');
+  });
 
   it('a parse process whose parent goes away while it writes removes what it wrote', async function () {
     const out = join(mkdtempSync(join(tmpdir(), 'lcl-handover-')), 'columns.cols');
