@@ -63,11 +63,13 @@ const TAG_SKIP: i32 = -1;
 const TAG_CUSTOM: i32 = 5;
 /**
  * i32 per key in KPROPS (64 bytes): field, flags, topTag, nestedTag, seen[3], length, next[3] (id + 1), last value
- * interned (id + 1), offset of its bytes in KARENA (followed there by `":`).
+ * interned (id + 1), offset of its bytes in KARENA (followed there by `":`), and the mask of its bytes and `":` in a
+ * 16-byte compare (0 when they are longer).
  */
 const KP: i32 = 16;
 const KP_LEN: i32 = 7;
 const KP_OFF: i32 = 12;
+const KP_MASK: i32 = 13;
 
 // Field groups (the alias lists of fastScan.ts, in its order), written by JavaScript into CFG.
 const G_TS: i32 = 0;
@@ -507,15 +509,19 @@ let highBytes: bool = false;
 }
 
 /** The key starting after its opening quote at p (context ctx, after key `prev` or -1); -1 to fall back. Sets keyEnd. */
-function readKey(p: usize, ctx: i32, prev: i32): i32 {
+// @ts-ignore: decorator
+@inline function readKey(p: usize, ctx: i32, prev: i32): i32 {
   // The key that followed `prev` last time is tried first: lines of one tracer repeat their keys in the same order.
   let k: i32 = prev < 0 ? (ctx == 0 ? firstKey0 : ctx == 1 ? firstKey1 : firstKey2) - 1 : load<i32>(kprop(prev, 8 + ctx)) - 1;
   if (k >= 0) {
-    // The key's bytes, its closing quote and a colon right after it, compared at once. Near the end of the window this
-    // may read past its 64 bytes of newline padding (into other regions of memory): no false match, because a key
-    // never holds a newline byte (keys with bytes under 32 are never stored) and the window's lines end with one.
+    // The key's bytes, its closing quote and a colon right after it, compared at once (16 bytes, of which the mask's,
+    // for keys of up to 14 bytes). Near the end of the window this may read past its 64 bytes of newline padding (into
+    // other regions of memory): no false match, because a key never holds a newline byte (keys with bytes under 32 are
+    // never stored) and the window's lines end with one.
     const n = load<i32>(kprop(k, KP_LEN));
-    if (bytesEqual(p, KARENA + <usize>load<i32>(kprop(k, KP_OFF)), n + 2)) {
+    const kb = KARENA + <usize>load<i32>(kprop(k, KP_OFF));
+    const mask = load<i32>(kprop(k, KP_MASK));
+    if (mask != 0 ? (i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(kb))) & mask) == mask : bytesEqual(p, kb, n + 2)) {
       keyEnd = p + n;
       afterColon = p + n + 2;
     } else k = -1;
@@ -554,6 +560,7 @@ function lookupKey(s: usize, n: i32, h: u32): i32 {
       store<u8>(KARENA + keyArenaUsed + n + 1, 58);
       store<i32>(kprop(k, KP_OFF), keyArenaUsed);
       store<i32>(kprop(k, KP_LEN), n);
+      store<i32>(kprop(k, KP_MASK), n + 2 <= 16 ? (1 << (n + 2)) - 1 : 0);
       store<u32>(KHASH + (<usize>k << 2), h);
       keyArenaUsed += n + 2;
       nKeys++;
@@ -613,10 +620,26 @@ function readNumber(p: usize): usize {
   if (c == 48) {
     p++;
   } else if (c >= 49 && c <= 57) {
-    while ((c = u8at(p)) >= 48 && c <= 57) {
-      m = m * 10 + <f64>(c - 48);
-      digits++;
-      p++;
+    // Up to 7 digits at once (SWAR): the first byte that is not a digit (value 10 or more once '0' is taken away:
+    // its bit 7 set, or set by adding 0x76; a carry out of a byte only reaches the bytes after it).
+    const t = load<u64>(p) ^ 0x3030303030303030;
+    const nd = (t | (t + 0x7676767676767676)) & 0x8080808080808080;
+    if (nd != 0) {
+      const len = <i32>(ctz<u64>(nd) >> 3);
+      // The digits moved to the top bytes (zeros before them), then combined in pairs, fours and eights.
+      let v = t << (<u64>(8 - len) << 3);
+      v = ((v & 0x0f0f0f0f0f0f0f0f) * 2561) >> 8;
+      v = ((v & 0x00ff00ff00ff00ff) * 6553601) >> 16;
+      v = ((v & 0x0000ffff0000ffff) * 42949672960001) >> 32;
+      m = <f64>v;
+      digits = len;
+      p += <usize>len;
+    } else {
+      while ((c = u8at(p)) >= 48 && c <= 57) {
+        m = m * 10 + <f64>(c - 48);
+        digits++;
+        p++;
+      }
     }
   } else return 0;
   let frac: i32 = 0;
@@ -640,7 +663,8 @@ function readNumber(p: usize): usize {
 }
 
 /** A scalar at p into slot (ctx, field) and, with `tagged`, the line's tag list; 0 to fall back. */
-function readValue(p: usize, field: i32, ctx: i32, key: i32, tagged: bool): usize {
+// @ts-ignore: decorator
+@inline function readValue(p: usize, field: i32, ctx: i32, key: i32, tagged: bool): usize {
   const c = u8at(p);
   let kind: u8;
   let vs: usize = 0;

@@ -485,6 +485,45 @@ describe('fastScan: the WebAssembly loop', function () {
     }
   });
 
+  it('reads numbers of every length and keys of every length the way the slow path does (digits and key bytes compared many at a time)', () => {
+    setWasmScanning(true);
+    const lines: string[] = [];
+    // Key names of 1 to 20 bytes (up to 14 are compared with their quote and colon in one 16-byte compare): in one
+    // order, so each is the key predicted after the one before, and then with one replaced by a key of its length that
+    // differs in its last byte, by a shorter and by a longer one (each name's first letter its own: no duplicate key).
+    const names = Array.from({ length: 20 }, (_, k) => 'abcdefghijklmnopqrst'[k] + 'bcdefghijklmnopqrst'.slice(0, k));
+    const tagsOf = (ks: string[], n: number) => ks.map((k, j) => `"${k}":"v${(n + j) % 7}"`).join(',');
+    for (let n = 0; n < 400; n++) {
+      const ks = [...names];
+      const j = n % 20;
+      if (n % 4 === 1) ks[j] = ks[j].slice(0, -1) + 'Z';
+      else if (n % 4 === 2 && j > 0) ks[j] = ks[j].slice(0, -1);
+      else if (n % 4 === 3) ks[j] += 'Z';
+      lines.push(`{"model":"gpt-4o","input_tokens":${n + 1},"output_tokens":2,"metadata":{"feature":"f",${tagsOf(ks, n)}}}`);
+    }
+    // Numbers of 1 to 17 digits, of every leading digit, whole or with a fraction, before a comma, a brace or a space;
+    // token counts of up to 7 digits (larger ones are implausible counts the JavaScript reader reports).
+    for (let d = 1; d <= 17; d++) {
+      for (let lead = 1; lead <= 9; lead++) {
+        const whole = String(lead) + '0123456789012345678'.slice(0, d - 1).split('').reverse().join('');
+        const tokens = whole.slice(0, Math.min(d, 7));
+        lines.push(`{"model":"o3","input_tokens":${tokens},"output_tokens":${tokens.slice(-1)},"latency_ms":${whole}}`);
+        lines.push(`{"model":"o3","input_tokens":${tokens} ,"output_tokens":1,"latency_ms":${whole}.25,"cost_usd":0.${whole}}`);
+        lines.push(`{"model":"o3","output_tokens":1,"input_tokens":${tokens}}`);
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    same(text, 'numbers and keys of every length');
+    same(text, 'numbers and keys of every length, chunked', { cuts: [9, 4000, 4001, 50_000] });
+    const { table } = scanOnce(text);
+    assert.equal(table.length, lines.length);
+    assert.equal(table.inputTokens[400 + 3 * (6 * 9 + 8)], 9543210, 'a count of 7 digits');
+    // Read by the WebAssembly loop, not left to the JavaScript reader: every key line, and the numbers of up to 13
+    // digits (longer ones, with their fractions, pass 15 significant digits: the JavaScript reader's).
+    const upTo13 = lines.slice(0, 400 + 13 * 9 * 3);
+    assert.equal(scanOnce(upTo13.join('\n') + '\n').r.wasmLines, upTo13.length);
+  });
+
   it('matches the slow path on lines changed at random, byte by byte', () => {
     setWasmScanning(true);
     let seed = 2024;
