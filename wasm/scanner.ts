@@ -283,6 +283,7 @@ export function layout(what: i32): i32 {
     case 41: return priceFixCount;
     case 42: return ENT_F;
     case 43: return (PT_MAX << 8) | PV_MAX;
+    case 44: return keyMisses;
     default: return -1;
   }
 }
@@ -500,6 +501,8 @@ function stringEnd(p: usize): usize {
 }
 
 let highBytes: bool = false;
+/** Keys read without the prediction (none, or not this key): looked up by hash. */
+let keyMisses: i32 = 0;
 
 // --- Keys ------------------------------------------------------------------------------------------------------------
 
@@ -527,6 +530,7 @@ let highBytes: bool = false;
     } else k = -1;
   }
   if (k < 0) {
+    keyMisses++;
     afterColon = 0;
     const q = stringEnd(p);
     if (q == 0 || highBytes) return -1;

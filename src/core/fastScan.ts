@@ -265,6 +265,14 @@ export function wasmScanningOn(): boolean {
   return wasmOn;
 }
 
+/**
+ * Keys this thread's WebAssembly loop has read without its prediction (the key that followed the one before last time)
+ * since it started: tests and benchmarks (lines of one shape should add none after the first).
+ */
+export function wasmKeyMisses(): number {
+  return wasmEngine()?.keyMisses() ?? 0;
+}
+
 /** True when the WebAssembly loop is on and could be started here. */
 export function wasmScanning(): boolean {
   return wasmEngine() !== null;

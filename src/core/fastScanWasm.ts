@@ -452,6 +452,11 @@ export class WasmEngine<K> {
     return s;
   }
 
+  /** Keys the module read so far without its prediction (none, or another key followed): looked up by hash. */
+  keyMisses(): number {
+    return this.x.layout(44);
+  }
+
   /** After a window's rows are taken: when the string table filled up, forget it (a new epoch). */
   endWindow() {
     if (this.x.layout(22)) {

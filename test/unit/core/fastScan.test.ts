@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringPool } from '../../../src/core/callTable';
-import { classifyKey, fastScanBytes, fieldAliases, knownKeyClass, parseIsoUtc, setWasmScanning, wasmScanning } from '../../../src/core/fastScan';
+import { classifyKey, fastScanBytes, fieldAliases, knownKeyClass, parseIsoUtc, setWasmScanning, wasmKeyMisses, wasmScanning } from '../../../src/core/fastScan';
 import { KNOWN_KEY_CLASSES } from '../../../src/core/keyClasses.generated';
 import { WasmEngine } from '../../../src/core/fastScanWasm';
 import { ignorableClaudeCodeLine } from '../../../src/core/ignorableLine';
@@ -522,6 +522,46 @@ describe('fastScan: the WebAssembly loop', function () {
     // digits (longer ones, with their fractions, pass 15 significant digits: the JavaScript reader's).
     const upTo13 = lines.slice(0, 400 + 13 * 9 * 3);
     assert.equal(scanOnce(upTo13.join('\n') + '\n').r.wasmLines, upTo13.length);
+  });
+
+  it('reads a number only up to its first non-digit (any byte after it) with its significant digits, and a predicted key only with its colon', () => {
+    // From an independent review of the digit and key compares: each line here fails a build that leaves the colon out
+    // of a key's compare, takes a byte of 0x80 or more for a digit, or counts a number's digits wrong.
+    setWasmScanning(true);
+    const lines: string[] = [];
+    const head = '{"model":"o3","input_tokens":1,"output_tokens":2';
+    for (let n = 1; n <= 16; n++) {
+      const k = 'abcdefghijklmnop'.slice(0, n);
+      for (const sep of [' :', '\t:', ' ', '=', ';', '""', '']) {
+        lines.push(`${head},"${k}":"v","latency_ms":5}`, `${head},"${k}"${sep}"v","latency_ms":5}`, `${head},"${k}":"v","latency_ms"${sep}5}`);
+      }
+    }
+    for (let d = 1; d <= 9; d++) {
+      const int = '987654321'.slice(0, d);
+      for (const after of ['é', '\u0080', 'ÿ', '€', '😀', '.', 'e', 'E', 'e1', '-', '+', 'x', '"', ':', '\t', '']) {
+        lines.push(`${head},"latency_ms":${int}${after}}`, `${head},"latency_ms":${int}${after},"cost_usd":1}`);
+      }
+      for (const frac of ['9'.repeat(15 - d), '9'.repeat(16 - d), '0'.repeat(16 - d) + '1', '1'.repeat(17 - d)]) lines.push(`${head},"latency_ms":${int}.${frac}}`);
+    }
+    lines.push(`${head},"latency_ms":9999999.999999999}`, `${head},"latency_ms":1000000.0000000001}`);
+    const text = lines.join('\n') + '\n';
+    same(text, 'number ends and key colons');
+    same(text, 'number ends and key colons, chunked', { cuts: [100, 5000, 5001] });
+  });
+
+  it('predicts every key of lines of one shape from the key before it (none looked up after the first line), short keys and long', () => {
+    // A compare that never matches would leave every table right and every key looked up by hash: only this count shows it.
+    setWasmScanning(true);
+    scanOnce(`${FLAT}\n`);
+    const before = wasmKeyMisses();
+    const { r } = scanOnce(`${FLAT}\n`.repeat(2000));
+    assert.equal(r.wasmLines, 2000);
+    assert.equal(wasmKeyMisses() - before, 0, 'keys looked up by hash in lines of a shape already seen');
+    // Another order: each key missed once (the first line), then predicted again.
+    const reordered = FLAT.replace('"provider":"anthropic","model":"claude-haiku-4-5"', '"model":"claude-haiku-4-5","provider":"anthropic"');
+    const mid = wasmKeyMisses();
+    scanOnce(`${reordered}\n`.repeat(500));
+    assert.ok(wasmKeyMisses() - mid > 0 && wasmKeyMisses() - mid <= 4, `${wasmKeyMisses() - mid} lookups for a line with two keys swapped, read 500 times`);
   });
 
   it('matches the slow path on lines changed at random, byte by byte', () => {
