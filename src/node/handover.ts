@@ -91,8 +91,9 @@ const PROCESS_FLAGS = ['--single-threaded'];
  * where the variable is set, as it often is behind a company proxy).
  */
 export function parseProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _certificates, ...rest } = env;
-  return { ...rest, ELECTRON_RUN_AS_NODE: '1' };
+  // (Names compared without case: Windows keeps a variable's name as it was set and reads it whatever its case.)
+  const kept = Object.entries(env).filter(([name]) => name.toUpperCase() !== 'NODE_EXTRA_CA_CERTS');
+  return { ...Object.fromEntries(kept), ELECTRON_RUN_AS_NODE: '1' };
 }
 
 /** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed in a thread (the load worker). */

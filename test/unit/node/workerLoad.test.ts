@@ -113,6 +113,7 @@ describe('loading in a worker thread, and the state cache', function () {
     const child = parseProcessEnv(env);
     assert.deepEqual(child, { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=4096', ELECTRON_RUN_AS_NODE: '1' });
     assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/proxy-ca.pem', 'the caller\'s environment is left as it was');
+    assert.deepEqual(parseProcessEnv({ Path: 'C:\\Windows', Node_Extra_CA_Certs: 'C:\\ca.pem' }), { Path: 'C:\\Windows', ELECTRON_RUN_AS_NODE: '1' }, 'a name set in another case (Windows)');
   });
 
   it('a parse process whose parent goes away while it writes removes what it wrote', async function () {
