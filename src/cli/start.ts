@@ -1,6 +1,6 @@
-// The command line's first module (main.ts imports it before anything else, so this runs before the rest of the code
-// is loaded): when a trace file named on the command line is big enough to be read by several threads, their range
-// workers start now, while the rest loads (see node/rangeWorkers.ts); loadParallel takes them.
+// The command line's first module (main.ts imports it before anything else, so this runs before its other modules do;
+// the bundle is compiled as a whole first): when a trace file named on the command line is big enough to be read by several threads, their range
+// workers start now, while the rest runs (see node/rangeWorkers.ts); loadParallel takes them.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultParallelBytes, defaultRanges, prestartRangeWorkers } from '../node/rangeWorkers';

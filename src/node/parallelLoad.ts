@@ -14,7 +14,6 @@ import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
 
-export { defaultParallelBytes };
 
 /**
  * What a range worker is asked: read party `party`'s range of `claims` (RangeClaims: it starts at `start`, its end is

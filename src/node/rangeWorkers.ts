@@ -1,8 +1,9 @@
 // How many threads read a big file, from what size, and range workers started ahead of need. A parse process starts
-// its range workers first thing, before it loads the rest of its code: a worker's own start (a thread, Node's internal
-// modules, the bundle: ~100 ms here) then overlaps the process's start rather than following it, and parallelLoad takes
-// them (takeRangeWorker) instead of starting its own. (On this 2-core machine the gain is a few tens of milliseconds:
-// the process keeps both cores busy anyway.) Light on purpose (no core code): the extension host imports it to tell a
+// its range workers first thing, before the rest of its modules run (the price catalogue's construction among them;
+// its bundle is compiled as a whole before any of it runs): a worker's own start (a thread, Node's internal modules,
+// the bundle: ~100 ms here) then overlaps the process's start rather than following it, and parallelLoad takes them
+// (takeRangeWorker) instead of starting its own. (On this 2-core machine the gain is a few tens of milliseconds: the
+// process keeps both cores busy anyway.) Light on purpose (no core code): the extension host imports it to tell a
 // parse process how many to start.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';

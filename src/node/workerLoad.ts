@@ -40,7 +40,7 @@ export interface ScanStats {
   ranges: number;
   fastLines: number;
   wasmLines: number;
-  /** Of the range workers, those the parse process started first thing (before loading its code) that read. */
+  /** Of the range workers, those the parse process started first thing (before its other modules run) that read. */
   startedAhead?: number;
 }
 
