@@ -106,11 +106,11 @@ const U_CW: i32 = 3;
 const U_W1: i32 = 4;
 const U_RS: i32 = 5;
 const NU: i32 = 6;
-const I_MODEL: i32 = 0;
-const I_PROVIDER: i32 = 1;
+// Integer columns. Columns 0, 1, 3, 5-13 and 15 are not written: the string ids of a row's model, provider, status,
+// call sites and dimensions stay the module's own since it asks JavaScript what they mean (the layout JavaScript checks
+// is unchanged).
 /** 0: no trace id; 1: a new one at [I_TRACE_S, I_TRACE_E) of the window, ASCII; 3: the same, not ASCII; 2: the previous row's. */
 const I_TRACE: i32 = 2;
-const I_REC: i32 = 3; // the row's line record (its line: the window's first line + this)
 const I_TRACE_S: i32 = 4;
 const I_TRACE_E: i32 = 16;
 // Resolved for the table (JavaScript copies these columns as they are): line number, flags, call site, and pool ids.
@@ -121,11 +121,7 @@ const I_CSLINE: i32 = 20;
 const I_PDIM: i32 = 21; // 5 columns
 const I_PPROVIDER: i32 = 26;
 const I_PMODEL: i32 = 27;
-const I_STATUS: i32 = 5;
-const I_CS: i32 = 6; // 3 columns: the call site string of each context (id + 1)
-const I_DIM: i32 = 9; // 5 columns (id + 1)
 const I_TAG0: i32 = 14; // first tape entry of the row
-const I_ERR: i32 = 15;
 const NI: i32 = 28;
 
 // --- Memory ----------------------------------------------------------------------------------------------------------
@@ -1141,29 +1137,16 @@ function emit(r: i32, record: i32): u8 {
   store<f64>(dr + RB * D_NOCACHE, noCache);
   const ir = ICOL + (<usize>r << 2);
   const IB = <usize>ROWS << 2;
-  store<i32>(ir + IB * I_MODEL, model);
-  store<i32>(ir + IB * I_PROVIDER, provider);
   store<i32>(ir + IB * I_TRACE, trace);
   store<i32>(ir + IB * I_TRACE_S, <i32>(traceS - IN));
   store<i32>(ir + IB * I_TRACE_E, <i32>(traceE - IN));
-  store<i32>(ir + IB * I_REC, record);
   if (trace & 1) {
     if (traceLen <= TRACE_MAX) {
       memory.copy(TRACEBUF, traceS, traceLen);
       prevTraceLen = traceLen;
     } else prevTraceLen = -1;
   }
-  store<i32>(ir + IB * I_STATUS, status);
-  store<i32>(ir + IB * I_CS, cs0);
-  store<i32>(ir + IB * (I_CS + 1), cs1);
-  store<i32>(ir + IB * (I_CS + 2), cs2);
-  store<i32>(ir + IB * I_DIM, d0);
-  store<i32>(ir + IB * (I_DIM + 1), d1);
-  store<i32>(ir + IB * (I_DIM + 2), d2v);
-  store<i32>(ir + IB * (I_DIM + 3), d3);
-  store<i32>(ir + IB * (I_DIM + 4), d4);
   store<i32>(ir + IB * I_TAG0, tape0);
-  store<i32>(ir + IB * I_ERR, err);
   // What the table gets (strings this reader has not met are asked of JavaScript).
   store<i32>(ir + IB * I_LINE, firstLine + record);
   let flag = err;
