@@ -81,8 +81,15 @@ export type ParseResponse =
 /** Files from this size on are parsed in a process of their own (by several threads from rangeWorkers' defaultParallelBytes on). */
 export const PARALLEL_BYTES = 32 * 1024 * 1024;
 
-/** V8 flags of the parse process. */
-const PROCESS_FLAGS = ['--single-threaded'];
+/**
+ * V8 flags of the parse process: no background threads for garbage collection or for optimizing JavaScript, which
+ * would compete with the reading threads for every core. Not `--single-threaded`, which sets those and more: with it V8
+ * refuses Node.js's built-in code cache (a flag it changes is in the cache's check), and each thread compiles Node.js's
+ * internal modules from source. A range worker then took ~65–85 ms to start instead of ~30–45 (an empty worker, five
+ * starts each), and began reading ~50 ms later (the parse process's threads, profiled). (`--no-wasm-async-compilation`
+ * or `--wasm-num-compilation-tasks=0` would be refused the cache too.)
+ */
+export const PROCESS_FLAGS = ['--single-threaded-gc', '--no-concurrent-recompilation'];
 
 /**
  * The environment of the parse process: the caller's, as a plain Node.js (in VS Code the runtime is Electron:
@@ -141,8 +148,6 @@ async function parseInProcess(script: string, req: LoadRequest, key: CacheKey, o
   const ok = await new Promise<boolean>((resolve) => {
     let child: ReturnType<typeof fork>;
     try {
-      // --single-threaded: no V8 background threads (concurrent GC, compilation) competing with the parsing threads,
-      // which take every core.
       // Its argument: how many range workers to start first thing (the threads that read the file with its main thread).
       const workers = key.size >= (req.parallelBytes ?? defaultParallelBytes()) ? defaultRanges() - 1 : 0;
       child = fork(script, [String(workers)], { env: parseProcessEnv(process.env), execArgv: PROCESS_FLAGS, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });

@@ -13,6 +13,7 @@ import { PriceBook, tableAt } from '../../../src/core/pricing';
 import { seededRandom } from '../../../src/core/random';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../../../src/core/traceFile';
 import { fixture, ROOT } from '../helpers';
+import { PROCESS_FLAGS } from '../../../src/node/handover';
 
 const NUMERIC = [
   'tsMs', 'recordedUsd', 'computedUsd', 'noCacheUsd', 'estimatedUsd', 'latencyMs', 'inputTokens', 'outputTokens',
@@ -417,8 +418,8 @@ describe('fastScan: the WebAssembly loop', function () {
         rows += read(lineAfter(half + (data.length >> 2)), data.length);
         console.log('END ' + JSON.stringify(status()) + ' ' + rows);`,
       );
-      // --single-threaded, as the parse process: code is compiled when it gets hot, not whenever a background job ends.
-      const r = spawnSync(process.execPath, ['--single-threaded', '--allow-natives-syntax', '--trace-deopt', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      // The parse process's flags: code is compiled when it gets hot, not whenever a background job ends.
+      const r = spawnSync(process.execPath, [...PROCESS_FLAGS, '--allow-natives-syntax', '--trace-deopt', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
       assert.equal(r.status, 0, r.stderr);
       const after = r.stdout.slice(r.stdout.indexOf('WARM '));
       const warm = JSON.parse(/^WARM (.*)$/m.exec(after)![1]) as [string, boolean][];

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
@@ -9,7 +9,7 @@ import { sampleTrace } from '../../../src/core/sampleTrace';
 import { packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
 import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
-import { parseProcessEnv } from '../../../src/node/handover';
+import { parseProcessEnv, PROCESS_FLAGS } from '../../../src/node/handover';
 import { defaultRanges } from '../../../src/node/rangeWorkers';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
@@ -114,6 +114,17 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.deepEqual(child, { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=4096', ELECTRON_RUN_AS_NODE: '1' });
     assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/proxy-ca.pem', 'the caller\'s environment is left as it was');
     assert.deepEqual(parseProcessEnv({ Path: 'C:\\Windows', Node_Extra_CA_Certs: 'C:\\ca.pem' }), { Path: 'C:\\Windows', ELECTRON_RUN_AS_NODE: '1' }, 'a name set in another case (Windows)');
+  });
+
+  it("a parse process's V8 flags leave Node.js's built-in code cache usable (its threads start without compiling Node.js again)", () => {
+    // V8 checks a cache against this tag (its version, flags and CPU features): --single-threaded changes it.
+    const tag = (flags: string[]) => {
+      const r = spawnSync(process.execPath, [...flags, '-p', "require('v8').cachedDataVersionTag()"], { encoding: 'utf8', env: parseProcessEnv(process.env) });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.equal(tag(PROCESS_FLAGS), tag([]));
+    assert.notEqual(tag(['--single-threaded']), tag([]), 'a flag that changes the tag is seen (else this test tests nothing)');
   });
 
   it('a parse process whose parent goes away while it writes removes what it wrote', async function () {
