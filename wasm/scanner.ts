@@ -62,9 +62,9 @@ const KF_TAGS: i32 = 16;
 const TAG_SKIP: i32 = -1;
 const TAG_CUSTOM: i32 = 5;
 /**
- * i32 per key in KPROPS (64 bytes): field, flags, topTag, nestedTag, seen[3], length, next[3] (id + 1), last value
- * interned (id + 1), offset of its bytes in KARENA (followed there by `":`), and the mask of its bytes and `":` in a
- * 16-byte compare (0 when they are longer).
+ * i32 per key in KPROPS (64 bytes): field, flags, topTag, nestedTag, seen[3], length, next[3] (id + 1), (unused),
+ * offset of its bytes in KARENA (followed there by `":`), and the mask of its bytes and `":` in a 16-byte compare (0
+ * when they are longer).
  */
 const KP: i32 = 16;
 const KP_LEN: i32 = 7;
@@ -134,8 +134,7 @@ const UCOL: usize = memory.data(NU * ROWS * 4);
 const ICOL: usize = memory.data(NI * ROWS * 4);
 const TAPEP: usize = memory.data(TAPE * 8);
 const CFG: usize = memory.data(1024 * 4);
-// Field slots of the current line, one 32-byte record each: s0, s1, stamp (i32), kind, ascii (u8), the last string
-// interned from this slot (id + 1, a one-entry cache: values repeat from line to line), num (f64).
+// Field slots of the current line, one 32-byte record each: s0, s1, stamp (i32), kind, ascii (u8), num (f64).
 const SLOT: usize = memory.data(3 * MAXF * 32);
 // Per field: its group (-1: none) and rank in it. Per context and group, the best (lowest rank) non-null slot of the
 // current line: stamp, rank, slot (what values.first finds, kept up to date while the line is read).
@@ -147,7 +146,6 @@ const O_S1: usize = 4;
 const O_STAMP: usize = 8;
 const O_KIND: usize = 12;
 const O_ASC: usize = 13;
-const O_LAST: usize = 16;
 const O_NUM: usize = 24;
 const TKEY: usize = memory.data(MAX_TAGS * 4);
 const TCTX: usize = memory.data(MAX_TAGS * 4);
@@ -162,6 +160,11 @@ const SHASH: usize = memory.data(STR_MAX * 4);
 const SOFF: usize = memory.data(STR_MAX * 4);
 const SLEN: usize = memory.data(STR_MAX * 4);
 const SARENA: usize = memory.data(ARENA + 16);
+/** The cache of recent strings (cachedString): 2^SC_BITS entries of 64 bytes (first 32 bytes, length, id + 1). */
+const SC_BITS: i32 = 12;
+const SCACHE: usize = memory.data((1 << SC_BITS) * 64, 16);
+const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+let scMask: usize = (1 << SC_BITS) - 1;
 // What JavaScript said of each string (jsPool, jsStatus, jsCallsite): its pool id for one reader (OWNER), its reading as
 // a status (0: not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for
 // CSOWNER) and line).
@@ -289,8 +292,10 @@ export function layout(what: i32): i32 {
  * them, then the field indices. `fields` is the number of field slots per context; `strLimit` (0: the most) caps the
  * strings kept before a reset (tests lower it).
  */
-export function init(fields: i32, maxTok: f64, maxCostUsd: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32): i32 {
+export function init(fields: i32, maxTok: f64, maxCostUsd: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32, cacheEntries: i32): i32 {
   flagError = errorFlag;
+  // (Fewer entries in the cache of recent strings: tests, to have strings share one.)
+  scMask = cacheEntries > 0 && cacheEntries < 1 << SC_BITS && (cacheEntries & (cacheEntries - 1)) == 0 ? cacheEntries - 1 : (1 << SC_BITS) - 1;
   maxCost = maxCostUsd;
   if (fields > MAXF) return 0;
   strMax = strLimit > 0 && strLimit < STR_MAX ? strLimit : STR_MAX;
@@ -316,6 +321,7 @@ export function init(fields: i32, maxTok: f64, maxCostUsd: f64, metaModelField: 
 /** Forgets every interned string (when the table is full; JavaScript forgets its ids at the same time). */
 export function resetStrings(): void {
   memory.fill(STAB, 0, STR_TAB * 4);
+  memory.fill(SCACHE, 0, (1 << SC_BITS) * 64);
   memory.fill(OWNER, 0, STR_MAX * 4);
   memory.fill(CSOWNER, 0, STR_MAX * 4);
   memory.fill(STATUSOF, 0, STR_MAX);
@@ -403,7 +409,8 @@ function variantAt(e: i32, ts: f64): usize {
 let noCacheCost: f64 = 0;
 
 /** costAtRates (src/core/pricing.ts) under variant va, operation for operation: the cost, and noCacheCost. */
-function costAt(va: usize, input: f64, output: f64, cacheRead: f64, cacheWrite: f64, cacheWrite1h: f64, reasoningTokens: f64): f64 {
+// @ts-ignore: decorator
+@inline function costAt(va: usize, input: f64, output: f64, cacheRead: f64, cacheWrite: f64, cacheWrite1h: f64, reasoningTokens: f64): f64 {
   const totalInput = input + cacheRead + cacheWrite;
   const rIn = rateOf(va, 0, totalInput);
   const rOutRate = rateOf(va, 1, totalInput);
@@ -608,7 +615,8 @@ function intern(s: usize, e: usize): i32 {
 // --- Values ----------------------------------------------------------------------------------------------------------
 
 /** A JSON number at p read exactly (as JSON.parse would); 0 to fall back (inexact or invalid). Sets numValue. */
-function readNumber(p: usize): usize {
+// @ts-ignore: decorator
+@inline function readNumber(p: usize): usize {
   let neg = false;
   if (u8at(p) == 45) {
     neg = true;
@@ -727,7 +735,8 @@ function readNumber(p: usize): usize {
 }
 
 /** A flat object of scalars (metadata: ctx 1, tags: ctx 2) at p; the position after it, or 0 to fall back. */
-function readObject(p: usize, ctx: i32): usize {
+// @ts-ignore: decorator
+@inline function readObject(p: usize, ctx: i32): usize {
   p = skipWs(p + 1);
   if (u8at(p) == 125) return p + 1;
   const danger = ctx == 1 ? KF_DANGER_META : KF_DANGER_TAGS;
@@ -854,38 +863,44 @@ function numOf(i: i32): i32 {
 }
 
 /** toStr of a slot, interned: id + 1, 0 for none (empty or null), -1 to fall back (numbers, booleans, table full). */
-function strOf(i: i32): i32 {
+// @ts-ignore: decorator
+@inline function strOf(i: i32): i32 {
   if (i < 0) return 0;
   const k = kindAt(i);
   if (k == K_STR) {
     const s = s0At(i);
     const e = s1At(i);
     if (s == e) return 0;
-    return slotString(i, s, e);
+    return cachedString(s, e);
   }
   return k == K_NULL ? 0 : -1;
 }
 
-/** intern() of [s, e), the value of slot i, through the slot's one-entry cache: id + 1, or -1. */
-function slotString(i: i32, s: usize, e: usize): i32 {
-  return cachedString(SLOT + (<usize>i << 5) + O_LAST, s, e);
-}
-
-/** intern() of [s, e), a value of key k (a tag), through the key's one-entry cache: id + 1, or -1. */
-function keyString(k: i32, s: usize, e: usize): i32 {
-  return cachedString(kprop(k, 11), s, e);
-}
-
-/** intern() of [s, e) through the one-entry cache at `a` (the last id + 1 interned there): id + 1, or -1. */
-function cachedString(a: usize, s: usize, e: usize): i32 {
-  const last = load<i32>(a) - 1;
-  if (last >= 0 && last < nStrs) {
-    const n = <i32>(e - s);
-    if (load<i32>(SLEN + (<usize>last << 2)) == n && bytesEqual(SARENA + <usize>load<i32>(SOFF + (<usize>last << 2)), s, n)) return last + 1;
+/**
+ * intern() of [s, e) through a cache of recent strings found by their bytes: id + 1, or -1. An entry holds a string's
+ * first 32 bytes (zeros after its end), its length and id: a string of up to 32 bytes is found with two 16-byte
+ * compares, without hashing it or looking at the arena (a longer one compares its rest there). Reads up to 31 bytes
+ * past e: every region has that slack.
+ */
+// @ts-ignore: decorator
+@inline function cachedString(s: usize, e: usize): i32 {
+  const n = <i32>(e - s);
+  const c = n < 32 ? n : 32;
+  const v0 = v128.and(v128.load(s), i8x16.gt_s(i8x16.splat(<i8>c), IOTA));
+  const v1 = v128.and(v128.load(s, 16), i8x16.gt_s(i8x16.splat(<i8>(c - 16)), IOTA));
+  const x = v128.xor(v0, v1);
+  const h = ((<u64>i64x2.extract_lane(x, 0) + <u64>n) * 0x9e3779b97f4a7c15) ^ (<u64>i64x2.extract_lane(x, 1) * 0xc2b2ae3d27d4eb4f);
+  const a = SCACHE + ((<usize>(h >> (64 - SC_BITS)) & scMask) << 6);
+  const id1 = load<i32>(a, 36);
+  if (load<i32>(a, 32) == n && id1 > 0 && !v128.any_true(v128.or(v128.xor(v128.load(a), v0), v128.xor(v128.load(a, 16), v1)))) {
+    if (n <= 32 || bytesEqual(SARENA + <usize>load<i32>(SOFF + (<usize>(id1 - 1) << 2)) + 32, s + 32, n - 32)) return id1;
   }
   const id = intern(s, e);
   if (id < 0) return -1;
-  store<i32>(a, id + 1);
+  v128.store(a, v0);
+  v128.store(a, v1, 16);
+  store<i32>(a, n, 32);
+  store<i32>(a, id + 1, 36);
   return id + 1;
 }
 
@@ -905,7 +920,8 @@ let lastDate1: u32 = 0;
 let lastDays: i32 = 0;
 
 /** parseIsoUtc of fastScan.ts: `YYYY-MM-DDTHH:MM:SS(.sss)?Z`, or NaN. */
-function isoUtc(s: usize, e: usize): f64 {
+// @ts-ignore: decorator
+@inline function isoUtc(s: usize, e: usize): f64 {
   const n = <i32>(e - s);
   if (n != 20 && n != 24) return NaN;
   if (!(isDigit(u8at(s + 11)) && isDigit(u8at(s + 12)) && isDigit(u8at(s + 14)) && isDigit(u8at(s + 15)) && isDigit(u8at(s + 17)) && isDigit(u8at(s + 18)))) return NaN;
@@ -1049,7 +1065,7 @@ function emit(r: i32, record: i32): u8 {
   if (!err) {
     const si = first(G_STATUS, 0);
     if (si >= 0 && kindAt(si) == K_STR && s1At(si) > s0At(si)) {
-      status = slotString(si, s0At(si), s1At(si));
+      status = cachedString(s0At(si), s1At(si));
       if (status < 0) return L_FALLBACK;
     }
   }
@@ -1070,7 +1086,7 @@ function emit(r: i32, record: i32): u8 {
       if (cls < TAG_CUSTOM) {
         const cur0 = cls == 0 ? d0 : cls == 1 ? d1 : cls == 2 ? d2v : cls == 3 ? d3 : d4;
         if (cur0 != 0) continue;
-        const id1 = keyString(key, s, e);
+        const id1 = cachedString(s, e);
         if (id1 < 0) return L_FALLBACK;
         if (cls == 0) d0 = id1;
         else if (cls == 1) d1 = id1;
@@ -1081,7 +1097,7 @@ function emit(r: i32, record: i32): u8 {
         let dup = false;
         for (let j = tape0; j < tape; j++) if (load<i32>(TAPEP + (<usize>j << 3)) == key) dup = true;
         if (dup) continue;
-        const id1 = keyString(key, s, e);
+        const id1 = cachedString(s, e);
         if (id1 < 0) return L_FALLBACK;
         store<i32>(TAPEP + (<usize>tape << 3), key);
         store<i32>(TAPEP + (<usize>tape << 3) + 4, id1 - 1);
@@ -1095,7 +1111,7 @@ function emit(r: i32, record: i32): u8 {
     if ((ctx == 1 && !metaObj) || (ctx == 2 && !tagsObj)) continue;
     const i = first(G_CALLSITE, ctx);
     if (i < 0 || kindAt(i) != K_STR) continue;
-    const id1 = slotString(i, s0At(i), s1At(i));
+    const id1 = cachedString(s0At(i), s1At(i));
     if (id1 < 0) return L_FALLBACK;
     if (ctx == 0) cs0 = id1;
     else if (ctx == 1) cs1 = id1;
@@ -1183,7 +1199,8 @@ function emit(r: i32, record: i32): u8 {
 }
 
 /** The pool id of string id1 - 1 for this reader (0 for none), asked of JavaScript the first time. */
-function poolOf(id1: i32): i32 {
+// @ts-ignore: decorator
+@inline function poolOf(id1: i32): i32 {
   if (id1 == 0) return 0;
   const id = <usize>(id1 - 1);
   if (load<i32>(OWNER + (id << 2)) == owner) return load<i32>(POOLOF + (id << 2));

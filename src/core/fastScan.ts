@@ -246,16 +246,19 @@ let wasmOn = true;
 let readers = 0;
 let priceBooks = 0;
 let wasmStringLimit = 0;
+let wasmStringCache = 0;
 let engine: WasmEngine<KeyInfo> | null | undefined;
 
 /**
  * Turns the WebAssembly loop on or off (the JavaScript fast path then reads every line), for tests and benchmarks;
- * `stringLimit` restarts it keeping at most that many strings between resets (tests).
+ * `stringLimit` restarts it keeping at most that many strings between resets, `stringCacheEntries` with that many
+ * entries in its cache of recent strings (a power of two; tests).
  */
-export function setWasmScanning(on: boolean, opts: { stringLimit?: number } = {}) {
+export function setWasmScanning(on: boolean, opts: { stringLimit?: number; stringCacheEntries?: number } = {}) {
   wasmOn = on;
-  if ((opts.stringLimit ?? 0) !== wasmStringLimit) {
+  if ((opts.stringLimit ?? 0) !== wasmStringLimit || (opts.stringCacheEntries ?? 0) !== wasmStringCache) {
     wasmStringLimit = opts.stringLimit ?? 0;
+    wasmStringCache = opts.stringCacheEntries ?? 0;
     engine = undefined;
   }
 }
@@ -294,6 +297,7 @@ function wasmEngine(): WasmEngine<KeyInfo> | null {
       metaModelField: F_META_MODEL,
       metaProviderField: F_META_PROVIDER,
       stringLimit: wasmStringLimit,
+      stringCacheEntries: wasmStringCache,
       errorFlag: FLAG_ERROR,
     },
   );

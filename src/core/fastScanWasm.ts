@@ -59,6 +59,8 @@ export interface WasmConfig {
   metaProviderField: number;
   /** Strings kept before the table is reset (0: as many as the module holds). */
   stringLimit?: number;
+  /** Entries of the cache of recent strings, a power of two (0: as many as the module holds; tests set fewer). */
+  stringCacheEntries?: number;
   /** The table's flag bit for an error. */
   errorFlag: number;
 }
@@ -97,7 +99,7 @@ export interface TableColumns {
 interface Exports {
   memory: WebAssembly.Memory;
   layout(what: number): number;
-  init(fields: number, maxTokens: number, maxCostUsd: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number): number;
+  init(fields: number, maxTokens: number, maxCostUsd: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number, cacheEntries: number): number;
   resetStrings(): void;
   scan(len: number, keepPrevious: number, firstLine: number, reader: number, prices: number): number;
 }
@@ -238,7 +240,7 @@ export class WasmEngine<K> {
       this.i32.set(g, at);
       at += g.length;
     });
-    if (!x.init(cfg.fields, cfg.maxTokens, cfg.maxCostUsd, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0, cfg.errorFlag)) throw new Error('fast scanner: WebAssembly init failed');
+    if (!x.init(cfg.fields, cfg.maxTokens, cfg.maxCostUsd, cfg.metaModelField, cfg.metaProviderField, cfg.stringLimit ?? 0, cfg.errorFlag, cfg.stringCacheEntries ?? 0)) throw new Error('fast scanner: WebAssembly init failed');
   }
 
   /** The engine, or null where WebAssembly cannot run (the JavaScript reader then does all the work). */

@@ -525,6 +525,42 @@ describe('fastScan: the WebAssembly loop', function () {
     assert.equal(scanOnce(upTo13.join('\n') + '\n').r.wasmLines, upTo13.length);
   });
 
+  it('tells apart strings that share their first 16 or 32 bytes or differ only in length (its cache of recent strings finds them by their bytes)', () => {
+    setWasmScanning(true);
+    // Values of 1 to 70 bytes cut from one text, and the same with one byte changed at 0, 15, 16, 31, 32 or the last:
+    // many share a prefix (the cache compares 32 bytes, a longer string its rest in the arena) and come back often.
+    const text64 = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/abcdef';
+    const values: string[] = [];
+    for (let n = 1; n <= 70; n++) {
+      const v = text64.slice(0, n);
+      values.push(v);
+      for (const at of [0, 15, 16, 31, 32, n - 1]) if (at < n) values.push(v.slice(0, at) + '#' + v.slice(at + 1));
+    }
+    const lines: string[] = [];
+    for (let k = 0; k < 3000; k++) {
+      const f = values[(k * 7) % values.length];
+      const u = values[(k * 13 + 5) % values.length];
+      lines.push(`{"model":"${values[k % 40]}","input_tokens":${k + 1},"output_tokens":2,"callsite":"src/${values[k % values.length]}.py:${k % 9}","metadata":{"feature":"${f}","user_id":"${u}","team":"${values[(k * 3) % values.length]}"}}`);
+    }
+    const text = lines.join('\n') + '\n';
+    // With the module's cache, and with one of a single entry (every string then meets the one before it there).
+    for (const entries of [0, 1]) {
+      setWasmScanning(true, { stringCacheEntries: entries });
+      try {
+        same(text, `strings sharing prefixes (cache entries ${entries || 'all'})`);
+        same(text, `strings sharing prefixes, chunked (cache entries ${entries || 'all'})`, { cuts: [7, 30_000, 30_001, 200_000] });
+        const { r, table } = scanOnce(text);
+        assert.equal(r.wasmLines, lines.length, 'read by the WebAssembly loop');
+        for (let k = 0; k < 3000; k++) {
+          assert.equal(table.pool.get(table.dims.feature[k]), values[(k * 7) % values.length], `feature of line ${k + 1}`);
+          assert.equal(table.pool.get(table.dims.user[k]), values[(k * 13 + 5) % values.length], `user of line ${k + 1}`);
+        }
+      } finally {
+        setWasmScanning(true);
+      }
+    }
+  });
+
   it('reads a number only up to its first non-digit (any byte after it) with its significant digits, and a predicted key only with its colon', () => {
     // From an independent review of the digit and key compares: each line here fails a build that leaves the colon out
     // of a key's compare, takes a byte of 0x80 or more for a digit, or counts a number's digits wrong.
