@@ -438,8 +438,9 @@ let noCacheCost: f64 = 0;
 
 // @ts-ignore: decorator
 @inline function skipWs(p: usize): usize {
+  // (The test before the loop: most of the time there is no space, and the loop's code, with its stack check, is skipped.)
   let c = u8at(p);
-  while (c <= 32 && (c == 32 || c == 9 || c == 13)) c = u8at(++p);
+  if (c <= 32) while (c == 32 || c == 9 || c == 13) c = u8at(++p);
   return p;
 }
 
