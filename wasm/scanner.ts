@@ -147,10 +147,12 @@ const O_STAMP: usize = 8;
 const O_KIND: usize = 12;
 const O_ASC: usize = 13;
 const O_NUM: usize = 24;
-const TKEY: usize = memory.data(MAX_TAGS * 4);
-const TCTX: usize = memory.data(MAX_TAGS * 4);
-const TS0: usize = memory.data(MAX_TAGS * 4);
-const TS1: usize = memory.data(MAX_TAGS * 4);
+// The current line's tag values, a list per context (MAX_TAGS entries from ctx * MAX_TAGS): key, start and end.
+const TKEY: usize = memory.data(3 * MAX_TAGS * 4);
+const TS0: usize = memory.data(3 * MAX_TAGS * 4);
+const TS1: usize = memory.data(3 * MAX_TAGS * 4);
+/** Tag values of the current line per context (nTags: in all). */
+const TCOUNT: usize = memory.data(3 * 4);
 const KTAB: usize = memory.data(KEY_TAB * 4);
 const KHASH: usize = memory.data(KEY_MAX * 4);
 const KPROPS: usize = memory.data(KEY_MAX * KP * 4);
@@ -725,10 +727,12 @@ function intern(s: usize, e: usize): i32 {
   }
   if (tagged && kind != K_NULL) {
     if (kind != K_STR || nTags >= MAX_TAGS) return 0; // numbers and booleans as tags: the JavaScript reader
-    const t = <usize>nTags << 2;
     nTags++;
+    const c = TCOUNT + (<usize>ctx << 2);
+    const n = load<i32>(c);
+    store<i32>(c, n + 1);
+    const t = <usize>(ctx * MAX_TAGS + n) << 2;
     store<i32>(TKEY + t, key);
-    store<i32>(TCTX + t, ctx);
     store<i32>(TS0 + t, <i32>vs);
     store<i32>(TS1 + t, <i32>ve);
   }
@@ -771,6 +775,8 @@ function intern(s: usize, e: usize): i32 {
 function readLine(p: usize): usize {
   cur++;
   nTags = 0;
+  store<u64>(TCOUNT, 0);
+  store<i32>(TCOUNT, 0, 8);
   metaObj = false;
   tagsObj = false;
   p = skipWs(p + 1);
@@ -1075,9 +1081,9 @@ function emit(r: i32, record: i32): u8 {
   const tape0 = tapeCount;
   let tape = tapeCount;
   for (let ctx = 0; ctx < 3; ctx++) {
-    for (let t = 0; t < nTags; t++) {
-      const o = <usize>t << 2;
-      if (load<i32>(TCTX + o) != ctx) continue;
+    const nt = load<i32>(TCOUNT + (<usize>ctx << 2));
+    for (let t = 0; t < nt; t++) {
+      const o = <usize>(ctx * MAX_TAGS + t) << 2;
       const key = load<i32>(TKEY + o);
       const cls = load<i32>(kprop(key, ctx == 0 ? 2 : 3));
       const s = <usize>load<i32>(TS0 + o);
