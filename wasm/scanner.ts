@@ -127,6 +127,8 @@ const NI: i32 = 28;
 // --- Memory ----------------------------------------------------------------------------------------------------------
 
 const IN: usize = memory.data(WINDOW + 64);
+/** Where the current scan's bytes start (IN + its `start`). */
+let wbase: usize = IN;
 const LEND: usize = memory.data(LINES * 4);
 const LKIND: usize = memory.data(LINES);
 const DCOL: usize = memory.data(ND * ROWS * 8);
@@ -1161,8 +1163,8 @@ function emit(r: i32, record: i32): u8 {
   const ir = ICOL + (<usize>r << 2);
   const IB = <usize>ROWS << 2;
   store<i32>(ir + IB * I_TRACE, trace);
-  store<i32>(ir + IB * I_TRACE_S, <i32>(traceS - IN));
-  store<i32>(ir + IB * I_TRACE_E, <i32>(traceE - IN));
+  store<i32>(ir + IB * I_TRACE_S, <i32>(traceS - wbase));
+  store<i32>(ir + IB * I_TRACE_E, <i32>(traceE - wbase));
   if (trace & 1) {
     if (traceLen <= TRACE_MAX) {
       memory.copy(TRACEBUF, traceS, traceLen);
@@ -1445,12 +1447,15 @@ function ignorableLine(p: usize, e: usize): bool {
 // --- The window ------------------------------------------------------------------------------------------------------
 
 /**
- * Reads the complete lines of the `len` bytes at IN (JavaScript copied them there), the first being line `line`, for
- * reader `reader` (whose pool ids the module was told through POOLOF/OWNER). `keepPrevious`: the previous
- * scan's rows were all taken by the same reader, so a trace id may be "the previous row's". Returns the number of line
- * records; layout(24) is the rows among them, layout(25) the tag entries.
+ * Reads the complete lines of the `len` bytes at IN + start (start + len <= WINDOW: JavaScript copied them there, or
+ * read them there from the file), the first being line `line`, for reader `reader` (whose pool ids the module was told
+ * through POOLOF/OWNER). Writes 64 newline bytes after them. `keepPrevious`: the previous scan's rows were all taken by
+ * the same reader, so a trace id may be "the previous row's". Returns the number of line records (their ends and the
+ * trace ids' offsets are from IN + start); layout(24) is the rows among them, layout(25) the tag entries.
  */
-export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32, prices: i32): i32 {
+export function scan(start: i32, len: i32, keepPrevious: i32, line: i32, reader: i32, prices: i32): i32 {
+  if (start < 0 || len < 0 || start + len > WINDOW) return 0;
+  wbase = IN + <usize>start;
   if (!keepPrevious) prevTraceLen = -1;
   firstLine = line;
   owner = reader;
@@ -1459,9 +1464,9 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32, prices
     clearPrices();
     priceOwner = prices;
   }
-  const end = IN + <usize>len;
+  const end = wbase + <usize>len;
   for (let i = 0; i < 64; i += 8) store<u64>(end + i, 0x0a0a0a0a0a0a0a0a);
-  let pos = IN;
+  let pos = wbase;
   let lines: i32 = 0;
   let rows: i32 = 0;
   tapeCount = 0;
@@ -1490,7 +1495,7 @@ export function scan(len: i32, keepPrevious: i32, line: i32, reader: i32, prices
       if (nl >= end) break;
       if (u8at(p) == 123 && ignorableLine(p, nl)) kind = L_IGNORED;
     } else if (kind == L_ROW) rows++;
-    store<i32>(LEND + (<usize>lines << 2), <i32>(nl - IN));
+    store<i32>(LEND + (<usize>lines << 2), <i32>(nl - wbase));
     store<u8>(LKIND + <usize>lines, kind);
     lines++;
     pos = nl + 1;

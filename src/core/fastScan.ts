@@ -276,6 +276,19 @@ export function wasmKeyMisses(): number {
   return wasmEngine()?.keyMisses() ?? 0;
 }
 
+/**
+ * This thread's WebAssembly loop's input window, when it runs here: a reader that reads a file's bytes into it (a chunk
+ * at a time, from its start) has them scanned where they are, without a copy. Undefined otherwise.
+ */
+export function fastScanInput(): Uint8Array | undefined {
+  return wasmEngine()?.input();
+}
+
+/** Scans of this thread's WebAssembly loop on bytes read into its input window (`fastScanInput`): tests. */
+export function wasmInPlaceScans(): number {
+  return wasmEngine()?.inPlaceScans ?? 0;
+}
+
 /** True when the WebAssembly loop is on and could be started here. */
 export function wasmScanning(): boolean {
   return wasmEngine() !== null;

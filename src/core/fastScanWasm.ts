@@ -101,7 +101,7 @@ interface Exports {
   layout(what: number): number;
   init(fields: number, maxTokens: number, maxCostUsd: number, metaModel: number, metaProvider: number, strLimit: number, errorFlag: number, cacheEntries: number): number;
   resetStrings(): void;
-  scan(len: number, keepPrevious: number, firstLine: number, reader: number, prices: number): number;
+  scan(start: number, len: number, keepPrevious: number, firstLine: number, reader: number, prices: number): number;
 }
 
 /**
@@ -198,6 +198,10 @@ export class WasmEngine<K> {
   private readonly maxTiers: number;
   private readonly maxVariants: number;
   private strings: (string | undefined)[] = [];
+  /** The 64 bytes after an in-place window, while the loop's newlines are there. */
+  private readonly saved = new Uint8Array(64);
+  /** Scans of bytes read into the input window, without a copy (tests). */
+  inPlaceScans = 0;
   /** The reader of the current scan. */
   private client: ScanClient<K> | null = null;
 
@@ -280,7 +284,18 @@ export class WasmEngine<K> {
   }
 
   /**
-   * Copies bytes [from, from + n) of `b` (n <= window) in and reads their complete lines. Returns the line records.
+   * The module's input window (`window` bytes of its memory): bytes read into it from a file are scanned where they are,
+   * without the copy `scan` otherwise makes. The module's memory never grows (it has no memory.grow), so the view stays
+   * valid (`scan` checks).
+   */
+  input(): Uint8Array {
+    this.views();
+    return this.u8.subarray(this.inAt, this.inAt + this.window);
+  }
+
+  /**
+   * Reads the complete lines of bytes [from, from + n) of `b` (n <= window): copied in first, unless `b` is the input
+   * window (`input()`: read there from a file), where they are read in place. Returns the line records.
    * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
    * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use; `prices`
    * (not 0): whose prices the rows are priced at (another number than the last scan's forgets the prices the module
@@ -289,8 +304,23 @@ export class WasmEngine<K> {
   scan(b: Uint8Array, from: number, n: number, keepPrevious: boolean, firstLine: number, reader: number, prices: number, client: ScanClient<K>): number {
     this.client = client;
     this.views();
-    this.u8.set(b.subarray(from, from + n), this.inAt);
-    const lines = this.x.scan(n, keepPrevious ? 1 : 0, firstLine, reader, prices);
+    let lines: number;
+    if (b.buffer === this.u8.buffer && b.byteOffset === this.inAt && from + n <= this.window) {
+      // In place: the loop writes 64 newline bytes after the window's last, which may be bytes of the caller's (an
+      // unfinished last line): they are put back.
+      this.inPlaceScans++;
+      const after = this.inAt + from + n;
+      this.saved.set(this.u8.subarray(after, after + 64));
+      try {
+        lines = this.x.scan(from, n, keepPrevious ? 1 : 0, firstLine, reader, prices);
+      } finally {
+        if (this.x.memory.buffer !== b.buffer) throw new Error('fast scanner: WebAssembly memory grew under the caller\'s bytes');
+        this.u8.set(this.saved, after);
+      }
+    } else {
+      this.u8.set(b.subarray(from, from + n), this.inAt);
+      lines = this.x.scan(0, n, keepPrevious ? 1 : 0, firstLine, reader, prices);
+    }
     this.views();
     return lines;
   }

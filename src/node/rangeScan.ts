@@ -2,7 +2,7 @@
 // the calling thread of loadParallel when it reads too (readRanges).
 import { closeSync, openSync } from 'node:fs';
 import { CallTable, StringPool, withHeadroom } from '../core/callTable';
-import { fastScanBytes } from '../core/fastScan';
+import { fastScanBytes, fastScanInput } from '../core/fastScan';
 import { hashJoined } from '../core/stringMerge';
 import { LevelSums, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
@@ -86,6 +86,8 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
       return consumed;
     },
     req.chunkBytes,
+    // Read into the WebAssembly loop's input window (scanned there, without a copy).
+    fastScanInput(),
   );
   // The table's own columns (shared memory: the loader reads them without a copy) and its strings as one string.
   const columns = table.handOver();

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringPool } from '../core/callTable';
 import { readChunks } from './chunks';
+import { fastScanInput } from '../core/fastScan';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
 import { TEXT_SNIFF_BYTES, notTextReason } from '../core/jsonl';
@@ -121,7 +122,8 @@ export function readTraceFile(
       }
       opts.onProgress?.(at, fp.size);
       return r.consumed;
-    });
+      // (Read into the WebAssembly loop's input window when the fast scanner reads: scanned there, without a copy.)
+    }, undefined, fast ? fastScanInput() : undefined);
     // The bytes just before the new read offset: the next read checks that they are still there.
     state.fingerprint = { ...fp, size: state.position.offset, ...sampleBefore(fd, state.position.offset, readAt) };
     return { state, reloaded, added };

@@ -7,6 +7,8 @@ import { type CallTable, StringPool } from '../../../src/core/callTable';
 import { GroupIndex, type GroupIndexOptions } from '../../../src/core/groupIndex';
 import { PriceBook } from '../../../src/core/pricing';
 import { readTraceFile, warmUpReader, warmUpReaderInTurns } from '../../../src/node/traceReader';
+import { setWasmScanning, wasmInPlaceScans } from '../../../src/core/fastScan';
+import { assertSameState } from '../core/fastScan.test';
 import { sameIndex } from '../helpers';
 
 const line = (i: number) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10, metadata: { feature: `f${i % 3}` } }) + '\n';
@@ -108,6 +110,39 @@ describe('readTraceFile', () => {
     const before = statSync(f).mtimeMs;
     readTraceFile(f, { ...opts(), final: true });
     assert.equal(statSync(f).mtimeMs, before);
+  });
+
+  it("reads chunks in the WebAssembly loop's input window, in place, as the JavaScript reader does: many windows a chunk, lines across chunks, a line longer than a chunk, an unfinished last line", () => {
+    const f = join(dir, 'inplace.jsonl');
+    // Short lines (more than one scan takes in a chunk of the window's size), a line of 1.5 MB (the chunk moves to a
+    // buffer of its own), more short lines, and a last line without its end yet.
+    const short = (i: number) => JSON.stringify({ model: i % 3 ? 'gpt-4o' : 'claude-sonnet-4-5', input_tokens: i, output_tokens: 1, trace_id: `t${i >> 1}`, metadata: { feature: `f${i % 5}` } });
+    const head = Array.from({ length: 30_000 }, (_, i) => short(i));
+    const long = JSON.stringify({ model: 'gpt-4o', input_tokens: 7, output_tokens: 1, pad: 'x'.repeat(1_500_000) });
+    const tail = Array.from({ length: 30_000 }, (_, i) => short(30_000 + i));
+    const last = short(60_000);
+    writeFileSync(f, [...head, long, ...tail].join('\n') + '\n' + last.slice(0, 30));
+    const read = (wasm: boolean) => {
+      setWasmScanning(wasm);
+      try {
+        const o = opts();
+        const before = wasmInPlaceScans();
+        const a = readTraceFile(f, o);
+        const inPlace = wasmInPlaceScans() - before;
+        appendFileSync(f, last.slice(30) + '\n');
+        const b = readTraceFile(f, { ...o, state: a.state });
+        truncateSync(f, statSync(f).size - last.length + 30 - 1);
+        return { first: a, state: b.state, inPlace };
+      } finally {
+        setWasmScanning(true);
+      }
+    };
+    const w = read(true);
+    const js = read(false);
+    assert.ok(w.inPlace >= 4, `scans in place: ${w.inPlace}`);
+    assert.equal(w.first.added, 60_001);
+    assert.equal(w.state.table.length, 60_002);
+    assertSameState(w.state, js.state, 'in place');
   });
 
   it('reads a file bigger than one chunk with lines across chunk boundaries', () => {
