@@ -122,8 +122,7 @@ export function readTraceFile(
       }
       opts.onProgress?.(at, fp.size);
       return r.consumed;
-      // (Read into the WebAssembly loop's input window when the fast scanner reads: scanned there, without a copy.)
-    }, undefined, fast ? fastScanInput() : undefined);
+    }, undefined, fast ? fastScanInput() : undefined); // (the fast scanner reads the chunks in its input window, without a copy)
     // The bytes just before the new read offset: the next read checks that they are still there.
     state.fingerprint = { ...fp, size: state.position.offset, ...sampleBefore(fd, state.position.offset, readAt) };
     return { state, reloaded, added };
