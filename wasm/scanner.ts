@@ -487,24 +487,42 @@ function hashBytes(s: usize, n: i32): u32 {
 
 /**
  * The end of a string whose bytes start at p: the position of its closing quote, or 0 when a backslash or a control
- * byte comes first (the line then falls back). Sets `highBytes` when a byte >= 128 is inside.
+ * byte comes first (the line then falls back). Sets `highBytes` when a byte >= 128 is inside. (A signed compare flags
+ * bytes under 32 and bytes >= 128 at once: a string of ASCII, most of them, is read without looking for the latter.)
  */
-function stringEnd(p: usize): usize {
+// @ts-ignore: decorator
+@inline function stringEnd(p: usize): usize {
   const quote = i8x16.splat(34);
   const slash = i8x16.splat(92);
   const space = i8x16.splat(32);
-  let hi: i32 = 0;
+  let v = v128.load(p);
+  let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_s(v, space)));
+  while (stop == 0) {
+    p += 16;
+    v = v128.load(p);
+    stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_s(v, space)));
+  }
+  p += <usize>ctz<i32>(stop);
+  const c = u8at(p);
+  highBytes = false;
+  if (c == 34) return p;
+  return c >= 128 ? stringEndHigh(p) : 0;
+}
+
+/** stringEnd from p, a byte >= 128: the rest of the string, bytes >= 128 allowed (and `highBytes` set). */
+function stringEndHigh(p: usize): usize {
+  const quote = i8x16.splat(34);
+  const slash = i8x16.splat(92);
+  const space = i8x16.splat(32);
   let v = v128.load(p);
   let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
   while (stop == 0) {
-    hi |= i8x16.bitmask(v);
     p += 16;
     v = v128.load(p);
     stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
   }
-  const idx = ctz<i32>(stop);
-  highBytes = (hi | (i8x16.bitmask(v) & ((1 << idx) - 1))) != 0;
-  p += <usize>idx;
+  p += <usize>ctz<i32>(stop);
+  highBytes = true;
   return u8at(p) == 34 ? p : 0;
 }
 
