@@ -277,11 +277,23 @@ export function wasmKeyMisses(): number {
 }
 
 /**
- * This thread's WebAssembly loop's input window, when it runs here: a reader that reads a file's bytes into it (a chunk
- * at a time, from its start) has them scanned where they are, without a copy. Undefined otherwise.
+ * This thread's WebAssembly loop's input window, lent to a reader until it calls `release` (once it is done, or reads
+ * elsewhere): the file's bytes it reads into it (a chunk at a time, from its start) are scanned where they are, without
+ * a copy. Meanwhile any other scan on this thread (a read started from the reader's callbacks) goes to the JavaScript
+ * reader, which leaves the window alone. Undefined when the loop does not run here or another reader holds it.
  */
-export function fastScanInput(): Uint8Array | undefined {
-  return wasmEngine()?.input();
+export function holdFastScanInput(): { bytes: Uint8Array; release: () => void } | undefined {
+  const w = wasmEngine();
+  const bytes = w?.hold();
+  if (!w || !bytes) return undefined;
+  let held = true;
+  return {
+    bytes,
+    release: () => {
+      if (held) w.release();
+      held = false;
+    },
+  };
 }
 
 /** Scans of this thread's WebAssembly loop on bytes read into its input window (`fastScanInput`): tests. */
@@ -476,7 +488,9 @@ export class FastScanner {
     let pos = 0;
     let line = start.line;
     if (start.offset === 0 && len >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) pos = 3;
-    const w = wasmEngine();
+    // (Not while a reader holds the loop's input window, unless these are its bytes there: see holdFastScanInput.)
+    let w = wasmEngine();
+    if (w?.busy && !w.isInput(b)) w = null;
     if (w) {
       // Windows of bytes through the WebAssembly loop; the lines it leaves go through lineAt, in order. Only up to the
       // last newline: what follows is not a complete line (the slow path below decides), and the loop is not asked

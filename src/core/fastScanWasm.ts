@@ -202,6 +202,8 @@ export class WasmEngine<K> {
   private readonly saved = new Uint8Array(64);
   /** Scans of bytes read into the input window, without a copy (tests). */
   inPlaceScans = 0;
+  /** A reader holds the input window (`hold`): it reads a file into it, and keeps a line's start there between chunks. */
+  private held = false;
   /** The reader of the current scan. */
   private client: ScanClient<K> | null = null;
 
@@ -288,14 +290,40 @@ export class WasmEngine<K> {
    * without the copy `scan` otherwise makes. The module's memory never grows (it has no memory.grow), so the view stays
    * valid (`scan` checks).
    */
-  input(): Uint8Array {
+  private input(): Uint8Array {
     this.views();
     return this.u8.subarray(this.inAt, this.inAt + this.window);
   }
 
   /**
+   * The input window, lent to one reader until `release` (undefined while another has it): bytes it reads into it are
+   * scanned there. Meanwhile other scans on this thread must not run here (`busy`): copied in, their bytes would
+   * overwrite the holder's (the JavaScript reader takes them).
+   */
+  hold(): Uint8Array | undefined {
+    if (this.held) return undefined;
+    this.held = true;
+    return this.input();
+  }
+
+  release(): void {
+    this.held = false;
+  }
+
+  /** True while a reader holds the input window (`hold`). */
+  get busy(): boolean {
+    return this.held;
+  }
+
+  /** Whether `b` starts at the input window's start (the bytes a reader read there). */
+  isInput(b: Uint8Array): boolean {
+    this.views();
+    return b.buffer === this.u8.buffer && b.byteOffset === this.inAt;
+  }
+
+  /**
    * Reads the complete lines of bytes [from, from + n) of `b` (n <= window): copied in first, unless `b` is the input
-   * window (`input()`: read there from a file), where they are read in place. Returns the line records.
+   * window (`hold`: read there from a file), where they are read in place. Returns the line records.
    * `keepPrevious`: the caller took every row of the previous scan (a trace id may then be TRACE_SAME as the last).
    * `firstLine`: the number of the first line; `reader` (not 0): whose pool ids (setPool) the rows may use; `prices`
    * (not 0): whose prices the rows are priced at (another number than the last scan's forgets the prices the module
@@ -305,7 +333,7 @@ export class WasmEngine<K> {
     this.client = client;
     this.views();
     let lines: number;
-    if (b.buffer === this.u8.buffer && b.byteOffset === this.inAt && from + n <= this.window) {
+    if (this.isInput(b) && from + n <= this.window) {
       // In place: the loop writes 64 newline bytes after the window's last, which may be bytes of the caller's (an
       // unfinished last line): they are put back.
       this.inPlaceScans++;

@@ -13,14 +13,15 @@ export const CHUNK = 2 * 1024 * 1024;
  * that leaves less than half a chunk of room doubles the buffer (a very long line). Returns the offset read up to.
  * `end` may instead be a claim (a range shared with other readers, RangeClaims): asked before each read for the bytes
  * from `readAt` on, it says up to where they may be read and whether that is the end.
- * `into`: memory to read into rather than a buffer of its own (the fast scanner's input window: `fastScanInput`); the
- * chunk is then at most its length. (A tail that leaves too little room moves to a buffer of its own, as above.)
+ * `into`: memory to read into rather than a buffer of its own (the fast scanner's input window: `holdFastScanInput`);
+ * the chunk is then at most its length. A tail that leaves too little room moves to a buffer of its own, as above, and
+ * the memory is then released.
  */
-export function readChunks(fd: number, start: number, end: number | ((readAt: number, want: number) => { upTo: number; last: boolean }), take: (bytes: Buffer, readAt: number, last: boolean) => number, chunk = CHUNK, into?: Uint8Array): number {
+export function readChunks(fd: number, start: number, end: number | ((readAt: number, want: number) => { upTo: number; last: boolean }), take: (bytes: Buffer, readAt: number, last: boolean) => number, chunk = CHUNK, into?: { bytes: Uint8Array; release: () => void }): number {
   const claim = typeof end === 'function' ? end : undefined;
-  if (into) chunk = Math.min(chunk, into.length);
+  if (into) chunk = Math.min(chunk, into.bytes.length);
   let limit = typeof end === 'number' ? end : start + chunk;
-  let buf = into ? Buffer.from(into.buffer, into.byteOffset, chunk) : Buffer.allocUnsafe(Math.max(1, claim ? chunk : Math.min(chunk, limit - start)));
+  let buf = into ? Buffer.from(into.bytes.buffer, into.bytes.byteOffset, chunk) : Buffer.allocUnsafe(Math.max(1, claim ? chunk : Math.min(chunk, limit - start)));
   let keep = 0;
   let readAt = start;
   let last = false;
@@ -31,6 +32,7 @@ export function readChunks(fd: number, start: number, end: number | ((readAt: nu
       const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, keep + (claim ? chunk : Math.min(chunk, limit - readAt))));
       buf.copy(bigger, 0, 0, keep);
       buf = bigger;
+      into?.release();
     }
     if (claim) ({ upTo: limit, last } = claim(readAt, buf.length - keep));
     if (readAt >= limit) break;

@@ -2,7 +2,7 @@
 // the calling thread of loadParallel when it reads too (readRanges).
 import { closeSync, openSync } from 'node:fs';
 import { CallTable, StringPool, withHeadroom } from '../core/callTable';
-import { fastScanBytes, fastScanInput } from '../core/fastScan';
+import { fastScanBytes, holdFastScanInput } from '../core/fastScan';
 import { hashJoined } from '../core/stringMerge';
 import { LevelSums, tablePart } from '../core/levelPreview';
 import { newContext } from '../core/normalize';
@@ -53,42 +53,47 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
   let first = true;
   const sums = req.level && new LevelSums(req.level);
   let readUpTo = start;
-  readChunks(
-    fd,
-    start,
-    (from, want) => claims.claim(req.party, from, want),
-    (bytes, readAt, last) => {
-      claims.addRead(req.party, readAt - readUpTo);
-      readUpTo = readAt;
-      const before = table.length;
-      const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
-      // The chunk's rows are final (a line that would change an earlier row makes the file one reader's).
-      if (sums) sums.add(tablePart(table), before, table.length);
-      r.problems.sort((a, b) => a.line - b.line);
-      keepProblems(kept, r.problems);
-      fastLines += r.fastLines;
-      slowLines += r.slowLines;
-      wasmLines += r.wasmLines;
-      stateful ||= r.stateful;
-      multiline ||= r.multiline;
-      const consumed = r.next.offset - position.offset;
-      position = r.next;
-      // After the first chunk, room for the whole range (or up to reserveUntil) at the rows-per-byte seen so far (+3%):
-      // the columns are not copied again and again as they double.
-      if (first && !last && position.offset > start) {
-        const until = Math.max(claims.endOf(req.party), reserveUntil ?? 0);
-        const rows = Math.ceil(((table.length * (until - start)) / (position.offset - start)) * 1.03);
-        table.reserve(reserveUntil !== undefined ? withHeadroom(rows) : rows);
-      }
-      first = false;
-      if (stateful || multiline) return -1; // the file needs the single reader: stop early
-      onChunk?.();
-      return consumed;
-    },
-    req.chunkBytes,
-    // Read into the WebAssembly loop's input window (scanned there, without a copy).
-    fastScanInput(),
-  );
+  // Read into the WebAssembly loop's input window (scanned there, without a copy).
+  const into = holdFastScanInput();
+  try {
+    readChunks(
+      fd,
+      start,
+      (from, want) => claims.claim(req.party, from, want),
+      (bytes, readAt, last) => {
+        claims.addRead(req.party, readAt - readUpTo);
+        readUpTo = readAt;
+        const before = table.length;
+        const r = fastScanBytes(table, ctx, bytes, position, { file: req.file, final: last ? req.final : false, prices });
+        // The chunk's rows are final (a line that would change an earlier row makes the file one reader's).
+        if (sums) sums.add(tablePart(table), before, table.length);
+        r.problems.sort((a, b) => a.line - b.line);
+        keepProblems(kept, r.problems);
+        fastLines += r.fastLines;
+        slowLines += r.slowLines;
+        wasmLines += r.wasmLines;
+        stateful ||= r.stateful;
+        multiline ||= r.multiline;
+        const consumed = r.next.offset - position.offset;
+        position = r.next;
+        // After the first chunk, room for the whole range (or up to reserveUntil) at the rows-per-byte seen so far (+3%):
+        // the columns are not copied again and again as they double.
+        if (first && !last && position.offset > start) {
+          const until = Math.max(claims.endOf(req.party), reserveUntil ?? 0);
+          const rows = Math.ceil(((table.length * (until - start)) / (position.offset - start)) * 1.03);
+          table.reserve(reserveUntil !== undefined ? withHeadroom(rows) : rows);
+        }
+        first = false;
+        if (stateful || multiline) return -1; // the file needs the single reader: stop early
+        onChunk?.();
+        return consumed;
+      },
+      req.chunkBytes,
+      into,
+    );
+  } finally {
+    into?.release();
+  }
   // The table's own columns (shared memory: the loader reads them without a copy) and its strings as one string.
   const columns = table.handOver();
   const { text: joined, lengths: lens } = columns.joinedStrings!;

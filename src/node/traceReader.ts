@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringPool } from '../core/callTable';
 import { readChunks } from './chunks';
-import { fastScanInput } from '../core/fastScan';
+import { holdFastScanInput } from '../core/fastScan';
 import type { FieldMapping } from '../core/normalize';
 import type { PriceBook } from '../core/pricing';
 import { TEXT_SNIFF_BYTES, notTextReason } from '../core/jsonl';
@@ -108,21 +108,28 @@ export function readTraceFile(
     const rowsBefore = state.table.length;
     let consumed = 0;
     let reserved = fp.size - from < RESERVE_FROM_BYTES;
-    const readAt = readChunks(fd, from, fp.size, (bytes, at, last) => {
-      const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast, skipIgnorable: opts.skipIgnorable });
-      added += r.added;
-      consumed += r.consumed;
-      // Once a tenth of a long read is in, room for the rest at the rows per byte seen so far (+3%): the columns are
-      // not copied again and again as they double (~5% of reading a million calls). A tenth, not the first chunk: a
-      // file whose first lines are denser in calls than the rest (a transcript) would have far too much reserved.
-      if (!reserved && !last && consumed * 10 >= fp.size - from) {
-        reserved = true;
-        const perByte = (state.table.length - rowsBefore) / consumed;
-        state.table.reserve(state.table.length + Math.ceil(perByte * (fp.size - from - consumed) * 1.03));
-      }
-      opts.onProgress?.(at, fp.size);
-      return r.consumed;
-    }, undefined, fast ? fastScanInput() : undefined); // (the fast scanner reads the chunks in its input window, without a copy)
+    // The fast scanner reads the chunks in its input window, without a copy.
+    const into = fast ? holdFastScanInput() : undefined;
+    let readAt: number;
+    try {
+      readAt = readChunks(fd, from, fp.size, (bytes, at, last) => {
+        const r = ingestBytes(state, bytes, opts.final && last, opts.prices, { fast, skipIgnorable: opts.skipIgnorable });
+        added += r.added;
+        consumed += r.consumed;
+        // Once a tenth of a long read is in, room for the rest at the rows per byte seen so far (+3%): the columns are
+        // not copied again and again as they double (~5% of reading a million calls). A tenth, not the first chunk: a
+        // file whose first lines are denser in calls than the rest (a transcript) would have far too much reserved.
+        if (!reserved && !last && consumed * 10 >= fp.size - from) {
+          reserved = true;
+          const perByte = (state.table.length - rowsBefore) / consumed;
+          state.table.reserve(state.table.length + Math.ceil(perByte * (fp.size - from - consumed) * 1.03));
+        }
+        opts.onProgress?.(at, fp.size);
+        return r.consumed;
+      }, undefined, into);
+    } finally {
+      into?.release();
+    }
     // The bytes just before the new read offset: the next read checks that they are still there.
     state.fingerprint = { ...fp, size: state.position.offset, ...sampleBefore(fd, state.position.offset, readAt) };
     return { state, reloaded, added };

@@ -561,6 +561,80 @@ describe('fastScan: the WebAssembly loop', function () {
     }
   });
 
+  it('matches the slow path on random lines of strings of 0-250 bytes sharing prefixes, escapes and non-ASCII, in every field, with small string caches and tables', () => {
+    // From an independent review of the cache of recent strings and the string reader: strings cut from one text at
+    // lengths around 16 and 32 bytes and beyond, each also with one byte changed at 0, 15, 16, 31, 32 or its end, one
+    // ending in a non-ASCII letter and one with an escape, as model, provider, status, trace id, call site, tags.
+    const seeded = (seed: number) => {
+      let s = seed >>> 0 || 1;
+      return (n: number) => {
+        s ^= s << 13;
+        s >>>= 0;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        s >>>= 0;
+        return s % n;
+      };
+    };
+    const ALPHA = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:';
+    const linesOf = (seed: number, count: number): string[] => {
+      const rnd = seeded(seed);
+      const text = Array.from({ length: 300 }, (_, i) => ALPHA[(i * 7 + seed) % ALPHA.length]).join('');
+      const values: string[] = [];
+      for (const n of [0, 1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 34, 47, 48, 49, 63, 64, 65, 80, 150, 199, 200, 201, 250]) {
+        const v = text.slice(0, n);
+        values.push(v);
+        for (const at of [0, 15, 16, 31, 32, n - 1]) if (at >= 0 && at < n) values.push(v.slice(0, at) + '#' + v.slice(at + 1));
+        if (n > 0) values.push(v.slice(0, n - 1) + 'é');
+        if (n > 3) values.push(v.slice(0, 2) + '\\"' + v.slice(3));
+      }
+      const val = () => values[rnd(values.length)];
+      const tagKeys = ['feature', 'user_id', 'agent', 'template_version', 'tool', 'team', 'env', 'userId', 'region'];
+      const obj = (k: number) => {
+        const used = new Set<string>();
+        const parts: string[] = [];
+        for (let j = 0; j < k; j++) {
+          const key = tagKeys[rnd(tagKeys.length)];
+          if (used.has(key)) continue;
+          used.add(key);
+          parts.push(`"${key}":"${val()}"`);
+        }
+        return `{${parts.join(',')}}`;
+      };
+      const lines: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const f = [`"model":"${rnd(3) ? val() : 'gpt-4o'}"`, `"input_tokens":${1 + rnd(5000)}`, `"output_tokens":${rnd(300)}`];
+        if (rnd(2)) f.push(`"provider":"${rnd(2) ? 'openai' : val()}"`);
+        if (rnd(2)) f.push(`"status":"${rnd(3) ? val() : 'error'}"`);
+        if (rnd(2)) f.push(`"trace_id":"${val()}"`);
+        if (rnd(2)) f.push(`"callsite":"${rnd(2) ? `src/${val()}.py:${rnd(30)}` : val()}"`);
+        if (rnd(3) === 0) f.push(`"feature":"${val()}"`);
+        if (rnd(2)) f.push(`"metadata":${obj(rnd(8))}`);
+        if (rnd(2)) f.push(`"tags":${obj(rnd(8))}`);
+        for (let j = f.length - 1; j > 0; j--) {
+          const k = rnd(j + 1);
+          [f[j], f[k]] = [f[k], f[j]];
+        }
+        lines.push(`{${f.join(rnd(5) ? ',' : ' , ')}}`);
+      }
+      return lines;
+    };
+    for (const seed of [1, 2]) {
+      const text = linesOf(seed, 3000).join('\n') + '\n';
+      for (const [entries, limit] of [[0, 0], [1, 0], [2, 97]]) {
+        setWasmScanning(true, { stringCacheEntries: entries, stringLimit: limit });
+        try {
+          const what = `seed ${seed}, cache entries ${entries || 'all'}, string limit ${limit || 'none'}`;
+          same(text, what, seed === 2 ? { cuts: [1000, 77777, 77778, 150000] } : {});
+          // (Escapes, and strings a full string table cannot take, go to the JavaScript reader: over 40% of the lines here.)
+          assert.ok(scanOnce(text).r.wasmLines > (limit ? 200 : 1000), `${what}: read by the WebAssembly loop`);
+        } finally {
+          setWasmScanning(true);
+        }
+      }
+    }
+  });
+
   it('reads a number only up to its first non-digit (any byte after it) with its significant digits, and a predicted key only with its colon', () => {
     // From an independent review of the digit and key compares: each line here fails a build that leaves the colon out
     // of a key's compare, takes a byte of 0x80 or more for a digit, or counts a number's digits wrong.

@@ -145,6 +145,29 @@ describe('readTraceFile', () => {
     assertSameState(w.state, js.state, 'in place');
   });
 
+  it("keeps its chunks intact when another read runs on the thread from its callbacks (that one does not use the loop's window)", () => {
+    // From an independent review: a read nested in another's progress callback overwrote the line start the outer read
+    // kept in the loop's input window between chunks (19,991 rows of 20,000, and false errors).
+    const a = join(dir, 'a.jsonl');
+    const b = join(dir, 'b.jsonl');
+    const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ model: 'gpt-4o', input_tokens: i + 1, output_tokens: 1, trace_id: `${tag}${i >> 1}`, metadata: { feature: `f${i % 7}`, user_id: `u${i % 41}` } }));
+    writeFileSync(a, lines(30_000, 'a').join('\n') + '\n');
+    writeFileSync(b, lines(12_000, 'b').join('\n') + '\n'); // (more than the window: its scans cover all of it)
+    const o = () => ({ pool: new StringPool(), prices: new PriceBook(), final: true });
+    const ref = readTraceFile(a, { ...o(), fast: false }).state;
+    let nested = 0;
+    const before = wasmInPlaceScans();
+    const got = readTraceFile(a, {
+      ...o(),
+      onProgress: () => {
+        nested++;
+        assert.equal(readTraceFile(b, o()).state.table.length, 12_000, 'the nested read');
+      },
+    }).state;
+    assert.ok(nested > 1 && wasmInPlaceScans() > before, `${nested} nested reads; the outer read in place`);
+    assertSameState(got, ref, 'the outer read');
+  });
+
   it('reads a file bigger than one chunk with lines across chunk boundaries', () => {
     const f = join(dir, 'big.jsonl');
     const pad = 'p'.repeat(900);
