@@ -561,6 +561,27 @@ describe('fastScan: the WebAssembly loop', function () {
     }
   });
 
+  it('reads a string with a byte of 128 or more and then a control byte, a backslash or its quote as JSON.parse does, in values and keys', () => {
+    // The string reader looks for control bytes and bytes of 128 or more at once, then goes on past the latter: a control
+    // byte after them must still end the loop's read (JSON.parse refuses it), and so must an escape.
+    const lines: string[] = [];
+    for (const pad of ['', 'x', 'abcdefghijklmno', 'abcdefghijklmnopqrstuvwxyz012345']) {
+      for (const high of ['é', '€', '🚀', '\u00ff']) {
+        for (const after of ['', '\t', '\u0001', '\\n', '\\"', 'tail', 'a'.repeat(20)]) {
+          const v = `${pad}${high}${after}`;
+          lines.push(`{"model":"gpt-4o","input_tokens":3,"output_tokens":1,"metadata":{"feature":"${v}"}}`);
+          lines.push(`{"model":"${v}","input_tokens":3,"output_tokens":1,"trace_id":"${v}"}`);
+          lines.push(`{"model":"gpt-4o","input_tokens":3,"output_tokens":1,"${v}":"k"}`);
+          lines.push(`{"model":"gpt-4o","input_tokens":3,"output_tokens":1,"metadata":{"${v}":"${v}"}}`);
+        }
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    const { slow } = same(text, 'bytes of 128 or more, then control bytes and escapes');
+    assert.ok(slow.problems.length > 0, 'lines JSON.parse refuses (else this tests nothing)');
+    assert.ok(scanOnce(text).r.wasmLines > lines.length / 6, 'read by the WebAssembly loop (keys of such bytes, escapes and control bytes go to the JavaScript reader)');
+  });
+
   it('matches the slow path on random lines of strings of 0-250 bytes sharing prefixes, escapes and non-ASCII, in every field, with small string caches and tables', () => {
     // From an independent review of the cache of recent strings and the string reader: strings cut from one text at
     // lengths around 16 and 32 bytes and beyond, each also with one byte changed at 0, 15, 16, 31, 32 or its end, one
