@@ -486,23 +486,32 @@ function hashBytes(s: usize, n: i32): u32 {
 }
 
 /**
- * The end of a string whose bytes start at p: the position of its closing quote, or 0 when a backslash or a control
- * byte comes first (the line then falls back). Sets `highBytes` when a byte >= 128 is inside. (A signed compare flags
- * bytes under 32 and bytes >= 128 at once: a string of ASCII, most of them, is read without looking for the latter.)
+ * The first byte from p that is a quote, a backslash or under 32, or (`high`) 128 or more: a signed compare flags the
+ * last two at once. (Inlined with a constant `high`: no test of it is left in the loop.)
  */
 // @ts-ignore: decorator
-@inline function stringEnd(p: usize): usize {
+@inline function stopFrom(p: usize, high: bool): usize {
   const quote = i8x16.splat(34);
   const slash = i8x16.splat(92);
   const space = i8x16.splat(32);
   let v = v128.load(p);
-  let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_s(v, space)));
+  let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), high ? i8x16.lt_s(v, space) : i8x16.lt_u(v, space)));
   while (stop == 0) {
     p += 16;
     v = v128.load(p);
-    stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_s(v, space)));
+    stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), high ? i8x16.lt_s(v, space) : i8x16.lt_u(v, space)));
   }
-  p += <usize>ctz<i32>(stop);
+  return p + <usize>ctz<i32>(stop);
+}
+
+/**
+ * The end of a string whose bytes start at p: the position of its closing quote, or 0 when a backslash or a control
+ * byte comes first (the line then falls back). Sets `highBytes` when a byte >= 128 is inside. A string of ASCII (most
+ * of them) is read without telling bytes >= 128 from control bytes; one with them goes on in stringEndHigh.
+ */
+// @ts-ignore: decorator
+@inline function stringEnd(p: usize): usize {
+  p = stopFrom(p, true);
   const c = u8at(p);
   highBytes = false;
   if (c == 34) return p;
@@ -511,17 +520,7 @@ function hashBytes(s: usize, n: i32): u32 {
 
 /** stringEnd from p, a byte >= 128: the rest of the string, bytes >= 128 allowed (and `highBytes` set). */
 function stringEndHigh(p: usize): usize {
-  const quote = i8x16.splat(34);
-  const slash = i8x16.splat(92);
-  const space = i8x16.splat(32);
-  let v = v128.load(p);
-  let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
-  while (stop == 0) {
-    p += 16;
-    v = v128.load(p);
-    stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)));
-  }
-  p += <usize>ctz<i32>(stop);
+  p = stopFrom(p, false);
   highBytes = true;
   return u8at(p) == 34 ? p : 0;
 }
