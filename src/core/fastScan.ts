@@ -296,7 +296,7 @@ export function holdFastScanInput(): { bytes: Uint8Array; release: () => void } 
   };
 }
 
-/** Scans of this thread's WebAssembly loop on bytes read into its input window (`fastScanInput`): tests. */
+/** Scans of this thread's WebAssembly loop on bytes read into its input window (`holdFastScanInput`): tests. */
 export function wasmInPlaceScans(): number {
   return wasmEngine()?.inPlaceScans ?? 0;
 }
