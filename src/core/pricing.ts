@@ -1,4 +1,4 @@
-import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
+import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import type { TokenCounts } from './types';
 import { PROVIDER_ALIASES } from './serviceTier';
 import { isObject, toNumber } from './values';
@@ -250,6 +250,39 @@ interface PrefixedOverride {
   table: PriceOverride;
 }
 
+type Catalogue = typeof import('@pydantic/genai-prices');
+// (Node's require, declared here for the webview's type check, which has no Node types: the webview never prices.)
+declare const require: (id: string) => unknown;
+let catalogueModule: Catalogue | undefined;
+
+/**
+ * The bundled catalogue's calcPrice, its module loaded the first time a model is looked up in it: loading it costs a
+ * thread ~40–50 ms (its data is built as it loads), which a thread that does not price calls (the extension's load
+ * worker) or gets its prices from another thread (a range worker: PriceBook's `ask`) never spends.
+ */
+function calcPrice(...args: Parameters<Catalogue['calcPrice']>): ReturnType<Catalogue['calcPrice']> {
+  return loadPriceCatalogue().calcPrice(...args);
+}
+
+/** Whether this thread loaded the bundled catalogue (tests: a range worker given its prices never does). */
+export function priceCatalogueLoaded(): boolean {
+  return catalogueModule !== undefined;
+}
+
+/** Loads the bundled catalogue now, if it is not yet (a thread that will price calls soon, with a core to spare now). */
+export function loadPriceCatalogue(): Catalogue {
+  // A require here, not an import: the module is loaded when first needed.
+  return (catalogueModule ??= require('@pydantic/genai-prices') as Catalogue);
+}
+
+/** Prices as `resolvedPrices` gives them: a (provider, model) key (priceKey) and its prices (null: unpriced). Plain data (structured-cloneable). */
+export type ResolvedPrices = [key: string, price: ResolvedPrice | null][];
+
+/** The key PriceBook keeps a model's prices under. */
+export function priceKey(model: string, provider: string | undefined): string {
+  return `${provider ?? ''}\u0000${model}`;
+}
+
 /**
  * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
  * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
@@ -269,7 +302,15 @@ export class PriceBook {
   /** Prefixed override keys by the model part of the key (after the first `/`). */
   private readonly prefixedOverrides = new Map<string, PrefixedOverride[]>();
 
-  constructor(private readonly overrides: Map<string, PriceOverride> = new Map()) {
+  /**
+   * `ask`: the answer of another book built from the same overrides, for a model not yet resolved here (undefined: none,
+   * this book looks it up itself): a book whose questions are all answered never loads the catalogue (a range worker:
+   * node/priceAsk.ts).
+   */
+  constructor(
+    private readonly overrides: Map<string, PriceOverride> = new Map(),
+    private readonly ask?: (model: string, provider: string | undefined) => ResolvedPrice | null | undefined,
+  ) {
     for (const [k, table] of overrides) {
       const key = k.trim().toLowerCase();
       const slash = key.indexOf('/');
@@ -290,11 +331,13 @@ export class PriceBook {
     if (!model) return undefined;
     // Consecutive calls are mostly of one model: the last answer, without building a key.
     if (model === this.lastModel && provider === this.lastProvider) return this.lastResolved;
-    const key = `${provider ?? ''}\u0000${model}`;
+    const key = priceKey(model, provider);
     let r = this.cache.get(key);
     if (r === undefined) {
-      r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
+      r = this.ask?.(model, provider);
+      if (r === undefined) r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
       this.cache.set(key, r);
+      this.onResolved?.();
     }
     this.lastModel = model;
     this.lastProvider = provider;
@@ -305,6 +348,22 @@ export class PriceBook {
   private lastModel: string | undefined;
   private lastProvider: string | undefined;
   private lastResolved: ResolvedPrice | undefined;
+
+  /** Called when a model was resolved the first time (a parallel read sends it to its workers at once: PriceAnswers). */
+  onResolved: (() => void) | undefined;
+
+  /** How many models were resolved (resolvedPrices' length). */
+  get resolvedCount(): number {
+    return this.cache.size;
+  }
+
+  /** The models resolved so far with their answers, in the order they were (from the `from`th), for another book built from the same overrides. */
+  resolvedPrices(from = 0): ResolvedPrices {
+    const out: ResolvedPrices = [];
+    let i = 0;
+    for (const e of this.cache) if (i++ >= from) out.push(e);
+    return out;
+  }
 
   /** Cost of a call, or undefined when its model has no price. */
   price(model: string | undefined, provider: string | undefined, tokens: TokenCounts, tsMs: number): CallCost | undefined {

@@ -10,6 +10,7 @@ import { wasmScanningOn } from '../core/fastScan';
 import { scannerModule, type ScannerModule } from '../core/fastScanWasm';
 import { RangeClaims } from './rangeClaims';
 import { defaultParallelBytes, defaultRanges, endRangeWorkers, RANGE_WORKER_SCRIPT, takeRangeWorker } from './rangeWorkers';
+import { PriceAnswers, type PriceAskPort } from './priceAsk';
 import { scanRanges } from './rangeScan';
 import { fileFingerprint, fileNotText, readTraceFile } from './traceReader';
 import type { Problem } from '../core/types';
@@ -26,6 +27,8 @@ export interface RangeRequest {
   start: number;
   final: boolean;
   overrides: [string, PriceOverride][];
+  /** Where the worker gets prices from the calling thread's book (PriceAnswers; the port is transferred). */
+  priceAsk?: PriceAskPort;
   claims: SharedArrayBuffer;
   party: number;
   minStealBytes: number;
@@ -72,8 +75,11 @@ export type RangeResponse =
       slowLines: number;
       wasmLines: number;
     }
-  /** `sharedModule`: the worker scanned with the module it was given (RangeRequest.wasmModule), none of its own. */
-  | { type: 'finished'; sharedModule: boolean }
+  /**
+   * `sharedModule`: the worker scanned with the module it was given (RangeRequest.wasmModule), none of its own;
+   * `catalogueLoaded`: it loaded the price catalogue (it got no answer for a model in time, or was given no `priceAsk`).
+   */
+  | { type: 'finished'; sharedModule: boolean; catalogueLoaded: boolean }
   | { type: 'error'; message: string };
 
 export type RangeDone = Extract<RangeResponse, { type: 'done' }>;
@@ -193,7 +199,7 @@ function runRange(script: string, req: RangeRequest): Promise<RangeDone[]> {
     });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`range worker exited with code ${code}`))));
-    w.postMessage(req);
+    w.postMessage(req, req.priceAsk ? [req.priceAsk.port] : []);
   });
 }
 
@@ -282,12 +288,16 @@ async function readRangesOn(path: string, file: string, opts: ParallelLoadOption
   // thread calls them first), shared with the workers. Undefined when this thread has WebAssembly off: workers then
   // compile their own, or not, as their environment says.
   const wasmModule = wasmScanningOn() ? (scannerModule() ?? undefined) : undefined;
-  const request = (k: number): RangeRequest => ({ wasmModule, path, file, start: starts[k], final: opts.final, overrides, claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
+  const prices = opts.prices ?? new PriceBook(new Map(overrides));
+  // The workers get their prices from this thread's book: it sends what it resolved as it reads, and answers what they
+  // ask (between its chunks, or on its event loop). A worker that gets all its answers never loads the price catalogue.
+  const answers = new PriceAnswers(prices);
+  const caller = opts.callerReads ? 0 : -1;
+  const request = (k: number): RangeRequest => ({ wasmModule, path, file, start: starts[k], final: opts.final, overrides, priceAsk: k === caller ? undefined : answers.open(), claims: memory, party: k, minStealBytes: opts.minStealBytes ?? MIN_STEAL_BYTES, chunkBytes: opts.chunkBytes, reserveUntil: k === 0 ? fp.size : undefined, level: opts.preview?.request });
   const progress = () => opts.onProgress?.(claims.read(), fp.size);
   const ticker = opts.onProgress ? setInterval(progress, PROGRESS_MS) : undefined;
   let parts: RangeDone[];
   try {
-    const caller = opts.callerReads ? 0 : -1;
     const workers = Promise.all(starts.map((_, k) => (k === caller ? Promise.resolve([]) : runRange(script, request(k)))));
     // Workers started ahead and not taken (fewer ranges, another script) are not held for the whole read.
     endRangeWorkers();
@@ -296,8 +306,10 @@ async function readRangesOn(path: string, file: string, opts: ParallelLoadOption
     const own: RangeDone[] = [];
     try {
       if (caller === 0) {
+        answers.pollOnResolve();
         let chunks = 0;
-        scanRanges(request(0), opts.prices ?? new PriceBook(new Map(overrides)), (part) => own.push(part), () => {
+        scanRanges(request(0), prices, (part) => own.push(part), () => {
+          answers.poll();
           if (++chunks % 8 === 0) progress();
         });
       }
@@ -309,6 +321,7 @@ async function readRangesOn(path: string, file: string, opts: ParallelLoadOption
     }
   } finally {
     clearInterval(ticker);
+    answers.close();
   }
   progress();
   let fastLines = 0, slowLines = 0, wasmLines = 0;

@@ -10,7 +10,7 @@ import './parseProcessStart';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringPool } from '../core/callTable';
-import { PriceBook } from '../core/pricing';
+import { loadPriceCatalogue, PriceBook } from '../core/pricing';
 import { joinContext } from '../core/traceFile';
 import { loadParallelPacked } from '../node/parallelLoad';
 import { rangeWorkersWaiting } from '../node/rangeWorkers';
@@ -34,6 +34,9 @@ function orphaned(): never {
 // are written in one synchronous step, so they are either not there yet or complete when this runs.
 applyScannerEnv();
 process.on('disconnect', orphaned);
+// While the range workers start (they get their prices from this thread's book: node/priceAsk.ts) and before the
+// request comes: the book needs the catalogue for the first calls it prices.
+loadPriceCatalogue();
 
 process.on('message', async (req: ParseRequest) => {
   current = req;

@@ -10,6 +10,7 @@ import { PriceBook } from '../../../src/core/pricing';
 import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
 import { loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
+import { PriceAnswers } from '../../../src/node/priceAsk';
 import { RangeClaims } from '../../../src/node/rangeClaims';
 import { defaultParallelBytes, endRangeWorkers, prestartRangeWorkers, rangeWorkersWaiting } from '../../../src/node/rangeWorkers';
 import { scannerModule } from '../../../src/core/fastScanWasm';
@@ -418,7 +419,7 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
         worker.once('error', reject);
         worker.postMessage(req);
       });
-      assert.deepEqual(got, { rows: sequential(trace).table.length, finished: { type: 'finished', sharedModule: true } });
+      assert.deepEqual(got, { rows: sequential(trace).table.length, finished: { type: 'finished', sharedModule: true, catalogueLoaded: true } });
     } finally {
       await worker.terminate();
     }
@@ -436,6 +437,46 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       Worker.prototype.postMessage = post;
     }
     assert.ok(sent.length >= 2 && sent.every((m) => m === mod), `module sent to ${sent.length} worker(s)`);
+  });
+
+  it("prices a range worker's rows with this thread's book, the worker never loading the price catalogue (PriceAnswers)", async () => {
+    // The range worker reads the whole file (models of several providers, unpriced ones, rows with a recorded cost),
+    // getting its prices from a book here, answered on this thread's event loop.
+    const run = async (priceAsk: boolean) => {
+      const size = statSync(trace).size;
+      const claims = RangeClaims.memory(1);
+      new RangeClaims(claims).init(0, 0, size);
+      const book = new PriceBook();
+      const answers = new PriceAnswers(book);
+      const worker = new Worker(join(ROOT, 'out', 'src', 'node', 'parseRangeWorker.js'));
+      try {
+        const req: RangeRequest = { path: trace, file: 't.jsonl', start: 0, final: true, overrides: [], claims, party: 0, minStealBytes: 1e15, ...(priceAsk ? { priceAsk: answers.open() } : {}) };
+        return await new Promise<{ computed: number[]; finished: Extract<RangeResponse, { type: 'finished' }>; answered: number }>((resolve, reject) => {
+          const computed: number[] = [];
+          worker.on('message', (m: RangeResponse) => {
+            if (m.type === 'done') computed.push(...(m.columns.numeric.computedUsd as Float64Array).subarray(0, m.columns.length));
+            else if (m.type === 'finished') resolve({ computed, finished: m, answered: answers.answered });
+            else reject(new Error(m.message));
+          });
+          worker.once('error', reject);
+          worker.postMessage(req, req.priceAsk ? [req.priceAsk.port] : []);
+        });
+      } finally {
+        answers.close();
+        await worker.terminate();
+      }
+    };
+    const seq = sequential(trace);
+    const expected = Array.from(seq.table.computedUsd.subarray(0, seq.table.length));
+    const asked = await run(true);
+    assert.equal(asked.finished.catalogueLoaded, false, 'the worker got every price from this thread');
+    assert.ok(asked.answered >= 3, `answered ${asked.answered}`);
+    assert.deepEqual(asked.computed, expected);
+    assert.ok(expected.some(Number.isNaN) && expected.some((c) => c > 0), 'unpriced and priced rows');
+    // Without a port it prices them itself, the same.
+    const own = await run(false);
+    assert.equal(own.finished.catalogueLoaded, true);
+    assert.deepEqual(own.computed, expected);
   });
 });
 
