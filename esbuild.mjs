@@ -1,7 +1,8 @@
 // Builds the bundles: the extension host entry, its worker-thread entries, the webview script and the CLI.
 // `node esbuild.mjs [--watch] [--production]`
 import * as esbuild from 'esbuild';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildWasm } from './scripts/buildWasm.mjs';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
@@ -16,16 +17,29 @@ const shared = {
   legalComments: 'linked',
 };
 
+// The price catalogue (@pydantic/genai-prices, ~480 KB of JavaScript) is a bundle of its own, dist/genaiPrices.js, which
+// the others require when they first price a call (core/pricing.ts): a thread that never prices (a range worker, the
+// load worker) does not compile it at its start (~7 ms each).
+const CATALOGUE = '@pydantic/genai-prices';
+const catalogueApart = {
+  name: 'catalogue-apart',
+  setup(b) {
+    b.onResolve({ filter: /^@pydantic\/genai-prices$/ }, () => ({ path: './genaiPrices.js', external: true }));
+  },
+};
+const node = { ...shared, platform: 'node', format: 'cjs', target: 'node20', plugins: [catalogueApart] };
+
 const builds = [
-  { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
-  { ...shared, entryPoints: ['src/services/loadWorker.ts'], outfile: 'dist/loadWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
-  { ...shared, entryPoints: ['src/services/parseProcess.ts'], outfile: 'dist/parseProcess.js', platform: 'node', format: 'cjs', target: 'node20' },
-  { ...shared, entryPoints: ['src/node/parseRangeWorker.ts'], outfile: 'dist/parseRangeWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
-  { ...shared, entryPoints: ['src/node/signalsWorker.ts'], outfile: 'dist/signalsWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
+  { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/services/loadWorker.ts'], outfile: 'dist/loadWorker.js' },
+  { ...node, entryPoints: ['src/services/parseProcess.ts'], outfile: 'dist/parseProcess.js' },
+  { ...node, entryPoints: ['src/node/parseRangeWorker.ts'], outfile: 'dist/parseRangeWorker.js' },
+  { ...node, entryPoints: ['src/node/signalsWorker.ts'], outfile: 'dist/signalsWorker.js' },
   { ...shared, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
   // No `vscode` external here: a vscode import reaching the CLI fails the build (STYLE §2).
-  { ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },
 ].filter((b) => existsSync(b.entryPoints[0]));
+builds.push({ ...shared, stdin: { contents: `module.exports = require(${JSON.stringify(CATALOGUE)});`, resolveDir: '.', sourcefile: 'genaiPrices.js' }, outfile: 'dist/genaiPrices.js', platform: 'node', format: 'cjs', target: 'node20' });
 
 // The fast scanner's WebAssembly module, as a generated module of the core (skipped when up to date).
 await buildWasm();
@@ -33,5 +47,31 @@ await buildWasm();
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  const results = await Promise.all(builds.map((b) => esbuild.build({ ...b, metafile: true })));
+  writeNotices(results.map((r) => r.metafile));
+}
+
+/**
+ * dist/THIRD_PARTY_NOTICES.txt: the name, version and licence text of every npm package the bundles hold (shipped in
+ * the .vsix with them).
+ */
+function writeNotices(metafiles) {
+  const packages = new Map();
+  for (const m of metafiles) {
+    for (const input of Object.keys(m.inputs)) {
+      const at = input.lastIndexOf('node_modules/');
+      if (at < 0) continue;
+      const parts = input.slice(at + 'node_modules/'.length).split('/');
+      const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+      packages.set(name, join(input.slice(0, at), 'node_modules', name));
+    }
+  }
+  const out = ['Third-party software bundled in LLM Cost Lens (dist/*.js), with its licences.', ''];
+  for (const [name, dir] of [...packages].sort(([a], [b]) => a.localeCompare(b))) {
+    const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
+    if (!file) throw new Error(`${name}: no licence file to put in the notices`);
+    out.push('='.repeat(78), `${name} ${meta.version} (${meta.license ?? 'see below'})`, '='.repeat(78), readFileSync(join(dir, file), 'utf8').trim(), '');
+  }
+  writeFileSync('dist/THIRD_PARTY_NOTICES.txt', out.join('\n'));
 }

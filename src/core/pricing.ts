@@ -436,6 +436,9 @@ export class PriceBook {
       if (hint) attempts.push([bare, hint]);
       attempts.push([bare, undefined]);
     }
+    // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
+    // own (a broken install), never every model unpriced.
+    loadPriceCatalogue();
     for (const [m, pid] of attempts) {
       let res: ReturnType<typeof calcPrice> = null;
       try {

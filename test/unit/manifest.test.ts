@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './helpers';
 
@@ -86,5 +87,28 @@ describe('package.json contributions', () => {
       for (const m of src('services', file).matchAll(/\.get<boolean>\('(\w+)'/g)) assert.equal(settings[`llmCostLens.${m[1]}`]?.default, true, m[1]);
     }
     assert.equal(settings['llmCostLens.notifyBudgets'].type, 'boolean');
+  });
+});
+
+describe('the .vsix', () => {
+  it('packages every bundle the extension loads, the files they require beside them (the price catalogue) and the third-party notices', function () {
+    this.timeout(120000);
+    const dist = join(ROOT, 'dist');
+    assert.ok(existsSync(join(dist, 'extension.js')), 'built first (npm run build; npm test does)');
+    // What `vsce package` would put in (.vscodeignore), as vsce itself lists it.
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const packaged = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    // Every bundle but the CLI's (run from a checkout), and every file a packaged bundle requires beside it.
+    const bundles = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'cli.js');
+    assert.ok(bundles.includes('genaiPrices.js'), 'the price catalogue is a bundle of its own');
+    for (const f of bundles) assert.ok(packaged.has(`dist/${f}`), `dist/${f} is not packaged`);
+    for (const f of bundles) {
+      for (const m of readFileSync(join(dist, f), 'utf8').matchAll(/require\("\.\/([\w.-]+)"\)/g)) assert.ok(packaged.has(`dist/${m[1]}`), `dist/${f} requires ./${m[1]}, which is not packaged`);
+    }
+    assert.ok(packaged.has('dist/THIRD_PARTY_NOTICES.txt'));
+    const notices = readFileSync(join(dist, 'THIRD_PARTY_NOTICES.txt'), 'utf8');
+    for (const name of ['@pydantic/genai-prices', 'chart.js', 'simple-statistics']) assert.match(notices, new RegExp(`^${name.replace(/[./]/g, '\\$&')} \\d`, 'm'), name);
+    assert.match(notices, /Copyright \(c\) Pydantic Services Inc\./);
   });
 });
