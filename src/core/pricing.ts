@@ -337,7 +337,7 @@ export class PriceBook {
       r = this.ask?.(model, provider);
       if (r === undefined) r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
       this.cache.set(key, r);
-      this.onResolved?.();
+      if (this.listeners) for (const f of this.listeners) f();
     }
     this.lastModel = model;
     this.lastProvider = provider;
@@ -349,8 +349,24 @@ export class PriceBook {
   private lastProvider: string | undefined;
   private lastResolved: ResolvedPrice | undefined;
 
-  /** Called when a model was resolved the first time (a parallel read sends it to its workers at once: PriceAnswers). */
-  onResolved: (() => void) | undefined;
+  private listeners: Set<() => void> | undefined;
+
+  /**
+   * Calls `f` whenever a model is resolved the first time (a parallel read sends it to its workers at once:
+   * PriceAnswers), until the function returned is called.
+   */
+  onResolved(f: () => void): () => void {
+    const fn = () => f();
+    (this.listeners ??= new Set()).add(fn);
+    return () => {
+      this.listeners?.delete(fn);
+    };
+  }
+
+  /** How many onResolved listeners are on (tests). */
+  get resolvedListeners(): number {
+    return this.listeners?.size ?? 0;
+  }
 
   /** How many models were resolved (resolvedPrices' length). */
   get resolvedCount(): number {

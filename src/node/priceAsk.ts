@@ -74,20 +74,15 @@ export class PriceAnswers {
 
   /** Polls whenever `prices` resolves a model, until `close`. */
   pollOnResolve(): void {
-    const before = this.prices.onResolved;
-    this.prices.onResolved = () => {
-      before?.();
-      this.poll();
-    };
-    this.restore = () => (this.prices.onResolved = before);
+    this.stopPolling ??= this.prices.onResolved(() => this.poll());
   }
 
-  private restore: (() => void) | undefined;
+  private stopPolling: (() => void) | undefined;
 
   /** Closes the ports (the read is over). */
   close(): void {
-    this.restore?.();
-    this.restore = undefined;
+    this.stopPolling?.();
+    this.stopPolling = undefined;
     for (const e of this.ports.splice(0)) e.port.close();
   }
 

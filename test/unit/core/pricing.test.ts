@@ -86,6 +86,39 @@ describe('PriceBook', () => {
       close(ours.costUsd, ref.total_price, `${model} ${JSON.stringify(t)} at ${new Date(ts).toISOString()}`);
     }
   });
+
+  it('tells its listeners of each model resolved the first time, and lists what it resolved, in order (resolvedPrices)', () => {
+    const b = new PriceBook();
+    const seen: string[] = [];
+    const stopA = b.onResolved(() => seen.push(`a${b.resolvedCount}`));
+    const stopB = b.onResolved(() => seen.push(`b${b.resolvedCount}`));
+    b.resolve('gpt-4o', 'openai');
+    b.resolve('gpt-4o', 'openai');
+    b.resolve('acme-internal-llm-v1', undefined);
+    assert.deepEqual(seen, ['a1', 'b1', 'a2', 'b2'], 'once per model, unpriced ones too');
+    stopA();
+    b.resolve('claude-sonnet-4-5', 'anthropic');
+    assert.deepEqual(seen.slice(4), ['b3']);
+    stopB();
+    stopB();
+    b.resolve('o3', 'openai');
+    assert.equal(seen.length, 5);
+    assert.equal(b.resolvedListeners, 0);
+    const all = b.resolvedPrices();
+    assert.deepEqual(all.map(([k]) => k), ['openai\u0000gpt-4o', '\u0000acme-internal-llm-v1', 'anthropic\u0000claude-sonnet-4-5', 'openai\u0000o3']);
+    assert.equal(all[1][1], null);
+    assert.deepEqual(all[0][1], b.resolve('gpt-4o', 'openai'));
+    assert.deepEqual(b.resolvedPrices(2), all.slice(2));
+    // A book that asks another takes its answer (undefined: it looks the model up itself).
+    const asked: string[] = [];
+    const fake = { ...all[0][1]!, modelId: 'from-the-other-book' };
+    const c = new PriceBook(new Map(), (m, p) => (asked.push(`${p}/${m}`), m === 'gpt-4o' ? fake : m === 'nope' ? null : undefined));
+    assert.equal(c.resolve('gpt-4o', 'openai')?.modelId, 'from-the-other-book');
+    assert.equal(c.resolve('nope', 'openai'), undefined);
+    assert.equal(c.resolve('o3', 'openai')?.modelId, 'o3');
+    c.resolve('gpt-4o', 'openai');
+    assert.deepEqual(asked, ['openai/gpt-4o', 'openai/nope', 'openai/o3'], 'asked once per model');
+  });
 });
 
 describe('price overrides', () => {

@@ -97,7 +97,7 @@ describe('priceAsk: a range worker gets its prices from the book of the thread t
     } finally {
       answers.close();
     }
-    assert.equal(book.onResolved, undefined, 'close puts back the hook it replaced');
+    assert.equal(book.resolvedListeners, 0, 'close stops listening to the book');
     return result.then((r) => {
       assert.deepEqual(r.got, local());
       assert.equal(r.loaded, false);
