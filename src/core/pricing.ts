@@ -298,6 +298,8 @@ export function priceKey(model: string, provider: string | undefined): string {
  */
 export class PriceBook {
   private readonly cache = new Map<string, ResolvedPrice | null>();
+  /** The cache's entries in the order they were added (resolvedPrices from an index, without walking the Map). */
+  private readonly added: ResolvedPrices = [];
   private readonly bareOverrides = new Map<string, PriceOverride>();
   /** Prefixed override keys by the model part of the key (after the first `/`). */
   private readonly prefixedOverrides = new Map<string, PrefixedOverride[]>();
@@ -337,6 +339,7 @@ export class PriceBook {
       r = this.ask?.(model, provider);
       if (r === undefined) r = this.lookup(model.trim(), provider?.trim().toLowerCase()) ?? null;
       this.cache.set(key, r);
+      this.added.push([key, r]);
       if (this.listeners) for (const f of this.listeners) f();
     }
     this.lastModel = model;
@@ -370,15 +373,12 @@ export class PriceBook {
 
   /** How many models were resolved (resolvedPrices' length). */
   get resolvedCount(): number {
-    return this.cache.size;
+    return this.added.length;
   }
 
   /** The models resolved so far with their answers, in the order they were (from the `from`th), for another book built from the same overrides. */
   resolvedPrices(from = 0): ResolvedPrices {
-    const out: ResolvedPrices = [];
-    let i = 0;
-    for (const e of this.cache) if (i++ >= from) out.push(e);
-    return out;
+    return this.added.slice(from);
   }
 
   /** Cost of a call, or undefined when its model has no price. */

@@ -2,13 +2,24 @@
 // started them rather than load the price catalogue themselves (~40–50 ms of a worker's time, on a core the read
 // needs). That thread sends what its book resolved as it reads its own range (the workers mostly meet the same models)
 // and answers what a worker asks; a worker waits for an answer (its read is synchronous), so the answering thread
-// answers between its chunks (`poll`) and, when it is not reading, on its event loop. An answer that does not come in
-// ASK_MS is not waited for: the worker then looks the model up itself, as a book without `ask` does.
+// answers between its chunks (`poll`) and, when it is not reading, on its event loop. Asking pays for a few models (a
+// file of a few dozen), not for many: a worker waits ASK_MS at most in all and asks MAX_ASKS questions at most, then
+// looks models up itself (loading the catalogue), as a book without `ask` does; the answering thread sends MAX_SENT
+// prices at most unasked.
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { type PriceBook, priceKey, type ResolvedPrice, type ResolvedPrices } from '../core/pricing';
+import { type PriceBook, priceCatalogueLoaded, priceKey, type ResolvedPrice, type ResolvedPrices } from '../core/pricing';
 
-/** How long a worker waits for an answer before it looks the model up itself. */
-export const ASK_MS = 100;
+/**
+ * How long a worker waits for answers in all before it looks models up itself: about what loading the catalogue costs
+ * it (a question is answered between the answering thread's chunks, a few ms apart; more on lines it parses slowly).
+ */
+export const ASK_MS = 50;
+
+/** Questions a worker asks at most (one costs it ~0.1–0.4 ms; a lookup with the catalogue loaded ~0.05–0.1 ms). */
+export const MAX_ASKS = 64;
+
+/** Prices the answering thread sends unasked at most (a file of thousands of models is not sent one by one). */
+export const MAX_SENT = 256;
 
 /** What a worker is given to ask with (in its RangeRequest; the port goes in the message's transfer list). */
 export interface PriceAskPort {
@@ -37,9 +48,10 @@ export class PriceAnswers {
     const flag = new SharedArrayBuffer(4);
     const entry = { port: port1, flag: new Int32Array(flag) };
     port1.on('message', (m: Ask) => this.answer(entry, m));
+    // What the other ports were sent, then (with them) what the book resolved since.
+    if (this.sent > 0) this.post(entry, { id: 0, prices: this.prices.resolvedPrices().slice(0, this.sent) });
     this.ports.push(entry);
-    const known = this.prices.resolvedPrices();
-    if (known.length) this.post(entry, { id: 0, prices: known });
+    this.send();
     return { port: port2, flag };
   }
 
@@ -61,20 +73,30 @@ export class PriceAnswers {
 
   private polling = false;
 
-  private pollNow(): void {
-    if (this.prices.resolvedCount > this.sent) {
-      const fresh = this.prices.resolvedPrices(this.sent);
+  /** Sends the ports what the book resolved since the last time (up to MAX_SENT in all). */
+  private send(): void {
+    if (this.sent < MAX_SENT && this.prices.resolvedCount > this.sent) {
+      const fresh = this.prices.resolvedPrices(this.sent).slice(0, MAX_SENT - this.sent);
       this.sent += fresh.length;
       for (const e of this.ports) this.post(e, { id: 0, prices: fresh });
     }
+  }
+
+  private pollNow(): void {
+    this.send();
     for (const e of this.ports) {
       for (let m = receiveMessageOnPort(e.port); m; m = receiveMessageOnPort(e.port)) this.answer(e, m.message as Ask);
     }
   }
 
-  /** Polls whenever `prices` resolves a model, until `close`. */
+  /**
+   * Polls whenever `prices` resolves a model, until `close` (until MAX_SENT were sent: past that, a file of thousands
+   * of models, questions wait for the next chunk).
+   */
   pollOnResolve(): void {
-    this.stopPolling ??= this.prices.onResolved(() => this.poll());
+    this.stopPolling ??= this.prices.onResolved(() => {
+      if (this.sent < MAX_SENT) this.poll();
+    });
   }
 
   private stopPolling: (() => void) | undefined;
@@ -100,13 +122,19 @@ export class PriceAnswers {
 }
 
 /**
- * The asking side (PriceBook's `ask`): the prices sent so far, else the answer to a question posted now, waited for up
- * to `waitMs`; undefined when none came (the book then looks the model up itself).
+ * The asking side (PriceBook's `ask`): the prices sent so far, else the answer to a question posted now; undefined when
+ * none came in the time left of `waitMs` (for all questions), once `maxAsks` questions were asked, and once this thread
+ * has the catalogue loaded (`catalogueLoaded`; the book then looks the model up itself).
  */
-export function askPrices({ port, flag }: PriceAskPort, waitMs = ASK_MS): (model: string, provider: string | undefined) => ResolvedPrice | null | undefined {
+export function askPrices(
+  { port, flag }: PriceAskPort,
+  { waitMs = ASK_MS, maxAsks = MAX_ASKS, catalogueLoaded = priceCatalogueLoaded }: { waitMs?: number; maxAsks?: number; catalogueLoaded?: () => boolean } = {},
+): (model: string, provider: string | undefined) => ResolvedPrice | null | undefined {
   const f = new Int32Array(flag);
   const known = new Map<string, ResolvedPrice | null>();
   let seq = 0;
+  /** Time left to wait for answers, in all. */
+  let left = waitMs;
   /** Takes the messages waiting; true when the answer to question `id` was among them. */
   const drain = (id: number): boolean => {
     let answered = false;
@@ -121,16 +149,21 @@ export function askPrices({ port, flag }: PriceAskPort, waitMs = ASK_MS): (model
     const key = priceKey(model, provider);
     drain(0);
     if (known.has(key)) return known.get(key);
+    if (left <= 0 || seq >= maxAsks || catalogueLoaded()) return undefined;
     const id = ++seq;
     Atomics.store(f, 0, 0);
     port.postMessage({ id, model, provider } satisfies Ask);
-    const until = performance.now() + waitMs;
-    for (;;) {
-      if (drain(id)) return known.get(key);
-      const left = until - performance.now();
-      if (left <= 0) return undefined;
-      Atomics.wait(f, 0, 0, left);
-      Atomics.store(f, 0, 0);
+    const since = performance.now();
+    try {
+      for (;;) {
+        if (drain(id)) return known.get(key);
+        const wait = left - (performance.now() - since);
+        if (wait <= 0) return undefined;
+        Atomics.wait(f, 0, 0, wait);
+        Atomics.store(f, 0, 0);
+      }
+    } finally {
+      left -= performance.now() - since;
     }
   };
 }
