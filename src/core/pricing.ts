@@ -271,8 +271,14 @@ export function priceCatalogueLoaded(): boolean {
 
 /** Loads the bundled catalogue now, if it is not yet (a thread that will price calls soon, with a core to spare now). */
 export function loadPriceCatalogue(): Catalogue {
-  // A require here, not an import: the module is loaded when first needed.
-  return (catalogueModule ??= require('@pydantic/genai-prices') as Catalogue);
+  if (catalogueModule) return catalogueModule;
+  try {
+    // A require here, not an import: the module is loaded when first needed.
+    return (catalogueModule = require('@pydantic/genai-prices') as Catalogue);
+  } catch (e) {
+    // (No `code`: readers report an error's code before its message.)
+    throw new Error(`the price catalogue could not be loaded (${(e as Error).message.split('\n')[0]}); reinstall LLM Cost Lens`);
+  }
 }
 
 /** Prices as `resolvedPrices` gives them: a (provider, model) key (priceKey) and its prices (null: unpriced). Plain data (structured-cloneable). */
