@@ -131,6 +131,9 @@ const IN: usize = memory.data(WINDOW + 64);
 let wbase: usize = IN;
 const LEND: usize = memory.data(LINES * 4);
 const LKIND: usize = memory.data(LINES);
+/** The scan's lines JavaScript looks at (ignored, or to fall back), in order: the line's record and the rows before it. */
+const LSPECIAL: usize = memory.data(LINES * 8);
+let specialCount: i32 = 0;
 const DCOL: usize = memory.data(ND * ROWS * 8);
 const UCOL: usize = memory.data(NU * ROWS * 4);
 const ICOL: usize = memory.data(NI * ROWS * 4);
@@ -287,6 +290,8 @@ export function layout(what: i32): i32 {
     case 42: return ENT_F;
     case 43: return (PT_MAX << 8) | PV_MAX;
     case 44: return keyMisses;
+    case 45: return <i32>LSPECIAL;
+    case 46: return specialCount;
     default: return -1;
   }
 }
@@ -1487,6 +1492,7 @@ export function scan(start: i32, len: i32, keepPrevious: i32, line: i32, reader:
   let lines: i32 = 0;
   let rows: i32 = 0;
   tapeCount = 0;
+  specialCount = 0;
   while (lines < LINES && rows < ROWS && tapeCount + MAX_TAGS <= TAPE) {
     const p = skipWs(pos);
     let kind = L_FALLBACK;
@@ -1512,6 +1518,12 @@ export function scan(start: i32, len: i32, keepPrevious: i32, line: i32, reader:
       if (nl >= end) break;
       if (u8at(p) == 123 && ignorableLine(p, nl)) kind = L_IGNORED;
     } else if (kind == L_ROW) rows++;
+    if (kind == L_FALLBACK || kind == L_IGNORED) {
+      const a = LSPECIAL + (<usize>specialCount << 3);
+      store<i32>(a, lines);
+      store<i32>(a, rows, 4);
+      specialCount++;
+    }
     store<i32>(LEND + (<usize>lines << 2), <i32>(nl - wbase));
     store<u8>(LKIND + <usize>lines, kind);
     lines++;

@@ -10,7 +10,7 @@ import { parseIsoUtc, toEpochMs, toNumber } from './values';
 export { parseIsoUtc };
 import {
   I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
-  KF_TAGS, L_FALLBACK, L_IGNORED, L_ROW, TRACE_NEW_ASCII, TRACE_REMEMBERED, TRACE_SAME, WasmEngine,
+  KF_TAGS, L_IGNORED, TRACE_NEW_ASCII, TRACE_REMEMBERED, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
 /**
@@ -515,28 +515,33 @@ export class FastScanner {
             line++;
             continue;
           }
-          // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once.
+          // Rows come in runs between the lines the JavaScript reader takes: each run is appended at once. Only those
+          // lines (and the ignored ones) are visited here, not every line record.
           const rows = w.rowCount();
+          const specials = w.specialCount();
           let run = 0;
-          let r = 0;
-          for (let k = 0; k < records; k++) {
-            const nl = base + w.lineEnd(k);
-            const kind = w.lineKind(k);
-            if (kind === L_ROW) r++;
-            else if (kind === L_IGNORED) {
+          for (let j = 0; j < specials; j++) {
+            const k = w.specialLine(j);
+            if (w.lineKind(k) === L_IGNORED) {
               opts.ctx.ignored++;
               res.fastLines++;
               res.wasmLines++;
-            } else if (kind === L_FALLBACK) {
-              if (r > run) this.emitRows(w, run, r, rows, base, res);
-              run = r;
-              // (The WebAssembly loop found it is not a line the normalizer would only ignore: not judged again.)
-              if (!this.lineAt(pos, nl, line, start.offset, opts, res, true)) break windows;
+              continue;
             }
-            pos = nl + 1;
-            line++;
+            const r = w.specialRows(j);
+            if (r > run) this.emitRows(w, run, r, rows, base, res);
+            run = r;
+            const from = k === 0 ? base : base + w.lineEnd(k - 1) + 1;
+            // (The WebAssembly loop found it is not a line the normalizer would only ignore: not judged again.)
+            if (!this.lineAt(from, base + w.lineEnd(k), line + k, start.offset, opts, res, true)) {
+              pos = from;
+              line += k;
+              break windows;
+            }
           }
-          if (r > run) this.emitRows(w, run, r, rows, base, res);
+          if (rows > run) this.emitRows(w, run, rows, rows, base, res);
+          pos = base + w.lineEnd(records - 1) + 1;
+          line += records;
         } finally {
           // Whatever happened in this window (even an exception), a full string table is reset before the next scan.
           w.endWindow();

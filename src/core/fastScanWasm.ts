@@ -175,6 +175,7 @@ export class WasmEngine<K> {
   private readonly inAt: number;
   private readonly lendAt: number;
   private readonly lkindAt: number;
+  private readonly specialAt: number;
   private readonly dcolAt: number;
   private readonly ucolAt: number;
   private readonly icolAt: number;
@@ -227,6 +228,7 @@ export class WasmEngine<K> {
     const cfgAt = L(6);
     [this.kpropsAt, this.soffAt, this.slenAt, this.arenaAt] = [L(7), L(8), L(9), L(10)];
     this.ucolAt = L(27);
+    this.specialAt = L(45);
     [this.poolOfAt, this.ownerAt, this.statusAt, this.csStateAt, this.csLineAt, this.csFileAt, this.csOwnerAt] = [L(29), L(30), L(31), L(32), L(33), L(34), L(35)];
     this.window = L(11);
     this.rows = L(12);
@@ -360,6 +362,21 @@ export class WasmEngine<K> {
 
   lineKind(k: number): number {
     return this.u8[this.lkindAt + k];
+  }
+
+  /** How many of the last scan's line records are ignored or to fall back (the lines JavaScript looks at). */
+  specialCount(): number {
+    return this.x.layout(46);
+  }
+
+  /** The record of the j-th line JavaScript looks at (in order): its index among the line records. */
+  specialLine(j: number): number {
+    return this.i32[(this.specialAt >> 2) + 2 * j];
+  }
+
+  /** The rows (line records that are rows) before the j-th line JavaScript looks at. */
+  specialRows(j: number): number {
+    return this.i32[(this.specialAt >> 2) + 2 * j + 1];
   }
 
   /** The module's memory as 32-bit integers (valid until the next scan): integer column c of row r is at intAt(c) + r. */
