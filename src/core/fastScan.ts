@@ -9,7 +9,7 @@ import { parseIsoUtc, toEpochMs, toNumber } from './values';
 
 export { parseIsoUtc };
 import {
-  I_TAG0, I_TRACE, I_TRACE_E, I_TRACE_S, KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
+  KF_DANGER_META, KF_DANGER_TAGS, KF_DANGER_TOP, KF_META,
   KF_TAGS, L_IGNORED, TRACE_NEW_ASCII, TRACE_REMEMBERED, TRACE_SAME, WasmEngine,
 } from './fastScanWasm';
 
@@ -675,7 +675,7 @@ export class FastScanner {
     table.length = at + n;
     const I = w.ints();
     // Trace ids: their bytes copied when they change from one row to the next (no string made: see TraceIds).
-    const cTrace = w.intAt(I_TRACE), cTraceS = w.intAt(I_TRACE_S), cTraceE = w.intAt(I_TRACE_E);
+    const { trace: cTrace, traceS: cTraceS, traceE: cTraceE } = w.cols;
     const traceId = table.traceId;
     const traces = table.traces;
     const b = this.b;
@@ -702,7 +702,7 @@ export class FastScanner {
     // Custom tags (in their order of appearance, as emit() creates the columns).
     const tapeEnd = w.tapeCount();
     if (tapeEnd > 0) {
-      const cTag = w.intAt(I_TAG0);
+      const cTag = w.cols.tag0;
       for (let r = r0, i = at; r < r1; r++, i++) {
         const t1 = r + 1 < rows ? I[cTag + r + 1] : tapeEnd;
         for (let j = I[cTag + r]; j < t1; j++) table.tagColumn(w.tapeKey(j).name)[i] = this.wPoolId(w, w.tapeString(j));

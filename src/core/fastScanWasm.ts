@@ -175,6 +175,12 @@ export class WasmEngine<K> {
   private readonly inAt: number;
   private readonly lendAt: number;
   private readonly lkindAt: number;
+  /**
+   * intAt of the integer columns read row by row (fastScan's emitRows): fields, not calls, in the hot loop that reads
+   * them (a method called a few times per window has no type feedback yet when that loop is first optimized, and its
+   * code was thrown away at the next window: ~1.5 ms of compiling for nothing per reader).
+   */
+  readonly cols: { trace: number; traceS: number; traceE: number; tag0: number };
   private readonly specialAt: number;
   private readonly dcolAt: number;
   private readonly ucolAt: number;
@@ -232,6 +238,7 @@ export class WasmEngine<K> {
     [this.poolOfAt, this.ownerAt, this.statusAt, this.csStateAt, this.csLineAt, this.csFileAt, this.csOwnerAt] = [L(29), L(30), L(31), L(32), L(33), L(34), L(35)];
     this.window = L(11);
     this.rows = L(12);
+    this.cols = { trace: this.intAt(I_TRACE), traceS: this.intAt(I_TRACE_S), traceE: this.intAt(I_TRACE_E), tag0: this.intAt(I_TAG0) };
     this.kp = L(16);
     this.keyMax = L(17);
     [this.stageAt, this.priceFixesAt, this.entryF64] = [L(39), L(40), L(42)];
@@ -379,7 +386,7 @@ export class WasmEngine<K> {
     return this.i32[(this.specialAt >> 2) + 2 * j + 1];
   }
 
-  /** The module's memory as 32-bit integers (valid until the next scan): integer column c of row r is at intAt(c) + r. */
+  /** The module's memory as 32-bit integers (valid until the next scan): integer column c of row r is at intAt(c) + r (cols: the ones read per row). */
   ints(): Int32Array {
     return this.i32;
   }

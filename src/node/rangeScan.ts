@@ -80,8 +80,11 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
         // the columns are not copied again and again as they double.
         if (first && !last && position.offset > start) {
           const until = Math.max(claims.endOf(req.party), reserveUntil ?? 0);
-          const rows = Math.ceil(((table.length * (until - start)) / (position.offset - start)) * 1.03);
+          const scale = ((until - start) / (position.offset - start)) * 1.03;
+          const rows = Math.ceil(table.length * scale);
           table.reserve(reserveUntil !== undefined ? withHeadroom(rows) : rows);
+          // The trace ids too, at the ids and bytes seen so far: their buffers are not copied as they double.
+          table.traces.reserveScaled(scale);
         }
         first = false;
         if (stateful || multiline) return -1; // the file needs the single reader: stop early

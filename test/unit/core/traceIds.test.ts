@@ -70,6 +70,34 @@ describe('TraceIds: a table\'s trace ids as bytes', () => {
     assert.equal(copy.ends.length, 20002);
     assert.equal(copy.bytes.length, copy.ends[20001]);
   });
+
+  it('reserves room for the rest of a read at the rate so far (reserveScaled): no buffer copied while it holds', () => {
+    const t = new TraceIds();
+    for (let i = 0; i < 100; i++) t.addString(`before-${i}`);
+    const since = { count: t.count, used: t.used };
+    // (As the fast scanner adds them: bytes.)
+    const add = (i: number) => {
+      const b = enc.encode(`trace-${String(i).padStart(6, '0')}`);
+      t.addBytes(b, 0, b.length);
+    };
+    for (let i = 0; i < 3000; i++) add(i);
+    // 3,000 ids of 12 bytes read in a fifth of the file: room for four times as many again.
+    t.reserveScaled(5, since);
+    const { bytes, ends } = t.pack();
+    for (let i = 3000; i < 15000; i++) add(i);
+    assert.equal(t.pack().bytes, bytes, 'the bytes were not copied');
+    assert.equal(t.pack().ends, ends, 'nor the ends');
+    assert.equal(t.count, 15100);
+    assert.equal(t.text(15100), 'trace-014999');
+    assert.equal(t.text(100), 'before-99');
+    // Nothing to scale (no ids since, or a scale of 1 or less): nothing reserved.
+    const u = new TraceIds();
+    u.reserveScaled(10);
+    u.addString('x');
+    u.reserveScaled(1);
+    u.reserveScaled(Number.NaN);
+    assert.equal(u.text(1), 'x');
+  });
 });
 
 describe('TraceKeys: which trace ids are the same, across indexes and tables', () => {
