@@ -588,6 +588,11 @@ export class CallTable {
     if (n > this.cap) this.grow(n);
   }
 
+  /** Rows the columns hold without growing. */
+  get capacity(): number {
+    return this.cap;
+  }
+
   /** The column of a custom tag key, created (zero-filled, current capacity) when missing. */
   tagColumn(key: string): Int32Array {
     let col = this.tags.get(key);

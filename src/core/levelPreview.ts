@@ -92,6 +92,26 @@ export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest)
  * rows as it reads them, so the level is summed on the reading threads, by code already compiled, and the merge of
  * the ranges only adds up their groups.
  */
+/** Rows LevelSums.add sums per call of sumRows. */
+const SUM_SLICE = 256;
+
+function sumRows(
+  calls: Float64Array, priced: Float64Array, cost: Float64Array, col: Int32Array | undefined,
+  rec: Float64Array, comp: Float64Array, ts: Float64Array,
+  bounded: boolean, since: number, until: number, source: PreviewRequest['source'], from: number, to: number,
+): void {
+  for (let i = from; i < to; i++) {
+    if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+    const g = col ? col[i] : 0;
+    calls[g]++;
+    const r = rec[i];
+    const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
+    if (c !== c) continue;
+    priced[g]++;
+    cost[g] += c;
+  }
+}
+
 export class LevelSums {
   private calls = new Float64Array(0);
   private priced = new Float64Array(0);
@@ -126,16 +146,9 @@ export class LevelSums {
     const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
     const { bounded, since, until } = this;
     const source = this.req.source;
-    for (let i = from; i < to; i++) {
-      if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
-      const g = col ? col[i] : 0;
-      calls[g]++;
-      const r = rec[i];
-      const c = source === 'recorded' ? r : source === 'computed' ? comp[i] : r === r ? r : comp[i];
-      if (c !== c) continue;
-      priced[g]++;
-      cost[g] += c;
-    }
+    // In slices: a function called often is optimized once when it gets hot, where one long loop per call (a chunk's
+    // rows) is first optimized in the middle of its loop and then again as a whole (~5-9 ms of compiling per reader).
+    for (let i = from; i < to; i += SUM_SLICE) sumRows(calls, priced, cost, col, rec, comp, ts, bounded, since, until, source, i, Math.min(to, i + SUM_SLICE));
   }
 
   /**

@@ -106,7 +106,6 @@ export function readTraceFile(
     const fast = opts.fast !== false && !opts.mapping;
     const from = state.position.offset;
     const rowsBefore = state.table.length;
-    const tracesBefore = { count: state.table.traces.count, used: state.table.traces.used };
     let consumed = 0;
     let reserved = fp.size - from < RESERVE_FROM_BYTES;
     // The fast scanner reads the chunks in its input window, without a copy.
@@ -124,7 +123,7 @@ export function readTraceFile(
           reserved = true;
           const perByte = (state.table.length - rowsBefore) / consumed;
           state.table.reserve(state.table.length + Math.ceil(perByte * (fp.size - from - consumed) * 1.03));
-          state.table.traces.reserveScaled(((fp.size - from) / consumed) * 1.03, tracesBefore);
+          state.table.traces.reserveForRows(state.table.capacity - state.table.length);
         }
         opts.onProgress?.(at, fp.size);
         return r.consumed;

@@ -71,31 +71,31 @@ describe('TraceIds: a table\'s trace ids as bytes', () => {
     assert.equal(copy.bytes.length, copy.ends[20001]);
   });
 
-  it('reserves room for the rest of a read at the rate so far (reserveScaled): no buffer copied while it holds', () => {
+  it('reserves a trace id for each of the rows a reader reserved, at the mean id length (+10%): no buffer copied while it holds', () => {
     const t = new TraceIds();
-    for (let i = 0; i < 100; i++) t.addString(`before-${i}`);
-    const since = { count: t.count, used: t.used };
     // (As the fast scanner adds them: bytes.)
     const add = (i: number) => {
       const b = enc.encode(`trace-${String(i).padStart(6, '0')}`);
       t.addBytes(b, 0, b.length);
     };
     for (let i = 0; i < 3000; i++) add(i);
-    // 3,000 ids of 12 bytes read in a fifth of the file: room for four times as many again.
-    t.reserveScaled(5, since);
+    // Room for 12,000 more rows: an id on each, as long as those so far.
+    t.reserveForRows(12000);
     const { bytes, ends } = t.pack();
     for (let i = 3000; i < 15000; i++) add(i);
     assert.equal(t.pack().bytes, bytes, 'the bytes were not copied');
     assert.equal(t.pack().ends, ends, 'nor the ends');
-    assert.equal(t.count, 15100);
-    assert.equal(t.text(15100), 'trace-014999');
-    assert.equal(t.text(100), 'before-99');
-    // Nothing to scale (no ids since, or a scale of 1 or less): nothing reserved.
+    assert.equal(t.count, 15000);
+    assert.equal(t.text(15000), 'trace-014999');
+    // One id more than rows reserved: the ends grow.
+    add(15000);
+    assert.notEqual(t.pack().ends, ends);
+    // Nothing to go by (no ids yet) or no rows: nothing reserved.
     const u = new TraceIds();
-    u.reserveScaled(10);
+    u.reserveForRows(10);
     u.addString('x');
-    u.reserveScaled(1);
-    u.reserveScaled(Number.NaN);
+    u.reserveForRows(0);
+    u.reserveForRows(Number.NaN);
     assert.equal(u.text(1), 'x');
   });
 });
