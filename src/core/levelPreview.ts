@@ -87,11 +87,6 @@ export function previewLevel(parts: readonly PreviewPart[], req: PreviewRequest)
   return { ...req, groups: [...byValue.values()] };
 }
 
-/**
- * One part's figures by the id of the level's dimension, rows added a few at a time: a range reader adds each chunk's
- * rows as it reads them, so the level is summed on the reading threads, by code already compiled, and the merge of
- * the ranges only adds up their groups.
- */
 /** Rows LevelSums.add sums per call of sumRows. */
 const SUM_SLICE = 256;
 
@@ -112,6 +107,11 @@ function sumRows(
   }
 }
 
+/**
+ * One part's figures by the id of the level's dimension, rows added a few at a time: a range reader adds each chunk's
+ * rows as it reads them, so the level is summed on the reading threads, by code already compiled, and the merge of
+ * the ranges only adds up their groups.
+ */
 export class LevelSums {
   private calls = new Float64Array(0);
   private priced = new Float64Array(0);

@@ -77,7 +77,8 @@ export type RangeResponse =
     }
   /**
    * `sharedModule`: the worker scanned with the module it was given (RangeRequest.wasmModule), none of its own;
-   * `catalogueLoaded`: it loaded the price catalogue (it got no answer for a model in time, or was given no `priceAsk`).
+   * `catalogueLoaded`: it loaded the price catalogue (it looked a model up itself: see priceAsk.ts; or it was given no
+   * `priceAsk`).
    */
   | { type: 'finished'; sharedModule: boolean; catalogueLoaded: boolean }
   | { type: 'error'; message: string };
