@@ -365,6 +365,7 @@ export class PriceBook {
    * PriceAnswers), until the function returned is called.
    */
   onResolved(f: () => void): () => void {
+    // (Wrapped: the same function added twice is two listeners, each removed by its own call.)
     const fn = () => f();
     (this.listeners ??= new Set()).add(fn);
     return () => {
@@ -382,9 +383,12 @@ export class PriceBook {
     return this.added.length;
   }
 
-  /** The models resolved so far with their answers, in the order they were (from the `from`th), for another book built from the same overrides. */
-  resolvedPrices(from = 0): ResolvedPrices {
-    return this.added.slice(from);
+  /**
+   * The models resolved so far with their answers, in the order they were (the `from`th up to, not including, the
+   * `to`th), for another book built from the same overrides.
+   */
+  resolvedPrices(from = 0, to?: number): ResolvedPrices {
+    return this.added.slice(from, to);
   }
 
   /** Cost of a call, or undefined when its model has no price. */

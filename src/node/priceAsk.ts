@@ -49,7 +49,7 @@ export class PriceAnswers {
     const entry = { port: port1, flag: new Int32Array(flag) };
     port1.on('message', (m: Ask) => this.answer(entry, m));
     // What the other ports were sent, then (with them) what the book resolved since.
-    if (this.sent > 0) this.post(entry, { id: 0, prices: this.prices.resolvedPrices().slice(0, this.sent) });
+    if (this.sent > 0) this.post(entry, { id: 0, prices: this.prices.resolvedPrices(0, this.sent) });
     this.ports.push(entry);
     this.send();
     return { port: port2, flag };
@@ -76,7 +76,7 @@ export class PriceAnswers {
   /** Sends the ports what the book resolved since the last time (up to MAX_SENT in all). */
   private send(): void {
     if (this.sent < MAX_SENT && this.prices.resolvedCount > this.sent) {
-      const fresh = this.prices.resolvedPrices(this.sent).slice(0, MAX_SENT - this.sent);
+      const fresh = this.prices.resolvedPrices(this.sent, MAX_SENT);
       this.sent += fresh.length;
       for (const e of this.ports) this.post(e, { id: 0, prices: fresh });
     }

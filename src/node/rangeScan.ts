@@ -83,8 +83,7 @@ function scanRange(req: RangeRequest, fd: number, claims: RangeClaims, start: nu
         // the columns are not copied again and again as they double.
         if (first && !last && position.offset > start) {
           const until = Math.max(claims.endOf(req.party), reserveUntil ?? 0);
-          const scale = ((until - start) / (position.offset - start)) * 1.03;
-          const rows = Math.ceil(table.length * scale);
+          const rows = Math.ceil(((table.length * (until - start)) / (position.offset - start)) * 1.03);
           table.reserve(reserveUntil !== undefined ? withHeadroom(rows) : rows);
           table.traces.reserveForRows(table.capacity - table.length);
         }

@@ -109,6 +109,7 @@ describe('PriceBook', () => {
     assert.equal(all[1][1], null);
     assert.deepEqual(all[0][1], b.resolve('gpt-4o', 'openai'));
     assert.deepEqual(b.resolvedPrices(2), all.slice(2));
+    assert.deepEqual(b.resolvedPrices(1, 3), all.slice(1, 3));
     // A book that asks another takes its answer (undefined: it looks the model up itself).
     const asked: string[] = [];
     const fake = { ...all[0][1]!, modelId: 'from-the-other-book' };
