@@ -63,8 +63,8 @@ const TAG_SKIP: i32 = -1;
 const TAG_CUSTOM: i32 = 5;
 /**
  * i32 per key in KPROPS (64 bytes): field, flags, topTag, nestedTag, seen[3], length, next[3] (id + 1), (unused),
- * offset of its bytes in KARENA (followed there by `":`), and the mask of its bytes and `":` in a 16-byte compare (0
- * when they are longer).
+ * offset of its bytes in KARENA (followed there by `":`), and the mask of its bytes and `":` in two 16-byte compares
+ * (bit i for byte i: a mask above 0xffff takes the second; 0 when they are longer than 32 bytes).
  */
 const KP: i32 = 16;
 const KP_LEN: i32 = 7;
@@ -170,7 +170,12 @@ const SARENA: usize = memory.data(ARENA + 16);
 /** The cache of recent strings (cachedString): 2^SC_BITS entries of 64 bytes (first 32 bytes, length, id + 1). */
 const SC_BITS: i32 = 12;
 const SCACHE: usize = memory.data((1 << SC_BITS) * 64, 16);
-const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+/** Constant vectors read from memory (one load each, where TurboFan builds a splat of a constant in three instructions). */
+const VQUOTE: usize = memory.data<u8>([34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34], 16);
+const VSLASH: usize = memory.data<u8>([92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92], 16);
+const VSPACE: usize = memory.data<u8>([32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32], 16);
+/** PREFIX + 16 * n: 16 bytes of which the first min(max(n, 0), 16) are 0xff (n from -16 to 32: entry n + 16). */
+const PREFIX: usize = memory.data(49 * 16, 16);
 let scMask: usize = (1 << SC_BITS) - 1;
 // What JavaScript said of each string (jsPool, jsStatus, jsCallsite): its pool id for one reader (OWNER), its reading as
 // a status (0: not known, 1: not an error, 2: an error) and as a call site (0: not known, 1: blank, 2: file (pool id, for
@@ -303,6 +308,7 @@ export function layout(what: i32): i32 {
  */
 export function init(fields: i32, maxTok: f64, maxCostUsd: f64, metaModelField: i32, metaProviderField: i32, strLimit: i32, errorFlag: i32, cacheEntries: i32): i32 {
   flagError = errorFlag;
+  for (let e = 0; e < 49; e++) for (let i = 0; i < 16; i++) store<u8>(PREFIX + (<usize>e << 4) + <usize>i, i < e - 16 ? 0xff : 0);
   // (Fewer entries in the cache of recent strings: tests, to have strings share one.)
   scMask = cacheEntries > 0 && cacheEntries < 1 << SC_BITS && (cacheEntries & (cacheEntries - 1)) == 0 ? cacheEntries - 1 : (1 << SC_BITS) - 1;
   maxCost = maxCostUsd;
@@ -496,9 +502,9 @@ function hashBytes(s: usize, n: i32): u32 {
  */
 // @ts-ignore: decorator
 @inline function stopFrom(p: usize, high: bool): usize {
-  const quote = i8x16.splat(34);
-  const slash = i8x16.splat(92);
-  const space = i8x16.splat(32);
+  const quote = v128.load(VQUOTE);
+  const slash = v128.load(VSLASH);
+  const space = v128.load(VSPACE);
   let v = v128.load(p);
   let stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), high ? i8x16.lt_s(v, space) : i8x16.lt_u(v, space)));
   while (stop == 0) {
@@ -548,13 +554,16 @@ let keyMisses: i32 = 0;
   let k: i32 = prev < 0 ? (ctx == 0 ? firstKey0 : ctx == 1 ? firstKey1 : firstKey2) - 1 : load<i32>(kprop(prev, 8 + ctx)) - 1;
   if (k >= 0) {
     // The key's bytes, its closing quote and a colon right after it, compared at once (16 bytes, of which the mask's,
-    // for keys of up to 14 bytes). Near the end of the window this may read past its 64 bytes of newline padding (into
-    // other regions of memory): no false match, because a key never holds a newline byte (keys with bytes under 32 are
-    // never stored) and the window's lines end with one.
+    // for keys of up to 14 bytes; 32 for keys of up to 30 bytes, such as `cache_write_tokens`). Near the end of the
+    // window this may read past its 64 bytes of newline padding (into other regions of memory): no false match, because
+    // a key never holds a newline byte (keys with bytes under 32 are never stored) and the window's lines end with one.
+    // (The key arena has 16 bytes of slack after its last key.)
     const n = load<i32>(kprop(k, KP_LEN));
     const kb = KARENA + <usize>load<i32>(kprop(k, KP_OFF));
-    const mask = load<i32>(kprop(k, KP_MASK));
-    if (mask != 0 ? (i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(kb))) & mask) == mask : bytesEqual(p, kb, n + 2)) {
+    const mask = load<u32>(kprop(k, KP_MASK));
+    let bits = <u32>i8x16.bitmask(i8x16.eq(v128.load(p), v128.load(kb)));
+    if (mask > 0xffff) bits |= <u32>i8x16.bitmask(i8x16.eq(v128.load(p, 16), v128.load(kb, 16))) << 16;
+    if (mask != 0 ? (bits & mask) == mask : bytesEqual(p, kb, n + 2)) {
       keyEnd = p + n;
       afterColon = p + n + 2;
     } else k = -1;
@@ -594,7 +603,7 @@ function lookupKey(s: usize, n: i32, h: u32): i32 {
       store<u8>(KARENA + keyArenaUsed + n + 1, 58);
       store<i32>(kprop(k, KP_OFF), keyArenaUsed);
       store<i32>(kprop(k, KP_LEN), n);
-      store<i32>(kprop(k, KP_MASK), n + 2 <= 16 ? (1 << (n + 2)) - 1 : 0);
+      store<u32>(kprop(k, KP_MASK), n + 2 < 32 ? (<u32>1 << <u32>(n + 2)) - 1 : n + 2 == 32 ? 0xffffffff : 0);
       store<u32>(KHASH + (<usize>k << 2), h);
       keyArenaUsed += n + 2;
       nKeys++;
@@ -917,8 +926,8 @@ function numOf(i: i32): i32 {
 @inline function cachedString(s: usize, e: usize): i32 {
   const n = <i32>(e - s);
   const c = n < 32 ? n : 32;
-  const v0 = v128.and(v128.load(s), i8x16.gt_s(i8x16.splat(<i8>c), IOTA));
-  const v1 = v128.and(v128.load(s, 16), i8x16.gt_s(i8x16.splat(<i8>(c - 16)), IOTA));
+  const v0 = v128.and(v128.load(s), v128.load(PREFIX + (<usize>(c + 16) << 4)));
+  const v1 = v128.and(v128.load(s, 16), v128.load(PREFIX + (<usize>c << 4)));
   const x = v128.xor(v0, v1);
   const h = ((<u64>i64x2.extract_lane(x, 0) + <u64>n) * 0x9e3779b97f4a7c15) ^ (<u64>i64x2.extract_lane(x, 1) * 0xc2b2ae3d27d4eb4f);
   const a = SCACHE + ((<usize>(h >> (64 - SC_BITS)) & scMask) << 6);
@@ -955,16 +964,23 @@ let lastDays: i32 = 0;
 @inline function isoUtc(s: usize, e: usize): f64 {
   const n = <i32>(e - s);
   if (n != 20 && n != 24) return NaN;
-  if (!(isDigit(u8at(s + 11)) && isDigit(u8at(s + 12)) && isDigit(u8at(s + 14)) && isDigit(u8at(s + 15)) && isDigit(u8at(s + 17)) && isDigit(u8at(s + 18)))) return NaN;
-  if (u8at(s + 13) != 58 || u8at(s + 16) != 58 || u8at(e - 1) != 90) return NaN;
+  // `HH:MM:SS` as eight bytes at once (SWAR): '0' taken away, a digit is under 10 (neither its bit 7 nor that of it
+  // plus 0x76 set; a carry out of a byte only reaches the byte after it, which it can only make fail), the colons exact.
+  const x = load<u64>(s + 11);
+  const t = x ^ 0x3030303030303030;
+  if ((((t + 0x7676767676767676) | t) & 0x8080008080008080) != 0 || (x & 0x0000ff0000ff0000) != 0x00003a00003a0000) return NaN;
+  if (u8at(e - 1) != 90) return NaN;
   let ms: i32 = 0;
   if (n == 24) {
-    if (u8at(s + 19) != 46 || !isDigit(u8at(s + 20)) || !isDigit(u8at(s + 21)) || !isDigit(u8at(s + 22))) return NaN;
-    ms = <i32>(u8at(s + 20) - 48) * 100 + d2(s + 21);
+    // `.sss` likewise.
+    const y = load<u32>(s + 19);
+    const u = y ^ 0x30303000;
+    if ((y & 0xff) != 46 || (((u + 0x76767600) | u) & 0x80808000) != 0) return NaN;
+    ms = <i32>((u >> 8) & 0xff) * 100 + <i32>((u >> 16) & 0xff) * 10 + <i32>(u >> 24);
   }
-  const h = d2(s + 11);
-  const mi = d2(s + 14);
-  const sec = d2(s + 17);
+  const h = <i32>(t & 0xff) * 10 + <i32>((t >> 8) & 0xff);
+  const mi = <i32>((t >> 24) & 0xff) * 10 + <i32>((t >> 32) & 0xff);
+  const sec = <i32>((t >> 48) & 0xff) * 10 + <i32>(t >> 56);
   if (mi > 59 || sec > 59 || h > 23) return NaN;
   // The date: lines in time order share it, so it is read again only when its bytes change.
   const w0 = load<u64>(s);
@@ -1263,9 +1279,9 @@ let igOther: bool = false;
 
 /** After the string whose quote is at p, or 0 (a control byte, a bad escape, the line's end). */
 function igString(p: usize): usize {
-  const quote = i8x16.splat(34);
-  const slash = i8x16.splat(92);
-  const space = i8x16.splat(32);
+  const quote = v128.load(VQUOTE);
+  const slash = v128.load(VSLASH);
+  const space = v128.load(VSPACE);
   p++;
   for (;;) {
     // Sixteen bytes at a time up to a quote, a backslash or a control byte (the line's newline is one).

@@ -490,14 +490,16 @@ describe('fastScan: the WebAssembly loop', function () {
   it('reads numbers of every length and keys of every length the way the slow path does (digits and key bytes compared many at a time)', () => {
     setWasmScanning(true);
     const lines: string[] = [];
-    // Key names of 1 to 20 bytes (up to 14 are compared with their quote and colon in one 16-byte compare): in one
-    // order, so each is the key predicted after the one before, and then with one replaced by a key of its length that
-    // differs in its last byte, by a shorter and by a longer one (each name's first letter its own: no duplicate key).
-    const names = Array.from({ length: 20 }, (_, k) => 'abcdefghijklmnopqrst'[k] + 'bcdefghijklmnopqrst'.slice(0, k));
+    // Key names of 1 to 34 bytes (up to 14 are compared with their quote and colon in one 16-byte compare, up to 30 in
+    // two, longer ones byte by byte): in one order, so each is the key predicted after the one before, and then with
+    // one replaced by a key of its length that differs in its last byte, by a shorter and by a longer one (each name's
+    // first letter its own: no duplicate key).
+    const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGH';
+    const names = Array.from({ length: 34 }, (_, k) => letters[k] + 'bcdefghijklmnopqrstuvwxyzABCDEFGH'.slice(0, k));
     const tagsOf = (ks: string[], n: number) => ks.map((k, j) => `"${k}":"v${(n + j) % 7}"`).join(',');
     for (let n = 0; n < 400; n++) {
       const ks = [...names];
-      const j = n % 20;
+      const j = n % 34;
       if (n % 4 === 1) ks[j] = ks[j].slice(0, -1) + 'Z';
       else if (n % 4 === 2 && j > 0) ks[j] = ks[j].slice(0, -1);
       else if (n % 4 === 3) ks[j] += 'Z';
@@ -524,6 +526,24 @@ describe('fastScan: the WebAssembly loop', function () {
     // digits (longer ones, with their fractions, pass 15 significant digits: the JavaScript reader's).
     const upTo13 = lines.slice(0, 400 + 13 * 9 * 3);
     assert.equal(scanOnce(upTo13.join('\n') + '\n').r.wasmLines, upTo13.length);
+  });
+
+  it('reads timestamps with any one byte changed, left out or added as the slow path does (their time of day is checked eight bytes at a time)', () => {
+    setWasmScanning(true);
+    const lines: string[] = [];
+    const bytes = ['0', '1', '2', '5', '6', '9', ':', '.', 'Z', 'T', '-', '/', ' ', 'a', 'z', '\u007f', '\u0080', 'é', '€'];
+    for (const ts of ['2026-11-03T18:22:05.838Z', '2026-11-03T09:59:59Z', '1999-12-31T23:59:59.999Z', '2026-11-03T00:00:00.000Z']) {
+      const at = (s: string) => lines.push(`{"ts":"${s}","model":"o3","input_tokens":1,"output_tokens":2}`, `{"ts":"${ts}","model":"o3","input_tokens":3,"output_tokens":4}`);
+      for (let i = 0; i < ts.length; i++) {
+        for (const b of bytes) at(ts.slice(0, i) + b + ts.slice(i + 1));
+        at(ts.slice(0, i) + ts.slice(i + 1));
+        at(ts.slice(0, i) + '7' + ts.slice(i));
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    same(text, 'timestamps with one byte changed');
+    same(text, 'timestamps with one byte changed, chunked', { cuts: [70, 7001, 7002] });
+    assert.ok(scanOnce(text).r.wasmLines > lines.length / 2, 'the unchanged timestamps are read by the WebAssembly loop');
   });
 
   it('tells apart strings that share their first 16 or 32 bytes or differ only in length (its cache of recent strings finds them by their bytes)', () => {
@@ -663,8 +683,8 @@ describe('fastScan: the WebAssembly loop', function () {
     setWasmScanning(true);
     const lines: string[] = [];
     const head = '{"model":"o3","input_tokens":1,"output_tokens":2';
-    for (let n = 1; n <= 16; n++) {
-      const k = 'abcdefghijklmnop'.slice(0, n);
+    for (let n = 1; n <= 32; n++) {
+      const k = 'abcdefghijklmnopqrstuvwxyzABCDEF'.slice(0, n);
       for (const sep of [' :', '\t:', ' ', '=', ';', '""', '']) {
         lines.push(`${head},"${k}":"v","latency_ms":5}`, `${head},"${k}"${sep}"v","latency_ms":5}`, `${head},"${k}":"v","latency_ms"${sep}5}`);
       }
