@@ -214,8 +214,9 @@ class StatsAcc {
     }
   }
 
-  finish(): GroupStats {
-    const { calls, priced, cost, saved, inTok, outTok, crTok, cwTok, rsTok, costs } = this;
+  /** The figures; `costs`: the priced rows' costs in any order (the percentiles and maximum do not depend on it), where this accumulator kept none. */
+  finish(costs: Float64Array = this.costs): GroupStats {
+    const { calls, priced, cost, saved, inTok, outTok, crTok, cwTok, rsTok } = this;
     // Exact percentiles by selection (simple-statistics' multi-quantile select, linear interpolation), not a full sort.
     const [p50, p95, p99] = priced ? quantile(costs.subarray(0, priced) as unknown as number[], [0.5, 0.95, 0.99]) : [NaN, NaN, NaN];
     let max = -Infinity;
@@ -249,6 +250,11 @@ class StatsAcc {
   }
 }
 
+/**
+ * The figures of all the rows of a grouping, added row by row in the same order as `stats` adds them (so the same sums,
+ * bit for bit), without their costs (the groups keep them), and with what a report says beside them: the calls without
+ * a timestamp, and the tokens of each unpriced model.
+ */
 /**
  * Splits slices by the value of one dimension. Key '' stands for "no value". A counting sort over the interned ids:
  * two passes over the rows and one typed array per slice, no per-group JS arrays.
@@ -349,7 +355,7 @@ export interface Group {
 
 /** Groups by a list of dimensions (combined), sorted by cost, highest first. */
 export function groupBy(slices: readonly Slice[], dims: readonly string[], source: CostSource = 'auto', totalCostUsd?: number): Group[] {
-  if (dims.length === 1) return sortGroups(groupByOne(slices, dims[0], source), totalCostUsd ?? stats(slices, source).costUsd);
+  if (dims.length === 1) return sortGroups(groupByOne(slices, dims[0], source).groups, totalCostUsd ?? stats(slices, source).costUsd);
   let level: { key: Record<string, string>; slices: Slice[] }[] = [{ key: {}, slices: [...slices] }];
   for (const dim of dims) {
     const next: typeof level = [];
@@ -380,7 +386,7 @@ function sortGroups(groups: { key: Record<string, string>; stats: GroupStats }[]
  * The groups of one dimension in one pass over the rows in order (the same figures as partition + stats, which read
  * every column once per group: with the groups' rows interleaved, that is the whole column memory each time).
  */
-function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): { key: Record<string, string>; stats: GroupStats }[] {
+function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): { groups: { key: Record<string, string>; stats: GroupStats }[]; accs: StatsAcc[] } {
   const index = new Map<string, number>();
   const values: string[] = [];
   const counts: number[] = [];
@@ -426,7 +432,89 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
   // Second pass: each row into its group's figures, in row order.
   const accs = counts.map((n) => new StatsAcc(n));
   for (const { table, rows, rowGroup } of plans) for (let k = 0; k < rows.length; k++) accs[rowGroup[k]].add(table, rows[k], source);
-  return values.map((v, g) => ({ key: { [dim]: v === '' ? UNATTRIBUTED : v }, stats: accs[g].finish() }));
+  return { groups: values.map((v, g) => ({ key: { [dim]: v === '' ? UNATTRIBUTED : v }, stats: accs[g].finish() })), accs };
+}
+
+/** A model without a price, with the calls and tokens that went to it. */
+export interface UnpricedModel {
+  model: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+/**
+ * `groupBy(slices, [dim])` with `stats(slices)` as its total (the same figures, bit for bit), the calls without a
+ * timestamp and the unpriced models with their tokens (most calls first): a report's figures. The total is the groups'
+ * counts, tokens and times added up, their costs for its percentiles, and one lean pass over the rows in their order
+ * for its sums of costs (where `stats` is a full pass of its own, and a report took two more).
+ */
+export function groupByWithTotal(slices: readonly Slice[], dim: string, source: CostSource = 'auto'): { groups: Group[]; total: GroupStats; undatedCalls: number; unpriced: UnpricedModel[] } {
+  const { groups, accs } = groupByOne(slices, dim, source);
+  // Counts, token sums (whole numbers: exact in any order), first and last times: the groups', added up.
+  const t = new StatsAcc(0);
+  for (const a of accs) {
+    t.calls += a.calls;
+    t.priced += a.priced;
+    t.listPriced += a.listPriced;
+    t.inTok += a.inTok;
+    t.outTok += a.outTok;
+    t.crTok += a.crTok;
+    t.cwTok += a.cwTok;
+    t.rsTok += a.rsTok;
+    t.errors += a.errors;
+    if (a.first < t.first) t.first = a.first;
+    if (a.last > t.last) t.last = a.last;
+  }
+  // The sums of costs again over the rows in their order, as `stats` adds them (the same figures, bit for bit), with
+  // the calls without a timestamp and the unpriced models in the order their first call came.
+  let cost = 0;
+  let saved = 0;
+  let errorCost = 0;
+  let undated = 0;
+  const unpriced = new Map<string, UnpricedModel>();
+  for (const { table, rows } of slices) {
+    const rec = table.recordedUsd;
+    const comp = table.computedUsd;
+    const noCache = table.noCacheUsd;
+    const flags = table.flags;
+    const ts = table.tsMs;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      if (Number.isNaN(ts[i])) undated++;
+      const computed = comp[i];
+      const c = source === 'recorded' ? rec[i] : source === 'computed' ? computed : Number.isNaN(rec[i]) ? computed : rec[i];
+      if (Number.isNaN(c)) {
+        const model = table.pool.get(table.dims.model[i]) || '(no model)';
+        t.unpricedModels[model] = (t.unpricedModels[model] ?? 0) + 1;
+        let u = unpriced.get(model);
+        if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
+        u.calls++;
+        u.inputTokens += table.inputTokens[i];
+        u.outputTokens += table.outputTokens[i];
+        u.cacheReadTokens += table.cacheReadTokens[i];
+        u.cacheWriteTokens += table.cacheWriteTokens[i];
+        continue;
+      }
+      cost += c;
+      if ((flags[i] & FLAG_ERROR) !== 0) errorCost += c;
+      if (!Number.isNaN(computed)) saved += noCache[i] - computed;
+    }
+  }
+  t.cost = cost;
+  t.saved = saved;
+  t.errorCost = errorCost;
+  // The percentiles and the maximum over the groups' costs (order statistics: any order gives them).
+  const costs = new Float64Array(t.priced);
+  let at = 0;
+  for (const a of accs) {
+    costs.set(a.costs.subarray(0, a.priced), at);
+    at += a.priced;
+  }
+  const total = t.finish(costs);
+  return { groups: sortGroups(groups, total.costUsd), total, undatedCalls: undated, unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls) };
 }
 
 function keyText(k: Record<string, string>): string {

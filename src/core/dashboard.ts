@@ -1,5 +1,5 @@
 import type { CacheRow, DashboardQuery, DashboardSnapshot, Figures, GroupRow } from './dashboardModel';
-import { bucketStart, type Group, groupBy, type GroupStats, partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
+import { bucketStart, type Group, groupBy, groupByWithTotal, type GroupStats, partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import type { CallTable } from './callTable';
 import { rangeStart } from './timeRange';
 import { CANONICAL_DIMS, type CostSource } from './types';
@@ -74,7 +74,8 @@ export function costHistogram(slices: readonly Slice[], source: CostSource): { e
 export function buildDashboardSnapshot(tables: readonly CallTable[], query: DashboardQuery, nowMs: number, source: CostSource = 'auto'): DashboardSnapshot {
   const { sinceMs, untilMs } = queryBounds(query, nowMs);
   const slices = select(tables, { sinceMs, untilMs, filters: query.filters });
-  const totalStats = stats(slices, source);
+  // The groups and the total in one go (the same figures as groupBy and stats).
+  const { groups, total: totalStats } = groupByWithTotal(slices, query.groupBy, source);
   const total = toFigures(totalStats);
 
   let previous: DashboardSnapshot['previous'] = null;
@@ -89,7 +90,6 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
   const spanEnd = untilMs ?? (sinceMs !== undefined ? nowMs : totalStats.lastTsMs);
   const bucket: 'hour' | 'day' = Number.isFinite(spanStart) && Number.isFinite(spanEnd) && spanEnd - spanStart <= 3 * 86_400_000 ? 'hour' : 'day';
 
-  const groups = groupBy(slices, [query.groupBy], source, totalStats.costUsd);
   const unattributed = groups.find((g) => g.key[query.groupBy] === UNATTRIBUTED);
 
   // Cost over time, stacked by the top groups.

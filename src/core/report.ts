@@ -1,4 +1,4 @@
-import { countUndated, undatedMatching, type GroupStats, groupBy, type QueryOptions, rowCost, select, stats, UNATTRIBUTED } from './analysis';
+import { countUndated, undatedMatching, type GroupStats, groupBy, groupByWithTotal, type QueryOptions, rowCost, select, stats, UNATTRIBUTED, type UnpricedModel } from './analysis';
 import { savingsKnown } from './format';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
@@ -113,21 +113,9 @@ function previousCost(prev: Map<string, number | null>, key: Record<string, stri
   return v === undefined ? 0 : v;
 }
 
-const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
-
-/** Builds the report the CLI prints (and the extension copies), from the files read. */
-export function buildReport(files: readonly TraceFileState[], opts: ReportOptions): Report {
-  const source = opts.costSource ?? 'auto';
-  const tables: CallTable[] = files.map((f) => f.table);
-  const slices = select(tables, opts);
-  const total = stats(slices, source);
-  const all = groupBy(slices, opts.by, source, total.costUsd);
-  const top = opts.top && opts.top > 0 ? all.slice(0, opts.top) : all;
-  const rest = all.slice(top.length);
-  const firstDim = opts.by[0];
-  const unattributed = firstDim ? all.filter((g) => g.key[firstDim] === UNATTRIBUTED).reduce((a, g) => a + g.stats.costUsd, 0) : 0;
-
-  const unpriced = new Map<string, Report['unpriced'][number]>();
+/** The models without a price among the rows, with their calls and tokens, most calls first (groupByWithTotal's). */
+function unpricedModels(slices: ReturnType<typeof select>, source: CostSource): UnpricedModel[] {
+  const unpriced = new Map<string, UnpricedModel>();
   for (const { table: t, rows } of slices) {
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
@@ -142,6 +130,27 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
       u.cacheWriteTokens += t.cacheWriteTokens[i];
     }
   }
+  return [...unpriced.values()].sort((a, b) => b.calls - a.calls);
+}
+
+const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+/** Builds the report the CLI prints (and the extension copies), from the files read. */
+export function buildReport(files: readonly TraceFileState[], opts: ReportOptions): Report {
+  const source = opts.costSource ?? 'auto';
+  const tables: CallTable[] = files.map((f) => f.table);
+  const slices = select(tables, opts);
+  const timeBound = opts.sinceMs !== undefined || opts.untilMs !== undefined;
+  // One dimension (the usual report): the groups, the total, the undated calls and the unpriced models in one pass.
+  const one = opts.by.length === 1 ? groupByWithTotal(slices, opts.by[0], source) : undefined;
+  const total = one ? one.total : stats(slices, source);
+  const all = one ? one.groups : groupBy(slices, opts.by, source, total.costUsd);
+  const top = opts.top && opts.top > 0 ? all.slice(0, opts.top) : all;
+  const rest = all.slice(top.length);
+  const firstDim = opts.by[0];
+  const unattributed = firstDim ? all.filter((g) => g.key[firstDim] === UNATTRIBUTED).reduce((a, g) => a + g.stats.costUsd, 0) : 0;
+
+  const unpriced = one ? one.unpriced : unpricedModels(slices, source);
 
   const pick = (sev: 'error' | 'warning') =>
     files.flatMap((f) => f.problems.filter((p) => p.severity === sev).map((p) => ({ file: p.file, line: p.line, message: p.message })));
@@ -165,7 +174,8 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
       ...figures(total, total.costUsd > 0 ? 1 : 0),
       firstCallAt: iso(total.firstTsMs),
       lastCallAt: iso(total.lastTsMs),
-      undatedCalls: opts.sinceMs === undefined && opts.untilMs === undefined ? undatedMatching(tables, opts.filters) : 0,
+      // (Without a time bound the slices are every call the filters keep.)
+      undatedCalls: timeBound ? 0 : one ? one.undatedCalls : undatedMatching(tables, opts.filters),
     },
     undatedCalls: countUndated(tables, opts),
     unattributedShare: total.costUsd > 0 ? unattributed / total.costUsd : 0,
@@ -181,7 +191,7 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     skippedTotal: skipped.length + files.reduce((a, f) => a + f.droppedProblems, 0),
     warnings: pick('warning'),
     warningsTotal: files.reduce((a, f) => a + f.problems.filter((p) => p.severity === 'warning').length + (f.droppedWarnings ?? 0), 0),
-    unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls),
+    unpriced,
     files: files.map((f) => ({ file: f.file, calls: f.table.length, skipped: f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems, ignored: f.ctx.ignored })),
   };
 }

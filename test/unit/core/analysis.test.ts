@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { quantile } from 'simple-statistics';
-import { countUndated, groupBy, runsById, select, stats, timeSeries, UNATTRIBUTED, unpricedModelCounts } from '../../../src/core/analysis';
+import { countUndated, groupBy, groupByWithTotal, rowCost, runsById, select, stats, timeSeries, UNATTRIBUTED, undatedMatching, unpricedModelCounts } from '../../../src/core/analysis';
 import { assertUsd, loadText } from '../helpers';
 
 const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
@@ -140,6 +140,68 @@ describe('groupBy one dimension in one pass', () => {
       assert.deepEqual(one, two, `${dim} ${source} ${JSON.stringify(range)}`);
       assert.ok(one.length >= 2, `${dim}: ${one.length} groups`);
     }
+  });
+});
+
+describe('groupBy with its total (a report\'s figures)', () => {
+  it('gives exactly groupBy, stats, the undated calls and the unpriced models\' tokens, across tables, sources and ranges', () => {
+    let seed = 11;
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const lines = (n: number) =>
+      Array.from({ length: n }, (_, k) => {
+        const o: Record<string, unknown> = {
+          model: ['gpt-4o', 'o3', 'acme-unknown', 'acme-other', ''][rnd(5)],
+          input_tokens: rnd(5000),
+          output_tokens: rnd(500),
+          cache_read_tokens: rnd(3) ? 0 : rnd(2000),
+          cache_write_tokens: rnd(4) ? 0 : rnd(900),
+          timestamp: `2026-11-${10 + rnd(9)}T${10 + rnd(9)}:${10 + rnd(49)}:00Z`,
+          ...(rnd(6) ? {} : { cost_usd: rnd(1000) / 1e4 + 1e-7 * rnd(7) }),
+          ...(rnd(15) ? {} : { error: 'timeout' }),
+          metadata: { ...(rnd(7) ? { feature: `f${rnd(9)}` } : {}), k },
+        };
+        const line = JSON.parse(call(o));
+        if (k === 0 || !rnd(12)) delete line.timestamp;
+        if (line.model === '') delete line.model;
+        return JSON.stringify(line);
+      }).join('\n');
+    const tables = [loadText(lines(3000)).table, loadText(lines(2000)).table];
+    const ranges = [{}, { sinceMs: Date.parse('2026-11-12T00:00:00Z') }, { filters: [{ dim: 'model', value: 'o3' }] }];
+    let undatedSeen = 0;
+    for (const dim of ['feature', 'model', 'k', 'no_such_key']) {
+      for (const range of ranges) {
+        for (const source of ['auto', 'computed', 'recorded'] as const) {
+          const slices = select(tables, range);
+          const got = groupByWithTotal(slices, dim, source);
+          const total = stats(slices, source);
+          const what = `${dim} ${source} ${JSON.stringify(range)}`;
+          // Bit for bit: the same sums in the same order, the same percentiles.
+          assert.deepEqual(got.total, total, what);
+          assert.deepEqual(got.groups, groupBy(slices, [dim], source, total.costUsd), what);
+          // The undated calls among the slices: with no time bound, every undated call the filters keep.
+          if (range.sinceMs === undefined) assert.equal(got.undatedCalls, undatedMatching(tables, range.filters), what);
+          else assert.equal(got.undatedCalls, 0, what);
+          undatedSeen += got.undatedCalls;
+          const unpriced = new Map<string, { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }>();
+          for (const { table: t, rows } of slices) {
+            for (const i of rows) {
+              if (!Number.isNaN(rowCost(t, i, source))) continue;
+              const model = t.pool.get(t.dims.model[i]) || '(no model)';
+              const u = unpriced.get(model) ?? { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+              unpriced.set(model, u);
+              u.calls++;
+              u.inputTokens += t.inputTokens[i];
+              u.outputTokens += t.outputTokens[i];
+              u.cacheReadTokens += t.cacheReadTokens[i];
+              u.cacheWriteTokens += t.cacheWriteTokens[i];
+            }
+          }
+          assert.deepEqual(got.unpriced, [...unpriced.values()].sort((a, b) => b.calls - a.calls), what);
+          assert.ok(got.unpriced.length >= 2 || source === 'recorded' || range.filters, `${what}: ${got.unpriced.length} unpriced models`);
+        }
+      }
+    }
+    assert.ok(undatedSeen > 0, 'undated calls were counted');
   });
 });
 
