@@ -112,19 +112,31 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
     const conds = filterConds(table, opts.filters);
     if (!conds) continue;
     const rows = new Int32Array(table.length);
-    let n = 0;
-    const ts = table.tsMs;
-    outer: for (let i = 0; i < table.length; i++) {
-      if (timeBound) {
-        const t = ts[i];
-        if (!(t >= since && t < until)) continue;
-      }
-      for (const c of conds) if ((c.col ? c.col[i] : 0) !== c.id) continue outer;
-      rows[n++] = i;
-    }
+    const n = conds.length || timeBound ? selectRows(table, timeBound, since, until, conds, rows) : allRows(rows);
     if (n > 0) out.push({ table, rows: rows.subarray(0, n) });
   }
   return out;
+}
+
+/** Every row (a query without a time range or filters); how many. */
+function allRows(rows: Int32Array): number {
+  for (let i = 0; i < rows.length; i++) rows[i] = i;
+  return rows.length;
+}
+
+/** The rows in the time range that match the conditions, into `rows`; how many. */
+function selectRows(table: CallTable, timeBound: boolean, since: number, until: number, conds: { col: Int32Array | undefined; id: number }[], rows: Int32Array): number {
+  let n = 0;
+  const ts = table.tsMs;
+  outer: for (let i = 0; i < table.length; i++) {
+    if (timeBound) {
+      const t = ts[i];
+      if (!(t >= since && t < until)) continue;
+    }
+    for (const c of conds) if ((c.col ? c.col[i] : 0) !== c.id) continue outer;
+    rows[n++] = i;
+  }
+  return n;
 }
 
 /**
@@ -160,6 +172,13 @@ export function stats(slices: readonly Slice[], source: CostSource = 'auto'): Gr
   const acc = new StatsAcc(calls);
   for (const { table: t, rows } of slices) for (let k = 0; k < rows.length; k++) acc.add(t, rows[k], source);
   return acc.finish();
+}
+
+/** The largest of the first n values (-Infinity for none). */
+function maxOf(values: Float64Array, n: number): number {
+  let max = -Infinity;
+  for (let k = 0; k < n; k++) if (values[k] > max) max = values[k];
+  return max;
 }
 
 /** The running figures of a group, rows added in order (one implementation for `stats` and the one-pass grouping). */
@@ -219,8 +238,7 @@ class StatsAcc {
     const { calls, priced, cost, saved, inTok, outTok, crTok, cwTok, rsTok } = this;
     // Exact percentiles by selection (simple-statistics' multi-quantile select, linear interpolation), not a full sort.
     const [p50, p95, p99] = priced ? quantile(costs.subarray(0, priced) as unknown as number[], [0.5, 0.95, 0.99]) : [NaN, NaN, NaN];
-    let max = -Infinity;
-    for (let k = 0; k < priced; k++) if (costs[k] > max) max = costs[k];
+    const max = maxOf(costs, priced);
     const allInput = inTok + crTok + cwTok;
     return {
       calls,
@@ -413,26 +431,89 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
     } else {
       const [lo, hi] = idSpan(col, rows, Infinity);
       if (hi < lo) continue;
-      const dense = rows.length * 8 >= hi - lo + 1 ? new Int32Array(hi - lo + 1).fill(-1) : undefined;
-      const sparse = new Map<number, number>();
-      for (let k = 0; k < rows.length; k++) {
-        const id = col[rows[k]];
-        let g = dense ? dense[id - lo] : (sparse.get(id) ?? -1);
-        if (g < 0) {
-          g = groupFor(table.pool.get(id));
-          if (dense) dense[id - lo] = g;
-          else sparse.set(id, g);
+      if (rows.length * 8 >= hi - lo + 1) {
+        // The rows of each id present, then each id's group (groups are numbered in id order: their order is the sort's).
+        const perId = countIds(col, rows, lo, new Int32Array(hi - lo + 1));
+        const groupOfId = new Int32Array(perId.length);
+        for (let d = 0; d < perId.length; d++) {
+          if (perId[d] === 0) continue;
+          const g = groupFor(table.pool.get(d + lo));
+          groupOfId[d] = g;
+          counts[g] += perId[d];
         }
-        rowGroup[k] = g;
-        counts[g]++;
+        groupsOfRows(col, rows, lo, groupOfId, rowGroup);
+      } else {
+        const sparse = new Map<number, number>();
+        for (let k = 0; k < rows.length; k++) {
+          const id = col[rows[k]];
+          let g = sparse.get(id);
+          if (g === undefined) sparse.set(id, (g = groupFor(table.pool.get(id))));
+          rowGroup[k] = g;
+          counts[g]++;
+        }
       }
     }
     plans.push({ table, rows, rowGroup });
   }
   // Second pass: each row into its group's figures, in row order.
   const accs = counts.map((n) => new StatsAcc(n));
-  for (const { table, rows, rowGroup } of plans) for (let k = 0; k < rows.length; k++) accs[rowGroup[k]].add(table, rows[k], source);
+  for (const { table, rows, rowGroup } of plans) addRows(accs, table, rows, rowGroup, source);
   return { groups: values.map((v, g) => ({ key: { [dim]: v === '' ? UNATTRIBUTED : v }, stats: accs[g].finish() })), accs };
+}
+
+// (The loops over rows below are small functions of their own: V8 optimizes such a function while its loop runs, soon;
+// a loop inside a large one runs unoptimized for longer, which a command that reports once pays in full.)
+
+/** How many of `rows` have each id of `col`, from `lo` (into `perId`, returned). */
+function countIds(col: Int32Array, rows: Int32Array, lo: number, perId: Int32Array): Int32Array {
+  for (let k = 0; k < rows.length; k++) perId[col[rows[k]] - lo]++;
+  return perId;
+}
+
+/** The group of each row, by its id's. */
+function groupsOfRows(col: Int32Array, rows: Int32Array, lo: number, groupOfId: Int32Array, rowGroup: Int32Array): void {
+  for (let k = 0; k < rows.length; k++) rowGroup[k] = groupOfId[col[rows[k]] - lo];
+}
+
+/** Each row into its group's figures, in row order. */
+function addRows(accs: StatsAcc[], table: CallTable, rows: Int32Array, rowGroup: Int32Array, source: CostSource): void {
+  for (let k = 0; k < rows.length; k++) accs[rowGroup[k]].add(table, rows[k], source);
+}
+
+/** Sums of costs over rows, added in their order (as StatsAcc adds them), and the calls without a timestamp. */
+interface CostSums {
+  cost: number;
+  saved: number;
+  errorCost: number;
+  undated: number;
+}
+
+/** Adds the rows' costs to `s` in row order; the rows without a cost go to `unpriced`. */
+function addCosts(t: CallTable, rows: Int32Array, source: CostSource, s: CostSums, unpriced: number[]): void {
+  const rec = t.recordedUsd;
+  const comp = t.computedUsd;
+  const noCache = t.noCacheUsd;
+  const flags = t.flags;
+  const ts = t.tsMs;
+  let { cost, saved, errorCost, undated } = s;
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k];
+    if (Number.isNaN(ts[i])) undated++;
+    const computed = comp[i];
+    const r = rec[i];
+    const c = source === 'recorded' ? r : source === 'computed' ? computed : Number.isNaN(r) ? computed : r;
+    if (Number.isNaN(c)) {
+      unpriced.push(i);
+      continue;
+    }
+    cost += c;
+    if ((flags[i] & FLAG_ERROR) !== 0) errorCost += c;
+    if (!Number.isNaN(computed)) saved += noCache[i] - computed;
+  }
+  s.cost = cost;
+  s.saved = saved;
+  s.errorCost = errorCost;
+  s.undated = undated;
 }
 
 /** A model without a price, with the calls and tokens that went to it. */
@@ -470,42 +551,26 @@ export function groupByWithTotal(slices: readonly Slice[], dim: string, source: 
   }
   // The sums of costs again over the rows in their order, as `stats` adds them (the same figures, bit for bit), with
   // the calls without a timestamp and the unpriced models in the order their first call came.
-  let cost = 0;
-  let saved = 0;
-  let errorCost = 0;
-  let undated = 0;
+  const sums: CostSums = { cost: 0, saved: 0, errorCost: 0, undated: 0 };
   const unpriced = new Map<string, UnpricedModel>();
   for (const { table, rows } of slices) {
-    const rec = table.recordedUsd;
-    const comp = table.computedUsd;
-    const noCache = table.noCacheUsd;
-    const flags = table.flags;
-    const ts = table.tsMs;
-    for (let k = 0; k < rows.length; k++) {
-      const i = rows[k];
-      if (Number.isNaN(ts[i])) undated++;
-      const computed = comp[i];
-      const c = source === 'recorded' ? rec[i] : source === 'computed' ? computed : Number.isNaN(rec[i]) ? computed : rec[i];
-      if (Number.isNaN(c)) {
-        const model = table.pool.get(table.dims.model[i]) || '(no model)';
-        t.unpricedModels[model] = (t.unpricedModels[model] ?? 0) + 1;
-        let u = unpriced.get(model);
-        if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
-        u.calls++;
-        u.inputTokens += table.inputTokens[i];
-        u.outputTokens += table.outputTokens[i];
-        u.cacheReadTokens += table.cacheReadTokens[i];
-        u.cacheWriteTokens += table.cacheWriteTokens[i];
-        continue;
-      }
-      cost += c;
-      if ((flags[i] & FLAG_ERROR) !== 0) errorCost += c;
-      if (!Number.isNaN(computed)) saved += noCache[i] - computed;
+    const none: number[] = [];
+    addCosts(table, rows, source, sums, none);
+    for (const i of none) {
+      const model = table.pool.get(table.dims.model[i]) || '(no model)';
+      t.unpricedModels[model] = (t.unpricedModels[model] ?? 0) + 1;
+      let u = unpriced.get(model);
+      if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
+      u.calls++;
+      u.inputTokens += table.inputTokens[i];
+      u.outputTokens += table.outputTokens[i];
+      u.cacheReadTokens += table.cacheReadTokens[i];
+      u.cacheWriteTokens += table.cacheWriteTokens[i];
     }
   }
-  t.cost = cost;
-  t.saved = saved;
-  t.errorCost = errorCost;
+  t.cost = sums.cost;
+  t.saved = sums.saved;
+  t.errorCost = sums.errorCost;
   // The percentiles and the maximum over the groups' costs (order statistics: any order gives them).
   const costs = new Float64Array(t.priced);
   let at = 0;
@@ -514,7 +579,7 @@ export function groupByWithTotal(slices: readonly Slice[], dim: string, source: 
     at += a.priced;
   }
   const total = t.finish(costs);
-  return { groups: sortGroups(groups, total.costUsd), total, undatedCalls: undated, unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls) };
+  return { groups: sortGroups(groups, total.costUsd), total, undatedCalls: sums.undated, unpriced: [...unpriced.values()].sort((a, b) => b.calls - a.calls) };
 }
 
 function keyText(k: Record<string, string>): string {
