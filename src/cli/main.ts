@@ -14,7 +14,7 @@ import { applyScannerEnv } from '../node/scannerEnv';
 import { select } from '../core/analysis';
 import { type Budget, parseBudgets } from '../core/budgets';
 import { runSignalCommand, type SignalCommand } from './signals';
-import { loadParallel } from '../node/parallelLoad';
+import { loadParallel, loadParallelParts } from '../node/parallelLoad';
 import { readTraceFile } from '../node/traceReader';
 import { parseTimeUtc } from '../core/values';
 
@@ -252,10 +252,13 @@ export interface CliIO {
 }
 
 /** Runs the CLI; returns the exit code. */
-/** Trace files read before `runCli` (big ones, on several threads), by path, with the pool their ids refer to. */
+/**
+ * Trace files read before `runCli` (big ones, on several threads), by path: one state each, with the pool its ids refer
+ * to; for `report`, the states of the file's byte ranges as they were read (each with its own strings, not merged).
+ */
 export interface Preloaded {
   pool: StringPool;
-  states: Map<string, TraceFileState>;
+  states: Map<string, TraceFileState[]>;
 }
 
 /** Files from this size on are read ahead by loadParallel: several threads from its defaultParallelBytes on (the same rows as one reader). */
@@ -275,7 +278,9 @@ export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?:
       for (const f of files) {
         if (!overrides || statSync(f).size < (opts.parallelBytes ?? PARALLEL_BYTES)) continue;
         const display = displayName(f, io.cwd);
-        pre.states.set(f, (await loadParallel(f, { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes, callerReads: true })).state);
+        const load = { pool: pre.pool, overrides, final: true, displayName: display, minParallelBytes: opts.parallelBytes, callerReads: true };
+        // A report reads the calls once: the ranges' tables serve as they are (the same figures as the merged table).
+        pre.states.set(f, args.command === 'report' ? (await loadParallelParts(f, load)).states : [(await loadParallel(f, load)).state]);
       }
     }
   } catch {
@@ -310,7 +315,7 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     for (const f of files) {
       try {
         const early = preloaded?.states.get(f);
-        if (early) states.push(early);
+        if (early) states.push(...early);
         else if (statSync(f).isFile()) states.push(readTraceFile(f, { pool, prices, final: true, mapping, displayName: displayName(f, io.cwd) }).state);
         else {
           // A pipe (`report /dev/stdin`, `<(...)`): no size to read up to, so read it to its end, then as a whole.

@@ -595,6 +595,11 @@ export class CallTable {
     return t;
   }
 
+  /** Adds `n` to every row's line number (a table read from a byte range, its lines counted from the range's start). */
+  shiftLines(n: number): void {
+    if (n !== 0) addToRows(this.line, 0, this.length, n);
+  }
+
   /** Makes room for at least `n` rows (fast path of `fastScan`; columns may be replaced, so read them again after). */
   reserve(n: number): void {
     if (n > this.cap) this.grow(n);

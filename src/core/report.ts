@@ -133,6 +133,19 @@ function unpricedModels(slices: ReturnType<typeof select>, source: CostSource): 
   return [...unpriced.values()].sort((a, b) => b.calls - a.calls);
 }
 
+/** Each file read, once: the states of one file's byte ranges (the CLI's big files: TraceFileState per range) add up. */
+function filesRead(files: readonly TraceFileState[]): Report['files'] {
+  const byName = new Map<string, Report['files'][number]>();
+  for (const f of files) {
+    let e = byName.get(f.file);
+    if (!e) byName.set(f.file, (e = { file: f.file, calls: 0, skipped: 0, ignored: 0 }));
+    e.calls += f.table.length;
+    e.skipped += f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems;
+    e.ignored += f.ctx.ignored;
+  }
+  return [...byName.values()];
+}
+
 const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
 /** Builds the report the CLI prints (and the extension copies), from the files read. */
@@ -192,6 +205,6 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     warnings: pick('warning'),
     warningsTotal: files.reduce((a, f) => a + f.problems.filter((p) => p.severity === 'warning').length + (f.droppedWarnings ?? 0), 0),
     unpriced,
-    files: files.map((f) => ({ file: f.file, calls: f.table.length, skipped: f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems, ignored: f.ctx.ignored })),
+    files: filesRead(files),
   };
 }

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { groupBy, select, stats } from '../../../src/core/analysis';
+import { buildReport } from '../../../src/core/report';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import { TraceKeys } from '../../../src/core/traceIds';
 import { type PackedTraceFileState, packState, type TraceFileState, unpackState } from '../../../src/core/traceFile';
-import { loadParallel, loadParallelPacked, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
+import { loadParallel, loadParallelPacked, loadParallelParts, type ParallelLoadOptions, type RangeDone, type RangeRequest, type RangeResponse } from '../../../src/node/parallelLoad';
 import { PriceAnswers } from '../../../src/node/priceAsk';
 import { RangeClaims } from '../../../src/node/rangeClaims';
 import { defaultParallelBytes, endRangeWorkers, prestartRangeWorkers, rangeWorkersWaiting } from '../../../src/node/rangeWorkers';
@@ -94,6 +95,23 @@ describe('loadParallel: byte ranges in worker threads, merged in order', functio
       assertSameState(r.state, seq, `${workers} workers`);
       sameFigures(r.state, seq);
       assert.ok(seq.problems.some((p) => p.message.includes('incomplete last line')));
+    });
+
+    it(`gives the report of the single reader from the ranges' tables as they were read (loadParallelParts, the CLI's report) with ${workers} workers`, async () => {
+      const seq = sequential(trace);
+      const r = await loadParallelParts(trace, { pool: new StringPool(), final: true, workers, minParallelBytes: 0, displayName: 't.jsonl' });
+      assert.equal(r.ranges, workers);
+      assert.equal(r.states.length, workers);
+      assert.equal(r.states.reduce((a, st) => a + st.table.length, 0), seq.table.length);
+      // Line numbers counted from the file's start; the problems (of every range) with the first state.
+      assert.deepEqual(r.states.flatMap((st) => Array.from(st.table.line.subarray(0, st.table.length))), Array.from(seq.table.line.subarray(0, seq.table.length)));
+      assert.deepEqual(r.states[0].problems, seq.problems);
+      assert.ok(r.states.slice(1).every((st) => st.problems.length === 0 && st.ctx.ignored === 0));
+      const since = Date.parse('2026-11-02T00:00:00Z');
+      for (const opts of [{ by: ['feature'] }, { by: ['model'], costSource: 'computed' as const }, { by: ['feature', 'model'], top: 3 }, { by: ['user'], sinceMs: since, compareToPrevious: true, nowMs: since + 86400000 }]) {
+        // The same report, byte for byte (sums in row order across the tables).
+        assert.equal(JSON.stringify(buildReport(r.states, opts)), JSON.stringify(buildReport([seq], opts)), JSON.stringify(opts));
+      }
     });
 
     it(`packs the same columns and strings without a pool (loadParallelPacked, the parse process) with ${workers} workers`, async () => {
