@@ -526,6 +526,26 @@ export interface UnpricedModel {
   cacheWriteTokens: number;
 }
 
+/** Row i (a call without a cost) into its model's entry; the model's name. */
+function addUnpriced(unpriced: Map<string, UnpricedModel>, t: CallTable, i: number): string {
+  const model = t.pool.get(t.dims.model[i]) || '(no model)';
+  let u = unpriced.get(model);
+  if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
+  u.calls++;
+  u.inputTokens += t.inputTokens[i];
+  u.outputTokens += t.outputTokens[i];
+  u.cacheReadTokens += t.cacheReadTokens[i];
+  u.cacheWriteTokens += t.cacheWriteTokens[i];
+  return model;
+}
+
+/** The models without a price among the rows, with their calls and tokens, most calls first (as groupByWithTotal gives them). */
+export function unpricedModels(slices: readonly Slice[], source: CostSource): UnpricedModel[] {
+  const unpriced = new Map<string, UnpricedModel>();
+  for (const { table: t, rows } of slices) for (const i of rows) if (Number.isNaN(rowCost(t, i, source))) addUnpriced(unpriced, t, i);
+  return [...unpriced.values()].sort((a, b) => b.calls - a.calls);
+}
+
 /**
  * `groupBy(slices, [dim])` with `stats(slices)` as its total (the same figures, bit for bit), the calls without a
  * timestamp and the unpriced models with their tokens (most calls first): a report's figures. The total is the groups'
@@ -557,15 +577,8 @@ export function groupByWithTotal(slices: readonly Slice[], dim: string, source: 
     const none: number[] = [];
     addCosts(table, rows, source, sums, none);
     for (const i of none) {
-      const model = table.pool.get(table.dims.model[i]) || '(no model)';
+      const model = addUnpriced(unpriced, table, i);
       t.unpricedModels[model] = (t.unpricedModels[model] ?? 0) + 1;
-      let u = unpriced.get(model);
-      if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
-      u.calls++;
-      u.inputTokens += table.inputTokens[i];
-      u.outputTokens += table.outputTokens[i];
-      u.cacheReadTokens += table.cacheReadTokens[i];
-      u.cacheWriteTokens += table.cacheWriteTokens[i];
     }
   }
   t.cost = sums.cost;

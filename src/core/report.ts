@@ -1,4 +1,4 @@
-import { countUndated, undatedMatching, type GroupStats, groupBy, groupByWithTotal, type QueryOptions, rowCost, select, stats, UNATTRIBUTED, type UnpricedModel } from './analysis';
+import { countUndated, undatedMatching, type GroupStats, groupBy, groupByWithTotal, type QueryOptions, select, stats, UNATTRIBUTED, unpricedModels } from './analysis';
 import { savingsKnown } from './format';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
@@ -111,26 +111,6 @@ function previousOfRest(costs: (number | null)[]): number | null {
 function previousCost(prev: Map<string, number | null>, key: Record<string, string>): number | null {
   const v = prev.get(JSON.stringify(key));
   return v === undefined ? 0 : v;
-}
-
-/** The models without a price among the rows, with their calls and tokens, most calls first (groupByWithTotal's). */
-function unpricedModels(slices: ReturnType<typeof select>, source: CostSource): UnpricedModel[] {
-  const unpriced = new Map<string, UnpricedModel>();
-  for (const { table: t, rows } of slices) {
-    for (let k = 0; k < rows.length; k++) {
-      const i = rows[k];
-      if (!Number.isNaN(rowCost(t, i, source))) continue;
-      const model = t.pool.get(t.dims.model[i]) || '(no model)';
-      let u = unpriced.get(model);
-      if (!u) unpriced.set(model, (u = { model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }));
-      u.calls++;
-      u.inputTokens += t.inputTokens[i];
-      u.outputTokens += t.outputTokens[i];
-      u.cacheReadTokens += t.cacheReadTokens[i];
-      u.cacheWriteTokens += t.cacheWriteTokens[i];
-    }
-  }
-  return [...unpriced.values()].sort((a, b) => b.calls - a.calls);
 }
 
 /** Each file read, once: the states of one file's byte ranges (the CLI's big files: TraceFileState per range) add up. */
