@@ -269,11 +269,6 @@ class StatsAcc {
 }
 
 /**
- * The figures of all the rows of a grouping, added row by row in the same order as `stats` adds them (so the same sums,
- * bit for bit), without their costs (the groups keep them), and with what a report says beside them: the calls without
- * a timestamp, and the tokens of each unpriced model.
- */
-/**
  * Splits slices by the value of one dimension. Key '' stands for "no value". A counting sort over the interned ids:
  * two passes over the rows and one typed array per slice, no per-group JS arrays.
  */
