@@ -427,16 +427,9 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
       const [lo, hi] = idSpan(col, rows, Infinity);
       if (hi < lo) continue;
       if (rows.length * 8 >= hi - lo + 1) {
-        // The rows of each id present, then each id's group (groups are numbered in id order: their order is the sort's).
-        const perId = countIds(col, rows, lo, new Int32Array(hi - lo + 1));
-        const groupOfId = new Int32Array(perId.length);
-        for (let d = 0; d < perId.length; d++) {
-          if (perId[d] === 0) continue;
-          const g = groupFor(table.pool.get(d + lo));
-          groupOfId[d] = g;
-          counts[g] += perId[d];
-        }
-        groupsOfRows(col, rows, lo, groupOfId, rowGroup);
+        // Groups numbered in the order their first row comes (the sort's last resort: two groups of one label, the
+        // calls without a value and those whose value is "(unattributed)", of the same cost and calls).
+        groupsOfRows(col, rows, lo, new Int32Array(hi - lo + 1).fill(-1), rowGroup, counts, (id) => groupFor(table.pool.get(id)));
       } else {
         const sparse = new Map<number, number>();
         for (let k = 0; k < rows.length; k++) {
@@ -459,15 +452,15 @@ function groupByOne(slices: readonly Slice[], dim: string, source: CostSource): 
 // (The loops over rows below are small functions of their own: V8 optimizes such a function while its loop runs, soon;
 // a loop inside a large one runs unoptimized for longer, which a command that reports once pays in full.)
 
-/** How many of `rows` have each id of `col`, from `lo` (into `perId`, returned). */
-function countIds(col: Int32Array, rows: Int32Array, lo: number, perId: Int32Array): Int32Array {
-  for (let k = 0; k < rows.length; k++) perId[col[rows[k]] - lo]++;
-  return perId;
-}
-
-/** The group of each row, by its id's. */
-function groupsOfRows(col: Int32Array, rows: Int32Array, lo: number, groupOfId: Int32Array, rowGroup: Int32Array): void {
-  for (let k = 0; k < rows.length; k++) rowGroup[k] = groupOfId[col[rows[k]] - lo];
+/** The group of each row by its id (`groupOf`: each id's from `lo`, -1 until `group` gives it), counted per group. */
+function groupsOfRows(col: Int32Array, rows: Int32Array, lo: number, groupOf: Int32Array, rowGroup: Int32Array, counts: number[], group: (id: number) => number): void {
+  for (let k = 0; k < rows.length; k++) {
+    const id = col[rows[k]];
+    let g = groupOf[id - lo];
+    if (g < 0) g = groupOf[id - lo] = group(id);
+    rowGroup[k] = g;
+    counts[g]++;
+  }
 }
 
 /** Each row into its group's figures, in row order. */

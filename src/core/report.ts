@@ -113,17 +113,17 @@ function previousCost(prev: Map<string, number | null>, key: Record<string, stri
   return v === undefined ? 0 : v;
 }
 
-/** Each file read, once: the states of one file's byte ranges (the CLI's big files: TraceFileState per range) add up. */
+/** Each file read, once: a state that `continues` the one before (a byte range of a big file, in the CLI) adds to its entry. */
 function filesRead(files: readonly TraceFileState[]): Report['files'] {
-  const byName = new Map<string, Report['files'][number]>();
+  const out: Report['files'] = [];
   for (const f of files) {
-    let e = byName.get(f.file);
-    if (!e) byName.set(f.file, (e = { file: f.file, calls: 0, skipped: 0, ignored: 0 }));
+    let e = f.continues ? out[out.length - 1] : undefined;
+    if (!e) out.push((e = { file: f.file, calls: 0, skipped: 0, ignored: 0 }));
     e.calls += f.table.length;
     e.skipped += f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems;
     e.ignored += f.ctx.ignored;
   }
-  return [...byName.values()];
+  return out;
 }
 
 const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);

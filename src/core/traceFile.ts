@@ -47,6 +47,11 @@ export interface TraceFileState {
   notText?: string;
   /** Lines read so far by the fast scanner, by the exact path it fell back to, and by its WebAssembly loop (counts). */
   scanned?: { fastLines: number; slowLines: number; wasmLines: number };
+  /**
+   * Set on a state that only holds rows: those of a byte range of the file of the state before it in a list (the CLI's
+   * report reads a big file's ranges without merging them), whose problems, counts and position that state holds.
+   */
+  continues?: true;
 }
 
 export function newTraceFileState(file: string, pool: StringPool, mapping?: FieldMapping): TraceFileState {

@@ -428,7 +428,7 @@ export async function loadParallel(path: string, opts: ParallelLoadOptions): Pro
  * loadParallel for a caller that only reads the calls once (the CLI's `report`): the ranges' tables as they were read,
  * each with its own strings, as states of the same file in row order, without merging them into one table (~0.1 s
  * less for a million calls). The first holds the file's problems, counts and position; the others only rows (line
- * numbers counted from the file's start). Figures over them are those of the merged table (analysis reads across
+ * numbers counted from the file's start; `continues` set). Figures over them are those of the merged table (analysis reads across
  * tables; a report lists a file's states as one file). Falls back to the single reader (one state) as loadParallel does.
  */
 export async function loadParallelParts(path: string, opts: ParallelLoadOptions): Promise<Omit<ParallelLoadResult, 'state'> & { states: TraceFileState[] }> {
@@ -444,7 +444,7 @@ export async function loadParallelParts(path: string, opts: ParallelLoadOptions)
     const table = CallTable.importColumns(file, new StringPool(), { ...p.columns, joinedStrings: { text: p.joined, lengths: p.lens } });
     table.shiftLines(lineOffsets[k]);
     if (k === 0) return { file, position, fingerprint, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
-    return { file, position, fingerprint, ctx: newContext(file), table, problems: [], droppedProblems: 0 };
+    return { file, position, fingerprint, ctx: newContext(file), table, problems: [], droppedProblems: 0, continues: true };
   });
   return { states, ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
 }

@@ -203,3 +203,30 @@ describe('buildReport: --top with --compare', () => {
     assert.match(renderCsv(r), /^\(2 more groups\),0\.01,0\.5,2,.*,0\.0075$/m);
   });
 });
+
+describe('buildReport: the order of groups, and of files, over a file read as one table or as ranges', () => {
+  // Two groups of one label: the calls without a feature and those whose feature is "(unattributed)", of the same cost
+  // and calls, so that only the order their first call came in tells them apart (from an independent review: groups
+  // numbered in id order put the calls without a value first).
+  const head = line({ ts: '2026-11-01T00:00:00Z', model: 'o3', input_tokens: 10, output_tokens: 1, cost_usd: 0.5, metadata: { feature: '(unattributed)' } });
+  const middle = Array.from({ length: 40 }, (_, k) => line({ ts: '2026-11-01T00:00:00Z', model: 'o3', input_tokens: 1, output_tokens: 1, cost_usd: 0.01, metadata: { feature: `f${k % 5}` } }));
+  const tail = line({ ts: '2026-11-01T00:00:01Z', model: 'o3', input_tokens: 99, output_tokens: 1, cost_usd: 0.5 });
+  const inputsOfTies = (r: ReturnType<typeof buildReport>) => r.groups.filter((g) => g.key.feature === '(unattributed)').map((g) => g.tokens.input);
+
+  it('keeps groups of the same label and figures in the order their first call came, in one table and across ranges', () => {
+    const one = loadText([head, ...middle, tail].join('\n') + '\n', 't.jsonl');
+    assert.deepEqual(inputsOfTies(buildReport([one], { by: ['feature'] })), [10, 99]);
+    // The same file as three ranges' tables (the CLI's report of a big file), each with its own strings.
+    const parts = [loadText([head, ...middle.slice(0, 20)].join('\n') + '\n', 't.jsonl'), loadText(middle.slice(20).join('\n') + '\n', 't.jsonl'), loadText(tail + '\n', 't.jsonl')];
+    for (const p of parts.slice(1)) p.continues = true;
+    assert.equal(JSON.stringify(buildReport(parts, { by: ['feature'] })), JSON.stringify(buildReport([one], { by: ['feature'] })));
+  });
+
+  it('lists a file once for its ranges, and two files of the same name (two folders of one name) apart', () => {
+    const a = loadText(TRACE, 'app/t.jsonl');
+    const b = loadText(TRACE, 'app/t.jsonl');
+    assert.deepEqual(buildReport([a, b], { by: ['feature'] }).files.map((f) => [f.file, f.calls]), [['app/t.jsonl', 6], ['app/t.jsonl', 6]]);
+    b.continues = true;
+    assert.deepEqual(buildReport([a, b], { by: ['feature'] }).files.map((f) => [f.file, f.calls]), [['app/t.jsonl', 12]]);
+  });
+});
