@@ -233,6 +233,21 @@ class StatsAcc {
     }
   }
 
+  /** Adds another accumulator's counts, token sums (whole numbers: exact in any order) and first and last times (not its sums of costs). */
+  addCounts(a: StatsAcc): void {
+    this.calls += a.calls;
+    this.priced += a.priced;
+    this.listPriced += a.listPriced;
+    this.inTok += a.inTok;
+    this.outTok += a.outTok;
+    this.crTok += a.crTok;
+    this.cwTok += a.cwTok;
+    this.rsTok += a.rsTok;
+    this.errors += a.errors;
+    if (a.first < this.first) this.first = a.first;
+    if (a.last > this.last) this.last = a.last;
+  }
+
   /** The figures; `costs`: the priced rows' costs in any order (the percentiles and maximum do not depend on it), where this accumulator kept none. */
   finish(costs: Float64Array = this.costs): GroupStats {
     const { calls, priced, cost, saved, inTok, outTok, crTok, cwTok, rsTok } = this;
@@ -544,19 +559,7 @@ export function groupByWithTotal(slices: readonly Slice[], dim: string, source: 
   const { groups, accs } = groupByOne(slices, dim, source);
   // Counts, token sums (whole numbers: exact in any order), first and last times: the groups', added up.
   const t = new StatsAcc(0);
-  for (const a of accs) {
-    t.calls += a.calls;
-    t.priced += a.priced;
-    t.listPriced += a.listPriced;
-    t.inTok += a.inTok;
-    t.outTok += a.outTok;
-    t.crTok += a.crTok;
-    t.cwTok += a.cwTok;
-    t.rsTok += a.rsTok;
-    t.errors += a.errors;
-    if (a.first < t.first) t.first = a.first;
-    if (a.last > t.last) t.last = a.last;
-  }
+  for (const a of accs) t.addCounts(a);
   // The sums of costs again over the rows in their order, as `stats` adds them (the same figures, bit for bit), with
   // the calls without a timestamp and the unpriced models in the order their first call came.
   const sums: CostSums = { cost: 0, saved: 0, errorCost: 0, undated: 0 };

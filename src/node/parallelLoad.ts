@@ -369,14 +369,15 @@ function partsInfo(path: string, file: string, r: Extract<Ranges, { parts: unkno
   // The bytes just before the read offset, as the single reader keeps them: the next read checks they are still there.
   const { tail, tailEnd } = fileFingerprint(path, position.offset);
   const fingerprint = { ...r.fp, size: position.offset, tail, tailEnd };
-  return { kept, lineOffsets, ctx, position, fingerprint };
+  /** The file's state over `table`: its problems, counts and position. */
+  const stateOf = (table: CallTable): TraceFileState => ({ file, position, fingerprint, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) });
+  return { lineOffsets, position, fingerprint, stateOf };
 }
 
 /** The state of a file read in ranges, once the parts' strings have id maps into `pool`: one table, the parts' problems in order. */
 function assemble(path: string, file: string, pool: StringPool, r: Extract<Ranges, { parts: unknown }>, idMaps: Int32Array[]): TraceFileState {
-  const { kept, lineOffsets, ctx, position, fingerprint } = partsInfo(path, file, r);
-  const table = CallTable.fromParts(file, pool, r.parts.map((p, k) => ({ columns: p.columns, lineOffset: lineOffsets[k], idMap: idMaps[k] })));
-  return { file, position, fingerprint, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
+  const { lineOffsets, stateOf } = partsInfo(path, file, r);
+  return stateOf(CallTable.fromParts(file, pool, r.parts.map((p, k) => ({ columns: p.columns, lineOffset: lineOffsets[k], idMap: idMaps[k] }))));
 }
 
 /** Id maps of the parts' strings into `pool` (the first part adopted when the pool is empty), in event-loop slices. */
@@ -438,12 +439,12 @@ export async function loadParallelParts(path: string, opts: ParallelLoadOptions)
     const { state, ...rest } = sequentialLoad(path, file, opts, r.sequentialReason);
     return { ...rest, states: [state] };
   }
-  const { kept, lineOffsets, ctx, position, fingerprint } = partsInfo(path, file, r);
+  const { lineOffsets, position, fingerprint, stateOf } = partsInfo(path, file, r);
   const states = r.parts.map((p, k): TraceFileState => {
     // Columns in shared memory with their strings adopted by a pool of their own: taken as they are, not copied.
     const table = CallTable.importColumns(file, new StringPool(), { ...p.columns, joinedStrings: { text: p.joined, lengths: p.lens } });
     table.shiftLines(lineOffsets[k]);
-    if (k === 0) return { file, position, fingerprint, ctx, table, problems: kept.problems, droppedProblems: kept.droppedProblems, ...(kept.droppedWarnings ? { droppedWarnings: kept.droppedWarnings } : {}) };
+    if (k === 0) return stateOf(table);
     return { file, position, fingerprint, ctx: newContext(file), table, problems: [], droppedProblems: 0, continues: true };
   });
   return { states, ranges: r.parts.length, fastLines: r.fastLines, slowLines: r.slowLines, wasmLines: r.wasmLines };
