@@ -301,6 +301,23 @@ for (const wasm of [true, false]) {
       assert.equal(new Set(Array.from(fast.table.traceId.subarray(0, fast.table.length))).size, 10, 'consecutive calls of one trace share an index');
     });
 
+    it('tells a trace id from the one before it at every length, up to the longest one kept for the comparison and past it', () => {
+      // Each id twice, then an id that differs from it in its last byte only, twice: 2 indexes per length (the loop
+      // keeps a copy of the previous id to compare, 16 bytes at a time).
+      const lines: string[] = [];
+      for (let n = 1; n <= 270; n++) {
+        const a = 't'.repeat(n - 1) + 'a';
+        const b = 't'.repeat(n - 1) + 'b';
+        for (const t of [a, a, b, b]) lines.push(`{"model":"gpt-4o","input_tokens":${n},"output_tokens":2,"trace_id":"${t}"}`);
+      }
+      const { fast } = same(lines.join('\n') + '\n', 'trace ids of every length');
+      const ids = fast.table.traceId.subarray(0, fast.table.length);
+      for (let i = 0; i < ids.length; i += 2) {
+        assert.equal(ids[i + 1], ids[i], `row ${i + 1}: the same trace id as the row before, the same index`);
+        if (i > 0) assert.notEqual(ids[i], ids[i - 1], `row ${i}: another trace id than the row before, another index`);
+      }
+    });
+
     it('matches with a UTF-8 BOM at the start, and with invalid UTF-8 inside and outside strings', () => {
       const enc = new TextEncoder();
       const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(FLAT + '\n' + FLAT + '\n')]);
