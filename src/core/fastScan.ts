@@ -737,7 +737,7 @@ export class FastScanner {
       for (const c of r.calls) if (this.table.store(c, opts.prices, ctx.messages).added) res.added++;
       for (const p of r.problems) res.problems.push(p);
     }
-    if (ctx.seenIds.size > 0 || ctx.messages.size > 0 || ctx.currentModel !== undefined) res.stateful = true;
+    if (ctx.seenIds.size > 0 || ctx.messages.size > 0 || ctx.currentModel !== undefined || ctx.codexTotal !== undefined) res.stateful = true;
     return scan.next;
   }
 

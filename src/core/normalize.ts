@@ -100,6 +100,11 @@ export interface NormalizeContext {
    */
   messages: Map<string, { out: number; row: number }>;
   currentModel?: string;
+  /**
+   * Codex CLI: the last `token_count` event's running total (`total_token_usage`, as text). Codex writes the event
+   * again with the same total (rate-limit and UI refreshes); such a repeat is no new call.
+   */
+  codexTotal?: string;
   mapping?: FieldMapping;
   /** Count of documents that held no LLM call (user turns, progress events, agent spans...). */
   ignored: number;
@@ -698,7 +703,15 @@ function isCodexEntry(obj: JsonObject): boolean {
   return (obj.type === 'turn_context' || obj.type === 'event_msg' || obj.type === 'session_meta') && isObject(obj.payload);
 }
 
-/** Codex CLI: the model comes from the last `turn_context`; each `token_count` event's `last_token_usage` is a call. */
+/** A Codex running total as text: its counts, in a fixed order. */
+function codexTotalKey(t: JsonObject): string {
+  return [t.input_tokens, t.cached_input_tokens, t.output_tokens, t.reasoning_output_tokens, t.total_tokens].map((v) => String(toNumber(v) ?? '')).join(',');
+}
+
+/**
+ * Codex CLI: the model comes from the last `turn_context`; each `token_count` event's `last_token_usage` is a call,
+ * unless its running total is the one of the event before (a repeated event).
+ */
 function readCodex(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void) {
   const payload = obj.payload as JsonObject;
   if (obj.type === 'turn_context') {
@@ -711,6 +724,14 @@ function readCodex(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (
   if (obj.type !== 'event_msg' || payload.type !== 'token_count' || !last) {
     ctx.ignored++;
     return;
+  }
+  const total = isObject(info?.total_token_usage) ? codexTotalKey(info.total_token_usage) : undefined;
+  if (total !== undefined) {
+    if (total === ctx.codexTotal) {
+      ctx.ignored++;
+      return;
+    }
+    ctx.codexTotal = total;
   }
   const rec = newRecord(ctx.file, line);
   // Codex: input_tokens INCLUDES cached_input_tokens; reasoning is part of output.

@@ -105,6 +105,7 @@ function wellFormedMeta(m: Header['meta']): boolean {
     !!c &&
     Array.isArray(c.seenIds) &&
     (c.messages === undefined || Array.isArray(c.messages)) &&
+    (c.codexTotal === undefined || typeof c.codexTotal === 'string') &&
     Number.isSafeInteger(c.ignored)
   );
 }
@@ -147,7 +148,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
   // The context's ids go in regions of their own (the header stays small: it is parsed in one go).
   const jc = joinContext(ctx ?? { seenIds: [], messages: [], ignored: 0 }).joined!;
   // (A state without a context is written as it is: its reader rejects it.)
-  const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], currentModel: ctx.currentModel, ignored: ctx.ignored } };
+  const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], currentModel: ctx.currentModel, codexTotal: ctx.codexTotal, ignored: ctx.ignored } };
   const encoding = encodingOf(joined.text);
   const ctxEncoding = encodingOf(jc.ids.text);
   const header: Header = {

@@ -163,6 +163,40 @@ describe('normalizeDocument: each shape', () => {
     assert.equal(calls[1].model, 'gpt-5');
   });
 
+  it('Codex CLI: a token_count event repeated with the same running total is no new call, within a read and across appends through a packed state', () => {
+    const usage = (input: number, cached: number, output: number, reasoning: number) => ({ input_tokens: input, cached_input_tokens: cached, output_tokens: output, reasoning_output_tokens: reasoning, total_tokens: input + output });
+    const event = (ts: string, total: object, last: object) => JSON.stringify({ timestamp: ts, type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: total, last_token_usage: last } } });
+    const lines = [
+      JSON.stringify({ timestamp: '2026-05-01T10:00:01Z', type: 'turn_context', payload: { model: 'gpt-5' } }),
+      event('2026-05-01T10:00:05Z', usage(1000, 200, 500, 300), usage(1000, 200, 500, 300)),
+      event('2026-05-01T10:00:06Z', usage(1000, 200, 500, 300), usage(1000, 200, 500, 300)), // a refresh: same total
+      event('2026-05-01T10:01:00Z', usage(3000, 1200, 800, 400), usage(2000, 1000, 300, 100)),
+      event('2026-05-01T10:01:02Z', usage(3000, 1200, 800, 400), usage(2000, 1000, 300, 100)), // again
+      event('2026-05-01T10:02:00Z', usage(3500, 1200, 900, 400), usage(500, 0, 100, 0)),
+    ];
+    const { calls, ignored } = normalizeText(lines.join('\n'));
+    assert.deepEqual(calls.map(tokens), [[800, 200, 0, 0, 500, 300], [1000, 1000, 0, 0, 300, 100], [500, 0, 0, 0, 100, 0]]);
+    assert.equal(ignored, 3, 'the turn_context and the two repeats');
+    // gpt-5 ($1.25 in, $0.125 cached, $10 out per Mtok): 2,300 uncached and 1,200 cached input, 900 output.
+    const expected = (2300 * 1.25 + 1200 * 0.125 + 900 * 10) / 1e6;
+    for (const fast of [false, true]) {
+      const state = newTraceFileState('rollout.jsonl', new StringPool());
+      ingestBytes(state, new TextEncoder().encode(lines.join('\n') + '\n'), true, new PriceBook(), { fast });
+      assert.equal(state.table.length, 3, `fast=${fast}`);
+      assertUsd(stats(select([state.table])).costUsd, expected);
+    }
+    // The repeat of the last event before an append comes after it: the total goes with the packed state.
+    const text = lines.slice(0, 4).join('\n') + '\n';
+    const pool = new StringPool();
+    const first = newTraceFileState('rollout.jsonl', pool);
+    ingestBytes(first, new TextEncoder().encode(text), false, new PriceBook());
+    assert.equal(first.table.length, 2);
+    const state = unpackState(packState(first).packed, pool);
+    ingestBytes(state, new TextEncoder().encode(lines.slice(4).join('\n') + '\n'), true, new PriceBook());
+    assert.equal(state.table.length, 3);
+    assertUsd(stats(select([state.table])).costUsd, expected);
+  });
+
   it('reads a shape declared by a workspace field mapping (dot paths)', () => {
     const { calls } = normalizeText('{"llm":{"name":"gpt-4o","in":2000,"cached":500,"out":10},"ctx":{"feat":"x","who":"u"},"at":"2026-11-20T10:00:00Z"}', 't', {
       model: 'llm.name', inputTokens: 'llm.in', cacheReadTokens: 'llm.cached', outputTokens: 'llm.out', feature: 'ctx.feat', user: 'ctx.who', timestamp: 'at', inputIncludesCache: true,

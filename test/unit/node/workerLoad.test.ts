@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { select, stats } from '../../../src/core/analysis';
 import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
-import { packState, unpackState } from '../../../src/core/traceFile';
+import { ingestBytes, packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
 import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
 import { parseProcessEnv, PROCESS_FLAGS } from '../../../src/node/handover';
@@ -494,6 +494,21 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.ok(await readStateCache(file, key), 'a message not stored yet (-1) is fine');
     writeFileSync(file, bytes);
     assert.ok(await readStateCache(file, key));
+  });
+
+  it('keeps a Codex rollout\'s running total in the cache, so a repeated token_count appended after a reopen is no new call', async () => {
+    const total = { input_tokens: 1000, cached_input_tokens: 200, output_tokens: 500, reasoning_output_tokens: 300, total_tokens: 1500 };
+    const event = JSON.stringify({ timestamp: '2026-05-01T10:00:05Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: total, last_token_usage: total } } });
+    const p = join(dir, 'rollout.jsonl');
+    writeFileSync(p, JSON.stringify({ timestamp: '2026-05-01T10:00:01Z', type: 'turn_context', payload: { model: 'gpt-5' } }) + '\n' + event + '\n');
+    const cache = { dir: join(dir, 'cache-codex'), settings: 'v1' };
+    const first = await loadInWorker(WORKER, { path: p, displayName: 'rollout.jsonl', overrides: [], cache }, new StringPool());
+    assert.equal(first.table.length, 1);
+    assert.equal(typeof first.ctx.codexTotal, 'string');
+    const again = await loadInWorker(join(dir, 'no-such-worker.js'), { path: p, displayName: 'rollout.jsonl', overrides: [], cache }, new StringPool());
+    assert.equal(again.ctx.codexTotal, first.ctx.codexTotal);
+    ingestBytes(again, new TextEncoder().encode(event + '\n'), true, new PriceBook());
+    assert.equal(again.table.length, 1, 'the repeat is ignored');
   });
 
   it('decides from the prelude alone whether an entry is of use (the header, tens of MB for a transcript, is not parsed), and rejects a prelude that disagrees with its header', async () => {
