@@ -413,8 +413,9 @@ export class CallTable {
   }
 
   /**
-   * Stores a call from the normaliser: appends it, or, when it supersedes a Claude Code message stored earlier (a
-   * later streaming line of it, `rec.supersedes`), overwrites that message's row. `messages` is the file's
+   * Stores a call from the normaliser: appends it, or, when it supersedes a call stored earlier (`rec.supersedes`: a
+   * later streaming line of a Claude Code message, or an OpenTelemetry span read after its parent), overwrites that
+   * call's row. `messages` is the file's
    * NormalizeContext.messages, where the row of each message is kept.
    */
   store(rec: CallRecord, prices: PriceBook, messages: Map<string, { out: number; row: number }>): { row: number; added: boolean } {
@@ -427,7 +428,8 @@ export class CallTable {
       return { row: m.row, added: false };
     }
     const row = this.append(rec, prices);
-    const id = rec.id !== undefined ? messages.get(rec.id) : undefined;
+    const key = rec.messageKey ?? rec.id;
+    const id = key !== undefined ? messages.get(key) : undefined;
     if (id && id.row < 0) id.row = row;
     return { row, added: true };
   }

@@ -856,14 +856,46 @@ function leafCallSpans(spans: SpanView[]): SpanView[] {
   return candidates.filter((c) => !rollups.has(c));
 }
 
-function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void) {
+/**
+ * Across the documents of a file (an exporter writes one batch, or one span, per line, and a parent span ends, so is
+ * written, after its children), the reading context remembers, for the spans with usage it read:
+ * - `ROLLUP` + the parent's key, in `seenIds`: that span has a span with usage below it, so it sums its descendants'
+ *   usage (a roll-up, such as a framework's `ChatOpenAI.chat` over the SDK's `openai.chat`) and is no call of its own
+ *   when it comes later;
+ * - `CALL_ROW` + its key, in `messages`: the row a span read as a call is stored in, so that a child read later (the
+ *   parent was a roll-up after all) takes that row instead of adding a second call.
+ * Only direct parents are known across documents: a span without usage between two others, in another document,
+ * hides the relation (within a document, leafCallSpans follows the whole chain).
+ */
+const ROLLUP = '\u2191';
+const CALL_ROW = 'otel\u0000';
+
+/** Stores span s as a call unless it was read before or a call below it was; true when it gives a call. */
+function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void): boolean {
   const a = s.attrs;
   const key = s.spanId ? `${s.traceId ?? ''}/${s.spanId}` : undefined;
   if (key) {
-    if (ctx.seenIds.has(key)) return;
+    if (ctx.seenIds.has(key)) return false;
     ctx.seenIds.add(key);
   }
+  const parentKey = s.parentId ? `${s.traceId ?? ''}/${s.parentId}` : undefined;
+  if (parentKey) ctx.seenIds.add(ROLLUP + parentKey);
+  if (key && ctx.seenIds.has(ROLLUP + key)) return false; // a roll-up of calls read before
+  let supersedes: string | undefined;
+  if (key) {
+    const parent = parentKey !== undefined ? ctx.messages.get(CALL_ROW + parentKey) : undefined;
+    if (parent) {
+      // The parent was read as a call: it summed this one's usage. This call takes its row (and a grandchild read later
+      // takes it from this one); the parent's other children are calls of their own.
+      ctx.messages.delete(CALL_ROW + parentKey);
+      ctx.messages.set(CALL_ROW + key, parent);
+      supersedes = CALL_ROW + key;
+      ctx.ignored++; // the line adds no call: it replaces one
+    } else ctx.messages.set(CALL_ROW + key, { out: 0, row: -1 });
+  }
   const rec = newRecord(ctx.file, line);
+  rec.supersedes = supersedes;
+  if (key) rec.messageKey = CALL_ROW + key;
   const input = tokenCount(rec, a, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens']) ?? 0;
   const cacheRead = tokenCount(rec, a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens']) ?? 0;
   const cacheWrite = tokenCount(rec, a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens']) ?? 0;
@@ -899,6 +931,7 @@ function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r
   applyTags(rec, s.extraTags, { skipKnown: false });
   rec.callsite = readCallSite(a);
   emit(rec, true);
+  return true;
 }
 
 function readOtlp(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void) {
@@ -931,9 +964,9 @@ function readOtlp(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r
       }
     }
   }
-  const calls = leafCallSpans(spans);
-  if (calls.length === 0) ctx.ignored++;
-  for (const s of calls) spanToRecord(s, line, ctx, emit, problem);
+  let found = 0;
+  for (const s of leafCallSpans(spans)) if (spanToRecord(s, line, ctx, emit, problem)) found++;
+  if (found === 0) ctx.ignored++;
 }
 
 /** The OpenTelemetry console exporter's span objects: flat `attributes`, `context.{trace_id,span_id}`. */
@@ -954,11 +987,7 @@ function readConsoleSpan(obj: JsonObject, line: number, ctx: NormalizeContext, e
       ? { service: obj.resource.attributes['service.name'] }
       : {},
   };
-  if (!hasOtelUsage(span.attrs) || NON_CALL_OPERATIONS.has(String(span.attrs['gen_ai.operation.name'] ?? ''))) {
-    ctx.ignored++;
-    return;
-  }
-  spanToRecord(span, line, ctx, emit, problem);
+  if (!hasOtelUsage(span.attrs) || NON_CALL_OPERATIONS.has(String(span.attrs['gen_ai.operation.name'] ?? '')) || !spanToRecord(span, line, ctx, emit, problem)) ctx.ignored++;
 }
 
 // --- A workspace's own mapping -------------------------------------------------------------------------------------

@@ -65,9 +65,12 @@ export interface CallRecord extends TokenCounts {
   source: SourceRef;
   /**
    * Set when this record is a later, more complete version of a call already emitted under the same key (Claude Code
-   * streams one message over several lines; the last carries the final output tokens): the stored row is replaced.
+   * streams one message over several lines; the last carries the final output tokens; an OpenTelemetry span read
+   * after its parent span shows the parent summed its usage): the stored row is replaced.
    */
   supersedes?: string;
+  /** Where the reading context keeps this record's row once stored (`NormalizeContext.messages`), when not its `id`. */
+  messageKey?: string;
 }
 
 /** A record or line that was skipped, with why. `line` is 1-based. */

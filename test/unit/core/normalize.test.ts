@@ -132,6 +132,51 @@ describe('normalizeDocument: each shape', () => {
     assert.equal(calls[1].error, 'boom');
   });
 
+  it('drops a roll-up span written in another line than its calls, whichever comes first (exporters write a batch or a span per line)', () => {
+    const attr = (k: string, v: number | string) => ({ key: k, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } });
+    // gpt-4o ($2.50 in, $10 out per Mtok); a span's input and output tokens are its number times 100 and 10.
+    const span = (id: string, parent: string | undefined, n: number, feature = id) => ({
+      traceId: 't', spanId: id, ...(parent ? { parentSpanId: parent } : {}), name: 'chat', startTimeUnixNano: '1795168800000000000',
+      attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 100 * n), attr('gen_ai.usage.output_tokens', 10 * n), attr('feature', feature)],
+    });
+    const line = (...spans: object[]) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+    const consoleLine = (id: string, parent: string | null, n: number) =>
+      JSON.stringify({ name: 'chat', context: { trace_id: '0xt', span_id: id }, parent_id: parent, start_time: '2026-11-20T10:00:00Z', end_time: '2026-11-20T10:00:01Z', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100 * n, 'gen_ai.usage.output_tokens': 10 * n, feature: id } });
+    const usd = (n: number) => (100 * n * 2.5 + 10 * n * 10) / 1e6;
+    const cases: [string, string[], string[], number][] = [
+      ['child, then its parent', [line(span('c', 'p', 1)), line(span('p', undefined, 3))], ['c'], usd(1)],
+      ['parent, then its child', [line(span('p', undefined, 3)), line(span('c', 'p', 1))], ['c'], usd(1)],
+      ['parent, then two children', [line(span('p', undefined, 3)), line(span('c1', 'p', 1)), line(span('c2', 'p', 2))], ['c1', 'c2'], usd(3)],
+      ['child, parent, grandparent', [line(span('c', 'p', 1)), line(span('p', 'g', 2)), line(span('g', undefined, 4))], ['c'], usd(1)],
+      ['grandparent, parent, child', [line(span('g', undefined, 4)), line(span('p', 'g', 2)), line(span('c', 'p', 1))], ['c'], usd(1)],
+      ['a child and its parent in one batch, another child later', [line(span('p', undefined, 3), span('c1', 'p', 1)), line(span('c2', 'p', 2))], ['c1', 'c2'], usd(3)],
+      ['console spans: children, then their parent', [consoleLine('0x2', '0x1', 1), consoleLine('0x3', '0x1', 2), consoleLine('0x1', null, 3)], ['0x2', '0x3'], usd(3)],
+      ['console spans: the parent first', [consoleLine('0x1', null, 3), consoleLine('0x2', '0x1', 1), consoleLine('0x2', '0x1', 1)], ['0x2'], usd(1)],
+      ['another trace with the same span ids stays apart', [line(span('c', 'p', 1)), JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ ...span('p', undefined, 3), traceId: 'u' }] }] }] })], ['c', 'p'], usd(4)],
+    ];
+    for (const [what, lines, features, cost] of cases) {
+      const text = lines.join('\n') + '\n';
+      for (const fast of [false, true]) {
+        const state = newTraceFileState('spans.jsonl', new StringPool());
+        ingestBytes(state, new TextEncoder().encode(text), true, new PriceBook(), { fast });
+        const t = state.table;
+        assert.deepEqual(Array.from(t.dims.feature.subarray(0, t.length), (id) => t.pool.get(id)).sort(), features, `${what} (fast=${fast})`);
+        assertUsd(stats(select([t])).costUsd, cost);
+        assert.equal(state.problems.length, 0, what);
+      }
+      // Each line read after the one before through a packed state (appends, a cache, a worker).
+      const pool = new StringPool();
+      let state = newTraceFileState('spans.jsonl', pool);
+      for (const l of lines) {
+        ingestBytes(state, new TextEncoder().encode(l + '\n'), false, new PriceBook());
+        state = unpackState(packState(state).packed, pool);
+      }
+      const t = state.table;
+      assert.deepEqual(Array.from(t.dims.feature.subarray(0, t.length), (id) => t.pool.get(id)).sort(), features, `${what} (line by line)`);
+      assertUsd(stats(select([t])).costUsd, cost);
+    }
+  });
+
   it('reads an OTel span whose input count excludes cache as exclusive, with a warning', () => {
     const attr = (k: string, v: number) => ({ key: k, value: { intValue: String(v) } });
     const doc = { resourceSpans: [{ scopeSpans: [{ spans: [{ spanId: 's', attributes: [attr('gen_ai.usage.input_tokens', 10), attr('gen_ai.usage.cache_read.input_tokens', 500), attr('gen_ai.usage.output_tokens', 1)] }] }] }] };
