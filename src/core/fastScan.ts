@@ -1228,8 +1228,8 @@ export class FastScanner {
     }
     if (!bad) {
       if (w1 > cw) cw = w1;
-      if (rs > outT) bad = `Reasoning tokens (${rs}) exceed output tokens (${outT})`;
-      else if (recorded !== undefined && recorded < 0) bad = negativeCostMessage(recorded);
+      if (rs > outT) throw FALLBACK; // read as outside the output, with a warning: the exact path's reading
+      if (recorded !== undefined && recorded < 0) bad = negativeCostMessage(recorded);
     }
     if (bad) {
       res.problems.push({ file: opts.file, line, message: `Skipped call: ${bad}`, severity: 'error' });

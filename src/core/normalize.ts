@@ -281,11 +281,22 @@ function readUsage(rec: CallRecord, usage: JsonObject, convention: 'auto' | 'exc
   if (prompt !== undefined || completion !== undefined || unreadableTokens.has(rec)) {
     // OpenAI Chat Completions: prompt_tokens INCLUDES the cached tokens; completion includes reasoning.
     const details = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : undefined;
-    const cached = toNumber(details?.cached_tokens) ?? n(['cached_tokens', 'cache_read_tokens', 'cacheReadTokens']) ?? 0;
+    const cached = toNumber(details?.cached_tokens) ?? n(['cached_tokens', 'cache_read_tokens', 'cacheReadTokens', 'cache_read_input_tokens']) ?? 0;
+    // Cache writes, where a gateway reports them in this shape (LiteLLM for Anthropic models:
+    // `prompt_tokens_details.cache_creation_tokens` and `cache_creation_input_tokens`): counted in prompt_tokens too.
+    const written = toNumber(details?.cache_creation_tokens) ?? toNumber(details?.cache_write_tokens) ?? n(['cache_creation_input_tokens', 'cache_write_tokens']) ?? 0;
     const cdetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : undefined;
-    rec.inputTokens = (prompt ?? 0) - cached;
+    if (written > 0 && (prompt ?? 0) < cached + written && (prompt ?? 0) >= 0) {
+      // A prompt count smaller than its cached parts can only exclude them (LiteLLM's Anthropic messages log it so).
+      rec.inputTokens = prompt ?? 0;
+      warnAbout(rec, `prompt_tokens (${prompt ?? 0}) is smaller than its cached parts (${cached + written}): read as uncached input (exclusive convention)`);
+    } else rec.inputTokens = (prompt ?? 0) - cached - written;
     rec.cacheReadTokens = cached;
-    rec.outputTokens = completion ?? 0;
+    rec.cacheWriteTokens = written;
+    // A record with prompt_tokens and output_tokens (no completion_tokens) still has its output.
+    rec.outputTokens = completion ?? n(['output_tokens', 'outputTokens']) ?? 0;
+    const input = toNumber(usage.input_tokens ?? usage.inputTokens);
+    if (prompt !== undefined && input !== undefined && input !== prompt) warnAbout(rec, `Both prompt_tokens (${prompt}) and input_tokens (${input}): prompt_tokens read`);
     rec.reasoningTokens = toNumber(cdetails?.reasoning_tokens) ?? n(['reasoning_tokens', 'reasoningTokens']) ?? 0;
     return true;
   }
@@ -410,7 +421,12 @@ function checkTokens(rec: CallRecord, inclusiveSource: boolean): string | undefi
     if (v > MAX_TOKENS_PER_CALL) return `Implausible token count in ${f} (${v}): more than ${MAX_TOKENS_PER_CALL} for one call`;
   }
   if (rec.cacheWrite1hTokens > rec.cacheWriteTokens) rec.cacheWriteTokens = rec.cacheWrite1hTokens;
-  if (rec.reasoningTokens > rec.outputTokens) return `Reasoning tokens (${rec.reasoningTokens}) exceed output tokens (${rec.outputTokens})`;
+  if (rec.reasoningTokens > rec.outputTokens) {
+    // Reasoning is part of the output (OpenAI, Anthropic, OTel); a count above it can only be outside it (Gemini's
+    // thoughtsTokenCount beside candidatesTokenCount): both are billed as output.
+    warnAbout(rec, `Reasoning tokens (${rec.reasoningTokens}) exceed output tokens (${rec.outputTokens}): read as not included in them (${rec.outputTokens + rec.reasoningTokens} output tokens)`);
+    rec.outputTokens += rec.reasoningTokens;
+  }
   if (rec.recordedCostUsd !== undefined && rec.recordedCostUsd < 0) return negativeCostMessage(rec.recordedCostUsd);
   if (rec.recordedCostUsd !== undefined && rec.recordedCostUsd > MAX_RECORDED_USD_PER_CALL) return implausibleCostMessage(rec.recordedCostUsd);
   return undefined;

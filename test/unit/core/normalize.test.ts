@@ -320,6 +320,51 @@ describe('normalizeDocument: attribution', () => {
   });
 });
 
+describe('normalizeDocument: usage conventions of gateways and odd records', () => {
+  it('LiteLLM usage for Anthropic models: prompt_tokens includes cache reads and writes, reported beside it', () => {
+    // github.com/BerriAI/litellm/issues/11364: 98,805 prompt tokens = 10 uncached + 66,360 read + 32,435 written.
+    const logged = { total_tokens: 103925, prompt_tokens: 98805, completion_tokens: 5120, prompt_tokens_details: { cached_tokens: 66360, cache_creation_tokens: 32435 }, cache_read_input_tokens: 66360, completion_tokens_details: { reasoning_tokens: 1710 }, cache_creation_input_tokens: 32435 };
+    const a = normalizeText(JSON.stringify({ model: 'claude-opus-4-5', usage: logged }));
+    assert.deepEqual(tokens(a.calls[0]), [10, 66360, 32435, 0, 5120, 1710]);
+    assert.deepEqual(a.problems, []);
+    // Only the top-level fields (an older LiteLLM): 11,200 = 1,200 + 8,000 read + 2,000 written.
+    const text = JSON.stringify({ model: 'claude-sonnet-4-5', usage: { prompt_tokens: 11200, completion_tokens: 350, prompt_tokens_details: { cached_tokens: 8000 }, cache_creation_input_tokens: 2000, cache_read_input_tokens: 8000 }, metadata: { feature: 'x' } });
+    const b = normalizeText(text);
+    assert.deepEqual(tokens(b.calls[0]), [1200, 8000, 2000, 0, 350, 0]);
+    // claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write (5 min), $15 out per Mtok.
+    for (const fast of [false, true]) {
+      const state = newTraceFileState('litellm.jsonl', new StringPool());
+      ingestBytes(state, new TextEncoder().encode(text + '\n'), true, new PriceBook(), { fast });
+      assertUsd(stats(select([state.table])).costUsd, (1200 * 3 + 8000 * 0.3 + 2000 * 3.75 + 350 * 15) / 1e6);
+    }
+    // LiteLLM's log of Anthropic messages, whose prompt_tokens excludes the cache: read as such, with a warning.
+    const c = normalizeText(JSON.stringify({ model: 'claude-sonnet-4-5', usage: { prompt_tokens: 12, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 2495, cache_creation_tokens: 100 } } }));
+    assert.deepEqual(tokens(c.calls[0]), [12, 2495, 100, 0, 5, 0]);
+    assert.deepEqual(c.problems.map((p) => [p.severity, /exclusive/.test(p.message)]), [['warning', true]]);
+  });
+
+  it('keeps the output of a record with prompt_tokens and output_tokens, and says which input count it read when two disagree', () => {
+    const { calls, problems } = normalizeText('{"model":"gpt-4o","input_tokens":1000,"prompt_tokens":5000,"output_tokens":100}');
+    assert.deepEqual(tokens(calls[0]), [5000, 0, 0, 0, 100, 0]);
+    assert.deepEqual(problems.map((p) => p.message), ['Both prompt_tokens (5000) and input_tokens (1000): prompt_tokens read']);
+  });
+
+  it('reads reasoning tokens above the output count as outside it (Gemini\'s convention), keeping the call, with a warning, on every path', () => {
+    const text = '{"model":"gpt-4o","input_tokens":1000,"output_tokens":100,"reasoning_tokens":400,"metadata":{"feature":"think"}}\n{"model":"gpt-4o","input_tokens":10,"output_tokens":100,"reasoning_tokens":40}\n';
+    const { calls, problems } = normalizeText(text);
+    assert.deepEqual(calls.map(tokens), [[1000, 0, 0, 0, 500, 400], [10, 0, 0, 0, 100, 40]]);
+    assert.deepEqual(problems.map((p) => [p.line, p.severity]), [[1, 'warning']]);
+    assert.match(problems[0].message, /Reasoning tokens \(400\) exceed output tokens \(100\): read as not included in them \(500 output tokens\)/);
+    for (const fast of [false, true]) {
+      const state = newTraceFileState('think.jsonl', new StringPool());
+      ingestBytes(state, new TextEncoder().encode(text), true, new PriceBook(), { fast });
+      assert.equal(state.table.length, 2, `fast=${fast}`);
+      assertUsd(stats(select([state.table])).costUsd, (1010 * 2.5 + 600 * 10) / 1e6);
+      assert.deepEqual(state.problems.map((p) => [p.line, p.severity]), [[1, 'warning']]);
+    }
+  });
+});
+
 describe('normalizeDocument: bad data', () => {
   it('skips and reports negative, non-finite and implausible token counts, keeping the other calls', () => {
     const text = [
