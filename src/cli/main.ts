@@ -8,7 +8,7 @@ import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { buildReport } from '../core/report';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../core/traceFile';
-import type { CostSource } from '../core/types';
+import { CANONICAL_DIMS, type CostSource } from '../core/types';
 import { expandInputs } from '../node/files';
 import { applyScannerEnv } from '../node/scannerEnv';
 import { select } from '../core/analysis';
@@ -47,7 +47,9 @@ Options (a command refuses those it does not take):
   -h, --help           show this help
   -v, --version        show the version
 
-Exit codes: 0 ok, 2 bad arguments or unreadable input.`;
+Files: \`-\` reads standard input.
+
+Exit codes: 0 ok, 1 unexpected error, 2 bad arguments or unreadable input.`;
 
 class UsageError extends Error {}
 
@@ -273,7 +275,7 @@ export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?:
   try {
     const args = parseArgs(argv);
     if (COMMANDS.includes(args.command) && !args.mapping) {
-      const { files, errors } = expandInputs(args.inputs, io.cwd);
+      const { files, errors } = expandInputs(fileArgs(args.inputs), io.cwd);
       const overrides = errors.length ? undefined : [...loadOverrides(args.prices, io.cwd, () => undefined)];
       for (const f of files) {
         if (!overrides || statSync(f).size < (opts.parallelBytes ?? PARALLEL_BYTES)) continue;
@@ -287,6 +289,23 @@ export async function mainCli(argv: string[], io: CliIO, opts: { parallelBytes?:
     pre.states.clear(); // runCli reads (and reports on) everything itself
   }
   return runCli(argv, io, pre.states.size ? pre : undefined);
+}
+
+/** The file, folder and glob arguments (\`-\`, standard input, is read apart). */
+const fileArgs = (inputs: readonly string[]) => inputs.filter((a) => a !== '-');
+
+/**
+ * A warning per grouping dimension that is neither a canonical one nor a tag key of any call read (a typo such as
+ * \`--by featuer\` would otherwise show every call as unattributed, without a hint).
+ */
+function unknownDimensions(by: readonly string[], states: readonly TraceFileState[]): string[] {
+  const keys = new Set<string>();
+  for (const s of states) for (const k of s.table.tags.keys()) keys.add(k);
+  const known = new Set<string>(CANONICAL_DIMS);
+  const seen = [...keys].sort();
+  return by
+    .filter((d) => !known.has(d) && !keys.has(d))
+    .map((d) => `no call has a "${d}" tag, so every call is unattributed by it (dimensions: ${CANONICAL_DIMS.join(', ')}${seen.length ? `; tag keys in these files: ${seen.slice(0, 12).join(', ')}${seen.length > 12 ? ', …' : ''}` : ''})`);
 }
 
 const displayName = (f: string, cwd: string) => (f.startsWith(cwd + '/') ? f.slice(cwd.length + 1) : f);
@@ -306,7 +325,8 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     if (!args.inputs.length) throw new UsageError(`${args.command} needs at least one trace file, folder or glob`);
     if (args.command !== 'report' && (args.format === 'csv' || args.format === 'markdown')) throw new UsageError(`--format ${args.format} is for report; ${args.command} prints table or json`);
     if (args.command === 'whatif' && !args.model) throw new UsageError('whatif needs --model (the model to re-price under)');
-    const { files, errors } = expandInputs(args.inputs, io.cwd);
+    const paths = fileArgs(args.inputs);
+    const { files, errors } = paths.length ? expandInputs(paths, io.cwd) : { files: [], errors: [] };
     if (errors.length) throw new UsageError(errors[0]);
     const prices = new PriceBook(loadOverrides(args.prices, io.cwd, (s) => io.err(`llm-cost-lens: warning: ${s}\n`)));
     const mapping = loadMapping(args.mapping, io.cwd);
@@ -328,6 +348,16 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     }
+    if (args.inputs.includes('-')) {
+      const state = newTraceFileState('stdin', pool, mapping);
+      try {
+        ingestBytes(state, readFileSync(0), true, prices, { fast: !mapping });
+      } catch (e) {
+        throw new UsageError(`cannot read standard input: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      states.push(state);
+    }
+    for (const w of unknownDimensions(args.by, states)) io.err(`llm-cost-lens: warning: ${w}\n`);
     if (args.command !== 'report') {
       const budgets = args.command === 'budget' ? loadBudgets(args, io.cwd) : [];
       if (args.command === 'whatif' && !prices.resolve(args.model)) throw new UsageError(`no price for model "${args.model}" (add it to the prices file)`);

@@ -138,9 +138,15 @@ export function renderTable(r: Report): string {
   if (t.calls === 0) {
     const none = noCalls(r, safe, 'for another record shape, use --mapping FILE; see the README');
     lines.push(`No LLM calls found in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`, ...none.reasons.map((s) => `  ${s}`));
-    if (r.previous) lines.push('', `Previous period: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')}`);
+    if (r.previous) lines.push('', `Previous period${periodText(r.previous)}: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')}`);
   } else renderTotalsAndGroups(r, lines);
   return renderTableNotes(r, lines);
+}
+
+/** ` (2026-10-30 20:14 to 2026-11-16 00:00 UTC)`: the previous period's bounds, to the minute (empty without them). */
+function periodText(p: { since: string | null; until: string | null }): string {
+  const at = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+  return p.since && p.until ? ` (${at(p.since)} to ${at(p.until)} UTC)` : '';
 }
 
 /** The table's header lines (total, per call, cache, unattributed, previous period) and its groups. */
@@ -164,7 +170,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   lines.push('');
 
   const cmp = !!r.previous;
-  if (r.previous) lines.splice(lines.length - 1, 0, `Previous period: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
+  if (r.previous) lines.splice(lines.length - 1, 0, `Previous period${periodText(r.previous)}: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) rows.push(otherGroupsCells(r));

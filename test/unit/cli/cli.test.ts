@@ -83,6 +83,28 @@ describe('llm-cost-lens CLI', () => {
     assert.deepEqual({ ...b, files: [] }, { ...a, files: [] });
   });
 
+  it('reads standard input for `-`, beside files, and names it stdin', () => {
+    const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
+    const args = (...f: string[]) => [join(ROOT, 'dist', 'cli.js'), 'report', ...f, '--format', 'json'];
+    const fromFile = spawnSync(process.execPath, args(file), { encoding: 'utf8', timeout: 30000 });
+    const fromDash = spawnSync(process.execPath, args('-'), { encoding: 'utf8', input: readFileSync(file), timeout: 30000 });
+    assert.equal(fromDash.status, 0, fromDash.stderr);
+    const a = JSON.parse(fromFile.stdout);
+    const b = JSON.parse(fromDash.stdout);
+    assert.deepEqual({ ...b, files: [] }, { ...a, files: [] });
+    assert.deepEqual(b.files.map((f: { file: string }) => f.file), ['stdin']);
+    const both = spawnSync(process.execPath, args('-', fixture('shapes', 'flat.jsonl')), { encoding: 'utf8', input: readFileSync(file), timeout: 30000 });
+    assert.equal(both.status, 0, both.stderr);
+    assert.equal(JSON.parse(both.stdout).total.calls, a.total.calls + JSON.parse(run(['report', fixture('shapes', 'flat.jsonl'), '--format', 'json']).out).total.calls);
+  });
+
+  it('warns when a grouping dimension is neither a known one nor a tag key of any call (a typo), naming the tag keys there are', () => {
+    const r = run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'featuer']);
+    assert.equal(r.code, 0);
+    assert.match(r.err, /^llm-cost-lens: warning: no call has a "featuer" tag, so every call is unattributed by it \(dimensions: feature, user, agent, template, tool, provider, model(; tag keys in these files: [^)]+)?\)\n$/);
+    assert.equal(run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'feature,model']).err, '');
+  });
+
   it('prints a JSON report with the documented contract', () => {
     const r = run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'feature,user', '--format', 'json']);
     assert.equal(r.code, 0, r.err);
@@ -333,7 +355,7 @@ describe('llm-cost-lens report wording: what a user test found', () => {
     inTempDir({ 't.jsonl': text }, (dir) => {
       const table = run(['report', 't.jsonl', '--since', '2026-11-21', '--compare'], dir).out;
       assert.match(table, /^Total unpriced over 1 call from /m);
-      assert.match(table, /^Previous period: \$0\.0035 over 1 call \(unpriced\)$/m);
+      assert.match(table, /^Previous period \(\d{4}-\d\d-\d\d \d\d:\d\d to \d{4}-\d\d-\d\d \d\d:\d\d UTC\): \$0\.0035 over 1 call \(unpriced\)$/m);
       assert.match(table, /^Unpriced: 1 call has no price /m);
       assert.match(table, /^ {2}acme-llm: 1 call, /m);
       assert.match(table, /^Skipped 1 bad line or record:$/m);

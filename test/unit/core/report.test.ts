@@ -98,7 +98,7 @@ describe('buildReport: groups with no priced call', () => {
     assertUsd(r.groups[0].costUsd!, 0.0025);
     assert.equal(r.groups[0].previousCostUsd, null);
     const table = renderTable(r);
-    assert.match(table, /^Previous period: unpriced over 1 call \(unpriced before\)$/m);
+    assert.match(table, /^Previous period \(\d{4}-\d\d-\d\d \d\d:\d\d to \d{4}-\d\d-\d\d \d\d:\d\d UTC\): unpriced over 1 call \(unpriced before\)$/m);
     assert.match(table, /^x +\$0\.0025 .* unpriced before$/m);
     assert.match(renderCsv(r).split('\n')[1], /,unpriced$/);
   });
