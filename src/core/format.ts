@@ -13,6 +13,8 @@ export function formatUsd(v: number | null | undefined): string {
   if (a >= 1) return `${sign}$${a.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
   if (a >= 0.01) return `${sign}$${a.toFixed(4)}`;
   const digits = Math.min(10, Math.ceil(-Math.log10(a)) + 1);
+  // Below the last digit shown: not $0.0000000000, which would read as free.
+  if (a < 5e-11) return v < 0 ? '>-$0.0000000001' : '<$0.0000000001';
   return `${sign}$${a.toFixed(digits)}`;
 }
 
@@ -51,6 +53,7 @@ export function formatPct(r: number): string {
   if (!Number.isFinite(r)) return '–';
   const p = r * 100;
   if (p === 0) return '0%';
+  if (Math.abs(p) < 0.05) return p < 0 ? '>-0.1%' : '<0.1%'; // not 0.0%, which reads as none
   if (Math.abs(p) < 10) return `${p.toFixed(1)}%`;
   return `${Math.round(p)}%`;
 }
@@ -143,6 +146,25 @@ export function renderTable(r: Report): string {
   return renderTableNotes(r, lines);
 }
 
+/**
+ * Columns a text takes in a terminal: two for East Asian wide and fullwidth characters (CJK, Hangul, fullwidth forms,
+ * most emoji), none for combining marks and zero-width characters, one for the rest.
+ */
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) || c === 0xfe0f || (c >= 0x20d0 && c <= 0x20ff)) continue;
+    const wide =
+      (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
+      (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f680 && c <= 0x1f6ff) || (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x1fa70 && c <= 0x1faff) ||
+      (c >= 0x20000 && c <= 0x3fffd);
+    w += wide ? 2 : 1;
+  }
+  return w;
+}
+
 /** ` (2026-10-30 20:14 to 2026-11-16 00:00 UTC)`: the previous period's bounds, to the minute (empty without them). */
 function periodText(p: { since: string | null; until: string | null }): string {
   const at = (iso: string) => iso.slice(0, 16).replace('T', ' ');
@@ -174,9 +196,16 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
   const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) rows.push(otherGroupsCells(r));
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[c]))));
   const numeric = (c: number) => c >= r.by.length;
-  const fmt = (cells: string[]) => cells.map((s, c) => (numeric(c) ? s.padStart(widths[c]) : s.padEnd(widths[c]))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((s, c) => {
+        const fill = ' '.repeat(Math.max(0, widths[c] - displayWidth(s)));
+        return numeric(c) ? fill + s : s + fill;
+      })
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(headers));
   lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const row of rows) lines.push(fmt(row));

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { formatCacheSavings, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, statusBarText, undatedNote } from '../../../src/core/format';
+import { displayWidth, formatCacheSavings, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, renderTable, statusBarText, undatedNote } from '../../../src/core/format';
+import { buildReport } from '../../../src/core/report';
+import { loadText } from '../helpers';
 
 describe('format', () => {
   it('prints dollars with a precision that fits the amount, and unpriced for no price', () => {
@@ -11,6 +13,29 @@ describe('format', () => {
     assert.equal(formatUsd(-2), '-$2.00');
     assert.equal(formatUsd(NaN), 'unpriced');
     assert.equal(formatUsd(null), 'unpriced');
+    // Below the last digit shown: never a string of zeros, which would read as free.
+    assert.equal(formatUsd(1e-12), '<$0.0000000001');
+    assert.equal(formatUsd(-1e-12), '>-$0.0000000001');
+    assert.equal(formatUsd(1e-10), '$0.0000000001');
+  });
+  it('prints a share too small to show as <0.1%, not 0.0%', () => {
+    assert.equal(formatPct(0.000004), '<0.1%');
+    assert.equal(formatPct(-0.000004), '>-0.1%');
+    assert.equal(formatPct(0.0006), '0.1%');
+    assert.equal(formatPct(0), '0%');
+  });
+  it('aligns the table\'s columns by the columns a text takes in a terminal (CJK characters take two)', () => {
+    assert.equal(displayWidth('日本語の機能'), 12);
+    assert.equal(displayWidth('café'), 4);
+    assert.equal(displayWidth('e\u0301'), 1);
+    assert.equal(displayWidth('🚀x'), 3);
+    const text = ['日本語の機能', 'search', '한국어'].map((f) => `{"model":"gpt-4o","input_tokens":1000,"output_tokens":100,"metadata":{"feature":"${f}"}}`).join('\n');
+    const table = renderTable(buildReport([loadText(text)], { by: ['feature'] }));
+    const rows = table.split('\n').filter((l) => /\$0\.0035/.test(l) && !l.startsWith('Total') && !l.startsWith('Per call'));
+    assert.equal(rows.length, 3, table);
+    // Each row's cost ends in the same terminal column.
+    const ends = rows.map((l) => displayWidth(l.slice(0, l.indexOf('$0.0035') + '$0.0035'.length)));
+    assert.deepEqual(ends, [ends[0], ends[0], ends[0]], table);
   });
   it('prints a group with calls and none priced as unpriced, never $0.00', () => {
     assert.equal(formatGroupCost({ calls: 3, pricedCalls: 0, costUsd: 0 }), 'unpriced');
