@@ -543,6 +543,27 @@ function addUnpriced(unpriced: Map<string, UnpricedModel>, t: CallTable, i: numb
 }
 
 /** The models without a price among the rows, with their calls and tokens, most calls first (as groupByWithTotal gives them). */
+/**
+ * Calls whose record says they cost $0 while their tokens have a price (a proxy or tracer that writes 0 for a model it
+ * cannot price): how many, and what the prices make of them. The `auto` source takes the recorded $0.
+ */
+export function zeroRecordedPriced(slices: readonly Slice[]): { calls: number; computedUsd: number } {
+  let calls = 0;
+  let computedUsd = 0;
+  for (const { table, rows } of slices) {
+    const rec = table.recordedUsd;
+    const comp = table.computedUsd;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      if (rec[i] === 0 && comp[i] > 0) {
+        calls++;
+        computedUsd += comp[i];
+      }
+    }
+  }
+  return { calls, computedUsd };
+}
+
 export function unpricedModels(slices: readonly Slice[], source: CostSource): UnpricedModel[] {
   const unpriced = new Map<string, UnpricedModel>();
   for (const { table: t, rows } of slices) for (const i of rows) if (Number.isNaN(rowCost(t, i, source))) addUnpriced(unpriced, t, i);

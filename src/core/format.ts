@@ -211,6 +211,12 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   for (const row of rows) lines.push(fmt(row));
 }
 
+/** The note on calls recorded at $0 that have a price (Report.zeroRecorded). */
+function zeroRecordedNote(z: Report['zeroRecorded']): string {
+  const [record, its] = z.calls === 1 ? ['1 call records', 'its tokens cost'] : [`${formatCount(z.calls)} calls record`, 'their tokens cost'];
+  return `${record} a cost of $0, counted as such, though ${its} ${formatUsd(z.computedUsd)} at list prices (--cost-source computed prices them)`;
+}
+
 /** What the table prints under the groups: undated calls, unpriced models, skipped lines, warnings. */
 function renderTableNotes(r: Report, lines: string[]): string {
   if (r.undatedCalls) {
@@ -232,6 +238,10 @@ function renderTableNotes(r: Report, lines: string[]): string {
       [`${formatTokens(u.inputTokens)} input`, ...(u.cacheReadTokens ? [`${formatTokens(u.cacheReadTokens)} cache-read`] : []), ...(u.cacheWriteTokens ? [`${formatTokens(u.cacheWriteTokens)} cache-write`] : [])].join(', ') +
       ` and ${formatTokens(u.outputTokens)} output tokens`;
     for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}`);
+  }
+  if (r.zeroRecorded?.calls) {
+    lines.push('');
+    lines.push(zeroRecordedNote(r.zeroRecorded));
   }
   const errors = r.skipped;
   if (r.skippedTotal) {
@@ -363,6 +373,7 @@ function renderMarkdownNotes(r: Report, out: string[]): string {
     out.push(`> ${r.costSource === 'recorded' ? 'Calls without a recorded cost (not in the totals; the cost source is recorded)' : 'Unpriced models (not in the totals)'}: ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
   }
   if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
+  if (r.zeroRecorded?.calls) out.push('', `> ${zeroRecordedNote(r.zeroRecorded).replace('--cost-source computed', '`--cost-source computed`')}`);
   if (r.skippedTotal) {
     out.push('', `> Skipped ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')}:`, '>');
     for (const s of r.skipped.slice(0, SKIPPED_LISTED)) out.push(`> - ${mdCell(s.file)}:${s.line}: ${mdCell(s.message)}`);

@@ -1,4 +1,4 @@
-import { countUndated, undatedMatching, type GroupStats, groupBy, groupByWithTotal, type QueryOptions, select, stats, UNATTRIBUTED, unpricedModels } from './analysis';
+import { countUndated, undatedMatching, type GroupStats, groupBy, groupByWithTotal, type QueryOptions, select, stats, UNATTRIBUTED, unpricedModels, zeroRecordedPriced } from './analysis';
 import { savingsKnown } from './format';
 import type { CallTable } from './callTable';
 import type { TraceFileState } from './traceFile';
@@ -57,6 +57,11 @@ export interface Report {
   warningsTotal: number;
   unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }[];
   files: { file: string; calls: number; skipped: number; ignored: number }[];
+  /**
+   * With the `auto` cost source: calls whose record says $0 while the price book prices their tokens, and what it makes
+   * of them (`--cost-source computed` counts that instead). 0 calls with the other sources.
+   */
+  zeroRecorded: { calls: number; computedUsd: number };
 }
 
 export interface ReportOptions extends QueryOptions {
@@ -186,5 +191,6 @@ export function buildReport(files: readonly TraceFileState[], opts: ReportOption
     warningsTotal: files.reduce((a, f) => a + f.problems.filter((p) => p.severity === 'warning').length + (f.droppedWarnings ?? 0), 0),
     unpriced,
     files: filesRead(files),
+    zeroRecorded: source === 'auto' ? zeroRecordedPriced(slices) : { calls: 0, computedUsd: 0 },
   };
 }

@@ -229,4 +229,20 @@ describe('buildReport: the order of groups, and of files, over a file read as on
     b.continues = true;
     assert.deepEqual(buildReport([a, b], { by: ['feature'] }).files.map((f) => [f.file, f.calls]), [['app/t.jsonl', 12]]);
   });
+
+  it('counts and says which calls record $0 though their tokens have a price (auto source only)', () => {
+    const text = ['{"model":"gpt-4o","input_tokens":1000,"output_tokens":100,"cost":0,"feature":"x"}', '{"model":"gpt-4o","input_tokens":1000,"output_tokens":100,"cost":0.5,"feature":"x"}', '{"model":"acme-x","input_tokens":1000,"output_tokens":100,"cost":0,"feature":"x"}', '{"model":"gpt-4o","input_tokens":2000,"output_tokens":100,"feature":"x"}'].join('\n');
+    const state = loadText(text);
+    const auto = buildReport([state], { by: ['feature'] });
+    // gpt-4o: 1,000 in at $2.50 + 100 out at $10 per Mtok; the unknown model recorded at $0 has no price to compare.
+    assert.equal(auto.zeroRecorded.calls, 1);
+    assertUsd(auto.zeroRecorded.computedUsd, 0.0035);
+    assert.match(renderTable(auto), /^1 call records a cost of \$0, counted as such, though its tokens cost \$0\.0035 at list prices \(--cost-source computed prices them\)$/m);
+    assert.match(renderMarkdown(auto), /^> 1 call records a cost of \$0, counted as such, though its tokens cost \$0\.0035 at list prices \(`--cost-source computed` prices them\)$/m);
+    for (const costSource of ['computed', 'recorded'] as const) {
+      const r = buildReport([state], { by: ['feature'], costSource });
+      assert.deepEqual(r.zeroRecorded, { calls: 0, computedUsd: 0 }, costSource);
+      assert.doesNotMatch(renderTable(r), /records a cost of \$0/);
+    }
+  });
 });
