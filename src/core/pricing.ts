@@ -166,8 +166,46 @@ function tableFromCatalogue(mp: ModelPrice): PriceTable {
   };
 }
 
-function fromModelInfo(model: ModelInfo, providerId: string): ResolvedPrice {
+/** The catalogue's price keys this engine bills (tableFromCatalogue); others (audio hours, pages, searches...) it cannot. */
+const BILLED_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'output_reasoning_mtok', 'requests_kcount']);
+
+const COUNT_UNITS: Record<string, string> = { web_searches: 'web search', storage_searches: 'file search', code_executions: 'code execution', input_text_messages: 'message' };
+
+/** A catalogue price key's unit, for people: `audio_hours` → `audio hour`, `input_document_kpages` → `page`. */
+function unitName(key: string): string {
+  if (key.endsWith('_hours')) return 'audio hour';
+  if (key.endsWith('_kpages')) return 'page';
+  if (key.endsWith('_kcount')) return COUNT_UNITS[key.slice(0, -7)] ?? key;
+  const modality = /(audio|image|video)/.exec(key);
+  if (key.endsWith('_mtok') && modality) return `${modality[1]} token`;
+  return key;
+}
+
+/**
+ * The units of a catalogue price that has rates, none of them in units this engine bills (tokens of the kinds it counts,
+ * requests): `audio hour`, `page`...; undefined for any other price, a free one (`{}`) included.
+ */
+function otherUnitsOnly(mp: ModelPrice): string | undefined {
+  const keys = Object.keys(mp).filter((k) => mp[k] !== undefined);
+  if (keys.length === 0 || keys.some((k) => BILLED_KEYS.has(k))) return undefined;
+  return [...new Set(keys.map(unitName))].join(' / ');
+}
+
+/** A model as the catalogue prices it, and why this engine cannot bill it, if it cannot. */
+interface CatalogueEntry {
+  price: ResolvedPrice;
+  /** Why its calls are unpriced: a table of its (one at some date) has rates only in units other than tokens. */
+  unpricedReason?: string;
+}
+
+function fromModelInfo(model: ModelInfo, providerId: string): CatalogueEntry {
   const variants: ResolvedPrice['variants'] = [];
+  const otherUnits = new Set<string>();
+  const add = (mp: ModelPrice, constraint?: Constraint) => {
+    const units = otherUnitsOnly(mp);
+    if (units) otherUnits.add(units);
+    variants.push({ constraint, table: tableFromCatalogue(mp) });
+  };
   if (Array.isArray(model.prices)) {
     for (const cp of model.prices) {
       let constraint: Constraint | undefined;
@@ -178,12 +216,13 @@ function fromModelInfo(model: ModelInfo, providerId: string): ResolvedPrice {
         const e = secondsOfDay(c.end_time);
         if (s !== undefined && e !== undefined) constraint = { type: 'time_of_date', startSec: s, endSec: e };
       }
-      variants.push({ constraint, table: tableFromCatalogue(cp.prices) });
+      add(cp.prices, constraint);
     }
   } else {
-    variants.push({ table: tableFromCatalogue(model.prices) });
+    add(model.prices);
   }
-  return { modelId: model.id, providerId, source: 'bundled', variants };
+  const price: ResolvedPrice = { modelId: model.id, providerId, source: 'bundled', variants };
+  return otherUnits.size ? { price, unpricedReason: `priced per ${[...otherUnits].join(' / ')} in the catalogue, not per token` } : { price };
 }
 
 /** One user price override: the same rates as a catalogue table, USD per million tokens. */
@@ -292,7 +331,8 @@ export function priceKey(model: string, provider: string | undefined): string {
 /**
  * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
  * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
- * unpriced, never as $0.
+ * unpriced, never as $0; so do models the catalogue prices only in units other than tokens and requests (audio hours,
+ * pages: unpricedReason says so), while a model it lists as free (an empty price) costs $0.
  *
  * Override keys match without regard to case, with or without a `provider/` prefix. A bare key (`gpt-4o`) matches that
  * model from any provider (and the last segment of a prefixed model id, `openai/gpt-4o`). A prefixed key
@@ -358,6 +398,18 @@ export class PriceBook {
   private lastProvider: string | undefined;
   private lastResolved: ResolvedPrice | undefined;
 
+  /** Why a model (lower case) is unpriced although the catalogue knows it (priced per audio hour, per page...). */
+  private readonly reasons = new Map<string, string>();
+
+  /**
+   * Why the catalogue knows `model` yet its calls are unpriced (`priced per audio hour in the catalogue, not per token`),
+   * or undefined: a model priced, or not known at all, or resolved by the book this one asks (`ask`).
+   */
+  unpricedReason(model: string, provider?: string): string | undefined {
+    if (this.resolve(model, provider)) return undefined;
+    return this.reasons.get(model.trim().toLowerCase());
+  }
+
   private listeners: Set<() => void> | undefined;
 
   /**
@@ -399,21 +451,27 @@ export class PriceBook {
   }
 
   private lookup(model: string, provider: string | undefined): ResolvedPrice | undefined {
-    if (this.overrides.size === 0) return this.catalogue(model, provider);
-    const call = provider ? normProvider(provider) : undefined;
-    let catalogue: ResolvedPrice | null | undefined;
-    const fromCatalogue = () => (catalogue === undefined ? (catalogue = this.catalogue(model, provider) ?? null) : catalogue);
-    const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.providerId);
-    if (hit) return { modelId: hit.key, providerId: provider ?? hit.provider ?? 'custom', source: 'override', variants: [{ table: hit.table }] };
+    let entry: CatalogueEntry | null | undefined;
+    const fromCatalogue = () => (entry === undefined ? (entry = catalogueEntry(model, provider) ?? null) : entry);
+    if (this.overrides.size > 0) {
+      const call = provider ? normProvider(provider) : undefined;
+      const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.price.providerId);
+      if (hit) return { modelId: hit.key, providerId: provider ?? hit.provider ?? 'custom', source: 'override', variants: [{ table: hit.table }] };
+      const cat = fromCatalogue()?.price;
+      // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
+      const canonical = cat?.modelId.toLowerCase();
+      if (cat && canonical !== model.toLowerCase()) {
+        const o = this.matchOverride(canonical!, call, () => cat.providerId);
+        if (o) return { modelId: o.key, providerId: provider ?? o.provider ?? cat.providerId, source: 'override', variants: [{ table: o.table }] };
+      }
+    }
     const cat = fromCatalogue();
     if (!cat) return undefined;
-    // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
-    const canonical = cat.modelId.toLowerCase();
-    if (canonical !== model.toLowerCase()) {
-      const o = this.matchOverride(canonical, call, () => cat.providerId);
-      if (o) return { modelId: o.key, providerId: provider ?? o.provider ?? cat.providerId, source: 'override', variants: [{ table: o.table }] };
+    if (cat.unpricedReason) {
+      this.reasons.set(model.toLowerCase(), cat.unpricedReason);
+      return undefined;
     }
-    return cat;
+    return cat.price;
   }
 
   /** The most specific override for a (lower-case) model id and a call's normalised provider, if any. */
@@ -447,33 +505,37 @@ export class PriceBook {
     // 5. A call without a provider: a key prefixed with any provider (the first in the file).
     return candidates?.[0];
   }
+}
 
-  private catalogue(model: string, provider: string | undefined): ResolvedPrice | undefined {
-    const lower = model.toLowerCase();
-    const slash = lower.lastIndexOf('/');
-    const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
-    const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
-    const attempts: [string, string | undefined][] = [];
-    if (hint) attempts.push([model, hint]);
-    attempts.push([model, undefined]);
-    if (slash >= 0) {
-      const prefix = lower.slice(0, lower.indexOf('/'));
-      attempts.push([bare, PROVIDER_ALIASES[prefix] ?? prefix]);
-      if (hint) attempts.push([bare, hint]);
-      attempts.push([bare, undefined]);
-    }
-    // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
-    // own (a broken install), never every model unpriced.
-    loadPriceCatalogue();
-    for (const [m, pid] of attempts) {
-      let res: ReturnType<typeof calcPrice> = null;
-      try {
-        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
-      } catch {
-        res = null;
-      }
-      if (res) return fromModelInfo(res.model, res.provider.id);
-    }
-    return undefined;
+/**
+ * A model as the catalogue finds it: by its id with the call's provider as a hint, without it, then (a provider-prefixed
+ * id) by the part after the prefix.
+ */
+function catalogueEntry(model: string, provider: string | undefined): CatalogueEntry | undefined {
+  const lower = model.toLowerCase();
+  const slash = lower.lastIndexOf('/');
+  const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
+  const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
+  const attempts: [string, string | undefined][] = [];
+  if (hint) attempts.push([model, hint]);
+  attempts.push([model, undefined]);
+  if (slash >= 0) {
+    const prefix = lower.slice(0, lower.indexOf('/'));
+    attempts.push([bare, PROVIDER_ALIASES[prefix] ?? prefix]);
+    if (hint) attempts.push([bare, hint]);
+    attempts.push([bare, undefined]);
   }
+  // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
+  // own (a broken install), never every model unpriced.
+  loadPriceCatalogue();
+  for (const [m, pid] of attempts) {
+    let res: ReturnType<typeof calcPrice> = null;
+    try {
+      res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
+    } catch {
+      res = null;
+    }
+    if (res) return fromModelInfo(res.model, res.provider.id);
+  }
+  return undefined;
 }

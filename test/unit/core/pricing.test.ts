@@ -122,6 +122,45 @@ describe('PriceBook', () => {
   });
 });
 
+describe('models the catalogue prices in other units than tokens', () => {
+  it('are unpriced (whisper, gpt-transcribe, voxtral per audio hour; mistral-ocr per page), with the reason, never $0', () => {
+    const book = new PriceBook();
+    const audio = ['whisper-1/openai', 'gpt-transcribe/openai', 'whisper-large-v3/groq', 'whisper-large-v3-turbo/groq', 'voxtral-mini-2602/mistral', 'whisper-1/'];
+    for (const mp of audio) {
+      const [m, p] = mp.split('/');
+      assert.equal(book.price(m, p || undefined, tok({ inputTokens: 50_000 }), T), undefined, mp);
+      assert.equal(book.unpricedReason(m, p || undefined), 'priced per audio hour in the catalogue, not per token', mp);
+    }
+    for (const m of ['mistral-ocr-latest', 'mistral-ocr-2505']) {
+      assert.equal(book.price(m, 'mistral', tok({ inputTokens: 50_000 }), T), undefined, m);
+      assert.equal(book.unpricedReason(m, 'mistral'), 'priced per page in the catalogue, not per token');
+    }
+    assert.equal(book.unpricedReason('gpt-4o', 'openai'), undefined);
+  });
+
+  it('are unpriced on the fast path as on the exact one (the review\'s audio.jsonl)', () => {
+    const lines = [
+      '{"model":"whisper-1","provider":"openai","input_tokens":50000,"output_tokens":0,"feature":"transcribe"}',
+      '{"model":"mistral-ocr-latest","provider":"mistral","input_tokens":50000,"output_tokens":0,"feature":"ocr"}',
+      '{"model":"gpt-4o","provider":"openai","input_tokens":1000,"output_tokens":0}',
+    ].join('\n') + '\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(lines), true, new PriceBook(), { fast });
+      assert.equal(st.table.length, 3);
+      assert.ok(Number.isNaN(st.table.computedUsd[0]), `whisper-1, fast ${fast}`);
+      assert.ok(Number.isNaN(st.table.computedUsd[1]), `mistral-ocr-latest, fast ${fast}`);
+      assertUsd(st.table.computedUsd[2], 0.0025);
+    }
+  });
+
+  it('leave a model the catalogue marks free with an empty price ({}) priced at $0', () => {
+    const c = new PriceBook().price('mai-ds-r1:free', 'azure', tok({ inputTokens: 50_000, outputTokens: 1000 }), T);
+    assert.ok(c);
+    assert.equal(c.costUsd, 0);
+  });
+});
+
 describe('price overrides', () => {
   it('win over the bundled catalogue and match without regard to case or provider prefix', () => {
     const { overrides, problems } = parsePriceOverrides('{"GPT-4o": {"input": 1, "output": 2, "cacheRead": 0.5}, "my-model": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}}');
