@@ -233,10 +233,18 @@ export interface OverrideParseResult {
   problems: string[];
 }
 
+/** The kinds of rate a prices file can give (perRequestUsd apart). */
+const OVERRIDE_RATES = ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const;
+
 /**
  * Reads a prices file: `{"model-id": {"input": 3.0, "output": 15.0, "cacheRead": 0.3, "cacheWrite": 3.75}}`, USD per
  * million tokens (tiered rates as `{"base": 3, "tiers": [{"start": 200000, "price": 6}]}`). Keys are matched without
- * regard to case. Bad entries are reported and left out.
+ * regard to case. Bad entries are reported (one problem per bad value) and left out.
+ *
+ * An entry may give only some rates: PriceBook takes the others from the catalogue's price of the model. When the
+ * catalogue has no input (or output) rate for it either (a model it does not know, or prices in other units), that is
+ * reported, and those tokens are billed at $0 (`"input": 0` says so without a problem); with neither, the entry is left
+ * out. Looking that up loads the catalogue, only for an entry without "input" or "output".
  */
 export function parsePriceOverrides(text: string): OverrideParseResult {
   const overrides = new Map<string, PriceOverride>();
@@ -257,7 +265,7 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
     }
     const o: PriceOverride = {};
     let bad = false;
-    for (const k of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const) {
+    for (const k of OVERRIDE_RATES) {
       if (v[k] === undefined) continue;
       const r = toRate(v[k]);
       if (r === undefined) {
@@ -267,13 +275,52 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
     }
     const perReq = toNumber(v.perRequest ?? v.perRequestUsd);
     if (perReq !== undefined) o.perRequestUsd = perReq;
-    if (o.input === undefined && o.output === undefined) {
-      problems.push(`"${model}": needs at least "input" or "output"`);
-      bad = true;
+    // (A bad value is its entry's one problem.)
+    if (bad) continue;
+    if (o.input === undefined || o.output === undefined) {
+      const missing = (['input', 'output'] as const).filter((k) => o[k] === undefined && !catalogueHasRate(model, k));
+      if (missing.length === 2) {
+        problems.push(`"${model}": needs at least "input" or "output" (the catalogue has no token price for this model)`);
+        continue;
+      }
+      for (const k of missing) problems.push(`"${model}": no "${k}" price here or in the catalogue: its ${k} tokens cost $0 (write "${k}": 0 if they are free)`);
     }
-    if (!bad) overrides.set(model.toLowerCase(), o);
+    overrides.set(model.toLowerCase(), o);
   }
   return { overrides, problems };
+}
+
+/**
+ * Whether the catalogue's price of the model a prices-file key names (`gpt-4o`, `openai/gpt-4o`) has a rate of kind `k`
+ * at every date (a free model, priced `{}`, has all of them, at $0). A catalogue that cannot be loaded has none.
+ */
+function catalogueHasRate(key: string, k: 'input' | 'output'): boolean {
+  const lower = key.trim().toLowerCase();
+  const slash = lower.indexOf('/');
+  let entry: CatalogueEntry | undefined;
+  try {
+    entry = slash < 0 ? catalogueEntry(lower, undefined) : catalogueEntry(lower.slice(slash + 1).trim(), normProvider(lower.slice(0, slash)));
+  } catch {
+    return false; // (no catalogue: reported when calls are priced)
+  }
+  if (!entry || entry.unpricedReason) return false;
+  return entry.price.variants.every(({ table }) => table[k] !== undefined || (OVERRIDE_RATES.every((r) => table[r] === undefined) && table.perRequestUsd === undefined));
+}
+
+/**
+ * A price override over the catalogue's price of its model (null: a model the catalogue does not know): each kind of
+ * rate the override gives replaces the catalogue's (all of its tiers), in each of the catalogue's tables (by date, by
+ * time of day); the catalogue's other rates are kept.
+ */
+function overridden(modelId: string, providerId: string, o: PriceOverride, cat: CatalogueEntry | null | undefined): ResolvedPrice {
+  if (!cat) return { modelId, providerId, source: 'override', variants: [{ table: o }] };
+  const variants = cat.price.variants.map(({ constraint, table }) => {
+    const t: PriceTable = { ...table };
+    for (const k of OVERRIDE_RATES) if (o[k] !== undefined) t[k] = o[k];
+    if (o.perRequestUsd !== undefined) t.perRequestUsd = o.perRequestUsd;
+    return constraint ? { constraint, table: t } : { table: t };
+  });
+  return { modelId, providerId, source: 'override', variants };
 }
 
 /** A provider name as the catalogue knows it (`gemini` → `google`, `bedrock` → `aws`, ...), lower case. */
@@ -453,16 +500,19 @@ export class PriceBook {
   private lookup(model: string, provider: string | undefined): ResolvedPrice | undefined {
     let entry: CatalogueEntry | null | undefined;
     const fromCatalogue = () => (entry === undefined ? (entry = catalogueEntry(model, provider) ?? null) : entry);
+    // The catalogue's price an override is merged with: of the model a prefixed key names at its provider; else of the call's.
+    const under = (o: { key: string; provider?: string }) =>
+      o.provider !== undefined ? catalogueEntry(o.key.slice(o.key.indexOf('/') + 1).trim(), o.provider) : fromCatalogue();
     if (this.overrides.size > 0) {
       const call = provider ? normProvider(provider) : undefined;
       const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.price.providerId);
-      if (hit) return { modelId: hit.key, providerId: provider ?? hit.provider ?? 'custom', source: 'override', variants: [{ table: hit.table }] };
+      if (hit) return overridden(hit.key, provider ?? hit.provider ?? 'custom', hit.table, under(hit));
       const cat = fromCatalogue()?.price;
       // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
       const canonical = cat?.modelId.toLowerCase();
       if (cat && canonical !== model.toLowerCase()) {
         const o = this.matchOverride(canonical!, call, () => cat.providerId);
-        if (o) return { modelId: o.key, providerId: provider ?? o.provider ?? cat.providerId, source: 'override', variants: [{ table: o.table }] };
+        if (o) return overridden(o.key, provider ?? o.provider ?? cat.providerId, o.table, under(o));
       }
     }
     const cat = fromCatalogue();

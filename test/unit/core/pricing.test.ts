@@ -236,6 +236,59 @@ describe('price overrides', () => {
     assert.match(parsePriceOverrides('{nope').problems[0], /not valid JSON/);
   });
 
+  it('merge a partial override with the catalogue\'s rates of the model, field by field, on both paths (the review\'s gpt-4o)', () => {
+    // {"gpt-4o": {"input": 2}}: output stays $10, cache reads $1.25 (not free, not billed as input).
+    const line = '{"model":"MODEL","usage":{"prompt_tokens":10000,"completion_tokens":1000,"prompt_tokens_details":{"cached_tokens":8000}},"metadata":{"feature":"x"}}\n';
+    const cost = (2000 * 2 + 8000 * 1.25 + 1000 * 10) / 1e6; // $0.024
+    const noCache = (10_000 * 2 + 1000 * 10) / 1e6;
+    for (const [key, model] of [['gpt-4o', 'gpt-4o'], ['OpenAI/GPT-4o', 'gpt-4o'], ['gpt-4o', 'gpt-4o-2024-08-06'], ['gpt-4o', 'openai/gpt-4o']]) {
+      const { overrides, problems } = parsePriceOverrides(JSON.stringify({ [key]: { input: 2.0 } }));
+      assert.deepEqual(problems, [], key);
+      for (const fast of [false, true]) {
+        const st = newTraceFileState('t.jsonl', new StringPool());
+        ingestBytes(st, new TextEncoder().encode(line.replace('MODEL', model)), true, new PriceBook(overrides), { fast });
+        assertUsd(st.table.computedUsd[0], cost);
+        assertUsd(st.table.noCacheUsd[0], noCache);
+      }
+    }
+    // An override of cache rates alone is enough for a model the catalogue prices.
+    const r = parsePriceOverrides('{"gpt-4o": {"cacheRead": 0.5}}');
+    assert.deepEqual(r.problems, []);
+    close(new PriceBook(r.overrides).price('gpt-4o', 'openai', tok({ inputTokens: 1e6, cacheReadTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 2.5 + 0.5 + 10);
+  });
+
+  it('replace a whole rate of the kind they give, tiers included, in each of the catalogue\'s dated tables; keep the others', () => {
+    // claude-sonnet-4-6: tiered until 2026-03-13 ($3/$6 input, $15/$22.50 output, $0.30/$0.60 read above 200k), flat after.
+    const book = new PriceBook(parsePriceOverrides('{"claude-sonnet-4-6": {"output": 20}}').overrides);
+    const big = tok({ inputTokens: 10_000, cacheReadTokens: 200_000, outputTokens: 1e6 });
+    close(book.price('claude-sonnet-4-6', 'anthropic', big, Date.parse('2026-01-15T00:00:00Z'))!.costUsd, (10_000 * 6 + 200_000 * 0.6 + 1e6 * 20) / 1e6);
+    close(book.price('claude-sonnet-4-6', 'anthropic', big, Date.parse('2026-04-01T00:00:00Z'))!.costUsd, (10_000 * 3 + 200_000 * 0.3 + 1e6 * 20) / 1e6);
+    // A tiered override input: its own tiers; the catalogue's cache-read tiers are kept.
+    const tiered = new PriceBook(parsePriceOverrides('{"anthropic/claude-sonnet-4-5": {"input": {"base": 1, "tiers": [{"start": 100000, "price": 2}]}}}').overrides);
+    close(tiered.price('claude-sonnet-4-5', 'anthropic', tok({ inputTokens: 150_000, outputTokens: 1000 }), T)!.costUsd, (150_000 * 2 + 1000 * 15) / 1e6);
+    close(tiered.price('claude-sonnet-4-5', undefined, tok({ inputTokens: 10_000, cacheReadTokens: 200_000 }), T)!.costUsd, (10_000 * 2 + 200_000 * 0.6) / 1e6);
+  });
+
+  it('warn when a model neither the override nor the catalogue prices lacks an input or output rate (billed at $0)', () => {
+    const r = parsePriceOverrides('{"acme-x": {"output": 2}, "acme-y": {"input": 0, "output": 2}, "whisper-1": {"input": 1}, "acme-z": {"cacheRead": 1}}');
+    assert.deepEqual(r.problems, [
+      '"acme-x": no "input" price here or in the catalogue: its input tokens cost $0 (write "input": 0 if they are free)',
+      '"whisper-1": no "output" price here or in the catalogue: its output tokens cost $0 (write "output": 0 if they are free)',
+      '"acme-z": needs at least "input" or "output" (the catalogue has no token price for this model)',
+    ]);
+    assert.deepEqual([...r.overrides.keys()], ['acme-x', 'acme-y', 'whisper-1']);
+    const book = new PriceBook(r.overrides);
+    close(book.price('acme-x', undefined, tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 2);
+    close(book.price('whisper-1', 'openai', tok({ inputTokens: 1e6 }), T)!.costUsd, 1, 'an override prices a model the catalogue prices per audio hour');
+    // A model the catalogue does not know: cache reads and writes without a rate of their own are billed as input.
+    close(book.price('acme-y', undefined, tok({ inputTokens: 0, cacheReadTokens: 1e6, outputTokens: 0 }), T)!.costUsd, 0);
+    close(new PriceBook(parsePriceOverrides('{"acme-w": {"input": 1, "output": 2}}').overrides).price('acme-w', undefined, tok({ cacheReadTokens: 1e6, cacheWriteTokens: 1e6 }), T)!.costUsd, 2);
+  });
+
+  it('report a bad value once', () => {
+    assert.deepEqual(parsePriceOverrides('{"bad": {"input": -1}}').problems, ['"bad".input: expected a non-negative number (USD per million tokens)']);
+  });
+
   it('accepts tiered override rates', () => {
     const r = parsePriceOverrides('{"m": {"input": {"base": 1, "tiers": [{"start": 100, "price": 2}]}, "output": 1}}');
     const table = r.overrides.get('m')!;
