@@ -1,5 +1,6 @@
 import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import type { TokenCounts } from './types';
+import { CATALOGUE_PROVIDER_IDS } from './catalogueProviders.generated';
 import { PROVIDER_ALIASES } from './serviceTier';
 import { isObject, toNumber } from './values';
 
@@ -379,7 +380,9 @@ export function priceKey(model: string, provider: string | undefined): string {
  * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
  * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
  * unpriced, never as $0; so do models the catalogue prices only in units other than tokens and requests (audio hours,
- * pages: unpricedReason says so), while a model it lists as free (an empty price) costs $0.
+ * pages: unpricedReason says so), while a model it lists as free (an empty price) costs $0. A model the catalogue's
+ * matching does not find without a provider is priced when all its providers that list it price it alike
+ * (uniqueCatalogueMatch).
  *
  * Override keys match without regard to case, with or without a `provider/` prefix. A bare key (`gpt-4o`) matches that
  * model from any provider (and the last segment of a prefixed model id, `openai/gpt-4o`). A prefixed key
@@ -586,6 +589,37 @@ function catalogueEntry(model: string, provider: string | undefined): CatalogueE
       res = null;
     }
     if (res) return fromModelInfo(res.model, res.provider.id);
+  }
+  return uniqueCatalogueMatch(slash >= 0 ? [model, bare] : [model]);
+}
+
+/**
+ * A model the catalogue's own matching does not find without a provider (its providers' `model_match` leave out ids
+ * like `text-embedding-3-small` or `llama-3.1-8b-instant`), priced when every provider whose models match it (the
+ * first of `ids` that one does) prices it alike: then it is that model, whoever served it. Several prices, or none but
+ * free (`{}`: a guess that would make its calls cost $0), leave it unpriced. Its provider is the one provider that
+ * prices it, or the ids of those that do joined with `|` (no provider the service-tier discounts know: the standard
+ * price, as for a provider not in that list).
+ */
+function uniqueCatalogueMatch(ids: string[]): CatalogueEntry | undefined {
+  for (const m of ids) {
+    const found: NonNullable<ReturnType<typeof calcPrice>>[] = [];
+    for (const pid of CATALOGUE_PROVIDER_IDS) {
+      let res: ReturnType<typeof calcPrice> = null;
+      try {
+        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, { providerId: pid });
+      } catch {
+        res = null;
+      }
+      if (res) found.push(res);
+    }
+    if (found.length === 0) continue;
+    const prices = JSON.stringify(found[0].model.prices);
+    if (found.some((r) => JSON.stringify(r.model.prices) !== prices)) return undefined;
+    const providers = [...new Set(found.map((r) => r.provider.id))];
+    const entry = fromModelInfo(found[0].model, providers.join('|'));
+    const free = entry.price.variants.every(({ table }) => OVERRIDE_RATES.every((r) => table[r] === undefined) && table.perRequestUsd === undefined);
+    return free && !entry.unpricedReason ? undefined : entry;
   }
   return undefined;
 }

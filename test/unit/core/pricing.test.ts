@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { calcPrice } from '@pydantic/genai-prices';
+import { calcPrice, waitForUpdate } from '@pydantic/genai-prices';
+import { CATALOGUE_PROVIDER_IDS } from '../../../src/core/catalogueProviders.generated';
 import { StringPool } from '../../../src/core/callTable';
 import { costAtRates, costOfTokens, flatRates, parsePriceOverrides, PriceBook, type PriceTable, serviceTierMultiplier } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
@@ -158,6 +159,43 @@ describe('models the catalogue prices in other units than tokens', () => {
     const c = new PriceBook().price('mai-ds-r1:free', 'azure', tok({ inputTokens: 50_000, outputTokens: 1000 }), T);
     assert.ok(c);
     assert.equal(c.costUsd, 0);
+  });
+});
+
+describe('models without a provider the catalogue\'s matching finds', () => {
+  it('are priced when every provider that has the model prices it alike (text-embedding-3-small, llama-3.1-8b-instant)', () => {
+    const book = new PriceBook();
+    close(book.price('text-embedding-3-small', undefined, tok({ inputTokens: 1e6 }), T)!.costUsd, 0.02);
+    assert.equal(book.resolve('text-embedding-3-small')?.providerId, 'azure|openai', 'two providers: no service-tier discount of either');
+    close(book.price('llama-3.1-8b-instant', undefined, tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 0.05 + 0.08);
+    assert.equal(book.resolve('llama-3.1-8b-instant')?.providerId, 'groq');
+    // A provider that does not have it (an OpenAI client pointed at Groq): the one that does.
+    close(book.price('llama-3.1-8b-instant', 'openai', tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 0.05 + 0.08);
+  });
+
+  it('stay unpriced when providers price them differently, or when the only match is a free ({}) entry', () => {
+    const book = new PriceBook();
+    assert.equal(book.resolve('davinci'), undefined, 'azure $2, openai $20 per Mtok');
+    assert.equal(book.resolve('regional.anthropic.claude-3-haiku-20240307-v1:0'), undefined, 'aws and google (cache rates) differ');
+    assert.equal(book.resolve('gemma-3-27b-it'), undefined, 'only google\'s free gemma-3: a guess that would cost $0');
+    assert.ok(book.resolve('gemma-3-27b-it', 'google'), 'with its provider, the catalogue\'s free price');
+    assert.equal(book.resolve('acme-internal-llm-v1'), undefined);
+  });
+
+  it('are priced alike on the fast path and the exact one', () => {
+    const lines = '{"model":"text-embedding-3-small","input_tokens":1000000,"output_tokens":0}\n{"model":"llama-3.1-8b-instant","input_tokens":1000000,"output_tokens":1000000,"service_tier":"batch"}\n{"model":"davinci","input_tokens":10,"output_tokens":10}\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(lines), true, new PriceBook(), { fast });
+      assertUsd(st.table.computedUsd[0], 0.02);
+      assertUsd(st.table.computedUsd[1], (0.05 + 0.08) / 2, 'Groq\'s batch discount');
+      assert.ok(Number.isNaN(st.table.computedUsd[2]), `fast ${fast}`);
+    }
+  });
+
+  it('are looked for among every provider of the catalogue (else run scripts/genCatalogueProviders.mjs)', async () => {
+    const providers = (await waitForUpdate()) ?? [];
+    assert.deepEqual([...CATALOGUE_PROVIDER_IDS], providers.map((p) => p.id));
   });
 });
 
