@@ -369,6 +369,13 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
       return 0;
     }
     const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource, compareToPrevious: args.compare });
+    // Why a model the catalogue knows has no price (priced per audio hour, per page...): a price would not help otherwise.
+    if (args.costSource !== 'recorded') {
+      for (const u of report.unpriced) {
+        const reason = prices.unpricedReason(u.model);
+        if (reason) u.reason = reason;
+      }
+    }
     switch (args.format) {
       case 'json': io.out(JSON.stringify(report, null, 2) + '\n'); break;
       case 'csv': io.out(renderCsv(report)); break;

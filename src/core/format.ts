@@ -237,7 +237,7 @@ function renderTableNotes(r: Report, lines: string[]): string {
     const tokens = (u: Report['unpriced'][number]) =>
       [`${formatTokens(u.inputTokens)} input`, ...(u.cacheReadTokens ? [`${formatTokens(u.cacheReadTokens)} cache-read`] : []), ...(u.cacheWriteTokens ? [`${formatTokens(u.cacheWriteTokens)} cache-write`] : [])].join(', ') +
       ` and ${formatTokens(u.outputTokens)} output tokens`;
-    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}`);
+    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}${u.reason ? ` (${u.reason})` : ''}`);
   }
   if (r.zeroRecorded?.calls) {
     lines.push('');

@@ -1,5 +1,6 @@
 import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import type { TokenCounts } from './types';
+import { CATALOGUE_PROVIDER_IDS } from './catalogueProviders.generated';
 import { PROVIDER_ALIASES } from './serviceTier';
 import { isObject, toNumber } from './values';
 
@@ -166,8 +167,46 @@ function tableFromCatalogue(mp: ModelPrice): PriceTable {
   };
 }
 
-function fromModelInfo(model: ModelInfo, providerId: string): ResolvedPrice {
+/** The catalogue's price keys this engine bills (tableFromCatalogue); others (audio hours, pages, searches...) it cannot. */
+const BILLED_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'output_reasoning_mtok', 'requests_kcount']);
+
+const COUNT_UNITS: Record<string, string> = { web_searches: 'web search', storage_searches: 'file search', code_executions: 'code execution', input_text_messages: 'message' };
+
+/** A catalogue price key's unit, for people: `audio_hours` → `audio hour`, `input_document_kpages` → `page`. */
+function unitName(key: string): string {
+  if (key.endsWith('_hours')) return 'audio hour';
+  if (key.endsWith('_kpages')) return 'page';
+  if (key.endsWith('_kcount')) return COUNT_UNITS[key.slice(0, -7)] ?? key;
+  const modality = /(audio|image|video)/.exec(key);
+  if (key.endsWith('_mtok') && modality) return `${modality[1]} token`;
+  return key;
+}
+
+/**
+ * The units of a catalogue price that has rates, none of them in units this engine bills (tokens of the kinds it counts,
+ * requests): `audio hour`, `page`...; undefined for any other price, a free one (`{}`) included.
+ */
+function otherUnitsOnly(mp: ModelPrice): string | undefined {
+  const keys = Object.keys(mp).filter((k) => mp[k] !== undefined);
+  if (keys.length === 0 || keys.some((k) => BILLED_KEYS.has(k))) return undefined;
+  return [...new Set(keys.map(unitName))].join(' / ');
+}
+
+/** A model as the catalogue prices it, and why this engine cannot bill it, if it cannot. */
+interface CatalogueEntry {
+  price: ResolvedPrice;
+  /** Why its calls are unpriced: a table of its (one at some date) has rates only in units other than tokens. */
+  unpricedReason?: string;
+}
+
+function fromModelInfo(model: ModelInfo, providerId: string): CatalogueEntry {
   const variants: ResolvedPrice['variants'] = [];
+  const otherUnits = new Set<string>();
+  const add = (mp: ModelPrice, constraint?: Constraint) => {
+    const units = otherUnitsOnly(mp);
+    if (units) otherUnits.add(units);
+    variants.push({ constraint, table: tableFromCatalogue(mp) });
+  };
   if (Array.isArray(model.prices)) {
     for (const cp of model.prices) {
       let constraint: Constraint | undefined;
@@ -178,12 +217,13 @@ function fromModelInfo(model: ModelInfo, providerId: string): ResolvedPrice {
         const e = secondsOfDay(c.end_time);
         if (s !== undefined && e !== undefined) constraint = { type: 'time_of_date', startSec: s, endSec: e };
       }
-      variants.push({ constraint, table: tableFromCatalogue(cp.prices) });
+      add(cp.prices, constraint);
     }
   } else {
-    variants.push({ table: tableFromCatalogue(model.prices) });
+    add(model.prices);
   }
-  return { modelId: model.id, providerId, source: 'bundled', variants };
+  const price: ResolvedPrice = { modelId: model.id, providerId, source: 'bundled', variants };
+  return otherUnits.size ? { price, unpricedReason: `priced per ${[...otherUnits].join(' / ')} in the catalogue, not per token` } : { price };
 }
 
 /** One user price override: the same rates as a catalogue table, USD per million tokens. */
@@ -194,10 +234,18 @@ export interface OverrideParseResult {
   problems: string[];
 }
 
+/** The kinds of rate a prices file can give (perRequestUsd apart). */
+const OVERRIDE_RATES = ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const;
+
 /**
  * Reads a prices file: `{"model-id": {"input": 3.0, "output": 15.0, "cacheRead": 0.3, "cacheWrite": 3.75}}`, USD per
  * million tokens (tiered rates as `{"base": 3, "tiers": [{"start": 200000, "price": 6}]}`). Keys are matched without
- * regard to case. Bad entries are reported and left out.
+ * regard to case. Bad entries are reported (one problem per bad value) and left out.
+ *
+ * An entry may give only some rates: PriceBook takes the others from the catalogue's price of the model. When the
+ * catalogue has no input (or output) rate for it either (a model it does not know, or prices in other units), that is
+ * reported, and those tokens are billed at $0 (`"input": 0` says so without a problem); with neither, the entry is left
+ * out. Looking that up loads the catalogue, only for an entry without "input" or "output".
  */
 export function parsePriceOverrides(text: string): OverrideParseResult {
   const overrides = new Map<string, PriceOverride>();
@@ -218,7 +266,7 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
     }
     const o: PriceOverride = {};
     let bad = false;
-    for (const k of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning'] as const) {
+    for (const k of OVERRIDE_RATES) {
       if (v[k] === undefined) continue;
       const r = toRate(v[k]);
       if (r === undefined) {
@@ -228,13 +276,52 @@ export function parsePriceOverrides(text: string): OverrideParseResult {
     }
     const perReq = toNumber(v.perRequest ?? v.perRequestUsd);
     if (perReq !== undefined) o.perRequestUsd = perReq;
-    if (o.input === undefined && o.output === undefined) {
-      problems.push(`"${model}": needs at least "input" or "output"`);
-      bad = true;
+    // (A bad value is its entry's one problem.)
+    if (bad) continue;
+    if (o.input === undefined || o.output === undefined) {
+      const missing = (['input', 'output'] as const).filter((k) => o[k] === undefined && !catalogueHasRate(model, k));
+      if (missing.length === 2) {
+        problems.push(`"${model}": needs at least "input" or "output" (the catalogue has no token price for this model)`);
+        continue;
+      }
+      for (const k of missing) problems.push(`"${model}": no "${k}" price here or in the catalogue: its ${k} tokens cost $0 (write "${k}": 0 if they are free)`);
     }
-    if (!bad) overrides.set(model.toLowerCase(), o);
+    overrides.set(model.toLowerCase(), o);
   }
   return { overrides, problems };
+}
+
+/**
+ * Whether the catalogue's price of the model a prices-file key names (`gpt-4o`, `openai/gpt-4o`) has a rate of kind `k`
+ * at every date (a free model, priced `{}`, has all of them, at $0). A catalogue that cannot be loaded has none.
+ */
+function catalogueHasRate(key: string, k: 'input' | 'output'): boolean {
+  const lower = key.trim().toLowerCase();
+  const slash = lower.indexOf('/');
+  let entry: CatalogueEntry | undefined;
+  try {
+    entry = slash < 0 ? catalogueEntry(lower, undefined) : catalogueEntry(lower.slice(slash + 1).trim(), normProvider(lower.slice(0, slash)));
+  } catch {
+    return false; // (no catalogue: reported when calls are priced)
+  }
+  if (!entry || entry.unpricedReason) return false;
+  return entry.price.variants.every(({ table }) => table[k] !== undefined || (OVERRIDE_RATES.every((r) => table[r] === undefined) && table.perRequestUsd === undefined));
+}
+
+/**
+ * A price override over the catalogue's price of its model (null: a model the catalogue does not know): each kind of
+ * rate the override gives replaces the catalogue's (all of its tiers), in each of the catalogue's tables (by date, by
+ * time of day); the catalogue's other rates are kept.
+ */
+function overridden(modelId: string, providerId: string, o: PriceOverride, cat: CatalogueEntry | null | undefined): ResolvedPrice {
+  if (!cat) return { modelId, providerId, source: 'override', variants: [{ table: o }] };
+  const variants = cat.price.variants.map(({ constraint, table }) => {
+    const t: PriceTable = { ...table };
+    for (const k of OVERRIDE_RATES) if (o[k] !== undefined) t[k] = o[k];
+    if (o.perRequestUsd !== undefined) t.perRequestUsd = o.perRequestUsd;
+    return constraint ? { constraint, table: t } : { table: t };
+  });
+  return { modelId, providerId, source: 'override', variants };
 }
 
 /** A provider name as the catalogue knows it (`gemini` → `google`, `bedrock` → `aws`, ...), lower case. */
@@ -292,7 +379,10 @@ export function priceKey(model: string, provider: string | undefined): string {
 /**
  * Resolves model ids to prices once per distinct (provider, model) and prices calls fast. User overrides win over the
  * bundled `@pydantic/genai-prices` catalogue. Unknown models resolve to `undefined`: the caller reports them as
- * unpriced, never as $0.
+ * unpriced, never as $0; so do models the catalogue prices only in units other than tokens and requests (audio hours,
+ * pages: unpricedReason says so), while a model it lists as free (an empty price) costs $0. A model the catalogue's
+ * matching does not find without a provider is priced when all its providers that list it price it alike
+ * (uniqueCatalogueMatch).
  *
  * Override keys match without regard to case, with or without a `provider/` prefix. A bare key (`gpt-4o`) matches that
  * model from any provider (and the last segment of a prefixed model id, `openai/gpt-4o`). A prefixed key
@@ -358,6 +448,18 @@ export class PriceBook {
   private lastProvider: string | undefined;
   private lastResolved: ResolvedPrice | undefined;
 
+  /** Why a model (lower case) is unpriced although the catalogue knows it (priced per audio hour, per page...). */
+  private readonly reasons = new Map<string, string>();
+
+  /**
+   * Why the catalogue knows `model` yet its calls are unpriced (`priced per audio hour in the catalogue, not per token`),
+   * or undefined: a model priced, or not known at all, or resolved by the book this one asks (`ask`).
+   */
+  unpricedReason(model: string, provider?: string): string | undefined {
+    if (this.resolve(model, provider)) return undefined;
+    return this.reasons.get(model.trim().toLowerCase());
+  }
+
   private listeners: Set<() => void> | undefined;
 
   /**
@@ -399,21 +501,30 @@ export class PriceBook {
   }
 
   private lookup(model: string, provider: string | undefined): ResolvedPrice | undefined {
-    if (this.overrides.size === 0) return this.catalogue(model, provider);
-    const call = provider ? normProvider(provider) : undefined;
-    let catalogue: ResolvedPrice | null | undefined;
-    const fromCatalogue = () => (catalogue === undefined ? (catalogue = this.catalogue(model, provider) ?? null) : catalogue);
-    const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.providerId);
-    if (hit) return { modelId: hit.key, providerId: provider ?? hit.provider ?? 'custom', source: 'override', variants: [{ table: hit.table }] };
+    let entry: CatalogueEntry | null | undefined;
+    const fromCatalogue = () => (entry === undefined ? (entry = catalogueEntry(model, provider) ?? null) : entry);
+    // The catalogue's price an override is merged with: of the model a prefixed key names at its provider; else of the call's.
+    const under = (o: { key: string; provider?: string }) =>
+      o.provider !== undefined ? catalogueEntry(o.key.slice(o.key.indexOf('/') + 1).trim(), o.provider) : fromCatalogue();
+    if (this.overrides.size > 0) {
+      const call = provider ? normProvider(provider) : undefined;
+      const hit = this.matchOverride(model.toLowerCase(), call, () => fromCatalogue()?.price.providerId);
+      if (hit) return overridden(hit.key, provider ?? hit.provider ?? 'custom', hit.table, under(hit));
+      const cat = fromCatalogue()?.price;
+      // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
+      const canonical = cat?.modelId.toLowerCase();
+      if (cat && canonical !== model.toLowerCase()) {
+        const o = this.matchOverride(canonical!, call, () => cat.providerId);
+        if (o) return overridden(o.key, provider ?? o.provider ?? cat.providerId, o.table, under(o));
+      }
+    }
     const cat = fromCatalogue();
     if (!cat) return undefined;
-    // A dated or aliased id the catalogue resolves to another model (gpt-4o-2024-08-06 → gpt-4o): that model's override.
-    const canonical = cat.modelId.toLowerCase();
-    if (canonical !== model.toLowerCase()) {
-      const o = this.matchOverride(canonical, call, () => cat.providerId);
-      if (o) return { modelId: o.key, providerId: provider ?? o.provider ?? cat.providerId, source: 'override', variants: [{ table: o.table }] };
+    if (cat.unpricedReason) {
+      this.reasons.set(model.toLowerCase(), cat.unpricedReason);
+      return undefined;
     }
-    return cat;
+    return cat.price;
   }
 
   /** The most specific override for a (lower-case) model id and a call's normalised provider, if any. */
@@ -447,33 +558,68 @@ export class PriceBook {
     // 5. A call without a provider: a key prefixed with any provider (the first in the file).
     return candidates?.[0];
   }
+}
 
-  private catalogue(model: string, provider: string | undefined): ResolvedPrice | undefined {
-    const lower = model.toLowerCase();
-    const slash = lower.lastIndexOf('/');
-    const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
-    const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
-    const attempts: [string, string | undefined][] = [];
-    if (hint) attempts.push([model, hint]);
-    attempts.push([model, undefined]);
-    if (slash >= 0) {
-      const prefix = lower.slice(0, lower.indexOf('/'));
-      attempts.push([bare, PROVIDER_ALIASES[prefix] ?? prefix]);
-      if (hint) attempts.push([bare, hint]);
-      attempts.push([bare, undefined]);
+/**
+ * A model as the catalogue finds it: by its id with the call's provider as a hint, without it, then (a provider-prefixed
+ * id) by the part after the prefix.
+ */
+function catalogueEntry(model: string, provider: string | undefined): CatalogueEntry | undefined {
+  const lower = model.toLowerCase();
+  const slash = lower.lastIndexOf('/');
+  const bare = slash >= 0 ? lower.slice(slash + 1) : lower;
+  const hint = provider ? PROVIDER_ALIASES[provider] ?? provider : undefined;
+  const attempts: [string, string | undefined][] = [];
+  if (hint) attempts.push([model, hint]);
+  attempts.push([model, undefined]);
+  if (slash >= 0) {
+    const prefix = lower.slice(0, lower.indexOf('/'));
+    attempts.push([bare, PROVIDER_ALIASES[prefix] ?? prefix]);
+    if (hint) attempts.push([bare, hint]);
+    attempts.push([bare, undefined]);
+  }
+  // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
+  // own (a broken install), never every model unpriced.
+  loadPriceCatalogue();
+  for (const [m, pid] of attempts) {
+    let res: ReturnType<typeof calcPrice> = null;
+    try {
+      res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
+    } catch {
+      res = null;
     }
-    // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
-    // own (a broken install), never every model unpriced.
-    loadPriceCatalogue();
-    for (const [m, pid] of attempts) {
+    if (res) return fromModelInfo(res.model, res.provider.id);
+  }
+  return uniqueCatalogueMatch(slash >= 0 ? [model, bare] : [model]);
+}
+
+/**
+ * A model the catalogue's own matching does not find without a provider (its providers' `model_match` leave out ids
+ * like `text-embedding-3-small` or `llama-3.1-8b-instant`), priced when every provider whose models match it (the
+ * first of `ids` that one does) prices it alike: then it is that model, whoever served it. Several prices, or none but
+ * free (`{}`: a guess that would make its calls cost $0), leave it unpriced. Its provider is the one provider that
+ * prices it, or the ids of those that do joined with `|` (no provider the service-tier discounts know: the standard
+ * price, as for a provider not in that list).
+ */
+function uniqueCatalogueMatch(ids: string[]): CatalogueEntry | undefined {
+  for (const m of ids) {
+    const found: NonNullable<ReturnType<typeof calcPrice>>[] = [];
+    for (const pid of CATALOGUE_PROVIDER_IDS) {
       let res: ReturnType<typeof calcPrice> = null;
       try {
-        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
+        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, { providerId: pid });
       } catch {
         res = null;
       }
-      if (res) return fromModelInfo(res.model, res.provider.id);
+      if (res) found.push(res);
     }
-    return undefined;
+    if (found.length === 0) continue;
+    const prices = JSON.stringify(found[0].model.prices);
+    if (found.some((r) => JSON.stringify(r.model.prices) !== prices)) return undefined;
+    const providers = [...new Set(found.map((r) => r.provider.id))];
+    const entry = fromModelInfo(found[0].model, providers.join('|'));
+    const free = entry.price.variants.every(({ table }) => OVERRIDE_RATES.every((r) => table[r] === undefined) && table.perRequestUsd === undefined);
+    return free && !entry.unpricedReason ? undefined : entry;
   }
+  return undefined;
 }

@@ -55,7 +55,8 @@ export interface Report {
   warnings: { file: string; line: number; message: string }[];
   /** All warnings, those beyond the per-file cap included (`warnings` lists the kept ones). */
   warningsTotal: number;
-  unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }[];
+  /** `reason`: why a model the catalogue knows has no price (priced per audio hour...), where the caller knows it. */
+  unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reason?: string }[];
   files: { file: string; calls: number; skipped: number; ignored: number }[];
   /**
    * With the `auto` cost source: calls whose record says $0 while the price book prices their tokens, and what it makes

@@ -233,6 +233,28 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 
+  it('reports models the catalogue prices per audio hour or per page as unpriced, saying why, not as $0.00', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      writeFileSync(
+        join(dir, 'audio.jsonl'),
+        '{"model":"whisper-1","provider":"openai","input_tokens":50000,"output_tokens":0,"feature":"transcribe"}\n{"model":"mistral-ocr-latest","provider":"mistral","input_tokens":50000,"output_tokens":0,"feature":"ocr"}\n',
+      );
+      const table = run(['report', 'audio.jsonl'], dir);
+      assert.match(table.out, /^Total unpriced over 2 calls/m);
+      assert.match(table.out, /whisper-1: 1 call, 50k input and 0 output tokens \(priced per audio hour in the catalogue, not per token\)/);
+      assert.match(table.out, /mistral-ocr-latest: 1 call, .* \(priced per page in the catalogue, not per token\)/);
+      const j = JSON.parse(run(['report', 'audio.jsonl', '--format', 'json'], dir).out);
+      assert.equal(j.total.pricedCalls, 0);
+      assert.deepEqual(j.unpriced.map((u: { model: string; reason?: string }) => [u.model, u.reason]), [
+        ['whisper-1', 'priced per audio hour in the catalogue, not per token'],
+        ['mistral-ocr-latest', 'priced per page in the catalogue, not per token'],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('states how many calls without a timestamp --since/--until leave out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {

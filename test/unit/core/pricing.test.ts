@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { calcPrice } from '@pydantic/genai-prices';
+import { calcPrice, waitForUpdate } from '@pydantic/genai-prices';
+import { CATALOGUE_PROVIDER_IDS } from '../../../src/core/catalogueProviders.generated';
 import { StringPool } from '../../../src/core/callTable';
 import { costAtRates, costOfTokens, flatRates, parsePriceOverrides, PriceBook, type PriceTable, serviceTierMultiplier } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
@@ -122,6 +123,82 @@ describe('PriceBook', () => {
   });
 });
 
+describe('models the catalogue prices in other units than tokens', () => {
+  it('are unpriced (whisper, gpt-transcribe, voxtral per audio hour; mistral-ocr per page), with the reason, never $0', () => {
+    const book = new PriceBook();
+    const audio = ['whisper-1/openai', 'gpt-transcribe/openai', 'whisper-large-v3/groq', 'whisper-large-v3-turbo/groq', 'voxtral-mini-2602/mistral', 'whisper-1/'];
+    for (const mp of audio) {
+      const [m, p] = mp.split('/');
+      assert.equal(book.price(m, p || undefined, tok({ inputTokens: 50_000 }), T), undefined, mp);
+      assert.equal(book.unpricedReason(m, p || undefined), 'priced per audio hour in the catalogue, not per token', mp);
+    }
+    for (const m of ['mistral-ocr-latest', 'mistral-ocr-2505']) {
+      assert.equal(book.price(m, 'mistral', tok({ inputTokens: 50_000 }), T), undefined, m);
+      assert.equal(book.unpricedReason(m, 'mistral'), 'priced per page in the catalogue, not per token');
+    }
+    assert.equal(book.unpricedReason('gpt-4o', 'openai'), undefined);
+  });
+
+  it('are unpriced on the fast path as on the exact one (the review\'s audio.jsonl)', () => {
+    const lines = [
+      '{"model":"whisper-1","provider":"openai","input_tokens":50000,"output_tokens":0,"feature":"transcribe"}',
+      '{"model":"mistral-ocr-latest","provider":"mistral","input_tokens":50000,"output_tokens":0,"feature":"ocr"}',
+      '{"model":"gpt-4o","provider":"openai","input_tokens":1000,"output_tokens":0}',
+    ].join('\n') + '\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(lines), true, new PriceBook(), { fast });
+      assert.equal(st.table.length, 3);
+      assert.ok(Number.isNaN(st.table.computedUsd[0]), `whisper-1, fast ${fast}`);
+      assert.ok(Number.isNaN(st.table.computedUsd[1]), `mistral-ocr-latest, fast ${fast}`);
+      assertUsd(st.table.computedUsd[2], 0.0025);
+    }
+  });
+
+  it('leave a model the catalogue marks free with an empty price ({}) priced at $0', () => {
+    const c = new PriceBook().price('mai-ds-r1:free', 'azure', tok({ inputTokens: 50_000, outputTokens: 1000 }), T);
+    assert.ok(c);
+    assert.equal(c.costUsd, 0);
+  });
+});
+
+describe('models without a provider the catalogue\'s matching finds', () => {
+  it('are priced when every provider that has the model prices it alike (text-embedding-3-small, llama-3.1-8b-instant)', () => {
+    const book = new PriceBook();
+    close(book.price('text-embedding-3-small', undefined, tok({ inputTokens: 1e6 }), T)!.costUsd, 0.02);
+    assert.equal(book.resolve('text-embedding-3-small')?.providerId, 'azure|openai', 'two providers: no service-tier discount of either');
+    close(book.price('llama-3.1-8b-instant', undefined, tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 0.05 + 0.08);
+    assert.equal(book.resolve('llama-3.1-8b-instant')?.providerId, 'groq');
+    // A provider that does not have it (an OpenAI client pointed at Groq): the one that does.
+    close(book.price('llama-3.1-8b-instant', 'openai', tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 0.05 + 0.08);
+  });
+
+  it('stay unpriced when providers price them differently, or when the only match is a free ({}) entry', () => {
+    const book = new PriceBook();
+    assert.equal(book.resolve('davinci'), undefined, 'azure $2, openai $20 per Mtok');
+    assert.equal(book.resolve('regional.anthropic.claude-3-haiku-20240307-v1:0'), undefined, 'aws and google (cache rates) differ');
+    assert.equal(book.resolve('gemma-3-27b-it'), undefined, 'only google\'s free gemma-3: a guess that would cost $0');
+    assert.ok(book.resolve('gemma-3-27b-it', 'google'), 'with its provider, the catalogue\'s free price');
+    assert.equal(book.resolve('acme-internal-llm-v1'), undefined);
+  });
+
+  it('are priced alike on the fast path and the exact one', () => {
+    const lines = '{"model":"text-embedding-3-small","input_tokens":1000000,"output_tokens":0}\n{"model":"llama-3.1-8b-instant","input_tokens":1000000,"output_tokens":1000000,"service_tier":"batch"}\n{"model":"davinci","input_tokens":10,"output_tokens":10}\n';
+    for (const fast of [false, true]) {
+      const st = newTraceFileState('t.jsonl', new StringPool());
+      ingestBytes(st, new TextEncoder().encode(lines), true, new PriceBook(), { fast });
+      assertUsd(st.table.computedUsd[0], 0.02);
+      assertUsd(st.table.computedUsd[1], (0.05 + 0.08) / 2, 'Groq\'s batch discount');
+      assert.ok(Number.isNaN(st.table.computedUsd[2]), `fast ${fast}`);
+    }
+  });
+
+  it('are looked for among every provider of the catalogue (else run scripts/genCatalogueProviders.mjs)', async () => {
+    const providers = (await waitForUpdate()) ?? [];
+    assert.deepEqual([...CATALOGUE_PROVIDER_IDS], providers.map((p) => p.id));
+  });
+});
+
 describe('price overrides', () => {
   it('win over the bundled catalogue and match without regard to case or provider prefix', () => {
     const { overrides, problems } = parsePriceOverrides('{"GPT-4o": {"input": 1, "output": 2, "cacheRead": 0.5}, "my-model": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}}');
@@ -195,6 +272,59 @@ describe('price overrides', () => {
     assert.equal(r.problems.length, 3);
     assert.match(r.problems[0], /"a"\.input/);
     assert.match(parsePriceOverrides('{nope').problems[0], /not valid JSON/);
+  });
+
+  it('merge a partial override with the catalogue\'s rates of the model, field by field, on both paths (the review\'s gpt-4o)', () => {
+    // {"gpt-4o": {"input": 2}}: output stays $10, cache reads $1.25 (not free, not billed as input).
+    const line = '{"model":"MODEL","usage":{"prompt_tokens":10000,"completion_tokens":1000,"prompt_tokens_details":{"cached_tokens":8000}},"metadata":{"feature":"x"}}\n';
+    const cost = (2000 * 2 + 8000 * 1.25 + 1000 * 10) / 1e6; // $0.024
+    const noCache = (10_000 * 2 + 1000 * 10) / 1e6;
+    for (const [key, model] of [['gpt-4o', 'gpt-4o'], ['OpenAI/GPT-4o', 'gpt-4o'], ['gpt-4o', 'gpt-4o-2024-08-06'], ['gpt-4o', 'openai/gpt-4o']]) {
+      const { overrides, problems } = parsePriceOverrides(JSON.stringify({ [key]: { input: 2.0 } }));
+      assert.deepEqual(problems, [], key);
+      for (const fast of [false, true]) {
+        const st = newTraceFileState('t.jsonl', new StringPool());
+        ingestBytes(st, new TextEncoder().encode(line.replace('MODEL', model)), true, new PriceBook(overrides), { fast });
+        assertUsd(st.table.computedUsd[0], cost);
+        assertUsd(st.table.noCacheUsd[0], noCache);
+      }
+    }
+    // An override of cache rates alone is enough for a model the catalogue prices.
+    const r = parsePriceOverrides('{"gpt-4o": {"cacheRead": 0.5}}');
+    assert.deepEqual(r.problems, []);
+    close(new PriceBook(r.overrides).price('gpt-4o', 'openai', tok({ inputTokens: 1e6, cacheReadTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 2.5 + 0.5 + 10);
+  });
+
+  it('replace a whole rate of the kind they give, tiers included, in each of the catalogue\'s dated tables; keep the others', () => {
+    // claude-sonnet-4-6: tiered until 2026-03-13 ($3/$6 input, $15/$22.50 output, $0.30/$0.60 read above 200k), flat after.
+    const book = new PriceBook(parsePriceOverrides('{"claude-sonnet-4-6": {"output": 20}}').overrides);
+    const big = tok({ inputTokens: 10_000, cacheReadTokens: 200_000, outputTokens: 1e6 });
+    close(book.price('claude-sonnet-4-6', 'anthropic', big, Date.parse('2026-01-15T00:00:00Z'))!.costUsd, (10_000 * 6 + 200_000 * 0.6 + 1e6 * 20) / 1e6);
+    close(book.price('claude-sonnet-4-6', 'anthropic', big, Date.parse('2026-04-01T00:00:00Z'))!.costUsd, (10_000 * 3 + 200_000 * 0.3 + 1e6 * 20) / 1e6);
+    // A tiered override input: its own tiers; the catalogue's cache-read tiers are kept.
+    const tiered = new PriceBook(parsePriceOverrides('{"anthropic/claude-sonnet-4-5": {"input": {"base": 1, "tiers": [{"start": 100000, "price": 2}]}}}').overrides);
+    close(tiered.price('claude-sonnet-4-5', 'anthropic', tok({ inputTokens: 150_000, outputTokens: 1000 }), T)!.costUsd, (150_000 * 2 + 1000 * 15) / 1e6);
+    close(tiered.price('claude-sonnet-4-5', undefined, tok({ inputTokens: 10_000, cacheReadTokens: 200_000 }), T)!.costUsd, (10_000 * 2 + 200_000 * 0.6) / 1e6);
+  });
+
+  it('warn when a model neither the override nor the catalogue prices lacks an input or output rate (billed at $0)', () => {
+    const r = parsePriceOverrides('{"acme-x": {"output": 2}, "acme-y": {"input": 0, "output": 2}, "whisper-1": {"input": 1}, "acme-z": {"cacheRead": 1}}');
+    assert.deepEqual(r.problems, [
+      '"acme-x": no "input" price here or in the catalogue: its input tokens cost $0 (write "input": 0 if they are free)',
+      '"whisper-1": no "output" price here or in the catalogue: its output tokens cost $0 (write "output": 0 if they are free)',
+      '"acme-z": needs at least "input" or "output" (the catalogue has no token price for this model)',
+    ]);
+    assert.deepEqual([...r.overrides.keys()], ['acme-x', 'acme-y', 'whisper-1']);
+    const book = new PriceBook(r.overrides);
+    close(book.price('acme-x', undefined, tok({ inputTokens: 1e6, outputTokens: 1e6 }), T)!.costUsd, 2);
+    close(book.price('whisper-1', 'openai', tok({ inputTokens: 1e6 }), T)!.costUsd, 1, 'an override prices a model the catalogue prices per audio hour');
+    // A model the catalogue does not know: cache reads and writes without a rate of their own are billed as input.
+    close(book.price('acme-y', undefined, tok({ inputTokens: 0, cacheReadTokens: 1e6, outputTokens: 0 }), T)!.costUsd, 0);
+    close(new PriceBook(parsePriceOverrides('{"acme-w": {"input": 1, "output": 2}}').overrides).price('acme-w', undefined, tok({ cacheReadTokens: 1e6, cacheWriteTokens: 1e6 }), T)!.costUsd, 2);
+  });
+
+  it('report a bad value once', () => {
+    assert.deepEqual(parsePriceOverrides('{"bad": {"input": -1}}').problems, ['"bad".input: expected a non-negative number (USD per million tokens)']);
   });
 
   it('accepts tiered override rates', () => {
