@@ -6,7 +6,8 @@ import { basename, dirname, join } from 'node:path';
 import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLUMNS, StringPool, withHeadroom } from '../core/callTable';
 import { joinContext, type PackedTraceFileState } from '../core/traceFile';
 
-const MAGIC = 'llm-cost-lens/state-cache/6';
+/** Changed whenever what a read makes of the same bytes changes (the format, a shape's reading, pricing): older caches are read again. */
+const MAGIC = 'llm-cost-lens/state-cache/7';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
