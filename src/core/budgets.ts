@@ -71,12 +71,16 @@ export function periodBounds(period: 'day' | 'month', nowMs: number): { startMs:
   return { startMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), endMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }
 
-/** Burn of each budget in its current period: spent, pro-rata pace, forecast and the threshold reached. */
+/**
+ * Burn of each budget in its current period at `nowMs`: spent (the calls in [period start, now)), pro-rata pace, the
+ * forecast of the period's end from that rate, and the threshold reached.
+ */
 export function budgetStatus(tables: readonly CallTable[], budgets: readonly Budget[], nowMs: number, source: CostSource = 'auto'): BudgetStatus[] {
   return budgets.map((b) => {
     const { startMs, endMs } = periodBounds(b.period, nowMs);
     const filters = b.scope === 'total' ? [] : [{ dim: b.scope, value: b.value! }];
-    const spent = stats(select(tables, { sinceMs: startMs, untilMs: endMs, filters }), source).costUsd;
+    // Spent is what was called in [period start, now): calls after `nowMs` (a past --now) are not spent yet.
+    const spent = stats(select(tables, { sinceMs: startMs, untilMs: nowMs, filters }), source).costUsd;
     const elapsed = Math.min(1, Math.max(1e-6, (nowMs - startMs) / (endMs - startMs)));
     const used = spent / b.usd;
     const level: BudgetLevel = used >= 1 ? '100' : used >= 0.8 ? '80' : used >= 0.5 ? '50' : 'ok';

@@ -195,6 +195,17 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assert.deepEqual(periodBounds('month', noon), { startMs: Date.parse('2026-11-01T00:00:00Z'), endMs: Date.parse('2026-12-01T00:00:00Z') });
   });
 
+  it('counts as spent only the calls before --now, and forecasts from them', () => {
+    // At 03:00 the calls at 01:00 and 02:00 are spent; those at 03:00 and 04:00 are not made yet.
+    const at3 = Date.parse(`${day}T03:00:00Z`);
+    const [daily, monthly] = budgetStatus([state.table], [{ scope: 'total', period: 'day', usd: 10 }, { scope: 'feature', value: 'f', period: 'month', usd: 100 }], at3);
+    assertUsd(daily.spentUsd, 5);
+    assert.equal(daily.elapsedShare, 3 / 24);
+    assertUsd(daily.forecastUsd, 40);
+    assert.equal(daily.level, '50');
+    assertUsd(monthly.spentUsd, 5);
+  });
+
   it('re-prices a group under another model', () => {
     const w = whatIf(slices, 'gpt-4o-mini', new PriceBook(), { label: 'f' })!;
     assertUsd(w.currentUsd, 8.5);
