@@ -1,6 +1,6 @@
 import { partition, type Slice, UNATTRIBUTED } from '../core/analysis';
 import { estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
-import { type Budget, budgetStatus, taskCosts, whatIf } from '../core/budgets';
+import { type Budget, budgetLine, budgetStatus, taskCosts, whatIf } from '../core/budgets';
 import type { CallTable } from '../core/callTable';
 import { formatUsd } from '../core/format';
 import { findOutliers } from '../core/outliers';
@@ -55,7 +55,7 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
     }
     case 'budget': {
       const status = budgetStatus(o.tables, o.budgets, o.nowMs, o.source);
-      for (const s of status) lines.push(`${s.level === 'ok' ? '  ok ' : s.level === '100' ? 'OVER ' : `${s.level}%! `} ${safe(s.text)}`);
+      for (const s of status) lines.push(safe(budgetLine(s)));
       return { json: { version: 1, at: new Date(o.nowMs).toISOString(), budgets: status }, text: lines.join('\n') + '\n' };
     }
     case 'whatif': {

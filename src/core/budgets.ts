@@ -2,7 +2,7 @@ import { quantile } from 'simple-statistics';
 import { partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
 import { TraceKeys } from './traceIds';
-import { formatPct, formatUsd, plural } from './format';
+import { formatCount, formatPct, formatUsd, plural } from './format';
 import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CostSource } from './types';
 import { isObject, toNumber } from './values';
@@ -26,7 +26,12 @@ export interface BudgetStatus {
   label: string;
   periodStartMs: number;
   periodEndMs: number;
+  /** USD spent by the priced calls in scope so far; when all of them are unpriced (`calls` = `unpricedCalls` > 0) the spend is unknown, not 0. */
   spentUsd: number;
+  /** Calls in scope from the period's start up to now. */
+  calls: number;
+  /** Of those, calls with no cost (an unknown model, or no recorded cost with `recorded`): not counted in `spentUsd`. */
+  unpricedCalls: number;
   /** spent / budget. */
   usedShare: number;
   /** The elapsed share of the period, 0..1. */
@@ -80,26 +85,49 @@ export function budgetStatus(tables: readonly CallTable[], budgets: readonly Bud
     const { startMs, endMs } = periodBounds(b.period, nowMs);
     const filters = b.scope === 'total' ? [] : [{ dim: b.scope, value: b.value! }];
     // Spent is what was called in [period start, now): calls after `nowMs` (a past --now) are not spent yet.
-    const spent = stats(select(tables, { sinceMs: startMs, untilMs: nowMs, filters }), source).costUsd;
+    const st = stats(select(tables, { sinceMs: startMs, untilMs: nowMs, filters }), source);
+    const spent = st.costUsd;
     const elapsed = Math.min(1, Math.max(1e-6, (nowMs - startMs) / (endMs - startMs)));
     const used = spent / b.usd;
     const level: BudgetLevel = used >= 1 ? '100' : used >= 0.8 ? '80' : used >= 0.5 ? '50' : 'ok';
     const forecast = spent / elapsed;
     const label = `${b.scope === 'total' ? 'total' : `${b.scope} ${b.value}`} per ${b.period}`;
+    const unpriced = st.unpricedCalls ? `${plural(st.unpricedCalls, 'call')} unpriced, not counted` : '';
+    const gone = `${formatPct(elapsed)} of the ${b.period} gone`;
     return {
       budget: b,
       label,
       periodStartMs: startMs,
       periodEndMs: endMs,
       spentUsd: spent,
+      calls: st.calls,
+      unpricedCalls: st.unpricedCalls,
       usedShare: used,
       elapsedShare: elapsed,
       pace: used / elapsed,
       forecastUsd: forecast,
       level,
-      text: `${label}: ${formatUsd(spent)} of ${formatUsd(b.usd)} (${formatPct(used)}) with ${formatPct(elapsed)} of the ${b.period} gone; forecast ${formatUsd(forecast)}${forecast > b.usd ? ` (${formatPct(forecast / b.usd - 1)} over)` : ''}`,
+      // Every call unpriced: the spend is unknown, so no "$0.00 of $x" (unpriced is never 0).
+      text: st.calls > 0 && st.pricedCalls === 0
+        ? `${label}: spend unknown: ${unpriced} (budget ${formatUsd(b.usd)}, ${gone})`
+        : `${label}: ${formatUsd(spent)} of ${formatUsd(b.usd)} (${formatPct(used)}) with ${gone}; forecast ${formatUsd(forecast)}${forecast > b.usd ? ` (${formatPct(forecast / b.usd - 1)} over)` : ''}${unpriced ? `; ${unpriced}` : ''}`,
     };
   });
+}
+
+/** Whether a budget's spend is unknown: it has calls in scope and none of them is priced. */
+export const budgetSpendUnknown = (s: Pick<BudgetStatus, 'calls' | 'unpricedCalls'>): boolean => s.calls > 0 && s.unpricedCalls === s.calls;
+
+/** A budget's short burn for a status bar or tree row: `85%`, `25% + 1 unpriced`, or `unpriced` when no call in scope is priced. */
+export function budgetBadge(s: Pick<BudgetStatus, 'calls' | 'unpricedCalls' | 'usedShare'>): string {
+  if (budgetSpendUnknown(s)) return 'unpriced';
+  return `${formatPct(s.usedShare)}${s.unpricedCalls ? ` + ${formatCount(s.unpricedCalls)} unpriced` : ''}`;
+}
+
+/** A budget's line for the CLI's table: a 5-character mark (`  ok `, `50%! `, `80%! `, `OVER `, or `  ?? ` when its spend is unknown), then its text. */
+export function budgetLine(s: BudgetStatus): string {
+  const mark = s.level === '100' ? 'OVER ' : s.level !== 'ok' ? `${s.level}%! ` : budgetSpendUnknown(s) ? '  ?? ' : '  ok ';
+  return `${mark} ${s.text}`;
 }
 
 // --- What-if ---------------------------------------------------------------------------------------------------

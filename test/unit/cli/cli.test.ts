@@ -491,6 +491,25 @@ describe('llm-cost-lens signal commands', () => {
     assert.ok(w.groups.length > 0);
   });
 
+  it('budget says how many calls in scope are unpriced, in the table and the JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-unp-'));
+    try {
+      const f = join(dir, 'unp.jsonl');
+      writeFileSync(f, JSON.stringify({ model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: '2026-12-01T10:00:00Z' }) + '\n');
+      const args = ['budget', f, '--budget', 'feature=f:day:1', '--now', '2026-12-01T12:00Z'];
+      const t = run(args);
+      assert.equal(t.code, 0, t.err);
+      assert.doesNotMatch(t.out, /ok +feature f per day: \$0\.00/);
+      assert.match(t.out, /1 call unpriced, not counted/);
+      const j = JSON.parse(run([...args, '--format', 'json']).out);
+      assert.equal(j.budgets[0].unpricedCalls, 1);
+      assert.equal(j.budgets[0].calls, 1);
+      assert.equal(j.budgets[0].spentUsd, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains what a signal command needs', () => {
     for (const [args, msg] of [
       [['whatif', demo], /needs --model/],

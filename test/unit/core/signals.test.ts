@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { select, type Slice } from '../../../src/core/analysis';
 import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
-import { budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf } from '../../../src/core/budgets';
+import { budgetBadge, budgetLine, budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf } from '../../../src/core/budgets';
 import { StringPool } from '../../../src/core/callTable';
 import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
 import { PriceBook } from '../../../src/core/pricing';
@@ -204,6 +204,39 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assertUsd(daily.forecastUsd, 40);
     assert.equal(daily.level, '50');
     assertUsd(monthly.spentUsd, 5);
+  });
+
+  it('says how many calls in a budget are unpriced and not counted, and never reads as a plain ok $0.00 when all are', () => {
+    const unp = loadText(
+      [
+        { timestamp: `${day}T10:00:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f' },
+        { timestamp: `${day}T10:30:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'g' },
+        { timestamp: `${day}T11:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, feature: 'g' },
+      ].map((r) => JSON.stringify(r)).join('\n'),
+    );
+    const noon = Date.parse(`${day}T12:00:00Z`);
+    const [f, g] = budgetStatus([unp.table], [{ scope: 'feature', value: 'f', period: 'day', usd: 1 }, { scope: 'feature', value: 'g', period: 'day', usd: 10 }], noon);
+    // All unpriced: the spend is unknown, not $0.00.
+    assert.equal(f.calls, 1);
+    assert.equal(f.unpricedCalls, 1);
+    assert.equal(f.spentUsd, 0, 'spentUsd stays the priced calls\' spend');
+    assert.doesNotMatch(f.text, /\$0\.00 of/);
+    assert.match(f.text, /^feature f per day: spend unknown: 1 call unpriced, not counted \(budget \$1\.00, 50% of the day gone\)$/);
+    assert.match(budgetLine(f), /^ {2}\?\? {2}feature f per day: spend unknown/);
+    assert.equal(budgetBadge(f), 'unpriced');
+    // Some unpriced: the priced spend, and the calls left out.
+    assert.equal(g.calls, 2);
+    assert.equal(g.unpricedCalls, 1);
+    assertUsd(g.spentUsd, 2.5);
+    assert.match(g.text, /^feature g per day: \$2\.50 of \$10\.00 \(25%\) with 50% of the day gone; forecast \$5\.00; 1 call unpriced, not counted$/);
+    assert.match(budgetLine(g), /^ {2}ok {2}feature g/);
+    assert.equal(budgetBadge(g), '25% + 1 unpriced');
+    // None unpriced: as before.
+    const [d] = budgetStatus([state.table], [{ scope: 'total', period: 'day', usd: 10 }], noon);
+    assert.equal(d.unpricedCalls, 0);
+    assert.equal(d.calls, 4);
+    assert.equal(budgetBadge(d), '85%');
+    assert.match(budgetLine(d), /^80%! {2}total per day/);
   });
 
   it('re-prices a group under another model', () => {
