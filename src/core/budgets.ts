@@ -140,6 +140,8 @@ export interface WhatIfResult {
   calls: number;
   /** Calls priced under both the current and the target model. */
   comparedCalls: number;
+  /** Calls left out because their current cost is unknown (an unpriced model, or no recorded cost with `recorded`). */
+  unpricedCalls: number;
   currentUsd: number;
   whatIfUsd: number;
   savingsUsd: number;
@@ -163,14 +165,17 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
   const source = opts.source ?? 'auto';
   const target = prices.resolve(targetModel);
   if (!target) return undefined;
-  let calls = 0, compared = 0, cur = 0, alt = 0;
+  let calls = 0, compared = 0, unpriced = 0, cur = 0, alt = 0;
   let first = Infinity, last = -Infinity;
   for (const { table: t, rows } of slices) {
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
       calls++;
       const c = rowCost(t, i, source);
-      if (Number.isNaN(c)) continue;
+      if (Number.isNaN(c)) {
+        unpriced++;
+        continue;
+      }
       const p = prices.price(targetModel, undefined, t.tokensAt(i), t.tsMs[i]);
       if (!p) continue;
       compared++;
@@ -187,20 +192,36 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
   const savings = cur - alt;
   const monthly = (savings * 30) / spanDays;
   const who = opts.label ?? 'these calls';
+  const leftOut = unpricedLeftOut(unpriced);
   return {
     targetModel,
     calls,
     comparedCalls: compared,
+    unpricedCalls: unpriced,
     currentUsd: cur,
     whatIfUsd: alt,
     savingsUsd: savings,
     spanDays,
     monthlySavingsUsd: monthly,
     // The period's figures first, then the same change as a monthly rate: one unit per clause.
-    text:
-      `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(savings))}${savings >= 0 ? '' : ' more'}` +
-      `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); ${savings >= 0 ? 'saving' : 'costing'} about ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}`,
+    // Calls whose current cost is unknown are left out of both sides, and said so (unpriced is never 0).
+    text: !compared && unpriced
+      ? `${who} on ${targetModel}: nothing to compare: ${leftOut}`
+      : `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(savings))}${savings >= 0 ? '' : ' more'}` +
+        `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); ${savings >= 0 ? 'saving' : 'costing'} about ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}` +
+        (unpriced ? `; ${leftOut}` : ''),
   };
+}
+
+/** `1 call left out, its current cost is unknown (unpriced)`: the calls a what-if could not compare. */
+function unpricedLeftOut(n: number): string {
+  return `${plural(n, 'call')} left out, ${n === 1 ? 'its' : 'their'} current cost is unknown (unpriced)`;
+}
+
+/** The what-if's line for all groups together: compared calls' cost now and on the target, and the calls left out as unpriced. */
+export function whatIfTotalText(targetModel: string, currentUsd: number, whatIfUsd: number, unpricedCalls: number): string {
+  const d = currentUsd - whatIfUsd;
+  return `All on ${targetModel}: ${formatUsd(whatIfUsd)} instead of ${formatUsd(currentUsd)} (${d >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(d))}${d >= 0 ? '' : ' more'})` + (unpricedCalls ? `; ${unpricedLeftOut(unpricedCalls)}` : '');
 }
 
 // --- Cost per task -------------------------------------------------------------------------------------------------

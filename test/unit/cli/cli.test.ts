@@ -510,6 +510,24 @@ describe('llm-cost-lens signal commands', () => {
     }
   });
 
+  it('whatif says which calls it leaves out because their current cost is unknown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-unp-'));
+    try {
+      const f = join(dir, 'unp.jsonl');
+      writeFileSync(f, JSON.stringify({ model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: '2026-12-01T10:00:00Z' }) + '\n');
+      const t = run(['whatif', f, '--model', 'gpt-4o-mini']);
+      assert.equal(t.code, 0, t.err);
+      assert.match(t.out, /feature f on gpt-4o-mini: nothing to compare: 1 call left out, its current cost is unknown/);
+      assert.match(t.out, /All on gpt-4o-mini: .*; 1 call left out/);
+      const j = JSON.parse(run(['whatif', f, '--model', 'gpt-4o-mini', '--format', 'json']).out);
+      assert.equal(j.unpricedCalls, 1);
+      assert.deepEqual(j.groups, [], 'groups are still the groups compared');
+      assert.deepEqual(j.unpricedGroups.map((g: { key: unknown; unpricedCalls: number }) => [g.key, g.unpricedCalls]), [[{ feature: 'f' }, 1]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains what a signal command needs', () => {
     for (const [args, msg] of [
       [['whatif', demo], /needs --model/],

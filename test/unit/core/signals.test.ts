@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { select, type Slice } from '../../../src/core/analysis';
 import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
-import { budgetBadge, budgetLine, budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf } from '../../../src/core/budgets';
+import { budgetBadge, budgetLine, budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf, whatIfTotalText } from '../../../src/core/budgets';
 import { StringPool } from '../../../src/core/callTable';
 import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
 import { PriceBook } from '../../../src/core/pricing';
@@ -246,6 +246,28 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assert.equal(w.comparedCalls, 4);
     assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50 \(saves \$7\.99, 94%\); saving about \$239\.70 a month if these calls were one day/);
     assert.equal(whatIf(slices, 'no-such-model', new PriceBook()), undefined);
+  });
+
+  it('says how many calls a what-if leaves out because their current cost is unknown', () => {
+    const unp = loadText(
+      [
+        { timestamp: `${day}T10:00:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f' },
+        { timestamp: `${day}T10:30:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'g' },
+        { timestamp: `${day}T11:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, feature: 'g' },
+      ].map((r) => JSON.stringify(r)).join('\n'),
+    );
+    const f = whatIf(select([unp.table], { filters: [{ dim: 'feature', value: 'f' }] }), 'gpt-4o-mini', new PriceBook(), { label: 'feature f' })!;
+    assert.equal(f.comparedCalls, 0);
+    assert.equal(f.unpricedCalls, 1);
+    assert.equal(f.text, 'feature f on gpt-4o-mini: nothing to compare: 1 call left out, its current cost is unknown (unpriced)');
+    const g = whatIf(select([unp.table], { filters: [{ dim: 'feature', value: 'g' }] }), 'gpt-4o-mini', new PriceBook(), { label: 'feature g' })!;
+    assert.equal(g.comparedCalls, 1);
+    assert.equal(g.unpricedCalls, 1);
+    assertUsd(g.currentUsd, 2.5);
+    assert.match(g.text, /^feature g on gpt-4o-mini: \$0\.1500 instead of \$2\.50 .*; 1 call left out, its current cost is unknown \(unpriced\)$/);
+    assert.equal(whatIf(slices, 'gpt-4o-mini', new PriceBook())!.unpricedCalls, 0);
+    assert.equal(whatIfTotalText('gpt-4o-mini', 2.5, 0.15, 2), 'All on gpt-4o-mini: $0.1500 instead of $2.50 (saves $2.35); 2 calls left out, their current cost is unknown (unpriced)');
+    assert.equal(whatIfTotalText('gpt-4o-mini', 2.5, 0.15, 0), 'All on gpt-4o-mini: $0.1500 instead of $2.50 (saves $2.35)');
   });
 
   it('says what a monthly what-if figure is scaled from, never extrapolating minutes to a month', () => {
