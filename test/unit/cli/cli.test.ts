@@ -528,6 +528,34 @@ describe('llm-cost-lens signal commands', () => {
     }
   });
 
+  it('says no LLM calls were found, with the reasons, rather than "no anomalies" or "$0.00 ok"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-none-'));
+    try {
+      const empty = join(dir, 'empty.jsonl');
+      writeFileSync(empty, '');
+      const other = join(dir, 'other.jsonl');
+      writeFileSync(other, '{"hello":1}\n');
+      for (const [args, msg] of [
+        [['anomalies', empty], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['outliers', empty], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['budget', empty, '--budget', 'total:day:20'], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['whatif', empty, '--model', 'gpt-4o-mini'], /^No LLM calls found in .*empty\.jsonl/],
+        [['anomalies', other], /^No LLM calls found in .*other\.jsonl:\n {2}1 line ignored: JSON records that are not LLM calls/],
+        [['outliers', demo, '--since', '2030-01-01'], /^No LLM calls found in .*\n {2}none in the time range 2030-01-01T00:00:00\.000Z – now/],
+      ] as [string[], RegExp][]) {
+        const r = run(args);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, msg, args.join(' '));
+        assert.doesNotMatch(r.out, /No hourly anomalies|\$0\.00 of|ok /, args.join(' '));
+      }
+      // The JSON keeps its shape.
+      const j = JSON.parse(run(['anomalies', empty, '--format', 'json']).out);
+      assert.deepEqual(j.anomalies, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains what a signal command needs', () => {
     for (const [args, msg] of [
       [['whatif', demo], /needs --model/],
