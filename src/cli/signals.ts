@@ -1,5 +1,5 @@
 import { partition, type Slice, UNATTRIBUTED } from '../core/analysis';
-import { estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
+import { anomalyHistory, estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
 import { type Budget, budgetLine, budgetStatus, taskCosts, type WhatIfResult, whatIf, whatIfTotalText } from '../core/budgets';
 import type { CallTable } from '../core/callTable';
 import { findOutliers } from '../core/outliers';
@@ -42,6 +42,8 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
       const anomalies = findAnomalies(slices, { dims, source: o.source });
       const switches = findModelSwitches(slices, { source: o.source });
       const drift = estimateDrift(slices, { source: o.source });
+      const history = anomalyHistory(slices);
+      if (history.note) lines.push(history.note, '');
       lines.push(anomalies.length ? `${anomalies.length} hourly anomal${anomalies.length === 1 ? 'y' : 'ies'} (newest first):` : 'No hourly anomalies.');
       for (const a of anomalies.slice(0, o.top ?? 50)) lines.push(`  [${a.kind}] ${safe(a.text)}`);
       lines.push('', switches.length ? 'Model switches:' : 'No model switches.');
@@ -50,7 +52,7 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
         lines.push('', 'Pre-flight estimates against actual cost:');
         for (const d of drift) lines.push(`  ${safe(d.text)}`);
       }
-      return { json: { version: 1, anomalies, modelSwitches: switches, estimateDrift: drift }, text: lines.join('\n') + '\n' };
+      return { json: { version: 1, anomalies, modelSwitches: switches, estimateDrift: drift, history }, text: lines.join('\n') + '\n' };
     }
     case 'budget': {
       const status = budgetStatus(o.tables, o.budgets, o.nowMs, o.source);

@@ -556,6 +556,25 @@ describe('llm-cost-lens signal commands', () => {
     }
   });
 
+  it('anomalies says when the history is too short to judge spikes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-short-'));
+    try {
+      const f = join(dir, 'two-days.jsonl');
+      const rows = [];
+      for (let h = 0; h < 48; h++) rows.push(JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + h * 3_600_000).toISOString() }));
+      writeFileSync(f, rows.join('\n') + '\n');
+      const r = run(['anomalies', f]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^History too short to judge spikes: the calls span 2\.0 days/);
+      const j = JSON.parse(run(['anomalies', f, '--format', 'json']).out);
+      assert.equal(j.history.enough, false);
+      assert.equal(j.history.neededDays, 3);
+      assert.doesNotMatch(run(['anomalies', demo]).out, /History too short/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains what a signal command needs', () => {
     for (const [args, msg] of [
       [['whatif', demo], /needs --model/],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { select, type Slice } from '../../../src/core/analysis';
-import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
+import { type Anomaly, anomalyHistory, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
 import { budgetBadge, budgetLine, budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf, whatIfTotalText } from '../../../src/core/budgets';
 import { StringPool } from '../../../src/core/callTable';
 import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
@@ -126,6 +126,39 @@ describe('signals on generated traffic with labelled problems', function () {
   it('states how much of the spend the outliers are', () => {
     assert.match(outliers.headline, /^The top 1% of calls \([\d,]+\) are \d+(\.\d)?% of the spend\./);
     assert.ok(outliers.outlierShare > 0 && outliers.outlierShare < 1);
+  });
+});
+
+describe('anomalies: the history the detector needs', () => {
+  const calls = (hours: number[], extra: Record<string, unknown> = {}) =>
+    loadText(hours.map((h) => JSON.stringify({ timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + h * 3_600_000).toISOString(), model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f', ...extra })).join('\n')).table;
+
+  it('says the history is too short when the calls span less than the 3 days a spike needs', () => {
+    const h = anomalyHistory(select([calls([0, 10, 47])]));
+    assert.equal(h.enough, false);
+    assert.equal(h.days, 47 / 24);
+    assert.equal(h.neededDays, 3);
+    assert.match(h.note, /^History too short to judge spikes: the calls span 2\.0 days \(2026-11-01 00:00 to 2026-11-02 23:00 UTC\); a spike needs the same hour on at least 3 earlier days/);
+    // Spikes indeed cannot be found on it, however large the last hour.
+    const burst = calls([...Array.from({ length: 47 }, (_, i) => i), ...Array(200).fill(47)]);
+    assert.equal(findAnomalies(select([burst]), { dims: ['feature'] }).filter((a) => a.kind === 'spike').length, 0);
+  });
+
+  it('notes a partial baseline from 3 to 7 days, and nothing from 7 days on', () => {
+    const four = anomalyHistory(select([calls([0, 4 * 24])]));
+    assert.equal(four.enough, true);
+    assert.match(four.note, /^Short history: the calls span 4\.0 days .*; a full baseline is the same hour on the previous 7 days/);
+    const week = anomalyHistory(select([calls([0, 8 * 24])]));
+    assert.equal(week.enough, true);
+    assert.equal(week.note, '');
+  });
+
+  it('says no hour can be judged when no call has a timestamp', () => {
+    const undated = loadText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f' }));
+    const h = anomalyHistory(select([undated.table]));
+    assert.equal(h.enough, false);
+    assert.equal(h.from, null);
+    assert.match(h.note, /^No call has a timestamp/);
   });
 });
 
