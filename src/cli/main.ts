@@ -365,7 +365,11 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
       const slices = select(tables, { sinceMs: args.since, untilMs: args.until });
       const opts = { by: args.by, top: args.top, source: args.costSource, prices, model: args.model, budgets, nowMs: args.now ?? Date.now(), tables };
       const result = runSignalCommand(args.command as SignalCommand, slices, opts);
-      io.out(args.format === 'json' ? JSON.stringify(result.json, null, 2) + '\n' : result.text);
+      // No call to judge (budget: none at all; the others: none in the range): the report's "No LLM calls found in …"
+      // with its reasons, not "No hourly anomalies" or "$0.00 ok". The JSON keeps its shape.
+      const none = args.command === 'budget' ? tables.every((t) => t.length === 0) : slices.length === 0;
+      const text = none ? renderTable(buildReport(states, { by: ['feature'], sinceMs: args.since, untilMs: args.until, costSource: args.costSource })) : result.text;
+      io.out(args.format === 'json' ? JSON.stringify(result.json, null, 2) + '\n' : text);
       return 0;
     }
     const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource, compareToPrevious: args.compare });

@@ -1,8 +1,7 @@
 import { partition, type Slice, UNATTRIBUTED } from '../core/analysis';
-import { estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
-import { type Budget, budgetStatus, taskCosts, whatIf } from '../core/budgets';
+import { anomalyHistory, estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
+import { type Budget, budgetLine, budgetStatus, taskCosts, type WhatIfResult, whatIf, whatIfTotalText } from '../core/budgets';
 import type { CallTable } from '../core/callTable';
-import { formatUsd } from '../core/format';
 import { findOutliers } from '../core/outliers';
 import type { PriceBook } from '../core/pricing';
 import type { CostSource } from '../core/types';
@@ -43,6 +42,8 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
       const anomalies = findAnomalies(slices, { dims, source: o.source });
       const switches = findModelSwitches(slices, { source: o.source });
       const drift = estimateDrift(slices, { source: o.source });
+      const history = anomalyHistory(slices);
+      if (history.note) lines.push(history.note, '');
       lines.push(anomalies.length ? `${anomalies.length} hourly anomal${anomalies.length === 1 ? 'y' : 'ies'} (newest first):` : 'No hourly anomalies.');
       for (const a of anomalies.slice(0, o.top ?? 50)) lines.push(`  [${a.kind}] ${safe(a.text)}`);
       lines.push('', switches.length ? 'Model switches:' : 'No model switches.');
@@ -51,34 +52,42 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
         lines.push('', 'Pre-flight estimates against actual cost:');
         for (const d of drift) lines.push(`  ${safe(d.text)}`);
       }
-      return { json: { version: 1, anomalies, modelSwitches: switches, estimateDrift: drift }, text: lines.join('\n') + '\n' };
+      return { json: { version: 1, anomalies, modelSwitches: switches, estimateDrift: drift, history }, text: lines.join('\n') + '\n' };
     }
     case 'budget': {
       const status = budgetStatus(o.tables, o.budgets, o.nowMs, o.source);
-      for (const s of status) lines.push(`${s.level === 'ok' ? '  ok ' : s.level === '100' ? 'OVER ' : `${s.level}%! `} ${safe(s.text)}`);
+      for (const s of status) lines.push(safe(budgetLine(s)));
       return { json: { version: 1, at: new Date(o.nowMs).toISOString(), budgets: status }, text: lines.join('\n') + '\n' };
     }
     case 'whatif': {
       const dim = o.by[0];
-      const rows: unknown[] = [];
-      let cur = 0, alt = 0;
+      const rows: (WhatIfResult & { key: Record<string, string> })[] = [];
+      // Groups none of whose calls has a current cost: not compared, but listed (after the others) with how many calls.
+      const unpricedGroups: { key: Record<string, string>; calls: number; unpricedCalls: number; text: string }[] = [];
+      let cur = 0, alt = 0, unpriced = 0;
       for (const [value, s] of partition(slices, dim)) {
         const key = value || UNATTRIBUTED;
         const w = whatIf(s, o.model!, o.prices, { label: `${dim} ${key}`, source: o.source });
-        if (!w || !w.comparedCalls) continue;
+        if (!w) continue;
+        unpriced += w.unpricedCalls;
+        if (!w.comparedCalls) {
+          if (w.unpricedCalls) unpricedGroups.push({ key: { [dim]: key }, calls: w.calls, unpricedCalls: w.unpricedCalls, text: w.text });
+          continue;
+        }
         cur += w.currentUsd;
         alt += w.whatIfUsd;
         rows.push({ key: { [dim]: key }, ...w });
       }
-      rows.sort((a, b) => (b as { savingsUsd: number }).savingsUsd - (a as { savingsUsd: number }).savingsUsd);
-      for (const r of rows.slice(0, o.top ?? rows.length)) lines.push(safe((r as { text: string }).text));
-      lines.push('', `All on ${o.model}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${cur - alt >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(cur - alt))}${cur - alt >= 0 ? '' : ' more'})`);
+      rows.sort((a, b) => b.savingsUsd - a.savingsUsd);
+      unpricedGroups.sort((a, b) => b.unpricedCalls - a.unpricedCalls);
+      for (const r of [...rows, ...unpricedGroups].slice(0, o.top ?? Infinity)) lines.push(safe(r.text));
+      lines.push('', whatIfTotalText(o.model!, cur, alt, unpriced));
       const tasks = taskCosts(slices, { dim, source: o.source });
       if (tasks.length) {
         lines.push('', 'Cost per task (calls grouped by trace id):');
         for (const t of tasks.slice(0, o.top ?? 20)) lines.push(`  ${safe(t.text)}`);
       }
-      return { json: { version: 1, model: o.model, by: dim, currentUsd: cur, whatIfUsd: alt, groups: rows, tasks }, text: lines.join('\n') + '\n' };
+      return { json: { version: 1, model: o.model, by: dim, currentUsd: cur, whatIfUsd: alt, unpricedCalls: unpriced, groups: rows, unpricedGroups, tasks }, text: lines.join('\n') + '\n' };
     }
   }
 }

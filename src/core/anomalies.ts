@@ -6,6 +6,11 @@ import type { CostSource } from './types';
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
+/** Days of history a spike needs before the hour it judges: the same hour on at least this many earlier days. */
+export const SPIKE_MIN_HISTORY_DAYS = 3;
+/** Days of a full baseline: the same hour on the previous 7 days. */
+export const FULL_BASELINE_DAYS = 7;
+
 export interface Anomaly {
   kind: 'spike' | 'rate' | 'cache_drop' | 'model_switch';
   dim: string;
@@ -136,7 +141,7 @@ export function findAnomalies(slices: readonly Slice[], opts: AnomalyOptions = {
             weekInput += hs.input.get(hh) ?? 0;
           }
         }
-        if (c >= minCost && same.length >= 3 && trail.length >= 72) {
+        if (c >= minCost && same.length >= SPIKE_MIN_HISTORY_DAYS && trail.length >= SPIKE_MIN_HISTORY_DAYS * 24) {
           const base = mean(same);
           const m = mean(trail);
           const sd = standardDeviation(trail);
@@ -205,6 +210,59 @@ export function findAnomalies(slices: readonly Slice[], opts: AnomalyOptions = {
   }
   out.sort((x, y) => y.startMs - x.startMs || y.costUsd - x.costUsd);
   return out;
+}
+
+/** The span of the calls the anomaly detector reads, against the history it needs. */
+export interface AnomalyHistory {
+  /** The first and the last dated call, ISO; null when no call has a timestamp. */
+  from: string | null;
+  to: string | null;
+  /** Days from the first dated call to the last. */
+  days: number;
+  /** Days of history a spike needs before the hour it judges (`SPIKE_MIN_HISTORY_DAYS`). */
+  neededDays: number;
+  /** Days of a full baseline (`FULL_BASELINE_DAYS`). */
+  baselineDays: number;
+  /** Whether any hour can be judged a spike: the calls span at least `neededDays`. */
+  enough: boolean;
+  /** What to tell the reader when the history is short of a full baseline; '' when it is not. */
+  note: string;
+}
+
+/**
+ * Whether the calls span enough time for `findAnomalies` to judge them: an hour is judged a spike only against the
+ * same hour on at least 3 earlier days (and 72 trailing hours), so on less than 3 days of calls no spike can be found,
+ * and "no anomalies" would say nothing. Measured over all the calls (a group with a shorter history has fewer hours judged).
+ */
+export function anomalyHistory(slices: readonly Slice[]): AnomalyHistory {
+  let first = Infinity, last = -Infinity;
+  for (const { table: t, rows } of slices) {
+    for (let k = 0; k < rows.length; k++) {
+      const ts = t.tsMs[rows[k]];
+      if (ts < first) first = ts;
+      if (ts > last) last = ts;
+    }
+  }
+  const base = { neededDays: SPIKE_MIN_HISTORY_DAYS, baselineDays: FULL_BASELINE_DAYS };
+  if (!Number.isFinite(first)) {
+    const calls = slices.reduce((a, s) => a + s.rows.length, 0);
+    return {
+      from: null, to: null, days: 0, ...base, enough: false,
+      note: calls ? `No call has a timestamp: anomalies are found hour by hour, so none can be judged (${plural(calls, 'call')} read).` : '',
+    };
+  }
+  // A spike's hour needs the same hour 3 days before it among the calls: 72 hours between the first call's hour and it.
+  const hours = Math.floor(last / HOUR) - Math.floor(first / HOUR);
+  const enough = hours >= SPIKE_MIN_HISTORY_DAYS * 24;
+  const days = (last - first) / DAY;
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  const span = `the calls span ${days.toFixed(1)} days (${at(first)} to ${at(last)} UTC)`;
+  const note = !enough
+    ? `History too short to judge spikes: ${span}; a spike needs the same hour on at least ${SPIKE_MIN_HISTORY_DAYS} earlier days (a full baseline is ${FULL_BASELINE_DAYS}). Cost-per-call changes, cache drops and model switches are judged against the history there is.`
+    : days < FULL_BASELINE_DAYS
+      ? `Short history: ${span}; a full baseline is the same hour on the previous ${FULL_BASELINE_DAYS} days, so the first days are judged against fewer.`
+      : '';
+  return { from: new Date(first).toISOString(), to: new Date(last).toISOString(), days, ...base, enough, note };
 }
 
 /**

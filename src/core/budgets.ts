@@ -2,7 +2,7 @@ import { quantile } from 'simple-statistics';
 import { partition, rowCost, select, type Slice, stats, UNATTRIBUTED } from './analysis';
 import { FLAG_ERROR, type CallTable } from './callTable';
 import { TraceKeys } from './traceIds';
-import { formatPct, formatUsd, plural } from './format';
+import { formatCount, formatPct, formatUsd, plural } from './format';
 import { type PriceBook, serviceTierMultiplier } from './pricing';
 import type { CostSource } from './types';
 import { isObject, toNumber } from './values';
@@ -26,7 +26,12 @@ export interface BudgetStatus {
   label: string;
   periodStartMs: number;
   periodEndMs: number;
+  /** USD spent by the priced calls in scope so far; when all of them are unpriced (`calls` = `unpricedCalls` > 0) the spend is unknown, not 0. */
   spentUsd: number;
+  /** Calls in scope from the period's start up to now. */
+  calls: number;
+  /** Of those, calls with no cost (an unknown model, or no recorded cost with `recorded`): not counted in `spentUsd`. */
+  unpricedCalls: number;
   /** spent / budget. */
   usedShare: number;
   /** The elapsed share of the period, 0..1. */
@@ -71,31 +76,58 @@ export function periodBounds(period: 'day' | 'month', nowMs: number): { startMs:
   return { startMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), endMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }
 
-/** Burn of each budget in its current period: spent, pro-rata pace, forecast and the threshold reached. */
+/**
+ * Burn of each budget in its current period at `nowMs`: spent (the calls in [period start, now)), pro-rata pace, the
+ * forecast of the period's end from that rate, and the threshold reached.
+ */
 export function budgetStatus(tables: readonly CallTable[], budgets: readonly Budget[], nowMs: number, source: CostSource = 'auto'): BudgetStatus[] {
   return budgets.map((b) => {
     const { startMs, endMs } = periodBounds(b.period, nowMs);
     const filters = b.scope === 'total' ? [] : [{ dim: b.scope, value: b.value! }];
-    const spent = stats(select(tables, { sinceMs: startMs, untilMs: endMs, filters }), source).costUsd;
+    // Spent is what was called in [period start, now): calls after `nowMs` (a past --now) are not spent yet.
+    const st = stats(select(tables, { sinceMs: startMs, untilMs: nowMs, filters }), source);
+    const spent = st.costUsd;
     const elapsed = Math.min(1, Math.max(1e-6, (nowMs - startMs) / (endMs - startMs)));
     const used = spent / b.usd;
     const level: BudgetLevel = used >= 1 ? '100' : used >= 0.8 ? '80' : used >= 0.5 ? '50' : 'ok';
     const forecast = spent / elapsed;
     const label = `${b.scope === 'total' ? 'total' : `${b.scope} ${b.value}`} per ${b.period}`;
+    const unpriced = st.unpricedCalls ? `${plural(st.unpricedCalls, 'call')} unpriced, not counted` : '';
+    const gone = `${formatPct(elapsed)} of the ${b.period} gone`;
     return {
       budget: b,
       label,
       periodStartMs: startMs,
       periodEndMs: endMs,
       spentUsd: spent,
+      calls: st.calls,
+      unpricedCalls: st.unpricedCalls,
       usedShare: used,
       elapsedShare: elapsed,
       pace: used / elapsed,
       forecastUsd: forecast,
       level,
-      text: `${label}: ${formatUsd(spent)} of ${formatUsd(b.usd)} (${formatPct(used)}) with ${formatPct(elapsed)} of the ${b.period} gone; forecast ${formatUsd(forecast)}${forecast > b.usd ? ` (${formatPct(forecast / b.usd - 1)} over)` : ''}`,
+      // Every call unpriced: the spend is unknown, so no "$0.00 of $x" (unpriced is never 0).
+      text: st.calls > 0 && st.pricedCalls === 0
+        ? `${label}: spend unknown: ${unpriced} (budget ${formatUsd(b.usd)}, ${gone})`
+        : `${label}: ${formatUsd(spent)} of ${formatUsd(b.usd)} (${formatPct(used)}) with ${gone}; forecast ${formatUsd(forecast)}${forecast > b.usd ? ` (${formatPct(forecast / b.usd - 1)} over)` : ''}${unpriced ? `; ${unpriced}` : ''}`,
     };
   });
+}
+
+/** Whether a budget's spend is unknown: it has calls in scope and none of them is priced. */
+export const budgetSpendUnknown = (s: Pick<BudgetStatus, 'calls' | 'unpricedCalls'>): boolean => s.calls > 0 && s.unpricedCalls === s.calls;
+
+/** A budget's short burn for a status bar or tree row: `85%`, `25% + 1 unpriced`, or `unpriced` when no call in scope is priced. */
+export function budgetBadge(s: Pick<BudgetStatus, 'calls' | 'unpricedCalls' | 'usedShare'>): string {
+  if (budgetSpendUnknown(s)) return 'unpriced';
+  return `${formatPct(s.usedShare)}${s.unpricedCalls ? ` + ${formatCount(s.unpricedCalls)} unpriced` : ''}`;
+}
+
+/** A budget's line for the CLI's table: a 5-character mark (`  ok `, `50%! `, `80%! `, `OVER `, or `  ?? ` when its spend is unknown), then its text. */
+export function budgetLine(s: BudgetStatus): string {
+  const mark = s.level === '100' ? 'OVER ' : s.level !== 'ok' ? `${s.level}%! ` : budgetSpendUnknown(s) ? '  ?? ' : '  ok ';
+  return `${mark} ${s.text}`;
 }
 
 // --- What-if ---------------------------------------------------------------------------------------------------
@@ -108,6 +140,8 @@ export interface WhatIfResult {
   calls: number;
   /** Calls priced under both the current and the target model. */
   comparedCalls: number;
+  /** Calls left out because their current cost is unknown (an unpriced model, or no recorded cost with `recorded`). */
+  unpricedCalls: number;
   currentUsd: number;
   whatIfUsd: number;
   savingsUsd: number;
@@ -131,14 +165,17 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
   const source = opts.source ?? 'auto';
   const target = prices.resolve(targetModel);
   if (!target) return undefined;
-  let calls = 0, compared = 0, cur = 0, alt = 0;
+  let calls = 0, compared = 0, unpriced = 0, cur = 0, alt = 0;
   let first = Infinity, last = -Infinity;
   for (const { table: t, rows } of slices) {
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k];
       calls++;
       const c = rowCost(t, i, source);
-      if (Number.isNaN(c)) continue;
+      if (Number.isNaN(c)) {
+        unpriced++;
+        continue;
+      }
       const p = prices.price(targetModel, undefined, t.tokensAt(i), t.tsMs[i]);
       if (!p) continue;
       compared++;
@@ -155,20 +192,36 @@ export function whatIf(slices: readonly Slice[], targetModel: string, prices: Pr
   const savings = cur - alt;
   const monthly = (savings * 30) / spanDays;
   const who = opts.label ?? 'these calls';
+  const leftOut = unpricedLeftOut(unpriced);
   return {
     targetModel,
     calls,
     comparedCalls: compared,
+    unpricedCalls: unpriced,
     currentUsd: cur,
     whatIfUsd: alt,
     savingsUsd: savings,
     spanDays,
     monthlySavingsUsd: monthly,
     // The period's figures first, then the same change as a monthly rate: one unit per clause.
-    text:
-      `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(savings))}${savings >= 0 ? '' : ' more'}` +
-      `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); ${savings >= 0 ? 'saving' : 'costing'} about ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}`,
+    // Calls whose current cost is unknown are left out of both sides, and said so (unpriced is never 0).
+    text: !compared && unpriced
+      ? `${who} on ${targetModel}: nothing to compare: ${leftOut}`
+      : `${who} on ${targetModel}: ${formatUsd(alt)} instead of ${formatUsd(cur)} (${savings >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(savings))}${savings >= 0 ? '' : ' more'}` +
+        `${cur > 0 ? `, ${formatPct(Math.abs(savings) / cur)}` : ''}); ${savings >= 0 ? 'saving' : 'costing'} about ${formatUsd(Math.abs(monthly))}${savings >= 0 ? '' : ' more'} a month ${rateBasis(actualMs, Number.isFinite(first))}` +
+        (unpriced ? `; ${leftOut}` : ''),
   };
+}
+
+/** `1 call left out, its current cost is unknown (unpriced)`: the calls a what-if could not compare. */
+function unpricedLeftOut(n: number): string {
+  return `${plural(n, 'call')} left out, ${n === 1 ? 'its' : 'their'} current cost is unknown (unpriced)`;
+}
+
+/** The what-if's line for all groups together: compared calls' cost now and on the target, and the calls left out as unpriced. */
+export function whatIfTotalText(targetModel: string, currentUsd: number, whatIfUsd: number, unpricedCalls: number): string {
+  const d = currentUsd - whatIfUsd;
+  return `All on ${targetModel}: ${formatUsd(whatIfUsd)} instead of ${formatUsd(currentUsd)} (${d >= 0 ? 'saves' : 'costs'} ${formatUsd(Math.abs(d))}${d >= 0 ? '' : ' more'})` + (unpricedCalls ? `; ${unpricedLeftOut(unpricedCalls)}` : '');
 }
 
 // --- Cost per task -------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { select, stats } from '../core/analysis';
-import { formatGroupCost, formatPct, plural, statusBarText } from '../core/format';
+import { budgetBadge } from '../core/budgets';
+import { formatGroupCost, plural, statusBarText } from '../core/format';
 import type { SignalsService } from './signals';
 import { rangeLabel, rangeShort } from '../core/timeRange';
 import { Disposable } from '../util/disposable';
@@ -52,7 +53,7 @@ export class StatusBar extends Disposable {
     if (!s) return; // the figures are being regrouped: the item keeps its text until they are ready
     const budget = this.signals?.worstBudget();
     const n = this.store.unreadFiles().length;
-    this.item.text = statusWithUnread(statusBarText(s, rangeShort(this.view.range)), n) + (budget ? ` · budget ${formatPct(budget.usedShare)}` : '');
+    this.item.text = statusWithUnread(statusBarText(s, rangeShort(this.view.range)), n) + (budget ? ` · budget ${budgetBadge(budget)}` : '');
     this.item.backgroundColor = budget && budget.level !== 'ok' ? new vscode.ThemeColor(budget.level === '100' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(
       `**LLM spend, ${rangeLabel(this.view.range)}:** ${formatGroupCost(s)} over ${plural(s.calls, 'call')}` +

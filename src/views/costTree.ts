@@ -8,6 +8,7 @@ import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
+import { budgetBadge } from '../core/budgets';
 import { Disposable } from '../util/disposable';
 import { type GroupFigures, groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
 
@@ -302,7 +303,7 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     item.contextValue = 'llmCostLens.group';
     // Signals: recent anomalies of this value and its budget's burn.
     const { anomalies, budget } = this.signalsOf(node);
-    if (budget) item.description += ` · budget ${formatPct(budget.usedShare)}`;
+    if (budget) item.description += ` · budget ${budgetBadge(budget)}`;
     if (anomalies.length) {
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
       item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;

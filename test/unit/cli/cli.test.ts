@@ -535,6 +535,90 @@ describe('llm-cost-lens signal commands', () => {
     assert.ok(w.groups.length > 0);
   });
 
+  it('budget says how many calls in scope are unpriced, in the table and the JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-unp-'));
+    try {
+      const f = join(dir, 'unp.jsonl');
+      writeFileSync(f, JSON.stringify({ model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: '2026-12-01T10:00:00Z' }) + '\n');
+      const args = ['budget', f, '--budget', 'feature=f:day:1', '--now', '2026-12-01T12:00Z'];
+      const t = run(args);
+      assert.equal(t.code, 0, t.err);
+      assert.doesNotMatch(t.out, /ok +feature f per day: \$0\.00/);
+      assert.match(t.out, /1 call unpriced, not counted/);
+      const j = JSON.parse(run([...args, '--format', 'json']).out);
+      assert.equal(j.budgets[0].unpricedCalls, 1);
+      assert.equal(j.budgets[0].calls, 1);
+      assert.equal(j.budgets[0].spentUsd, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('whatif says which calls it leaves out because their current cost is unknown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-unp-'));
+    try {
+      const f = join(dir, 'unp.jsonl');
+      writeFileSync(f, JSON.stringify({ model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: '2026-12-01T10:00:00Z' }) + '\n');
+      const t = run(['whatif', f, '--model', 'gpt-4o-mini']);
+      assert.equal(t.code, 0, t.err);
+      assert.match(t.out, /feature f on gpt-4o-mini: nothing to compare: 1 call left out, its current cost is unknown/);
+      assert.match(t.out, /All on gpt-4o-mini: .*; 1 call left out/);
+      const j = JSON.parse(run(['whatif', f, '--model', 'gpt-4o-mini', '--format', 'json']).out);
+      assert.equal(j.unpricedCalls, 1);
+      assert.deepEqual(j.groups, [], 'groups are still the groups compared');
+      assert.deepEqual(j.unpricedGroups.map((g: { key: unknown; unpricedCalls: number }) => [g.key, g.unpricedCalls]), [[{ feature: 'f' }, 1]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says no LLM calls were found, with the reasons, rather than "no anomalies" or "$0.00 ok"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-none-'));
+    try {
+      const empty = join(dir, 'empty.jsonl');
+      writeFileSync(empty, '');
+      const other = join(dir, 'other.jsonl');
+      writeFileSync(other, '{"hello":1}\n');
+      for (const [args, msg] of [
+        [['anomalies', empty], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['outliers', empty], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['budget', empty, '--budget', 'total:day:20'], /^No LLM calls found in .*empty\.jsonl: it holds no JSON record/],
+        [['whatif', empty, '--model', 'gpt-4o-mini'], /^No LLM calls found in .*empty\.jsonl/],
+        [['anomalies', other], /^No LLM calls found in .*other\.jsonl:\n {2}1 line ignored: JSON records that are not LLM calls/],
+        [['outliers', demo, '--since', '2030-01-01'], /^No LLM calls found in .*\n {2}none in the time range 2030-01-01T00:00:00\.000Z – now/],
+      ] as [string[], RegExp][]) {
+        const r = run(args);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, msg, args.join(' '));
+        assert.doesNotMatch(r.out, /No hourly anomalies|\$0\.00 of|ok /, args.join(' '));
+      }
+      // The JSON keeps its shape.
+      const j = JSON.parse(run(['anomalies', empty, '--format', 'json']).out);
+      assert.deepEqual(j.anomalies, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('anomalies says when the history is too short to judge spikes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-cost-lens-short-'));
+    try {
+      const f = join(dir, 'two-days.jsonl');
+      const rows = [];
+      for (let h = 0; h < 48; h++) rows.push(JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f', timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + h * 3_600_000).toISOString() }));
+      writeFileSync(f, rows.join('\n') + '\n');
+      const r = run(['anomalies', f]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^History too short to judge spikes: the calls span 2\.0 days/);
+      const j = JSON.parse(run(['anomalies', f, '--format', 'json']).out);
+      assert.equal(j.history.enough, false);
+      assert.equal(j.history.neededDays, 3);
+      assert.doesNotMatch(run(['anomalies', demo]).out, /History too short/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains what a signal command needs', () => {
     for (const [args, msg] of [
       [['whatif', demo], /needs --model/],

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { select, type Slice } from '../../../src/core/analysis';
-import { type Anomaly, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
-import { budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf } from '../../../src/core/budgets';
+import { type Anomaly, anomalyHistory, estimateDrift, findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
+import { budgetBadge, budgetLine, budgetStatus, parseBudgets, periodBounds, rateBasis, taskCosts, whatIf, whatIfTotalText } from '../../../src/core/budgets';
 import { StringPool } from '../../../src/core/callTable';
 import { findOutliers, type OutlierReport } from '../../../src/core/outliers';
 import { PriceBook } from '../../../src/core/pricing';
@@ -129,6 +129,39 @@ describe('signals on generated traffic with labelled problems', function () {
   });
 });
 
+describe('anomalies: the history the detector needs', () => {
+  const calls = (hours: number[], extra: Record<string, unknown> = {}) =>
+    loadText(hours.map((h) => JSON.stringify({ timestamp: new Date(Date.parse('2026-11-01T00:00:00Z') + h * 3_600_000).toISOString(), model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f', ...extra })).join('\n')).table;
+
+  it('says the history is too short when the calls span less than the 3 days a spike needs', () => {
+    const h = anomalyHistory(select([calls([0, 10, 47])]));
+    assert.equal(h.enough, false);
+    assert.equal(h.days, 47 / 24);
+    assert.equal(h.neededDays, 3);
+    assert.match(h.note, /^History too short to judge spikes: the calls span 2\.0 days \(2026-11-01 00:00 to 2026-11-02 23:00 UTC\); a spike needs the same hour on at least 3 earlier days/);
+    // Spikes indeed cannot be found on it, however large the last hour.
+    const burst = calls([...Array.from({ length: 47 }, (_, i) => i), ...Array(200).fill(47)]);
+    assert.equal(findAnomalies(select([burst]), { dims: ['feature'] }).filter((a) => a.kind === 'spike').length, 0);
+  });
+
+  it('notes a partial baseline from 3 to 7 days, and nothing from 7 days on', () => {
+    const four = anomalyHistory(select([calls([0, 4 * 24])]));
+    assert.equal(four.enough, true);
+    assert.match(four.note, /^Short history: the calls span 4\.0 days .*; a full baseline is the same hour on the previous 7 days/);
+    const week = anomalyHistory(select([calls([0, 8 * 24])]));
+    assert.equal(week.enough, true);
+    assert.equal(week.note, '');
+  });
+
+  it('says no hour can be judged when no call has a timestamp', () => {
+    const undated = loadText(JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, feature: 'f' }));
+    const h = anomalyHistory(select([undated.table]));
+    assert.equal(h.enough, false);
+    assert.equal(h.from, null);
+    assert.match(h.note, /^No call has a timestamp/);
+  });
+});
+
 describe('outliers: causes in words', () => {
   const base = (i: number, o: Record<string, unknown> = {}) =>
     JSON.stringify({ model: 'claude-sonnet-4-5', input_tokens: 1000 + (i % 7) * 50, cache_read_tokens: 4000, output_tokens: 200 + (i % 5) * 10, trace_id: `t${Math.floor(i / 2)}`, metadata: { feature: 'chat' }, ...o });
@@ -195,6 +228,50 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assert.deepEqual(periodBounds('month', noon), { startMs: Date.parse('2026-11-01T00:00:00Z'), endMs: Date.parse('2026-12-01T00:00:00Z') });
   });
 
+  it('counts as spent only the calls before --now, and forecasts from them', () => {
+    // At 03:00 the calls at 01:00 and 02:00 are spent; those at 03:00 and 04:00 are not made yet.
+    const at3 = Date.parse(`${day}T03:00:00Z`);
+    const [daily, monthly] = budgetStatus([state.table], [{ scope: 'total', period: 'day', usd: 10 }, { scope: 'feature', value: 'f', period: 'month', usd: 100 }], at3);
+    assertUsd(daily.spentUsd, 5);
+    assert.equal(daily.elapsedShare, 3 / 24);
+    assertUsd(daily.forecastUsd, 40);
+    assert.equal(daily.level, '50');
+    assertUsd(monthly.spentUsd, 5);
+  });
+
+  it('says how many calls in a budget are unpriced and not counted, and never reads as a plain ok $0.00 when all are', () => {
+    const unp = loadText(
+      [
+        { timestamp: `${day}T10:00:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f' },
+        { timestamp: `${day}T10:30:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'g' },
+        { timestamp: `${day}T11:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, feature: 'g' },
+      ].map((r) => JSON.stringify(r)).join('\n'),
+    );
+    const noon = Date.parse(`${day}T12:00:00Z`);
+    const [f, g] = budgetStatus([unp.table], [{ scope: 'feature', value: 'f', period: 'day', usd: 1 }, { scope: 'feature', value: 'g', period: 'day', usd: 10 }], noon);
+    // All unpriced: the spend is unknown, not $0.00.
+    assert.equal(f.calls, 1);
+    assert.equal(f.unpricedCalls, 1);
+    assert.equal(f.spentUsd, 0, 'spentUsd stays the priced calls\' spend');
+    assert.doesNotMatch(f.text, /\$0\.00 of/);
+    assert.match(f.text, /^feature f per day: spend unknown: 1 call unpriced, not counted \(budget \$1\.00, 50% of the day gone\)$/);
+    assert.match(budgetLine(f), /^ {2}\?\? {2}feature f per day: spend unknown/);
+    assert.equal(budgetBadge(f), 'unpriced');
+    // Some unpriced: the priced spend, and the calls left out.
+    assert.equal(g.calls, 2);
+    assert.equal(g.unpricedCalls, 1);
+    assertUsd(g.spentUsd, 2.5);
+    assert.match(g.text, /^feature g per day: \$2\.50 of \$10\.00 \(25%\) with 50% of the day gone; forecast \$5\.00; 1 call unpriced, not counted$/);
+    assert.match(budgetLine(g), /^ {2}ok {2}feature g/);
+    assert.equal(budgetBadge(g), '25% + 1 unpriced');
+    // None unpriced: as before.
+    const [d] = budgetStatus([state.table], [{ scope: 'total', period: 'day', usd: 10 }], noon);
+    assert.equal(d.unpricedCalls, 0);
+    assert.equal(d.calls, 4);
+    assert.equal(budgetBadge(d), '85%');
+    assert.match(budgetLine(d), /^80%! {2}total per day/);
+  });
+
   it('re-prices a group under another model', () => {
     const w = whatIf(slices, 'gpt-4o-mini', new PriceBook(), { label: 'f' })!;
     assertUsd(w.currentUsd, 8.5);
@@ -202,6 +279,28 @@ describe('estimate drift, budgets, what-if and cost per task', () => {
     assert.equal(w.comparedCalls, 4);
     assert.match(w.text, /^f on gpt-4o-mini: \$0\.5100 instead of \$8\.50 \(saves \$7\.99, 94%\); saving about \$239\.70 a month if these calls were one day/);
     assert.equal(whatIf(slices, 'no-such-model', new PriceBook()), undefined);
+  });
+
+  it('says how many calls a what-if leaves out because their current cost is unknown', () => {
+    const unp = loadText(
+      [
+        { timestamp: `${day}T10:00:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'f' },
+        { timestamp: `${day}T10:30:00Z`, model: 'acme-x', input_tokens: 1000, output_tokens: 10, feature: 'g' },
+        { timestamp: `${day}T11:00:00Z`, model: 'gpt-4o', input_tokens: 1_000_000, output_tokens: 0, feature: 'g' },
+      ].map((r) => JSON.stringify(r)).join('\n'),
+    );
+    const f = whatIf(select([unp.table], { filters: [{ dim: 'feature', value: 'f' }] }), 'gpt-4o-mini', new PriceBook(), { label: 'feature f' })!;
+    assert.equal(f.comparedCalls, 0);
+    assert.equal(f.unpricedCalls, 1);
+    assert.equal(f.text, 'feature f on gpt-4o-mini: nothing to compare: 1 call left out, its current cost is unknown (unpriced)');
+    const g = whatIf(select([unp.table], { filters: [{ dim: 'feature', value: 'g' }] }), 'gpt-4o-mini', new PriceBook(), { label: 'feature g' })!;
+    assert.equal(g.comparedCalls, 1);
+    assert.equal(g.unpricedCalls, 1);
+    assertUsd(g.currentUsd, 2.5);
+    assert.match(g.text, /^feature g on gpt-4o-mini: \$0\.1500 instead of \$2\.50 .*; 1 call left out, its current cost is unknown \(unpriced\)$/);
+    assert.equal(whatIf(slices, 'gpt-4o-mini', new PriceBook())!.unpricedCalls, 0);
+    assert.equal(whatIfTotalText('gpt-4o-mini', 2.5, 0.15, 2), 'All on gpt-4o-mini: $0.1500 instead of $2.50 (saves $2.35); 2 calls left out, their current cost is unknown (unpriced)');
+    assert.equal(whatIfTotalText('gpt-4o-mini', 2.5, 0.15, 0), 'All on gpt-4o-mini: $0.1500 instead of $2.50 (saves $2.35)');
   });
 
   it('says what a monthly what-if figure is scaled from, never extrapolating minutes to a month', () => {
