@@ -9,7 +9,7 @@ import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
-import { type GroupFigures, groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
+import { type GroupFigures, groupIcon, groupRowText, type IconChoice, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -31,15 +31,10 @@ interface PreviewShown {
   total: TotalFigures;
 }
 
-const DIM_ICONS: Record<string, string> = {
-  feature: 'symbol-class',
-  user: 'account',
-  model: 'chip',
-  agent: 'robot',
-  template: 'note',
-  tool: 'tools',
-  provider: 'cloud',
-};
+/** A ThemeIcon of the choice (`groupIcon`). */
+function themeIcon(i: IconChoice): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(i.id, i.color ? new vscode.ThemeColor(i.color) : undefined);
+}
 
 /** From this many calls, the tree's index starts over in slices between event-loop turns. */
 const ASYNC_REBUILD_ROWS = 200_000;
@@ -268,8 +263,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       const g = el.figures;
       const item = new vscode.TreeItem(g.value, g.calls ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = groupRowText(g, 0);
-      item.iconPath = new vscode.ThemeIcon(DIM_ICONS[el.dim] ?? 'tag');
+      item.description = groupRowText(g);
+      item.iconPath = themeIcon(groupIcon(el.dim, { anomalies: 0, unpricedCalls: g.unpricedCalls }));
       item.tooltip = 'The file is read; its columns are on their way (percentiles, tokens and the levels below come with them).';
       item.accessibilityInformation = { label: `${el.dim} ${g.value}: ${item.description}` };
       return item;
@@ -297,17 +292,14 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const { node } = el;
     const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.id;
-    item.description = groupRowText(node, el.depth);
-    item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
+    item.description = groupRowText(node);
     item.contextValue = 'llmCostLens.group';
     // Signals: recent anomalies of this value and its budget's burn.
     const { anomalies, budget } = this.signalsOf(node);
     if (budget) item.description += ` · budget ${formatPct(budget.usedShare)}`;
-    if (anomalies.length) {
-      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-      item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;
-    }
-    if (budget && budget.level !== 'ok') item.iconPath = new vscode.ThemeIcon(budget.level === '100' ? 'error' : 'warning', new vscode.ThemeColor(budget.level === '100' ? 'list.errorForeground' : 'list.warningForeground'));
+    if (anomalies.length) item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;
+    // The icon shows what needs a look even where the description is cut (the view's default width).
+    item.iconPath = themeIcon(groupIcon(node.dim, { budgetLevel: budget?.level, anomalies: anomalies.length, unpricedCalls: node.unpricedCalls }));
     if (node.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
     item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
     return item;
@@ -322,8 +314,9 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const parent = el.parent?.kind === 'group' ? el.parent.node : undefined;
     const md = groupTooltip(el.node, { range: this.view.range, share: shareLine(el.node, parent) });
     const { anomalies, budget } = this.signalsOf(el.node);
+    if (el.node.unpricedCalls) md.appendMarkdown('\n\n$(warning) ').appendText(unpricedTooltip(el.node.unpricedCalls));
     if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
-    for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
+    for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(pulse) ').appendText(a.text);
     md.supportThemeIcons = true;
     item.tooltip = md;
     return item;

@@ -14,20 +14,51 @@ export interface GroupFigures {
 /** The figures of a whole range (the status bar's). */
 export type TotalFigures = Omit<GroupFigures, 'shareOfParent'>;
 
-/** What a group's share is of: the total of the range at the top level, else its parent group. */
-export function shareOf(depth: number): 'total' | 'parent' {
-  return depth === 0 ? 'total' : 'parent';
+/**
+ * A group's row: `$15.37 · 35% · 320 calls · 2 unpriced`, most important first (the view cuts it at its width). The
+ * share is of the cost of the parent (the tooltip names it) or of the range's total at the top level; a group whose
+ * calls are all unpriced has none (it would read 0%).
+ */
+export function groupRowText(g: GroupFigures): string {
+  const unpricedOnly = g.calls > 0 && g.pricedCalls === 0;
+  const share = unpricedOnly ? '' : ` · ${formatPct(g.shareOfParent)}`;
+  const unpriced = g.unpricedCalls && !unpricedOnly ? ` · ${formatCount(g.unpricedCalls)} unpriced` : '';
+  return `${formatGroupCost(g)}${share} · ${plural(g.calls, 'call')}${unpriced}`;
+}
+
+/** A group node's icon by dimension: codicons with no colour of their own (a `symbol-*` one is tinted by the theme). */
+export const DIM_ICONS: Readonly<Record<string, string>> = {
+  feature: 'layers',
+  user: 'account',
+  model: 'chip',
+  agent: 'robot',
+  template: 'note',
+  tool: 'tools',
+  provider: 'cloud',
+};
+
+/** A codicon and the theme colour it is drawn in (none: the view's foreground). */
+export interface IconChoice {
+  id: string;
+  color?: 'list.warningForeground' | 'list.errorForeground';
 }
 
 /**
- * A group's row: `$15.37 · 35% of total · 320 calls · 2 unpriced`. The share is of the cost, so a group whose calls are
- * all unpriced has none (it would read 0%).
+ * A group node's icon: its dimension's, uncoloured, unless something needs a look; colours mean warnings only. The
+ * most pressing shows: a budget spent (error) or past half (warning), then a recent anomaly (`pulse`), then calls with
+ * no price (`warning`: the cost shown leaves them out). The row's text and tooltip say which.
  */
-export function groupRowText(g: GroupFigures, depth: number): string {
-  const unpricedOnly = g.calls > 0 && g.pricedCalls === 0;
-  const share = unpricedOnly ? '' : ` · ${formatPct(g.shareOfParent)} of ${shareOf(depth)}`;
-  const unpriced = g.unpricedCalls && !unpricedOnly ? ` · ${formatCount(g.unpricedCalls)} unpriced` : '';
-  return `${formatGroupCost(g)}${share} · ${plural(g.calls, 'call')}${unpriced}`;
+export function groupIcon(dim: string, marks: { budgetLevel?: string; anomalies: number; unpricedCalls: number }): IconChoice {
+  if (marks.budgetLevel === '100') return { id: 'error', color: 'list.errorForeground' };
+  if (marks.budgetLevel && marks.budgetLevel !== 'ok') return { id: 'warning', color: 'list.warningForeground' };
+  if (marks.anomalies > 0) return { id: 'pulse', color: 'list.warningForeground' };
+  if (marks.unpricedCalls > 0) return { id: 'warning', color: 'list.warningForeground' };
+  return { id: DIM_ICONS[dim] ?? 'tag' };
+}
+
+/** The tooltip's line on a group's unpriced calls (after a warning sign). */
+export function unpricedTooltip(n: number): string {
+  return `${unpricedLine(n)} in the cost above: add ${n === 1 ? 'its' : 'their'} model's price with Open Prices File (in the view's … menu).`;
 }
 
 /**

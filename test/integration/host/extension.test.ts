@@ -68,10 +68,13 @@ describe('LLM Cost Lens in VS Code', function () {
     const roots = api.tree.getChildren();
     const shown = roots.map((r) => describeItem(api, r));
     assert.deepEqual(shown, [
-      { label: 'search', description: '$0.0404 · 68% of total · 3 calls · 1 unpriced' },
-      { label: 'summarization', description: '$0.0187 · 32% of total · 1 call' },
-      { label: '(unattributed)', description: '$0.00 · 0% of total · 0 calls' },
+      { label: 'search', description: '$0.0404 · 68% · 3 calls · 1 unpriced' },
+      { label: 'summarization', description: '$0.0187 · 32% · 1 call' },
+      { label: '(unattributed)', description: '$0.00 · 0% · 0 calls' },
     ]);
+    // Unpriced calls show as a warning sign, which the view does not cut; plain groups have an uncoloured icon.
+    const icons = roots.map((r) => api.tree.getTreeItem(r).iconPath as vscode.ThemeIcon);
+    assert.deepEqual(icons.map((i) => [i.id, (i.color as { id?: string } | undefined)?.id]), [['warning', 'list.warningForeground'], ['layers', undefined], ['layers', undefined]]);
     const users = api.tree.getChildren(roots[0]).map((r) => describeItem(api, r).label);
     assert.deepEqual(users, ['u_1', 'u_2', 'u_3']);
     const models = api.tree.getChildren(api.tree.getChildren(roots[0])[0]);
@@ -146,7 +149,7 @@ describe('LLM Cost Lens in VS Code', function () {
       writeFileSync(live(), line('live-feature', 1000));
       await changeWhere(api, () => api.store.has(live()));
       const find = () => api.tree.getChildren().map((r) => describeItem(api, r)).find((r) => r.label === 'live-feature');
-      assert.equal(find()?.description, '$0.0025 · 4.1% of total · 1 call');
+      assert.equal(find()?.description, '$0.0025 · 4.1% · 1 call');
       appendFileSync(live(), line('live-feature', 1000) + line('live-feature', 2000));
       await changeWhere(api, () => api.store.tables().find((t) => t.file.endsWith('live.jsonl'))?.length === 3);
       assert.match(find()!.description, /^\$0\.0100 · .* · 3 calls$/);
