@@ -9,7 +9,7 @@ import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
-import { type GroupFigures, groupIcon, groupRowText, type IconChoice, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
+import { callRowText, type GroupFigures, groupIcon, groupRowText, type IconChoice, moreCallsText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -144,7 +144,10 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (depth + 1 < dims.length) {
       return capped(this.index.children(node).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
     }
-    return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+    const calls: CostItem[] = costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+    const more = moreCallsText(node.calls, calls.length);
+    if (more) calls.push({ kind: 'message', icon: 'ellipsis', ...more });
+    return calls;
   }
 
   /** The top level's groups (or why there are none). */
@@ -280,11 +283,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     }
     if (el.kind === 'call') {
       const c = el.call;
-      const item = new vscode.TreeItem(`${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`, vscode.TreeItemCollapsibleState.None);
+      const modelShown = el.parent.kind === 'group' && el.parent.node.path.some((p) => p.dim === 'model');
+      const text = callRowText(c, { modelShown, nowMs: Date.now() });
+      const item = new vscode.TreeItem(text.label, vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = `${Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 16).replace('T', ' ') : 'no time'}${c.error ? ' · error' : ''} · ${c.file}:${c.line}`;
+      item.description = text.description;
       item.iconPath = new vscode.ThemeIcon(c.error ? 'error' : 'debug-stackframe-dot');
-      item.tooltip = `Open the record at line ${c.line} of ${c.file}`;
+      item.tooltip = text.tooltip;
       item.contextValue = 'llmCostLens.call';
       item.command = { command: 'llmCostLens.openCall', title: 'Open Record', arguments: [c.file, c.line] };
       return item;

@@ -1,5 +1,5 @@
 // Texts of the cost tree and the status bar: pure functions (no vscode), unit-tested.
-import { formatCount, formatGroupCost, formatPct, plural } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd, plural } from '../core/format';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
 
 /** A group's figures as the tree shows them. */
@@ -59,6 +59,55 @@ export function groupIcon(dim: string, marks: { budgetLevel?: string; anomalies:
 /** The tooltip's line on a group's unpriced calls (after a warning sign). */
 export function unpricedTooltip(n: number): string {
   return `${unpricedLine(n)} in the cost above: add ${n === 1 ? 'its' : 'their'} model's price with Open Prices File (in the view's … menu).`;
+}
+
+/**
+ * A call's time as its row shows it: `Nov 18 18:06 UTC`, with the year when it is not the current one (`Nov 18 2025
+ * 18:06 UTC`); `no time` for a call without a timestamp.
+ */
+export function callTime(tsMs: number, nowMs: number): string {
+  if (!Number.isFinite(tsMs)) return 'no time';
+  const d = new Date(tsMs);
+  const month = MONTHS[d.getUTCMonth()];
+  const year = d.getUTCFullYear() === new Date(nowMs).getUTCFullYear() ? '' : ` ${d.getUTCFullYear()}`;
+  const hm = d.toISOString().slice(11, 16);
+  return `${month} ${d.getUTCDate()}${year} ${hm} UTC`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The last part of a path (`/` or `\\` separated). */
+export function fileName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+}
+
+/** A call listed under a leaf, as the tree needs it. */
+export interface CallRow {
+  costUsd: number;
+  model: string;
+  tsMs: number;
+  error: boolean;
+  file: string;
+  line: number;
+}
+
+/**
+ * A call's row under a leaf: `$0.1030` and `Nov 18 18:06 UTC · app.jsonl:2130`, without what its parents already say
+ * (the model, unless no parent is a model), the full path and time in the tooltip.
+ */
+export function callRowText(c: CallRow, o: { modelShown: boolean; nowMs: number }): { label: string; description: string; tooltip: string } {
+  const model = c.model || '(no model)';
+  const label = o.modelShown ? formatUsd(c.costUsd) : `${formatUsd(c.costUsd)} · ${model}`;
+  const description = `${callTime(c.tsMs, o.nowMs)}${c.error ? ' · error' : ''} · ${fileName(c.file)}:${c.line}`;
+  const when = Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 19).replace('T', ' ') + ' UTC' : 'no timestamp';
+  const tooltip = `${formatUsd(c.costUsd)} · ${model} · ${when}${c.error ? ' · failed' : ''}\nOpen the record at line ${c.line} of ${c.file}`;
+  return { label, description, tooltip };
+}
+
+/** The item after a leaf's calls when it has more than it lists: `39 more calls` / `the 10 costliest are shown`. */
+export function moreCallsText(calls: number, shown: number): { text: string; detail: string } | undefined {
+  if (calls <= shown) return undefined;
+  return { text: `${plural(calls - shown, 'more call')}`, detail: `the ${formatCount(shown)} costliest are shown` };
 }
 
 /**

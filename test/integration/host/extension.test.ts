@@ -81,7 +81,9 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.deepEqual(models.map((m) => describeItem(api, m).label), ['o3']);
     const calls = api.tree.getChildren(models[0]);
     const item = api.tree.getTreeItem(calls[0]);
-    assert.equal(item.label, '$0.0300 · o3');
+    // The parent names the model: the row says the cost, the time in UTC and the record.
+    assert.equal(item.label, '$0.0300');
+    assert.match(String(item.description), /^Nov 21 (2026 )?09:15 UTC · app\.jsonl:3$/);
     assert.deepEqual(item.command?.arguments, ['traces/app.jsonl', 3]);
     await vscode.commands.executeCommand(item.command!.command, ...item.command!.arguments!);
     const editor = vscode.window.activeTextEditor;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { groupIcon, groupRowText, loadingMessage, moreRowText, noCallsMessage, shareLine, statusWithUnread, unpricedLine, unpricedTooltip, unreadText } from '../../../src/views/viewText';
+import { callRowText, callTime, fileName, groupIcon, groupRowText, loadingMessage, moreCallsText, moreRowText, noCallsMessage, shareLine, statusWithUnread, unpricedLine, unpricedTooltip, unreadText } from '../../../src/views/viewText';
 
 describe('cost tree texts', () => {
   const g = { calls: 320, pricedCalls: 320, unpricedCalls: 0, costUsd: 15.37, shareOfParent: 0.35 };
@@ -67,6 +67,40 @@ describe('cost tree icons', () => {
     assert.deepEqual(groupIcon('feature', { ...none, budgetLevel: '80', anomalies: 1 }), { id: 'warning', color: 'list.warningForeground' });
     assert.deepEqual(groupIcon('feature', { ...none, budgetLevel: '100', unpricedCalls: 1 }), { id: 'error', color: 'list.errorForeground' });
     assert.deepEqual(groupIcon('user', { ...none, budgetLevel: 'ok' }), { id: 'account' });
+  });
+});
+
+describe('call rows under a leaf', () => {
+  const NOW = Date.parse('2026-12-02T03:00:00Z');
+  const call = { costUsd: 0.103, model: 'claude-sonnet-4-5-20250929', tsMs: Date.parse('2026-11-18T18:06:41Z'), error: false, file: 'traces/app.jsonl', line: 2130 };
+
+  it('say the cost, the time in UTC and the record, without the model a parent names', () => {
+    const r = callRowText(call, { modelShown: true, nowMs: NOW });
+    assert.equal(r.label, '$0.1030');
+    assert.equal(r.description, 'Nov 18 18:06 UTC · app.jsonl:2130');
+    assert.equal(r.tooltip, '$0.1030 · claude-sonnet-4-5-20250929 · 2026-11-18 18:06:41 UTC\nOpen the record at line 2130 of traces/app.jsonl');
+  });
+
+  it('name the model when no parent is a model, and say a call failed', () => {
+    const r = callRowText({ ...call, error: true, model: '' }, { modelShown: false, nowMs: NOW });
+    assert.equal(r.label, '$0.1030 · (no model)');
+    assert.equal(r.description, 'Nov 18 18:06 UTC · error · app.jsonl:2130');
+    assert.match(r.tooltip, / · failed\n/);
+  });
+
+  it('give the year of a call from another year, and say when a call has no time', () => {
+    assert.equal(callTime(Date.parse('2025-03-04T05:06:00Z'), NOW), 'Mar 4 2025 05:06 UTC');
+    assert.equal(callTime(Date.parse('2026-01-01T00:00:00Z'), NOW), 'Jan 1 00:00 UTC');
+    assert.equal(callTime(NaN, NOW), 'no time');
+    assert.equal(fileName('C:\\traces\\app.jsonl'), 'app.jsonl');
+    assert.equal(fileName('app.jsonl'), 'app.jsonl');
+  });
+
+  it('end with how many more calls the leaf has than it lists', () => {
+    assert.deepEqual(moreCallsText(49, 10), { text: '39 more calls', detail: 'the 10 costliest are shown' });
+    assert.deepEqual(moreCallsText(11, 10), { text: '1 more call', detail: 'the 10 costliest are shown' });
+    assert.equal(moreCallsText(10, 10), undefined);
+    assert.equal(moreCallsText(3, 3), undefined);
   });
 });
 
