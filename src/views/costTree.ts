@@ -9,7 +9,7 @@ import type { ViewState } from '../services/viewState';
 import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { Disposable } from '../util/disposable';
-import { callRowText, type GroupFigures, groupIcon, groupRowText, type IconChoice, moreCallsText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
+import { callRowText, errorsText, type GroupFigures, groupIcon, groupRowText, type IconChoice, moreCallsText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -364,16 +364,16 @@ export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }, c
   md.appendMarkdown('\n\n');
   md.appendMarkdown(
     [
-      `| | |`,
-      `|---|---:|`,
+      // The first row is the table's header (Markdown has no table without one): the cost, not an empty row.
       `| Cost | ${formatGroupCost(s)} |`,
+      `|---|---:|`,
       ...(context?.share ? [`| Share | ${escapeMd(context.share)} |`] : []),
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
       `| Cache hit ratio | ${formatPct(s.cacheHitRatio)} |`,
       `| Cache savings | ${formatCacheSavings(s)} |`,
-      `| Errors | ${formatCount(s.errors)}${s.errors ? ` (${formatUsd(s.errorCostUsd)})` : ''} |`,
+      `| Errors | ${errorsText(s.errors, s.errorCostUsd)} |`,
     ].join('\n'),
   );
   return md;

@@ -61,6 +61,12 @@ export function unpricedTooltip(n: number): string {
   return `${unpricedLine(n)} in the cost above: add ${n === 1 ? 'its' : 'their'} model's price with Open Prices File (in the view's … menu).`;
 }
 
+/** The tooltip's errors cell: `9 ($0.2326 spent on failed calls)`, `0`. */
+export function errorsText(errors: number, errorCostUsd: number): string {
+  if (!errors) return '0';
+  return `${formatCount(errors)} (${formatUsd(errorCostUsd)} spent on ${errors === 1 ? 'the failed call' : 'failed calls'})`;
+}
+
 /**
  * A call's time as its row shows it: `Nov 18 18:06 UTC`, with the year when it is not the current one (`Nov 18 2025
  * 18:06 UTC`); `no time` for a call without a timestamp.

@@ -100,6 +100,17 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
   });
 
+  it('names the parent in the tooltip, with no empty first row, and explains unpriced calls', () => {
+    const search = api.tree.getChildren()[0];
+    // appendText writes spaces as &nbsp;
+    const tip = (el: CostItem) => (api.tree.resolveTreeItem(api.tree.getTreeItem(el), el).tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' ');
+    const top = tip(search);
+    assert.match(top, /\n\n\| Cost \| \$0\.0404 \|\n\|---\|---:\|\n\| Share \| 68% of the total cost \|/);
+    assert.match(top, /\$\(warning\) 1 call has no price and is not counted in the cost above/);
+    const user = api.tree.getChildren(search)[0];
+    assert.match(tip(user), /\| Share \| \d+% of the cost of feature search \|/);
+  });
+
   it('shows the spend of the range in the status bar', () => {
     assert.equal(api.statusBar.item.text, '$(graph-line) $0.0592 · all time $(warning)');
   });
@@ -114,7 +125,8 @@ describe('LLM Cost Lens in VS Code', function () {
   it('copies a node’s figures as Markdown', async () => {
     const md = (await vscode.commands.executeCommand<string>('llmCostLens.copyMarkdown', api.tree.getChildren()[1]))!;
     assert.match(md, /\*\*feature: summarization\*\*/);
-    assert.match(md, /\| Cost \| \$0\.0187/);
+    assert.match(md, /\| Cost \| \$0\.0187 \(32% of the total cost\) \|\n\|---\|---:\|/);
+    assert.doesNotMatch(md, /\| \| \|/, 'no empty first row');
     assert.equal(await vscode.env.clipboard.readText(), md);
   });
 

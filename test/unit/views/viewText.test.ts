@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { callRowText, callTime, fileName, groupIcon, groupRowText, loadingMessage, moreCallsText, moreRowText, noCallsMessage, shareLine, statusWithUnread, unpricedLine, unpricedTooltip, unreadText } from '../../../src/views/viewText';
+import { callRowText, callTime, errorsText, fileName, groupIcon, groupRowText, loadingMessage, moreCallsText, moreRowText, noCallsMessage, shareLine, statusWithUnread, unpricedLine, unpricedTooltip, unreadText } from '../../../src/views/viewText';
 
 describe('cost tree texts', () => {
   const g = { calls: 320, pricedCalls: 320, unpricedCalls: 0, costUsd: 15.37, shareOfParent: 0.35 };
@@ -24,6 +24,12 @@ describe('cost tree texts', () => {
   it('names the parent in the tooltip’s share line', () => {
     assert.equal(shareLine(g, { dim: 'feature', value: 'search' }), '35% of the cost of feature search');
     assert.equal(shareLine(g, undefined), '35% of the total cost');
+  });
+
+  it('words the errors cell with what the amount is', () => {
+    assert.equal(errorsText(9, 0.2326), '9 ($0.2326 spent on failed calls)');
+    assert.equal(errorsText(1, 1.5), '1 ($1.50 spent on the failed call)');
+    assert.equal(errorsText(0, 0), '0');
   });
 
   it('says in the tooltip that unpriced calls are left out of the cost, and how to price them', () => {
