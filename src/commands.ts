@@ -17,6 +17,7 @@ import { costliestCalls } from './core/groupTree';
 import { WHAT_IF_MODELS } from './core/budgets';
 import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
 import { registerSignalCommands } from './signalCommands';
+import { whatIfLabel } from './signalText';
 import { errorsText, shareLine } from './views/viewText';
 import type { DashboardFilter, DashboardQuery } from './shared/protocol';
 
@@ -262,7 +263,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
     },
     snapshot: (query, nowMs, source) => d.signals.run({ kind: 'dashboard', query, nowMs, source }),
     async whatIf(model, query) {
-      const label = query.filters.length ? query.filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'these calls';
+      const label = whatIfLabel(query.filters, 'these calls');
       const price = d.store.priceBook.resolve(model);
       // In the signals worker: re-pricing a million calls does not block the extension host.
       const w = price && (await d.signals.run({ kind: 'whatIf', query: { ...queryBounds(query, Date.now()), filters: query.filters }, model, price, options: { label, source: d.view.costSource } }));

@@ -7,7 +7,7 @@ import { formatUsd, notificationText, plural } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
 import type { CostItem } from './views/costTree';
-import { outlierCallText, outlierTraceText } from './signalText';
+import { outlierCallText, outlierTraceText, whatIfLabel } from './signalText';
 
 /** Shows the window progress while a signals job runs in the worker. */
 function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
@@ -97,7 +97,7 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
       model = await vscode.window.showQuickPick(options, { title: `What if ${filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls'} ran on…`, placeHolder: 'a model to re-price the recorded tokens under' });
     }
     if (!model) return;
-    const label = filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls';
+    const label = whatIfLabel(filters, 'all calls');
     const price = d.store.priceBook.resolve(model);
     const chosen = model;
     const w = price && (await withProgress(`re-pricing under ${model}`, () => d.signals.run({ kind: 'whatIf', query, model: chosen, price, options: { label, source: d.view.costSource } })));

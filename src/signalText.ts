@@ -1,7 +1,16 @@
-// Texts of the Show Outliers command: pure functions (no vscode), unit-tested.
+// Texts of the signal commands (Show Outliers, What If): pure functions (no vscode), unit-tested.
 import { formatUsd, plural } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import { callTime, fileName } from './views/viewText';
+
+/**
+ * Who a what-if re-prices, as its result's sentence starts: `Feature summarization › user u_1`, or `fallback` (`These
+ * calls`, `All calls`) with no filter. The first letter is a capital: the result is shown as a sentence.
+ */
+export function whatIfLabel(filters: readonly { dim: string; value: string }[], fallback: string): string {
+  const label = filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : fallback;
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
 
 /** How many times the median: `6.9×`, `13×`. */
 export function timesText(multiple: number): string {

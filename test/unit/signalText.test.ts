@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { CallOutlier, TraceOutlier } from '../../src/core/outliers';
-import { outlierCallText, outlierTraceText, timesText } from '../../src/signalText';
+import { outlierCallText, outlierTraceText, timesText, whatIfLabel } from '../../src/signalText';
 
 const NOW = Date.parse('2026-12-02T03:00:00Z');
 
@@ -48,3 +48,11 @@ describe('Show Outliers texts', () => {
   });
 });
 
+describe('What If texts', () => {
+  it('start the result with a capital, for a group or for all calls', () => {
+    assert.equal(whatIfLabel([{ dim: 'feature', value: 'summarization' }], 'these calls'), 'Feature summarization');
+    assert.equal(whatIfLabel([{ dim: 'feature', value: 'search' }, { dim: 'user', value: 'u_1' }], 'all calls'), 'Feature search › user u_1');
+    assert.equal(whatIfLabel([], 'these calls'), 'These calls');
+    assert.equal(whatIfLabel([], 'all calls'), 'All calls');
+  });
+});

@@ -398,7 +398,7 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.ok(w);
     // 1200 in, 8000 cache read, 2000 cache write, 350 out on Haiku 4.5 ($1, $0.10, $1.25, $5 per Mtok)
     assert.ok(Math.abs(w.whatIfUsd - (1200 * 1 + 8000 * 0.1 + 2000 * 1.25 + 350 * 5) / 1e6) < 1e-12, String(w.whatIfUsd));
-    assert.match(w.text, /^feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
+    assert.match(w.text, /^Feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
   });
 
   it('adds up the cost per task', async () => {
