@@ -97,6 +97,7 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.equal(diags.length, 1);
     assert.equal(diags[0].range.start.line, 3);
     assert.match(diags[0].message, /Malformed JSON/);
+    assert.doesNotMatch(diags[0].message, /line 1 column|at position/, 'a position within the line, not a line 1 of its own');
     assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
   });
 
