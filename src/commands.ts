@@ -17,6 +17,8 @@ import { costliestCalls } from './core/groupTree';
 import { WHAT_IF_MODELS } from './core/budgets';
 import { DashboardPanel, type DashboardActions } from './panels/dashboardPanel';
 import { registerSignalCommands } from './signalCommands';
+import { whatIfLabel } from './signalText';
+import { errorsText, shareLine } from './views/viewText';
 import type { DashboardFilter, DashboardQuery } from './shared/protocol';
 
 export interface CommandDeps {
@@ -114,17 +116,18 @@ export function registerCommands(ctx: vscode.ExtensionContext, d: CommandDeps): 
     const n = el.node;
     const s = n.stats;
     const title = n.path.map((p) => `${p.dim}: ${escapeMd(p.value)}`).join(' › ');
+    const share = shareLine(n, n.path.length > 1 ? n.path[n.path.length - 2] : undefined);
     const md = [
       `**${title}** (${rangeLabel(d.view.range)})`,
       '',
-      '| | |',
+      // The cost is the table's header row (Markdown has no table without one), not an empty row.
+      `| Cost | ${formatGroupCost(s)}${share ? ` (${escapeMd(share)})` : ''} |`,
       '|---|---:|',
-      `| Cost | ${formatGroupCost(s)}${s.pricedCalls > 0 ? ` (${formatPct(n.shareOfParent)} of ${n.path.length > 1 ? 'parent' : 'total'})` : ''} |`,
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call mean / p50 / p95 / p99 | ${formatUsd(s.meanUsd)} / ${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
       `| Cache hit ratio / savings | ${formatPct(s.cacheHitRatio)} / ${formatCacheSavings(s)} |`,
-      `| Errors | ${formatCount(s.errors)} |`,
+      `| Errors | ${errorsText(s.errors, s.errorCostUsd)} |`,
       '',
     ].join('\n');
     await vscode.env.clipboard.writeText(md);
@@ -260,7 +263,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
     },
     snapshot: (query, nowMs, source) => d.signals.run({ kind: 'dashboard', query, nowMs, source }),
     async whatIf(model, query) {
-      const label = query.filters.length ? query.filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'these calls';
+      const label = whatIfLabel(query.filters, 'these calls');
       const price = d.store.priceBook.resolve(model);
       // In the signals worker: re-pricing a million calls does not block the extension host.
       const w = price && (await d.signals.run({ kind: 'whatIf', query: { ...queryBounds(query, Date.now()), filters: query.filters }, model, price, options: { label, source: d.view.costSource } }));

@@ -7,6 +7,7 @@ import { formatUsd, notificationText, plural } from './core/format';
 import type { CallOutlier, TraceOutlier } from './core/outliers';
 import type { CommandDeps } from './commands';
 import type { CostItem } from './views/costTree';
+import { outlierCallText, outlierTraceText, whatIfLabel } from './signalText';
 
 /** Shows the window progress while a signals job runs in the worker. */
 function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
@@ -46,12 +47,10 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
     type Pick = vscode.QuickPickItem & { o?: CallOutlier | TraceOutlier };
     const items: Pick[] = [];
     if (r.traces.length) items.push({ label: 'Runaway or retrying traces', kind: vscode.QuickPickItemKind.Separator });
-    for (const t of r.traces) items.push({ label: `$(debug-restart) ${formatUsd(t.costUsd)} · ${plural(t.calls, 'call')} · ${t.group}`, description: `trace ${t.traceId}`, detail: t.causes.map((c) => c.text).join('; '), o: t });
+    const now = Date.now();
+    for (const t of r.traces) items.push({ ...outlierTraceText(t, now), o: t });
     if (r.calls.length) items.push({ label: `Outlier calls within their ${dim}`, kind: vscode.QuickPickItemKind.Separator });
-    for (const c of r.calls) {
-      const mult = c.multiple >= 10 ? Math.round(c.multiple) : c.multiple.toFixed(1);
-      items.push({ label: `$(flame) ${formatUsd(c.costUsd)} · ×${mult} the ${c.group} median`, description: c.model, detail: c.causes.length ? c.causes.map((x) => x.text).join('; ') : 'no single cause stands out in the record', o: c });
-    }
+    for (const c of r.calls) items.push({ ...outlierCallText(c, now), o: c });
     if (!items.length) {
       void vscode.window.showInformationMessage(`LLM Cost Lens: no outliers in the ${filters.length ? 'selected group' : 'calls'} of the time range. ${r.headline.split('. ')[0]}.`);
       return;
@@ -98,7 +97,7 @@ export function registerSignalCommands(d: CommandDeps, reg: (id: string, fn: (..
       model = await vscode.window.showQuickPick(options, { title: `What if ${filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls'} ran on…`, placeHolder: 'a model to re-price the recorded tokens under' });
     }
     if (!model) return;
-    const label = filters.length ? filters.map((f) => `${f.dim} ${f.value}`).join(' › ') : 'all calls';
+    const label = whatIfLabel(filters, 'all calls');
     const price = d.store.priceBook.resolve(model);
     const chosen = model;
     const w = price && (await withProgress(`re-pricing under ${model}`, () => d.signals.run({ kind: 'whatIf', query, model: chosen, price, options: { label, source: d.view.costSource } })));

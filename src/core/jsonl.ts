@@ -163,8 +163,14 @@ class DepthScanner {
   }
 }
 
-function describeJsonError(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
+/**
+ * A JSON.parse error in words for the Problems panel, at most 160 characters. With `lead` (the spaces before a line's
+ * trimmed text, which is what was parsed), V8's position becomes the column of the file's line, from 1.
+ */
+export function describeJsonError(err: unknown, lead?: number): string {
+  let msg = err instanceof Error ? err.message : String(err);
+  // V8 counts from the trimmed text and (Node 22 on) adds "(line 1 column N)": a line 1 that is not the file's.
+  if (lead !== undefined) msg = msg.replace(/\bat position (\d+)(?: \(line \d+ column \d+\))?/, (_, p: string) => `at column ${Number(p) + lead + 1}`);
   // Keep messages short: V8 may quote a long excerpt of the input.
   return msg.length > 160 ? msg.slice(0, 157) + '...' : msg;
 }
@@ -288,7 +294,7 @@ export function scanJsonDocuments(bytes: Uint8Array, start: ReadPosition, opts: 
       problem(
         line,
         c === 123 || c === 91
-          ? `Malformed JSON: ${describeJsonError(error)}${nl === -1 ? ' (incomplete last line)' : ''}`
+          ? `Malformed JSON: ${describeJsonError(error, text.length - text.trimStart().length)}${nl === -1 ? ' (incomplete last line)' : ''}`
           : 'Not JSON: the line does not start with { or [',
       );
     } else if (!isContainer(value)) {

@@ -7,11 +7,11 @@ import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSettin
 import { formatUsd, notificationText } from '../core/format';
 import { costliestCalls } from '../core/groupTree';
 import { rowsForTags, siteFilters } from '../core/siteStats';
-import { isTimeRange, rangeLabel, rollingRangeStart, type TimeRange } from '../core/timeRange';
+import { isTimeRange, rollingRangeStart, type TimeRange } from '../core/timeRange';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
 import { Disposable } from '../util/disposable';
-import { baseName, Coalescer, emptyLensMessage, groupDescription, lensFigures, type LensState, lensText, lensTitle, lensTooltip, needsFileSearch, rebuildNow, touchesCallSites } from './lensText';
+import { baseName, Coalescer, emptyLensMessage, groupDescription, lensDetailsPlaceholder, lensFigures, type LensState, lensText, lensTitle, lensTooltip, needsFileSearch, rebuildNow, touchesCallSites } from './lensText';
 
 /** Up to this many calls in the store, a site's figures are computed while the lenses are provided. */
 const INLINE_ROWS = 200_000;
@@ -404,7 +404,6 @@ export async function showLensDetails(index: CallSiteIndex, key: string, source:
   const filters = site.match ? siteFilters(site.match) : [];
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(graph) Open the dashboard filtered to this site', description: filters.map((f) => `${f.dim}=${f.value}`).join(', '), run: () => vscode.commands.executeCommand('llmCostLens.openDashboardFiltered', filters) });
-  const what = site.by === 'callsite' ? 'calls recorded at this line' : 'calls with the tags of this call';
-  const pick = await vscode.window.showQuickPick(items, { title: `${site.text}`, placeHolder: `${what}, ${rangeLabel(range)} (llmCostLens.codeLens.range)` });
+  const pick = await vscode.window.showQuickPick(items, { title: `${site.text}`, placeHolder: lensDetailsPlaceholder(site.by, range) });
   await pick?.run?.();
 }

@@ -99,6 +99,15 @@ export function lensTooltip(s: LensState, range: TimeRange): string {
 }
 
 /**
+ * The details quick pick's placeholder: which calls, over which range, and where that range is set, in the words of
+ * the Settings editor, not its id (`Calls recorded at this line, all time (the Code Lens: Range setting)`).
+ */
+export function lensDetailsPlaceholder(by: LensState['by'], range: TimeRange): string {
+  const what = by === 'callsite' ? 'Calls recorded at this line' : 'Calls with the tags of this call';
+  return `${what}, ${rangeLabel(range)} (the Code Lens: Range setting)`;
+}
+
+/**
  * What clicking a lens with no figures says (an information message): still adding up, or why no call is attributed
  * to this site in the range. Undefined when the site has figures (the details quick pick opens).
  */

@@ -10,7 +10,7 @@ import type { SignalsService } from '../services/signals';
 import { UNATTRIBUTED } from '../core/analysis';
 import { budgetBadge } from '../core/budgets';
 import { Disposable } from '../util/disposable';
-import { type GroupFigures, groupRowText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unreadText } from './viewText';
+import { callRowText, errorsText, type GroupFigures, groupIcon, groupRowText, type IconChoice, moreCallsText, moreRowText, noCallsMessage, shareLine, type TotalFigures, unpricedTooltip, unreadText } from './viewText';
 
 export type CostItem =
   | { kind: 'group'; node: IndexNode; depth: number; parent?: CostItem }
@@ -32,15 +32,10 @@ interface PreviewShown {
   total: TotalFigures;
 }
 
-const DIM_ICONS: Record<string, string> = {
-  feature: 'symbol-class',
-  user: 'account',
-  model: 'chip',
-  agent: 'robot',
-  template: 'note',
-  tool: 'tools',
-  provider: 'cloud',
-};
+/** A ThemeIcon of the choice (`groupIcon`). */
+function themeIcon(i: IconChoice): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(i.id, i.color ? new vscode.ThemeColor(i.color) : undefined);
+}
 
 /** From this many calls, the tree's index starts over in slices between event-loop turns. */
 const ASYNC_REBUILD_ROWS = 200_000;
@@ -150,7 +145,10 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (depth + 1 < dims.length) {
       return capped(this.index.children(node).map((child) => ({ kind: 'group', node: child, depth: depth + 1, parent: el })), el);
     }
-    return costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+    const calls: CostItem[] = costliestCalls(node.slices, CALLS_PER_LEAF, source).map((call) => ({ kind: 'call', call, id: `${node.id}\u001fcall:${call.file}:${call.line}`, parent: el }));
+    const more = moreCallsText(node.calls, calls.length);
+    if (more) calls.push({ kind: 'message', icon: 'ellipsis', ...more });
+    return calls;
   }
 
   /** The top level's groups (or why there are none). */
@@ -269,8 +267,8 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
       const g = el.figures;
       const item = new vscode.TreeItem(g.value, g.calls ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = groupRowText(g, 0);
-      item.iconPath = new vscode.ThemeIcon(DIM_ICONS[el.dim] ?? 'tag');
+      item.description = groupRowText(g);
+      item.iconPath = themeIcon(groupIcon(el.dim, { anomalies: 0, unpricedCalls: g.unpricedCalls }));
       item.tooltip = 'The file is read; its columns are on their way (percentiles, tokens and the levels below come with them).';
       item.accessibilityInformation = { label: `${el.dim} ${g.value}: ${item.description}` };
       return item;
@@ -286,11 +284,13 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     }
     if (el.kind === 'call') {
       const c = el.call;
-      const item = new vscode.TreeItem(`${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`, vscode.TreeItemCollapsibleState.None);
+      const modelShown = el.parent.kind === 'group' && el.parent.node.path.some((p) => p.dim === 'model');
+      const text = callRowText(c, { modelShown, nowMs: Date.now() });
+      const item = new vscode.TreeItem(text.label, vscode.TreeItemCollapsibleState.None);
       item.id = el.id;
-      item.description = `${Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 16).replace('T', ' ') : 'no time'}${c.error ? ' · error' : ''} · ${c.file}:${c.line}`;
+      item.description = text.description;
       item.iconPath = new vscode.ThemeIcon(c.error ? 'error' : 'debug-stackframe-dot');
-      item.tooltip = `Open the record at line ${c.line} of ${c.file}`;
+      item.tooltip = text.tooltip;
       item.contextValue = 'llmCostLens.call';
       item.command = { command: 'llmCostLens.openCall', title: 'Open Record', arguments: [c.file, c.line] };
       return item;
@@ -298,17 +298,14 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const { node } = el;
     const item = new vscode.TreeItem(node.value, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.id;
-    item.description = groupRowText(node, el.depth);
-    item.iconPath = new vscode.ThemeIcon(DIM_ICONS[node.dim] ?? 'tag');
+    item.description = groupRowText(node);
     item.contextValue = 'llmCostLens.group';
     // Signals: recent anomalies of this value and its budget's burn.
     const { anomalies, budget } = this.signalsOf(node);
     if (budget) item.description += ` · budget ${budgetBadge(budget)}`;
-    if (anomalies.length) {
-      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-      item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;
-    }
-    if (budget && budget.level !== 'ok') item.iconPath = new vscode.ThemeIcon(budget.level === '100' ? 'error' : 'warning', new vscode.ThemeColor(budget.level === '100' ? 'list.errorForeground' : 'list.warningForeground'));
+    if (anomalies.length) item.description += ` · ${plural(anomalies.length, 'anomaly', 'anomalies')}`;
+    // The icon shows what needs a look even where the description is cut (the view's default width).
+    item.iconPath = themeIcon(groupIcon(node.dim, { budgetLevel: budget?.level, anomalies: anomalies.length, unpricedCalls: node.unpricedCalls }));
     if (node.calls === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
     item.accessibilityInformation = { label: `${node.dim} ${node.value}: ${item.description}` };
     return item;
@@ -323,8 +320,9 @@ export class CostTreeProvider extends Disposable implements vscode.TreeDataProvi
     const parent = el.parent?.kind === 'group' ? el.parent.node : undefined;
     const md = groupTooltip(el.node, { range: this.view.range, share: shareLine(el.node, parent) });
     const { anomalies, budget } = this.signalsOf(el.node);
+    if (el.node.unpricedCalls) md.appendMarkdown('\n\n$(warning) ').appendText(unpricedTooltip(el.node.unpricedCalls));
     if (budget) md.appendMarkdown(`\n\n**Budget:** `).appendText(budget.text);
-    for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(warning) ').appendText(a.text);
+    for (const a of anomalies.slice(0, 5)) md.appendMarkdown('\n\n$(pulse) ').appendText(a.text);
     md.supportThemeIcons = true;
     item.tooltip = md;
     return item;
@@ -367,16 +365,16 @@ export function groupTooltip(node: GroupNode & { exactPercentiles?: boolean }, c
   md.appendMarkdown('\n\n');
   md.appendMarkdown(
     [
-      `| | |`,
-      `|---|---:|`,
+      // The first row is the table's header (Markdown has no table without one): the cost, not an empty row.
       `| Cost | ${formatGroupCost(s)} |`,
+      `|---|---:|`,
       ...(context?.share ? [`| Share | ${escapeMd(context.share)} |`] : []),
       `| Calls | ${formatCount(s.calls)}${s.unpricedCalls ? ` (${formatCount(s.unpricedCalls)} unpriced)` : ''} |`,
       `| Per call p50 / p95 / p99 | ${approx}${formatUsd(s.p50Usd)} / ${formatUsd(s.p95Usd)} / ${formatUsd(s.p99Usd)} |`,
       `| Tokens in / cache read / cache write / out | ${formatTokens(s.inputTokens)} / ${formatTokens(s.cacheReadTokens)} / ${formatTokens(s.cacheWriteTokens)} / ${formatTokens(s.outputTokens)} |`,
       `| Cache hit ratio | ${formatPct(s.cacheHitRatio)} |`,
       `| Cache savings | ${formatCacheSavings(s)} |`,
-      `| Errors | ${formatCount(s.errors)}${s.errors ? ` (${formatUsd(s.errorCostUsd)})` : ''} |`,
+      `| Errors | ${errorsText(s.errors, s.errorCostUsd)} |`,
     ].join('\n'),
   );
   return md;

@@ -68,17 +68,22 @@ describe('LLM Cost Lens in VS Code', function () {
     const roots = api.tree.getChildren();
     const shown = roots.map((r) => describeItem(api, r));
     assert.deepEqual(shown, [
-      { label: 'search', description: '$0.0404 · 68% of total · 3 calls · 1 unpriced' },
-      { label: 'summarization', description: '$0.0187 · 32% of total · 1 call' },
-      { label: '(unattributed)', description: '$0.00 · 0% of total · 0 calls' },
+      { label: 'search', description: '$0.0404 · 68% · 3 calls · 1 unpriced' },
+      { label: 'summarization', description: '$0.0187 · 32% · 1 call' },
+      { label: '(unattributed)', description: '$0.00 · 0% · 0 calls' },
     ]);
+    // Unpriced calls show as a warning sign, which the view does not cut; plain groups have an uncoloured icon.
+    const icons = roots.map((r) => api.tree.getTreeItem(r).iconPath as vscode.ThemeIcon);
+    assert.deepEqual(icons.map((i) => [i.id, (i.color as { id?: string } | undefined)?.id]), [['warning', 'list.warningForeground'], ['layers', undefined], ['layers', undefined]]);
     const users = api.tree.getChildren(roots[0]).map((r) => describeItem(api, r).label);
     assert.deepEqual(users, ['u_1', 'u_2', 'u_3']);
     const models = api.tree.getChildren(api.tree.getChildren(roots[0])[0]);
     assert.deepEqual(models.map((m) => describeItem(api, m).label), ['o3']);
     const calls = api.tree.getChildren(models[0]);
     const item = api.tree.getTreeItem(calls[0]);
-    assert.equal(item.label, '$0.0300 · o3');
+    // The parent names the model: the row says the cost, the time in UTC and the record.
+    assert.equal(item.label, '$0.0300');
+    assert.match(String(item.description), /^Nov 21 (2026 )?09:15 UTC · app\.jsonl:3$/);
     assert.deepEqual(item.command?.arguments, ['traces/app.jsonl', 3]);
     await vscode.commands.executeCommand(item.command!.command, ...item.command!.arguments!);
     const editor = vscode.window.activeTextEditor;
@@ -92,7 +97,19 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.equal(diags.length, 1);
     assert.equal(diags[0].range.start.line, 3);
     assert.match(diags[0].message, /Malformed JSON/);
+    assert.doesNotMatch(diags[0].message, /line 1 column|at position/, 'a position within the line, not a line 1 of its own');
     assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
+  });
+
+  it('names the parent in the tooltip, with no empty first row, and explains unpriced calls', () => {
+    const search = api.tree.getChildren()[0];
+    // appendText writes spaces as &nbsp;
+    const tip = (el: CostItem) => (api.tree.resolveTreeItem(api.tree.getTreeItem(el), el).tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' ');
+    const top = tip(search);
+    assert.match(top, /\n\n\| Cost \| \$0\.0404 \|\n\|---\|---:\|\n\| Share \| 68% of the total cost \|/);
+    assert.match(top, /\$\(warning\) 1 call has no price and is not counted in the cost above/);
+    const user = api.tree.getChildren(search)[0];
+    assert.match(tip(user), /\| Share \| \d+% of the cost of feature search \|/);
   });
 
   it('shows the spend of the range in the status bar', () => {
@@ -109,7 +126,8 @@ describe('LLM Cost Lens in VS Code', function () {
   it('copies a node’s figures as Markdown', async () => {
     const md = (await vscode.commands.executeCommand<string>('llmCostLens.copyMarkdown', api.tree.getChildren()[1]))!;
     assert.match(md, /\*\*feature: summarization\*\*/);
-    assert.match(md, /\| Cost \| \$0\.0187/);
+    assert.match(md, /\| Cost \| \$0\.0187 \(32% of the total cost\) \|\n\|---\|---:\|/);
+    assert.doesNotMatch(md, /\| \| \|/, 'no empty first row');
     assert.equal(await vscode.env.clipboard.readText(), md);
   });
 
@@ -146,7 +164,7 @@ describe('LLM Cost Lens in VS Code', function () {
       writeFileSync(live(), line('live-feature', 1000));
       await changeWhere(api, () => api.store.has(live()));
       const find = () => api.tree.getChildren().map((r) => describeItem(api, r)).find((r) => r.label === 'live-feature');
-      assert.equal(find()?.description, '$0.0025 · 4.1% of total · 1 call');
+      assert.equal(find()?.description, '$0.0025 · 4.1% · 1 call');
       appendFileSync(live(), line('live-feature', 1000) + line('live-feature', 2000));
       await changeWhere(api, () => api.store.tables().find((t) => t.file.endsWith('live.jsonl'))?.length === 3);
       assert.match(find()!.description, /^\$0\.0100 · .* · 3 calls$/);
@@ -381,7 +399,7 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.ok(w);
     // 1200 in, 8000 cache read, 2000 cache write, 350 out on Haiku 4.5 ($1, $0.10, $1.25, $5 per Mtok)
     assert.ok(Math.abs(w.whatIfUsd - (1200 * 1 + 8000 * 0.1 + 2000 * 1.25 + 350 * 5) / 1e6) < 1e-12, String(w.whatIfUsd));
-    assert.match(w.text, /^feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
+    assert.match(w.text, /^Feature summarization on claude-haiku-4-5: \$0\.0063 instead of \$0\.0187/);
   });
 
   it('adds up the cost per task', async () => {

@@ -12,7 +12,7 @@ export default async function (page, ctx) {
   const { formatUsd, formatPct, formatCount } = require(join(root, 'out/src/core/format.js'));
   const report = JSON.parse(execFileSync('node', [join(root, 'dist/cli.js'), 'report', join(ctx.workspace, 'traces'), '--by', 'feature', '--format', 'json'], { encoding: 'utf8' }));
   const top = report.groups[0];
-  const expected = `feature ${top.key.feature}: ${formatUsd(top.costUsd)} · ${formatPct(top.share)} of total · ${formatCount(top.calls)} calls`;
+  const expected = `feature ${top.key.feature}: ${formatUsd(top.costUsd)} · ${formatPct(top.share)} · ${formatCount(top.calls)} calls`;
   ctx.log('expecting the first tree node:', expected);
 
   await page.locator('.activitybar [aria-label^="LLM Cost Lens"]').first().click({ timeout: 60000 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { notTextReason, scanJsonDocuments, TEXT_SNIFF_BYTES } from '../../../src/core/jsonl';
+import { describeJsonError, notTextReason, scanJsonDocuments, TEXT_SNIFF_BYTES } from '../../../src/core/jsonl';
 import { StringPool } from '../../../src/core/callTable';
 import { PriceBook } from '../../../src/core/pricing';
 import { ingestBytes, newTraceFileState } from '../../../src/core/traceFile';
@@ -28,6 +28,19 @@ describe('scanJsonDocuments', () => {
     assert.deepEqual(r.docs.map((d) => d.line), [1, 4]);
     assert.deepEqual(r.problems.map((p) => [p.line, p.message.split(':')[0]]), [[2, 'Not JSON'], [3, 'Malformed JSON']]);
     assert.ok(r.problems.every((p) => p.file === 't.jsonl' && p.severity === 'error'));
+  });
+
+  it('says at which column of the line a malformed line goes wrong, not "line 1" of the line', () => {
+    // Line 2's string is not closed (column 11, its end); line 3 misses a comma at its 11th character (spaces count).
+    const r = scan('{"a":1}\n{"a":"open\n   {"b":1 "c":2}\n');
+    assert.deepEqual(r.problems.map((p) => p.line), [2, 3]);
+    assert.match(r.problems[0].message, /^Malformed JSON: Unterminated string in JSON at column 11$/);
+    assert.match(r.problems[1].message, /^Malformed JSON: .* at column 11$/);
+    // Node 22 on adds "(line 1 column N)" to V8's position: the line is the file's line, not the text's line 1.
+    assert.equal(describeJsonError(new Error('Unterminated string in JSON at position 106 (line 1 column 107)'), 0), 'Unterminated string in JSON at column 107');
+    assert.equal(describeJsonError(new Error('Unexpected end of JSON input'), 4), 'Unexpected end of JSON input');
+    // A pretty-printed document's message keeps V8's own line and column (within the document).
+    assert.equal(describeJsonError(new Error('Bad control character in string literal in JSON at position 30 (line 3 column 9)')), 'Bad control character in string literal in JSON at position 30 (line 3 column 9)');
   });
 
   it('reports a JSON value that is not an object', () => {

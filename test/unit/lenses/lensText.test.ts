@@ -5,6 +5,7 @@ import {
   Coalescer,
   emptyLensMessage,
   groupDescription,
+  lensDetailsPlaceholder,
   lensFigures,
   type LensFigures,
   lensText,
@@ -106,6 +107,12 @@ describe('lens title and click', () => {
     const none = emptyLensMessage({ by: 'none', text: '', dynamic: ['feature'] }, 'all')!;
     assert.match(none, /^LLM Cost Lens: no call recorded at this site in the trace files\. Its tags \(feature\) are not literals/);
     assert.match(emptyLensMessage({ by: 'tags', text: '', filters: [] }, 'all')!, /no call recorded in the trace files with/);
+  });
+
+  it('names the range and its setting in words in the details placeholder, not by the setting’s id', () => {
+    assert.equal(lensDetailsPlaceholder('callsite', 'all'), 'Calls recorded at this line, all time (the Code Lens: Range setting)');
+    assert.equal(lensDetailsPlaceholder('tags', '7d'), 'Calls with the tags of this call, last 7 days (the Code Lens: Range setting)');
+    assert.doesNotMatch(lensDetailsPlaceholder('tags', '30d'), /llmCostLens/);
   });
 
   it('describes a quick-pick group as unpriced, never $0.00, when none of its calls has a price', () => {
