@@ -173,6 +173,32 @@ async function ariaSorts(page: Page): Promise<Record<string, string>> {
   });
 }
 
+/** Text of each element matching `selector` that reaches outside the element's padding box: `"<text>" by <px>`. */
+async function textOutside(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const doc = (globalThis as any).document;
+    const out: string[] = [];
+    for (const box of doc.querySelectorAll(sel)) {
+      if (!box.getClientRects().length) continue;
+      const r = box.getBoundingClientRect();
+      const cs = (globalThis as any).getComputedStyle(box);
+      const left = r.left + parseFloat(cs.borderLeftWidth);
+      const right = r.right - parseFloat(cs.borderRightWidth);
+      const walker = doc.createTreeWalker(box, 4 /* NodeFilter.SHOW_TEXT */);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const range = doc.createRange();
+        range.selectNodeContents(n);
+        for (const t of range.getClientRects()) {
+          const by = Math.max(t.right - right, left - t.left);
+          if (by > 0.5) out.push(`"${n.textContent.trim()}" by ${by.toFixed(1)}px in ${box.querySelector('.card-title, h2')?.textContent ?? sel}`);
+        }
+      }
+    }
+    return out;
+  }, selector);
+}
+
 async function waitForRender(page: Page): Promise<void> {
   await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length > 0);
 }
@@ -816,6 +842,21 @@ describe('dashboard webview (headless Chromium)', function () {
     for (const s of ['mean of 1 priced call', '1 error (', '(1 call), so no % change', '1 trace file ·']) assert.ok(text.includes(s), `says ${s}`);
     assert.doesNotMatch(text, /\b1 (calls|errors|groups|files|trace files)\b/);
     await reset(page);
+  });
+
+  it('keeps every card\'s content inside its box at any panel width (cost per call and its percentiles included)', async () => {
+    await reset(page);
+    const spills: string[] = [];
+    try {
+      for (let width = 600; width <= 1300; width += 25) {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+        spills.push(...(await textOutside(page, '.cards .card')).map((s) => `${width}px: ${s}`));
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    assert.deepEqual(spills, []);
   });
 
   it('raised no CSP violation, console error or alert', async () => {
