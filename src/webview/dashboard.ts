@@ -6,7 +6,7 @@ import { BreakdownTable } from './breakdownTable';
 import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
 import { el, setChildren, setText, simpleTable } from './dom';
 import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, usdEdge } from './labels';
-import { readTheme, type Theme } from './theme';
+import { applyCssColors, readTheme, type Theme } from './theme';
 import type { SortState, UiState, VsCodeApi } from './vscodeApi';
 
 const DAY_MS = 86_400_000;
@@ -149,6 +149,7 @@ export class Dashboard implements ChartHost {
   ) {
     this.themeNow = readTheme();
     applyChartTheme(this.themeNow);
+    applyCssColors(this.themeNow);
     this.buildLayout();
     this.timeChart = new TimeChart(this.pTime.canvas, this);
     this.modelChart = new RankChart(this.pModel.canvas, this, { dim: () => 'model', rows: (s) => s.byModel, color: (t) => t.accent });
@@ -263,6 +264,7 @@ export class Dashboard implements ChartHost {
   onThemeChange(): void {
     this.themeNow = readTheme();
     applyChartTheme(this.themeNow);
+    applyCssColors(this.themeNow);
     if (this.snap) this.render(this.snap);
   }
 

@@ -859,6 +859,54 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.deepEqual(spills, []);
   });
 
+  it('draws a translucent theme chart colour (Dark Modern\'s orange) as a solid colour that stands out from the background', async () => {
+    await reset(page);
+    const translucent: ThemeFixture = { bodyClass: 'vscode-dark', vars: { ...darkTheme.vars, '--vscode-editor-background': '#1f1f1f', '--vscode-charts-orange': 'rgba(234, 92, 0, 0.33)' } };
+    const withBudget: DashboardSnapshot = structuredClone(snapshot);
+    withBudget.signals = { budgets: [{ label: 'Total · day', level: '80', usedShare: 0.86, text: '$43.00 of $50.00 today (86%)' }], anomalies: [], whatIfModels: [] };
+    try {
+      await applyTheme(page, translucent);
+      await post(page, { type: 'snapshot', snapshot: withBudget });
+      await page.waitForSelector('.signals:not([hidden]) .budget');
+      // The second series (orange), its swatch in the breakdown, the p95 marker and an 80% budget's meter.
+      const second = snapshot.series.stacks[1].key;
+      const colours = await page.evaluate((key) => {
+        const doc = (globalThis as any).document;
+        const cs = (e: any, prop: string) => (globalThis as any).getComputedStyle(e)[prop] as string;
+        const row = [...doc.querySelectorAll('table.breakdown tbody tr')].find((tr: any) => tr.querySelector('th').textContent === key);
+        return {
+          swatch: cs(row.querySelector('.swatch'), 'backgroundColor'),
+          p95: cs(doc.querySelector('.marker-swatch.p95'), 'borderTopColor'),
+          meter: cs(doc.querySelector('.level-80 .meter-bar'), 'backgroundColor'),
+        };
+      }, second);
+      const rgb = (c: string) => {
+        const m = /^rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)$/.exec(c);
+        assert.ok(m, `a computed colour: ${c}`);
+        return { rgb: [Number(m[1]), Number(m[2]), Number(m[3])], alpha: m[4] === undefined ? 1 : Number(m[4]) };
+      };
+      const lum = ([r, g, b]: number[]) => {
+        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const bg = lum([31, 31, 31]);
+      for (const [what, c] of Object.entries(colours)) {
+        const { rgb: v, alpha } = rgb(c);
+        assert.equal(alpha, 1, `${what} is opaque (${c})`);
+        const contrast = (Math.max(lum(v), bg) + 0.05) / (Math.min(lum(v), bg) + 0.05);
+        assert.ok(contrast >= 3, `${what} stands out from the background: ${contrast.toFixed(2)}:1 (${c})`);
+      }
+      assert.equal(colours.swatch, colours.p95, 'the series, its swatch and the p95 line share one colour');
+      const [bars] = await countColour(page, '#chart-time canvas', [rgb(colours.swatch).rgb]);
+      assert.ok(bars > 300, `the orange series is drawn in that colour (${bars} pixels)`);
+      await page.locator('#chart-time').scrollIntoViewIfNeeded();
+      await page.locator('#chart-time').screenshot({ path: path.join(RESULTS, 'dashboard-translucent-orange.png') });
+    } finally {
+      await applyTheme(page, darkTheme);
+      await reset(page);
+    }
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
