@@ -132,6 +132,9 @@ export class Dashboard implements ChartHost {
   private readonly pCache = chartPanel('chart-cache', 'Prompt-cache efficiency by feature', 'Actual cost beside the cost had every cached token been billed as fresh input.');
   private readonly pHist = chartPanel('chart-hist', 'Distribution of cost per call', 'How many calls cost how much, on a log scale.');
   private readonly histLegend = el('ul', { class: 'marker-legend' });
+  private readonly charts = el('div', { class: 'charts' });
+  /** In place of the charts when the view holds no call (five empty frames with made-up axes say nothing). */
+  private readonly noCharts = el('p', { class: 'card no-charts' }, 'No calls in this range: no charts to draw.');
   private readonly timeChart: TimeChart;
   private readonly modelChart: RankChart;
   private readonly topChart: RankChart;
@@ -319,7 +322,8 @@ export class Dashboard implements ChartHost {
     this.pHist.extra.appendChild(this.histLegend);
 
     const cards = el('div', { class: 'cards' }, this.cTotal.root, this.cCalls.root, this.cPerCall.root, this.cCache.root, this.cUnattr.root);
-    const charts = el('div', { class: 'charts' }, this.pTime.root, this.pModel.root, this.pTop.root, this.pCache.root, this.pHist.root);
+    const charts = this.charts;
+    charts.append(this.pTime.root, this.pModel.root, this.pTop.root, this.pCache.root, this.pHist.root);
     const breakdown = el(
       'section',
       { class: 'card breakdown-card', 'aria-labelledby': 'breakdown-title' },
@@ -331,7 +335,8 @@ export class Dashboard implements ChartHost {
     this.warning.hidden = true;
     this.emptyNote.hidden = true;
     this.signals.hidden = true;
-    setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, charts, breakdown);
+    this.noCharts.hidden = true;
+    setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, this.noCharts, charts, breakdown);
     setChildren(this.root, header, this.failure, this.content);
     this.root.setAttribute('aria-busy', 'false');
   }
@@ -615,13 +620,25 @@ export class Dashboard implements ChartHost {
 
   private renderCards(s: DashboardSnapshot): void {
     const t = s.total;
-    setText(this.cTotal.value, formatGroupCost(t));
+    // With no call in the view there is nothing to measure: "—" and "no calls", not $0.00, 0% or a -100% "saving".
+    const none = t.calls === 0;
+    setText(this.cTotal.value, none ? '—' : formatGroupCost(t));
     const prev = s.previous;
+    const previous = previousLabel(s.query);
     let change: HTMLElement;
-    if (!prev) {
+    if (none) {
+      const text = !prev
+        ? 'No calls.'
+        : prev.calls === 0
+          ? `No calls in ${previous} either.`
+          : `${previous.charAt(0).toUpperCase()}${previous.slice(1)}: ${prev.costUsd > 0 ? `${formatUsd(prev.costUsd)} (${plural(prev.calls, 'call')})` : plural(prev.calls, 'call')}.`;
+      change = el('p', { class: 'change neutral' }, text);
+    } else if (!prev) {
       change = el('p', { class: 'change none' }, 'No previous period to compare with (all time).');
     } else if (!(prev.costUsd > 0)) {
-      change = el('p', { class: 'change none' }, `No spend in ${previousLabel(s.query)} (${plural(prev.calls, 'call')}), so no % change.`);
+      change = el('p', { class: 'change none' }, `No spend in ${previous} (${plural(prev.calls, 'call')}), so no % change.`);
+    } else if (t.pricedCalls === 0) {
+      change = el('p', { class: 'change none' }, `No priced call in this range, so no % change (${previous}: ${formatUsd(prev.costUsd)}).`);
     } else {
       const r = (t.costUsd - prev.costUsd) / prev.costUsd;
       const up = r > 0.0005;
@@ -630,17 +647,19 @@ export class Dashboard implements ChartHost {
         'p',
         { class: `change ${up ? 'up' : down ? 'down' : 'flat'}` },
         el('span', { class: 'delta' }, `${up ? '▲ +' : down ? '▼ ' : ''}${formatPct(r)}`),
-        ` vs ${previousLabel(s.query)} (${formatUsd(prev.costUsd)})`,
+        ` vs ${previous} (${formatUsd(prev.costUsd)})`,
       );
     }
     setChildren(this.cTotal.detail, change);
 
     setText(this.cCalls.value, formatCount(t.calls));
-    setChildren(
-      this.cCalls.detail,
-      el('p', {}, `${formatCount(t.pricedCalls)} priced · `, el('span', { class: t.unpricedCalls ? 'warn-text' : undefined }, `${formatCount(t.unpricedCalls)} unpriced`)),
-      el('p', {}, `${plural(t.errors, 'error')} (${formatPct(t.calls ? t.errors / t.calls : 0)})`),
-    );
+    if (none) setChildren(this.cCalls.detail, el('p', {}, 'no calls in this range'));
+    else
+      setChildren(
+        this.cCalls.detail,
+        el('p', {}, `${formatCount(t.pricedCalls)} priced · `, el('span', { class: t.unpricedCalls ? 'warn-text' : undefined }, `${formatCount(t.unpricedCalls)} unpriced`)),
+        el('p', {}, `${plural(t.errors, 'error')} (${formatPct(t.errors / t.calls)})`),
+      );
 
     // With no call there is no cost per call (not an unpriced one).
     const perCall = (v: number | null) => (t.calls === 0 ? '—' : formatUsd(v));
@@ -653,26 +672,30 @@ export class Dashboard implements ChartHost {
     ] as const) {
       dl.append(el('div', {}, el('dt', {}, k), el('dd', {}, perCall(v))));
     }
-    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, `mean of ${plural(t.pricedCalls, 'priced call')}`), dl);
+    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, none ? 'no calls' : `mean of ${plural(t.pricedCalls, 'priced call')}`), dl);
 
-    setText(this.cCache.value, formatPct(t.cacheHitRatio));
+    setText(this.cCache.value, none ? '—' : formatPct(t.cacheHitRatio));
     setChildren(
       this.cCache.detail,
-      el('p', { class: 'unit' }, 'of input tokens read from cache'),
-      t.calls > 0 && t.pricedCalls === 0
-        ? el('p', {}, 'Savings unknown: no call is priced')
-        : !savingsKnown(t)
-          ? el('p', {}, `Savings unknown: ${plural(t.pricedCalls - t.listPricedCalls, 'priced call')} with only a recorded cost (no list price)`)
-          : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
+      el('p', { class: 'unit' }, none ? 'no calls: no input tokens' : 'of input tokens read from cache'),
+      none
+        ? undefined
+        : t.pricedCalls === 0
+          ? el('p', {}, 'Savings unknown: no call is priced')
+          : !savingsKnown(t)
+            ? el('p', {}, `Savings unknown: ${plural(t.pricedCalls - t.listPricedCalls, 'priced call')} with only a recorded cost (no list price)`)
+            : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
     );
 
-    setText(this.cUnattr.value, formatPct(s.unattributedShare));
-    setChildren(this.cUnattr.detail, el('p', { class: 'unit' }, `of the cost has no ${s.query.groupBy}`));
-    this.cUnattr.root.classList.toggle('attention', s.unattributedShare >= 0.1);
+    setText(this.cUnattr.value, none ? '—' : formatPct(s.unattributedShare));
+    setChildren(this.cUnattr.detail, el('p', { class: 'unit' }, none ? 'no calls: no cost to attribute' : `of the cost has no ${s.query.groupBy}`));
+    this.cUnattr.root.classList.toggle('attention', !none && s.unattributedShare >= 0.1);
   }
 
   private renderCharts(s: DashboardSnapshot): void {
     const g = s.query.groupBy;
+    this.charts.hidden = s.total.calls === 0;
+    this.noCharts.hidden = !this.charts.hidden;
     setText(this.pTime.subtitle, `${s.bucket === 'day' ? 'Daily' : 'Hourly'} cost (UTC), stacked by ${g}. Select a segment to filter by it.`);
     this.timeChart.update(s);
     setText(this.pTop.root.querySelector('h2') as HTMLElement, `Top ${Math.min(10, s.top.length) || 10} ${s.topDim}s by spend`);
@@ -702,7 +725,7 @@ export class Dashboard implements ChartHost {
           ['p95', h.p95Usd, 'p95'],
           ['p99', h.p99Usd, 'p99'],
         ] as const
-      ).map(([name, v, cls]) => el('li', {}, el('span', { class: `marker-swatch ${cls}`, 'aria-hidden': 'true' }), el('strong', {}, name), ` ${formatUsd(v)}`)),
+      ).map(([name, v, cls]) => el('li', {}, el('span', { class: `marker-swatch ${cls}`, 'aria-hidden': 'true' }), el('strong', {}, name), ` ${s.total.calls === 0 ? 'no calls' : formatUsd(v)}`)),
     );
     for (const sw of this.histLegend.querySelectorAll<HTMLElement>('.marker-swatch')) {
       const c = sw.classList.contains('p50') ? this.themeNow.p50 : sw.classList.contains('p95') ? this.themeNow.p95 : this.themeNow.p99;

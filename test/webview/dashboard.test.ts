@@ -907,6 +907,47 @@ describe('dashboard webview (headless Chromium)', function () {
     }
   });
 
+  it('shows a range with no calls as "no calls": no -100% saving, no 0% ratios, one note instead of five empty charts', async () => {
+    const e: DashboardSnapshot = structuredClone(snapshot);
+    e.total = { ...e.total, costUsd: 0, calls: 0, pricedCalls: 0, unpricedCalls: 0, listPricedCalls: 0, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null, cacheHitRatio: 0, cacheSavingsUsd: 0, costWithoutCacheUsd: 0, errors: 0 };
+    Object.assign(e, { table: [], byModel: [], top: [], cacheByFeature: [], unpriced: [], unattributedShare: 0, series: { startsMs: [], stacks: [] } });
+    e.histogram = { edgesUsd: [], counts: [], p50Usd: null, p95Usd: null, p99Usd: null };
+    e.previous = { costUsd: 15.14, calls: 812 };
+    e.allTime = { calls: 3200, latestMs: snapshot.generatedAtMs - 10 * 86_400_000 };
+    await answer(page, e);
+    await page.waitForSelector('.empty-note:not([hidden])');
+    const cards = await page.locator('.cards').innerText();
+    assert.doesNotMatch(cards, /-100%|▼|\$0\.00|\b0%|unpriced|0 errors|mean of 0/, cards);
+    assert.equal(await page.locator('.cards .change.down, .cards .good').count(), 0, 'nothing in green as if saved');
+    assert.match(cards, /The previous 7 days: \$15\.14 \(812 calls\)/);
+    for (const title of ['Total cost', 'Cost per call', 'Cache hit ratio', 'Unattributed']) {
+      const c = page.locator('.stat').filter({ has: page.locator('.card-title', { hasText: title }) });
+      assert.equal(await c.locator('.card-value').innerText(), '—', `${title} shows —`);
+    }
+    assert.equal(await page.locator('.charts').isHidden(), true, 'the empty chart frames are hidden');
+    const placeholder = page.locator('.no-charts');
+    assert.equal(await placeholder.isVisible(), true);
+    assert.equal(await placeholder.innerText(), 'No calls in this range: no charts to draw.');
+    const histLegend = await page.locator('.marker-legend').innerText();
+    assert.doesNotMatch(histLegend, /unpriced/);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-empty-range-cards.png'), fullPage: true });
+
+    // Calls, none priced: the comparison is not a saving either.
+    const unpriced: DashboardSnapshot = structuredClone(snapshot);
+    unpriced.total = { ...unpriced.total, costUsd: 0, pricedCalls: 0, unpricedCalls: unpriced.total.calls, listPricedCalls: 0, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null };
+    unpriced.previous = { costUsd: 15.14, calls: 812 };
+    await answer(page, unpriced);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.stat.primary .card-value')?.textContent === 'unpriced');
+    assert.equal(await page.locator('.charts').isVisible(), true);
+    assert.equal(await page.locator('.no-charts').isHidden(), true);
+    const detail = await page.locator('.stat.primary .card-detail').innerText();
+    assert.doesNotMatch(detail, /-100%/);
+    assert.match(detail, /No priced call in this range, so no % change/);
+    await reset(page);
+    assert.equal(await page.locator('.charts').isVisible(), true);
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
