@@ -155,6 +155,7 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
     dims: [...CANONICAL_DIMS, ...[...tagKeys].sort()],
     files: tables.length,
     ...(allTime ? { allTime } : {}),
+    latestMs: Number.isFinite(totalStats.lastTsMs) ? totalStats.lastTsMs : (allTime?.latestMs ?? null),
   };
 }
 

@@ -5,7 +5,7 @@ import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type Dashb
 import { BreakdownTable } from './breakdownTable';
 import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
 import { el, setChildren, setText, simpleTable } from './dom';
-import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, usdEdge } from './labels';
+import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, timeAgo, usdEdge } from './labels';
 import { applyCssColors, readTheme, type Theme } from './theme';
 import type { SortState, UiState, VsCodeApi } from './vscodeApi';
 
@@ -581,12 +581,23 @@ export class Dashboard implements ChartHost {
     }
     if (newQuery) setText(this.whatIfResult, '');
 
-    const budgets = sig?.budgets ?? [];
-    const anomalies = sig?.anomalies ?? [];
-    this.signals.hidden = budgets.length === 0 && anomalies.length === 0;
-    if (this.signals.hidden) return;
+    // Shown whenever the host sends signals, empty or not: an empty section says what it would hold.
+    this.signals.hidden = !sig;
+    if (!sig) return;
+    const { budgets, anomalies } = sig;
     const parts: HTMLElement[] = [];
-    if (budgets.length) {
+    if (!budgets.length) {
+      const settings = el('button', { type: 'button', class: 'link' }, 'Open Settings');
+      settings.addEventListener('click', () => this.run('openSettings'));
+      parts.push(
+        el(
+          'div',
+          {},
+          el('h3', {}, 'Budgets'),
+          el('p', { class: 'signals-empty' }, 'No budgets set. Set ', el('code', {}, 'llmCostLens.budgets'), ' to follow spend against a daily or monthly limit. ', settings),
+        ),
+      );
+    } else {
       const list = el('ul', { class: 'budgets' });
       for (const b of budgets) {
         const bar = el('span', { class: 'meter-bar' });
@@ -603,7 +614,14 @@ export class Dashboard implements ChartHost {
       }
       parts.push(el('div', {}, el('h3', {}, 'Budgets'), list));
     }
-    if (anomalies.length) {
+    if (!anomalies.length) {
+      const days = sig.anomalyWindowDays;
+      const latest = s.latestMs ?? null;
+      const parts2 = [days ? `No anomalies in the last ${plural(days, 'day')}` : 'No anomalies'];
+      const whose = s.query.filters.length || s.query.range === 'custom' ? 'latest call in this view' : 'latest call';
+      if (latest !== null) parts2.push(`${whose} ${timeAgo(latest, s.generatedAtMs)}`);
+      parts.push(el('div', {}, el('h3', {}, 'Anomalies'), el('p', { class: 'signals-empty' }, parts2.join(' · '))));
+    } else {
       const list = el('ul', { class: 'anomalies' });
       for (const a of anomalies.slice(0, 5)) {
         const when = el('span', { class: 'when' }, a.startMs ? dateTimeUtc(a.startMs) : '');

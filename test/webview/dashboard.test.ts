@@ -948,6 +948,29 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.equal(await page.locator('.charts').isVisible(), true);
   });
 
+  it('shows the budgets and anomalies section when it is empty, saying what it would hold and how recent the calls are', async () => {
+    const quiet: DashboardSnapshot = structuredClone(snapshot);
+    quiet.signals = { budgets: [], anomalies: [], whatIfModels: [], anomalyWindowDays: 3 };
+    quiet.latestMs = snapshot.generatedAtMs - 10 * 86_400_000 - 3_600_000;
+    await answer(page, quiet);
+    await page.waitForSelector('.signals:not([hidden])');
+    const text = await page.locator('.signals').innerText();
+    assert.match(text, /ANOMALIES\s+No anomalies in the last 3 days · latest call 10 days ago/);
+    assert.match(text, /BUDGETS\s+No budgets set\. Set llmCostLens\.budgets to follow spend against a daily or monthly limit\./);
+    await page.locator('.signals').getByRole('button', { name: 'Open Settings' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'openSettings' });
+    await page.locator('.signals').scrollIntoViewIfNeeded();
+    await page.locator('.signals').screenshot({ path: path.join(RESULTS, 'dashboard-signals-empty.png') });
+
+    // A filtered view says whose latest call it is.
+    quiet.latestMs = snapshot.generatedAtMs - 2 * 3_600_000;
+    quiet.query = { ...quiet.query, filters: [{ dim: 'feature', value: 'search' }] };
+    await answer(page, quiet);
+    await page.waitForFunction(() => /latest call in this view 2 hours ago/.test((globalThis as any).document.querySelector('.signals').textContent));
+    await reset(page);
+    assert.equal(await page.locator('.signals').isHidden(), true, 'no section without signals from the host');
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
