@@ -183,12 +183,17 @@ export class Dashboard implements ChartHost {
     return this.colors.get(key) ?? this.themeNow.other;
   }
 
-  /** Narrows the view to `dim = value` (replacing a filter on the same dimension). */
+  /**
+   * Narrows the view to `dim = value` (replacing a filter on the same dimension). Filtering by the dimension the view
+   * is grouped by drills down, as the tree's next level does: the grouping moves on to the next dimension no filter
+   * fixes, instead of leaving a one-row breakdown and a one-colour chart.
+   */
   narrow(dim: string, value: string): void {
     if (!this.query || value === '(other)' || value.length > MAX_VALUE) return;
     const filters = this.withFilter(dim, value);
     if (filters.length > MAX_FILTERS) return;
-    this.setQuery({ ...this.query, filters });
+    const groupBy = dim === this.query.groupBy ? nextGroupBy(this.snap?.dims ?? [], dim, filters) : this.query.groupBy;
+    this.setQuery({ ...this.query, groupBy, filters });
   }
 
   private withFilter(dim: string, value: string): DashboardFilter[] {
@@ -708,6 +713,8 @@ export class Dashboard implements ChartHost {
     setText(this.cUnattr.value, none ? '—' : formatPct(s.unattributedShare));
     setChildren(this.cUnattr.detail, el('p', { class: 'unit' }, none ? 'no calls: no cost to attribute' : `of the cost has no ${s.query.groupBy}`));
     this.cUnattr.root.classList.toggle('attention', !none && s.unattributedShare >= 0.1);
+    // A filter on the grouping dimension leaves no call without it (or only such calls): the card would say 0% or 100%.
+    this.cUnattr.root.hidden = s.query.filters.some((f) => f.dim === s.query.groupBy);
   }
 
   private renderCharts(s: DashboardSnapshot): void {
@@ -792,6 +799,17 @@ export class Dashboard implements ChartHost {
     );
   }
 
+}
+
+/** The dimension after `current` in `dims` (wrapping round) that no filter fixes; `current` when there is none. */
+export function nextGroupBy(dims: readonly string[], current: string, filters: readonly DashboardFilter[]): string {
+  const fixed = new Set(filters.map((f) => f.dim));
+  const i = dims.indexOf(current);
+  for (let k = 1; k <= dims.length; k++) {
+    const d = dims[(i + k) % dims.length];
+    if (d !== current && !fixed.has(d)) return d;
+  }
+  return current;
 }
 
 /** Pixel height of a horizontal bar chart with `rows` bars. */

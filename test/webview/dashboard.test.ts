@@ -471,7 +471,8 @@ describe('dashboard webview (headless Chromium)', function () {
     await reset(page);
     const row = page.locator('table.breakdown tbody tr').filter({ hasText: 'summarization' });
     await row.locator('td').nth(2).click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+    // Filtering by the grouping dimension drills down to the next one.
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }] } });
     const chips = await page.locator('.chip').allTextContents();
     assert.deepEqual(chips, ['feature =summarization✕']);
 
@@ -485,12 +486,12 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
     assert.deepEqual(await lastPosted(page), {
       type: 'setQuery',
-      query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
+      query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
     });
 
     // Removing a chip posts the query without that filter.
     await page.getByRole('button', { name: 'Remove filter feature = summarization' }).click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'model', value: snapshot.byModel[0].key }] } });
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'model', value: snapshot.byModel[0].key }] } });
 
     // An (other) group is not a filter.
     const withOther = structuredClone(snapshot);
@@ -555,7 +556,7 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.equal(await page.locator('img, svg').count(), 0);
 
     await page.locator('.anomalies button').click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }] } });
 
     await page.getByLabel('What if these calls used').selectOption('claude-haiku-4-5');
     await page.getByRole('button', { name: 'Re-price' }).click();
@@ -969,6 +970,43 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction(() => /latest call in this view 2 hours ago/.test((globalThis as any).document.querySelector('.signals').textContent));
     await reset(page);
     assert.equal(await page.locator('.signals').isHidden(), true, 'no section without signals from the host');
+  });
+
+  it('drills down when filtering by the grouping dimension, and hides the Unattributed card a filter on it empties', async () => {
+    await reset(page);
+    // Grouped by feature, a feature row filters by it and groups by the next dimension (as the tree's next level).
+    await page.locator('table.breakdown tbody tr').filter({ hasText: 'support-agent' }).locator('td').nth(2).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }] } });
+    assert.equal(await page.locator('#groupBy').inputValue(), 'user');
+
+    // Filtering by another dimension keeps the grouping.
+    const byUser: DashboardSnapshot = structuredClone(snapshot);
+    byUser.query = { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }] };
+    await answer(page, byUser);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 1);
+    const unattributed = page.locator('.stat').filter({ has: page.locator('.card-title', { hasText: 'Unattributed' }) });
+    assert.equal(await unattributed.isVisible(), true, 'grouped by user, the share with no user says something');
+    await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
+    const box = (await page.locator('#chart-model canvas').boundingBox())!;
+    const count = (await posted(page)).length;
+    await page.mouse.click(box.x + box.width / 2, box.y + 24);
+    await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+    assert.deepEqual(await lastPosted(page), {
+      type: 'setQuery',
+      query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }, { dim: 'model', value: snapshot.byModel[0].key }] },
+    });
+
+    // Grouped by the dimension a filter fixes (the user chose it): "0% of the cost has no feature" says nothing.
+    const same: DashboardSnapshot = structuredClone(snapshot);
+    same.query = { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'support-agent' }] };
+    same.unattributedShare = 0;
+    await answer(page, same);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#groupBy').value === 'feature');
+    assert.equal(await unattributed.isHidden(), true);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-filtered-feature.png') });
+    await reset(page);
+    assert.equal(await unattributed.isVisible(), true);
   });
 
   it('raised no CSP violation, console error or alert', async () => {
