@@ -4,7 +4,7 @@ import { formatCount, formatGroupCost, formatPct, formatUsd, plural, savingsKnow
 import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, type WhatIfAnswer } from '../shared/protocol';
 import { BreakdownTable } from './breakdownTable';
 import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
-import { el, setChildren, setText, simpleTable } from './dom';
+import { el, scrollFrame, setChildren, setText, simpleTable } from './dom';
 import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, timeAgo, usdEdge } from './labels';
 import { applyCssColors, readTheme, type Theme } from './theme';
 import type { SortState, UiState, VsCodeApi } from './vscodeApi';
@@ -173,6 +173,7 @@ export class Dashboard implements ChartHost {
   }
 
   private readonly breakdownHost = el('div', { class: 'table-scroll' });
+  private readonly scrollHint = el('p', { class: 'scroll-hint' }, 'Scroll sideways for more columns →');
 
   // ChartHost
   theme(): Theme {
@@ -334,7 +335,8 @@ export class Dashboard implements ChartHost {
       { class: 'card breakdown-card', 'aria-labelledby': 'breakdown-title' },
       this.breakdownTitle,
       el('p', { class: 'chart-subtitle' }, 'Select a row to filter by it. Column headers sort.'),
-      this.breakdownHost,
+      this.scrollHint,
+      scrollFrame(this.breakdownHost, this.scrollHint),
     );
     this.failure.hidden = true;
     this.warning.hidden = true;

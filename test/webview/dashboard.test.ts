@@ -1009,6 +1009,38 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.equal(await unattributed.isVisible(), true);
   });
 
+  it('shows that a narrow breakdown table scrolls sideways: an edge shadow on the hidden side and a hint', async () => {
+    await reset(page);
+    const frame = page.locator('.breakdown-card .scroll-frame');
+    const hint = page.locator('.breakdown-card .scroll-hint');
+    const state = () =>
+      frame.evaluate((f: any) => {
+        const g = globalThis as any;
+        const shadow = (side: string) => (g.getComputedStyle(f, side).backgroundImage.includes('gradient') ? Number(g.getComputedStyle(f, side).opacity) : 0);
+        const sc = f.querySelector('.table-scroll');
+        return { overflows: sc.scrollWidth > sc.clientWidth + 1, classes: [...f.classList].sort().join(' '), after: shadow('::after'), before: shadow('::before') };
+      });
+    try {
+      assert.deepEqual(await state(), { overflows: false, classes: 'scroll-frame', after: 0, before: 0 });
+      assert.equal(await hint.isVisible(), false);
+      await page.setViewportSize({ width: 640, height: 1000 });
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').classList.contains('more-right'));
+      let st = await state();
+      assert.deepEqual(st, { overflows: true, classes: 'more-right scroll-frame', after: 1, before: 0 }, 'a shadow on the right edge');
+      assert.equal(await hint.isVisible(), true);
+      assert.match(await hint.innerText(), /Scroll sideways for more columns/);
+      await frame.locator('.table-scroll').scrollIntoViewIfNeeded();
+      await page.locator('.breakdown-card').screenshot({ path: path.join(RESULTS, 'dashboard-table-narrow.png') });
+      await frame.locator('.table-scroll').evaluate((e: any) => e.scrollTo({ left: e.scrollWidth }));
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').classList.contains('more-left'));
+      st = await state();
+      assert.deepEqual(st, { overflows: true, classes: 'more-left scroll-frame', after: 0, before: 1 }, 'a shadow on the left edge once scrolled to the end');
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').className === 'scroll-frame');
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
