@@ -1041,6 +1041,45 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').className === 'scroll-frame');
   });
 
+  it('puts each percentile label against its own line, clear of the other lines and labels', async () => {
+    // The fixture's percentiles, and those of the review (p95 and p99 a bucket apart).
+    const review: DashboardSnapshot = structuredClone(snapshot);
+    review.histogram = { ...review.histogram, p50Usd: 0.0087, p95Usd: 0.0449, p99Usd: 0.0824 };
+    const problems: string[] = [];
+    try {
+      for (const snap of [snapshot, review]) {
+        await answer(page, snap);
+        await waitForRender(page);
+        for (const width of [640, 714, 900, 1250, 1400]) {
+          await page.setViewportSize({ width, height: 1000 });
+          await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+          const m = JSON.parse((await page.locator('#chart-hist canvas').getAttribute('data-markers')) ?? 'null') as { area: number[]; labels: { label: string; line: number; top?: number; box: number[] }[] };
+          const at = `${width}px, p99 ${formatUsd(snap.histogram.p99Usd)}`;
+          assert.equal(m.labels.length, 3, at);
+          for (const [i, l] of m.labels.entries()) {
+            const [x0, x1, y0, y1] = l.box;
+            const gap = Math.min(Math.abs(x0 - l.line), Math.abs(l.line - x1));
+            if (gap > 3) problems.push(`${at}: "${l.label}" is ${gap.toFixed(0)} px from its line`);
+            if (x0 < m.area[0] - 1 || x1 > m.area[1] + 1) problems.push(`${at}: "${l.label}" leaves the plot`);
+            for (const [j, o] of m.labels.entries()) {
+              if (j === i) continue;
+              // Another line beside or through the label (it runs from its own label's top down).
+              if (o.line > x0 - 4 && o.line < x1 + 4 && (o.top ?? 0) < y1) problems.push(`${at}: the ${o.label.split(' ')[0]} line runs through or beside "${l.label}"`);
+              if (j > i && x0 < o.box[1] && o.box[0] < x1 && y0 < o.box[3] && o.box[2] < y1) problems.push(`${at}: "${l.label}" overlaps "${o.label}"`);
+            }
+          }
+        }
+        await page.setViewportSize({ width: 900, height: 1000 });
+        await page.locator('#chart-hist').scrollIntoViewIfNeeded();
+        await page.locator('#chart-hist').screenshot({ path: path.join(RESULTS, `dashboard-percentiles-${snap === review ? 'review' : 'fixture'}.png`) });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+      await reset(page);
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
