@@ -18,7 +18,7 @@ import {
 import { formatPct, formatUsd, plural, savingsKnown } from '../core/format';
 import type { CacheRow, DashboardSnapshot, GroupRow } from '../shared/protocol';
 import { bucketLong, bucketTick, truncate, usdEdge, usdTick } from './labels';
-import { type Theme, withAlpha } from './theme';
+import { contrastRatio, parseColor, type Theme, withAlpha } from './theme';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -127,17 +127,33 @@ function valueLabelPlugin(text: (index: number) => string, host: ChartHost): Plu
       ctx.font = `${Math.max(11, t.fontSize - 1)}px ${t.fontFamily}`;
       ctx.fillStyle = t.fg;
       ctx.textBaseline = 'middle';
+      const placed: { bar: number[]; label: number[] }[] = [];
       meta.data.forEach((bar, i) => {
-        const { x, y } = bar.getProps(['x', 'y'], true) as { x: number; y: number };
+        const { x, y, base } = bar.getProps(['x', 'y', 'base'], true) as { x: number; y: number; base: number };
         const s = text(i);
         const w = ctx.measureText(s).width;
-        const inside = x + 6 + w > chartArea.right;
-        ctx.textAlign = inside ? 'right' : 'left';
-        ctx.fillText(s, inside ? chartArea.right - 2 : x + 6, y);
+        // After the bar while it fits the plot; else inside the bar's end, in a colour that reads on the bar; else
+        // after it anyway, into the chart's right padding (a bar too short to hold its label ends far from the edge).
+        const inside = x + 6 + w > chartArea.right && x - base >= w + 12;
+        const label = inside ? [x - 6 - w, x - 6] : [x + 6, x + 6 + w];
+        ctx.textAlign = 'left';
+        ctx.fillStyle = inside ? textOn(String(bar.options.backgroundColor), t) : t.fg;
+        ctx.fillText(s, label[0], y);
+        placed.push({ bar: [base, x], label });
       });
       ctx.restore();
+      // Where the labels went, for the webview tests (CSS pixels of the canvas).
+      chart.canvas.dataset.valueLabels = JSON.stringify({ width: chart.width, labels: placed });
     },
   };
+}
+
+/** Black or white, whichever reads better on `color` (a bar's fill); the theme's foreground for other colours. */
+function textOn(color: string, t: Theme): string {
+  const c = parseColor(color);
+  if (!c) return t.fg;
+  const rgb = c.slice(0, 3);
+  return contrastRatio(rgb, [0, 0, 0]) >= contrastRatio(rgb, [255, 255, 255]) ? '#000000' : '#ffffff';
 }
 
 /** Cost over time, stacked by the group-by dimension. */

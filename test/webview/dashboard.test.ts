@@ -1080,6 +1080,32 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.deepEqual(problems, []);
   });
 
+  it('writes each bar\'s value after the bar, or inside it when there is no room, never across its end', async () => {
+    await reset(page);
+    const problems: string[] = [];
+    try {
+      for (const width of [640, 714, 900, 1000, 1250, 1400]) {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+        for (const id of ['chart-model', 'chart-top']) {
+          const v = JSON.parse((await page.locator(`#${id} canvas`).getAttribute('data-value-labels')) ?? 'null') as { width: number; labels: { bar: number[]; label: number[] }[] };
+          for (const [i, { bar, label }] of v.labels.entries()) {
+            const after = label[0] >= bar[1] + 2;
+            const inside = label[0] >= bar[0] + 2 && label[1] <= bar[1] - 2;
+            if (!after && !inside) problems.push(`${width}px ${id} bar ${i}: label ${label.map(Math.round)} crosses the bar's end at ${Math.round(bar[1])}`);
+            if (label[1] > v.width) problems.push(`${width}px ${id} bar ${i}: label leaves the canvas`);
+          }
+        }
+      }
+      await page.setViewportSize({ width: 900, height: 1000 });
+      await page.locator('#chart-top').scrollIntoViewIfNeeded();
+      await page.locator('#chart-top').screenshot({ path: path.join(RESULTS, 'dashboard-top-labels.png') });
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
