@@ -48,6 +48,9 @@ function noteActions(...buttons: HTMLButtonElement[]): HTMLElement {
   return el('p', { class: 'note-actions' }, ...buttons);
 }
 
+/** The dashboard's range is its own (src/views and the status bar follow `llmCostLens.timeRange`). */
+const RANGE_SCOPE = "The dashboard's own time range: the Cost view and the status bar keep their own time range (LLM Cost Lens: Time Range…), and neither changes the other.";
+
 /** Why "Reveal in tree" is unavailable, and what it does when it is. */
 const REVEAL_NONE = 'Nothing to reveal yet: filter the view first (select a bar or a table row), then the tree opens at that group.';
 const REVEAL_SOME = 'Reveal the group of the current filters in the cost tree';
@@ -96,7 +99,7 @@ export class Dashboard implements ChartHost {
 
   // Header and controls
   private readonly meta = el('p', { class: 'meta' });
-  private readonly rangeSelect = el('select', { id: 'range' });
+  private readonly rangeSelect = el('select', { id: 'range', title: RANGE_SCOPE });
   private readonly sinceInput = el('input', { type: 'date', id: 'since', 'aria-label': 'From (UTC)' });
   private readonly untilInput = el('input', { type: 'date', id: 'until', 'aria-label': 'To (UTC, inclusive)' });
   private readonly customBox = el('span', { class: 'custom-range' });
@@ -305,7 +308,16 @@ export class Dashboard implements ChartHost {
       el(
         'div',
         { class: 'toolbar' },
-        el('div', { class: 'controls' }, el('label', { for: 'range' }, 'Time range'), this.rangeSelect, this.customBox, el('label', { for: 'groupBy' }, 'Group by'), this.groupSelect),
+        el(
+          'div',
+          { class: 'controls' },
+          el('label', { for: 'range' }, 'Time range'),
+          this.rangeSelect,
+          el('span', { class: 'range-scope', title: RANGE_SCOPE }, 'this dashboard only'),
+          this.customBox,
+          el('label', { for: 'groupBy' }, 'Group by'),
+          this.groupSelect,
+        ),
         el('div', { class: 'actions-bar' }, costliest, reveal, csv, md),
       ),
       el('div', { class: 'filters' }, el('span', { class: 'filters-label', 'aria-hidden': 'true' }, 'Filters'), this.chips, this.status),
@@ -456,7 +468,7 @@ export class Dashboard implements ChartHost {
   private renderHeader(s: DashboardSnapshot): void {
     setText(
       this.meta,
-      `${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${plural(s.files, 'trace file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
+      `Dashboard range: ${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${plural(s.files, 'trace file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
     );
     this.renderUnpriced(s);
     this.renderEmpty(s);

@@ -1106,6 +1106,19 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.deepEqual(problems, []);
   });
 
+  it('says its time range is the dashboard\'s own, apart from the Cost view\'s and the status bar\'s', async () => {
+    await reset(page);
+    const scope = page.locator('header.top .range-scope');
+    assert.equal(await scope.isVisible(), true);
+    assert.equal(await scope.innerText(), 'this dashboard only');
+    const note = (await scope.getAttribute('title')) ?? '';
+    assert.match(note, /Cost view and the status bar keep their own time range/);
+    assert.equal(await page.locator('#range').getAttribute('title'), note);
+    assert.match(await page.locator('header.top .meta').innerText(), /^Dashboard range: Last 7 days · /);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.locator('header.top').screenshot({ path: path.join(RESULTS, 'dashboard-range-scope.png') });
+  });
+
   it('raised no CSP violation, console error or alert', async () => {
     const g = await page.evaluate(() => ({ csp: (globalThis as any).__csp, alerts: (globalThis as any).__alerts }));
     assert.deepEqual(g.csp, []);
