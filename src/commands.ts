@@ -259,6 +259,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
         anomalies: d.signals.anomalies.slice(0, 50).map((a) => ({ kind: a.kind, dim: a.dim, key: a.key, startMs: a.startMs, text: a.text })),
         budgets: d.signals.budgets.map((b) => ({ label: b.label, level: b.level, usedShare: b.usedShare, text: b.text })),
         whatIfModels: models.slice(0, 60),
+        anomalyWindowDays: d.signals.windowDays,
       };
     },
     snapshot: (query, nowMs, source) => d.signals.run({ kind: 'dashboard', query, nowMs, source }),

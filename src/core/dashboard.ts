@@ -124,7 +124,7 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
   }
 
   const byModel = groupBy(slices, ['model'], source, totalStats.costUsd).slice(0, 15).map((g) => row(g, 'model'));
-  const topDim = query.groupBy === 'user' ? 'feature' : 'user';
+  const topDim = topDimension(query);
   const top = groupBy(slices, [topDim], source, totalStats.costUsd).slice(0, 10).map((g) => row(g, topDim));
   const cacheByFeature: CacheRow[] = groupBy(slices, ['feature'], source, totalStats.costUsd)
     .slice(0, 12)
@@ -155,7 +155,17 @@ export function buildDashboardSnapshot(tables: readonly CallTable[], query: Dash
     dims: [...CANONICAL_DIMS, ...[...tagKeys].sort()],
     files: tables.length,
     ...(allTime ? { allTime } : {}),
+    latestMs: Number.isFinite(totalStats.lastTsMs) ? totalStats.lastTsMs : (allTime?.latestMs ?? null),
   };
+}
+
+/**
+ * The dimension of the "Top 10 by spend" chart: users, or features when grouped by user; under a filter that fixes it
+ * (one bar), the next canonical dimension neither grouped by nor filtered (the model has its own chart).
+ */
+export function topDimension(query: DashboardQuery): string {
+  const fixed = new Set([query.groupBy, ...query.filters.map((f) => f.dim)]);
+  return ['user', 'feature', ...CANONICAL_DIMS.filter((d) => d !== 'model')].find((d) => !fixed.has(d)) ?? (query.groupBy === 'user' ? 'feature' : 'user');
 }
 
 /** The calls matching the query's filters over all time and the latest timestamp among them (for an empty view). */

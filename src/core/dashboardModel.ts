@@ -91,6 +91,8 @@ export interface DashboardSnapshot {
    * (epoch ms; null when none has a timestamp). For the empty state ("latest call was …", "All time").
    */
   allTime?: { calls: number; latestMs: number | null };
+  /** The latest call of the view, epoch ms (else, for an empty view, `allTime.latestMs`; null when none is dated). */
+  latestMs?: number | null;
   /** Set by the host: where the calls and the prices come from, for the empty states and the unpriced banner. */
   env?: DashboardEnv;
   /** Signals for the view: anomalies in the range (newest first), budgets' burn, and models to try in a what-if. */
@@ -112,6 +114,8 @@ export interface DashboardSignals {
   budgets: { label: string; level: 'ok' | '50' | '80' | '100'; usedShare: number; text: string }[];
   /** Priced models a what-if can re-price under. */
   whatIfModels: string[];
+  /** Anomalies are looked for in this many days before now (for "No anomalies in the last 3 days"). */
+  anomalyWindowDays?: number;
 }
 
 /** The answer to a what-if asked from the dashboard. */

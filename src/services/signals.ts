@@ -41,6 +41,8 @@ const NOTIFY_EVERY_MS = 10 * 60_000;
 export class SignalsService extends Disposable {
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this._onDidChange.event;
+  /** Anomalies are looked for in this many days before now. */
+  readonly windowDays = WINDOW_DAYS;
   anomalies: Anomaly[] = [];
   budgets: BudgetStatus[] = [];
   budgetProblems: string[] = [];

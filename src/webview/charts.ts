@@ -18,7 +18,7 @@ import {
 import { formatPct, formatUsd, plural, savingsKnown } from '../core/format';
 import type { CacheRow, DashboardSnapshot, GroupRow } from '../shared/protocol';
 import { bucketLong, bucketTick, truncate, usdEdge, usdTick } from './labels';
-import { type Theme, withAlpha } from './theme';
+import { contrastRatio, parseColor, type Theme, withAlpha } from './theme';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -127,17 +127,33 @@ function valueLabelPlugin(text: (index: number) => string, host: ChartHost): Plu
       ctx.font = `${Math.max(11, t.fontSize - 1)}px ${t.fontFamily}`;
       ctx.fillStyle = t.fg;
       ctx.textBaseline = 'middle';
+      const placed: { bar: number[]; label: number[] }[] = [];
       meta.data.forEach((bar, i) => {
-        const { x, y } = bar.getProps(['x', 'y'], true) as { x: number; y: number };
+        const { x, y, base } = bar.getProps(['x', 'y', 'base'], true) as { x: number; y: number; base: number };
         const s = text(i);
         const w = ctx.measureText(s).width;
-        const inside = x + 6 + w > chartArea.right;
-        ctx.textAlign = inside ? 'right' : 'left';
-        ctx.fillText(s, inside ? chartArea.right - 2 : x + 6, y);
+        // After the bar while it fits the plot; else inside the bar's end, in a colour that reads on the bar; else
+        // after it anyway, into the chart's right padding (a bar too short to hold its label ends far from the edge).
+        const inside = x + 6 + w > chartArea.right && x - base >= w + 12;
+        const label = inside ? [x - 6 - w, x - 6] : [x + 6, x + 6 + w];
+        ctx.textAlign = 'left';
+        ctx.fillStyle = inside ? textOn(String(bar.options.backgroundColor), t) : t.fg;
+        ctx.fillText(s, label[0], y);
+        placed.push({ bar: [base, x], label });
       });
       ctx.restore();
+      // Where the labels went, for the webview tests (CSS pixels of the canvas).
+      chart.canvas.dataset.valueLabels = JSON.stringify({ width: chart.width, labels: placed });
     },
   };
+}
+
+/** Black or white, whichever reads better on `color` (a bar's fill); the theme's foreground for other colours. */
+function textOn(color: string, t: Theme): string {
+  const c = parseColor(color);
+  if (!c) return t.fg;
+  const rgb = c.slice(0, 3);
+  return contrastRatio(rgb, [0, 0, 0]) >= contrastRatio(rgb, [255, 255, 255]) ? '#000000' : '#ffffff';
 }
 
 /** Cost over time, stacked by the group-by dimension. */
@@ -473,48 +489,76 @@ export class HistogramChart {
     redraw(c);
   }
 
+  /**
+   * Draws each percentile as a dashed line topped by its label, a tab against the line like a flag on a pole: on the
+   * line's right, or its left where the right runs out of plot (and then also for lines just left of a left-facing
+   * one, so two tabs never face each other). Tabs go in rows so none overlaps another, and a line starts at its own
+   * tab: a tab in the way of another line sits in a row above that line's tab, so no line runs through a label.
+   */
   private drawMarkers(chart: Chart): void {
     const t = this.host.theme();
     const xs = chart.scales.x;
     const { ctx, chartArea } = chart;
     if (!xs || !this.markers.length) return;
     const fs = Math.max(11, t.fontSize - 1);
+    const pad = 4;
+    const clear = 8;
+    const h = fs + 6;
     ctx.save();
     ctx.font = `600 ${fs}px ${t.fontFamily}`;
     ctx.textBaseline = 'top';
-    const lines = this.markers.map((m) => Math.round(xs.getPixelForValue(m.pos)) + 0.5);
+    const tabs = this.markers.map((m) => ({ m, x: Math.round(xs.getPixelForValue(m.pos)) + 0.5, w: ctx.measureText(m.label).width + 2 * pad, right: true, row: 0, box: [0, 0] }));
+    for (let i = tabs.length - 1; i >= 0; i--) {
+      const a = tabs[i];
+      const fitsRight = a.x + 1 + a.w <= chartArea.right;
+      const fitsLeft = a.x - 1 - a.w >= chartArea.left;
+      const facing = tabs.slice(i + 1).some((b) => !b.right && b.x - a.x < a.w + clear);
+      a.right = fitsLeft ? fitsRight && !facing : true;
+      a.box = a.right ? [a.x + 1, a.x + 1 + a.w] : [a.x - 1 - a.w, a.x - 1];
+    }
+    // Rows: a tab's row is above the row of any line it covers, and tabs in one row do not overlap.
+    for (let pass = 0; pass < 2 * tabs.length + 2; pass++) {
+      let moved = false;
+      for (const [i, a] of tabs.entries()) {
+        for (const [j, b] of tabs.entries()) {
+          if (i === j) continue;
+          const covers = b.x > a.box[0] - clear && b.x < a.box[1] + clear;
+          const overlaps = j > i && a.row === b.row && b.box[0] < a.box[1] + 4 && b.box[1] > a.box[0] - 4;
+          if ((covers && b.row <= a.row) || overlaps) {
+            b.row = a.row + 1;
+            moved = true;
+          }
+        }
+      }
+      if (!moved) break;
+    }
+    const top = (row: number) => chartArea.top + 2 + row * (h + 4);
     ctx.lineWidth = 2;
     ctx.setLineDash([5, 3]);
-    this.markers.forEach((m, i) => {
-      ctx.strokeStyle = m.color;
+    for (const a of tabs) {
+      ctx.strokeStyle = a.m.color;
       ctx.beginPath();
-      ctx.moveTo(lines[i], chartArea.top);
-      ctx.lineTo(lines[i], chartArea.bottom);
+      ctx.moveTo(a.x, top(a.row));
+      ctx.lineTo(a.x, chartArea.bottom);
       ctx.stroke();
-    });
+    }
     ctx.setLineDash([]);
-    // Labels go right of their line unless that would cross another marker or the edge; rows avoid overlaps.
-    const rows: [number, number][][] = [];
-    this.markers.forEach((m, i) => {
-      const x = lines[i];
-      const w = ctx.measureText(m.label).width;
-      const crosses = (a: number, b: number) => lines.some((l, j) => j !== i && l > a - 3 && l < b + 3);
-      const rightSpan: [number, number] = [x + 5, x + 5 + w];
-      const leftSpan: [number, number] = [x - 5 - w, x - 5];
-      const rightOk = rightSpan[1] + 3 <= chartArea.right;
-      const leftOk = leftSpan[0] - 3 >= chartArea.left;
-      const span = rightOk && (!crosses(...rightSpan) || !leftOk || crosses(...leftSpan)) ? rightSpan : leftOk ? leftSpan : rightSpan;
-      let row = 0;
-      while (rows[row]?.some(([a, b]) => span[0] < b + 8 && span[1] > a - 8)) row++;
-      (rows[row] ??= []).push(span);
-      const y = chartArea.top + 3 + row * (fs + 8);
-      ctx.fillStyle = withAlpha(t.bg, 0.9);
-      ctx.fillRect(span[0] - 3, y - 2, w + 6, fs + 5);
-      ctx.fillStyle = m.color;
-      ctx.textAlign = 'left';
-      ctx.fillText(m.label, span[0], y);
-    });
+    ctx.textAlign = 'left';
+    for (const a of tabs) {
+      const y = top(a.row);
+      ctx.fillStyle = t.bg;
+      ctx.fillRect(a.box[0], y, a.w, h);
+      // The edge against the line, solid in the line's colour.
+      ctx.fillStyle = a.m.color;
+      ctx.fillRect(a.right ? a.box[0] : a.box[1] - 2, y, 2, h);
+      ctx.fillText(a.m.label, a.box[0] + pad, y + 3);
+    }
     ctx.restore();
+    // Where the tabs went, for the webview tests (CSS pixels of the canvas): each line runs from `top` down.
+    chart.canvas.dataset.markers = JSON.stringify({
+      area: [chartArea.left, chartArea.right],
+      labels: tabs.map((a) => ({ label: a.m.label, line: a.x, top: top(a.row), box: [a.box[0], a.box[1], top(a.row), top(a.row) + h] })),
+    });
   }
 }
 

@@ -4,9 +4,9 @@ import { formatCount, formatGroupCost, formatPct, formatUsd, plural, savingsKnow
 import { DASHBOARD_RANGES, type DashboardFilter, type DashboardQuery, type DashboardRange, type DashboardSnapshot, type WhatIfAnswer } from '../shared/protocol';
 import { BreakdownTable } from './breakdownTable';
 import { applyChartTheme, CACHE_HIT_RATIO, CacheChart, type ChartHost, HistogramChart, RankChart, seriesColors, TimeChart } from './charts';
-import { el, setChildren, setText, simpleTable } from './dom';
-import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, usdEdge } from './labels';
-import { readTheme, type Theme } from './theme';
+import { el, scrollFrame, setChildren, setText, simpleTable } from './dom';
+import { boundsLabel, bucketLong, dateTimeUtc, isoDay, previousLabel, RANGE_LABEL, timeAgo, usdEdge } from './labels';
+import { applyCssColors, readTheme, type Theme } from './theme';
 import type { SortState, UiState, VsCodeApi } from './vscodeApi';
 
 const DAY_MS = 86_400_000;
@@ -47,6 +47,9 @@ export function failureLine(f: DashboardFailure): string {
 function noteActions(...buttons: HTMLButtonElement[]): HTMLElement {
   return el('p', { class: 'note-actions' }, ...buttons);
 }
+
+/** The dashboard's range is its own (src/views and the status bar follow `llmCostLens.timeRange`). */
+const RANGE_SCOPE = "The dashboard's own time range: the Cost view and the status bar keep their own time range (LLM Cost Lens: Time Range…), and neither changes the other.";
 
 /** Why "Reveal in tree" is unavailable, and what it does when it is. */
 const REVEAL_NONE = 'Nothing to reveal yet: filter the view first (select a bar or a table row), then the tree opens at that group.';
@@ -96,7 +99,7 @@ export class Dashboard implements ChartHost {
 
   // Header and controls
   private readonly meta = el('p', { class: 'meta' });
-  private readonly rangeSelect = el('select', { id: 'range' });
+  private readonly rangeSelect = el('select', { id: 'range', title: RANGE_SCOPE });
   private readonly sinceInput = el('input', { type: 'date', id: 'since', 'aria-label': 'From (UTC)' });
   private readonly untilInput = el('input', { type: 'date', id: 'until', 'aria-label': 'To (UTC, inclusive)' });
   private readonly customBox = el('span', { class: 'custom-range' });
@@ -132,6 +135,9 @@ export class Dashboard implements ChartHost {
   private readonly pCache = chartPanel('chart-cache', 'Prompt-cache efficiency by feature', 'Actual cost beside the cost had every cached token been billed as fresh input.');
   private readonly pHist = chartPanel('chart-hist', 'Distribution of cost per call', 'How many calls cost how much, on a log scale.');
   private readonly histLegend = el('ul', { class: 'marker-legend' });
+  private readonly charts = el('div', { class: 'charts' });
+  /** In place of the charts when the view holds no call (five empty frames with made-up axes say nothing). */
+  private readonly noCharts = el('p', { class: 'card no-charts' }, 'No calls in this range: no charts to draw.');
   private readonly timeChart: TimeChart;
   private readonly modelChart: RankChart;
   private readonly topChart: RankChart;
@@ -149,6 +155,7 @@ export class Dashboard implements ChartHost {
   ) {
     this.themeNow = readTheme();
     applyChartTheme(this.themeNow);
+    applyCssColors(this.themeNow);
     this.buildLayout();
     this.timeChart = new TimeChart(this.pTime.canvas, this);
     this.modelChart = new RankChart(this.pModel.canvas, this, { dim: () => 'model', rows: (s) => s.byModel, color: (t) => t.accent });
@@ -169,6 +176,7 @@ export class Dashboard implements ChartHost {
   }
 
   private readonly breakdownHost = el('div', { class: 'table-scroll' });
+  private readonly scrollHint = el('p', { class: 'scroll-hint' }, 'Scroll sideways for more columns →');
 
   // ChartHost
   theme(): Theme {
@@ -179,12 +187,17 @@ export class Dashboard implements ChartHost {
     return this.colors.get(key) ?? this.themeNow.other;
   }
 
-  /** Narrows the view to `dim = value` (replacing a filter on the same dimension). */
+  /**
+   * Narrows the view to `dim = value` (replacing a filter on the same dimension). Filtering by the dimension the view
+   * is grouped by drills down, as the tree's next level does: the grouping moves on to the next dimension no filter
+   * fixes, instead of leaving a one-row breakdown and a one-colour chart.
+   */
   narrow(dim: string, value: string): void {
     if (!this.query || value === '(other)' || value.length > MAX_VALUE) return;
     const filters = this.withFilter(dim, value);
     if (filters.length > MAX_FILTERS) return;
-    this.setQuery({ ...this.query, filters });
+    const groupBy = dim === this.query.groupBy ? nextGroupBy(this.snap?.dims ?? [], dim, filters) : this.query.groupBy;
+    this.setQuery({ ...this.query, groupBy, filters });
   }
 
   private withFilter(dim: string, value: string): DashboardFilter[] {
@@ -263,6 +276,7 @@ export class Dashboard implements ChartHost {
   onThemeChange(): void {
     this.themeNow = readTheme();
     applyChartTheme(this.themeNow);
+    applyCssColors(this.themeNow);
     if (this.snap) this.render(this.snap);
   }
 
@@ -294,7 +308,16 @@ export class Dashboard implements ChartHost {
       el(
         'div',
         { class: 'toolbar' },
-        el('div', { class: 'controls' }, el('label', { for: 'range' }, 'Time range'), this.rangeSelect, this.customBox, el('label', { for: 'groupBy' }, 'Group by'), this.groupSelect),
+        el(
+          'div',
+          { class: 'controls' },
+          el('label', { for: 'range' }, 'Time range'),
+          this.rangeSelect,
+          el('span', { class: 'range-scope', title: RANGE_SCOPE }, 'this dashboard only'),
+          this.customBox,
+          el('label', { for: 'groupBy' }, 'Group by'),
+          this.groupSelect,
+        ),
         el('div', { class: 'actions-bar' }, costliest, reveal, csv, md),
       ),
       el('div', { class: 'filters' }, el('span', { class: 'filters-label', 'aria-hidden': 'true' }, 'Filters'), this.chips, this.status),
@@ -317,19 +340,22 @@ export class Dashboard implements ChartHost {
     this.pHist.extra.appendChild(this.histLegend);
 
     const cards = el('div', { class: 'cards' }, this.cTotal.root, this.cCalls.root, this.cPerCall.root, this.cCache.root, this.cUnattr.root);
-    const charts = el('div', { class: 'charts' }, this.pTime.root, this.pModel.root, this.pTop.root, this.pCache.root, this.pHist.root);
+    const charts = this.charts;
+    charts.append(this.pTime.root, this.pModel.root, this.pTop.root, this.pCache.root, this.pHist.root);
     const breakdown = el(
       'section',
       { class: 'card breakdown-card', 'aria-labelledby': 'breakdown-title' },
       this.breakdownTitle,
       el('p', { class: 'chart-subtitle' }, 'Select a row to filter by it. Column headers sort.'),
-      this.breakdownHost,
+      this.scrollHint,
+      scrollFrame(this.breakdownHost, this.scrollHint),
     );
     this.failure.hidden = true;
     this.warning.hidden = true;
     this.emptyNote.hidden = true;
     this.signals.hidden = true;
-    setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, charts, breakdown);
+    this.noCharts.hidden = true;
+    setChildren(this.content, this.warning, this.emptyNote, cards, this.signals, this.noCharts, charts, breakdown);
     setChildren(this.root, header, this.failure, this.content);
     this.root.setAttribute('aria-busy', 'false');
   }
@@ -442,7 +468,7 @@ export class Dashboard implements ChartHost {
   private renderHeader(s: DashboardSnapshot): void {
     setText(
       this.meta,
-      `${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${plural(s.files, 'trace file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
+      `Dashboard range: ${RANGE_LABEL[s.query.range] ?? s.query.range} · ${boundsLabel(s)} · ${plural(s.files, 'trace file')} · updated ${dateTimeUtc(s.generatedAtMs)}`,
     );
     this.renderUnpriced(s);
     this.renderEmpty(s);
@@ -574,12 +600,23 @@ export class Dashboard implements ChartHost {
     }
     if (newQuery) setText(this.whatIfResult, '');
 
-    const budgets = sig?.budgets ?? [];
-    const anomalies = sig?.anomalies ?? [];
-    this.signals.hidden = budgets.length === 0 && anomalies.length === 0;
-    if (this.signals.hidden) return;
+    // Shown whenever the host sends signals, empty or not: an empty section says what it would hold.
+    this.signals.hidden = !sig;
+    if (!sig) return;
+    const { budgets, anomalies } = sig;
     const parts: HTMLElement[] = [];
-    if (budgets.length) {
+    if (!budgets.length) {
+      const settings = el('button', { type: 'button', class: 'link' }, 'Open Settings');
+      settings.addEventListener('click', () => this.run('openSettings'));
+      parts.push(
+        el(
+          'div',
+          {},
+          el('h3', {}, 'Budgets'),
+          el('p', { class: 'signals-empty' }, 'No budgets set. Set ', el('code', {}, 'llmCostLens.budgets'), ' to follow spend against a daily or monthly limit. ', settings),
+        ),
+      );
+    } else {
       const list = el('ul', { class: 'budgets' });
       for (const b of budgets) {
         const bar = el('span', { class: 'meter-bar' });
@@ -596,7 +633,14 @@ export class Dashboard implements ChartHost {
       }
       parts.push(el('div', {}, el('h3', {}, 'Budgets'), list));
     }
-    if (anomalies.length) {
+    if (!anomalies.length) {
+      const days = sig.anomalyWindowDays;
+      const latest = s.latestMs ?? null;
+      const parts2 = [days ? `No anomalies in the last ${plural(days, 'day')}` : 'No anomalies'];
+      const whose = s.query.filters.length || s.query.range === 'custom' ? 'latest call in this view' : 'latest call';
+      if (latest !== null) parts2.push(`${whose} ${timeAgo(latest, s.generatedAtMs)}`);
+      parts.push(el('div', {}, el('h3', {}, 'Anomalies'), el('p', { class: 'signals-empty' }, parts2.join(' · '))));
+    } else {
       const list = el('ul', { class: 'anomalies' });
       for (const a of anomalies.slice(0, 5)) {
         const when = el('span', { class: 'when' }, a.startMs ? dateTimeUtc(a.startMs) : '');
@@ -613,13 +657,25 @@ export class Dashboard implements ChartHost {
 
   private renderCards(s: DashboardSnapshot): void {
     const t = s.total;
-    setText(this.cTotal.value, formatGroupCost(t));
+    // With no call in the view there is nothing to measure: "—" and "no calls", not $0.00, 0% or a -100% "saving".
+    const none = t.calls === 0;
+    setText(this.cTotal.value, none ? '—' : formatGroupCost(t));
     const prev = s.previous;
+    const previous = previousLabel(s.query);
     let change: HTMLElement;
-    if (!prev) {
+    if (none) {
+      const text = !prev
+        ? 'No calls.'
+        : prev.calls === 0
+          ? `No calls in ${previous} either.`
+          : `${previous.charAt(0).toUpperCase()}${previous.slice(1)}: ${prev.costUsd > 0 ? `${formatUsd(prev.costUsd)} (${plural(prev.calls, 'call')})` : plural(prev.calls, 'call')}.`;
+      change = el('p', { class: 'change neutral' }, text);
+    } else if (!prev) {
       change = el('p', { class: 'change none' }, 'No previous period to compare with (all time).');
     } else if (!(prev.costUsd > 0)) {
-      change = el('p', { class: 'change none' }, `No spend in ${previousLabel(s.query)} (${plural(prev.calls, 'call')}), so no % change.`);
+      change = el('p', { class: 'change none' }, `No spend in ${previous} (${plural(prev.calls, 'call')}), so no % change.`);
+    } else if (t.pricedCalls === 0) {
+      change = el('p', { class: 'change none' }, `No priced call in this range, so no % change (${previous}: ${formatUsd(prev.costUsd)}).`);
     } else {
       const r = (t.costUsd - prev.costUsd) / prev.costUsd;
       const up = r > 0.0005;
@@ -628,17 +684,19 @@ export class Dashboard implements ChartHost {
         'p',
         { class: `change ${up ? 'up' : down ? 'down' : 'flat'}` },
         el('span', { class: 'delta' }, `${up ? '▲ +' : down ? '▼ ' : ''}${formatPct(r)}`),
-        ` vs ${previousLabel(s.query)} (${formatUsd(prev.costUsd)})`,
+        ` vs ${previous} (${formatUsd(prev.costUsd)})`,
       );
     }
     setChildren(this.cTotal.detail, change);
 
     setText(this.cCalls.value, formatCount(t.calls));
-    setChildren(
-      this.cCalls.detail,
-      el('p', {}, `${formatCount(t.pricedCalls)} priced · `, el('span', { class: t.unpricedCalls ? 'warn-text' : undefined }, `${formatCount(t.unpricedCalls)} unpriced`)),
-      el('p', {}, `${plural(t.errors, 'error')} (${formatPct(t.calls ? t.errors / t.calls : 0)})`),
-    );
+    if (none) setChildren(this.cCalls.detail, el('p', {}, 'no calls in this range'));
+    else
+      setChildren(
+        this.cCalls.detail,
+        el('p', {}, `${formatCount(t.pricedCalls)} priced · `, el('span', { class: t.unpricedCalls ? 'warn-text' : undefined }, `${formatCount(t.unpricedCalls)} unpriced`)),
+        el('p', {}, `${plural(t.errors, 'error')} (${formatPct(t.errors / t.calls)})`),
+      );
 
     // With no call there is no cost per call (not an unpriced one).
     const perCall = (v: number | null) => (t.calls === 0 ? '—' : formatUsd(v));
@@ -651,26 +709,32 @@ export class Dashboard implements ChartHost {
     ] as const) {
       dl.append(el('div', {}, el('dt', {}, k), el('dd', {}, perCall(v))));
     }
-    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, `mean of ${plural(t.pricedCalls, 'priced call')}`), dl);
+    setChildren(this.cPerCall.detail, el('p', { class: 'unit' }, none ? 'no calls' : `mean of ${plural(t.pricedCalls, 'priced call')}`), dl);
 
-    setText(this.cCache.value, formatPct(t.cacheHitRatio));
+    setText(this.cCache.value, none ? '—' : formatPct(t.cacheHitRatio));
     setChildren(
       this.cCache.detail,
-      el('p', { class: 'unit' }, 'of input tokens read from cache'),
-      t.calls > 0 && t.pricedCalls === 0
-        ? el('p', {}, 'Savings unknown: no call is priced')
-        : !savingsKnown(t)
-          ? el('p', {}, `Savings unknown: ${plural(t.pricedCalls - t.listPricedCalls, 'priced call')} with only a recorded cost (no list price)`)
-          : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
+      el('p', { class: 'unit' }, none ? 'no calls: no input tokens' : 'of input tokens read from cache'),
+      none
+        ? undefined
+        : t.pricedCalls === 0
+          ? el('p', {}, 'Savings unknown: no call is priced')
+          : !savingsKnown(t)
+            ? el('p', {}, `Savings unknown: ${plural(t.pricedCalls - t.listPricedCalls, 'priced call')} with only a recorded cost (no list price)`)
+            : el('p', {}, 'Saved ', el('strong', { class: 'good' }, formatUsd(t.cacheSavingsUsd)), ` · ${formatUsd(t.costWithoutCacheUsd)} without cache`),
     );
 
-    setText(this.cUnattr.value, formatPct(s.unattributedShare));
-    setChildren(this.cUnattr.detail, el('p', { class: 'unit' }, `of the cost has no ${s.query.groupBy}`));
-    this.cUnattr.root.classList.toggle('attention', s.unattributedShare >= 0.1);
+    setText(this.cUnattr.value, none ? '—' : formatPct(s.unattributedShare));
+    setChildren(this.cUnattr.detail, el('p', { class: 'unit' }, none ? 'no calls: no cost to attribute' : `of the cost has no ${s.query.groupBy}`));
+    this.cUnattr.root.classList.toggle('attention', !none && s.unattributedShare >= 0.1);
+    // A filter on the grouping dimension leaves no call without it (or only such calls): the card would say 0% or 100%.
+    this.cUnattr.root.hidden = s.query.filters.some((f) => f.dim === s.query.groupBy);
   }
 
   private renderCharts(s: DashboardSnapshot): void {
     const g = s.query.groupBy;
+    this.charts.hidden = s.total.calls === 0;
+    this.noCharts.hidden = !this.charts.hidden;
     setText(this.pTime.subtitle, `${s.bucket === 'day' ? 'Daily' : 'Hourly'} cost (UTC), stacked by ${g}. Select a segment to filter by it.`);
     this.timeChart.update(s);
     setText(this.pTop.root.querySelector('h2') as HTMLElement, `Top ${Math.min(10, s.top.length) || 10} ${s.topDim}s by spend`);
@@ -700,7 +764,7 @@ export class Dashboard implements ChartHost {
           ['p95', h.p95Usd, 'p95'],
           ['p99', h.p99Usd, 'p99'],
         ] as const
-      ).map(([name, v, cls]) => el('li', {}, el('span', { class: `marker-swatch ${cls}`, 'aria-hidden': 'true' }), el('strong', {}, name), ` ${formatUsd(v)}`)),
+      ).map(([name, v, cls]) => el('li', {}, el('span', { class: `marker-swatch ${cls}`, 'aria-hidden': 'true' }), el('strong', {}, name), ` ${s.total.calls === 0 ? 'no calls' : formatUsd(v)}`)),
     );
     for (const sw of this.histLegend.querySelectorAll<HTMLElement>('.marker-swatch')) {
       const c = sw.classList.contains('p50') ? this.themeNow.p50 : sw.classList.contains('p95') ? this.themeNow.p95 : this.themeNow.p99;
@@ -749,6 +813,17 @@ export class Dashboard implements ChartHost {
     );
   }
 
+}
+
+/** The dimension after `current` in `dims` (wrapping round) that no filter fixes; `current` when there is none. */
+export function nextGroupBy(dims: readonly string[], current: string, filters: readonly DashboardFilter[]): string {
+  const fixed = new Set(filters.map((f) => f.dim));
+  const i = dims.indexOf(current);
+  for (let k = 1; k <= dims.length; k++) {
+    const d = dims[(i + k) % dims.length];
+    if (d !== current && !fixed.has(d)) return d;
+  }
+  return current;
 }
 
 /** Pixel height of a horizontal bar chart with `rows` bars. */

@@ -50,3 +50,30 @@ export function simpleTable(caption: string, headers: string[], rows: string[][]
   t.appendChild(body);
   return t;
 }
+
+/**
+ * Wraps a horizontally scrolling box in a frame that shows what is out of view: `more-left` / `more-right` classes on
+ * the frame (edge shadows in media/dashboard.css) and `hint` shown while anything is. Follows scrolling and resizing.
+ */
+export function scrollFrame(scroller: HTMLElement, hint?: HTMLElement): HTMLElement {
+  const frame = el('div', { class: 'scroll-frame' }, scroller);
+  const sync = () => {
+    const max = scroller.scrollWidth - scroller.clientWidth;
+    const left = max > 1 && scroller.scrollLeft > 1;
+    const right = max > 1 && scroller.scrollLeft < max - 1;
+    frame.classList.toggle('more-left', left);
+    frame.classList.toggle('more-right', right);
+    if (hint) hint.hidden = !(left || right);
+  };
+  scroller.addEventListener('scroll', sync, { passive: true });
+  const ro = new ResizeObserver(sync);
+  ro.observe(scroller);
+  // The table inside grows with a snapshot's rows and labels.
+  new MutationObserver(() => {
+    for (const c of scroller.children) ro.observe(c);
+    sync();
+  }).observe(scroller, { childList: true });
+  for (const c of scroller.children) ro.observe(c);
+  if (hint) hint.hidden = true;
+  return frame;
+}

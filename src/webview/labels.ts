@@ -81,3 +81,12 @@ export function boundsLabel(s: DashboardSnapshot): string {
   const to = s.untilMs === null ? 'now' : dateTimeUtc(s.untilMs);
   return `${from} → ${to}`;
 }
+
+/** `less than an hour ago`, `5 hours ago` (under two days), `10 days ago`; `in the future` for a later time. */
+export function timeAgo(ms: number, nowMs: number): string {
+  const h = (nowMs - ms) / 3_600_000;
+  if (h < 0) return 'in the future';
+  if (h < 1) return 'less than an hour ago';
+  if (h < 48) return `${Math.floor(h)} hour${Math.floor(h) === 1 ? '' : 's'} ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}

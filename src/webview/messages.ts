@@ -47,6 +47,7 @@ function checkSignals(v: unknown): DashboardSignals | undefined {
       text: str(b.text),
     })),
     whatIfModels: Array.isArray(v.whatIfModels) ? v.whatIfModels.filter((m): m is string => typeof m === 'string') : [],
+    ...(isNum(v.anomalyWindowDays) && v.anomalyWindowDays > 0 && v.anomalyWindowDays <= 366 ? { anomalyWindowDays: v.anomalyWindowDays } : {}),
   };
 }
 
@@ -71,12 +72,16 @@ export function parseToWebview(data: unknown): HostMessage | undefined {
   switch (data.type) {
     case 'snapshot': {
       if (!isSnapshot(data.snapshot)) return undefined;
-      const { allTime, env, ...rest } = data.snapshot;
+      const { allTime, env, latestMs, ...rest } = data.snapshot;
       const checkedAllTime = checkAllTime(allTime);
       const checkedEnv = checkEnv(env);
       return {
         type: 'snapshot',
-        snapshot: { ...rest, signals: checkSignals(data.snapshot.signals), ...(checkedAllTime ? { allTime: checkedAllTime } : {}), ...(checkedEnv ? { env: checkedEnv } : {}) },
+        snapshot: {
+          ...rest,
+          latestMs: isNum(latestMs) && Number.isFinite(latestMs) ? latestMs : null,
+          signals: checkSignals(data.snapshot.signals),
+          ...(checkedAllTime ? { allTime: checkedAllTime } : {}), ...(checkedEnv ? { env: checkedEnv } : {}) },
       };
     }
     case 'failed':

@@ -173,6 +173,32 @@ async function ariaSorts(page: Page): Promise<Record<string, string>> {
   });
 }
 
+/** Text of each element matching `selector` that reaches outside the element's padding box: `"<text>" by <px>`. */
+async function textOutside(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const doc = (globalThis as any).document;
+    const out: string[] = [];
+    for (const box of doc.querySelectorAll(sel)) {
+      if (!box.getClientRects().length) continue;
+      const r = box.getBoundingClientRect();
+      const cs = (globalThis as any).getComputedStyle(box);
+      const left = r.left + parseFloat(cs.borderLeftWidth);
+      const right = r.right - parseFloat(cs.borderRightWidth);
+      const walker = doc.createTreeWalker(box, 4 /* NodeFilter.SHOW_TEXT */);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const range = doc.createRange();
+        range.selectNodeContents(n);
+        for (const t of range.getClientRects()) {
+          const by = Math.max(t.right - right, left - t.left);
+          if (by > 0.5) out.push(`"${n.textContent.trim()}" by ${by.toFixed(1)}px in ${box.querySelector('.card-title, h2')?.textContent ?? sel}`);
+        }
+      }
+    }
+    return out;
+  }, selector);
+}
+
 async function waitForRender(page: Page): Promise<void> {
   await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.breakdown tbody tr').length > 0);
 }
@@ -445,7 +471,8 @@ describe('dashboard webview (headless Chromium)', function () {
     await reset(page);
     const row = page.locator('table.breakdown tbody tr').filter({ hasText: 'summarization' });
     await row.locator('td').nth(2).click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+    // Filtering by the grouping dimension drills down to the next one.
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }] } });
     const chips = await page.locator('.chip').allTextContents();
     assert.deepEqual(chips, ['feature =summarization✕']);
 
@@ -459,12 +486,12 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
     assert.deepEqual(await lastPosted(page), {
       type: 'setQuery',
-      query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
+      query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
     });
 
     // Removing a chip posts the query without that filter.
     await page.getByRole('button', { name: 'Remove filter feature = summarization' }).click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'model', value: snapshot.byModel[0].key }] } });
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'model', value: snapshot.byModel[0].key }] } });
 
     // An (other) group is not a filter.
     const withOther = structuredClone(snapshot);
@@ -529,7 +556,7 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.equal(await page.locator('img, svg').count(), 0);
 
     await page.locator('.anomalies button').click();
-    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'summarization' }] } });
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }] } });
 
     await page.getByLabel('What if these calls used').selectOption('claude-haiku-4-5');
     await page.getByRole('button', { name: 'Re-price' }).click();
@@ -816,6 +843,280 @@ describe('dashboard webview (headless Chromium)', function () {
     for (const s of ['mean of 1 priced call', '1 error (', '(1 call), so no % change', '1 trace file ·']) assert.ok(text.includes(s), `says ${s}`);
     assert.doesNotMatch(text, /\b1 (calls|errors|groups|files|trace files)\b/);
     await reset(page);
+  });
+
+  it('keeps every card\'s content inside its box at any panel width (cost per call and its percentiles included)', async () => {
+    await reset(page);
+    const spills: string[] = [];
+    try {
+      for (let width = 600; width <= 1300; width += 25) {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+        spills.push(...(await textOutside(page, '.cards .card')).map((s) => `${width}px: ${s}`));
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    assert.deepEqual(spills, []);
+  });
+
+  it('draws a translucent theme chart colour (Dark Modern\'s orange) as a solid colour that stands out from the background', async () => {
+    await reset(page);
+    const translucent: ThemeFixture = { bodyClass: 'vscode-dark', vars: { ...darkTheme.vars, '--vscode-editor-background': '#1f1f1f', '--vscode-charts-orange': 'rgba(234, 92, 0, 0.33)' } };
+    const withBudget: DashboardSnapshot = structuredClone(snapshot);
+    withBudget.signals = { budgets: [{ label: 'Total · day', level: '80', usedShare: 0.86, text: '$43.00 of $50.00 today (86%)' }], anomalies: [], whatIfModels: [] };
+    try {
+      await applyTheme(page, translucent);
+      await post(page, { type: 'snapshot', snapshot: withBudget });
+      await page.waitForSelector('.signals:not([hidden]) .budget');
+      // The second series (orange), its swatch in the breakdown, the p95 marker and an 80% budget's meter.
+      const second = snapshot.series.stacks[1].key;
+      const colours = await page.evaluate((key) => {
+        const doc = (globalThis as any).document;
+        const cs = (e: any, prop: string) => (globalThis as any).getComputedStyle(e)[prop] as string;
+        const row = [...doc.querySelectorAll('table.breakdown tbody tr')].find((tr: any) => tr.querySelector('th').textContent === key);
+        return {
+          swatch: cs(row.querySelector('.swatch'), 'backgroundColor'),
+          p95: cs(doc.querySelector('.marker-swatch.p95'), 'borderTopColor'),
+          meter: cs(doc.querySelector('.level-80 .meter-bar'), 'backgroundColor'),
+        };
+      }, second);
+      const rgb = (c: string) => {
+        const m = /^rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)$/.exec(c);
+        assert.ok(m, `a computed colour: ${c}`);
+        return { rgb: [Number(m[1]), Number(m[2]), Number(m[3])], alpha: m[4] === undefined ? 1 : Number(m[4]) };
+      };
+      const lum = ([r, g, b]: number[]) => {
+        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const bg = lum([31, 31, 31]);
+      for (const [what, c] of Object.entries(colours)) {
+        const { rgb: v, alpha } = rgb(c);
+        assert.equal(alpha, 1, `${what} is opaque (${c})`);
+        const contrast = (Math.max(lum(v), bg) + 0.05) / (Math.min(lum(v), bg) + 0.05);
+        assert.ok(contrast >= 3, `${what} stands out from the background: ${contrast.toFixed(2)}:1 (${c})`);
+      }
+      assert.equal(colours.swatch, colours.p95, 'the series, its swatch and the p95 line share one colour');
+      const [bars] = await countColour(page, '#chart-time canvas', [rgb(colours.swatch).rgb]);
+      assert.ok(bars > 300, `the orange series is drawn in that colour (${bars} pixels)`);
+      await page.locator('#chart-time').scrollIntoViewIfNeeded();
+      await page.locator('#chart-time').screenshot({ path: path.join(RESULTS, 'dashboard-translucent-orange.png') });
+    } finally {
+      await applyTheme(page, darkTheme);
+      await reset(page);
+    }
+  });
+
+  it('shows a range with no calls as "no calls": no -100% saving, no 0% ratios, one note instead of five empty charts', async () => {
+    const e: DashboardSnapshot = structuredClone(snapshot);
+    e.total = { ...e.total, costUsd: 0, calls: 0, pricedCalls: 0, unpricedCalls: 0, listPricedCalls: 0, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null, cacheHitRatio: 0, cacheSavingsUsd: 0, costWithoutCacheUsd: 0, errors: 0 };
+    Object.assign(e, { table: [], byModel: [], top: [], cacheByFeature: [], unpriced: [], unattributedShare: 0, series: { startsMs: [], stacks: [] } });
+    e.histogram = { edgesUsd: [], counts: [], p50Usd: null, p95Usd: null, p99Usd: null };
+    e.previous = { costUsd: 15.14, calls: 812 };
+    e.allTime = { calls: 3200, latestMs: snapshot.generatedAtMs - 10 * 86_400_000 };
+    await answer(page, e);
+    await page.waitForSelector('.empty-note:not([hidden])');
+    const cards = await page.locator('.cards').innerText();
+    assert.doesNotMatch(cards, /-100%|▼|\$0\.00|\b0%|unpriced|0 errors|mean of 0/, cards);
+    assert.equal(await page.locator('.cards .change.down, .cards .good').count(), 0, 'nothing in green as if saved');
+    assert.match(cards, /The previous 7 days: \$15\.14 \(812 calls\)/);
+    for (const title of ['Total cost', 'Cost per call', 'Cache hit ratio', 'Unattributed']) {
+      const c = page.locator('.stat').filter({ has: page.locator('.card-title', { hasText: title }) });
+      assert.equal(await c.locator('.card-value').innerText(), '—', `${title} shows —`);
+    }
+    assert.equal(await page.locator('.charts').isHidden(), true, 'the empty chart frames are hidden');
+    const placeholder = page.locator('.no-charts');
+    assert.equal(await placeholder.isVisible(), true);
+    assert.equal(await placeholder.innerText(), 'No calls in this range: no charts to draw.');
+    const histLegend = await page.locator('.marker-legend').innerText();
+    assert.doesNotMatch(histLegend, /unpriced/);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-empty-range-cards.png'), fullPage: true });
+
+    // Calls, none priced: the comparison is not a saving either.
+    const unpriced: DashboardSnapshot = structuredClone(snapshot);
+    unpriced.total = { ...unpriced.total, costUsd: 0, pricedCalls: 0, unpricedCalls: unpriced.total.calls, listPricedCalls: 0, meanUsd: null, p50Usd: null, p95Usd: null, p99Usd: null };
+    unpriced.previous = { costUsd: 15.14, calls: 812 };
+    await answer(page, unpriced);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.stat.primary .card-value')?.textContent === 'unpriced');
+    assert.equal(await page.locator('.charts').isVisible(), true);
+    assert.equal(await page.locator('.no-charts').isHidden(), true);
+    const detail = await page.locator('.stat.primary .card-detail').innerText();
+    assert.doesNotMatch(detail, /-100%/);
+    assert.match(detail, /No priced call in this range, so no % change/);
+    await reset(page);
+    assert.equal(await page.locator('.charts').isVisible(), true);
+  });
+
+  it('shows the budgets and anomalies section when it is empty, saying what it would hold and how recent the calls are', async () => {
+    const quiet: DashboardSnapshot = structuredClone(snapshot);
+    quiet.signals = { budgets: [], anomalies: [], whatIfModels: [], anomalyWindowDays: 3 };
+    quiet.latestMs = snapshot.generatedAtMs - 10 * 86_400_000 - 3_600_000;
+    await answer(page, quiet);
+    await page.waitForSelector('.signals:not([hidden])');
+    const text = await page.locator('.signals').innerText();
+    assert.match(text, /ANOMALIES\s+No anomalies in the last 3 days · latest call 10 days ago/);
+    assert.match(text, /BUDGETS\s+No budgets set\. Set llmCostLens\.budgets to follow spend against a daily or monthly limit\./);
+    await page.locator('.signals').getByRole('button', { name: 'Open Settings' }).click();
+    assert.deepEqual(await lastPosted(page), { type: 'command', command: 'openSettings' });
+    await page.locator('.signals').scrollIntoViewIfNeeded();
+    await page.locator('.signals').screenshot({ path: path.join(RESULTS, 'dashboard-signals-empty.png') });
+
+    // A filtered view says whose latest call it is.
+    quiet.latestMs = snapshot.generatedAtMs - 2 * 3_600_000;
+    quiet.query = { ...quiet.query, filters: [{ dim: 'feature', value: 'search' }] };
+    await answer(page, quiet);
+    await page.waitForFunction(() => /latest call in this view 2 hours ago/.test((globalThis as any).document.querySelector('.signals').textContent));
+    await reset(page);
+    assert.equal(await page.locator('.signals').isHidden(), true, 'no section without signals from the host');
+  });
+
+  it('drills down when filtering by the grouping dimension, and hides the Unattributed card a filter on it empties', async () => {
+    await reset(page);
+    // Grouped by feature, a feature row filters by it and groups by the next dimension (as the tree's next level).
+    await page.locator('table.breakdown tbody tr').filter({ hasText: 'support-agent' }).locator('td').nth(2).click();
+    assert.deepEqual(await lastPosted(page), { type: 'setQuery', query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }] } });
+    assert.equal(await page.locator('#groupBy').inputValue(), 'user');
+
+    // Filtering by another dimension keeps the grouping.
+    const byUser: DashboardSnapshot = structuredClone(snapshot);
+    byUser.query = { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }] };
+    await answer(page, byUser);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 1);
+    const unattributed = page.locator('.stat').filter({ has: page.locator('.card-title', { hasText: 'Unattributed' }) });
+    assert.equal(await unattributed.isVisible(), true, 'grouped by user, the share with no user says something');
+    await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
+    const box = (await page.locator('#chart-model canvas').boundingBox())!;
+    const count = (await posted(page)).length;
+    await page.mouse.click(box.x + box.width / 2, box.y + 24);
+    await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+    assert.deepEqual(await lastPosted(page), {
+      type: 'setQuery',
+      query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }, { dim: 'model', value: snapshot.byModel[0].key }] },
+    });
+
+    // Grouped by the dimension a filter fixes (the user chose it): "0% of the cost has no feature" says nothing.
+    const same: DashboardSnapshot = structuredClone(snapshot);
+    same.query = { range: '7d', groupBy: 'feature', filters: [{ dim: 'feature', value: 'support-agent' }] };
+    same.unattributedShare = 0;
+    await answer(page, same);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#groupBy').value === 'feature');
+    assert.equal(await unattributed.isHidden(), true);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-filtered-feature.png') });
+    await reset(page);
+    assert.equal(await unattributed.isVisible(), true);
+  });
+
+  it('shows that a narrow breakdown table scrolls sideways: an edge shadow on the hidden side and a hint', async () => {
+    await reset(page);
+    const frame = page.locator('.breakdown-card .scroll-frame');
+    const hint = page.locator('.breakdown-card .scroll-hint');
+    const state = () =>
+      frame.evaluate((f: any) => {
+        const g = globalThis as any;
+        const shadow = (side: string) => (g.getComputedStyle(f, side).backgroundImage.includes('gradient') ? Number(g.getComputedStyle(f, side).opacity) : 0);
+        const sc = f.querySelector('.table-scroll');
+        return { overflows: sc.scrollWidth > sc.clientWidth + 1, classes: [...f.classList].sort().join(' '), after: shadow('::after'), before: shadow('::before') };
+      });
+    try {
+      assert.deepEqual(await state(), { overflows: false, classes: 'scroll-frame', after: 0, before: 0 });
+      assert.equal(await hint.isVisible(), false);
+      await page.setViewportSize({ width: 640, height: 1000 });
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').classList.contains('more-right'));
+      let st = await state();
+      assert.deepEqual(st, { overflows: true, classes: 'more-right scroll-frame', after: 1, before: 0 }, 'a shadow on the right edge');
+      assert.equal(await hint.isVisible(), true);
+      assert.match(await hint.innerText(), /Scroll sideways for more columns/);
+      await frame.locator('.table-scroll').scrollIntoViewIfNeeded();
+      await page.locator('.breakdown-card').screenshot({ path: path.join(RESULTS, 'dashboard-table-narrow.png') });
+      await frame.locator('.table-scroll').evaluate((e: any) => e.scrollTo({ left: e.scrollWidth }));
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').classList.contains('more-left'));
+      st = await state();
+      assert.deepEqual(st, { overflows: true, classes: 'more-left scroll-frame', after: 0, before: 1 }, 'a shadow on the left edge once scrolled to the end');
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.scroll-frame').className === 'scroll-frame');
+  });
+
+  it('puts each percentile label against its own line, clear of the other lines and labels', async () => {
+    // The fixture's percentiles, and those of the review (p95 and p99 a bucket apart).
+    const review: DashboardSnapshot = structuredClone(snapshot);
+    review.histogram = { ...review.histogram, p50Usd: 0.0087, p95Usd: 0.0449, p99Usd: 0.0824 };
+    const problems: string[] = [];
+    try {
+      for (const snap of [snapshot, review]) {
+        await answer(page, snap);
+        await waitForRender(page);
+        for (const width of [640, 714, 900, 1250, 1400]) {
+          await page.setViewportSize({ width, height: 1000 });
+          await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+          const m = JSON.parse((await page.locator('#chart-hist canvas').getAttribute('data-markers')) ?? 'null') as { area: number[]; labels: { label: string; line: number; top?: number; box: number[] }[] };
+          const at = `${width}px, p99 ${formatUsd(snap.histogram.p99Usd)}`;
+          assert.equal(m.labels.length, 3, at);
+          for (const [i, l] of m.labels.entries()) {
+            const [x0, x1, y0, y1] = l.box;
+            const gap = Math.min(Math.abs(x0 - l.line), Math.abs(l.line - x1));
+            if (gap > 3) problems.push(`${at}: "${l.label}" is ${gap.toFixed(0)} px from its line`);
+            if (x0 < m.area[0] - 1 || x1 > m.area[1] + 1) problems.push(`${at}: "${l.label}" leaves the plot`);
+            for (const [j, o] of m.labels.entries()) {
+              if (j === i) continue;
+              // Another line beside or through the label (it runs from its own label's top down).
+              if (o.line > x0 - 4 && o.line < x1 + 4 && (o.top ?? 0) < y1) problems.push(`${at}: the ${o.label.split(' ')[0]} line runs through or beside "${l.label}"`);
+              if (j > i && x0 < o.box[1] && o.box[0] < x1 && y0 < o.box[3] && o.box[2] < y1) problems.push(`${at}: "${l.label}" overlaps "${o.label}"`);
+            }
+          }
+        }
+        await page.setViewportSize({ width: 900, height: 1000 });
+        await page.locator('#chart-hist').scrollIntoViewIfNeeded();
+        await page.locator('#chart-hist').screenshot({ path: path.join(RESULTS, `dashboard-percentiles-${snap === review ? 'review' : 'fixture'}.png`) });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+      await reset(page);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('writes each bar\'s value after the bar, or inside it when there is no room, never across its end', async () => {
+    await reset(page);
+    const problems: string[] = [];
+    try {
+      for (const width of [640, 714, 900, 1000, 1250, 1400]) {
+        await page.setViewportSize({ width, height: 1000 });
+        await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r))));
+        for (const id of ['chart-model', 'chart-top']) {
+          const v = JSON.parse((await page.locator(`#${id} canvas`).getAttribute('data-value-labels')) ?? 'null') as { width: number; labels: { bar: number[]; label: number[] }[] };
+          for (const [i, { bar, label }] of v.labels.entries()) {
+            const after = label[0] >= bar[1] + 2;
+            const inside = label[0] >= bar[0] + 2 && label[1] <= bar[1] - 2;
+            if (!after && !inside) problems.push(`${width}px ${id} bar ${i}: label ${label.map(Math.round)} crosses the bar's end at ${Math.round(bar[1])}`);
+            if (label[1] > v.width) problems.push(`${width}px ${id} bar ${i}: label leaves the canvas`);
+          }
+        }
+      }
+      await page.setViewportSize({ width: 900, height: 1000 });
+      await page.locator('#chart-top').scrollIntoViewIfNeeded();
+      await page.locator('#chart-top').screenshot({ path: path.join(RESULTS, 'dashboard-top-labels.png') });
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('says its time range is the dashboard\'s own, apart from the Cost view\'s and the status bar\'s', async () => {
+    await reset(page);
+    const scope = page.locator('header.top .range-scope');
+    assert.equal(await scope.isVisible(), true);
+    assert.equal(await scope.innerText(), 'this dashboard only');
+    const note = (await scope.getAttribute('title')) ?? '';
+    assert.match(note, /Cost view and the status bar keep their own time range/);
+    assert.equal(await page.locator('#range').getAttribute('title'), note);
+    assert.match(await page.locator('header.top .meta').innerText(), /^Dashboard range: Last 7 days · /);
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.locator('header.top').screenshot({ path: path.join(RESULTS, 'dashboard-range-scope.png') });
   });
 
   it('raised no CSP violation, console error or alert', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildDashboardSnapshot, costHistogram } from '../../../src/core/dashboard';
+import { buildDashboardSnapshot, costHistogram, topDimension } from '../../../src/core/dashboard';
 import { select, stats } from '../../../src/core/analysis';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { assertUsd, loadText } from '../helpers';
@@ -51,7 +51,26 @@ describe('buildDashboardSnapshot', () => {
     assert.ok(f.table.length > 0);
     const s = stats(select([state.table], { sinceMs: NOW - 2 * 86_400_000, untilMs: NOW - 86_400_000, filters: [{ dim: 'feature', value: 'search' }] }));
     assertUsd(f.total.costUsd, s.costUsd);
-    assert.equal(f.topDim, 'feature');
+    // Grouped by user and filtered by feature: neither makes a top 10, the next dimension does.
+    assert.equal(f.topDim, 'agent');
+  });
+
+  it('draws the top 10 of a dimension the view is neither grouped nor filtered by', () => {
+    const q = (groupBy: string, ...dims: string[]) => ({ range: '7d' as const, groupBy, filters: dims.map((dim) => ({ dim, value: 'x' })) });
+    assert.equal(topDimension(q('feature')), 'user');
+    assert.equal(topDimension(q('user')), 'feature');
+    assert.equal(topDimension(q('user', 'feature')), 'agent');
+    assert.equal(topDimension(q('feature', 'user')), 'agent');
+    assert.equal(topDimension(q('agent', 'user')), 'feature');
+    assert.equal(topDimension(q('model', 'model')), 'user');
+  });
+
+  it('says when the latest call of the view was, and of all time for an empty range', () => {
+    const s = stats(select([state.table], { sinceMs: NOW - 7 * 86_400_000 }));
+    assert.equal(snap.latestMs, s.lastTsMs);
+    const empty = buildDashboardSnapshot([state.table], { range: 'custom', sinceMs: NOW + 86_400_000, untilMs: NOW + 2 * 86_400_000, groupBy: 'feature', filters: [] }, NOW);
+    assert.equal(empty.total.calls, 0);
+    assert.equal(empty.latestMs, stats(select([state.table], {})).lastTsMs);
   });
 
   it('stays small: the message for 3,000 calls is a few kB', () => {
