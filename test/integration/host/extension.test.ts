@@ -378,7 +378,7 @@ describe('LLM Cost Lens in VS Code', function () {
       assert.match(api.statusBar.item.text, / · budget 118% \+ 1 unpriced$/);
       assert.ok(api.statusBar.item.backgroundColor, 'over budget: the status bar item is coloured');
       const search = api.tree.getChildren().find((r) => describeItem(api, r).label === 'search')!;
-      assert.match(describeItem(api, search).description, / · budget 4\.0%$/);
+      assert.match(describeItem(api, search).description, / · budget 4\.0% \+ 1 unpriced$/);
     } finally {
       await cfg.update('budgets', undefined, vscode.ConfigurationTarget.Workspace);
       await api.signals.recompute(Date.parse('2026-11-22T12:00:00Z'));
