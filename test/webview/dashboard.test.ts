@@ -99,6 +99,16 @@ async function posted(page: Page): Promise<FromWebview[]> {
   return page.evaluate(() => (globalThis as any).__posted as FromWebview[]);
 }
 
+/** Clicks the first (costliest) bar of "Cost by model", centred so the sticky header does not cover it, and waits for the message it posts. */
+async function clickFirstModelBar(page: Page): Promise<void> {
+  await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
+  const box = (await page.locator('#chart-model canvas').boundingBox())!;
+  const count = (await posted(page)).length;
+  await page.mouse.click(box.x + box.width / 2, box.y + 24);
+  // chart.js handles canvas events on the next animation frame.
+  await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+}
+
 async function lastPosted(page: Page): Promise<FromWebview | undefined> {
   return (await posted(page)).at(-1);
 }
@@ -477,13 +487,7 @@ describe('dashboard webview (headless Chromium)', function () {
     assert.deepEqual(chips, ['feature =summarization✕']);
 
     // The first bar of "Cost by model" is the costliest model; clicking its band filters by it.
-    // Centred, so the sticky header does not cover it.
-    await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
-    const box = (await page.locator('#chart-model canvas').boundingBox())!;
-    const count = (await posted(page)).length;
-    await page.mouse.click(box.x + box.width / 2, box.y + 24);
-    // chart.js handles canvas events on the next animation frame.
-    await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+    await clickFirstModelBar(page);
     assert.deepEqual(await lastPosted(page), {
       type: 'setQuery',
       query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'summarization' }, { dim: 'model', value: snapshot.byModel[0].key }] },
@@ -986,11 +990,7 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('.chip').length === 1);
     const unattributed = page.locator('.stat').filter({ has: page.locator('.card-title', { hasText: 'Unattributed' }) });
     assert.equal(await unattributed.isVisible(), true, 'grouped by user, the share with no user says something');
-    await page.locator('#chart-model canvas').evaluate((e: any) => e.scrollIntoView({ block: 'center' }));
-    const box = (await page.locator('#chart-model canvas').boundingBox())!;
-    const count = (await posted(page)).length;
-    await page.mouse.click(box.x + box.width / 2, box.y + 24);
-    await page.waitForFunction((n) => (globalThis as any).__posted.length > n, count);
+    await clickFirstModelBar(page);
     assert.deepEqual(await lastPosted(page), {
       type: 'setQuery',
       query: { range: '7d', groupBy: 'user', filters: [{ dim: 'feature', value: 'support-agent' }, { dim: 'model', value: snapshot.byModel[0].key }] },
