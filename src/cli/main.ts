@@ -304,7 +304,7 @@ function unknownDimensions(by: readonly string[], states: readonly TraceFileStat
   const known = new Set<string>(CANONICAL_DIMS);
   const seen = [...keys].sort();
   return by
-    .filter((d) => !known.has(d) && !keys.has(d))
+    .filter((d) => !known.has(d) && !keys.has(d.startsWith('tag:') ? d.slice(4) : d))
     .map((d) => `no call has a "${d}" tag, so every call is unattributed by it (dimensions: ${CANONICAL_DIMS.join(', ')}${seen.length ? `; tag keys in these files: ${seen.slice(0, 12).join(', ')}${seen.length > 12 ? ', …' : ''}` : ''})`);
 }
 

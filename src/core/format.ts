@@ -128,7 +128,10 @@ function safe(s: string): string {
 
 /** `s` cut to at most `n` characters, ending with an ellipsis when cut. */
 export function truncate(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+  if (s.length <= n) return s;
+  // Cut between code points, never inside a surrogate pair (an emoji).
+  const cps = Array.from(s);
+  return cps.length > n ? cps.slice(0, n - 1).join('') + '…' : s;
 }
 
 /** How many skipped lines the table and Markdown list, with file, line and reason (the JSON report lists more). */
@@ -147,22 +150,32 @@ export function renderTable(r: Report): string {
 }
 
 /**
- * Columns a text takes in a terminal: two for East Asian wide and fullwidth characters (CJK, Hangul, fullwidth forms,
- * most emoji), none for combining marks and zero-width characters, one for the rest.
+ * Columns a text takes in a terminal, by grapheme (what the eye sees as one character): two for emoji shown as
+ * pictures (with U+FE0F, joined with U+200D, skin tones, keycaps, flags) and for East Asian wide and fullwidth
+ * characters (CJK, Hangul, fullwidth forms); none for zero-width characters; one for the rest (a base character with
+ * its combining marks).
  */
 export function displayWidth(text: string): number {
   let w = 0;
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) || c === 0xfe0f || (c >= 0x20d0 && c <= 0x20ff)) continue;
-    const wide =
-      (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
-      (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
-      (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f680 && c <= 0x1f6ff) || (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x1fa70 && c <= 0x1faff) ||
-      (c >= 0x20000 && c <= 0x3fffd);
-    w += wide ? 2 : 1;
-  }
+  for (const { segment: g } of graphemes().segment(text)) w += graphemeWidth(g);
   return w;
+}
+
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = () => (segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' }));
+
+const PICTURE = /\p{Extended_Pictographic}/u;
+const SHOWN_AS_PICTURE = /\p{Emoji_Presentation}|\uFE0F|\u200D|\u20E3|[\u{1F3FB}-\u{1F3FF}]|\p{Regional_Indicator}/u;
+
+function graphemeWidth(g: string): number {
+  if (PICTURE.test(g) ? SHOWN_AS_PICTURE.test(g) : /\u20E3|\p{Regional_Indicator}/u.test(g)) return 2;
+  const c = g.codePointAt(0)!;
+  if ((c >= 0x200b && c <= 0x200f) || c === 0x2060 || c === 0xfeff || c < 32 || (c >= 0x7f && c < 0xa0)) return 0;
+  const wide =
+    (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+    (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
+    (c >= 0x20000 && c <= 0x3fffd);
+  return wide ? 2 : 1;
 }
 
 /** ` (2026-10-30 20:14 to 2026-11-16 00:00 UTC)`: the previous period's bounds, to the minute (empty without them). */

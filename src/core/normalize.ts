@@ -854,8 +854,11 @@ function hasOtelUsage(a: JsonObject): boolean {
   );
 }
 
-/** Spans with usage that are LLM calls: not agent/tool operations, and not ancestors of another such span. */
-function leafCallSpans(spans: SpanView[]): SpanView[] {
+/**
+ * Spans with usage that are LLM calls (not agent/tool operations, and not ancestors of another such span), and the
+ * spans with usage that are ancestors of one (roll-ups).
+ */
+function leafCallSpans(spans: SpanView[]): { calls: SpanView[]; rollups: SpanView[] } {
   const candidates = spans.filter((s) => hasOtelUsage(s.attrs) && !NON_CALL_OPERATIONS.has(String(s.attrs['gen_ai.operation.name'] ?? '')));
   const byId = new Map<string, SpanView>();
   for (const s of spans) if (s.spanId) byId.set(s.spanId, s);
@@ -869,7 +872,34 @@ function leafCallSpans(spans: SpanView[]): SpanView[] {
       p = p.parentId ? byId.get(p.parentId) : undefined;
     }
   }
-  return candidates.filter((c) => !rollups.has(c));
+  return { calls: candidates.filter((c) => !rollups.has(c)), rollups: [...rollups] };
+}
+
+/**
+ * The roll-ups of one document, for the documents after it (see ROLLUP): each is read (a copy printed again later is
+ * skipped), its parent is a roll-up too, and a row its parent holds (read before as a call) goes down to it, so that
+ * the call below it takes that row (parents before children: as many rounds as the chain is long).
+ */
+function noteRollups(rollups: readonly SpanView[], ctx: NormalizeContext): void {
+  const keyOf = (s: SpanView, id: string | undefined) => (id ? `${s.traceId ?? ''}/${id}` : undefined);
+  for (const r of rollups) {
+    const k = keyOf(r, r.spanId);
+    const pk = keyOf(r, r.parentId);
+    if (k) ctx.seenIds.add(k);
+    if (pk) ctx.seenIds.add(ROLLUP + pk);
+  }
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const r of rollups) {
+      const k = keyOf(r, r.spanId);
+      const pk = keyOf(r, r.parentId);
+      const held = pk !== undefined ? ctx.messages.get(CALL_ROW + pk) : undefined;
+      if (!k || !held || ctx.messages.has(CALL_ROW + k)) continue;
+      ctx.messages.delete(CALL_ROW + pk!);
+      ctx.messages.set(CALL_ROW + k, held);
+      moved = true;
+    }
+  }
 }
 
 /**
@@ -881,7 +911,9 @@ function leafCallSpans(spans: SpanView[]): SpanView[] {
  * - `CALL_ROW` + its key, in `messages`: the row a span read as a call is stored in, so that a child read later (the
  *   parent was a roll-up after all) takes that row instead of adding a second call.
  * Only direct parents are known across documents: a span without usage between two others, in another document,
- * hides the relation (within a document, leafCallSpans follows the whole chain).
+ * hides the relation (within a document, leafCallSpans follows the whole chain). A call is not taken back: when a
+ * parent was read as a call and a grandchild is read before the child between them (each in a document of its own),
+ * both stay counted (exporters write a span when it ends, so children come first).
  */
 const ROLLUP = '\u2191';
 const CALL_ROW = 'otel\u0000';
@@ -980,8 +1012,10 @@ function readOtlp(obj: JsonObject, line: number, ctx: NormalizeContext, emit: (r
       }
     }
   }
+  const { calls, rollups } = leafCallSpans(spans);
+  noteRollups(rollups, ctx);
   let found = 0;
-  for (const s of leafCallSpans(spans)) if (spanToRecord(s, line, ctx, emit, problem)) found++;
+  for (const s of calls) if (spanToRecord(s, line, ctx, emit, problem)) found++;
   if (found === 0) ctx.ignored++;
 }
 

@@ -18,7 +18,7 @@ import {
 import { formatPct, formatUsd, plural, savingsKnown } from '../core/format';
 import type { CacheRow, DashboardSnapshot, GroupRow } from '../shared/protocol';
 import { bucketLong, bucketTick, truncate, usdEdge, usdTick } from './labels';
-import { contrastRatio, parseColor, type Theme, withAlpha } from './theme';
+import { labelColorOn, type Theme, withAlpha } from './theme';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -150,10 +150,7 @@ function valueLabelPlugin(text: (index: number) => string, host: ChartHost): Plu
 
 /** Black or white, whichever reads better on `color` (a bar's fill); the theme's foreground for other colours. */
 function textOn(color: string, t: Theme): string {
-  const c = parseColor(color);
-  if (!c) return t.fg;
-  const rgb = c.slice(0, 3);
-  return contrastRatio(rgb, [0, 0, 0]) >= contrastRatio(rgb, [255, 255, 255]) ? '#000000' : '#ffffff';
+  return labelColorOn(color, t.bg) ?? t.fg;
 }
 
 /** Cost over time, stacked by the group-by dimension. */

@@ -103,6 +103,8 @@ describe('llm-cost-lens CLI', () => {
     assert.equal(r.code, 0);
     assert.match(r.err, /^llm-cost-lens: warning: no call has a "featuer" tag, so every call is unattributed by it \(dimensions: feature, user, agent, template, tool, provider, model(; tag keys in these files: [^)]+)?\)\n$/);
     assert.equal(run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'feature,model']).err, '');
+    // A tag named with its prefix is a tag key too.
+    assert.equal(run(['report', fixture('shapes', 'metadata.jsonl'), '--by', 'tag:team']).err, '');
   });
 
   it('prints a JSON report with the documented contract', () => {

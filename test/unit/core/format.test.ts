@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { displayWidth, formatCacheSavings, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, renderTable, statusBarText, undatedNote } from '../../../src/core/format';
+import { displayWidth, formatCacheSavings, truncate, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, renderTable, statusBarText, undatedNote } from '../../../src/core/format';
 import { buildReport } from '../../../src/core/report';
 import { loadText } from '../helpers';
 
@@ -18,6 +18,12 @@ describe('format', () => {
     assert.equal(formatUsd(-1e-12), '>-$0.0000000001');
     assert.equal(formatUsd(1e-10), '$0.0000000001');
   });
+  it('cuts a long text between code points, never inside an emoji', () => {
+    const cut = truncate('😀'.repeat(50), 40);
+    assert.equal(Array.from(cut).length, 40);
+    assert.ok(cut.endsWith('😀…'));
+    assert.equal(truncate('short', 40), 'short');
+  });
   it('prints a share too small to show as <0.1%, not 0.0%', () => {
     assert.equal(formatPct(0.000004), '<0.1%');
     assert.equal(formatPct(-0.000004), '>-0.1%');
@@ -29,6 +35,10 @@ describe('format', () => {
     assert.equal(displayWidth('café'), 4);
     assert.equal(displayWidth('e\u0301'), 1);
     assert.equal(displayWidth('🚀x'), 3);
+    // By grapheme: emoji shown as pictures (skin tones, families, VS16, keycaps, flags), composed Hangul, marks.
+    for (const [t, w] of [['👍🏽', 2], ['👨‍👩‍👧', 2], ['❤️', 2], ['❤', 1], ['⚡', 2], ['✅', 2], ['1️⃣', 2], ['🀄', 2], ['🇯🇵', 2], ['\u1100\u1161', 2], ['กั', 1], ['אָ', 1], ['a\u1dc0', 1], ['a\u200bb', 2]] as const) {
+      assert.equal(displayWidth(t), w, JSON.stringify(t));
+    }
     const text = ['日本語の機能', 'search', '한국어'].map((f) => `{"model":"gpt-4o","input_tokens":1000,"output_tokens":100,"metadata":{"feature":"${f}"}}`).join('\n');
     const table = renderTable(buildReport([loadText(text)], { by: ['feature'] }));
     const rows = table.split('\n').filter((l) => /\$0\.0035/.test(l) && !l.startsWith('Total') && !l.startsWith('Per call'));
