@@ -399,6 +399,11 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
 
 if (require.main === module) {
   applyScannerEnv();
+  // A reader that stops early (`report … | head -1`): the rest of the output has nowhere to go, which is no error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   void mainCli(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (s) => process.stdout.write(s),

@@ -83,6 +83,15 @@ describe('llm-cost-lens CLI', () => {
     assert.deepEqual({ ...b, files: [] }, { ...a, files: [] });
   });
 
+  it('stops quietly, with exit code 0, when the reader of its output goes away (`report … | head -1`)', () => {
+    const cli = join(ROOT, 'dist', 'cli.js');
+    const demo = join(ROOT, 'samples', 'demo', 'traces');
+    // Output larger than a pipe's buffer, cut after 10 bytes.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" report "${demo}" --by feature,user,model --format json | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.stdout.trim(), '0', r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+  });
+
   it('reads standard input for `-`, beside files, and names it stdin', () => {
     const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
     const args = (...f: string[]) => [join(ROOT, 'dist', 'cli.js'), 'report', ...f, '--format', 'json'];
