@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { CANONICAL_DIMS } from './core/types';
-import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd } from './core/format';
+import { formatCacheSavings, formatCount, formatGroupCost, formatPct, formatTokens, formatUsd, utcMinute } from './core/format';
 import { newContext, normalizeDocument } from './core/normalize';
 import { scanJsonDocuments } from './core/jsonl';
 import { sampleTrace } from './core/sampleTrace';
@@ -244,7 +244,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
       const pick = await vscode.window.showQuickPick(
         calls.map((c) => ({
           label: `${formatUsd(c.costUsd)} · ${c.model || '(no model)'}`,
-          description: `${Number.isFinite(c.tsMs) ? new Date(c.tsMs).toISOString().slice(0, 16).replace('T', ' ') : ''}${c.error ? ' · error' : ''}`,
+          description: `${Number.isFinite(c.tsMs) ? utcMinute(c.tsMs) : ''}${c.error ? ' · error' : ''}`,
           detail: `${c.file}:${c.line}`,
           call: c,
         })),

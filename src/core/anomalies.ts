@@ -1,6 +1,6 @@
 import { mean, standardDeviation } from 'simple-statistics';
 import { partition, rowCost, type Slice, UNATTRIBUTED } from './analysis';
-import { formatPct, formatUsd, plural } from './format';
+import { formatPct, formatUsd, plural, utcMinute } from './format';
 import type { CostSource } from './types';
 
 const HOUR = 3_600_000;
@@ -255,8 +255,7 @@ export function anomalyHistory(slices: readonly Slice[]): AnomalyHistory {
   const hours = Math.floor(last / HOUR) - Math.floor(first / HOUR);
   const enough = hours >= SPIKE_MIN_HISTORY_DAYS * 24;
   const days = (last - first) / DAY;
-  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-  const span = `the calls span ${days.toFixed(1)} days (${at(first)} to ${at(last)} UTC)`;
+  const span = `the calls span ${days.toFixed(1)} days (${utcMinute(first)} to ${utcMinute(last)} UTC)`;
   const note = !enough
     ? `History too short to judge spikes: ${span}; a spike needs the same hour on at least ${SPIKE_MIN_HISTORY_DAYS} earlier days (a full baseline is ${FULL_BASELINE_DAYS}). Cost-per-call changes, cache drops and model switches are judged against the history there is.`
     : days < FULL_BASELINE_DAYS

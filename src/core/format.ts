@@ -184,10 +184,14 @@ function graphemeWidth(g: string): number {
   return wide ? 2 : 1;
 }
 
+/** A time to the minute, UTC, without the zone's name: `2026-11-18 18:06`, from epoch ms or an ISO string. */
+export function utcMinute(t: number | string): string {
+  return (typeof t === 'number' ? new Date(t).toISOString() : t).slice(0, 16).replace('T', ' ');
+}
+
 /** ` (2026-10-30 20:14 to 2026-11-16 00:00 UTC)`: the previous period's bounds, to the minute (empty without them). */
 function periodText(p: { since: string | null; until: string | null }): string {
-  const at = (iso: string) => iso.slice(0, 16).replace('T', ' ');
-  return p.since && p.until ? ` (${at(p.since)} to ${at(p.until)} UTC)` : '';
+  return p.since && p.until ? ` (${utcMinute(p.since)} to ${utcMinute(p.until)} UTC)` : '';
 }
 
 /** The table's header lines (total, per call, cache, unattributed, previous period) and its groups. */
@@ -197,7 +201,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   lines.push(
     `Total ${formatUsd(t.costUsd)} over ${plural(t.calls, 'call')}${range}` +
       (t.firstCallAt
-        ? ` (calls ${t.firstCallAt.slice(0, 16).replace('T', ' ')} to ${t.lastCallAt!.slice(0, 16).replace('T', ' ')} UTC${t.undatedCalls ? `; ${undatedInTotal(t.undatedCalls, t.calls)}` : ''})`
+        ? ` (calls ${utcMinute(t.firstCallAt)} to ${utcMinute(t.lastCallAt!)} UTC${t.undatedCalls ? `; ${undatedInTotal(t.undatedCalls, t.calls)}` : ''})`
         : t.undatedCalls ? ` (${undatedInTotal(t.undatedCalls, t.calls)})` : ''),
   );
   lines.push(

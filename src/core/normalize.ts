@@ -845,6 +845,9 @@ interface SpanView {
   extraTags: JsonObject;
 }
 
+/** A span's key in the reading context (its trace and `id`: its own or its parent's), or undefined without an id. */
+const spanKey = (s: SpanView, id: string | undefined) => (id ? `${s.traceId ?? ''}/${id}` : undefined);
+
 function hasOtelUsage(a: JsonObject): boolean {
   return (
     a['gen_ai.usage.input_tokens'] !== undefined ||
@@ -881,18 +884,17 @@ function leafCallSpans(spans: SpanView[]): { calls: SpanView[]; rollups: SpanVie
  * the call below it takes that row (parents before children: as many rounds as the chain is long).
  */
 function noteRollups(rollups: readonly SpanView[], ctx: NormalizeContext): void {
-  const keyOf = (s: SpanView, id: string | undefined) => (id ? `${s.traceId ?? ''}/${id}` : undefined);
   for (const r of rollups) {
-    const k = keyOf(r, r.spanId);
-    const pk = keyOf(r, r.parentId);
+    const k = spanKey(r, r.spanId);
+    const pk = spanKey(r, r.parentId);
     if (k) ctx.seenIds.add(k);
     if (pk) ctx.seenIds.add(ROLLUP + pk);
   }
   for (let moved = true; moved; ) {
     moved = false;
     for (const r of rollups) {
-      const k = keyOf(r, r.spanId);
-      const pk = keyOf(r, r.parentId);
+      const k = spanKey(r, r.spanId);
+      const pk = spanKey(r, r.parentId);
       const held = pk !== undefined ? ctx.messages.get(CALL_ROW + pk) : undefined;
       if (!k || !held || ctx.messages.has(CALL_ROW + k)) continue;
       ctx.messages.delete(CALL_ROW + pk!);
@@ -921,12 +923,12 @@ const CALL_ROW = 'otel\u0000';
 /** Stores span s as a call unless it was read before or a call below it was; true when it gives a call. */
 function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void): boolean {
   const a = s.attrs;
-  const key = s.spanId ? `${s.traceId ?? ''}/${s.spanId}` : undefined;
+  const key = spanKey(s, s.spanId);
   if (key) {
     if (ctx.seenIds.has(key)) return false;
     ctx.seenIds.add(key);
   }
-  const parentKey = s.parentId ? `${s.traceId ?? ''}/${s.parentId}` : undefined;
+  const parentKey = spanKey(s, s.parentId);
   if (parentKey) ctx.seenIds.add(ROLLUP + parentKey);
   if (key && ctx.seenIds.has(ROLLUP + key)) return false; // a roll-up of calls read before
   let supersedes: string | undefined;

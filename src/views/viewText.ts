@@ -1,5 +1,5 @@
 // Texts of the cost tree and the status bar: pure functions (no vscode), unit-tested.
-import { formatCount, formatGroupCost, formatPct, formatUsd, plural } from '../core/format';
+import { formatCount, formatGroupCost, formatPct, formatUsd, plural, utcMinute } from '../core/format';
 import { rangeLabel, type TimeRange } from '../core/timeRange';
 
 /** A group's figures as the tree shows them. */
@@ -133,7 +133,7 @@ export function moreRowText(m: { calls: number; pricedCalls: number; costUsd: nu
 /** The tree's one line when the range holds no call; `rangeHint`: choosing another range could change it. */
 export function noCallsMessage(range: TimeRange, latestMs: number | undefined): { text: string; detail: string; rangeHint: boolean } {
   if (range === 'all') return { text: 'No calls in the trace files', detail: 'they hold no LLM call yet', rangeHint: false };
-  const detail = latestMs !== undefined ? `latest call ${new Date(latestMs).toISOString().slice(0, 16).replace('T', ' ')} UTC: choose a longer time range` : 'the trace files hold no dated call';
+  const detail = latestMs !== undefined ? `latest call ${utcMinute(latestMs)} UTC: choose a longer time range` : 'the trace files hold no dated call';
   return { text: `No calls in the ${rangeLabel(range)}`, detail, rangeHint: true };
 }
 
