@@ -3,7 +3,7 @@
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildWasm } from './scripts/buildWasm.mjs';
+import { generate } from './scripts/generate.mjs';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const watch = process.argv.includes('--watch');
@@ -17,14 +17,14 @@ const shared = {
   legalComments: 'linked',
 };
 
-// The price catalogue (@pydantic/genai-prices, ~480 KB of JavaScript) is a bundle of its own, dist/genaiPrices.js, which
-// the others require when they first price a call (core/pricing.ts): a thread that never prices (a range worker, the
-// load worker) does not compile it at its start (~7 ms each).
-const CATALOGUE = '@pydantic/genai-prices';
+// The price catalogue's data (src/core/priceCatalogue.generated.ts: ~320 KB, from @pydantic/genai-prices) is a bundle of
+// its own, dist/priceCatalogue.js, which the others require when they first price a call (core/catalogue.ts): a thread
+// that never prices (a range worker, the load worker) does not even scan it at its start.
+const CATALOGUE_DATA = 'src/core/priceCatalogue.generated.ts';
 const catalogueApart = {
   name: 'catalogue-apart',
   setup(b) {
-    b.onResolve({ filter: /^@pydantic\/genai-prices$/ }, () => ({ path: './genaiPrices.js', external: true }));
+    b.onResolve({ filter: /^\.\/priceCatalogue\.generated$/ }, () => ({ path: './priceCatalogue.js', external: true }));
   },
 };
 const node = { ...shared, platform: 'node', format: 'cjs', target: 'node20', plugins: [catalogueApart] };
@@ -39,10 +39,10 @@ const builds = [
   // No `vscode` external here: a vscode import reaching the CLI fails the build (STYLE §2).
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, define: { __VERSION__: JSON.stringify(pkg.version) } },
 ].filter((b) => existsSync(b.entryPoints[0]));
-builds.push({ ...shared, stdin: { contents: `module.exports = require(${JSON.stringify(CATALOGUE)});`, resolveDir: '.', sourcefile: 'genaiPrices.js' }, outfile: 'dist/genaiPrices.js', platform: 'node', format: 'cjs', target: 'node20' });
 
-// The fast scanner's WebAssembly module, as a generated module of the core (skipped when up to date).
-await buildWasm();
+// The core's generated modules (the fast scanner's WebAssembly, the price catalogue's data), skipped when up to date.
+await generate();
+builds.push({ ...shared, entryPoints: [CATALOGUE_DATA], outfile: 'dist/priceCatalogue.js', platform: 'node', format: 'cjs', target: 'node20' });
 
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
@@ -56,7 +56,8 @@ if (watch) {
  * the .vsix with them).
  */
 function writeNotices(metafiles) {
-  const packages = new Map();
+  // The price catalogue's data comes from @pydantic/genai-prices through a generated module, not from node_modules.
+  const packages = new Map([['@pydantic/genai-prices', join('node_modules', '@pydantic', 'genai-prices')]]);
   for (const m of metafiles) {
     for (const input of Object.keys(m.inputs)) {
       const at = input.lastIndexOf('node_modules/');

@@ -1,6 +1,6 @@
-import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
+import type { ModelPrice } from '@pydantic/genai-prices';
 import type { TokenCounts } from './types';
-import { CATALOGUE_PROVIDER_IDS } from './catalogueProviders.generated';
+import { type CatalogueModel, catalogueProviders, catalogueRead, findCatalogueModel } from './catalogue';
 import { PROVIDER_ALIASES } from './serviceTier';
 import { isObject, toNumber } from './values';
 
@@ -199,7 +199,7 @@ interface CatalogueEntry {
   unpricedReason?: string;
 }
 
-function fromModelInfo(model: ModelInfo, providerId: string): CatalogueEntry {
+function fromModelInfo(model: CatalogueModel, providerId: string): CatalogueEntry {
   const variants: ResolvedPrice['variants'] = [];
   const otherUnits = new Set<string>();
   const add = (mp: ModelPrice, constraint?: Constraint) => {
@@ -337,35 +337,14 @@ interface PrefixedOverride {
   table: PriceOverride;
 }
 
-type Catalogue = typeof import('@pydantic/genai-prices');
-// (Node's require, declared here for the webview's type check, which has no Node types: the webview never prices.)
-declare const require: (id: string) => unknown;
-let catalogueModule: Catalogue | undefined;
-
-/**
- * The bundled catalogue's calcPrice, its module loaded the first time a model is looked up in it: loading it costs a
- * thread ~40–50 ms (its data is built as it loads), which a thread that does not price calls (the extension's load
- * worker) or gets its prices from another thread (a range worker: PriceBook's `ask`) never spends.
- */
-function calcPrice(...args: Parameters<Catalogue['calcPrice']>): ReturnType<Catalogue['calcPrice']> {
-  return loadPriceCatalogue().calcPrice(...args);
-}
-
-/** Whether this thread loaded the bundled catalogue (tests: a range worker given its prices never does). */
+/** Whether this thread read the bundled catalogue (tests: a range worker given its prices never does). */
 export function priceCatalogueLoaded(): boolean {
-  return catalogueModule !== undefined;
+  return catalogueRead();
 }
 
-/** Loads the bundled catalogue now, if it is not yet (a thread that will price calls soon, with a core to spare now). */
-export function loadPriceCatalogue(): Catalogue {
-  if (catalogueModule) return catalogueModule;
-  try {
-    // A require here, not an import: the module is loaded when first needed.
-    return (catalogueModule = require('@pydantic/genai-prices') as Catalogue);
-  } catch (e) {
-    // (No `code`: readers report an error's code before its message.)
-    throw new Error(`the price catalogue could not be loaded (${(e as Error).message.split('\n')[0]}); reinstall LLM Cost Lens`);
-  }
+/** Reads the bundled catalogue now, if it is not yet (a thread that will price calls soon, with a core to spare now). */
+export function loadPriceCatalogue(): void {
+  catalogueProviders();
 }
 
 /** Prices as `resolvedPrices` gives them: a (provider, model) key (priceKey) and its prices (null: unpriced). Plain data (structured-cloneable). */
@@ -578,17 +557,9 @@ function catalogueEntry(model: string, provider: string | undefined): CatalogueE
     if (hint) attempts.push([bare, hint]);
     attempts.push([bare, undefined]);
   }
-  // Loaded before the attempts, whose errors mean "not this way": a catalogue that cannot be loaded is an error of its
-  // own (a broken install), never every model unpriced.
-  loadPriceCatalogue();
   for (const [m, pid] of attempts) {
-    let res: ReturnType<typeof calcPrice> = null;
-    try {
-      res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, pid ? { providerId: pid } : {});
-    } catch {
-      res = null;
-    }
-    if (res) return fromModelInfo(res.model, res.provider.id);
+    const found = findCatalogueModel(m, pid);
+    if (found) return fromModelInfo(found.model, found.provider.id);
   }
   return uniqueCatalogueMatch(slash >= 0 ? [model, bare] : [model]);
 }
@@ -603,14 +574,9 @@ function catalogueEntry(model: string, provider: string | undefined): CatalogueE
  */
 function uniqueCatalogueMatch(ids: string[]): CatalogueEntry | undefined {
   for (const m of ids) {
-    const found: NonNullable<ReturnType<typeof calcPrice>>[] = [];
-    for (const pid of CATALOGUE_PROVIDER_IDS) {
-      let res: ReturnType<typeof calcPrice> = null;
-      try {
-        res = calcPrice({ input_tokens: 1, output_tokens: 1 }, m, { providerId: pid });
-      } catch {
-        res = null;
-      }
+    const found: NonNullable<ReturnType<typeof findCatalogueModel>>[] = [];
+    for (const p of catalogueProviders()) {
+      const res = findCatalogueModel(m, p.id);
       if (res) found.push(res);
     }
     if (found.length === 0) continue;

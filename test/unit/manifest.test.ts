@@ -101,7 +101,7 @@ describe('the .vsix', () => {
     const packaged = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
     // Every bundle but the CLI's (run from a checkout), and every file a packaged bundle requires beside it.
     const bundles = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'cli.js');
-    assert.ok(bundles.includes('genaiPrices.js'), 'the price catalogue is a bundle of its own');
+    assert.ok(bundles.includes('priceCatalogue.js'), 'the price catalogue is a bundle of its own');
     for (const f of bundles) assert.ok(packaged.has(`dist/${f}`), `dist/${f} is not packaged`);
     for (const f of bundles) {
       for (const m of readFileSync(join(dist, f), 'utf8').matchAll(/require\("\.\/([\w.-]+)"\)/g)) assert.ok(packaged.has(`dist/${m[1]}`), `dist/${f} requires ./${m[1]}, which is not packaged`);

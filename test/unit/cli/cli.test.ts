@@ -58,13 +58,13 @@ describe('llm-cost-lens CLI', () => {
 
   it('says the price catalogue is missing (a broken install) rather than report every model unpriced', function () {
     this.timeout(30000);
-    // The built CLI alone in a folder, without dist/genaiPrices.js beside it.
+    // The built CLI alone in a folder, without dist/priceCatalogue.js beside it.
     const dir = mkdtempSync(join(tmpdir(), 'lcl-nocat-'));
     try {
       writeFileSync(join(dir, 'cli.js'), readFileSync(join(ROOT, 'dist', 'cli.js')));
       const r = spawnSync(process.execPath, [join(dir, 'cli.js'), 'report', join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl')], { encoding: 'utf8', timeout: 30000 });
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /the price catalogue could not be loaded \(Cannot find module '\.\/genaiPrices\.js'/);
+      assert.match(r.stderr, /the price catalogue could not be loaded \(Cannot find module '\.\/priceCatalogue\.js'/);
       assert.doesNotMatch(r.stdout, /Unpriced/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
