@@ -44,23 +44,58 @@ export function catalogueRead(): boolean {
   return providers !== undefined;
 }
 
-const regexes = new Map<string, RegExp>();
+/** A match rule as a function of a lowercase id (its literals lowercased once, its regex compiled once). */
+type Matcher = (lower: string) => boolean;
+const matchers = new WeakMap<MatchLogic, Matcher>();
 
-/** Whether `s` matches a catalogue match rule (genai-prices' own rules: case-insensitive but for `regex`). */
-export function matches(rule: MatchLogic, s: string): boolean {
-  if ('or' in rule) return rule.or.some((r) => matches(r, s));
-  if ('and' in rule) return rule.and.every((r) => matches(r, s));
-  if ('equals' in rule) return s.toLowerCase() === rule.equals.toLowerCase();
-  if ('starts_with' in rule) return s.toLowerCase().startsWith(rule.starts_with.toLowerCase());
-  if ('ends_with' in rule) return s.toLowerCase().endsWith(rule.ends_with.toLowerCase());
-  if ('contains' in rule) return s.toLowerCase().includes(rule.contains.toLowerCase());
-  if ('regex' in rule) {
-    let re = regexes.get(rule.regex);
-    if (!re) regexes.set(rule.regex, (re = new RegExp(rule.regex)));
-    return re.test(s);
-  }
-  return false;
+function matcher(rule: MatchLogic): Matcher {
+  let m = matchers.get(rule);
+  if (!m) matchers.set(rule, (m = compile(rule)));
+  return m;
 }
+
+function compile(rule: MatchLogic): Matcher {
+  if ('or' in rule) {
+    const any = rule.or.map(matcher);
+    return (s) => any.some((m) => m(s));
+  }
+  if ('and' in rule) {
+    const all = rule.and.map(matcher);
+    return (s) => all.every((m) => m(s));
+  }
+  if ('equals' in rule) {
+    const v = rule.equals.toLowerCase();
+    return (s) => s === v;
+  }
+  if ('starts_with' in rule) {
+    const v = rule.starts_with.toLowerCase();
+    return (s) => s.startsWith(v);
+  }
+  if ('ends_with' in rule) {
+    const v = rule.ends_with.toLowerCase();
+    return (s) => s.endsWith(v);
+  }
+  if ('contains' in rule) {
+    const v = rule.contains.toLowerCase();
+    return (s) => s.includes(v);
+  }
+  if ('regex' in rule) {
+    const re = new RegExp(rule.regex);
+    return (s) => re.test(s);
+  }
+  return () => false;
+}
+
+/**
+ * Whether a lowercase id matches a catalogue match rule, by genai-prices' rules: literals without regard to case, a
+ * `regex` as written (calcPrice lowercases every id before it matches it, and so does findCatalogueModel).
+ */
+export function matches(rule: MatchLogic, lower: string): boolean {
+  return matcher(rule)(lower);
+}
+
+/** A provider's models' matchers, in its order. */
+const modelMatchers = new WeakMap<CatalogueProvider, Matcher[]>();
 
 /** The provider a provider id names: its id, else the first whose provider_match takes it. */
 function providerById(all: readonly CatalogueProvider[], id: string): CatalogueProvider | undefined {
@@ -90,8 +125,9 @@ function withDashedDate(id: string): string {
 
 /** A provider's model for an id: its own models' match rules, then (at the first level only) its fallback providers'. */
 function modelIn(p: CatalogueProvider, id: string, all?: readonly CatalogueProvider[]): CatalogueModel | undefined {
-  const m = p.models.find((x) => matches(x.match, id));
-  if (m) return m;
+  let ms = modelMatchers.get(p);
+  if (!ms) modelMatchers.set(p, (ms = p.models.map((x) => matcher(x.match))));
+  for (let i = 0; i < ms.length; i++) if (ms[i](id)) return p.models[i];
   if (p.fallback_model_providers && all) {
     for (const fid of p.fallback_model_providers) {
       const f = all.find((x) => x.id === fid);
