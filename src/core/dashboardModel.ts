@@ -69,7 +69,8 @@ export interface DashboardSnapshot {
   previous: { costUsd: number; calls: number } | null;
   /** Share of the cost with no value for the group-by dimension, 0..1. */
   unattributedShare: number;
-  unpriced: { model: string; calls: number }[];
+  /** `reason`: set by the host where the catalogue knows the model yet cannot price it (PriceBook.unpricedReason). */
+  unpriced: { model: string; calls: number; reason?: string }[];
   bucket: 'hour' | 'day';
   /** Cost over time, stacked by the group-by dimension: the top groups plus `(other)`. */
   series: { startsMs: number[]; stacks: { key: string; costUsd: number[] }[] };

@@ -159,6 +159,13 @@ export class DashboardPanel extends Disposable {
           if (DashboardPanel.current !== this) return;
           // Newer data is worth showing while the next snapshot is built; another query's figures are not.
           if (query !== this.query) continue;
+          // Why a model the catalogue knows has no price (priced per audio hour, per page...), as the CLI says.
+          if (source !== 'recorded') {
+            for (const u of snapshot.unpriced) {
+              const reason = this.store.priceBook.unpricedReason(u.model);
+              if (reason) u.reason = reason;
+            }
+          }
           snapshot.signals = this.actions.signals();
           snapshot.env = this.env();
           const msg: ToWebview = { type: 'snapshot', snapshot };

@@ -75,7 +75,8 @@ export class ProblemsReporter extends Disposable {
     const freshKeys = new Set(announced.fresh);
     const fresh = [...unpriced].filter(([m]) => freshKeys.has(shortKey(m)));
     const list = fresh.sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${notificationText(truncate(m, 40))} (${plural(n, 'call')})`).join(', ');
-    this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => `${m} (${n})`).join(', ')}`);
+    const prices = this.store.priceBook;
+    this.log.appendLine(`[prices] unpriced models: ${fresh.map(([m, n]) => { const why = prices.unpricedReason(m); return `${m} (${n}${why ? `; ${why}` : ''})`; }).join(', ')}`);
     const choice = await vscode.window.showWarningMessage(`LLM Cost Lens: no price for ${list}. These calls are left out of the totals.`, 'Open Prices File', 'Show Output', DONT_SHOW_AGAIN);
     if (choice === 'Open Prices File') await vscode.commands.executeCommand('llmCostLens.openPricesFile', fresh.map(([m]) => m));
     else if (choice === 'Show Output') this.log.show(true);

@@ -483,7 +483,7 @@ export class Dashboard implements ChartHost {
     this.warningKey = key;
     const unpricedCalls = s.unpriced.reduce((a, u) => a + u.calls, 0);
     const list = el('ul', { class: 'unpriced-list' });
-    for (const u of s.unpriced) list.appendChild(el('li', {}, el('code', {}, u.model), ` — ${plural(u.calls, 'call')}`));
+    for (const u of s.unpriced) list.appendChild(el('li', {}, el('code', {}, u.model), ` — ${plural(u.calls, 'call')}${u.reason ? ` · ${u.reason}` : ''}`));
     const recorded = s.env?.costSource === 'recorded';
     const pricesFile = s.env ? s.env.pricesFile : '.llm-cost-lens/prices.json';
     let advice: (Node | string)[];

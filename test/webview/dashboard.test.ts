@@ -807,6 +807,15 @@ describe('dashboard webview (headless Chromium)', function () {
     await page.waitForFunction(() => /llm-prices/.test((globalThis as any).document.querySelector('.warning:not(.failure)').textContent));
     let text = await banner.innerText();
     assert.match(text, /Add their prices \(USD per million tokens\) to config\/llm-prices\.json\./);
+    assert.doesNotMatch(text, /in the catalogue/, 'no reason without one');
+    // A model the catalogue prices in other units: the host sends why, and the list says it after the calls.
+    const why = { ...snapshot, unpriced: [...snapshot.unpriced, { model: 'whisper-1', calls: 3, reason: 'priced per audio hour in the catalogue, not per token' }], env: { traceFiles: [], pricesFile: 'config/llm-prices.json', costSource: 'auto' as const } };
+    await answer(page, why);
+    await page.waitForFunction(() => /whisper-1/.test((globalThis as any).document.querySelector('.warning:not(.failure)').textContent));
+    text = await banner.innerText();
+    assert.match(text, /whisper-1 — 3 calls · priced per audio hour in the catalogue, not per token/);
+    await answer(page, { ...snapshot, env: { traceFiles: [], pricesFile: 'config/llm-prices.json', costSource: 'auto' } });
+    await page.waitForFunction(() => !/whisper-1/.test((globalThis as any).document.querySelector('.warning:not(.failure)').textContent));
     assert.doesNotMatch(text, /\.llm-cost-lens\/prices\.json/);
     await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-unpriced.png') });
