@@ -447,17 +447,29 @@ export class CallTable {
   }
 
   /**
-   * Marks row `i` as a copy of a call counted in another file (FLAG_COPY), or as counted here again. An edit like a
-   * replacement in place (`store`): the row's old values go to `replaced`, so views take it out or in without starting
-   * over. False when the row already was so.
+   * Marks rows as copies of calls counted in another file (FLAG_COPY: `marks` row -> true), or as counted here again
+   * (false). Each row marked is an edit like a replacement in place (`store`): its old values go to `replaced`, so views
+   * take it out or in without starting over; more rows than `replaced` keeps are one edit, as a reprice (views start
+   * over, as they would anyway). Returns how many rows changed.
    */
-  markCopy(i: number, copy: boolean): boolean {
-    if (((this.flags[i] & FLAG_COPY) !== 0) === copy) return false;
-    this.logReplacement(i);
-    this.flags[i] ^= FLAG_COPY;
-    this.copies += copy ? 1 : -1;
-    this.edits++;
-    return true;
+  markCopies(marks: ReadonlyMap<number, boolean>): number {
+    const bulk = marks.size > this.replaced.limit;
+    let n = 0;
+    for (const [i, copy] of marks) {
+      if (((this.flags[i] & FLAG_COPY) !== 0) === copy) continue;
+      if (!bulk) {
+        this.logReplacement(i);
+        this.edits++;
+      }
+      this.flags[i] ^= FLAG_COPY;
+      this.copies += copy ? 1 : -1;
+      n++;
+    }
+    if (bulk && n > 0) {
+      this.edits++;
+      this.replaced.forget(this.edits);
+    }
+    return n;
   }
 
   /** Keeps row `i`'s values in `replaced` before the next edit overwrites it. */

@@ -1,4 +1,4 @@
-import type { CallTable } from './callTable';
+import { type CallTable, FLAG_COPY } from './callTable';
 import { isClaudeMessageKey, type NormalizeContext } from './normalize';
 
 /**
@@ -6,7 +6,7 @@ import { isClaudeMessageKey, type NormalizeContext } from './normalize';
  * messages (same `message.id`, `requestId` and usage) into its own transcript. Within a file the reader keeps one row
  * per message; across files this index does: of the rows of one message (`message.id` + `requestId`, as ccusage
  * matches them), the one in the file that sorts first by path counts, the others are marked FLAG_COPY
- * (`CallTable.markCopy`) and every figure leaves them out. The marks depend only on the files' contents and paths, not
+ * (`CallTable.markCopies`) and every figure leaves them out. The marks depend only on the files' contents and paths, not
  * on the order they were read in; `sync` brings them up to date after files were added, appended to, read again or
  * removed (a copy counts again once its original is gone). Only files whose reading context read Claude Code messages
  * (`NormalizeContext.claudeCode`) are looked at: others cost a check each. Pure.
@@ -57,18 +57,27 @@ export class CopyIndex {
       if (!f) this.files.set(s.path, (f = { table: s.table, length: 0, keys: [], rows: [] }));
       if (s.table.length > f.length) this.take(s, f, touched);
     }
-    const changed = new Set<string>();
+    // The marks each touched message's rows should have, by table (marked together: see CallTable.markCopies).
+    const marks = new Map<CallTable, { path: string; rows: Map<number, boolean> }>();
+    const mark = (x: Holder, copy: boolean) => {
+      if (((x.table.flags[x.row] & FLAG_COPY) !== 0) === copy) return;
+      let m = marks.get(x.table);
+      if (!m) marks.set(x.table, (m = { path: x.path, rows: new Map() }));
+      m.rows.set(x.row, copy);
+    };
     for (const key of touched) {
       const h = this.holders.get(key);
       if (!h) continue;
       if (!Array.isArray(h)) {
-        if (h.table.markCopy(h.row, false)) changed.add(h.path);
+        mark(h, false);
         continue;
       }
       let first = h[0];
       for (const x of h) if (x.path < first.path) first = x;
-      for (const x of h) if (x.table.markCopy(x.row, x !== first)) changed.add(x.path);
+      for (const x of h) mark(x, x !== first);
     }
+    const changed = new Set<string>();
+    for (const [t, m] of marks) if (t.markCopies(m.rows) > 0) changed.add(m.path);
     return changed;
   }
 

@@ -92,7 +92,7 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     // Read in either order, and marked at once or as each file came: the same rows are marked.
     const orders: CopySource[][][] = [[[source(a), source(b)]], [[source(b), source(a)]], [[source(a)], [source(a), source(b)]], [[source(b)], [source(b), source(a)]]];
     for (const steps of orders) {
-      for (const t of [a.table, b.table]) for (const i of copyRows(t)) t.markCopy(i, false);
+      for (const t of [a.table, b.table]) t.markCopies(new Map(copyRows(t).map((i) => [i, false])));
       const index = new CopyIndex();
       for (const s of steps) index.sync(s);
       assert.deepEqual(copyRows(a.table), []);
@@ -255,6 +255,22 @@ describe('every figure leaves the copies out', () => {
       sameFigures(index, fresh([merged([0, 40], [120, 260])], opts), opts.dims);
       if (sinceMs !== undefined) assert.equal(index.undated, countUndated([merged([0, 40], [120, 260])], { sinceMs }));
     }
+  });
+
+  it('marks more rows at once than a table logs as one edit, after which the tree index starts over and agrees', () => {
+    const opts = optsOf();
+    const pool = new StringPool();
+    const a = read(msgs(0, 1500, 'A'), '/p/a.jsonl', pool);
+    const fork = read(msgs(0, 1500, 'F'), '/p/f.jsonl', pool);
+    const index = new GroupIndex();
+    index.sync([a.table, fork.table], opts);
+    const edits = fork.table.edits;
+    markCopies([source(a), source(fork)]);
+    assert.equal(fork.table.copies, 1500);
+    assert.equal(fork.table.edits, edits + 1, 'one edit');
+    assert.equal(index.sync([a.table, fork.table], opts), 'rebuilt');
+    sameIndex(index, fresh([a.table, fork.table], opts), opts.dims);
+    sameFigures(index, fresh([a.table], opts), opts.dims);
   });
 
   it('the first level summed ahead, the dashboard, budgets, reports and the signals worker count the copies once', () => {
