@@ -3,6 +3,7 @@ import './start';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StringPool } from '../core/callTable';
+import { type CopySource, markCopies } from '../core/copies';
 import { renderCsv, renderMarkdown, renderTable } from '../core/format';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
@@ -332,7 +333,10 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
     const mapping = loadMapping(args.mapping, io.cwd);
     const pool = preloaded?.pool ?? new StringPool();
     const states: TraceFileState[] = [];
+    // Each file's first state by its path: a Claude Code message several files hold counts once (CopyIndex).
+    const copySources: CopySource[] = [];
     for (const f of files) {
+      const at = states.length;
       try {
         const early = preloaded?.states.get(f);
         if (early) states.push(...early);
@@ -347,6 +351,7 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
       } catch (e) {
         throw new UsageError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+      if (states.length > at) copySources.push({ path: f, table: states[at].table, ctx: states[at].ctx });
     }
     if (args.inputs.includes('-')) {
       const state = newTraceFileState('stdin', pool, mapping);
@@ -356,7 +361,9 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
         throw new UsageError(`cannot read standard input: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       states.push(state);
+      copySources.push({ path: '-', table: state.table, ctx: state.ctx });
     }
+    markCopies(copySources);
     for (const w of unknownDimensions(args.by, states)) io.err(`llm-cost-lens: warning: ${w}\n`);
     if (args.command !== 'report') {
       const budgets = args.command === 'budget' ? loadBudgets(args, io.cwd) : [];

@@ -1,5 +1,5 @@
 import { quantile } from 'simple-statistics';
-import { type CallTable, FLAG_ERROR } from './callTable';
+import { type CallTable, FLAG_COPY, FLAG_ERROR } from './callTable';
 import { type CostSource, UNATTRIBUTED } from './types';
 
 // (Defined with the shared types, so that modules a range reader loads need not load this one and simple-statistics.)
@@ -59,12 +59,18 @@ export interface GroupStats {
   unpricedModels: Record<string, number>;
 }
 
-/** Models with no price (computed cost NaN) among rows `from`..`to` of a table, with their call counts. */
+/**
+ * Models with no price (computed cost NaN) among rows `from`..`to` of a table, with their call counts (copies of calls
+ * counted in another file left out).
+ */
 export function unpricedModelCounts(t: CallTable, from = 0, to = t.length): Map<string, number> {
   const counts = new Map<number, number>();
   const cost = t.computedUsd;
   const model = t.dims.model;
-  for (let i = from; i < to; i++) if (Number.isNaN(cost[i])) counts.set(model[i], (counts.get(model[i]) ?? 0) + 1);
+  const copies = copyFlags(t);
+  for (let i = from; i < to; i++) {
+    if (Number.isNaN(cost[i]) && !(copies && (copies[i] & FLAG_COPY) !== 0)) counts.set(model[i], (counts.get(model[i]) ?? 0) + 1);
+  }
   const out = new Map<string, number>();
   for (const [id, n] of counts) out.set(t.pool.get(id) || '(no model)', n);
   return out;
@@ -80,6 +86,14 @@ export function modelsInUse(tables: readonly CallTable[]): string[] {
     for (let id = 1; id < mark.length; id++) if (mark[id]) seen.add(t.pool.get(id));
   }
   return [...seen].sort();
+}
+
+/**
+ * The flags of a table that marks rows as copies of calls counted in another file (FLAG_COPY), which every figure
+ * leaves out; undefined when it marks none (loops then need not look).
+ */
+export function copyFlags(t: CallTable): Uint8Array | undefined {
+  return t.copies > 0 ? t.flags : undefined;
 }
 
 /** Effective cost of row `i` under a cost source; NaN when it has none. */
@@ -102,7 +116,7 @@ function filterConds(table: CallTable, filters: QueryOptions['filters']): { col:
   return conds;
 }
 
-/** Picks the rows of every table that match the time range and filters. */
+/** Picks the rows of every table that match the time range and filters (never a copy of a call counted in another file). */
 export function select(tables: readonly CallTable[], opts: QueryOptions = {}): Slice[] {
   const since = opts.sinceMs ?? -Infinity;
   const until = opts.untilMs ?? Infinity;
@@ -112,7 +126,7 @@ export function select(tables: readonly CallTable[], opts: QueryOptions = {}): S
     const conds = filterConds(table, opts.filters);
     if (!conds) continue;
     const rows = new Int32Array(table.length);
-    const n = conds.length || timeBound ? selectRows(table, timeBound, since, until, conds, rows) : allRows(rows);
+    const n = conds.length || timeBound || table.copies > 0 ? selectRows(table, timeBound, since, until, conds, rows) : allRows(rows);
     if (n > 0) out.push({ table, rows: rows.subarray(0, n) });
   }
   return out;
@@ -124,11 +138,13 @@ function allRows(rows: Int32Array): number {
   return rows.length;
 }
 
-/** The rows in the time range that match the conditions, into `rows`; how many. */
+/** The rows in the time range that match the conditions, copies left out, into `rows`; how many. */
 function selectRows(table: CallTable, timeBound: boolean, since: number, until: number, conds: { col: Int32Array | undefined; id: number }[], rows: Int32Array): number {
   let n = 0;
   const ts = table.tsMs;
+  const copies = copyFlags(table);
   outer: for (let i = 0; i < table.length; i++) {
+    if (copies && (copies[i] & FLAG_COPY) !== 0) continue;
     if (timeBound) {
       const t = ts[i];
       if (!(t >= since && t < until)) continue;
@@ -156,8 +172,9 @@ export function undatedMatching(tables: readonly CallTable[], filters?: QueryOpt
     const conds = filterConds(table, filters);
     if (!conds) continue;
     const ts = table.tsMs;
+    const copies = copyFlags(table);
     outer: for (let i = 0; i < table.length; i++) {
-      if (!Number.isNaN(ts[i])) continue;
+      if (!Number.isNaN(ts[i]) || (copies && (copies[i] & FLAG_COPY) !== 0)) continue;
       for (const c of conds) if ((c.col ? c.col[i] : 0) !== c.id) continue outer;
       n++;
     }

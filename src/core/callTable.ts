@@ -273,6 +273,8 @@ export function joinStrings(strings: readonly string[]): { text: string; lengths
 export interface SharedColumns {
   file: string;
   length: number;
+  /** How many rows are marked FLAG_COPY (CallTable.copies). */
+  copies: number;
   numeric: Record<string, Float64Array | Uint32Array | Int32Array | Uint8Array>;
   ids: Record<string, Int32Array>;
   traces: PackedTraceIds;
@@ -290,6 +292,12 @@ function column<T extends Column>(type: ColumnType<T>, n: number): T {
 }
 
 export const FLAG_ERROR = 1;
+/**
+ * A row that is a copy of a call counted in another file of the workspace: a Claude Code message (same `message.id`
+ * and `requestId`) that a resumed or forked session copied into its own transcript. Every figure leaves such rows out.
+ * Set by CopyIndex (copies.ts) over the files read together, never by a reader: a table read alone has none.
+ */
+export const FLAG_COPY = 2;
 
 /** Whether a string id map maps every id to itself. */
 function isIdentity(m: Int32Array): boolean {
@@ -370,6 +378,8 @@ export class CallTable {
   edits = 0;
   /** The old values of the rows replaced in place lately (`store`), by edit count; a reprice empties it. */
   readonly replaced = new ReplacedRows();
+  /** Rows marked FLAG_COPY (0: every row counts, and loops over rows need not look at the flags). */
+  copies = 0;
 
   constructor(readonly file: string, readonly pool: StringPool) {}
 
@@ -423,7 +433,9 @@ export class CallTable {
     if (m && m.row >= 0 && m.row < this.length) {
       this.logReplacement(m.row);
       for (const col of this.tags.values()) col[m.row] = 0;
+      const copy = this.flags[m.row] & FLAG_COPY;
       this.fill(m.row, rec, prices);
+      this.flags[m.row] |= copy;
       this.edits++;
       return { row: m.row, added: false };
     }
@@ -432,6 +444,32 @@ export class CallTable {
     const id = key !== undefined ? messages.get(key) : undefined;
     if (id && id.row < 0) id.row = row;
     return { row, added: true };
+  }
+
+  /**
+   * Marks rows as copies of calls counted in another file (FLAG_COPY: `marks` row -> true), or as counted here again
+   * (false). Each row marked is an edit like a replacement in place (`store`): its old values go to `replaced`, so views
+   * take it out or in without starting over; more rows than `replaced` keeps are one edit, as a reprice (views start
+   * over, as they would anyway). Returns how many rows changed.
+   */
+  markCopies(marks: ReadonlyMap<number, boolean>): number {
+    const bulk = marks.size > this.replaced.limit;
+    let n = 0;
+    for (const [i, copy] of marks) {
+      if (((this.flags[i] & FLAG_COPY) !== 0) === copy) continue;
+      if (!bulk) {
+        this.logReplacement(i);
+        this.edits++;
+      }
+      this.flags[i] ^= FLAG_COPY;
+      this.copies += copy ? 1 : -1;
+      n++;
+    }
+    if (bulk && n > 0) {
+      this.edits++;
+      this.replaced.forget(this.edits);
+    }
+    return n;
   }
 
   /** Keeps row `i`'s values in `replaced` before the next edit overwrites it. */
@@ -702,7 +740,7 @@ export class CallTable {
     for (const k of ID_COLUMNS) ids[k] = this[k].subarray(0, n);
     for (const d of DIM_COLUMNS) ids[`dim:${d}`] = this.dims[d].subarray(0, n);
     for (const [k, v] of this.tags) ids[`tag:${k}`] = v.subarray(0, n);
-    return { file: this.file, length: n, numeric, ids, traces: this.traces.pack() };
+    return { file: this.file, length: n, copies: this.copies, numeric, ids, traces: this.traces.pack() };
   }
 
   /**
@@ -718,6 +756,7 @@ export class CallTable {
     for (const [k, v] of Object.entries(s.ids)) if (k.startsWith('tag:')) t.tags.set(k.slice(4), v);
     t.length = s.length;
     t.cap = s.length;
+    t.copies = s.copies;
     return t;
   }
 

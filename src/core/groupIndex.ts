@@ -1,6 +1,6 @@
 import { quantile } from 'simple-statistics';
-import { type GroupStats, rowCost, runsById, type Slice, UNATTRIBUTED } from './analysis';
-import { type CallTable, FLAG_ERROR } from './callTable';
+import { copyFlags, type GroupStats, rowCost, runsById, type Slice, UNATTRIBUTED } from './analysis';
+import { type CallTable, FLAG_COPY, FLAG_ERROR } from './callTable';
 import type { GroupNode } from './groupTree';
 import type { ReplacedRows } from './replacedRows';
 import type { CostSource } from './types';
@@ -236,6 +236,8 @@ interface RowValues {
   ts: number;
   cost: number;
   err: boolean;
+  /** A copy of a call counted in another file (FLAG_COPY): in no group. */
+  copy: boolean;
   saved: number;
   /** A priced call whose model has a list price (its savings are known: see GroupStats.listPricedCalls). */
   listed: boolean;
@@ -783,7 +785,7 @@ export class GroupIndex {
   replacedRows = 0;
   /** Per table: rows already taken in, and its in-place edit count then. */
   private readonly seen = new Map<CallTable, { length: number; edits: number }>();
-  private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, saved: 0, listed: false, model: '' };
+  private readonly scratch: RowValues = { inTok: 0, outTok: 0, crTok: 0, cwTok: 0, rsTok: 0, ts: 0, cost: 0, err: false, copy: false, saved: 0, listed: false, model: '' };
   /** The old values of a row replaced in place. */
   private readonly oldScratch: RowValues = { ...this.scratch };
   private catchingUp = false;
@@ -839,7 +841,7 @@ export class GroupIndex {
     let undated = 0;
     for (const t of tables) {
       seen.set(t, { length: t.length, edits: t.edits });
-      if (bounded) for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i])) undated++;
+      if (bounded) undated += undatedRows(t);
     }
     // The first level is built right away (the tree and the status bar need it); the root's sums are its children's.
     if (o.dims.length) {
@@ -926,7 +928,9 @@ export class GroupIndex {
    * Rows of `t` below `length` (those the index holds) replaced after edit count `edits`: the old values of each
    * (the log's first entry for the row, which the index holds) are taken out of the root and the groups of its old
    * path, the row's values now put in the groups of its new path; groups both paths share only change their sums.
-   * Time range: the old row counts only if it was in range, the new one only if it is. Groups left without calls go.
+   * Time range: the old row counts only if it was in range, the new one only if it is; a row marked as a copy of a
+   * call counted in another file (FLAG_COPY) counts in neither case (marking it is such a replacement). Groups left
+   * without calls go.
    * The number of rows, or −1 when the log does not hold the edits or the index does not match it.
    */
   private replace(t: CallTable, length: number, edits: number): number {
@@ -943,16 +947,16 @@ export class GroupIndex {
     const since = opts.sinceMs ?? -Infinity;
     const until = opts.untilMs ?? Infinity;
     const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
-    const inRange = (ts: number) => !bounded || (ts >= since && ts < until);
+    const inRange = (v: RowValues) => !v.copy && (!bounded || (v.ts >= since && v.ts < until));
     /** Nodes rows moved into or out of, with their parent. */
     const moved = new Map<IndexNode, IndexNode>();
     for (const [row, j] of firstSlot) {
       const old = this.readOld(t, log, j, opts.source);
       const now = this.read(t, row, opts.source);
-      const wasIn = inRange(old.ts);
-      const isIn = inRange(now.ts);
-      if (bounded && Number.isNaN(old.ts)) this.undated--;
-      if (bounded && Number.isNaN(now.ts)) this.undated++;
+      const wasIn = inRange(old);
+      const isIn = inRange(now);
+      if (bounded && !old.copy && Number.isNaN(old.ts)) this.undated--;
+      if (bounded && !now.copy && Number.isNaN(now.ts)) this.undated++;
       if (wasIn && isIn) root.replaceRow(now, old, false);
       else if (wasIn) root.removeSums(old);
       else if (isIn) root.addSums(now);
@@ -1094,6 +1098,7 @@ export class GroupIndex {
     v.rsTok = t.reasoningTokens[i];
     v.ts = t.tsMs[i];
     v.err = (t.flags[i] & FLAG_ERROR) !== 0;
+    v.copy = (t.flags[i] & FLAG_COPY) !== 0;
     const c = rowCost(t, i, source);
     v.cost = c;
     if (Number.isNaN(c)) {
@@ -1118,6 +1123,7 @@ export class GroupIndex {
     v.rsTok = log.value(j, 'reasoningTokens');
     v.ts = log.value(j, 'tsMs');
     v.err = (log.value(j, 'flags') & FLAG_ERROR) !== 0;
+    v.copy = (log.value(j, 'flags') & FLAG_COPY) !== 0;
     const recorded = log.value(j, 'recordedUsd');
     const computed = log.value(j, 'computedUsd');
     // As rowCost.
@@ -1139,7 +1145,9 @@ export class GroupIndex {
     const until = opts.untilMs ?? Infinity;
     const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
     const ts = t.tsMs;
+    const copies = copyFlags(t);
     for (let i = from; i < t.length; i++) {
+      if (copies && (copies[i] & FLAG_COPY) !== 0) continue;
       if (bounded && !(ts[i] >= since && ts[i] < until)) {
         if (Number.isNaN(ts[i])) this.undated++;
         continue;
@@ -1168,20 +1176,32 @@ function lowerBound(rows: Int32Array, n: number, v: number): number {
   return lo;
 }
 
-/** The rows < `length` of a table within the options' time range (the root's rows). */
+/** The rows < `length` of a table within the options' time range (the root's rows), copies of calls counted in another file left out. */
 function selectedRows(t: CallTable, opts: GroupIndexOptions, length: number): Int32Array {
-  if (opts.sinceMs === undefined && opts.untilMs === undefined) {
+  const copies = copyFlags(t);
+  if (opts.sinceMs === undefined && opts.untilMs === undefined && !copies) {
     const all = new Int32Array(length);
     for (let i = 0; i < length; i++) all[i] = i;
     return all;
   }
+  const bounded = opts.sinceMs !== undefined || opts.untilMs !== undefined;
   const since = opts.sinceMs ?? -Infinity;
   const until = opts.untilMs ?? Infinity;
   const ts = t.tsMs;
   const out = new Int32Array(length);
   let n = 0;
-  for (let i = 0; i < length; i++) if (ts[i] >= since && ts[i] < until) out[n++] = i;
+  if (!copies) {
+    for (let i = 0; i < length; i++) if (ts[i] >= since && ts[i] < until) out[n++] = i;
+  } else for (let i = 0; i < length; i++) if ((copies[i] & FLAG_COPY) === 0 && (!bounded || (ts[i] >= since && ts[i] < until))) out[n++] = i;
   return out.subarray(0, n);
+}
+
+/** The rows of a table without a timestamp (a time-bounded index leaves them out), copies left out. */
+function undatedRows(t: CallTable): number {
+  const copies = copyFlags(t);
+  let n = 0;
+  for (let i = 0; i < t.length; i++) if (Number.isNaN(t.tsMs[i]) && !(copies && (copies[i] & FLAG_COPY) !== 0)) n++;
+  return n;
 }
 
 function sameOptions(a: GroupIndexOptions, b: GroupIndexOptions): boolean {

@@ -1,4 +1,4 @@
-import type { CallTable } from './callTable';
+import { type CallTable, FLAG_COPY } from './callTable';
 import { type CostSource, UNATTRIBUTED } from './types';
 
 /**
@@ -40,6 +40,8 @@ export interface PreviewPart {
   column(dim: string): Int32Array | undefined;
   text(id: number): string;
   stringCount: number;
+  /** The flags of a table that marks copies of calls counted in another file (FLAG_COPY): those rows are left out. */
+  copies?: Uint8Array;
 }
 
 /**
@@ -92,11 +94,12 @@ const SUM_SLICE = 256;
 
 function sumRows(
   calls: Float64Array, priced: Float64Array, cost: Float64Array, col: Int32Array | undefined,
-  rec: Float64Array, comp: Float64Array, ts: Float64Array,
+  rec: Float64Array, comp: Float64Array, ts: Float64Array, copies: Uint8Array | undefined,
   bounded: boolean, since: number, until: number, source: PreviewRequest['source'], from: number, to: number,
 ): void {
   for (let i = from; i < to; i++) {
     if (bounded && !(ts[i] >= since && ts[i] < until)) continue;
+    if (copies !== undefined && (copies[i] & FLAG_COPY) !== 0) continue;
     const g = col ? col[i] : 0;
     calls[g]++;
     const r = rec[i];
@@ -143,12 +146,12 @@ export class LevelSums {
       this.cost = grown(this.cost);
     }
     const calls = this.calls, priced = this.priced, cost = this.cost;
-    const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs;
+    const rec = part.recordedUsd, comp = part.computedUsd, ts = part.tsMs, copies = part.copies;
     const { bounded, since, until } = this;
     const source = this.req.source;
     // In slices: a function called often is optimized once when it gets hot, where one long loop per call (a chunk's
     // rows) is first optimized in the middle of its loop and then again as a whole (~5-9 ms of compiling per reader).
-    for (let i = from; i < to; i += SUM_SLICE) sumRows(calls, priced, cost, col, rec, comp, ts, bounded, since, until, source, i, Math.min(to, i + SUM_SLICE));
+    for (let i = from; i < to; i += SUM_SLICE) sumRows(calls, priced, cost, col, rec, comp, ts, copies, bounded, since, until, source, i, Math.min(to, i + SUM_SLICE));
   }
 
   /**
@@ -208,7 +211,10 @@ export function previewMatches(p: PreviewRequest, view: { dims: readonly string[
 
 /** A table as a part to sum. */
 export function tablePart(t: CallTable): PreviewPart {
-  return { length: t.length, recordedUsd: t.recordedUsd, computedUsd: t.computedUsd, tsMs: t.tsMs, column: (dim) => t.column(dim), text: (id) => t.pool.get(id), stringCount: t.pool.values.length };
+  return {
+    length: t.length, recordedUsd: t.recordedUsd, computedUsd: t.computedUsd, tsMs: t.tsMs, column: (dim) => t.column(dim), text: (id) => t.pool.get(id), stringCount: t.pool.values.length,
+    copies: t.copies > 0 ? t.flags : undefined,
+  };
 }
 
 /**

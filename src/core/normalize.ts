@@ -99,6 +99,11 @@ export interface NormalizeContext {
    * whoever stores the calls, -1 until then), so a later line of the same message can replace it.
    */
   messages: Map<string, { out: number; row: number }>;
+  /**
+   * Set once a Claude Code message was read: `messages` then holds Claude Code message ids (`isClaudeMessageKey`),
+   * which CopyIndex matches across files. Files of other shapes never pay for looking at their keys.
+   */
+  claudeCode?: boolean;
   currentModel?: string;
   /**
    * Codex CLI: the last `token_count` event's running total (`total_token_usage`, as text). Codex writes the event
@@ -693,7 +698,10 @@ function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, em
       seen.out = out;
       supersedes = id;
       ctx.ignored++; // the line adds no call: it completes one
-    } else ctx.messages.set(id, { out, row: -1 });
+    } else {
+      ctx.messages.set(id, { out, row: -1 });
+      ctx.claudeCode = true;
+    }
   }
   const rec = newRecord(ctx.file, line);
   readUsage(rec, usage, 'exclusive');
@@ -919,6 +927,11 @@ function noteRollups(rollups: readonly SpanView[], ctx: NormalizeContext): void 
  */
 const ROLLUP = '\u2191';
 const CALL_ROW = 'otel\u0000';
+
+/** Whether a key of `NormalizeContext.messages` is a Claude Code message's id (not an OpenTelemetry span's row). */
+export function isClaudeMessageKey(key: string): boolean {
+  return !key.startsWith(CALL_ROW);
+}
 
 /** Stores span s as a call unless it was read before or a call below it was; true when it gives a call. */
 function spanToRecord(s: SpanView, line: number, ctx: NormalizeContext, emit: (r: CallRecord, inc?: boolean) => void, problem: (m: string, sev?: Problem['severity']) => void): boolean {

@@ -57,7 +57,11 @@ export interface Report {
   warningsTotal: number;
   /** `reason`: why a model the catalogue knows has no price (priced per audio hour...), where the caller knows it. */
   unpriced: { model: string; calls: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; reason?: string }[];
-  files: { file: string; calls: number; skipped: number; ignored: number }[];
+  /**
+   * Each file read: its calls counted, lines skipped and records ignored; `copies` (when any): its calls left out as
+   * copies of calls another file holds (Claude Code messages a resumed or forked session copied), counted there.
+   */
+  files: { file: string; calls: number; skipped: number; ignored: number; copies?: number }[];
   /**
    * With the `auto` cost source: calls whose record says $0 while the price book prices their tokens, and what it makes
    * of them (`--cost-source computed` counts that instead). 0 calls with the other sources.
@@ -125,7 +129,8 @@ function filesRead(files: readonly TraceFileState[]): Report['files'] {
   for (const f of files) {
     let e = f.continues ? out[out.length - 1] : undefined;
     if (!e) out.push((e = { file: f.file, calls: 0, skipped: 0, ignored: 0 }));
-    e.calls += f.table.length;
+    e.calls += f.table.length - f.table.copies;
+    if (f.table.copies > 0) e.copies = (e.copies ?? 0) + f.table.copies;
     e.skipped += f.problems.filter((p) => p.severity === 'error').length + f.droppedProblems;
     e.ignored += f.ctx.ignored;
   }

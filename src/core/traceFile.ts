@@ -190,7 +190,7 @@ export interface PackedTraceFileState {
   droppedWarnings?: number;
   notText?: string;
   /** The reading context: its ids as arrays, or (`joined`, the arrays then empty) as one string. */
-  ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; joined?: JoinedContext; currentModel?: string; codexTotal?: string; ignored: number };
+  ctx: { seenIds: string[]; messages: [string, { out: number; row: number }][]; joined?: JoinedContext; claudeCode?: boolean; currentModel?: string; codexTotal?: string; ignored: number };
   columns: PackedColumns;
 }
 
@@ -214,7 +214,7 @@ export function joinContext(c: PackedTraceFileState['ctx']): PackedTraceFileStat
   if (c.joined) {
     // Ids joined and ids in arrays both (nothing makes these): all of them, joined.
     const ctx = unpackContext({ file: '', ctx: c });
-    return joinContext({ seenIds: [...ctx.seenIds], messages: [...ctx.messages], currentModel: c.currentModel, codexTotal: c.codexTotal, ignored: c.ignored });
+    return joinContext({ seenIds: [...ctx.seenIds], messages: [...ctx.messages], ...claudeCodeOf(c), currentModel: c.currentModel, codexTotal: c.codexTotal, ignored: c.ignored });
   }
   const ids = joinStrings([...c.seenIds, ...messages.map(([id]) => id)]);
   const out = new Float64Array(messages.length);
@@ -223,7 +223,12 @@ export function joinContext(c: PackedTraceFileState['ctx']): PackedTraceFileStat
     out[i] = m.out;
     row[i] = m.row;
   });
-  return { seenIds: [], messages: [], joined: { ids, seen: c.seenIds.length, out, row }, currentModel: c.currentModel, codexTotal: c.codexTotal, ignored: c.ignored };
+  return { seenIds: [], messages: [], joined: { ids, seen: c.seenIds.length, out, row }, ...claudeCodeOf(c), currentModel: c.currentModel, codexTotal: c.codexTotal, ignored: c.ignored };
+}
+
+/** A context's Claude Code mark (NormalizeContext.claudeCode), packed only when set. */
+function claudeCodeOf(c: { claudeCode?: boolean }): { claudeCode?: true } {
+  return c.claudeCode === true ? { claudeCode: true } : {};
 }
 
 /** Takes ids [from, to) of a joined context into `ctx` (`at`: where id `from` starts in the text); gives where `to` starts. */
@@ -244,6 +249,7 @@ export function unpackContext(p: Pick<PackedTraceFileState, 'file' | 'ctx'>, map
   for (const id of p.ctx.seenIds) ctx.seenIds.add(id);
   for (const [id, m] of p.ctx.messages ?? []) ctx.messages.set(id, { ...m });
   if (p.ctx.joined) takeJoinedContext(ctx, p.ctx.joined, 0, p.ctx.joined.ids.lengths.length, 0);
+  if (p.ctx.claudeCode === true) ctx.claudeCode = true;
   ctx.currentModel = p.ctx.currentModel;
   ctx.codexTotal = typeof p.ctx.codexTotal === 'string' ? p.ctx.codexTotal : undefined;
   ctx.ignored = p.ctx.ignored;
@@ -269,7 +275,7 @@ export function packState(s: TraceFileState, how: 'copy' | 'handOver' = 'copy'):
       droppedProblems: s.droppedProblems,
       ...(s.droppedWarnings ? { droppedWarnings: s.droppedWarnings } : {}),
       ...(s.notText !== undefined ? { notText: s.notText } : {}),
-      ctx: { seenIds: [...s.ctx.seenIds], messages: [...s.ctx.messages], currentModel: s.ctx.currentModel, codexTotal: s.ctx.codexTotal, ignored: s.ctx.ignored },
+      ctx: { seenIds: [...s.ctx.seenIds], messages: [...s.ctx.messages], ...claudeCodeOf(s.ctx), currentModel: s.ctx.currentModel, codexTotal: s.ctx.codexTotal, ignored: s.ctx.ignored },
       columns,
     },
     transfer,

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { partition, type Slice, stats } from '../core/analysis';
-import type { CallTable } from '../core/callTable';
+import { copyFlags, partition, type Slice, stats } from '../core/analysis';
+import { type CallTable, FLAG_COPY } from '../core/callTable';
 import type { CostSource } from '../core/types';
 import { PathSuffixIndex } from '../core/callSiteMatch';
 import { type CallSiteMatch, DEFAULT_WRAPPERS, findCallSites, parseWrapperSetting, type WrapperSpec } from '../core/callSites';
@@ -166,13 +166,15 @@ export class CallSiteIndex extends Disposable {
       e = { length: 0, edits: t.edits, since, sites: new Map() };
       this.bySite.set(t, e);
     }
-    const files = t.callsiteFile, lines = t.callsiteLine, ts = t.tsMs;
+    const files = t.callsiteFile, lines = t.callsiteLine, ts = t.tsMs, copies = copyFlags(t);
     let lastKey = -1;
     let last: { buf: Int32Array; n: number } | undefined;
     for (let i = e.length; i < t.length; i++) {
       const f = files[i];
       const line = lines[i];
       if (!f || line <= 0 || line >= LINE_SPAN) continue;
+      // A copy of a call counted in another file (a resumed Claude Code session's): counted there.
+      if (copies && (copies[i] & FLAG_COPY) !== 0) continue;
       if (since !== undefined && !(ts[i] >= since)) continue;
       const key = f * LINE_SPAN + line;
       let list = key === lastKey ? last : e.sites.get(key);

@@ -7,7 +7,7 @@ import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLU
 import { joinContext, type PackedTraceFileState } from '../core/traceFile';
 
 /** Changed whenever what a read makes of the same bytes changes (the format, a shape's reading, pricing): older caches are read again. */
-const MAGIC = 'llm-cost-lens/state-cache/7';
+const MAGIC = 'llm-cost-lens/state-cache/8';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */
@@ -107,6 +107,7 @@ function wellFormedMeta(m: Header['meta']): boolean {
     Array.isArray(c.seenIds) &&
     (c.messages === undefined || Array.isArray(c.messages)) &&
     (c.codexTotal === undefined || typeof c.codexTotal === 'string') &&
+    (c.claudeCode === undefined || c.claudeCode === true) &&
     Number.isSafeInteger(c.ignored)
   );
 }
@@ -149,7 +150,7 @@ export function writeStateCache(file: string, key: CacheKey, state: PackedTraceF
   // The context's ids go in regions of their own (the header stays small: it is parsed in one go).
   const jc = joinContext(ctx ?? { seenIds: [], messages: [], ignored: 0 }).joined!;
   // (A state without a context is written as it is: its reader rejects it.)
-  const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], currentModel: ctx.currentModel, codexTotal: ctx.codexTotal, ignored: ctx.ignored } };
+  const meta = { ...rest, ctx: ctx && { seenIds: [], messages: [], ...(ctx.claudeCode === true ? { claudeCode: true } : {}), currentModel: ctx.currentModel, codexTotal: ctx.codexTotal, ignored: ctx.ignored } };
   const encoding = encodingOf(joined.text);
   const ctxEncoding = encodingOf(jc.ids.text);
   const header: Header = {

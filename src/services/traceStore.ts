@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { StringPool, type CallTable } from '../core/callTable';
+import { CopyIndex, type CopySource } from '../core/copies';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
 import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
@@ -118,6 +119,10 @@ export class TraceStore extends Disposable {
   previewsReceived: { path: string; preview: LevelPreview }[] = [];
   /** Counts the changes fired. */
   private changes = 0;
+  /** The Claude Code calls several files hold, counted once: the copies' rows are marked (`syncCopies`). */
+  private readonly copies = new CopyIndex();
+  /** Files whose copy marks changed since the last change fired (that change names them). */
+  private readonly marked = new Set<string>();
 
   constructor(
     private readonly ctx: vscode.ExtensionContext,
@@ -138,8 +143,9 @@ export class TraceStore extends Disposable {
     this._register({ dispose: () => clearTimeout(this.loadingTimer) });
   }
 
-  /** The states of every file read, in path order. */
+  /** The states of every file read, in path order (their copies of calls other files hold marked: `syncCopies`). */
   states(): TraceFileState[] {
+    this.syncCopies();
     return [...this.files.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([, s]) => s);
   }
 
@@ -149,7 +155,27 @@ export class TraceStore extends Disposable {
 
   /** The tables of every file read but `path`, in path order. */
   tablesBesides(path: string): CallTable[] {
+    this.syncCopies();
     return [...this.files.entries()].filter(([p]) => p !== path).sort((a, b) => a[0].localeCompare(b[0])).map(([, s]) => s.table);
+  }
+
+  /**
+   * Marks the rows that copy a Claude Code call another file holds (a resumed or forked session's transcript), which
+   * every figure leaves out, as the files are now; only what changed since is looked at. Done before the tables are
+   * handed out and before a change fires, so the views never count a copy (or miss a call whose original went).
+   */
+  private syncCopies(): void {
+    const sources: CopySource[] = [];
+    for (const [path, s] of this.files) sources.push({ path, table: s.table, ctx: s.ctx });
+    for (const p of this.copies.sync(sources)) this.marked.add(p);
+  }
+
+  /** Fires a change, naming also the files whose copy marks changed since the last one. */
+  private fire(change: StoreChange): void {
+    this.syncCopies();
+    for (const p of this.marked) if (this.files.has(p) && !change.changed.includes(p)) change.changed.push(p);
+    this.marked.clear();
+    this._onDidChange.fire(change);
   }
 
   /**
@@ -278,7 +304,7 @@ export class TraceStore extends Disposable {
     await this.enqueue(async () => {
       this.reloadPricesSync();
       for (const s of this.files.values()) s.table.reprice(this.prices);
-      this._onDidChange.fire({ changed: this.paths(), removed: [] });
+      this.fire({ changed: this.paths(), removed: [] });
     });
   }
 
@@ -405,7 +431,7 @@ export class TraceStore extends Disposable {
     if (big.length) await this.loadBig(big);
     if (markReady) this.ready = true;
     const changed = this.paths();
-    this._onDidChange.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
+    this.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
   }
 
   private readInline(path: string): boolean {
@@ -438,8 +464,11 @@ export class TraceStore extends Disposable {
         token.onCancellationRequested(() => abort.abort());
         const mapping = this.mapping();
         const settings = JSON.stringify([this.ctx.extension?.packageJSON?.version ?? 'dev', [...this.overrides.entries()], mapping ?? null]);
-        // A preview of the first level only when one file is loaded (the last one left: the others are in the views).
-        const preview = paths.length === 1 ? this.previewRequest?.() : undefined;
+        // A preview of the first level only when one file is loaded (the last one left: the others are in the views),
+        // and no other file holds Claude Code calls: its parse process does not know them, so could not leave out
+        // their copies (a resumed session's), nor the views the other files' copies of its calls.
+        this.syncCopies();
+        const preview = paths.length === 1 && !this.copies.holdsMessagesBesides(paths[0]) ? this.previewRequest?.() : undefined;
         this.landed = undefined;
         // Progress: the notification's bar, and the store's own (the tree view's message) over all the files' bytes.
         let readBytes = 0;
@@ -602,7 +631,7 @@ export class TraceStore extends Disposable {
     const before = this.notRead.get(path)?.reason;
     const changes = this.changes;
     await this.readChange(path);
-    if (this.changes === changes && this.notRead.get(path)?.reason !== before) this._onDidChange.fire({ changed: [], removed: [] });
+    if (this.changes === changes && this.notRead.get(path)?.reason !== before) this.fire({ changed: [], removed: [] });
   }
 
   private async readChange(path: string): Promise<void> {
@@ -610,7 +639,7 @@ export class TraceStore extends Disposable {
       this.notRead.delete(path);
       if (this.files.delete(path)) {
         this.log.appendLine(`[store] ${this.displayName(path)} was deleted`);
-        this._onDidChange.fire({ changed: [], removed: [path] });
+        this.fire({ changed: [], removed: [path] });
       }
       return;
     }
@@ -624,7 +653,7 @@ export class TraceStore extends Disposable {
     } catch (e) {
       this.log.appendLine(`[store] cannot read ${path}: ${(e as Error).message}`);
       this.markUnread(path, (e as Error).message);
-      if (this.files.delete(path)) this._onDidChange.fire({ changed: [], removed: [path] });
+      if (this.files.delete(path)) this.fire({ changed: [], removed: [path] });
       return;
     }
     // A new, truncated or replaced big file is read from its start like on the first load: in the worker, with
@@ -632,11 +661,11 @@ export class TraceStore extends Disposable {
     if (fresh && size > WORKER_THRESHOLD_BYTES) {
       await this.loadBig([path]);
       const now = this.files.get(path);
-      if (now && now !== prev) this._onDidChange.fire({ changed: [path], removed: [] });
-      else if (now && this.files.delete(path)) this._onDidChange.fire({ changed: [], removed: [path] });
+      if (now && now !== prev) this.fire({ changed: [path], removed: [] });
+      else if (now && this.files.delete(path)) this.fire({ changed: [], removed: [path] });
       return;
     }
-    if (this.readInline(path)) this._onDidChange.fire({ changed: [path], removed: [] });
+    if (this.readInline(path)) this.fire({ changed: [path], removed: [] });
   }
 }
 

@@ -225,6 +225,31 @@ describe('LLM Cost Lens in VS Code', function () {
       assert.ok(api.tree.totals()!.costUsd > costBefore, 'the completed message costs more');
       assert.equal(api.tree.indexRebuilds, rebuilds, 'the tree was updated in place, not regrouped');
     });
+
+    it('counts the messages a resumed session copied once, and again in that session once the original is deleted', async () => {
+      // Sorts after claude-session.jsonl: the original keeps the two messages, the copies are left out.
+      const resumed = join(workspaceDir(), 'traces', 'claude-zresumed.jsonl');
+      const calls = () => api.tree.totals()?.calls;
+      try {
+        api.tree.getChildren();
+        const before = calls()!;
+        const copy = (l: string) => JSON.stringify({ ...JSON.parse(l), sessionId: 's-resumed' }) + '\n';
+        writeFileSync(resumed, copy(cc(1, 400)) + copy(cc(2, 1)) + cc(9, 5));
+        await changeWhere(api, () => api.store.has(resumed));
+        api.tree.getChildren();
+        assert.equal(calls(), before + 1, 'only the resumed session\'s own message is new');
+        assert.ok(treeMatchesCore());
+        assert.equal(api.store.tables().find((t) => t.file.endsWith('claude-zresumed.jsonl'))?.copies, 2);
+        rmSync(session());
+        await changeWhere(api, () => !api.store.has(session()));
+        api.tree.getChildren();
+        assert.equal(calls(), before - 3 + 3, 'the copies count again: the session lost its 3 messages, the resumed one holds 3');
+        assert.ok(treeMatchesCore());
+      } finally {
+        rmSync(resumed, { force: true });
+        await changeWhere(api, () => !api.store.has(resumed));
+      }
+    });
   });
 
   describe('a big trace file', () => {

@@ -131,6 +131,43 @@ describe('llm-cost-lens CLI', () => {
     assert.deepEqual(j.unpriced, []);
   });
 
+  it('counts a Claude Code call copied into a resumed session once, whatever the order of the files, on one thread or several', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-cc-'));
+    try {
+      // The original transcript, and a session resumed from it: its first 24 lines (two messages) copied under the new
+      // session id, then a message of its own.
+      const lines = readFileSync(fixture('third-party', 'claude-code-subagent-transcript_spotter.jsonl'), 'utf8').split('\n').filter(Boolean);
+      const resumed = (l: string) => JSON.stringify({ ...JSON.parse(l), sessionId: 'resumed' });
+      const own = JSON.parse(lines[lines.length - 1]);
+      own.message.id += '_own';
+      own.requestId += '_own';
+      const a = join(dir, 'a.jsonl');
+      const b = join(dir, 'b.jsonl');
+      const one = join(dir, 'one.jsonl');
+      writeFileSync(a, lines.join('\n') + '\n');
+      writeFileSync(b, [...lines.slice(0, 24).map(resumed), JSON.stringify(own)].join('\n') + '\n');
+      writeFileSync(one, [...lines, JSON.stringify(own)].join('\n') + '\n');
+      const want = JSON.parse(run(['report', one, '--format', 'json']).out);
+      assert.equal(want.total.calls, 13);
+      for (const args of [['report', a, b], ['report', b, a]]) {
+        const j = JSON.parse(run([...args, '--format', 'json']).out);
+        assert.equal(j.total.calls, 13, args.join(' '));
+        assert.equal(j.total.costUsd.toFixed(2), want.total.costUsd.toFixed(2));
+        assertUsd(j.total.costUsd, want.total.costUsd);
+        // a.jsonl, first by path, keeps the two messages; b.jsonl counts its own one.
+        assert.deepEqual(j.files.map((f: { file: string; calls: number; copies?: number }) => [f.file.slice(-7), f.calls, f.copies]), [['a.jsonl', 12, undefined], ['b.jsonl', 1, 2]]);
+        // The parallel path (big files read ahead on several threads) agrees.
+        let out = '';
+        assert.equal(await mainCli([...args, '--format', 'json'], { cwd: ROOT, out: (s) => (out += s), err: () => undefined }, { parallelBytes: 0 }), 0);
+        assert.deepEqual(JSON.parse(out).total, j.total);
+      }
+      const budget = JSON.parse(run(['budget', a, b, '--budget', 'total:month:100', '--now', '2026-02-20T00:00:00Z', '--format', 'json']).out);
+      assert.equal(budget.budgets[0].calls, 13);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads folders and globs, and states unpriced models and skipped lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {

@@ -440,6 +440,8 @@ describe('loading in a worker thread, and the state cache', function () {
     const again = await loadInWorker(join(dir, 'no-such-worker.js'), { path: p, displayName: 'cc.jsonl', overrides: [], cache }, new StringPool());
     assert.deepEqual([...again.ctx.messages], [...first.ctx.messages]);
     assert.deepEqual([...again.ctx.seenIds], [...first.ctx.seenIds]);
+    assert.equal(first.ctx.claudeCode, true, 'the load worker says the file holds Claude Code messages');
+    assert.equal(again.ctx.claudeCode, true, 'and so does the cache (copies in other files are matched with them)');
     assert.equal(again.ctx.ignored, first.ctx.ignored);
     // Taken in between event-loop turns: at most 20,000 ids per turn; a cancel stops it at the next turn.
     const packed = (await readStateCache(cacheFileFor(cache.dir, p), cacheKeyOf(p, 'v1')))!;

@@ -1,0 +1,137 @@
+import { type CallTable, FLAG_COPY } from './callTable';
+import { isClaudeMessageKey, type NormalizeContext } from './normalize';
+
+/**
+ * Claude Code calls that several files of a workspace hold: a resumed or forked session copies earlier assistant
+ * messages (same `message.id`, `requestId` and usage) into its own transcript. Within a file the reader keeps one row
+ * per message; across files this index does: of the rows of one message (`message.id` + `requestId`, as ccusage
+ * matches them), the one in the file that sorts first by path counts, the others are marked FLAG_COPY
+ * (`CallTable.markCopies`) and every figure leaves them out. The marks depend only on the files' contents and paths, not
+ * on the order they were read in; `sync` brings them up to date after files were added, appended to, read again or
+ * removed (a copy counts again once its original is gone). Only files whose reading context read Claude Code messages
+ * (`NormalizeContext.claudeCode`) are looked at: others cost a check each. Pure.
+ */
+
+/** A file as the index sees it: its path (which ranks it), its calls and the reading context that knows their ids. */
+export interface CopySource {
+  path: string;
+  table: CallTable;
+  ctx: Pick<NormalizeContext, 'messages' | 'claudeCode'>;
+}
+
+/** A row holding a message. */
+interface Holder {
+  path: string;
+  table: CallTable;
+  row: number;
+}
+
+/** What the index took of a file: its table, the rows below `length`, and the key of each message row taken. */
+interface Taken {
+  table: CallTable;
+  length: number;
+  keys: string[];
+  rows: number[];
+}
+
+export class CopyIndex {
+  /** The rows of each message, by key (one holder, or several when files share the message). */
+  private readonly holders = new Map<string, Holder | Holder[]>();
+  private readonly files = new Map<string, Taken>();
+
+  /**
+   * Brings the marks up to date with `sources` (every file read, in any order): files no longer there, or read again
+   * (another table), are taken out; rows appended since the last sync are taken in. Returns the paths of the files
+   * whose marks changed (each change is an edit of its table, which views take in as a row replaced in place).
+   */
+  sync(sources: readonly CopySource[]): Set<string> {
+    const now = new Map<string, CopySource>();
+    for (const s of sources) if (s.ctx.claudeCode) now.set(s.path, s);
+    const touched = new Set<string>();
+    for (const [path, f] of this.files) {
+      const s = now.get(path);
+      if (!s || s.table !== f.table || s.table.length < f.length) this.drop(path, f, touched);
+    }
+    for (const s of now.values()) {
+      let f = this.files.get(s.path);
+      if (!f) this.files.set(s.path, (f = { table: s.table, length: 0, keys: [], rows: [] }));
+      if (s.table.length > f.length) this.take(s, f, touched);
+    }
+    // The marks each touched message's rows should have, by table (marked together: see CallTable.markCopies).
+    const marks = new Map<CallTable, { path: string; rows: Map<number, boolean> }>();
+    const mark = (x: Holder, copy: boolean) => {
+      if (((x.table.flags[x.row] & FLAG_COPY) !== 0) === copy) return;
+      let m = marks.get(x.table);
+      if (!m) marks.set(x.table, (m = { path: x.path, rows: new Map() }));
+      m.rows.set(x.row, copy);
+    };
+    for (const key of touched) {
+      const h = this.holders.get(key);
+      if (!h) continue;
+      if (!Array.isArray(h)) {
+        mark(h, false);
+        continue;
+      }
+      let first = h[0];
+      for (const x of h) if (x.path < first.path) first = x;
+      for (const x of h) mark(x, x !== first);
+    }
+    const changed = new Set<string>();
+    for (const [t, m] of marks) if (t.markCopies(m.rows) > 0) changed.add(m.path);
+    return changed;
+  }
+
+  /** Whether a file other than `path` holds Claude Code messages (as of the last sync). */
+  holdsMessagesBesides(path: string): boolean {
+    for (const [p, f] of this.files) if (p !== path && f.keys.length > 0) return true;
+    return false;
+  }
+
+  /** Takes in the message rows of `s` from `f.length` to its length. */
+  private take(s: CopySource, f: Taken, touched: Set<string>): void {
+    const from = f.length;
+    const to = s.table.length;
+    const requestIds = s.table.tags.get('requestId');
+    const pool = s.table.pool;
+    for (const [id, m] of s.ctx.messages) {
+      const row = m.row;
+      if (row < from || row >= to || !isClaudeMessageKey(id)) continue;
+      const req = requestIds ? requestIds[row] : 0;
+      const key = req !== 0 ? `${id}\u0000${pool.get(req)}` : id;
+      const h: Holder = { path: s.path, table: s.table, row };
+      const had = this.holders.get(key);
+      if (!had) this.holders.set(key, h);
+      else if (Array.isArray(had)) had.push(h);
+      else this.holders.set(key, [had, h]);
+      f.keys.push(key);
+      f.rows.push(row);
+      touched.add(key);
+    }
+    f.length = to;
+  }
+
+  /** Takes a file's rows out (its table's marks are left as they are: the table is gone or read again). */
+  private drop(path: string, f: Taken, touched: Set<string>): void {
+    for (let k = 0; k < f.keys.length; k++) {
+      const key = f.keys[k];
+      const row = f.rows[k];
+      const had = this.holders.get(key);
+      const mine = (x: Holder) => x.table === f.table && x.row === row;
+      if (!had) continue;
+      if (!Array.isArray(had)) {
+        if (mine(had)) this.holders.delete(key);
+      } else {
+        const rest = had.filter((x) => !mine(x));
+        if (rest.length === 0) this.holders.delete(key);
+        else this.holders.set(key, rest.length === 1 ? rest[0] : rest);
+      }
+      touched.add(key);
+    }
+    this.files.delete(path);
+  }
+}
+
+/** Marks the copies among files read together once (the CLI): `CopyIndex.sync` of a fresh index. */
+export function markCopies(sources: readonly CopySource[]): Set<string> {
+  return new CopyIndex().sync(sources);
+}
