@@ -260,6 +260,7 @@ export function dashboardActions(d: CommandDeps): DashboardActions {
         budgets: d.signals.budgets.map((b) => ({ label: b.label, level: b.level, usedShare: b.usedShare, text: b.text })),
         whatIfModels: models.slice(0, 60),
         anomalyWindowDays: d.signals.windowDays,
+        ...(d.signals.anomaliesAtMs !== undefined ? { anomaliesAtMs: d.signals.anomaliesAtMs } : {}),
       };
     },
     snapshot: (query, nowMs, source) => d.signals.run({ kind: 'dashboard', query, nowMs, source }),

@@ -88,6 +88,17 @@ export function modelsInUse(tables: readonly CallTable[]): string[] {
   return [...seen].sort();
 }
 
+/** The latest timestamp of the tables' calls (copies left out), epoch ms; undefined when none is dated. */
+export function latestCallMs(tables: readonly CallTable[]): number | undefined {
+  let latest = -Infinity;
+  for (const t of tables) {
+    const ts = t.tsMs;
+    const copies = copyFlags(t);
+    for (let i = 0; i < t.length; i++) if (ts[i] > latest && !(copies && (copies[i] & FLAG_COPY) !== 0)) latest = ts[i];
+  }
+  return Number.isFinite(latest) ? latest : undefined;
+}
+
 /**
  * The flags of a table that marks rows as copies of calls counted in another file (FLAG_COPY), which every figure
  * leaves out; undefined when it marks none (loops then need not look).

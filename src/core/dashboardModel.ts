@@ -117,6 +117,8 @@ export interface DashboardSignals {
   whatIfModels: string[];
   /** Anomalies are looked for in this many days before now (for "No anomalies in the last 3 days"). */
   anomalyWindowDays?: number;
+  /** Set when no call is that recent: the anomalies are those of the days up to this time (the latest call's hour's end). */
+  anomaliesAtMs?: number;
 }
 
 /** The answer to a what-if asked from the dashboard. */

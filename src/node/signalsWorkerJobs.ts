@@ -1,7 +1,7 @@
 // The jobs of the signals worker (outliers, anomalies and budgets, cost per task, what-if, the dashboard) as plain data, and the one
 // function that runs them over tables: in the worker thread (signalsWorker.ts) and inline (tests, fallback) alike, so
 // both give the same results. No vscode, no threads here.
-import { select, type QueryOptions } from '../core/analysis';
+import { latestCallMs, select, type QueryOptions } from '../core/analysis';
 import { type Anomaly, findAnomalies, findModelSwitches } from '../core/anomalies';
 import { type Budget, type BudgetStatus, budgetStatus, type TaskCost, taskCosts, type WhatIfResult, whatIf } from '../core/budgets';
 import type { CallTable, SharedColumns } from '../core/callTable';
@@ -12,6 +12,7 @@ import { costOfTokens, PriceBook, type ResolvedPrice, tableAt } from '../core/pr
 import type { CostSource, TokenCounts } from '../core/types';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** Which rows a job reads: a time range and dimension filters (as `select` takes them). */
 export type RowQuery = Pick<QueryOptions, 'sinceMs' | 'untilMs' | 'filters'>;
@@ -27,6 +28,12 @@ export interface SignalsRequest {
   dims: string[];
   source: CostSource;
   budgets: Budget[];
+  /**
+   * When no call is in the anomaly window (the latest is older than `windowDays`: a trace of last week opened today),
+   * anomalies are looked for in the `windowDays` up to the latest call instead (`anomaliesAtMs` in the result); budgets
+   * always burn at `nowMs`.
+   */
+  anchorToLatestCall?: boolean;
 }
 
 export type SignalsJob =
@@ -41,7 +48,7 @@ export type SignalsJob =
 export interface SignalsJobResults {
   outliers: OutlierReport;
   /** Newest first. */
-  signals: { anomalies: Anomaly[]; budgets: BudgetStatus[] };
+  signals: { anomalies: Anomaly[]; budgets: BudgetStatus[]; anomaliesAtMs?: number };
   taskCosts: TaskCost[];
   whatIf: WhatIfResult | undefined;
   dashboard: DashboardSnapshot;
@@ -92,13 +99,17 @@ function run(tables: readonly CallTable[], job: SignalsJob): SignalsJobResults[S
     case 'dashboard':
       return buildDashboardSnapshot(tables, job.query, job.nowMs, job.source);
     case 'signals': {
-      const since = job.nowMs - job.windowDays * DAY_MS;
-      const slices = select(tables, { sinceMs: job.nowMs - job.historyDays * DAY_MS });
+      const latest = job.anchorToLatestCall ? latestCallMs(tables) : undefined;
+      // Anomalies as of the end of the latest call's hour when no call is in the window that ends now.
+      const at = latest !== undefined && latest < job.nowMs - job.windowDays * DAY_MS ? Math.floor(latest / HOUR_MS) * HOUR_MS + HOUR_MS : undefined;
+      const end = at ?? job.nowMs;
+      const since = end - job.windowDays * DAY_MS;
+      const slices = select(tables, { sinceMs: end - job.historyDays * DAY_MS, ...(at !== undefined ? { untilMs: at } : {}) });
       const anomalies = [
         ...findAnomalies(slices, { dims: job.dims, source: job.source, sinceMs: since }),
         ...findModelSwitches(slices, { source: job.source, sinceMs: since }),
       ].sort((a, b) => b.startMs - a.startMs);
-      return { anomalies, budgets: budgetStatus(tables, job.budgets, job.nowMs, job.source) };
+      return { anomalies, budgets: budgetStatus(tables, job.budgets, job.nowMs, job.source), ...(at !== undefined ? { anomaliesAtMs: at } : {}) };
     }
   }
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Anomaly } from '../core/anomalies';
-import { notificationText } from '../core/format';
+import { notificationText, utcMinute } from '../core/format';
 import { type BudgetStatus, parseBudgets } from '../core/budgets';
 import { SignalsWorkerClient } from '../node/signalsWorkerClient';
 import type { SignalsJob, SignalsJobResult, SignalsJobResults } from '../node/signalsWorkerJobs';
@@ -41,9 +41,14 @@ const NOTIFY_EVERY_MS = 10 * 60_000;
 export class SignalsService extends Disposable {
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this._onDidChange.event;
-  /** Anomalies are looked for in this many days before now. */
+  /** Anomalies are looked for in this many days before now (or before `anomaliesAtMs`). */
   readonly windowDays = WINDOW_DAYS;
   anomalies: Anomaly[] = [];
+  /**
+   * Set when no call is recent enough for the window that ends now: the anomalies are then those of the days up to the
+   * end of the latest call's hour (a trace of last week opened today), shown but never notified.
+   */
+  anomaliesAtMs: number | undefined;
   budgets: BudgetStatus[] = [];
   budgetProblems: string[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -112,21 +117,24 @@ export class SignalsService extends Disposable {
     const parsed = parseBudgets(cfg.get<unknown>('budgets', []));
     let r: SignalsJobResults['signals'];
     try {
-      r = await this.run({ kind: 'signals', nowMs, windowDays: WINDOW_DAYS, historyDays: HISTORY_DAYS, dims: ['feature', 'agent', 'user'], source: this.view.costSource, budgets: parsed.budgets });
+      r = await this.run({ kind: 'signals', nowMs, windowDays: WINDOW_DAYS, historyDays: HISTORY_DAYS, dims: ['feature', 'agent', 'user'], source: this.view.costSource, budgets: parsed.budgets, anchorToLatestCall: true });
     } catch (e) {
       if (gen === this.generation) this.log.appendLine(`[signals] ${(e as Error).message}`);
       return;
     }
     if (gen !== this.generation) return;
     this.anomalies = r.anomalies;
+    this.anomaliesAtMs = r.anomaliesAtMs;
     this.budgetProblems = parsed.problems;
     for (const p of parsed.problems) this.log.appendLine(`[budgets] ${p}`);
     this.budgets = r.budgets;
     this.lastDurationMs = Date.now() - t0;
     this.lastRunMs = Date.now();
-    this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);
+    const upTo = this.anomaliesAtMs !== undefined ? ` up to ${utcMinute(this.anomaliesAtMs)} UTC (no call since)` : '';
+    this.log.appendLine(`[signals] ${this.anomalies.length} anomal${this.anomalies.length === 1 ? 'y' : 'ies'} in the last ${WINDOW_DAYS} days${upTo}, ${this.budgets.length} budget(s), in ${Date.now() - t0} ms`);
     this._onDidChange.fire();
-    if (cfg.get<boolean>('notifyAnomalies', true)) this.notify(nowMs);
+    // Anomalies of days long past are shown, not announced: a notification is for what is happening now.
+    if (cfg.get<boolean>('notifyAnomalies', true) && this.anomaliesAtMs === undefined) this.notify(nowMs);
     if (cfg.get<boolean>('notifyBudgets', true)) this.notifyBudgets(nowMs);
   }
 

@@ -633,10 +633,13 @@ export class Dashboard implements ChartHost {
       }
       parts.push(el('div', {}, el('h3', {}, 'Budgets'), list));
     }
+    // Anomalies of the days up to the latest call when none is recent (a trace of last week): said so, with the time.
+    const at = sig.anomaliesAtMs;
+    const upTo = at !== undefined && sig.anomalyWindowDays ? `in the ${plural(sig.anomalyWindowDays, 'day')} up to ${dateTimeUtc(at)} (no call since)` : undefined;
     if (!anomalies.length) {
       const days = sig.anomalyWindowDays;
       const latest = s.latestMs ?? null;
-      const parts2 = [days ? `No anomalies in the last ${plural(days, 'day')}` : 'No anomalies'];
+      const parts2 = [upTo ? `No anomalies ${upTo}` : days ? `No anomalies in the last ${plural(days, 'day')}` : 'No anomalies'];
       const whose = s.query.filters.length || s.query.range === 'custom' ? 'latest call in this view' : 'latest call';
       if (latest !== null) parts2.push(`${whose} ${timeAgo(latest, s.generatedAtMs)}`);
       parts.push(el('div', {}, el('h3', {}, 'Anomalies'), el('p', { class: 'signals-empty' }, parts2.join(' · '))));
@@ -650,7 +653,7 @@ export class Dashboard implements ChartHost {
         list.appendChild(el('li', {}, el('span', { class: 'anomaly-icon', 'aria-hidden': 'true' }, '▲'), el('span', {}, text, ' ', when)));
       }
       if (anomalies.length > 5) list.appendChild(el('li', { class: 'more' }, `and ${formatCount(anomalies.length - 5)} more`));
-      parts.push(el('div', {}, el('h3', {}, `Anomalies (${formatCount(anomalies.length)})`), list));
+      parts.push(el('div', {}, el('h3', {}, `Anomalies (${formatCount(anomalies.length)})`), upTo ? el('p', { class: 'signals-note' }, `${upTo[0].toUpperCase()}${upTo.slice(1)}.`) : undefined, list));
     }
     setChildren(this.signals, el('h2', { id: 'signals-title', class: 'visually-hidden' }, 'Signals'), ...parts);
   }

@@ -48,6 +48,7 @@ function checkSignals(v: unknown): DashboardSignals | undefined {
     })),
     whatIfModels: Array.isArray(v.whatIfModels) ? v.whatIfModels.filter((m): m is string => typeof m === 'string') : [],
     ...(isNum(v.anomalyWindowDays) && v.anomalyWindowDays > 0 && v.anomalyWindowDays <= 366 ? { anomalyWindowDays: v.anomalyWindowDays } : {}),
+    ...(isNum(v.anomaliesAtMs) && Number.isFinite(v.anomaliesAtMs) ? { anomaliesAtMs: v.anomaliesAtMs } : {}),
   };
 }
 

@@ -981,6 +981,17 @@ describe('dashboard webview (headless Chromium)', function () {
     quiet.query = { ...quiet.query, filters: [{ dim: 'feature', value: 'search' }] };
     await answer(page, quiet);
     await page.waitForFunction(() => /latest call in this view 2 hours ago/.test((globalThis as any).document.querySelector('.signals').textContent));
+
+    // No call in the last 3 days: the host looked in the 3 days up to the latest call's hour, and the section says so.
+    const at = Date.parse('2026-11-20T18:00:00Z');
+    quiet.signals = { budgets: [], anomalies: [], whatIfModels: [], anomalyWindowDays: 3, anomaliesAtMs: at };
+    await answer(page, quiet);
+    await page.waitForFunction(() => /up to/.test((globalThis as any).document.querySelector('.signals').textContent));
+    assert.match(await page.locator('.signals').innerText(), /ANOMALIES\s+No anomalies in the 3 days up to Nov 20, 2026, 18:00 UTC \(no call since\)/);
+    quiet.signals = { ...quiet.signals, anomalies: [{ kind: 'spike', dim: 'feature', key: 'search', startMs: at - 5 * 3_600_000, text: 'feature search: $1.20 in the hour, 5.0× its usual $0.24' }] };
+    await answer(page, quiet);
+    await page.waitForFunction(() => /Anomalies \(1\)/i.test((globalThis as any).document.querySelector('.signals').textContent));
+    assert.match(await page.locator('.signals').innerText(), /ANOMALIES \(1\)\s+In the 3 days up to Nov 20, 2026, 18:00 UTC \(no call since\)\.\s+▲\s*feature search/);
     await reset(page);
     assert.equal(await page.locator('.signals').isHidden(), true, 'no section without signals from the host');
   });

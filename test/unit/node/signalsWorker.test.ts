@@ -113,6 +113,28 @@ describe('signals in a worker thread', function () {
     assert.ok(expected.length > 0);
   });
 
+  it('looks for anomalies in the days up to the latest call when none is recent (a trace of last week), budgets at now', () => {
+    const base = { kind: 'signals' as const, windowDays: 3, historyDays: 21, dims: ['feature', 'agent', 'user'], source: 'auto' as const, budgets: [{ scope: 'total' as const, period: 'month' as const, usd: 50 }] };
+    // Opened ten days after the latest call: the window that ends now holds no call, so none is found there...
+    const later = lastTsMs + 10 * DAY;
+    const plain = runSignalsJob([generated], { ...base, nowMs: later });
+    assert.equal(plain.anomalies.length, 0);
+    assert.equal(plain.anomaliesAtMs, undefined);
+    // ...while anchored, they are those of the 3 days up to the end of the latest call's hour, as if opened then.
+    const anchored = runSignalsJob([generated], { ...base, nowMs: later, anchorToLatestCall: true });
+    const at = Math.floor(lastTsMs / 3_600_000) * 3_600_000 + 3_600_000;
+    assert.equal(anchored.anomaliesAtMs, at);
+    const then = runSignalsJob([generated], { ...base, nowMs: at });
+    assert.ok(then.anomalies.length > 0, 'the injected trace has anomalies in its last 3 days');
+    assert.deepEqual(anchored.anomalies, then.anomalies);
+    // Budgets burn at now: this month's (ten days on), not the latest call's.
+    assert.deepEqual(anchored.budgets, plain.budgets);
+    // A recent call: the window ends now, anchored or not.
+    const recent = runSignalsJob([generated], { ...base, nowMs: lastTsMs + 3_600_000, anchorToLatestCall: true });
+    assert.equal(recent.anomaliesAtMs, undefined);
+    assert.deepEqual(recent.anomalies, runSignalsJob([generated], { ...base, nowMs: lastTsMs + 3_600_000 }).anomalies);
+  });
+
   it('reads only the rows there were when the job was posted, and learns strings added since', async () => {
     const c = client();
     const pool = new StringPool();
