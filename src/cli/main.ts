@@ -6,7 +6,7 @@ import { StringPool } from '../core/callTable';
 import { type CopySource, markCopies } from '../core/copies';
 import { renderCsv, renderMarkdown, renderTable } from '../core/format';
 import { type FieldMapping, parseFieldMapping } from '../core/normalize';
-import { parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
+import { explainUnpriced, parsePriceOverrides, PriceBook, type PriceOverride } from '../core/pricing';
 import { buildReport } from '../core/report';
 import { ingestBytes, newTraceFileState, type TraceFileState } from '../core/traceFile';
 import { CANONICAL_DIMS, type CostSource } from '../core/types';
@@ -380,13 +380,7 @@ export function runCli(argv: string[], io: CliIO, preloaded?: Preloaded): number
       return 0;
     }
     const report = buildReport(states, { by: args.by, sinceMs: args.since, untilMs: args.until, top: args.top, costSource: args.costSource, compareToPrevious: args.compare });
-    // Why a model the catalogue knows has no price (priced per audio hour, per page...): a price would not help otherwise.
-    if (args.costSource !== 'recorded') {
-      for (const u of report.unpriced) {
-        const reason = prices.unpricedReason(u.model);
-        if (reason) u.reason = reason;
-      }
-    }
+    explainUnpriced(report.unpriced, prices, args.costSource);
     switch (args.format) {
       case 'json': io.out(JSON.stringify(report, null, 2) + '\n'); break;
       case 'csv': io.out(renderCsv(report)); break;

@@ -393,7 +393,7 @@ function renderMarkdownTotalsAndGroups(r: Report, out: string[]) {
 function renderMarkdownNotes(r: Report, out: string[]): string {
   if (r.unpriced.length) {
     out.push('');
-    out.push(`> ${r.costSource === 'recorded' ? 'Calls without a recorded cost (not in the totals; the cost source is recorded)' : 'Unpriced models (not in the totals)'}: ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')})`).join(', ')}`);
+    out.push(`> ${r.costSource === 'recorded' ? 'Calls without a recorded cost (not in the totals; the cost source is recorded)' : 'Unpriced models (not in the totals)'}: ${r.unpriced.map((u) => `${mdCell(u.model)} (${plural(u.calls, 'call')}${u.reason ? `; ${mdCell(u.reason)}` : ''})`).join(', ')}`);
   }
   if (r.undatedCalls) out.push('', `> ${undatedNote(r.undatedCalls)}`);
   if (r.zeroRecorded?.calls) out.push('', `> ${zeroRecordedNote(r.zeroRecorded).replace('--cost-source computed', '`--cost-source computed`')}`);

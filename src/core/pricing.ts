@@ -1,5 +1,5 @@
 import type { ModelPrice } from '@pydantic/genai-prices';
-import type { TokenCounts } from './types';
+import type { CostSource, TokenCounts } from './types';
 import { type CatalogueModel, catalogueProviders, catalogueRead, findCatalogueModel } from './catalogue';
 import { PROVIDER_ALIASES } from './serviceTier';
 import { isObject, toNumber } from './values';
@@ -340,6 +340,19 @@ interface PrefixedOverride {
 /** Whether this thread read the bundled catalogue (tests: a range worker given its prices never does). */
 export function priceCatalogueLoaded(): boolean {
   return catalogueRead();
+}
+
+/**
+ * Says why each unpriced model of a list the catalogue knows has no price (`reason`: priced per audio hour, per page...),
+ * where a price would not help otherwise: a report's or the dashboard's unpriced models. Nothing with the `recorded`
+ * cost source, under which prices do not count.
+ */
+export function explainUnpriced(unpriced: { model: string; reason?: string }[], prices: PriceBook, source: CostSource): void {
+  if (source === 'recorded') return;
+  for (const u of unpriced) {
+    const reason = prices.unpricedReason(u.model);
+    if (reason) u.reason = reason;
+  }
 }
 
 /** Reads the bundled catalogue now, if it is not yet (a thread that will price calls soon, with a core to spare now). */

@@ -7,6 +7,7 @@ import type { DashboardEnv, DashboardSnapshot } from '../core/dashboardModel';
 import type { CostSource } from '../core/types';
 import { plural, renderCsv, renderMarkdown } from '../core/format';
 import { buildReport } from '../core/report';
+import { explainUnpriced } from '../core/pricing';
 import { type DashboardFilter, type DashboardQuery, type DashboardSignals, type FromWebview, parseFromWebview, type ToWebview, type WhatIfAnswer } from '../shared/protocol';
 import type { TraceStore } from '../services/traceStore';
 import type { ViewState } from '../services/viewState';
@@ -159,13 +160,7 @@ export class DashboardPanel extends Disposable {
           if (DashboardPanel.current !== this) return;
           // Newer data is worth showing while the next snapshot is built; another query's figures are not.
           if (query !== this.query) continue;
-          // Why a model the catalogue knows has no price (priced per audio hour, per page...), as the CLI says.
-          if (source !== 'recorded') {
-            for (const u of snapshot.unpriced) {
-              const reason = this.store.priceBook.unpricedReason(u.model);
-              if (reason) u.reason = reason;
-            }
-          }
+          explainUnpriced(snapshot.unpriced, this.store.priceBook, source);
           snapshot.signals = this.actions.signals();
           snapshot.env = this.env();
           const msg: ToWebview = { type: 'snapshot', snapshot };
@@ -258,7 +253,9 @@ export class DashboardPanel extends Disposable {
     });
     if (!target) return;
     const now = Date.now();
-    const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now, costSource: vscode.workspace.getConfiguration('llmCostLens').get<'auto' | 'recorded' | 'computed'>('costSource', 'auto') });
+    const costSource = vscode.workspace.getConfiguration('llmCostLens').get<CostSource>('costSource', 'auto');
+    const report = buildReport(this.store.states(), { by: [q.groupBy], ...queryBounds(q, now), filters: q.filters, compareToPrevious: true, nowMs: now, costSource });
+    explainUnpriced(report.unpriced, this.store.priceBook, costSource);
     writeFileSync(target.fsPath, format === 'csv' ? renderCsv(report) : renderMarkdown(report));
     void vscode.window.showInformationMessage(`LLM Cost Lens: exported ${plural(report.groups.length, 'row')} to ${vscode.workspace.asRelativePath(target)}`);
   }

@@ -29,9 +29,8 @@ export class ProblemsReporter extends Disposable {
 
   update(change: StoreChange): void {
     for (const p of change.removed) this.diagnostics.delete(vscode.Uri.file(p));
-    const byPath = new Map(this.store.paths().map((p, i) => [p, this.store.states()[i]]));
     for (const p of change.changed) {
-      const state = byPath.get(p);
+      const state = this.store.state(p);
       if (!state) continue;
       const diags = state.problems.slice(0, MAX_DIAGNOSTICS_PER_FILE).map((pr) => {
         const line = Math.max(0, pr.line - 1);

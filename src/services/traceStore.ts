@@ -207,7 +207,13 @@ export class TraceStore extends Disposable {
 
   /** Absolute paths of the files read. */
   paths(): string[] {
-    return [...this.files.keys()].sort();
+    return [...this.files.keys()].sort((a, b) => a.localeCompare(b));
+  }
+
+  /** The state of one file read (its copies of calls other files hold marked), or undefined. */
+  state(path: string): TraceFileState | undefined {
+    this.syncCopies();
+    return this.files.get(path);
   }
 
   get priceBook(): PriceBook {

@@ -101,6 +101,26 @@ describe('LLM Cost Lens in VS Code', function () {
     assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
   });
 
+  it('puts each file\'s problems on that file, whatever its name sorts like (case, punctuation)', async () => {
+    // Plain and locale sort orders differ for these names (`Zeta` < `_under` < `app` against `_under` < `app` < `Zeta`).
+    const zeta = join(workspaceDir(), 'traces', 'Zeta.jsonl');
+    const under = join(workspaceDir(), 'traces', '_under.jsonl');
+    try {
+      writeFileSync(under, line('search', 100));
+      writeFileSync(zeta, line('search', 100) + '{not json\n');
+      await changeWhere(api, () => api.store.has(zeta) && api.store.has(under));
+      // (The Problems panel is set by another listener of the same change: polled.)
+      for (let i = 0; i < 100 && vscode.languages.getDiagnostics(vscode.Uri.file(zeta)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const d = vscode.languages.getDiagnostics(vscode.Uri.file(zeta));
+      assert.deepEqual(d.map((x) => x.range.start.line), [1], 'Zeta.jsonl line 2');
+      assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(under)).length, 0, '_under.jsonl has no problem');
+    } finally {
+      rmSync(zeta, { force: true });
+      rmSync(under, { force: true });
+      await changeWhere(api, () => !api.store.has(zeta) && !api.store.has(under));
+    }
+  });
+
   it('names the parent in the tooltip, with no empty first row, and explains unpriced calls', () => {
     const search = api.tree.getChildren()[0];
     // appendText writes spaces as &nbsp;

@@ -298,6 +298,9 @@ describe('llm-cost-lens CLI', () => {
         ['whisper-1', 'priced per audio hour in the catalogue, not per token'],
         ['mistral-ocr-latest', 'priced per page in the catalogue, not per token'],
       ]);
+      // Markdown (the dashboard's export too) says why as well; the recorded cost source does not (prices do not count).
+      assert.match(run(['report', 'audio.jsonl', '--format', 'markdown'], dir).out, /whisper-1 \(1 call; priced per audio hour in the catalogue, not per token\)/);
+      assert.doesNotMatch(run(['report', 'audio.jsonl', '--cost-source', 'recorded'], dir).out, /in the catalogue/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
