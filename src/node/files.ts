@@ -82,19 +82,34 @@ export function expandInputs(args: string[], cwd: string): { files: string[]; er
       } else files.add(abs);
       continue;
     }
-    // Walk from the longest folder prefix without glob syntax.
-    const parts = arg.split(/[\\/]/);
-    const baseParts: string[] = [];
-    while (parts.length && !isGlob(parts[0])) baseParts.push(parts.shift()!);
-    const base = resolve(cwd, baseParts.join('/') || '.');
-    const re = globToRegExp(parts.join('/'));
     const before = files.size;
-    walk(base, (p) => {
-      if (re.test(relative(base, p).split(sep).join('/'))) files.add(p);
-    });
+    for (const p of globFiles(arg, cwd)) files.add(p);
     if (files.size === before) errors.push(`no files match ${arg}`);
   }
   return { files: onePathPerFile(files), errors };
+}
+
+/**
+ * A glob split where its glob syntax starts: the folder before it (absolute, against `cwd`) and the rest, relative to
+ * that folder (`~/.claude/projects/*\/*.jsonl` -> the projects folder and `*\/*.jsonl`).
+ */
+export function globBase(glob: string, cwd: string): { base: string; rest: string } {
+  const parts = glob.split(/[\\/]/);
+  const baseParts: string[] = [];
+  while (parts.length && !isGlob(parts[0])) baseParts.push(parts.shift()!);
+  const joined = baseParts.join('/');
+  return { base: resolve(cwd, joined || (glob.startsWith('/') ? '/' : '.')), rest: parts.join('/') };
+}
+
+/** The files a glob matches (relative to `cwd` unless absolute), walking from the folder before its glob syntax. */
+export function globFiles(glob: string, cwd: string): string[] {
+  const { base, rest } = globBase(glob, cwd);
+  const re = globToRegExp(rest);
+  const out: string[] = [];
+  walk(base, (p) => {
+    if (re.test(relative(base, p).split(sep).join('/'))) out.push(p);
+  });
+  return out;
 }
 
 /**

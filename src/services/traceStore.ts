@@ -11,7 +11,8 @@ import { mustReload, type TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker, LOADS_AT_ONCE, type LoadSource, type ScanStats } from '../node/workerLoad';
 import { PARALLEL_BYTES } from '../node/handover';
 import { startInOrder } from '../node/loadQueue';
-import { isExcluded } from '../node/files';
+import { globBase, globFiles, isExcluded } from '../node/files';
+import { isGlob } from '../core/glob';
 import { fileFingerprint, readTraceFile, warmUpReaderInTurns } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
 
@@ -347,6 +348,14 @@ export class TraceStore extends Disposable {
     for (const pattern of include) {
       if (isAbsolute(pattern) || pattern.startsWith('~')) {
         const abs = expandPath(pattern, undefined);
+        if (isGlob(abs)) {
+          // A glob outside the workspace (Claude Code's transcripts: `~/.claude/projects/<project>/*.jsonl`): its
+          // files found by walking from the folder before its glob syntax, and that folder watched.
+          const { base, rest } = globBase(abs, '/');
+          this.watch(new vscode.RelativePattern(vscode.Uri.file(base), rest));
+          for (const p of globFiles(abs, '/')) found.add(p);
+          continue;
+        }
         this.watch(new vscode.RelativePattern(vscode.Uri.file(dirname(abs)), basename(abs)));
         if (existsSync(abs) && statSync(abs).isFile()) found.add(abs);
         continue;

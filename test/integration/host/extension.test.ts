@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LlmCostLensApi } from '../../../src/extension';
@@ -348,6 +349,31 @@ describe('LLM Cost Lens in VS Code', function () {
       await api.store.refresh();
       assert.ok(!api.store.has(skipped), 'the scan leaves it out');
       assert.ok(api.store.has(kept()));
+    });
+  });
+
+  describe('an absolute glob in the traceFiles setting (Claude Code transcripts outside the workspace)', () => {
+    let dir: string;
+    after(async () => {
+      await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', undefined, vscode.ConfigurationTarget.Workspace);
+      await api.store.refresh();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reads the files it matches outside the workspace, and one created there afterwards', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'lcl-projects-'));
+      const project = join(dir, '-home-me-app');
+      mkdirSync(project);
+      writeFileSync(join(project, 's1.jsonl'), line('outside-a', 1000));
+      writeFileSync(join(project, 'notes.txt'), 'not a trace');
+      const defaults = vscode.workspace.getConfiguration('llmCostLens').inspect<string[]>('traceFiles')?.defaultValue ?? [];
+      await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', [...defaults, `${dir}/*/*.jsonl`], vscode.ConfigurationTarget.Workspace);
+      await api.store.refresh();
+      assert.ok(api.store.has(join(project, 's1.jsonl')), api.store.paths().join(', '));
+      assert.ok(!api.store.has(join(project, 'notes.txt')));
+      const later = join(project, 's2.jsonl');
+      writeFileSync(later, line('outside-b', 1000));
+      await changeWhere(api, () => api.store.has(later));
     });
   });
 

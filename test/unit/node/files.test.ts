@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandInputs, isExcluded } from '../../../src/node/files';
+import { expandInputs, globBase, globFiles, isExcluded } from '../../../src/node/files';
 
 describe('expandInputs', () => {
   let dir: string;
@@ -55,5 +55,26 @@ describe('isExcluded', () => {
   it('never excludes a file outside the folder, or with no globs', () => {
     assert.equal(isExcluded(join('/', 'other', 'node_modules', 'a.jsonl'), ws, ['**/node_modules/**']), false);
     assert.equal(isExcluded(join(ws, 'node_modules', 'a.jsonl'), ws, []), false);
+  });
+});
+
+describe('globFiles (an absolute glob in llmCostLens.traceFiles, as for Claude Code transcripts)', () => {
+  it('finds the files an absolute glob matches, walking from the folder before its glob syntax', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-glob-'));
+    try {
+      const projects = join(dir, '.claude', 'projects');
+      mkdirSync(join(projects, '-home-me-app'), { recursive: true });
+      mkdirSync(join(projects, '-home-me-other'), { recursive: true });
+      writeFileSync(join(projects, '-home-me-app', 's1.jsonl'), '{}\n');
+      writeFileSync(join(projects, '-home-me-app', 's2.jsonl'), '{}\n');
+      writeFileSync(join(projects, '-home-me-app', 'notes.txt'), 'x');
+      writeFileSync(join(projects, '-home-me-other', 's3.jsonl'), '{}\n');
+      assert.deepEqual(globBase(`${projects}/-home-me-app/*.jsonl`, '/'), { base: join(projects, '-home-me-app'), rest: '*.jsonl' });
+      assert.deepEqual(globFiles(`${projects}/-home-me-app/*.jsonl`, '/').sort(), [join(projects, '-home-me-app', 's1.jsonl'), join(projects, '-home-me-app', 's2.jsonl')]);
+      assert.deepEqual(globFiles(`${projects}/**/*.jsonl`, '/').map((p) => p.slice(projects.length + 1)).sort(), ['-home-me-app/s1.jsonl', '-home-me-app/s2.jsonl', '-home-me-other/s3.jsonl']);
+      assert.deepEqual(globFiles(`${projects}/-home-me-none/*.jsonl`, '/'), [], 'a folder that is not there: none');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
