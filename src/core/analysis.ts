@@ -88,13 +88,16 @@ export function modelsInUse(tables: readonly CallTable[]): string[] {
   return [...seen].sort();
 }
 
-/** The latest timestamp of the tables' calls (copies left out), epoch ms; undefined when none is dated. */
-export function latestCallMs(tables: readonly CallTable[]): number | undefined {
+/**
+ * The latest timestamp of the tables' calls (copies left out) up to `untilMs` (a call dated later, a clock ahead, is
+ * left out), epoch ms; undefined when none is dated.
+ */
+export function latestCallMs(tables: readonly CallTable[], untilMs = Infinity): number | undefined {
   let latest = -Infinity;
   for (const t of tables) {
     const ts = t.tsMs;
     const copies = copyFlags(t);
-    for (let i = 0; i < t.length; i++) if (ts[i] > latest && !(copies && (copies[i] & FLAG_COPY) !== 0)) latest = ts[i];
+    for (let i = 0; i < t.length; i++) if (ts[i] > latest && ts[i] <= untilMs && !(copies && (copies[i] & FLAG_COPY) !== 0)) latest = ts[i];
   }
   return Number.isFinite(latest) ? latest : undefined;
 }

@@ -6,11 +6,11 @@ const SKIP_DIRS = new Set(['node_modules', '.git', '.vscode-ci', '.vscode-test']
 const TRACE_EXT = /\.(jsonl|ndjson|json)$/i;
 
 /**
- * Visits the files under `dir`, following symbolic links to files and folders. `above` holds the real paths of the
- * folders being walked, so a link to one of them (a loop) is not entered. Dangling links and unreadable folders are
- * skipped.
+ * The files under `dir` (`file` true) and the folders entered (`file` false: a caller that pauses between entries
+ * gets them too), following symbolic links to files and folders. `above` holds the real paths of the folders being
+ * walked, so a link to one of them (a loop) is not entered. Dangling links and unreadable folders are skipped.
  */
-function walk(dir: string, visit: (path: string) => void, above = new Set<string>()) {
+function* walkEntries(dir: string, above = new Set<string>()): Generator<{ path: string; file: boolean }> {
   let entries;
   let real: string;
   try {
@@ -21,24 +21,33 @@ function walk(dir: string, visit: (path: string) => void, above = new Set<string
     return;
   }
   above.add(real);
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    let isDir = e.isDirectory();
-    let isFile = e.isFile();
-    if (e.isSymbolicLink()) {
-      try {
-        const st = statSync(p);
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-      } catch {
-        continue;
+  yield { path: dir, file: false };
+  try {
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const st = statSync(p);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          continue;
+        }
       }
+      if (isDir) {
+        if (!SKIP_DIRS.has(e.name)) yield* walkEntries(p, above);
+      } else if (isFile) yield { path: p, file: true };
     }
-    if (isDir) {
-      if (!SKIP_DIRS.has(e.name)) walk(p, visit, above);
-    } else if (isFile) visit(p);
+  } finally {
+    above.delete(real);
   }
-  above.delete(real);
+}
+
+/** Visits the files under `dir` (walkEntries). */
+function walk(dir: string, visit: (path: string) => void) {
+  for (const e of walkEntries(dir)) if (e.file) visit(e.path);
 }
 
 /** One path per real file: the real path itself when it was found, else the shortest (then the first in order). */
@@ -110,6 +119,26 @@ export function globFiles(glob: string, cwd: string): string[] {
     if (re.test(relative(base, p).split(sep).join('/'))) out.push(p);
   });
   return out;
+}
+
+/**
+ * globFiles for an event loop that must stay free (the extension host: `~/.claude/projects/**\/*.jsonl` may walk
+ * thousands of folders): the walk pauses for a turn whenever it ran `sliceMs`. `excluded` leaves files out (the exclude
+ * setting); each real file is listed once, however many links lead to it (onePathPerFile).
+ */
+export async function globFilesAsync(glob: string, cwd: string, excluded?: (path: string) => boolean, sliceMs = 8): Promise<string[]> {
+  const { base, rest } = globBase(glob, cwd);
+  const re = globToRegExp(rest);
+  const out: string[] = [];
+  let since = Date.now();
+  for (const e of walkEntries(base)) {
+    if (e.file && re.test(relative(base, e.path).split(sep).join('/')) && !excluded?.(e.path)) out.push(e.path);
+    if (Date.now() - since >= sliceMs) {
+      await new Promise<void>((r) => setImmediate(r));
+      since = Date.now();
+    }
+  }
+  return onePathPerFile(out);
 }
 
 /**

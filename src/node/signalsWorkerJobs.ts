@@ -99,7 +99,7 @@ function run(tables: readonly CallTable[], job: SignalsJob): SignalsJobResults[S
     case 'dashboard':
       return buildDashboardSnapshot(tables, job.query, job.nowMs, job.source);
     case 'signals': {
-      const latest = job.anchorToLatestCall ? latestCallMs(tables) : undefined;
+      const latest = job.anchorToLatestCall ? latestCallMs(tables, job.nowMs) : undefined;
       // Anomalies as of the end of the latest call's hour when no call is in the window that ends now.
       const at = latest !== undefined && latest < job.nowMs - job.windowDays * DAY_MS ? Math.floor(latest / HOUR_MS) * HOUR_MS + HOUR_MS : undefined;
       const end = at ?? job.nowMs;

@@ -29,8 +29,9 @@ export class ProblemsReporter extends Disposable {
 
   update(change: StoreChange): void {
     for (const p of change.removed) this.diagnostics.delete(vscode.Uri.file(p));
+    const byPath = this.store.statesByPath();
     for (const p of change.changed) {
-      const state = this.store.state(p);
+      const state = byPath.get(p);
       if (!state) continue;
       const diags = state.problems.slice(0, MAX_DIAGNOSTICS_PER_FILE).map((pr) => {
         const line = Math.max(0, pr.line - 1);

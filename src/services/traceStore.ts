@@ -11,7 +11,7 @@ import { mustReload, type TraceFileState } from '../core/traceFile';
 import { LoadCancelled, loadInWorker, LOADS_AT_ONCE, type LoadSource, type ScanStats } from '../node/workerLoad';
 import { PARALLEL_BYTES } from '../node/handover';
 import { startInOrder } from '../node/loadQueue';
-import { globBase, globFiles, isExcluded } from '../node/files';
+import { globBase, globFilesAsync, isExcluded } from '../node/files';
 import { isGlob } from '../core/glob';
 import { fileFingerprint, readTraceFile, warmUpReaderInTurns } from '../node/traceReader';
 import { Disposable } from '../util/disposable';
@@ -211,10 +211,10 @@ export class TraceStore extends Disposable {
     return [...this.files.keys()].sort((a, b) => a.localeCompare(b));
   }
 
-  /** The state of one file read (its copies of calls other files hold marked), or undefined. */
-  state(path: string): TraceFileState | undefined {
+  /** The states of the files read by path (their copies of calls other files hold marked). */
+  statesByPath(): ReadonlyMap<string, TraceFileState> {
     this.syncCopies();
-    return this.files.get(path);
+    return this.files;
   }
 
   get priceBook(): PriceBook {
@@ -349,11 +349,13 @@ export class TraceStore extends Disposable {
       if (isAbsolute(pattern) || pattern.startsWith('~')) {
         const abs = expandPath(pattern, undefined);
         if (isGlob(abs)) {
-          // A glob outside the workspace (Claude Code's transcripts: `~/.claude/projects/<project>/*.jsonl`): its
-          // files found by walking from the folder before its glob syntax, and that folder watched.
+          // A glob outside the workspace (Claude Code's transcripts: `~/.claude/projects/<project>/**/*.jsonl`): its
+          // files found by walking from the folder before its glob syntax (in slices of the event loop), and that
+          // folder watched; the exclude globs apply to paths relative to it.
           const { base, rest } = globBase(abs, '/');
-          this.watch(new vscode.RelativePattern(vscode.Uri.file(base), rest));
-          for (const p of globFiles(abs, '/')) found.add(p);
+          const excluded = (p: string) => isExcluded(p, base, excludeGlobs);
+          this.watch(new vscode.RelativePattern(vscode.Uri.file(base), rest), excluded);
+          for (const p of await globFilesAsync(abs, '/', excluded)) found.add(p);
           continue;
         }
         this.watch(new vscode.RelativePattern(vscode.Uri.file(dirname(abs)), basename(abs)));

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandInputs, globBase, globFiles, isExcluded } from '../../../src/node/files';
+import { expandInputs, globBase, globFiles, globFilesAsync, isExcluded } from '../../../src/node/files';
 
 describe('expandInputs', () => {
   let dir: string;
@@ -73,6 +73,36 @@ describe('globFiles (an absolute glob in llmCostLens.traceFiles, as for Claude C
       assert.deepEqual(globFiles(`${projects}/-home-me-app/*.jsonl`, '/').sort(), [join(projects, '-home-me-app', 's1.jsonl'), join(projects, '-home-me-app', 's2.jsonl')]);
       assert.deepEqual(globFiles(`${projects}/**/*.jsonl`, '/').map((p) => p.slice(projects.length + 1)).sort(), ['-home-me-app/s1.jsonl', '-home-me-app/s2.jsonl', '-home-me-other/s3.jsonl']);
       assert.deepEqual(globFiles(`${projects}/-home-me-none/*.jsonl`, '/'), [], 'a folder that is not there: none');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('globFilesAsync (the extension host\'s walk of an absolute glob)', () => {
+  it('finds what globFiles finds, in slices of the event loop, each real file once, leaving out excluded paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-glob-async-'));
+    try {
+      const project = join(dir, 'projects', '-home-me-app');
+      mkdirSync(join(project, 'sess-1', 'subagents'), { recursive: true });
+      mkdirSync(join(project, 'node_modules'), { recursive: true });
+      writeFileSync(join(project, 's1.jsonl'), '{}\n');
+      writeFileSync(join(project, 'sess-1', 'subagents', 'agent-a.jsonl'), '{}\n');
+      writeFileSync(join(project, 'node_modules', 'x.jsonl'), '{}\n');
+      mkdirSync(join(project, 'skipped'));
+      writeFileSync(join(project, 'skipped', 'y.jsonl'), '{}\n');
+      symlinkSync(join(project, 'sess-1'), join(project, 'link-to-sess-1'));
+      const glob = `${join(dir, 'projects')}/**/*.jsonl`;
+      let turns = 0;
+      const tick = setInterval(() => turns++, 0);
+      const got = await globFilesAsync(glob, '/', (p) => isExcluded(p, join(dir, 'projects'), ['**/skipped/**']), 0);
+      clearInterval(tick);
+      const rel = (ps: string[]) => ps.map((p) => p.slice(dir.length + 1)).sort();
+      // The subagent transcript once (not again through the link), node_modules never walked, skipped/ excluded.
+      assert.deepEqual(rel(got), ['projects/-home-me-app/s1.jsonl', 'projects/-home-me-app/sess-1/subagents/agent-a.jsonl']);
+      assert.ok(turns > 0, 'the event loop turned during the walk');
+      // The synchronous walk (the CLI's) finds the same files, the linked one under both names.
+      assert.deepEqual(rel(globFiles(glob, '/').filter((p) => !p.includes('skipped'))), ['projects/-home-me-app/link-to-sess-1/subagents/agent-a.jsonl', ...rel(got)].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

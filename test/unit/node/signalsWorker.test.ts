@@ -129,6 +129,11 @@ describe('signals in a worker thread', function () {
     assert.deepEqual(anchored.anomalies, then.anomalies);
     // Budgets burn at now: this month's (ten days on), not the latest call's.
     assert.deepEqual(anchored.budgets, plain.budgets);
+    // A call dated after now (a clock ahead) is not a recent call: the anchor stays at the latest call up to now.
+    const ahead = loadText(JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, timestamp: new Date(later + 2 * DAY).toISOString(), metadata: { feature: 'ahead' } }) + '\n').table;
+    const withAhead = runSignalsJob([generated, ahead], { ...base, nowMs: later, anchorToLatestCall: true });
+    assert.equal(withAhead.anomaliesAtMs, at);
+    assert.deepEqual(withAhead.anomalies, anchored.anomalies);
     // A recent call: the window ends now, anchored or not.
     const recent = runSignalsJob([generated], { ...base, nowMs: lastTsMs + 3_600_000, anchorToLatestCall: true });
     assert.equal(recent.anomaliesAtMs, undefined);
