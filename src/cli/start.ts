@@ -21,7 +21,7 @@ export function wantsRangeWorkers(argv: string[], cwd = process.cwd()): boolean 
 }
 
 // Only when the CLI bundle runs as the program, not when a test or a tool imports this module. The price catalogue
-// (~45 ms to load) is loaded while the workers start, as the parse process does: a range worker asks this thread for its
+// (~7 ms to read) is read while the workers start, as the parse process does: a range worker asks this thread for its
 // prices, which it could otherwise only answer after its own first chunk, the catalogue loaded in it. (A catalogue that
 // cannot be loaded is reported when a price is first needed.)
 if (require.main?.filename === __filename && wantsRangeWorkers(process.argv.slice(2))) {

@@ -1,6 +1,6 @@
 // Prices passed across threads in a parallel read: the range workers get their prices from the book of the thread that
-// started them rather than load the price catalogue themselves (~40–50 ms of a worker's time, on a core the read
-// needs). That thread sends what its book resolved as it reads its own range (the workers mostly meet the same models)
+// started them rather than read the price catalogue themselves (~7 ms of a worker's time since its data is JSON, ~40–50
+// ms before, on a core the read needs; workers pricing on their own were measured no quicker: docs/performance-history.md). That thread sends what its book resolved as it reads its own range (the workers mostly meet the same models)
 // and answers what a worker asks; a worker waits for an answer (its read is synchronous), so the answering thread
 // answers between its chunks (`poll`) and, when it is not reading, on its event loop. Asking pays for a few models (a
 // file of a few dozen), not for many: a worker waits ASK_MS at most in all and asks MAX_ASKS questions at most, then

@@ -13,7 +13,7 @@ import { type CacheKey, cacheFileFor, cacheKeyOf, readStateCacheOf, writeStateCa
 import { PARALLEL_BYTES, parseInOwnProcess, removeStaleInMemory } from '../node/handover';
 import type { LoadRequest, LoadResponse, ScanStats } from '../node/workerLoad';
 
-// Parsing and pricing (the price catalogue takes ~40 ms to load) are required only when the cache cannot answer (then
+// Parsing and pricing (their modules take a thread some ms to load) are required only when the cache cannot answer (then
 // with the scanner's LLM_COST_LENS_WASM setting applied).
 type Parsing = typeof import('../core/pricing') & typeof import('../core/traceFile') & typeof import('../node/parallelLoad') & typeof import('../node/traceReader');
 const parsing = (): Parsing => {
