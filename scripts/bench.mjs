@@ -252,8 +252,8 @@ function ensureTranscript(mb) {
 }
 
 async function childDuck(file, pricesJson) {
-  // (Loading DuckDB's Node binding, ~250 ms here, is not counted: its time starts with an instance, as the issue's
-  // figure for DuckDB did; `importMs` says how long it took.)
+  // (Loading DuckDB's Node binding, ~250 ms here, is not counted: its time starts with an instance; `importMs` says how
+  // long the load took.)
   const ti = performance.now();
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const importMs = performance.now() - ti;
