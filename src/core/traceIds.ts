@@ -68,13 +68,13 @@ export class TraceIds {
   /** Makes room for `ids` more ids of `bytes` more bytes. Memory given out before (pack, views) keeps its content. */
   reserve(ids: number, bytes: number): void {
     if (this.count + ids + 1 > this.ends.length) {
-      const n = Math.max(this.count + ids + 1, this.ends.length * 2, 1024);
+      const n = Math.max(this.count + ids + 1, this.ends.length * 2, 64);
       const ends = u32(n);
       ends.set(this.ends.subarray(0, this.count + 1));
       this.ends = ends;
     }
     if (this.used + bytes > this.bytes.length) {
-      const n = Math.max(this.used + bytes, this.bytes.length * 2, 16384);
+      const n = Math.max(this.used + bytes, this.bytes.length * 2, 1024);
       const b = u8(n);
       b.set(this.bytes.subarray(0, this.used));
       this.bytes = b;

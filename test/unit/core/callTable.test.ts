@@ -140,3 +140,23 @@ describe('CallTable.fromParts', () => {
     });
   }
 });
+
+describe('CallTable capacity', () => {
+  it('keeps room for few rows in a small table (thousands of small transcripts must not each hold a thousand rows)', () => {
+    const pool = new StringPool();
+    const prices = new PriceBook();
+    const t = new CallTable('small.jsonl', pool);
+    const rec = (i: number): CallRecord => ({
+      source: { file: 'small.jsonl', line: i + 1 }, tsMs: Date.parse('2026-11-20T10:00:00Z'), model: 'gpt-4o', provider: 'openai', inputTokens: 10, outputTokens: 1,
+      cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0, dims: { feature: 'f' }, tags: {}, traceId: `t${i}`,
+    } as CallRecord);
+    for (let i = 0; i < 20; i++) t.append(rec(i), prices);
+    assert.equal(t.length, 20);
+    assert.ok(t.tsMs.length <= 64 && t.inputTokens.length <= 64 && t.dims.feature.length <= 64, `room for ${t.tsMs.length} rows`);
+    assert.ok(t.traces.ends.length <= 64 && t.traces.bytes.length <= 1024, `trace ids: ${t.traces.ends.length} ends, ${t.traces.bytes.length} bytes`);
+    // Growing past it doubles, and the rows are kept.
+    for (let i = 20; i < 200; i++) t.append(rec(i), prices);
+    assert.equal(t.length, 200);
+    assert.deepEqual([t.inputTokens[0], t.inputTokens[199], t.traces.count], [10, 10, 200]);
+  });
+});
