@@ -711,7 +711,8 @@ function readClaudeCode(obj: JsonObject, line: number, ctx: NormalizeContext, em
   rec.provider = 'anthropic';
   rec.tsMs = readTime(rec, obj.timestamp);
   rec.dims.agent = toStr(obj.agentId) ?? (obj.isSidechain ? 'subagent' : 'main');
-  for (const k of ['gitBranch', 'version', 'requestId', 'slug']) {
+  // (`cwd`: the project's folder, to group a workspace's or every project's transcripts by project.)
+  for (const k of ['cwd', 'gitBranch', 'version', 'requestId', 'slug']) {
     const v = tagValue(obj[k]);
     if (v) rec.tags[k] = v;
   }

@@ -7,7 +7,7 @@ import { CallTable, joinStrings, PACKED_COLUMNS, type PackedColumns, SHARED_COLU
 import { joinContext, type PackedTraceFileState } from '../core/traceFile';
 
 /** Changed whenever what a read makes of the same bytes changes (the format, a shape's reading, pricing): older caches are read again. */
-const MAGIC = 'llm-cost-lens/state-cache/8';
+const MAGIC = 'llm-cost-lens/state-cache/9';
 const HEAD_BYTES = 4096;
 
 /** What a cache entry must match to be used: the file's size, modification time and first bytes, and the settings. */

@@ -561,7 +561,7 @@ describe('third-party samples', () => {
         message: { id, model: 'claude-sonnet-4-5-20250929', usage: { input_tokens: 10, output_tokens: out, cache_read_input_tokens: 1000, cache_creation_input_tokens: 0 } },
         ...extra,
       });
-    const text = [line('msg_A', 1, 'u1'), line('msg_A', 1, 'u2'), line('msg_A', 420, 'u3', { gitBranch: 'main' }), line('msg_B', 7, 'u4'), line('msg_A', 3, 'u5')].join('\n') + '\n';
+    const text = [line('msg_A', 1, 'u1'), line('msg_A', 1, 'u2'), line('msg_A', 420, 'u3', { gitBranch: 'main', cwd: '/home/me/src/app' }), line('msg_B', 7, 'u4'), line('msg_A', 3, 'u5')].join('\n') + '\n';
     const expected = (20 * 3 + 427 * 15 + 2000 * 0.3) / 1e6;
     for (const fast of [false, true]) {
       const state = newTraceFileState('cc.jsonl', new StringPool());
@@ -575,6 +575,7 @@ describe('third-party samples', () => {
       // The row keeps the line of the version it holds, so "open record" lands on the complete one.
       assert.deepEqual([...state.table.line.subarray(0, 2)], [3, 4]);
       assert.equal(state.table.pool.get(state.table.tagColumn('gitBranch')[0]), 'main');
+      assert.equal(state.table.pool.get(state.table.tagColumn('cwd')[0]), '/home/me/src/app', 'the project\'s folder, to group by');
     }
     // Split across appends (the file grows between reads) and through a packed state (cache, worker).
     const bytes = new TextEncoder().encode(text);
