@@ -134,6 +134,19 @@ export function truncate(s: string, n: number): string {
   return cps.length > n ? cps.slice(0, n - 1).join('') + '…' : s;
 }
 
+/**
+ * Cuts a long name in its middle, between code points: its start and its end both stay
+ * (`/home/USER/proj…es/spotter-dov`, `customer-support-esc…ary-for-tier-two-v2`), where a project's folder, a version
+ * or the distinguishing part of an id often is.
+ */
+export function truncateMiddle(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const cps = Array.from(s);
+  if (cps.length <= n) return s;
+  const tail = Math.floor((n - 1) / 2);
+  return cps.slice(0, n - 1 - tail).join('') + '…' + cps.slice(cps.length - tail).join('');
+}
+
 /** How many skipped lines the table and Markdown list, with file, line and reason (the JSON report lists more). */
 const SKIPPED_LISTED = 10;
 
@@ -217,7 +230,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const cmp = !!r.previous;
   if (r.previous) lines.splice(lines.length - 1, 0, `Previous period${periodText(r.previous)}: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
-  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncate(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
+  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncateMiddle(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) rows.push(otherGroupsCells(r));
   const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[c]))));
   const numeric = (c: number) => c >= r.by.length;

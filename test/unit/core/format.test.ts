@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { displayWidth, formatCacheSavings, truncate, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, renderTable, statusBarText, undatedNote } from '../../../src/core/format';
+import { displayWidth, formatCacheSavings, truncate, truncateMiddle, formatChange, formatGroupCost, formatPct, formatTokens, formatUsd, notificationText, renderTable, statusBarText, undatedNote } from '../../../src/core/format';
 import { buildReport } from '../../../src/core/report';
 import { loadText } from '../helpers';
 
@@ -23,6 +23,15 @@ describe('format', () => {
     assert.equal(Array.from(cut).length, 40);
     assert.ok(cut.endsWith('😀…'));
     assert.equal(truncate('short', 40), 'short');
+  });
+  it('cuts a long group name in its middle in the table, keeping its end (a project folder, a version), never inside an emoji', () => {
+    assert.equal(truncateMiddle('/home/USER/projects/spotter-worktrees/spotter-dov', 30), '/home/USER/proj…es/spotter-dov');
+    assert.equal(Array.from(truncateMiddle('/home/USER/projects/spotter-worktrees/spotter-dov', 30)).length, 30);
+    const cut = truncateMiddle('😀'.repeat(50), 9);
+    assert.deepEqual([Array.from(cut).length, cut], [9, '😀😀😀😀…😀😀😀😀']);
+    assert.equal(truncateMiddle('short', 40), 'short');
+    const t = renderTable(buildReport([loadText(JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { feature: 'customer-support-escalation-summary-for-tier-two-v2' } }) + '\n')], { by: ['feature'] }));
+    assert.match(t, /^customer-support-esc…ary-for-tier-two-v2 /m);
   });
   it('prints a share too small to show as <0.1%, not 0.0%', () => {
     assert.equal(formatPct(0.000004), '<0.1%');
