@@ -74,9 +74,9 @@ export interface StoreChange {
   removed: string[];
 }
 
-/** Expands `~` and makes a path absolute against a folder. */
+/** Expands `~` (`~/…`, or `~\…` as written on Windows) and makes a path absolute against a folder. */
 export function expandPath(p: string, base: string | undefined): string {
-  const t = p.startsWith('~/') || p === '~' ? join(homedir(), p.slice(1)) : p;
+  const t = p.startsWith('~/') || p.startsWith('~\\') || p === '~' ? join(homedir(), p.slice(1)) : p;
   return isAbsolute(t) || !base ? t : join(base, t);
 }
 
