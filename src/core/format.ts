@@ -135,16 +135,17 @@ export function truncate(s: string, n: number): string {
 }
 
 /**
- * Cuts a long name in its middle, between code points: its start and its end both stay
+ * Cuts a long name of more than `n` characters (graphemes: an emoji with its skin tone, a flag, a letter with its
+ * marks) in its middle, between characters: its start and its end both stay
  * (`/home/USER/proj…es/spotter-dov`, `customer-support-esc…ary-for-tier-two-v2`), where a project's folder, a version
  * or the distinguishing part of an id often is.
  */
 export function truncateMiddle(s: string, n: number): string {
   if (s.length <= n) return s;
-  const cps = Array.from(s);
-  if (cps.length <= n) return s;
+  const chars = Array.from(graphemes().segment(s), (g) => g.segment);
+  if (chars.length <= n) return s;
   const tail = Math.floor((n - 1) / 2);
-  return cps.slice(0, n - 1 - tail).join('') + '…' + cps.slice(cps.length - tail).join('');
+  return chars.slice(0, n - 1 - tail).join('') + '…' + chars.slice(chars.length - tail).join('');
 }
 
 /** How many skipped lines the table and Markdown list, with file, line and reason (the JSON report lists more). */

@@ -30,6 +30,10 @@ describe('format', () => {
     const cut = truncateMiddle('😀'.repeat(50), 9);
     assert.deepEqual([Array.from(cut).length, cut], [9, '😀😀😀😀…😀😀😀😀']);
     assert.equal(truncateMiddle('short', 40), 'short');
+    // By whole characters: a skin tone, a flag's second half or a mark never starts the kept end.
+    assert.equal(truncateMiddle('👍🏽'.repeat(30), 9), '👍🏽'.repeat(4) + '…' + '👍🏽'.repeat(4));
+    assert.equal(truncateMiddle('🇯🇵🇺🇸'.repeat(13), 7), '🇯🇵🇺🇸🇯🇵…🇺🇸🇯🇵🇺🇸');
+    assert.equal(truncateMiddle('e\u0301'.repeat(20), 5), 'e\u0301e\u0301…e\u0301e\u0301');
     const t = renderTable(buildReport([loadText(JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { feature: 'customer-support-escalation-summary-for-tier-two-v2' } }) + '\n')], { by: ['feature'] }));
     assert.match(t, /^customer-support-esc…ary-for-tier-two-v2 /m);
   });
