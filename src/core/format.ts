@@ -120,10 +120,13 @@ function rowCells(f: ReportFigures): string[] {
 
 const FIG_HEADERS = ['cost', 'share', 'calls', 'p50/call', 'p95/call', 'p99/call', 'cache hit', 'cache saved', 'errors'];
 
-/** Strips control characters so trace text cannot move the cursor or recolour a terminal. */
+/**
+ * Replaces control characters, so that trace text cannot move the cursor or recolour a terminal, and the marks that
+ * change the direction of text (U+202E...), so that it cannot make the table read otherwise than it is.
+ */
 function safe(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
 
 /** `s` cut to at most `n` characters, ending with an ellipsis when cut. */

@@ -24,6 +24,14 @@ describe('format', () => {
     assert.ok(cut.endsWith('😀…'));
     assert.equal(truncate('short', 40), 'short');
   });
+  it('keeps trace text from driving the terminal or turning the table around (control characters, direction marks)', () => {
+    const line = (feature: string) => JSON.stringify({ model: 'gpt-4o', input_tokens: 10, output_tokens: 1, metadata: { feature } }) + '\n';
+    const t = renderTable(buildReport([loadText(line('\u001b[31mred\u001b[0m') + line('pay\u202egnp.exe') + line('a\u2066b\u2069c'))], { by: ['feature'] }));
+    assert.doesNotMatch(t, /[\u001b\u202e\u2066\u2069]/);
+    assert.match(t, /^\?\[31mred\?\[0m /m);
+    assert.match(t, /^pay\?gnp\.exe /m);
+    assert.match(t, /^a\?b\?c /m);
+  });
   it('cuts a long group name in its middle in the table, keeping its end (a project folder, a version), never inside an emoji', () => {
     assert.equal(truncateMiddle('/home/USER/projects/spotter-worktrees/spotter-dov', 30), '/home/USER/proj…es/spotter-dov');
     assert.equal(Array.from(truncateMiddle('/home/USER/projects/spotter-worktrees/spotter-dov', 30)).length, 30);
