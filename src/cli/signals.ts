@@ -2,6 +2,7 @@ import { partition, type Slice, UNATTRIBUTED } from '../core/analysis';
 import { anomalyHistory, estimateDrift, findAnomalies, findModelSwitches } from '../core/anomalies';
 import { type Budget, budgetLine, budgetStatus, taskCosts, type WhatIfResult, whatIf, whatIfTotalText } from '../core/budgets';
 import type { CallTable } from '../core/callTable';
+import { terminalSafe } from '../core/format';
 import { findOutliers } from '../core/outliers';
 import type { PriceBook } from '../core/pricing';
 import type { CostSource } from '../core/types';
@@ -19,10 +20,8 @@ export interface SignalOptions {
   tables: CallTable[];
 }
 
-/** Strips control characters from trace text before it reaches a terminal. */
-const safe = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 const where = (x: { file: string; line: number; callsite?: { file: string; line?: number } }) =>
-  `${x.file}:${x.line}${x.callsite ? ` (call site ${x.callsite.file}${x.callsite.line ? `:${x.callsite.line}` : ''})` : ''}`;
+  `${terminalSafe(x.file)}:${x.line}${x.callsite ? ` (call site ${terminalSafe(x.callsite.file)}${x.callsite.line ? `:${x.callsite.line}` : ''})` : ''}`;
 
 /** Runs one of the signal commands; returns the JSON (a stable shape, `version: 1`) and the text for people. */
 export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalOptions): { json: unknown; text: string } {
@@ -32,9 +31,9 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
       const r = findOutliers(slices, { dim: o.by[0], source: o.source, maxCalls: o.top ?? 20 });
       lines.push(r.headline, '');
       lines.push(r.traces.length ? 'Runaway or retrying traces:' : 'No runaway or retrying traces.');
-      for (const t of r.traces.slice(0, o.top ?? 20)) lines.push(`  ${safe(t.text)}`, `    ${where(t)}`);
+      for (const t of r.traces.slice(0, o.top ?? 20)) lines.push(`  ${terminalSafe(t.text)}`, `    ${where(t)}`);
       lines.push('', r.calls.length ? `Outlier calls within their ${o.by[0]} (costliest first):` : `No outlier calls within their ${o.by[0]}.`);
-      for (const c of r.calls) lines.push(`  ${safe(c.group)}: ${safe(c.text)}`, `    ${where(c)}`);
+      for (const c of r.calls) lines.push(`  ${terminalSafe(c.group)}: ${terminalSafe(c.text)}`, `    ${where(c)}`);
       return { json: { version: 1, ...r }, text: lines.join('\n') + '\n' };
     }
     case 'anomalies': {
@@ -45,18 +44,18 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
       const history = anomalyHistory(slices);
       if (history.note) lines.push(history.note, '');
       lines.push(anomalies.length ? `${anomalies.length} hourly anomal${anomalies.length === 1 ? 'y' : 'ies'} (newest first):` : 'No hourly anomalies.');
-      for (const a of anomalies.slice(0, o.top ?? 50)) lines.push(`  [${a.kind}] ${safe(a.text)}`);
+      for (const a of anomalies.slice(0, o.top ?? 50)) lines.push(`  [${a.kind}] ${terminalSafe(a.text)}`);
       lines.push('', switches.length ? 'Model switches:' : 'No model switches.');
-      for (const a of switches) lines.push(`  ${safe(a.text)}`);
+      for (const a of switches) lines.push(`  ${terminalSafe(a.text)}`);
       if (drift.length) {
         lines.push('', 'Pre-flight estimates against actual cost:');
-        for (const d of drift) lines.push(`  ${safe(d.text)}`);
+        for (const d of drift) lines.push(`  ${terminalSafe(d.text)}`);
       }
       return { json: { version: 1, anomalies, modelSwitches: switches, estimateDrift: drift, history }, text: lines.join('\n') + '\n' };
     }
     case 'budget': {
       const status = budgetStatus(o.tables, o.budgets, o.nowMs, o.source);
-      for (const s of status) lines.push(safe(budgetLine(s)));
+      for (const s of status) lines.push(terminalSafe(budgetLine(s)));
       return { json: { version: 1, at: new Date(o.nowMs).toISOString(), budgets: status }, text: lines.join('\n') + '\n' };
     }
     case 'whatif': {
@@ -80,12 +79,12 @@ export function runSignalCommand(cmd: SignalCommand, slices: Slice[], o: SignalO
       }
       rows.sort((a, b) => b.savingsUsd - a.savingsUsd);
       unpricedGroups.sort((a, b) => b.unpricedCalls - a.unpricedCalls);
-      for (const r of [...rows, ...unpricedGroups].slice(0, o.top ?? Infinity)) lines.push(safe(r.text));
+      for (const r of [...rows, ...unpricedGroups].slice(0, o.top ?? Infinity)) lines.push(terminalSafe(r.text));
       lines.push('', whatIfTotalText(o.model!, cur, alt, unpriced));
       const tasks = taskCosts(slices, { dim, source: o.source });
       if (tasks.length) {
         lines.push('', 'Cost per task (calls grouped by trace id):');
-        for (const t of tasks.slice(0, o.top ?? 20)) lines.push(`  ${safe(t.text)}`);
+        for (const t of tasks.slice(0, o.top ?? 20)) lines.push(`  ${terminalSafe(t.text)}`);
       }
       return { json: { version: 1, model: o.model, by: dim, currentUsd: cur, whatIfUsd: alt, unpricedCalls: unpriced, groups: rows, unpricedGroups, tasks }, text: lines.join('\n') + '\n' };
     }

@@ -124,7 +124,7 @@ const FIG_HEADERS = ['cost', 'share', 'calls', 'p50/call', 'p95/call', 'p99/call
  * Replaces control characters, so that trace text cannot move the cursor or recolour a terminal, and the marks that
  * change the direction of text (U+202E...), so that it cannot make the table read otherwise than it is.
  */
-function safe(s: string): string {
+export function terminalSafe(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
@@ -159,7 +159,7 @@ export function renderTable(r: Report): string {
   const lines: string[] = [];
   const t = r.total;
   if (t.calls === 0) {
-    const none = noCalls(r, safe, 'for another record shape, use --mapping FILE; see the README');
+    const none = noCalls(r, terminalSafe, 'for another record shape, use --mapping FILE; see the README');
     lines.push(`No LLM calls found in ${none.where}${none.inline ? `: ${none.inline}.` : ':'}`, ...none.reasons.map((s) => `  ${s}`));
     if (r.previous) lines.push('', `Previous period${periodText(r.previous)}: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')}`);
   } else renderTotalsAndGroups(r, lines);
@@ -234,7 +234,7 @@ function renderTotalsAndGroups(r: Report, lines: string[]) {
   const cmp = !!r.previous;
   if (r.previous) lines.splice(lines.length - 1, 0, `Previous period${periodText(r.previous)}: ${formatUsd(r.previous.costUsd)} over ${plural(r.previous.calls, 'call')} (${formatChange(t.costUsd, r.previous.costUsd)})`);
   const headers = [...r.by, ...FIG_HEADERS, ...(cmp ? ['change'] : [])];
-  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncateMiddle(safe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
+  const rows = r.groups.map((g) => [...keyLabel(g.key, r.by).map((s) => truncateMiddle(terminalSafe(s), 40)), ...rowCells(g), ...(cmp ? [formatChange(g.costUsd, g.previousCostUsd)] : [])]);
   if (r.otherGroups.count) rows.push(otherGroupsCells(r));
   const widths = headers.map((h, c) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[c]))));
   const numeric = (c: number) => c >= r.by.length;
@@ -277,7 +277,7 @@ function renderTableNotes(r: Report, lines: string[]): string {
     const tokens = (u: Report['unpriced'][number]) =>
       [`${formatTokens(u.inputTokens)} input`, ...(u.cacheReadTokens ? [`${formatTokens(u.cacheReadTokens)} cache-read`] : []), ...(u.cacheWriteTokens ? [`${formatTokens(u.cacheWriteTokens)} cache-write`] : [])].join(', ') +
       ` and ${formatTokens(u.outputTokens)} output tokens`;
-    for (const u of r.unpriced) lines.push(`  ${truncate(safe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}${u.reason ? ` (${u.reason})` : ''}`);
+    for (const u of r.unpriced) lines.push(`  ${truncate(terminalSafe(u.model), 60)}: ${plural(u.calls, 'call')}, ${tokens(u)}${u.reason ? ` (${u.reason})` : ''}`);
   }
   if (r.zeroRecorded?.calls) {
     lines.push('');
@@ -287,13 +287,13 @@ function renderTableNotes(r: Report, lines: string[]): string {
   if (r.skippedTotal) {
     lines.push('');
     lines.push(`Skipped ${plural(r.skippedTotal, 'bad line or record', 'bad lines or records')}:`);
-    for (const s of errors.slice(0, SKIPPED_LISTED)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
+    for (const s of errors.slice(0, SKIPPED_LISTED)) lines.push(`  ${terminalSafe(s.file)}:${s.line}: ${terminalSafe(s.message)}`);
     if (r.skippedTotal > SKIPPED_LISTED) lines.push(`  … and ${formatCount(r.skippedTotal - SKIPPED_LISTED)} more (see --format json)`);
   }
   if (r.warningsTotal) {
     lines.push('');
     lines.push(`Warnings (${formatCount(r.warningsTotal)}):`);
-    for (const s of r.warnings.slice(0, 5)) lines.push(`  ${safe(s.file)}:${s.line}: ${safe(s.message)}`);
+    for (const s of r.warnings.slice(0, 5)) lines.push(`  ${terminalSafe(s.file)}:${s.line}: ${terminalSafe(s.message)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -360,7 +360,7 @@ export function renderCsv(r: Report): string {
 }
 
 function mdCell(s: string): string {
-  return safe(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>*_`[\]]/g, (c) => `\\${c}`);
+  return terminalSafe(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>*_`[\]]/g, (c) => `\\${c}`);
 }
 
 /**

@@ -306,6 +306,23 @@ describe('llm-cost-lens CLI', () => {
     }
   });
 
+  it('prints no control character or direction mark from trace text in the signal commands (outliers, what-if)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
+    try {
+      const evil = 'pay\u202egnp\u001b[31m';
+      const lines: string[] = [];
+      for (let i = 0; i < 60; i++) lines.push(JSON.stringify({ model: 'gpt-4o', provider: 'openai', input_tokens: i === 59 ? 900000 : 1000, output_tokens: 10, timestamp: `2026-11-20T10:${String(i % 60).padStart(2, '0')}:00Z`, metadata: { feature: evil }, callsite: `src/${evil}.py:${i + 1}` }));
+      writeFileSync(join(dir, 't.jsonl'), lines.join('\n') + '\n');
+      for (const args of [['outliers', 't.jsonl'], ['whatif', 't.jsonl', '--model', 'gpt-4o-mini'], ['anomalies', 't.jsonl']]) {
+        const r = run(args, dir);
+        assert.doesNotMatch(r.out, /[\u001b\u202e]/, args.join(' '));
+      }
+      assert.match(run(['outliers', 't.jsonl'], dir).out, /pay\?gnp\?\[31m/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('states how many calls without a timestamp --since/--until leave out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lcl-cli-'));
     try {
