@@ -354,7 +354,15 @@ export class TraceStore extends Disposable {
           // folder watched; the exclude globs apply to paths relative to it.
           const { base, rest } = globBase(abs, '/');
           const excluded = (p: string) => isExcluded(p, base, excludeGlobs);
-          this.watch(new vscode.RelativePattern(vscode.Uri.file(base), rest), excluded);
+          // A folder not made yet (a project with no Claude Code session so far) is watched from the nearest folder
+          // above it that is there, up to two levels up (not a whole home folder, recursively).
+          let at = base;
+          const up: string[] = [];
+          while (!existsSync(at) && up.length < 2 && dirname(at) !== at) {
+            up.unshift(basename(at));
+            at = dirname(at);
+          }
+          if (existsSync(at)) this.watch(new vscode.RelativePattern(vscode.Uri.file(at), [...up, rest].join('/')), excluded);
           for (const p of await globFilesAsync(abs, '/', excluded)) found.add(p);
           continue;
         }
