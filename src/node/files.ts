@@ -110,13 +110,19 @@ export function globBase(glob: string, cwd: string): { base: string; rest: strin
   return { base: resolve(cwd, joined || (glob.startsWith('/') ? '/' : '.')), rest: parts.join('/') };
 }
 
-/** The files a glob matches (relative to `cwd` unless absolute), walking from the folder before its glob syntax. */
-export function globFiles(glob: string, cwd: string): string[] {
+/** The folder a glob's walk starts from, and whether a file found under it matches the glob. */
+function globWalk(glob: string, cwd: string): { base: string; matches: (path: string) => boolean } {
   const { base, rest } = globBase(glob, cwd);
   const re = globToRegExp(rest);
+  return { base, matches: (p) => re.test(relative(base, p).split(sep).join('/')) };
+}
+
+/** The files a glob matches (relative to `cwd` unless absolute), walking from the folder before its glob syntax. */
+export function globFiles(glob: string, cwd: string): string[] {
+  const { base, matches } = globWalk(glob, cwd);
   const out: string[] = [];
   walk(base, (p) => {
-    if (re.test(relative(base, p).split(sep).join('/'))) out.push(p);
+    if (matches(p)) out.push(p);
   });
   return out;
 }
@@ -127,12 +133,11 @@ export function globFiles(glob: string, cwd: string): string[] {
  * setting); each real file is listed once, however many links lead to it (onePathPerFile).
  */
 export async function globFilesAsync(glob: string, cwd: string, excluded?: (path: string) => boolean, sliceMs = 8): Promise<string[]> {
-  const { base, rest } = globBase(glob, cwd);
-  const re = globToRegExp(rest);
+  const { base, matches } = globWalk(glob, cwd);
   const out: string[] = [];
   let since = Date.now();
   for (const e of walkEntries(base)) {
-    if (e.file && re.test(relative(base, e.path).split(sep).join('/')) && !excluded?.(e.path)) out.push(e.path);
+    if (e.file && matches(e.path) && !excluded?.(e.path)) out.push(e.path);
     if (Date.now() - since >= sliceMs) {
       await new Promise<void>((r) => setImmediate(r));
       since = Date.now();

@@ -174,7 +174,8 @@ export class TraceStore extends Disposable {
   /** Fires a change, naming also the files whose copy marks changed since the last one. */
   private fire(change: StoreChange): void {
     this.syncCopies();
-    for (const p of this.marked) if (this.files.has(p) && !change.changed.includes(p)) change.changed.push(p);
+    const named = new Set(change.changed);
+    for (const p of this.marked) if (this.files.has(p) && !named.has(p)) change.changed.push(p);
     this.marked.clear();
     this._onDidChange.fire(change);
   }
