@@ -93,10 +93,15 @@ describe('globFilesAsync (the extension host\'s walk of an absolute glob)', () =
       writeFileSync(join(project, 'skipped', 'y.jsonl'), '{}\n');
       symlinkSync(join(project, 'sess-1'), join(project, 'link-to-sess-1'));
       const glob = `${join(dir, 'projects')}/**/*.jsonl`;
+      // Counts turns of the event loop by an immediate that queues itself again: a walk that never yields resolves in
+      // microtasks before the first immediate runs, so this stays 0 (a 0 ms interval timer needs 1 ms to pass, which a
+      // quick machine's walk of these few folders may not take: that made this test flaky in CI).
       let turns = 0;
-      const tick = setInterval(() => turns++, 0);
+      let walking = true;
+      const turn = () => { if (walking) { turns++; setImmediate(turn); } };
+      setImmediate(turn);
       const got = await globFilesAsync(glob, '/', (p) => isExcluded(p, join(dir, 'projects'), ['**/skipped/**']), 0);
-      clearInterval(tick);
+      walking = false;
       const rel = (ps: string[]) => ps.map((p) => p.slice(dir.length + 1)).sort();
       // The subagent transcript once (not again through the link), node_modules never walked, skipped/ excluded.
       assert.deepEqual(rel(got), ['projects/-home-me-app/s1.jsonl', 'projects/-home-me-app/sess-1/subagents/agent-a.jsonl']);
