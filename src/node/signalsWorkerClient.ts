@@ -1,13 +1,33 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CallTable, StringPool } from '../core/callTable';
-import { type FromSignalsWorker, runSignalsJob, type SignalsJob, type SignalsJobResult, type ToSignalsWorker } from './signalsWorkerJobs';
+import type { CallTable, SharedColumns, StringPool } from '../core/callTable';
+import { type FromSignalsWorker, type JobTable, runSignalsJob, type SignalsJob, type SignalsJobResult, type ToSignalsWorker } from './signalsWorkerJobs';
 
 /** Strings per message: posting 50,000 short strings takes a few ms of the caller's thread. */
 const STRINGS_PER_MESSAGE = 50_000;
 /** After this many worker crashes, jobs run inline. */
 const MAX_CRASHES = 3;
+/**
+ * Shared buffers per message. Node finds each SharedArrayBuffer of a message in a list of those before it, so posting
+ * n of them takes ~n² steps: 1,000 ~1 ms, 6,000 ~30 ms, the ~66,000 columns of 2,000 transcripts ~2.4 s.
+ */
+const BUFFERS_PER_MESSAGE = 1_000;
+
+/** The memory of a table's shared columns, in a fixed order: the same list means the worker's views are still good. */
+function buffersOf(c: SharedColumns): ArrayBufferLike[] {
+  const out: ArrayBufferLike[] = [];
+  for (const a of Object.values(c.numeric)) out.push(a.buffer);
+  for (const a of Object.values(c.ids)) out.push(a.buffer);
+  out.push(c.traces.bytes.buffer, c.traces.ends.buffer);
+  return out;
+}
+
+function sameBuffers(a: readonly ArrayBufferLike[], b: readonly ArrayBufferLike[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export interface SignalsWorkerOptions {
   /** Worker script; default: signalsWorker.js next to this module (out/src/node or dist). */
@@ -27,10 +47,12 @@ interface Pending {
 
 /**
  * Runs signals jobs in one long-lived worker thread so the caller's event loop stays free. Tables are shared, not
- * copied: each job posts views of the columns' shared memory and the row count at that moment; the worker reads
- * only those rows. Of each string pool only the strings the worker has not seen yet are sent (pools only grow), a
- * slice at a time between event-loop turns. Falls back to running inline when the worker script is missing or the
- * worker keeps failing.
+ * copied: a table's columns (views of their shared memory) are sent once and again only when they moved (the table
+ * grew, or got a new tag), BUFFERS_PER_MESSAGE at a time between event-loop turns; a job names its tables and their
+ * row counts at that moment, and the worker reads only those rows. A table the host let go is forgotten by the worker
+ * too. Of each string pool only the strings the worker has not seen yet are sent (pools only grow), a slice at a time
+ * between event-loop turns. Falls back to running inline when the worker script is missing or the worker keeps
+ * failing.
  */
 export class SignalsWorkerClient {
   private worker: Worker | undefined;
@@ -39,6 +61,13 @@ export class SignalsWorkerClient {
   /** Per pool: its id in the worker and how many of its strings the worker holds (starts at 1: '' is id 0 on both). */
   private pools = new WeakMap<StringPool, { id: number; sent: number }>();
   private nextPool = 1;
+  /** Per table: its id in the worker and the memory of the columns sent (the worker keeps views of them). */
+  private tables = new WeakMap<CallTable, { id: number; buffers: ArrayBufferLike[] }>();
+  private nextTable = 1;
+  /** Tells the worker that had a table that the host let it go (its columns' memory can go too). */
+  private readonly letGo = new FinalizationRegistry<{ worker: Worker; id: number }>(({ worker, id }) => {
+    if (worker === this.worker) worker.postMessage({ type: 'forget', tables: [id] } satisfies ToSignalsWorker);
+  });
   private crashes = 0;
   private disposed = false;
   private readonly script: string;
@@ -71,9 +100,40 @@ export class SignalsWorkerClient {
         if (w !== this.worker) return this.run(tables, job);
       }
     }
+    // Columns the worker does not hold yet (a first job over 2,000 transcripts: ~66,000 buffers) go over several turns.
+    let batch: { table: number; columns: SharedColumns }[] = [];
+    let buffers = 0;
+    for (const t of tables) {
+      const c = this.unsentColumns(w, t);
+      if (!c) continue;
+      batch.push({ table: this.tables.get(t)!.id, columns: c.columns });
+      buffers += c.buffers;
+      if (buffers >= BUFFERS_PER_MESSAGE) {
+        w.postMessage({ type: 'tables', tables: batch } satisfies ToSignalsWorker);
+        batch = [];
+        buffers = 0;
+        await new Promise((r) => setImmediate(r));
+        if (w !== this.worker) return this.run(tables, job);
+      }
+    }
+    if (batch.length) w.postMessage({ type: 'tables', tables: batch } satisfies ToSignalsWorker);
     for (const p of pools) this.sendStrings(w, p, Infinity);
+    // In the turn of the job: the columns of tables that grew meanwhile, and each table's rows now.
+    const moved: { table: number; columns: SharedColumns }[] = [];
+    const jobTables: JobTable[] = [];
+    for (const t of tables) {
+      const pool = this.pools.get(t.pool)!.id;
+      const c = this.unsentColumns(w, t);
+      const sent = this.tables.get(t);
+      if (!sent) jobTables.push({ pool, columns: c!.columns });
+      else {
+        if (c) moved.push({ table: sent.id, columns: c.columns });
+        jobTables.push({ pool, table: sent.id, length: c ? c.columns.length : t.length, copies: t.copies, traces: c ? c.columns.traces.count : t.traces.count });
+      }
+    }
+    if (moved.length) w.postMessage({ type: 'tables', tables: moved } satisfies ToSignalsWorker);
     const id = this.nextId++;
-    const msg: ToSignalsWorker = { type: 'run', id, tables: tables.map((t) => ({ pool: this.pools.get(t.pool)!.id, columns: t.shareColumns() })), job };
+    const msg: ToSignalsWorker = { type: 'run', id, tables: jobTables, job };
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     w.ref();
     w.postMessage(msg);
@@ -84,6 +144,23 @@ export class SignalsWorkerClient {
   dispose(): void {
     this.disposed = true;
     this.reset(new Error('signals worker disposed'));
+  }
+
+  /**
+   * A table's columns when the worker `w` does not hold them as they are now (recorded as sent to it), with how many
+   * buffers they take; undefined when it does. Columns outside shared memory are never kept: a job sends them each time.
+   */
+  private unsentColumns(w: Worker, t: CallTable): { columns: SharedColumns; buffers: number } | undefined {
+    const columns = t.shareColumns();
+    const buffers = buffersOf(columns);
+    if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, buffers: buffers.length };
+    let sent = this.tables.get(t);
+    if (sent && sameBuffers(sent.buffers, buffers)) return undefined;
+    if (!sent) {
+      this.tables.set(t, (sent = { id: this.nextTable++, buffers }));
+      this.letGo.register(t, { worker: w, id: sent.id });
+    } else sent.buffers = buffers;
+    return { columns, buffers: buffers.length };
   }
 
   private unsent(p: StringPool): number {
@@ -131,6 +208,7 @@ export class SignalsWorkerClient {
     const w = this.worker;
     this.worker = undefined;
     this.pools = new WeakMap();
+    this.tables = new WeakMap();
     if (w) void w.terminate();
     const pending = [...this.pending.values()];
     this.pending.clear();

@@ -56,10 +56,22 @@ export interface SignalsJobResults {
 
 export type SignalsJobResult<J extends SignalsJob> = SignalsJobResults[J['kind']];
 
-/** Host → worker. Strings extend the worker's copy of pool `pool` from id `from` on (pools only grow). */
+/**
+ * A table of a job: one the worker holds (`tables`), with the rows, copies and trace ids it has now, or, when its
+ * columns are not in shared memory (nothing to keep), its columns.
+ */
+export type JobTable = { pool: number; table: number; length: number; copies: number; traces: number } | { pool: number; columns: SharedColumns };
+
+/**
+ * Host → worker. Strings extend the worker's copy of pool `pool` from id `from` on (pools only grow). `tables` gives
+ * the worker tables' shared columns to keep by id (again when a table's columns moved: grown, a new tag); `forget` lets
+ * them go. A job names the tables it reads.
+ */
 export type ToSignalsWorker =
   | { type: 'strings'; pool: number; from: number; strings: string[] }
-  | { type: 'run'; id: number; tables: { pool: number; columns: SharedColumns }[]; job: SignalsJob };
+  | { type: 'tables'; tables: { table: number; columns: SharedColumns }[] }
+  | { type: 'forget'; tables: number[] }
+  | { type: 'run'; id: number; tables: JobTable[]; job: SignalsJob };
 
 /** Worker → host. */
 export type FromSignalsWorker = { type: 'done'; id: number; result: unknown } | { type: 'error'; id: number; message: string };

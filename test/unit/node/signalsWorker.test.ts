@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { select } from '../../../src/core/analysis';
 import { findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
 import { type CallTable, SHARED_COLUMNS, StringPool } from '../../../src/core/callTable';
@@ -12,7 +13,7 @@ import { sampleTrace } from '../../../src/core/sampleTrace';
 import { ingestBytes, packState, type TraceFileState } from '../../../src/core/traceFile';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { SignalsWorkerClient } from '../../../src/node/signalsWorkerClient';
-import { runSignalsJob, type SignalsJob } from '../../../src/node/signalsWorkerJobs';
+import { runSignalsJob, type SignalsJob, type ToSignalsWorker } from '../../../src/node/signalsWorkerJobs';
 import { loadText, ROOT } from '../helpers';
 
 const WORKER = join(ROOT, 'out', 'src', 'node', 'signalsWorker.js');
@@ -161,6 +162,50 @@ describe('signals in a worker thread', function () {
     assert.ok(generated.pool.values.length > 200, String(generated.pool.values.length));
     const job: SignalsJob = { kind: 'outliers', query: {}, options: {} };
     assert.deepEqual(await c.run([generated, other.table], job), runSignalsJob([generated, other.table], job));
+  });
+
+  it('sends a table\'s columns once, again when they move, a thousand buffers or so per message', async () => {
+    // Node finds each shared buffer of a message among those before it (n² steps): 2,000 transcripts' ~66,000
+    // columns posted with every job held the extension host ~2.4 s.
+    const posted: { tables: number; buffers: number }[] = [];
+    const proto = Worker.prototype as unknown as { postMessage(m: unknown, t?: unknown): void };
+    const post = proto.postMessage;
+    proto.postMessage = function (this: unknown, m: unknown, t?: unknown) {
+      const msg = m as ToSignalsWorker;
+      if (msg?.type === 'tables') posted.push({ tables: msg.tables.length, buffers: msg.tables.reduce((a, x) => a + Object.keys(x.columns.numeric).length + Object.keys(x.columns.ids).length + 2, 0) });
+      if (msg?.type === 'run') assert.ok(msg.tables.every((x) => !('columns' in x)), 'a job names its tables, no columns');
+      return post.call(this, m, t);
+    };
+    try {
+      const c = client();
+      const pool = new StringPool();
+      const states = Array.from({ length: 300 }, (_, k) => loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z') + k * 60_000, 6, k + 1), `t${k}.jsonl`, prices, pool));
+      const tables = states.map((x) => x.table);
+      const job: SignalsJob = { kind: 'taskCosts', query: {}, options: { dim: 'feature' } };
+      assert.deepEqual(await c.run(tables, job), runSignalsJob(tables, job));
+      assert.equal(posted.reduce((a, p) => a + p.tables, 0), 300, 'every table sent');
+      assert.ok(posted.length >= 8, `${posted.length} messages`);
+      assert.ok(posted.every((p) => p.buffers < 1_100), JSON.stringify(posted));
+      posted.length = 0;
+      assert.deepEqual(await c.run(tables, job), runSignalsJob(tables, job));
+      assert.equal(JSON.stringify(posted), '[]', 'nothing sent again');
+      // Rows appended within the columns' room: read by the next job, nothing sent.
+      const room = tables[7].shareColumns().numeric.tsMs.buffer.byteLength / 8 - tables[7].length;
+      assert.ok(room > 5, String(room));
+      appendCalls(states[7], 'appended-feature', 3);
+      const appended = await c.run(tables, job);
+      assert.deepEqual(appended, runSignalsJob(tables, job));
+      assert.ok(appended.some((t) => t.key === 'appended-feature'));
+      assert.equal(JSON.stringify(posted), '[]');
+      // Rows past the room: the table's columns move, and that table is sent again.
+      appendCalls(states[9], 'grown-feature', room + 10);
+      const grown = await c.run(tables, job);
+      assert.deepEqual(grown, runSignalsJob(tables, job));
+      assert.ok(grown.some((t) => t.key === 'grown-feature'));
+      assert.deepEqual(posted.map((p) => p.tables), [1]);
+    } finally {
+      proto.postMessage = post;
+    }
   });
 
   it('runs inline when the worker script is missing', async () => {
