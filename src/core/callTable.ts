@@ -459,33 +459,44 @@ export class CallTable {
    * over, as they would anyway). Returns how many rows changed.
    */
   markCopies(marks: ReadonlyMap<number, boolean>): number {
-    const bulk = marks.size > this.replaced.limit;
-    let n = 0;
-    for (const [i, copy] of marks) {
-      if (((this.flags[i] & FLAG_COPY) !== 0) === copy) continue;
-      if (!bulk) {
-        this.logReplacement(i);
-        this.edits++;
-      }
-      this.flags[i] ^= FLAG_COPY;
-      this.copies += copy ? 1 : -1;
-      n++;
-    }
-    if (bulk && n > 0) {
+    const rows: number[] = [];
+    for (const [i, copy] of marks) if (((this.flags[i] & FLAG_COPY) !== 0) !== copy) rows.push(i);
+    const n = rows.length;
+    if (n === 0) return 0;
+    if (n > this.replaced.limit) {
       this.edits++;
       this.replaced.forget(this.edits);
+    } else {
+      this.logReplacements(rows);
+      this.edits += n;
+    }
+    for (const i of rows) {
+      this.flags[i] ^= FLAG_COPY;
+      this.copies += this.flags[i] & FLAG_COPY ? 1 : -1;
     }
     return n;
   }
 
   /** Keeps row `i`'s values in `replaced` before the next edit overwrites it. */
   private logReplacement(i: number): void {
+    this.logReplacements([i]);
+  }
+
+  /**
+   * Keeps the values of `rows` in `replaced` before the next edits (one per row, in order) change them: column by
+   * column, each column's log taken once (marking a transcript's copies logs hundreds of rows at once).
+   */
+  private logReplacements(rows: readonly number[]): void {
     const log = this.replaced;
-    const j = log.begin(this.edits + 1, i);
-    for (const k of NUMERIC_COLUMNS) log.set(j, k, this[k][i]);
-    for (const k of ID_COLUMNS) log.set(j, k, this[k][i]);
-    for (const d of DIM_COLUMNS) log.set(j, d, this.dims[d][i]);
-    for (const [k, v] of this.tags) log.set(j, `tag:${k}`, v[i]);
+    const j = log.beginRun(this.edits + 1, rows);
+    const keep = (column: string, values: ArrayLike<number>) => {
+      const c = log.column(column);
+      for (let k = 0; k < rows.length; k++) c[j + k] = values[rows[k]];
+    };
+    for (const k of NUMERIC_COLUMNS) keep(k, this[k]);
+    for (const k of ID_COLUMNS) keep(k, this[k]);
+    for (const d of DIM_COLUMNS) keep(d, this.dims[d]);
+    for (const [k, v] of this.tags) keep(`tag:${k}`, v);
   }
 
   private fill(i: number, rec: CallRecord, prices: PriceBook): void {

@@ -19,14 +19,15 @@ export interface CopySource {
   ctx: Pick<NormalizeContext, 'messages' | 'claudeCode'>;
 }
 
-/** A row holding a message. */
+/** A row holding a message: its `message.id` is the holders' key, `req` its `requestId` ('' when none). */
 interface Holder {
   path: string;
   table: CallTable;
   row: number;
+  req: string;
 }
 
-/** What the index took of a file: its table, the rows below `length`, and the key of each message row taken. */
+/** What the index took of a file: its table, the rows below `length`, and the message id of each row taken. */
 interface Taken {
   table: CallTable;
   length: number;
@@ -35,7 +36,12 @@ interface Taken {
 }
 
 export class CopyIndex {
-  /** The rows of each message, by key (one holder, or several when files share the message). */
+  /**
+   * The rows of each message id (one holder, or several when files share the message). Keyed by the id alone, the
+   * string the reading context already holds (its hash kept with it), not by id + requestId, which would build and hash
+   * a new string per row (a third of a first sync's time over 2,000 transcripts); holders of one id with different
+   * requestIds are different messages (`firstOf`).
+   */
   private readonly holders = new Map<string, Holder | Holder[]>();
   private readonly files = new Map<string, Taken>();
 
@@ -72,9 +78,8 @@ export class CopyIndex {
         mark(h, false);
         continue;
       }
-      let first = h[0];
-      for (const x of h) if (x.path < first.path) first = x;
-      for (const x of h) mark(x, x !== first);
+      const first = firstByRequest(h);
+      for (const x of h) mark(x, x !== first.get(x.req));
     }
     const changed = new Set<string>();
     for (const [t, m] of marks) if (t.markCopies(m.rows) > 0) changed.add(m.path);
@@ -97,15 +102,14 @@ export class CopyIndex {
       const row = m.row;
       if (row < from || row >= to || !isClaudeMessageKey(id)) continue;
       const req = requestIds ? requestIds[row] : 0;
-      const key = req !== 0 ? `${id}\u0000${pool.get(req)}` : id;
-      const h: Holder = { path: s.path, table: s.table, row };
-      const had = this.holders.get(key);
-      if (!had) this.holders.set(key, h);
+      const h: Holder = { path: s.path, table: s.table, row, req: req !== 0 ? pool.get(req) : '' };
+      const had = this.holders.get(id);
+      if (!had) this.holders.set(id, h);
       else if (Array.isArray(had)) had.push(h);
-      else this.holders.set(key, [had, h]);
-      f.keys.push(key);
+      else this.holders.set(id, [had, h]);
+      f.keys.push(id);
       f.rows.push(row);
-      touched.add(key);
+      touched.add(id);
     }
     f.length = to;
   }
@@ -129,6 +133,16 @@ export class CopyIndex {
     }
     this.files.delete(path);
   }
+}
+
+/** The holder that counts of each message among the holders of one id (by requestId): the one whose path sorts first. */
+function firstByRequest(h: readonly Holder[]): Map<string, Holder> {
+  const first = new Map<string, Holder>();
+  for (const x of h) {
+    const f = first.get(x.req);
+    if (!f || x.path < f.path) first.set(x.req, x);
+  }
+  return first;
 }
 
 /** Marks the copies among files read together once (the CLI): `CopyIndex.sync` of a fresh index. */

@@ -28,18 +28,36 @@ export class ReplacedRows {
    * for `set`. An edit count that does not follow the last one logged forgets everything before it.
    */
   begin(seq: number, row: number): number {
+    return this.beginRun(seq, [row]);
+  }
+
+  /**
+   * Starts the entries of `rows.length` edits at once, the first bringing the table's edit count to `seq` (one per
+   * row, in order): returns the first one's slot, the others follow it. Room is made once for them all (a run of more
+   * than `limit` is not kept: callers count such a run as one edit and `forget`). Their values are written through
+   * `column` or `set`.
+   */
+  beginRun(seq: number, rows: readonly number[]): number {
     if (seq !== this.base + this.n + 1) this.forget(seq - 1);
-    if (this.n === this.rows.length) this.makeRoom();
-    const j = this.n++;
-    this.rows[j] = row;
+    const n = rows.length;
+    if (n > this.limit) throw new RangeError(`a run of ${n} replacements is more than the ${this.limit} kept`);
+    if (this.n + n > this.rows.length) this.makeRoom(n);
+    const j = this.n;
+    for (let k = 0; k < n; k++) this.rows[j + k] = rows[k];
+    this.n += n;
     return j;
   }
 
   /** Sets the old value of `column` in slot `j` (columns never set read 0: a tag the table did not have then). */
   set(j: number, column: string, v: number): void {
+    this.column(column)[j] = v;
+  }
+
+  /** The old values of `column`, by slot, to write those of entries just begun (valid until the next `begin`). */
+  column(column: string): Float64Array {
     let c = this.cols.get(column);
     if (!c) this.cols.set(column, (c = new Float64Array(this.rows.length)));
-    c[j] = v;
+    return c;
   }
 
   /** Forgets every replacement up to the edit count `seq` (e.g. a reprice, which changes every row). */
@@ -73,10 +91,13 @@ export class ReplacedRows {
     return this.value(j, dim.startsWith('tag:') ? dim : `tag:${dim}`);
   }
 
-  private makeRoom(): void {
+  /** Makes room for `more` entries (at most `limit`): grows up to `limit`, then drops the oldest half or more. */
+  private makeRoom(more: number): void {
     const size = this.rows.length;
     if (size < this.limit) {
-      const to = Math.min(this.limit, Math.max(16, size * 2));
+      let to = Math.max(16, size * 2);
+      while (to < this.n + more) to *= 2;
+      to = Math.min(this.limit, to);
       const rows = new Int32Array(to);
       rows.set(this.rows);
       this.rows = rows;
@@ -85,10 +106,10 @@ export class ReplacedRows {
         g.set(c);
         this.cols.set(k, g);
       }
-      return;
+      if (this.n + more <= to) return;
     }
-    // Full: the oldest half goes, and with it the views that had not seen those replacements yet.
-    const drop = Math.max(1, size >> 1);
+    // Full: the oldest half (or more, for a run) goes, and with it the views that had not seen those replacements yet.
+    const drop = Math.min(this.n, Math.max(1, this.rows.length >> 1, this.n + more - this.rows.length));
     this.rows.copyWithin(0, drop, this.n);
     for (const c of this.cols.values()) c.copyWithin(0, drop, this.n);
     this.base += drop;

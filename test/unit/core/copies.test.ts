@@ -107,6 +107,29 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     sameTotals([a.table, b.table], [union.table], 'the copy first by path');
   });
 
+  it('matches a message by its id and its requestId: the same id under another requestId is another call', () => {
+    const pool = new StringPool();
+    const withRequest = (lines: readonly string[], tag: string) =>
+      lines.map((l) => {
+        const o = JSON.parse(l);
+        if (o.requestId) o.requestId += tag;
+        return JSON.stringify(o);
+      });
+    const a = read(SPOTTER, '/p/a.jsonl', pool);
+    const b = read(withRequest(SPOTTER, '_other'), '/p/b.jsonl', pool);
+    const c = read(copied(withRequest(SPOTTER, '_other')), '/p/c.jsonl', pool);
+    const d = read(copied(SPOTTER), '/p/0.jsonl', pool);
+    const index = new CopyIndex();
+    index.sync([source(c), source(a), source(b)]);
+    assert.deepEqual(copyRows(a.table), [], 'a: its requestIds are nobody else\'s');
+    assert.deepEqual(copyRows(b.table), [], 'b: the same message ids under other requestIds count');
+    assert.equal(c.table.copies, 12, "c: copies of b's messages");
+    // A copy of a's messages first by path: a's rows become the copies, b's and c's stay as they were.
+    index.sync([source(c), source(a), source(b), source(d)]);
+    assert.equal(a.table.copies, 12);
+    assert.deepEqual([d.table.copies, b.table.copies, c.table.copies], [0, 0, 12]);
+  });
+
   it('brings a copy back when its original is removed or truncated, and marks it again when the original is read again', () => {
     const pool = new StringPool();
     const a = read(SPOTTER, '/p/a.jsonl', pool);
