@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { select } from '../../../src/core/analysis';
 import { findAnomalies, findModelSwitches } from '../../../src/core/anomalies';
@@ -203,6 +205,38 @@ describe('signals in a worker thread', function () {
       assert.deepEqual(grown, runSignalsJob(tables, job));
       assert.ok(grown.some((t) => t.key === 'grown-feature'));
       assert.deepEqual(posted.map((p) => p.tables), [1]);
+    } finally {
+      proto.postMessage = post;
+    }
+  });
+
+  it('tells the worker to let a table go once the host has let it go', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const forgotten: number[] = [];
+    const c = client();
+    const proto = Worker.prototype as unknown as { postMessage(m: unknown, t?: unknown): void };
+    const post = proto.postMessage;
+    proto.postMessage = function (this: unknown, m: unknown, t?: unknown) {
+      const msg = m as ToSignalsWorker;
+      // (Other tests' clients let their tables go too, to their own workers.)
+      if (msg?.type === 'forget' && this === (c as unknown as { worker: Worker }).worker) forgotten.push(...msg.tables);
+      return post.call(this, m, t);
+    };
+    try {
+      const job: SignalsJob = { kind: 'taskCosts', query: {}, options: {} };
+      const kept = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 6, 1), 'kept.jsonl', prices, new StringPool()).table;
+      await (async () => {
+        const gone = Array.from({ length: 20 }, (_, k) => loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 6, k + 2), `gone${k}.jsonl`, prices, new StringPool()).table);
+        await c.run([kept, ...gone], job);
+      })();
+      for (let i = 0; i < 20 && forgotten.length < 20; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual([...new Set(forgotten)].sort((a, b) => a - b), Array.from({ length: 20 }, (_, k) => k + 2), 'the 20 tables let go (ids 2-21), not the one kept (1)');
+      // The table kept is still read from the columns the worker holds; the ones let go were never named again.
+      assert.deepEqual(await c.run([kept], job), runSignalsJob([kept], job));
     } finally {
       proto.postMessage = post;
     }
