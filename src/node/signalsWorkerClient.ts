@@ -14,15 +14,6 @@ const MAX_CRASHES = 3;
  */
 const BUFFERS_PER_MESSAGE = 1_000;
 
-/** The memory of a table's shared columns, in a fixed order: the same list means the worker's views are still good. */
-function buffersOf(c: SharedColumns): ArrayBufferLike[] {
-  const out: ArrayBufferLike[] = [];
-  for (const a of Object.values(c.numeric)) out.push(a.buffer);
-  for (const a of Object.values(c.ids)) out.push(a.buffer);
-  out.push(c.traces.bytes.buffer, c.traces.ends.buffer);
-  return out;
-}
-
 function sameBuffers(a: readonly ArrayBufferLike[], b: readonly ArrayBufferLike[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -151,11 +142,11 @@ export class SignalsWorkerClient {
    * buffers they take; undefined when it does. Columns outside shared memory are never kept: a job sends them each time.
    */
   private unsentColumns(w: Worker, t: CallTable): { columns: SharedColumns; buffers: number } | undefined {
-    const columns = t.shareColumns();
-    const buffers = buffersOf(columns);
-    if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, buffers: buffers.length };
+    const buffers = t.columnBuffers();
     let sent = this.tables.get(t);
     if (sent && sameBuffers(sent.buffers, buffers)) return undefined;
+    const columns = t.shareColumns();
+    if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, buffers: buffers.length };
     if (!sent) {
       this.tables.set(t, (sent = { id: this.nextTable++, buffers }));
       this.letGo.register(t, { worker: w, id: sent.id });

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { quantile } from 'simple-statistics';
-import { countUndated, groupBy, groupByWithTotal, rowCost, runsById, select, stats, timeSeries, UNATTRIBUTED, undatedMatching, unpricedModelCounts } from '../../../src/core/analysis';
+import { countUndated, groupBy, groupByWithTotal, modelsInUse, rowCost, runsById, select, stats, timeSeries, UNATTRIBUTED, undatedMatching, unpricedModelCounts } from '../../../src/core/analysis';
+import { StringPool } from '../../../src/core/callTable';
 import { assertUsd, loadText } from '../helpers';
 
 const call = (o: Record<string, unknown>) => JSON.stringify({ model: 'gpt-4o', input_tokens: 1000, output_tokens: 100, timestamp: '2026-11-20T10:00:00Z', ...o });
@@ -215,6 +216,20 @@ describe('unpricedModelCounts', () => {
     const t = loadText(text + '\n').table;
     assert.deepEqual([...unpricedModelCounts(t)], [['no-such-model', 3], ['(no model)', 1]]);
     assert.deepEqual([...unpricedModelCounts(t, 3)], [['(no model)', 1], ['no-such-model', 1]]);
+  });
+});
+
+describe('modelsInUse', () => {
+  it('lists each model once, sorted, over tables sharing a pool, tables of other pools and a pool grown after a table', () => {
+    const lines = (models: string[]) => models.map((model) => JSON.stringify({ model, input_tokens: 10, output_tokens: 1 })).join('\n') + '\n';
+    const shared = new StringPool();
+    const a = loadText(lines(['gpt-4o', 'claude-sonnet-4-5']), 'a.jsonl', undefined, shared).table;
+    const b = loadText(lines(['gpt-4o-mini', 'gpt-4o']), 'b.jsonl', undefined, shared).table;
+    const other = loadText(lines(['gemini-2.5-flash', 'gpt-4o']), 'c.jsonl').table;
+    const later = loadText(lines(['o3']), 'd.jsonl', undefined, shared).table;
+    assert.deepEqual(modelsInUse([a, other, b, later]), ['claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-4o', 'gpt-4o-mini', 'o3']);
+    assert.deepEqual(modelsInUse([b]), ['gpt-4o', 'gpt-4o-mini']);
+    assert.deepEqual(modelsInUse([]), []);
   });
 });
 
