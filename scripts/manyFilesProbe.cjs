@@ -1,0 +1,59 @@
+// Runs inside a real VS Code extension host (scripts/benchManyFiles.mjs passes it to scripts/vscode/run.mjs as the
+// tests entry): watches the host's event loop (a 5 ms interval: the largest gap between its ticks) while the extension
+// loads a workspace of many trace files and while a user works with them (the dashboard open, regrouping, a new range,
+// a transcript appended to, a file added and one deleted, a refresh). Writes one JSON line per phase to the file
+// LLM_COST_LENS_PROBE_OUT names. Not a test: it measures, and judges nothing.
+const vscode = require('vscode');
+const fs = require('fs');
+const path = require('path');
+
+exports.run = async function run() {
+  const out = process.env.LLM_COST_LENS_PROBE_OUT;
+  if (!out) throw new Error('LLM_COST_LENS_PROBE_OUT is not set');
+  const phases = [];
+  let max = 0;
+  let last = performance.now();
+  let over = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const gap = now - last;
+    if (gap > max) max = gap;
+    if (gap > 50) over++;
+    last = now;
+  }, 5);
+  const phase = async (name, fn, settleMs) => {
+    max = 0;
+    over = 0;
+    last = performance.now();
+    const t = performance.now();
+    await fn();
+    const ms = performance.now() - t;
+    await new Promise((r) => setTimeout(r, settleMs));
+    phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms) });
+  };
+  const ext = vscode.extensions.all.find((e) => e.id.toLowerCase() === 'llm-cost-lens.llm-cost-lens');
+  if (!ext) throw new Error('the extension is not loaded');
+  const api = ext.isActive ? ext.exports : await ext.activate();
+  const dir = path.join(vscode.workspace.workspaceFolders[0].uri.fsPath, 'traces');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+  // Lines for a session of its own: the first 50 lines of a transcript under new message and request ids.
+  const fresh = (tag) =>
+    fs.readFileSync(path.join(dir, files[1]), 'utf8').split('\n').filter(Boolean).slice(0, 50).map((l) => {
+      const o = JSON.parse(l);
+      if (o.message && o.message.id) o.message.id += tag;
+      if (o.requestId) o.requestId += tag;
+      return JSON.stringify(o);
+    }).join('\n') + '\n';
+  await phase('load (from activation, as far as the probe sees it)', () => api.ready, 3000);
+  await phase('show the Cost view', () => vscode.commands.executeCommand('llmCostLens.focus'), 2000);
+  await phase('open the dashboard', () => vscode.commands.executeCommand('llmCostLens.openDashboard'), 4000);
+  await phase('group by cwd > agent > model', () => vscode.commands.executeCommand('llmCostLens.groupBy', ['cwd', 'agent', 'model']), 3000);
+  await phase('time range 7 days', () => vscode.commands.executeCommand('llmCostLens.timeRange', '7d'), 3000);
+  await phase('append 50 lines to a transcript', async () => fs.appendFileSync(path.join(dir, files[5]), fresh('_appended')), 3000);
+  await phase('a new transcript', async () => fs.writeFileSync(path.join(dir, 'zz-new.jsonl'), fresh('_new')), 3000);
+  await phase('a transcript deleted', async () => fs.unlinkSync(path.join(dir, files[0])), 3000);
+  await phase('refresh (every file read again)', () => vscode.commands.executeCommand('llmCostLens.refresh'), 5000);
+  clearInterval(timer);
+  const calls = api.store.tables().reduce((a, t) => a + t.length - t.copies, 0);
+  fs.writeFileSync(out, JSON.stringify({ files: api.store.paths().length, calls, phases }) + '\n');
+};
