@@ -21,6 +21,8 @@ const WORKER_THRESHOLD_BYTES = 1024 * 1024;
 
 /** Small files read on the extension host's thread in one event-loop turn, for at most about this long. */
 const INLINE_SLICE_MS = 15;
+/** Small files read on the extension host from which the reader is warmed up first (`discoverAndLoad`). */
+const WARM_UP_FOR_FILES = 16;
 /**
  * Paths in the order the views list files: `localeCompare`'s, through one collator (localeCompare makes one per call:
  * sorting 2,000 paths took ~14 ms of a change).
@@ -451,6 +453,12 @@ export class TraceStore extends Disposable {
     // Small files are read here, but not all in one go: a workspace of hundreds of them (Claude Code sessions) would
     // hold the extension host for seconds. The event loop gets a turn whenever INLINE_SLICE_MS have gone by (one file
     // under 1 MB takes ~1–35 ms); other store operations wait in the queue meanwhile.
+    // Many small files (Claude Code's transcripts): the reader's code is compiled by short runs between turns first,
+    // so that the first files are not read in one go by cold code (~60–110 ms for a 100 KB transcript).
+    if (!this.warm && !this.mapping() && small.length >= WARM_UP_FOR_FILES) {
+      this.warm = true;
+      await warmUpReaderInTurns(small[0], this.prices, () => new Promise((r) => setImmediate(r))).catch(() => undefined);
+    }
     let slice = Date.now();
     for (const p of small) {
       this.readInline(p);
