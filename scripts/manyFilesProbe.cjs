@@ -2,7 +2,8 @@
 // tests entry): watches the host's event loop (a 5 ms interval: the largest gap between its ticks) while the extension
 // loads a workspace of many trace files and while a user works with them (the dashboard open, regrouping, a new range,
 // a transcript appended to, a file added and one deleted, a refresh). Writes one JSON line per phase to the file
-// LLM_COST_LENS_PROBE_OUT names. Not a test: it measures, and judges nothing.
+// LLM_COST_LENS_PROBE_OUT names, with the host's RSS after the load and at the end (the whole extension host process:
+// VS Code's own part included). Not a test: it measures, and judges nothing.
 const vscode = require('vscode');
 const fs = require('fs');
 const path = require('path');
@@ -45,6 +46,7 @@ exports.run = async function run() {
       return JSON.stringify(o);
     }).join('\n') + '\n';
   await phase('load (from activation, as far as the probe sees it)', () => api.ready, 3000);
+  const rssAfterLoadMb = Math.round(process.memoryUsage().rss / 1e6);
   await phase('show the Cost view', () => vscode.commands.executeCommand('llmCostLens.focus'), 2000);
   await phase('open the dashboard', () => vscode.commands.executeCommand('llmCostLens.openDashboard'), 4000);
   await phase('group by cwd > agent > model', () => vscode.commands.executeCommand('llmCostLens.groupBy', ['cwd', 'agent', 'model']), 3000);
@@ -55,5 +57,5 @@ exports.run = async function run() {
   await phase('refresh (every file read again)', () => vscode.commands.executeCommand('llmCostLens.refresh'), 5000);
   clearInterval(timer);
   const calls = api.store.tables().reduce((a, t) => a + t.length - t.copies, 0);
-  fs.writeFileSync(out, JSON.stringify({ files: api.store.paths().length, calls, phases }) + '\n');
+  fs.writeFileSync(out, JSON.stringify({ files: api.store.paths().length, calls, rssAfterLoadMb, rssAtEndMb: Math.round(process.memoryUsage().rss / 1e6), phases }) + '\n');
 };
