@@ -460,16 +460,22 @@ export class TraceStore extends Disposable {
       await warmUpReaderInTurns(small[0], this.prices, () => new Promise((r) => setImmediate(r))).catch(() => undefined);
     }
     let slice = Date.now();
+    // Many small files take seconds (2,000 transcripts: ~5 s): the view's message says how far the reading is.
+    const smallBytes = small.length >= WARM_UP_FOR_FILES ? small.reduce((a, p) => a + safeSize(p), 0) : 0;
+    let smallRead = 0;
     for (const p of small) {
       this.readInline(p);
+      if (smallBytes) smallRead += safeSize(p);
       if (Date.now() - slice >= INLINE_SLICE_MS) {
         // The slice's files' copies of Claude Code calls are marked now, a few files' rows at a time: all at once at
         // the end, 2,000 transcripts (~270,000 calls) held the host ~0.4–0.9 s.
         this.syncCopies();
+        if (smallBytes) this.setLoading({ file: this.displayName(p), files: small.length, fraction: Math.min(0.99, smallRead / smallBytes) });
         await new Promise<void>((r) => setImmediate(r));
         slice = Date.now();
       }
     }
+    if (smallBytes) this.setLoading(undefined, true);
     if (big.length) await this.loadBig(big);
     if (markReady) this.ready = true;
     const changed = this.paths();

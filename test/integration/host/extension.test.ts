@@ -377,6 +377,41 @@ describe('LLM Cost Lens in VS Code', function () {
     });
   });
 
+  describe('many small files (a folder of Claude Code sessions)', () => {
+    let dir: string;
+    after(async () => {
+      await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', undefined, vscode.ConfigurationTarget.Workspace);
+      await api.store.refresh();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('says in the view how far their reading is, and reads them all', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'lcl-many-'));
+      // 24 files of ~0.9 MB (under the 1 MB read off the host): read on the host in slices, for half a second or so.
+      const files = Array.from({ length: 24 }, (_, k) => join(dir, `session-${String(k).padStart(2, '0')}.jsonl`));
+      files.forEach((f, k) => writeFileSync(f, line(`many-${k % 3}`, 1000 + k).repeat(Math.floor(900_000 / line(`many-${k % 3}`, 1000 + k).length))));
+      const seen: { files: number; fraction: number }[] = [];
+      const sub = api.store.onDidLoadProgress(() => {
+        const l = api.store.loading();
+        if (l) seen.push({ files: l.files, fraction: l.fraction });
+      });
+      try {
+        const defaults = vscode.workspace.getConfiguration('llmCostLens').inspect<string[]>('traceFiles')?.defaultValue ?? [];
+        await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', [...defaults, `${dir}/*.jsonl`], vscode.ConfigurationTarget.Workspace);
+        await api.store.refresh();
+      } finally {
+        sub.dispose();
+      }
+      assert.ok(files.every((f) => api.store.has(f) && api.store.readVia(f) !== 'worker'), 'all read, on the host');
+      const small = seen.filter((l) => l.files >= files.length);
+      assert.ok(small.length > 0, `progress said: ${JSON.stringify(seen)}`);
+      assert.ok(small.every((l) => l.fraction >= 0 && l.fraction < 1), JSON.stringify(small));
+      assert.equal(api.store.loading(), undefined, 'and nothing once they are read');
+      const labels = api.tree.getChildren().map((r) => describeItem(api, r).label);
+      for (let k = 0; k < 3; k++) assert.ok(labels.includes(`many-${k}`), labels.join(', '));
+    });
+  });
+
   describe('a big file rotated', () => {
     const big = () => join(workspaceDir(), 'traces', 'big.jsonl');
     // About 190 bytes a line, so a few thousand lines pass the 1 MB above which files are read in the worker. The
