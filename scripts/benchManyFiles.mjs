@@ -29,7 +29,7 @@ const t0 = Date.UTC(2026, 10, 1);
 const line = (n) => {
   const id = n.toString(36).padStart(24, '0');
   return JSON.stringify({
-    parentUuid: null, isSidechain: false, userType: 'external', cwd: `/home/me/src/app-${n % 3}`, sessionId: `s-${Math.floor(n / 100)}`, version: '2.1.39', gitBranch: 'main',
+    parentUuid: null, isSidechain: false, userType: 'external', cwd: `/home/me/src/app-${n % 3}`, sessionId: `s-${Math.floor((n - 1) / 100)}`, version: '2.1.39', gitBranch: 'main',
     message: { model: n % 5 ? 'claude-sonnet-4-5-20250929' : 'claude-haiku-4-5-20251001', id: `msg_${id}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: 'x'.repeat(200) }], usage: { input_tokens: 3 + (n % 7), cache_creation_input_tokens: 1000 + (n % 900), cache_read_input_tokens: 20000 + (n % 5000), output_tokens: 50 + (n % 400), service_tier: 'standard' } },
     requestId: `req_${id}`, type: 'assistant', uuid: `u-${id}`, timestamp: new Date(t0 + n * 7000).toISOString(),
   });

@@ -40,7 +40,7 @@ export class CopyIndex {
    * The rows of each message id (one holder, or several when files share the message). Keyed by the id alone, the
    * string the reading context already holds (its hash kept with it), not by id + requestId, which would build and hash
    * a new string per row (a third of a first sync's time over 2,000 transcripts); holders of one id with different
-   * requestIds are different messages (`firstOf`).
+   * requestIds are different messages (`firstByRequest`).
    */
   private readonly holders = new Map<string, Holder | Holder[]>();
   private readonly files = new Map<string, Taken>();

@@ -55,9 +55,11 @@ export class SignalsWorkerClient {
   /** Per table: its id in the worker and the memory of the columns sent (the worker keeps views of them). */
   private tables = new WeakMap<CallTable, { id: number; buffers: ArrayBufferLike[] }>();
   private nextTable = 1;
+  /** Which worker the tables' ids are of: a new worker (after a failure) starts with none. */
+  private generation = 0;
   /** Tells the worker that had a table that the host let it go (its columns' memory can go too). */
-  private readonly letGo = new FinalizationRegistry<{ worker: Worker; id: number }>(({ worker, id }) => {
-    if (worker === this.worker) worker.postMessage({ type: 'forget', tables: [id] } satisfies ToSignalsWorker);
+  private readonly letGo = new FinalizationRegistry<{ generation: number; id: number }>(({ generation, id }) => {
+    if (generation === this.generation) this.worker?.postMessage({ type: 'forget', tables: [id] } satisfies ToSignalsWorker);
   });
   private crashes = 0;
   private disposed = false;
@@ -95,9 +97,12 @@ export class SignalsWorkerClient {
     let batch: { table: number; columns: SharedColumns }[] = [];
     let buffers = 0;
     for (const t of tables) {
-      const c = this.unsentColumns(w, t);
-      if (!c) continue;
-      batch.push({ table: this.tables.get(t)!.id, columns: c.columns });
+      const c = this.unsentColumns(t);
+      // (A table whose columns are not in shared memory, one that never grew: a file without calls, is not kept by the
+      // worker: the job carries its columns.)
+      const kept = c && this.tables.get(t);
+      if (!c || !kept) continue;
+      batch.push({ table: kept.id, columns: c.columns });
       buffers += c.buffers;
       if (buffers >= BUFFERS_PER_MESSAGE) {
         w.postMessage({ type: 'tables', tables: batch } satisfies ToSignalsWorker);
@@ -114,7 +119,7 @@ export class SignalsWorkerClient {
     const jobTables: JobTable[] = [];
     for (const t of tables) {
       const pool = this.pools.get(t.pool)!.id;
-      const c = this.unsentColumns(w, t);
+      const c = this.unsentColumns(t);
       const sent = this.tables.get(t);
       if (!sent) jobTables.push({ pool, columns: c!.columns });
       else {
@@ -138,10 +143,10 @@ export class SignalsWorkerClient {
   }
 
   /**
-   * A table's columns when the worker `w` does not hold them as they are now (recorded as sent to it), with how many
+   * A table's columns when the worker does not hold them as they are now (recorded as sent to it), with how many
    * buffers they take; undefined when it does. Columns outside shared memory are never kept: a job sends them each time.
    */
-  private unsentColumns(w: Worker, t: CallTable): { columns: SharedColumns; buffers: number } | undefined {
+  private unsentColumns(t: CallTable): { columns: SharedColumns; buffers: number } | undefined {
     const buffers = t.columnBuffers();
     let sent = this.tables.get(t);
     if (sent && sameBuffers(sent.buffers, buffers)) return undefined;
@@ -149,7 +154,7 @@ export class SignalsWorkerClient {
     if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, buffers: buffers.length };
     if (!sent) {
       this.tables.set(t, (sent = { id: this.nextTable++, buffers }));
-      this.letGo.register(t, { worker: w, id: sent.id });
+      this.letGo.register(t, { generation: this.generation, id: sent.id });
     } else sent.buffers = buffers;
     return { columns, buffers: buffers.length };
   }
@@ -200,6 +205,7 @@ export class SignalsWorkerClient {
     this.worker = undefined;
     this.pools = new WeakMap();
     this.tables = new WeakMap();
+    this.generation++;
     if (w) void w.terminate();
     const pending = [...this.pending.values()];
     this.pending.clear();

@@ -210,6 +210,18 @@ describe('signals in a worker thread', function () {
     }
   });
 
+  it('runs a job over a file with no calls (its columns never grew into shared memory) beside others', async () => {
+    const c = client();
+    const pool = new StringPool();
+    const calls = loadText(sampleTrace(Date.parse('2026-11-22T00:00:00Z'), 6, 1), 'a.jsonl', prices, pool).table;
+    const empty = loadText('{"type":"summary","summary":"x","leafUuid":"u"}\n', 'b.jsonl', prices, pool).table;
+    assert.equal(empty.length, 0);
+    assert.ok(!empty.columnBuffers().every((b) => b instanceof SharedArrayBuffer), 'the empty table is not in shared memory');
+    const job: SignalsJob = { kind: 'taskCosts', query: {}, options: {} };
+    assert.deepEqual(await c.run([calls, empty], job), runSignalsJob([calls, empty], job));
+    assert.deepEqual(await c.run([empty, calls], job), runSignalsJob([calls, empty], job));
+  });
+
   it('tells the worker to let a table go once the host has let it go', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
