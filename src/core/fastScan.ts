@@ -412,6 +412,11 @@ export interface FastScanResult {
   stateful: boolean;
 }
 
+const NO_BYTES: Latin1Bytes = new Uint8Array(0);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+/** Keys cached per scanner (the byte cache of key names); past it, keyInfo's own map answers. */
+const MAX_CACHED_KEYS = 2048;
+
 /** Per-table state of the fast path: caches keyed by bytes, and the prices resolved per (model, provider). */
 export class FastScanner {
   // Per-line values: [0, NF) top level, [NF, 2NF) metadata, [2NF, 3NF) tags.
@@ -434,9 +439,10 @@ export class FastScanner {
   private metaObject = false;
   private tagsObject = false;
   // Byte caches.
-  private readonly keyTable = new Int32Array(4096);
+  // (Small at first, grown as entries come: a workspace of 2,000 transcripts has 2,000 scanners, one per table.)
+  private keyTable = new Int32Array(256);
   private readonly keyEntries: { hash: number; bytes: Uint8Array; info: KeyInfo }[] = [];
-  private strTable = new Int32Array(1 << 12);
+  private strTable = new Int32Array(256);
   private readonly strEntries: CachedString[] = [];
   // Prices.
   /**
@@ -447,8 +453,8 @@ export class FastScanner {
   private pricesFor: PriceBook;
   /** Resolved prices per model id, then provider id (pool ids: any int32, so no arithmetic key). */
   private readonly priceCache = new Map<number, Map<number, Priced | null>>();
-  private b: Latin1Bytes = new Uint8Array(0);
-  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private b: Latin1Bytes = NO_BYTES;
+  private dv: DataView = NO_VIEW;
   // Row values of the current line.
   /** The previous trace id: its bytes at [s, e) of `buf` (the scanned bytes, copied when a scan ends). */
   private lastTrace?: { buf: Uint8Array; s: number; e: number; str: string };
@@ -471,6 +477,10 @@ export class FastScanner {
       // The caller may reuse the bytes (even after an error): the trace id compared with the next line's is kept as a copy.
       const lt = this.lastTrace;
       if (lt && lt.buf === bytes) this.lastTrace = { ...lt, buf: copyBytes(bytes, lt.s, lt.e), s: 0, e: lt.e - lt.s };
+      // Nor are the bytes held after the scan: the scanner lives as long as its table, and a small file's bytes are
+      // often its whole content (2,000 transcripts held ~200 MB so).
+      this.b = NO_BYTES;
+      this.dv = NO_VIEW;
     }
   }
 
@@ -892,9 +902,10 @@ export class FastScanner {
     }
     const info = keyInfo(latin1(b, s, e));
     // Past MAX_PROBE (keys crafted to collide) the key is not cached: keyInfo's own map answers.
-    if (step <= MAX_PROBE && this.keyEntries.length < t.length >> 1) {
+    if (step <= MAX_PROBE && this.keyEntries.length < MAX_CACHED_KEYS) {
       this.keyEntries.push({ hash: h, bytes: copyBytes(b, s, e), info });
       t[i] = this.keyEntries.length;
+      if (this.keyEntries.length * 2 > t.length) this.keyTable = rehashed(this.keyEntries, t.length * 2);
     }
     return info;
   }
@@ -1090,20 +1101,9 @@ export class FastScanner {
     if (step <= MAX_PROBE && this.strEntries.length < MAX_CACHED_STRINGS) {
       this.strEntries.push(entry);
       t[i] = this.strEntries.length;
-      if (this.strEntries.length * 2 > t.length) this.rehash();
+      if (this.strEntries.length * 2 > t.length) this.strTable = rehashed(this.strEntries, t.length * 2);
     }
     return entry;
-  }
-
-  private rehash() {
-    const t = new Int32Array(this.strTable.length * 2);
-    const mask = t.length - 1;
-    for (let n = 0; n < this.strEntries.length; n++) {
-      let i = this.strEntries[n].hash & mask;
-      while (t[i] !== 0) i = (i + 1) & mask;
-      t[i] = n + 1;
-    }
-    this.strTable = t;
   }
 
   /** toStr of a slot, through the byte cache: undefined, or the cached string. */
@@ -1401,6 +1401,18 @@ export class FastScanner {
 interface Priced {
   price: ResolvedPrice;
   flat: Float64Array | undefined;
+}
+
+/** An open-addressing table of `size` slots (a power of two) over `entries` by their hash: slot = entry index + 1. */
+function rehashed(entries: readonly { hash: number }[], size: number): Int32Array<ArrayBuffer> {
+  const t = new Int32Array(size);
+  const mask = size - 1;
+  for (let n = 0; n < entries.length; n++) {
+    let i = entries[n].hash & mask;
+    while (t[i] !== 0) i = (i + 1) & mask;
+    t[i] = n + 1;
+  }
+  return t;
 }
 
 const scanners = new WeakMap<CallTable, FastScanner>();

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { StringPool } from '../../../src/core/callTable';
 import { classifyKey, fastScanBytes, fieldAliases, knownKeyClass, parseIsoUtc, setWasmScanning, wasmKeyMisses, wasmScanning } from '../../../src/core/fastScan';
 import { KNOWN_KEY_CLASSES } from '../../../src/core/keyClasses.generated';
@@ -829,6 +831,43 @@ describe('fastScan: the key classes known ahead (src/core/keyClasses.generated.t
     for (const name of [...fieldAliases(), ...TAG_ALIAS_NAMES, 'metadata', 'tags']) assert.ok(knownKeyClass(name), `${name} is not known ahead`);
     // What the scanner reads from the table (decoded) against what normalize.ts does now.
     for (const [name] of KNOWN_KEY_CLASSES) assert.deepEqual(knownKeyClass(name), classifyKey(name), name);
+  });
+});
+
+describe('fastScan: memory', () => {
+  it('holds none of the bytes it scanned (a small file\'s scanner lives as long as its table), with both engines, and many keys', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (const wasm of [true, false]) {
+      setWasmScanning(wasm);
+      try {
+        const state = newTraceFileState('t.jsonl', new StringPool());
+        // 300 distinct tag keys (the key cache grows past its first size) and trace ids compared line to line.
+        const text = Array.from({ length: 600 }, (_, k) => JSON.stringify({ ts: '2026-11-22T10:00:00Z', trace_id: `t${k >> 1}`, model: 'gpt-4o', input_tokens: k + 1, output_tokens: 1, metadata: { feature: `f${k % 7}`, [`key_${k % 300}`]: 'v' } })).join('\n') + '\n';
+        // (Scanned in a function of its own: a register of this suspended async function would hold them otherwise.)
+        const scan = () => {
+          const bytes = new TextEncoder().encode(text);
+          return { ref: new WeakRef(bytes.buffer), r: fastScanBytes(state.table, state.ctx, bytes, { offset: 0, line: 1 }, { file: 't.jsonl', final: true, prices: new PriceBook() }) };
+        };
+        const { ref, r } = scan();
+        assert.equal(state.table.length, 600);
+        assert.equal(r.slowLines, 0, 'read by the fast path');
+        const again = load(new TextEncoder().encode(text), false);
+        assert.deepEqual([...state.table.inputTokens.subarray(0, 600)], [...again.table.inputTokens.subarray(0, 600)]);
+        assert.deepEqual([...state.table.tags.keys()].sort(), [...again.table.tags.keys()].sort());
+        // (A deref keeps its target alive to the end of the job: each collection runs in a job of its own.)
+        let held = true;
+        for (let i = 0; i < 10 && held; i++) {
+          await new Promise((res) => setTimeout(res, 5));
+          gc();
+          await new Promise((res) => setTimeout(res, 5));
+          held = ref.deref() !== undefined;
+        }
+        assert.ok(!held, `the scanned bytes are still held (${wasm ? 'WebAssembly' : 'JavaScript'})`);
+      } finally {
+        setWasmScanning(true);
+      }
+    }
   });
 });
 
