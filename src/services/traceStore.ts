@@ -448,8 +448,9 @@ export class TraceStore extends Disposable {
     const paths = await this.discover();
     this.notRead.clear();
     this.log.appendLine(`[store] ${paths.length} trace file(s) found`);
-    const big = paths.filter((p) => safeSize(p) > WORKER_THRESHOLD_BYTES);
-    const small = paths.filter((p) => !big.includes(p));
+    const sizes = new Map(paths.map((p) => [p, safeSize(p)]));
+    const big = paths.filter((p) => sizes.get(p)! > WORKER_THRESHOLD_BYTES);
+    const small = paths.filter((p) => sizes.get(p)! <= WORKER_THRESHOLD_BYTES);
     // Small files are read here, but not all in one go: a workspace of hundreds of them (Claude Code sessions) would
     // hold the extension host for seconds. The event loop gets a turn whenever INLINE_SLICE_MS have gone by (one file
     // under 1 MB takes ~1–35 ms); other store operations wait in the queue meanwhile.
@@ -461,11 +462,11 @@ export class TraceStore extends Disposable {
     }
     let slice = Date.now();
     // Many small files take seconds (2,000 transcripts: ~5 s): the view's message says how far the reading is.
-    const smallBytes = small.length >= WARM_UP_FOR_FILES ? small.reduce((a, p) => a + safeSize(p), 0) : 0;
+    const smallBytes = small.length >= WARM_UP_FOR_FILES ? small.reduce((a, p) => a + sizes.get(p)!, 0) : 0;
     let smallRead = 0;
     for (const p of small) {
       this.readInline(p);
-      if (smallBytes) smallRead += safeSize(p);
+      smallRead += sizes.get(p)!;
       if (Date.now() - slice >= INLINE_SLICE_MS) {
         // The slice's files' copies of Claude Code calls are marked now, a few files' rows at a time: all at once at
         // the end, 2,000 transcripts (~270,000 calls) held the host ~0.4–0.9 s.

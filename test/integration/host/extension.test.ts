@@ -352,23 +352,39 @@ describe('LLM Cost Lens in VS Code', function () {
     });
   });
 
-  describe('an absolute glob in the traceFiles setting (Claude Code transcripts outside the workspace)', () => {
-    let dir: string;
+  /**
+   * A folder outside the workspace for the tests of a describe, made before them and removed after them, with the
+   * `traceFiles` setting put back: `read(glob)` adds the glob (under the folder) to the defaults and reads again.
+   */
+  const outsideFolder = (prefix: string) => {
+    const folder = {
+      dir: '',
+      read: async (glob: string) => {
+        const defaults = vscode.workspace.getConfiguration('llmCostLens').inspect<string[]>('traceFiles')?.defaultValue ?? [];
+        await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', [...defaults, `${folder.dir}/${glob}`], vscode.ConfigurationTarget.Workspace);
+        await api.store.refresh();
+      },
+    };
+    before(() => {
+      folder.dir = mkdtempSync(join(tmpdir(), prefix));
+    });
     after(async () => {
       await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', undefined, vscode.ConfigurationTarget.Workspace);
       await api.store.refresh();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(folder.dir, { recursive: true, force: true });
     });
+    return folder;
+  };
+
+  describe('an absolute glob in the traceFiles setting (Claude Code transcripts outside the workspace)', () => {
+    const outside = outsideFolder('lcl-projects-');
 
     it('reads the files it matches outside the workspace, and one created there afterwards', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'lcl-projects-'));
-      const project = join(dir, '-home-me-app');
+      const project = join(outside.dir, '-home-me-app');
       mkdirSync(project);
       writeFileSync(join(project, 's1.jsonl'), line('outside-a', 1000));
       writeFileSync(join(project, 'notes.txt'), 'not a trace');
-      const defaults = vscode.workspace.getConfiguration('llmCostLens').inspect<string[]>('traceFiles')?.defaultValue ?? [];
-      await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', [...defaults, `${dir}/*/*.jsonl`], vscode.ConfigurationTarget.Workspace);
-      await api.store.refresh();
+      await outside.read('*/*.jsonl');
       assert.ok(api.store.has(join(project, 's1.jsonl')), api.store.paths().join(', '));
       assert.ok(!api.store.has(join(project, 'notes.txt')));
       const later = join(project, 's2.jsonl');
@@ -378,17 +394,11 @@ describe('LLM Cost Lens in VS Code', function () {
   });
 
   describe('many small files (a folder of Claude Code sessions)', () => {
-    let dir: string;
-    after(async () => {
-      await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', undefined, vscode.ConfigurationTarget.Workspace);
-      await api.store.refresh();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const outside = outsideFolder('lcl-many-');
 
     it('says in the view how far their reading is, and reads them all', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'lcl-many-'));
       // 24 files of ~0.9 MB (under the 1 MB read off the host): read on the host in slices, for half a second or so.
-      const files = Array.from({ length: 24 }, (_, k) => join(dir, `session-${String(k).padStart(2, '0')}.jsonl`));
+      const files = Array.from({ length: 24 }, (_, k) => join(outside.dir, `session-${String(k).padStart(2, '0')}.jsonl`));
       files.forEach((f, k) => writeFileSync(f, line(`many-${k % 3}`, 1000 + k).repeat(Math.floor(900_000 / line(`many-${k % 3}`, 1000 + k).length))));
       const seen: { files: number; fraction: number }[] = [];
       const sub = api.store.onDidLoadProgress(() => {
@@ -396,9 +406,7 @@ describe('LLM Cost Lens in VS Code', function () {
         if (l) seen.push({ files: l.files, fraction: l.fraction });
       });
       try {
-        const defaults = vscode.workspace.getConfiguration('llmCostLens').inspect<string[]>('traceFiles')?.defaultValue ?? [];
-        await vscode.workspace.getConfiguration('llmCostLens').update('traceFiles', [...defaults, `${dir}/*.jsonl`], vscode.ConfigurationTarget.Workspace);
-        await api.store.refresh();
+        await outside.read('*.jsonl');
       } finally {
         sub.dispose();
       }

@@ -69,4 +69,25 @@ describe('ReplacedRows (old values of rows replaced in place)', () => {
     assert.equal(log.range(9, 12), undefined);
     assert.deepEqual(log.range(11, 12), { from: 0, to: 1 });
   });
+
+  it('takes a run of edits at once (copies marked together), in consecutive slots, dropping the oldest to make room', () => {
+    const log = new ReplacedRows(16);
+    for (let seq = 1; seq <= 5; seq++) log.set(log.begin(seq, seq), 'tsMs', seq);
+    const rows = [40, 41, 42, 43, 44, 45];
+    const j = log.beginRun(6, rows);
+    const c = log.column('tsMs');
+    rows.forEach((_, k) => (c[j + k] = 100 + k));
+    assert.deepEqual(log.range(0, 11), { from: 0, to: 11 }, 'edits 1-11 all kept');
+    const r = log.range(5, 11)!;
+    assert.deepEqual(Array.from({ length: r.to - r.from }, (_, k) => [log.row(r.from + k), log.value(r.from + k, 'tsMs')]), rows.map((row, k) => [row, 100 + k]));
+    // A run past the room left: the oldest go (at least half), the run is kept whole, and later single edits follow it.
+    const run = Array.from({ length: 12 }, (_, k) => 200 + k);
+    const j2 = log.beginRun(12, run);
+    assert.equal(log.range(0, 23), undefined, 'the oldest were dropped');
+    const kept = log.range(11, 23)!;
+    assert.deepEqual([kept.to - kept.from, log.row(j2), log.row(j2 + 11)], [12, 200, 211]);
+    log.set(log.begin(24, 300), 'tsMs', 1);
+    assert.deepEqual(log.range(23, 24)!.to - log.range(23, 24)!.from, 1);
+    assert.throws(() => log.beginRun(25, Array.from({ length: 17 }, (_, k) => k)), /more than the 16 kept/);
+  });
 });
