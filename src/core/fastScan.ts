@@ -478,7 +478,7 @@ export class FastScanner {
       const lt = this.lastTrace;
       if (lt && lt.buf === bytes) this.lastTrace = { ...lt, buf: copyBytes(bytes, lt.s, lt.e), s: 0, e: lt.e - lt.s };
       // Nor are the bytes held after the scan: the scanner lives as long as its table, and a small file's bytes are
-      // often its whole content (2,000 transcripts held ~200 MB so).
+      // often its whole content (2,000 transcripts held ~60 MB so).
       this.b = NO_BYTES;
       this.dv = NO_VIEW;
     }
