@@ -6,12 +6,15 @@
  * and prints the largest event-loop gap of the extension host in each phase of loading and using it
  * (scripts/manyFilesProbe.cjs). The goal is 50 ms.
  *
- *   npm run bench:many -- [--files 2000]
+ *   npm run bench:many -- [--files 2000] [--profile DIR]
+ *
+ * --profile DIR: each phase's CPU profile of the extension host and its gaps over 50 ms are written to DIR, and
+ * `node scripts/profileGaps.mjs DIR` tells what ran in those gaps.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,7 +50,7 @@ const out = join(ws, 'probe.json');
 console.log(`${files} transcripts, ${n} calls (${Math.floor(files / 3) * 100} more copied by resumed sessions) in ${traces}`);
 const r = spawnSync(process.execPath, [join(ROOT, 'scripts/vscode/run.mjs'), '--ext', ROOT, '--workspace', ws, '--tests', join(ROOT, 'scripts/manyFilesProbe.cjs'), '--timeout-ms', '600000', '--shots', join(ws, 'shots')], {
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, LLM_COST_LENS_PROBE_OUT: out },
+  env: { ...process.env, LLM_COST_LENS_PROBE_OUT: out, ...(arg('--profile') ? { LLM_COST_LENS_PROBE_PROFILE: resolve(arg('--profile')) } : {}) },
 });
 try {
   if (r.status !== 0) throw new Error(`VS Code run failed (exit ${r.status})`);

@@ -3,10 +3,13 @@
 // loads a workspace of many trace files and while a user works with them (the dashboard open, regrouping, a new range,
 // a transcript appended to, a file added and one deleted, a refresh). Writes one JSON line per phase to the file
 // LLM_COST_LENS_PROBE_OUT names, with the host's RSS after the load and at the end (the whole extension host process:
-// VS Code's own part included). Not a test: it measures, and judges nothing.
+// VS Code's own part included). Not a test: it measures, and judges nothing. With LLM_COST_LENS_PROBE_PROFILE set to a
+// folder, it also writes each phase's CPU profile of the host there (<k>.cpuprofile) with the gaps over 50 ms
+// (<k>.gaps.json: their ends, in the profile's clock), which scripts/profileGaps.mjs sums up.
 const vscode = require('vscode');
 const fs = require('fs');
 const path = require('path');
+const inspector = require('inspector');
 
 exports.run = async function run() {
   const out = process.env.LLM_COST_LENS_PROBE_OUT;
@@ -15,22 +18,45 @@ exports.run = async function run() {
   let max = 0;
   let last = performance.now();
   let over = 0;
+  // The gaps over 50 ms of this phase: [start, end] in µs of process.hrtime (the CPU profile's clock).
+  let gaps = [];
   const timer = setInterval(() => {
     const now = performance.now();
     const gap = now - last;
     if (gap > max) max = gap;
-    if (gap > 50) over++;
+    if (gap > 50) {
+      over++;
+      const end = Number(process.hrtime.bigint() / 1000n);
+      gaps.push([end - Math.round(gap * 1000), end]);
+    }
     last = now;
   }, 5);
+  const profileDir = process.env.LLM_COST_LENS_PROBE_PROFILE;
+  const session = profileDir ? new inspector.Session() : undefined;
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  if (session) {
+    session.connect();
+    fs.mkdirSync(profileDir, { recursive: true });
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+  }
   const phase = async (name, fn, settleMs) => {
     max = 0;
     over = 0;
+    gaps = [];
+    if (session) await post('Profiler.start');
     last = performance.now();
     const t = performance.now();
     await fn();
     const ms = performance.now() - t;
     await new Promise((r) => setTimeout(r, settleMs));
     phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms) });
+    if (session) {
+      const { profile } = await post('Profiler.stop');
+      const k = phases.length;
+      fs.writeFileSync(path.join(profileDir, `${k}.cpuprofile`), JSON.stringify(profile));
+      fs.writeFileSync(path.join(profileDir, `${k}.gaps.json`), JSON.stringify({ phase: name, gaps }));
+    }
   };
   const ext = vscode.extensions.all.find((e) => e.id.toLowerCase() === 'llm-cost-lens.llm-cost-lens');
   if (!ext) throw new Error('the extension is not loaded');

