@@ -281,7 +281,7 @@ export interface SharedColumns {
 }
 
 type Column = Float64Array | Uint32Array | Int32Array | Uint8Array;
-type ColumnType<T extends Column> = { new (n: number): T; new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number };
+type ColumnType<T extends Column> = { new (n: number): T; new (b: ArrayBufferLike, offset?: number, length?: number): T; readonly BYTES_PER_ELEMENT: number };
 
 /** Whether columns live in shared memory (SharedArrayBuffer), so a worker thread reads them without a copy. */
 export const SHARED_COLUMNS = typeof SharedArrayBuffer === 'function';
@@ -392,31 +392,36 @@ export class CallTable {
   private grow(min: number) {
     // Doubling up to a million rows, then an eighth at a time: a big table does not double its memory for a few appends.
     const cap = Math.max(min, this.cap + (this.cap >= 1 << 20 ? this.cap >> 3 : this.cap), MIN_ROWS);
-    const g = <T extends Column>(a: T, fill?: number): T => {
-      const b = column(a.constructor as ColumnType<T>, cap);
+    // The fixed columns in one block of shared memory, each a view at its offset: allocating a SharedArrayBuffer costs
+    // a few µs whatever its size (2,000 small transcripts grew ~120,000 of them, ~0.3 s of their reading), and each is
+    // one more buffer to post to a worker and for the collector to track. Tag columns come and go: one buffer each.
+    // Each column at the next multiple of its element size: first the block's size, then the views.
+    let at = 0;
+    const place = (a: Column) => {
+      const n = (a.constructor as ColumnType<Column>).BYTES_PER_ELEMENT;
+      const start = Math.ceil(at / n) * n;
+      at = start + cap * n;
+      return start;
+    };
+    for (const k of NUMERIC_COLUMNS) place(this[k]);
+    for (const k of ID_COLUMNS) place(this[k]);
+    for (const d of DIM_COLUMNS) place(this.dims[d]);
+    const block = SHARED_COLUMNS ? new SharedArrayBuffer(at) : undefined;
+    at = 0;
+    const g = <T extends Column>(a: T): T => {
+      const type = a.constructor as ColumnType<T>;
+      const b = block ? new type(block, place(a), cap) : column(type, cap);
       b.set(a);
-      if (fill !== undefined) b.fill(fill, a.length);
       return b;
     };
-    this.tsMs = g(this.tsMs);
-    this.recordedUsd = g(this.recordedUsd);
-    this.computedUsd = g(this.computedUsd);
-    this.noCacheUsd = g(this.noCacheUsd);
-    this.estimatedUsd = g(this.estimatedUsd);
-    this.latencyMs = g(this.latencyMs);
-    this.inputTokens = g(this.inputTokens);
-    this.outputTokens = g(this.outputTokens);
-    this.cacheReadTokens = g(this.cacheReadTokens);
-    this.cacheWriteTokens = g(this.cacheWriteTokens);
-    this.cacheWrite1hTokens = g(this.cacheWrite1hTokens);
-    this.reasoningTokens = g(this.reasoningTokens);
-    this.flags = g(this.flags);
-    this.line = g(this.line);
-    this.traceId = g(this.traceId);
-    this.callsiteFile = g(this.callsiteFile);
-    this.callsiteLine = g(this.callsiteLine);
+    for (const k of NUMERIC_COLUMNS) (this[k] as Column) = g(this[k]);
+    for (const k of ID_COLUMNS) this[k] = g(this[k]);
     for (const d of DIM_COLUMNS) this.dims[d] = g(this.dims[d]);
-    for (const [k, v] of this.tags) this.tags.set(k, g(v));
+    for (const [k, v] of this.tags) {
+      const c = column(Int32Array, cap);
+      c.set(v);
+      this.tags.set(k, c);
+    }
     this.cap = cap;
   }
 
@@ -767,12 +772,17 @@ export class CallTable {
    */
   columnBuffers(): ArrayBufferLike[] {
     const out: ArrayBufferLike[] = [];
-    for (const k of NUMERIC_COLUMNS) out.push(this[k].buffer);
-    for (const k of ID_COLUMNS) out.push(this[k].buffer);
-    for (const d of DIM_COLUMNS) out.push(this.dims[d].buffer);
-    for (const v of this.tags.values()) out.push(v.buffer);
+    // (Columns that share one block, as `grow` makes them, are one entry.)
+    const add = (b: ArrayBufferLike) => {
+      if (out[out.length - 1] !== b) out.push(b);
+    };
+    for (const k of NUMERIC_COLUMNS) add(this[k].buffer);
+    for (const k of ID_COLUMNS) add(this[k].buffer);
+    for (const d of DIM_COLUMNS) add(this.dims[d].buffer);
+    for (const v of this.tags.values()) add(v.buffer);
     const p = this.traces.pack();
-    out.push(p.bytes.buffer, p.ends.buffer);
+    add(p.bytes.buffer);
+    add(p.ends.buffer);
     return out;
   }
 

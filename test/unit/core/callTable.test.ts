@@ -159,4 +159,36 @@ describe('CallTable capacity', () => {
     assert.equal(t.length, 200);
     assert.deepEqual([t.inputTokens[0], t.inputTokens[199], t.traces.count], [10, 10, 200]);
   });
+
+  it('keeps its fixed columns in one block of shared memory, each in its own bytes, through growth', () => {
+    const t = new CallTable('block.jsonl', new StringPool());
+    const fixed = () => [
+      t.tsMs, t.recordedUsd, t.computedUsd, t.noCacheUsd, t.estimatedUsd, t.latencyMs, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens,
+      t.cacheWrite1hTokens, t.reasoningTokens, t.flags, t.line, t.callsiteLine, t.traceId, t.callsiteFile, ...Object.values(t.dims),
+    ];
+    t.reserve(70);
+    const before = fixed();
+    assert.equal(new Set(before.map((c) => c.buffer)).size, 1, 'one block');
+    assert.ok(before[0].buffer instanceof SharedArrayBuffer);
+    // A value of its own in every row of every column (the flags' bytes wrap at 256): a column that overlapped
+    // another would lose some.
+    const value = (c: number, r: number) => (c === 12 ? (c * 7 + r) & 0xff : c * 1000 + r);
+    before.forEach((col, c) => {
+      for (let r = 0; r < col.length; r++) col[r] = value(c, r);
+    });
+    fixed().forEach((col, c) => assert.ok(col.every((v, r) => v === value(c, r)), `column ${c}`));
+    t.tagColumn('requestId')[5] = 42;
+    t.reserve(1000);
+    const after = fixed();
+    assert.equal(new Set(after.map((c) => c.buffer)).size, 1, 'one block again');
+    assert.notEqual(after[0].buffer, before[0].buffer);
+    after.forEach((col, c) => {
+      assert.ok(col.length >= 1000);
+      for (let r = 0; r < before[c].length; r++) assert.equal(col[r], value(c, r), `column ${c} row ${r}`);
+      assert.equal(col[before[c].length], 0, `column ${c}: zero past the old rows`);
+    });
+    assert.equal(t.tagColumn('requestId')[5], 42, 'a tag column is grown on its own');
+    assert.ok(t.tagColumn('requestId').buffer !== after[0].buffer);
+    assert.equal(t.columnBuffers().length, 4, 'the block, the tag, and the trace ids\' two');
+  });
 });
