@@ -56,9 +56,10 @@ try {
   if (r.status !== 0) throw new Error(`VS Code run failed (exit ${r.status})`);
   const got = JSON.parse(readFileSync(out, 'utf8'));
   console.log(`\nthe extension read ${got.files} files, ${got.calls} calls counted (copies once); the extension host's RSS ${got.rssAfterLoadMb} MB after the load, ${got.rssAtEndMb} MB at the end\n`);
-  console.log('| phase | largest event-loop gap ms | gaps over 50 ms | call took ms |');
-  console.log('|---|---:|---:|---:|');
-  for (const p of got.phases) console.log(`| ${p.phase} | ${p.maxGapMs} | ${p.gapsOver50Ms} | ${p.ms} |`);
+  console.log('| phase | largest event-loop gap ms | gaps over 50 ms | call took ms | host garbage collections: count, longest ms, total ms |');
+  console.log('|---|---:|---:|---:|---|');
+  const gc = (g) => Object.entries(g ?? {}).map(([k, v]) => `${k} ${v.count}, ${v.maxMs}, ${v.totalMs}`).join('; ');
+  for (const p of got.phases) console.log(`| ${p.phase} | ${p.maxGapMs} | ${p.gapsOver50Ms} | ${p.ms} | ${gc(p.gc)} |`);
 } finally {
   rmSync(ws, { recursive: true, force: true });
 }

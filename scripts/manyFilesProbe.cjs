@@ -31,6 +31,20 @@ exports.run = async function run() {
     }
     last = now;
   }, 5);
+  // The host's garbage collections (all of VS Code's extension host: ours and the rest), by kind: count, longest, total.
+  const { PerformanceObserver, constants } = require('perf_hooks');
+  const kinds = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+  let gcs = {};
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[(e.detail && e.detail.kind) ?? e.kind] ?? 'other';
+      const g = (gcs[kind] ??= { count: 0, maxMs: 0, totalMs: 0 });
+      g.count++;
+      g.maxMs = Math.max(g.maxMs, Math.round(e.duration));
+      g.totalMs += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const profileDir = process.env.LLM_COST_LENS_PROBE_PROFILE;
   const session = profileDir ? new inspector.Session() : undefined;
   const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
@@ -44,13 +58,15 @@ exports.run = async function run() {
     max = 0;
     over = 0;
     gaps = [];
+    gcs = {};
     if (session) await post('Profiler.start');
     last = performance.now();
     const t = performance.now();
     await fn();
     const ms = performance.now() - t;
     await new Promise((r) => setTimeout(r, settleMs));
-    phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms) });
+    for (const g of Object.values(gcs)) g.totalMs = Math.round(g.totalMs);
+    phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms), gc: gcs });
     if (session) {
       const { profile } = await post('Profiler.stop');
       const k = phases.length;
@@ -82,6 +98,7 @@ exports.run = async function run() {
   await phase('a transcript deleted', async () => fs.unlinkSync(path.join(dir, files[0])), 3000);
   await phase('refresh (every file read again)', () => vscode.commands.executeCommand('llmCostLens.refresh'), 5000);
   clearInterval(timer);
+  gcObserver.disconnect();
   const calls = api.store.tables().reduce((a, t) => a + t.length - t.copies, 0);
   fs.writeFileSync(out, JSON.stringify({ files: api.store.paths().length, calls, rssAfterLoadMb, rssAtEndMb: Math.round(process.memoryUsage().rss / 1e6), phases }) + '\n');
 };

@@ -19,31 +19,36 @@ export interface CopySource {
   ctx: Pick<NormalizeContext, 'messages' | 'claudeCode'>;
 }
 
-/** A row holding a message: its `message.id` is the holders' key, `req` its `requestId` ('' when none). */
-interface Holder {
+/** What the index took of a file: its table, the rows below `length`, and of each row taken its message id and holder. */
+interface Taken {
   path: string;
   table: CallTable;
-  row: number;
-  req: string;
-}
-
-/** What the index took of a file: its table, the rows below `length`, and the message id of each row taken. */
-interface Taken {
-  table: CallTable;
+  /** Its index in the index's `slots` (the holders' file). */
+  slot: number;
   length: number;
   keys: string[];
-  rows: number[];
+  holders: number[];
 }
 
 export class CopyIndex {
   /**
-   * The rows of each message id (one holder, or several when files share the message). Keyed by the id alone, the
-   * string the reading context already holds (its hash kept with it), not by id + requestId, which would build and hash
-   * a new string per row (a third of a first sync's time over 2,000 transcripts); holders of one id with different
-   * requestIds are different messages (`firstByRequest`).
+   * The first holder of each message id: a row holding it, an index into the holder columns below, whose `next` chains
+   * the other rows holding it (several when files share the message). Keyed by the id alone, the string the reading
+   * context already holds (its hash kept with it), not by id + requestId, which would build and hash a new string per
+   * row (a third of a first sync's time over 2,000 transcripts); holders of one id with different requestIds are
+   * different messages (`firstByRequest`). Holders are numbers in typed columns, not objects: 2,000 transcripts'
+   * ~270,000 holder objects were a third of what the extension host's young-generation collections had to copy.
    */
-  private readonly holders = new ShardedMap<Holder | Holder[]>();
+  private readonly first = new ShardedMap<number>();
+  /** Per holder: its file's slot, its row, and the next holder of its message id (-1: none; free ones chain too). */
+  private slotOf = new Int32Array(1024);
+  private rowOf = new Int32Array(1024);
+  private next = new Int32Array(1024);
+  private holders = 0;
+  private freeHolder = -1;
   private readonly files = new Map<string, Taken>();
+  private slots: (Taken | undefined)[] = [];
+  private freeSlots: number[] = [];
 
   /**
    * Brings the marks up to date with `sources` (every file read, in any order): files no longer there, or read again
@@ -54,39 +59,46 @@ export class CopyIndex {
     const now = new Map<string, CopySource>();
     for (const s of sources) if (s.ctx.claudeCode) now.set(s.path, s);
     const touched = new Set<string>();
-    const gone: [string, Taken][] = [];
+    const gone: Taken[] = [];
     for (const [path, f] of this.files) {
       const s = now.get(path);
-      if (!s || s.table !== f.table || s.table.length < f.length) gone.push([path, f]);
+      if (!s || s.table !== f.table || s.table.length < f.length) gone.push(f);
     }
     // Most files gone or read again (a refresh: 2,000 transcripts' rows took ~0.3 s to take out one by one): the index
     // starts over, and the files left are taken in again whole (their rows touched, so their marks are made anew).
-    if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) {
-      this.holders.clear();
-      this.files.clear();
-    } else for (const [path, f] of gone) this.drop(path, f, touched);
+    if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) this.clear();
+    else for (const f of gone) this.drop(f, touched);
     for (const s of now.values()) {
       let f = this.files.get(s.path);
-      if (!f) this.files.set(s.path, (f = { table: s.table, length: 0, keys: [], rows: [] }));
+      if (!f) {
+        const slot = this.freeSlots.pop() ?? this.slots.length;
+        this.files.set(s.path, (f = { path: s.path, table: s.table, slot, length: 0, keys: [], holders: [] }));
+        this.slots[slot] = f;
+      }
       if (s.table.length > f.length) this.take(s, f, touched);
     }
     // The marks each touched message's rows should have, by table (marked together: see CallTable.markCopies).
     const marks = new Map<CallTable, { path: string; rows: Map<number, boolean> }>();
-    const mark = (x: Holder, copy: boolean) => {
-      if (((x.table.flags[x.row] & FLAG_COPY) !== 0) === copy) return;
-      let m = marks.get(x.table);
-      if (!m) marks.set(x.table, (m = { path: x.path, rows: new Map() }));
-      m.rows.set(x.row, copy);
+    const mark = (h: number, copy: boolean) => {
+      const f = this.slots[this.slotOf[h]]!;
+      const row = this.rowOf[h];
+      if (((f.table.flags[row] & FLAG_COPY) !== 0) === copy) return;
+      let m = marks.get(f.table);
+      if (!m) marks.set(f.table, (m = { path: f.path, rows: new Map() }));
+      m.rows.set(row, copy);
     };
+    const chain: number[] = [];
     for (const key of touched) {
-      const h = this.holders.get(key);
-      if (!h) continue;
-      if (!Array.isArray(h)) {
+      const h = this.first.get(key);
+      if (h === undefined) continue;
+      if (this.next[h] < 0) {
         mark(h, false);
         continue;
       }
-      const first = firstByRequest(h);
-      for (const x of h) mark(x, x !== first.get(x.req));
+      chain.length = 0;
+      for (let x = h; x >= 0; x = this.next[x]) chain.push(x);
+      const first = this.firstByRequest(chain);
+      for (const x of chain) mark(x, x !== first.get(this.requestOf(x)));
     }
     const changed = new Set<string>();
     for (const [t, m] of marks) if (t.markCopies(m.rows) > 0) changed.add(m.path);
@@ -99,46 +111,92 @@ export class CopyIndex {
     return false;
   }
 
+  /** A holder's `requestId` ('' when none). */
+  private requestOf(h: number): string {
+    const t = this.slots[this.slotOf[h]]!.table;
+    const id = t.tags.get('requestId')?.[this.rowOf[h]] ?? 0;
+    return id !== 0 ? t.pool.get(id) : '';
+  }
+
+  /** The holder that counts of each message among the holders of one id (by requestId): the one whose path sorts first. */
+  private firstByRequest(chain: readonly number[]): Map<string, number> {
+    const first = new Map<string, number>();
+    for (const x of chain) {
+      const req = this.requestOf(x);
+      const f = first.get(req);
+      if (f === undefined || this.slots[this.slotOf[x]]!.path < this.slots[this.slotOf[f]]!.path) first.set(req, x);
+    }
+    return first;
+  }
+
   /** Takes in the message rows of `s` from `f.length` to its length. */
   private take(s: CopySource, f: Taken, touched: Set<string>): void {
     const from = f.length;
     const to = s.table.length;
-    const requestIds = s.table.tags.get('requestId');
-    const pool = s.table.pool;
     for (const [id, m] of s.ctx.messages) {
       const row = m.row;
       if (row < from || row >= to || !isClaudeMessageKey(id)) continue;
-      const req = requestIds ? requestIds[row] : 0;
-      const h: Holder = { path: s.path, table: s.table, row, req: req !== 0 ? pool.get(req) : '' };
-      const had = this.holders.get(id);
-      if (!had) this.holders.set(id, h);
-      else if (Array.isArray(had)) had.push(h);
-      else this.holders.set(id, [had, h]);
+      const h = this.newHolder(f.slot, row);
+      this.next[h] = this.first.get(id) ?? -1;
+      this.first.set(id, h);
       f.keys.push(id);
-      f.rows.push(row);
+      f.holders.push(h);
       touched.add(id);
     }
     f.length = to;
   }
 
   /** Takes a file's rows out (its table's marks are left as they are: the table is gone or read again). */
-  private drop(path: string, f: Taken, touched: Set<string>): void {
+  private drop(f: Taken, touched: Set<string>): void {
     for (let k = 0; k < f.keys.length; k++) {
       const key = f.keys[k];
-      const row = f.rows[k];
-      const had = this.holders.get(key);
-      const mine = (x: Holder) => x.table === f.table && x.row === row;
-      if (!had) continue;
-      if (!Array.isArray(had)) {
-        if (mine(had)) this.holders.delete(key);
-      } else {
-        const rest = had.filter((x) => !mine(x));
-        if (rest.length === 0) this.holders.delete(key);
-        else this.holders.set(key, rest.length === 1 ? rest[0] : rest);
+      const h = f.holders[k];
+      const head = this.first.get(key);
+      if (head === h) {
+        if (this.next[h] < 0) this.first.delete(key);
+        else this.first.set(key, this.next[h]);
+      } else if (head !== undefined) {
+        let x = head;
+        while (this.next[x] >= 0 && this.next[x] !== h) x = this.next[x];
+        if (this.next[x] === h) this.next[x] = this.next[h];
       }
+      this.next[h] = this.freeHolder;
+      this.freeHolder = h;
       touched.add(key);
     }
-    this.files.delete(path);
+    this.files.delete(f.path);
+    this.slots[f.slot] = undefined;
+    this.freeSlots.push(f.slot);
+  }
+
+  private newHolder(slot: number, row: number): number {
+    let h = this.freeHolder;
+    if (h >= 0) this.freeHolder = this.next[h];
+    else {
+      if (this.holders === this.next.length) {
+        const grow = (a: Int32Array) => {
+          const b = new Int32Array(a.length * 2);
+          b.set(a);
+          return b;
+        };
+        this.slotOf = grow(this.slotOf);
+        this.rowOf = grow(this.rowOf);
+        this.next = grow(this.next);
+      }
+      h = this.holders++;
+    }
+    this.slotOf[h] = slot;
+    this.rowOf[h] = row;
+    return h;
+  }
+
+  private clear(): void {
+    this.first.clear();
+    this.files.clear();
+    this.slots = [];
+    this.freeSlots = [];
+    this.holders = 0;
+    this.freeHolder = -1;
   }
 }
 
@@ -170,16 +228,6 @@ class ShardedMap<V> {
   }
 }
 const SHARDS = 64;
-
-/** The holder that counts of each message among the holders of one id (by requestId): the one whose path sorts first. */
-function firstByRequest(h: readonly Holder[]): Map<string, Holder> {
-  const first = new Map<string, Holder>();
-  for (const x of h) {
-    const f = first.get(x.req);
-    if (!f || x.path < f.path) first.set(x.req, x);
-  }
-  return first;
-}
 
 /** Marks the copies among files read together once (the CLI): `CopyIndex.sync` of a fresh index. */
 export function markCopies(sources: readonly CopySource[]): Set<string> {

@@ -11,6 +11,7 @@ import { PriceBook } from '../../../src/core/pricing';
 import { buildReport } from '../../../src/core/report';
 import { ingestBytes, joinContext, newTraceFileState, packState, type TraceFileState, unpackContext, unpackState } from '../../../src/core/traceFile';
 import { runSignalsJob } from '../../../src/node/signalsWorkerJobs';
+import { seededRandom } from '../../../src/core/random';
 import { assertUsd, fixture, sameIndex, sameStats } from '../helpers';
 
 const prices = new PriceBook();
@@ -180,6 +181,46 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     markCopies(all.map((s) => source(s)));
     assert.deepEqual(again.map((s) => copyRows(s.table)), all.map((s) => copyRows(s.table)));
     assert.ok(again.every((s, k) => (s.table.copies > 0) === (k % 2 === 1)));
+  });
+
+  it('agrees with an index of the files as they are after any sequence of reads, appends, rereads and removals', () => {
+    // Four sessions; six files, each a session's lines or a resumed one's (another session's first messages copied,
+    // then its own), read in random pieces (a message's lines may be split across appends), read again from their
+    // start, or removed. After each step the marks are those of a fresh index over fresh reads of the same lines.
+    const sessions = Array.from({ length: 4 }, (_, k) => renamed(SPOTTER, `-r${k}`));
+    const random = seededRandom(7);
+    const pick = (n: number) => Math.floor(random() * n);
+    const contents = Array.from({ length: 6 }, (_, k) => {
+      const own = sessions[k % 4];
+      if (k < 4) return own;
+      const from = sessions[pick(4)];
+      return [...copied(from.slice(0, messageStart(from, 1 + pick(6)))), ...renamed(own.slice(0, 25), `-own${k}`)];
+    });
+    const path = (k: number) => `/q/${k}.jsonl`;
+    const pool = new StringPool();
+    const index = new CopyIndex();
+    const open = new Map<number, { state: TraceFileState; read: number }>();
+    for (let step = 0; step < 120; step++) {
+      const k = pick(6);
+      const f = open.get(k);
+      const op = random();
+      if (f && op < 0.15) open.delete(k);
+      else if (!f || op < 0.3) {
+        const state = newTraceFileState(path(k), pool);
+        const read = 1 + pick(contents[k].length);
+        ingestBytes(state, enc(contents[k].slice(0, read).join('\n') + '\n'), false, prices);
+        open.set(k, { state, read });
+      } else if (f.read < contents[k].length) {
+        const to = f.read + 1 + pick(Math.min(8, contents[k].length - f.read));
+        ingestBytes(f.state, enc(contents[k].slice(f.read, to).join('\n') + '\n'), false, prices);
+        f.read = to;
+      }
+      const files = [...open.entries()];
+      index.sync(files.map(([, x]) => source(x.state)));
+      const fresh = files.map(([j, x]) => read(contents[j].slice(0, x.read), path(j), new StringPool()));
+      markCopies(fresh.map((x) => source(x)));
+      assert.deepEqual(files.map(([, x]) => copyRows(x.state.table)), fresh.map((x) => copyRows(x.table)), `step ${step}`);
+    }
   });
 
   it('takes in appended lines: a copy appended later, and an original appended after its copy was read', () => {
