@@ -12,10 +12,12 @@ const STRINGS_PER_MESSAGE = 10_000;
 /** After this many worker crashes, jobs run inline. */
 const MAX_CRASHES = 3;
 /**
- * Shared buffers per message. Node finds each SharedArrayBuffer of a message in a list of those before it, so posting
- * n of them takes ~n² steps: 1,000 ~1 ms, 6,000 ~30 ms, the ~66,000 columns of 2,000 transcripts ~2.4 s.
+ * Column views per message. Node looks each view's SharedArrayBuffer up among the message's buffers before it, so a
+ * message takes ~views × buffers steps: 1,000 views of a buffer each ~1 ms, 6,000 ~30 ms, the ~66,000 columns of
+ * 2,000 transcripts ~2.4 s. A table's fixed columns share one buffer now: 7,800 views of 300 tables took 2–7 ms in a
+ * plain Node process (1,000 of 38 tables ~0.2 ms), and one message of ~250 tables held a busy extension host ~70 ms.
  */
-const BUFFERS_PER_MESSAGE = 1_000;
+const VIEWS_PER_MESSAGE = 1_000;
 
 function sameBuffers(a: readonly ArrayBufferLike[], b: readonly ArrayBufferLike[]): boolean {
   if (a.length !== b.length) return false;
@@ -42,7 +44,7 @@ interface Pending {
 /**
  * Runs signals jobs in one long-lived worker thread so the caller's event loop stays free. Tables are shared, not
  * copied: a table's columns (views of their shared memory) are sent once and again only when they moved (the table
- * grew, or got a new tag), BUFFERS_PER_MESSAGE at a time between event-loop turns; a job names its tables and their
+ * grew, or got a new tag), VIEWS_PER_MESSAGE at a time between event-loop turns; a job names its tables and their
  * row counts at that moment, and the worker reads only those rows. A table the host let go is forgotten by the worker
  * too. Of each string pool only the strings the worker has not seen yet are sent (pools only grow), a slice at a time
  * between event-loop turns. Falls back to running inline when the worker script is missing or the worker keeps
@@ -96,9 +98,9 @@ export class SignalsWorkerClient {
         if (w !== this.worker) return this.run(tables, job);
       }
     }
-    // Columns the worker does not hold yet (a first job over 2,000 transcripts: ~66,000 buffers) go over several turns.
+    // Columns the worker does not hold yet (a first job over 2,000 transcripts: ~60,000 views) go over several turns.
     let batch: { table: number; columns: SharedColumns }[] = [];
-    let buffers = 0;
+    let views = 0;
     for (const t of tables) {
       const c = this.unsentColumns(t);
       // (A table whose columns are not in shared memory, one that never grew: a file without calls, is not kept by the
@@ -106,11 +108,11 @@ export class SignalsWorkerClient {
       const kept = c && this.tables.get(t);
       if (!c || !kept) continue;
       batch.push({ table: kept.id, columns: c.columns });
-      buffers += c.buffers;
-      if (buffers >= BUFFERS_PER_MESSAGE) {
+      views += c.views;
+      if (views >= VIEWS_PER_MESSAGE) {
         w.postMessage({ type: 'tables', tables: batch } satisfies ToSignalsWorker);
         batch = [];
-        buffers = 0;
+        views = 0;
         await new Promise((r) => setImmediate(r));
         if (w !== this.worker) return this.run(tables, job);
       }
@@ -147,19 +149,21 @@ export class SignalsWorkerClient {
 
   /**
    * A table's columns when the worker does not hold them as they are now (recorded as sent to it), with how many
-   * buffers they take; undefined when it does. Columns outside shared memory are never kept: a job sends them each time.
+   * views they take (the trace ids' two included); undefined when it does. Columns outside shared memory are never kept:
+   * a job sends them each time.
    */
-  private unsentColumns(t: CallTable): { columns: SharedColumns; buffers: number } | undefined {
+  private unsentColumns(t: CallTable): { columns: SharedColumns; views: number } | undefined {
     const buffers = t.columnBuffers();
     let sent = this.tables.get(t);
     if (sent && sameBuffers(sent.buffers, buffers)) return undefined;
     const columns = t.shareColumns();
-    if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, buffers: buffers.length };
+    const views = Object.keys(columns.numeric).length + Object.keys(columns.ids).length + 2;
+    if (!buffers.every((b) => b instanceof SharedArrayBuffer)) return { columns, views };
     if (!sent) {
       this.tables.set(t, (sent = { id: this.nextTable++, buffers }));
       this.letGo.register(t, { generation: this.generation, id: sent.id });
     } else sent.buffers = buffers;
-    return { columns, buffers: buffers.length };
+    return { columns, views };
   }
 
   private unsent(p: StringPool): number {
