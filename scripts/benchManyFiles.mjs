@@ -6,10 +6,11 @@
  * and prints the largest event-loop gap of the extension host in each phase of loading and using it
  * (scripts/manyFilesProbe.cjs). The goal is 50 ms.
  *
- *   npm run bench:many -- [--files 2000] [--profile DIR]
+ *   npm run bench:many -- [--files 2000] [--profile DIR] [--ext DIR]
  *
  * --profile DIR: each phase's CPU profile of the extension host and its gaps over 50 ms are written to DIR, and
- * `node scripts/profileGaps.mjs DIR` tells what ran in those gaps.
+ * `node scripts/profileGaps.mjs DIR` tells what ran in those gaps. --ext DIR: the extension built in another checkout
+ * (an earlier commit's, to compare in the same hour; this checkout's probe measures it).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ for (let f = 0; f < files; f++) {
 }
 const out = join(ws, 'probe.json');
 console.log(`${files} transcripts, ${n} calls (${Math.floor(files / 3) * 100} more copied by resumed sessions) in ${traces}`);
-const r = spawnSync(process.execPath, [join(ROOT, 'scripts/vscode/run.mjs'), '--ext', ROOT, '--workspace', ws, '--tests', join(ROOT, 'scripts/manyFilesProbe.cjs'), '--timeout-ms', '600000', '--shots', join(ws, 'shots')], {
+const r = spawnSync(process.execPath, [join(ROOT, 'scripts/vscode/run.mjs'), '--ext', arg('--ext') ? resolve(arg('--ext')) : ROOT, '--workspace', ws, '--tests', join(ROOT, 'scripts/manyFilesProbe.cjs'), '--timeout-ms', '600000', '--shots', join(ws, 'shots')], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, LLM_COST_LENS_PROBE_OUT: out, ...(arg('--profile') ? { LLM_COST_LENS_PROBE_PROFILE: resolve(arg('--profile')) } : {}) },
 });
@@ -56,10 +57,11 @@ try {
   if (r.status !== 0) throw new Error(`VS Code run failed (exit ${r.status})`);
   const got = JSON.parse(readFileSync(out, 'utf8'));
   console.log(`\nthe extension read ${got.files} files, ${got.calls} calls counted (copies once); the extension host's RSS ${got.rssAfterLoadMb} MB after the load, ${got.rssAtEndMb} MB at the end\n`);
-  console.log('| phase | largest event-loop gap ms | gaps over 50 ms | call took ms | host garbage collections: count, longest ms, total ms |');
-  console.log('|---|---:|---:|---:|---|');
+  console.log('| phase | largest event-loop gap ms | gaps over 50 ms | in them: the host thread on a core / waiting for one, ms | call took ms | host garbage collections: count, longest ms, total ms |');
+  console.log('|---|---:|---:|---|---:|---|');
   const gc = (g) => Object.entries(g ?? {}).map(([k, v]) => `${k} ${v.count}, ${v.maxMs}, ${v.totalMs}`).join('; ');
-  for (const p of got.phases) console.log(`| ${p.phase} | ${p.maxGapMs} | ${p.gapsOver50Ms} | ${p.ms} | ${gc(p.gc)} |`);
+  const sched = (s) => (s && s.ms ? `${s.ms}: ${s.runMs} / ${s.waitMs}` : '');
+  for (const p of got.phases) console.log(`| ${p.phase} | ${p.maxGapMs} | ${p.gapsOver50Ms} | ${sched(p.inGaps)} | ${p.ms} | ${gc(p.gc)} |`);
 } finally {
   rmSync(ws, { recursive: true, force: true });
 }

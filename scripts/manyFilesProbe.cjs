@@ -20,15 +20,35 @@ exports.run = async function run() {
   let over = 0;
   // The gaps over 50 ms of this phase: [start, end] in µs of process.hrtime (the CPU profile's clock).
   let gaps = [];
+  // The host's main thread's time on a core and waiting for one (Linux: /proc/<pid>/task/<tid>/schedstat, ns), summed
+  // over the gaps over 50 ms: a gap the thread spent mostly waiting for a core is the machine's, not the code's.
+  const schedstat = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+  const sched = () => {
+    try {
+      const [run, wait] = fs.readFileSync(schedstat, 'utf8').split(' ').map(Number);
+      return { run, wait };
+    } catch {
+      return undefined;
+    }
+  };
+  let lastSched = sched();
+  let inGaps = { ms: 0, runMs: 0, waitMs: 0 };
   const timer = setInterval(() => {
     const now = performance.now();
     const gap = now - last;
+    const s = sched();
     if (gap > max) max = gap;
     if (gap > 50) {
       over++;
       const end = Number(process.hrtime.bigint() / 1000n);
       gaps.push([end - Math.round(gap * 1000), end]);
+      inGaps.ms += gap;
+      if (s && lastSched) {
+        inGaps.runMs += (s.run - lastSched.run) / 1e6;
+        inGaps.waitMs += (s.wait - lastSched.wait) / 1e6;
+      }
     }
+    lastSched = s;
     last = now;
   }, 5);
   // The host's garbage collections (all of VS Code's extension host: ours and the rest), by kind: count, longest, total.
@@ -59,6 +79,7 @@ exports.run = async function run() {
     over = 0;
     gaps = [];
     gcs = {};
+    inGaps = { ms: 0, runMs: 0, waitMs: 0 };
     if (session) await post('Profiler.start');
     last = performance.now();
     const t = performance.now();
@@ -66,7 +87,7 @@ exports.run = async function run() {
     const ms = performance.now() - t;
     await new Promise((r) => setTimeout(r, settleMs));
     for (const g of Object.values(gcs)) g.totalMs = Math.round(g.totalMs);
-    phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms), gc: gcs });
+    phases.push({ phase: name, maxGapMs: Math.round(max), gapsOver50Ms: over, ms: Math.round(ms), gc: gcs, inGaps: { ms: Math.round(inGaps.ms), runMs: Math.round(inGaps.runMs), waitMs: Math.round(inGaps.waitMs) } });
     if (session) {
       const { profile } = await post('Profiler.stop');
       const k = phases.length;
