@@ -10,9 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
-const dir = args[0];
+const at = args.indexOf('--top');
+const top = at >= 0 ? Number(args[at + 1]) || 8 : 8;
+const dir = args.find((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
 if (!dir) throw new Error('usage: node scripts/profileGaps.mjs DIR [--top N]');
-const top = Number(args[args.indexOf('--top') + 1] ?? 8) || 8;
 const phases = readdirSync(dir).filter((f) => f.endsWith('.gaps.json')).map((f) => Number(f.split('.')[0])).sort((a, b) => a - b);
 for (const k of phases) {
   const { phase, gaps } = JSON.parse(readFileSync(join(dir, `${k}.gaps.json`), 'utf8'));

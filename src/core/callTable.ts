@@ -393,8 +393,8 @@ export class CallTable {
     // Doubling up to a million rows, then an eighth at a time: a big table does not double its memory for a few appends.
     const cap = Math.max(min, this.cap + (this.cap >= 1 << 20 ? this.cap >> 3 : this.cap), MIN_ROWS);
     // The fixed columns in one block of shared memory, each a view at its offset: allocating a SharedArrayBuffer costs
-    // a few µs whatever its size (2,000 small transcripts grew ~120,000 of them, ~0.3 s of their reading), and each is
-    // one more buffer to post to a worker and for the collector to track. Tag columns come and go: one buffer each.
+    // µs whatever its size (2,000 small transcripts grew ~130,000 of them, ~0.3 s of their reading), and each is one
+    // more buffer to post to a worker and for the collector to track. Tag columns come and go: one buffer each.
     // Each column at the next multiple of its element size: first the block's size, then the views.
     let at = 0;
     const place = (a: Column) => {

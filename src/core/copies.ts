@@ -49,6 +49,8 @@ export class CopyIndex {
   private readonly files = new Map<string, Taken>();
   private slots: (Taken | undefined)[] = [];
   private freeSlots: number[] = [];
+  /** How many times the index started over because most files went at once (`sync`; tests). */
+  restarts = 0;
 
   /**
    * Brings the marks up to date with `sources` (every file read, in any order): files no longer there, or read again
@@ -66,7 +68,10 @@ export class CopyIndex {
     }
     // Most files gone or read again (a refresh: 2,000 transcripts' rows took ~0.3 s to take out one by one): the index
     // starts over, and the files left are taken in again whole (their rows touched, so their marks are made anew).
-    if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) this.clear();
+    if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) {
+      this.clear();
+      this.restarts++;
+    }
     else for (const f of gone) this.drop(f, touched);
     for (const s of now.values()) {
       let f = this.files.get(s.path);

@@ -15,8 +15,9 @@ const MAX_CRASHES = 3;
 /**
  * Column views per message. Node looks each view's SharedArrayBuffer up among the message's buffers before it, so a
  * message takes ~views × buffers steps: 1,000 views of a buffer each ~1 ms, 6,000 ~30 ms, the ~66,000 columns of
- * 2,000 transcripts ~2.4 s. A table's fixed columns share one buffer now: 7,800 views of 300 tables took 2–7 ms in a
- * plain Node process (1,000 of 38 tables ~0.2 ms), and one message of ~250 tables held a busy extension host ~70 ms.
+ * 2,000 transcripts ~2.4 s. A table's fixed columns share one buffer now (8 buffers, ~31 views a transcript's table):
+ * 7,800 views of 300 one-buffer tables took 2–7 ms in a plain Node process (1,000 of 38 tables ~0.2 ms), and one
+ * message of ~125 transcripts' tables (1,000 buffers) held a busy extension host ~70 ms.
  */
 const VIEWS_PER_MESSAGE = 1_000;
 

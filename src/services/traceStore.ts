@@ -52,8 +52,6 @@ interface LoadRun {
   /** The state cache's key settings, made with `mapping`. */
   settings: string;
   signal: AbortSignal;
-  /** A file's size (as the load found it). */
-  sizeOf: (p: string) => number;
   /** The tree's first level to ask for ahead of the columns (one file loaded). */
   preview: PreviewRequest | undefined;
   /** `bytes` more of file `p` read, `fraction` of it in all. */
@@ -541,7 +539,7 @@ export class TraceStore extends Disposable {
           }
           this.setLoading({ file: this.displayName(p), files: paths.length, fraction: total ? Math.min(1, readBytes / total) : 1 });
         };
-        const run: LoadRun = { script, mapping, settings, signal: abort.signal, sizeOf, preview, report };
+        const run: LoadRun = { script, mapping, settings, signal: abort.signal, preview, report };
         const load = (p: string) => this.loadOne(p, run);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
@@ -574,6 +572,8 @@ export class TraceStore extends Disposable {
             this.markUnread(p, 'loading cancelled', true);
           }
         }
+        // (What the notification did not hear yet: a last report can fall within LOADING_EVENT_MS of the one before.)
+        if (unreported > 0) progress.report({ increment: total ? (unreported / total) * 100 : 0 });
         for (const p of paths.slice(loads.length)) this.markUnread(p, 'loading cancelled', true);
         if (notRead) this.log.appendLine(`[store] loading cancelled; ${notRead} file(s) not read`);
         // The columns are in (or the file was not read): the views go back to the store's figures, with the change the
@@ -621,7 +621,8 @@ export class TraceStore extends Disposable {
   private async loadOne(p: string, run: LoadRun): Promise<LoadOutcome> {
     const { script, mapping, settings, signal, preview } = run;
     if (signal.aborted) return { kind: 'cancelled' };
-    const size = run.sizeOf(p);
+    // Stat'd again: the load's sizes were taken before its small files were read, which can take seconds.
+    const size = safeSize(p);
     let reported = 0;
     const t0 = Date.now();
     let source = 'thread' as LoadSource;

@@ -141,6 +141,7 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     // Removed: the resumed session's copies count again.
     assert.deepEqual([...index.sync([source(b)])], ['/p/b.jsonl']);
     assert.equal(b.table.copies, 0);
+    assert.equal(index.restarts, 0, 'one file gone is taken out, the index does not start over');
     sameTotals([b.table], [read(resumedLines, 'b-alone.jsonl', new StringPool()).table], 'the original removed');
     // Back again: marked again.
     index.sync([source(a), source(b)]);
@@ -167,6 +168,7 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     // 12 go (among them originals whose copies stay, and copies whose originals stay), 8 are left.
     const left = [1, 2, 3, 7, 10, 11, 15, 19];
     index.sync(left.map((k) => source(states[k])));
+    assert.equal(index.restarts, 1, 'started over (12 of 20 files gone), not 12 files taken out row by row');
     const fresh = left.map((k) => read(lines[k], path(k), new StringPool()));
     markCopies(fresh.map((s) => source(s)));
     assert.deepEqual(left.map((k) => copyRows(states[k].table)), fresh.map((s) => copyRows(s.table)));
@@ -174,6 +176,7 @@ describe('Claude Code calls copied into another transcript (resumed or forked se
     assert.equal(index.holdsMessagesBesides(path(1)), true);
     // Then all go, and all come back read again (a refresh): as the first sync.
     index.sync([]);
+    assert.equal(index.restarts, 2);
     assert.equal(index.holdsMessagesBesides(path(1)), false);
     const again = lines.map((l, k) => read(l, path(k), pool));
     index.sync(again.map((s) => source(s)));
