@@ -36,8 +36,8 @@ export class CopyIndex {
    * the other rows holding it (several when files share the message). Keyed by the id alone, the string the reading
    * context already holds (its hash kept with it), not by id + requestId, which would build and hash a new string per
    * row (a third of a first sync's time over 2,000 transcripts); holders of one id with different requestIds are
-   * different messages (`firstByRequest`). Holders are numbers in typed columns, not objects: 2,000 transcripts'
-   * ~270,000 holder objects were a third of what the extension host's young-generation collections had to copy.
+   * different messages (`firstByRequest`). Holders are numbers in typed columns, not objects: with 2,000 transcripts'
+   * ~270,000 holder objects the index took 37.6 MB of the heap, 18.5 MB without them.
    */
   private readonly first = new ShardedMap<number>();
   /** Per holder: its file's slot, its row, and the next holder of its message id (-1: none; free ones chain too). */
@@ -71,8 +71,7 @@ export class CopyIndex {
     if (gone.length >= MASS_DROP_FILES && gone.length * 2 >= this.files.size) {
       this.clear();
       this.restarts++;
-    }
-    else for (const f of gone) this.drop(f, touched);
+    } else for (const f of gone) this.drop(f, touched);
     for (const s of now.values()) {
       let f = this.files.get(s.path);
       if (!f) {

@@ -477,7 +477,7 @@ export class TraceStore extends Disposable {
       }
     }
     if (smallBytes) this.setLoading(undefined, true);
-    if (big.length) await this.loadBig(big, sizes);
+    if (big.length) await this.loadBig(big);
     if (markReady) this.ready = true;
     const changed = this.paths();
     this.fire({ changed, removed: removedBefore.filter((p) => !this.files.has(p)) });
@@ -503,11 +503,9 @@ export class TraceStore extends Disposable {
     }
   }
 
-  /** `sizes`: the files' sizes when the caller has them (not stat'd again). */
-  private async loadBig(paths: string[], sizes = new Map<string, number>()): Promise<void> {
+  private async loadBig(paths: string[]): Promise<void> {
     const script = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'loadWorker.js').fsPath;
-    const sizeOf = (p: string) => sizes.get(p) ?? safeSize(p);
-    const total = paths.reduce((a, p) => a + sizeOf(p), 0);
+    const total = paths.reduce((a, p) => a + safeSize(p), 0);
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'LLM Cost Lens: reading traces', cancellable: true },
       async (progress, token) => {
@@ -543,7 +541,7 @@ export class TraceStore extends Disposable {
         const load = (p: string) => this.loadOne(p, run);
         // Files parsed by a load worker (one core each) are read LOADS_AT_ONCE at a time; a file parsed in a process of
         // its own (by every core: PARALLEL_BYTES and up, no field mapping) alone. Taken in, and logged, in file order.
-        const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && sizeOf(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
+        const loads = await startInOrder(paths, load, { limit: LOADS_AT_ONCE, alone: (p) => !mapping && safeSize(p) >= PARALLEL_BYTES, stop: () => abort.signal.aborted });
         // The files not read (cancelled, or never started) are kept as unread (the views say so; a refresh reads them).
         let notRead = paths.length - loads.length;
         let slice = Date.now();
@@ -621,7 +619,6 @@ export class TraceStore extends Disposable {
   private async loadOne(p: string, run: LoadRun): Promise<LoadOutcome> {
     const { script, mapping, settings, signal, preview } = run;
     if (signal.aborted) return { kind: 'cancelled' };
-    // Stat'd again: the load's sizes were taken before its small files were read, which can take seconds.
     const size = safeSize(p);
     let reported = 0;
     const t0 = Date.now();
