@@ -21,8 +21,11 @@ const WORKER_THRESHOLD_BYTES = 1024 * 1024;
 
 /** Small files read on the extension host's thread in one event-loop turn, for at most about this long. */
 const INLINE_SLICE_MS = 15;
-/** Small files read on the extension host from which the reader is warmed up first (`discoverAndLoad`). */
-const WARM_UP_FOR_FILES = 16;
+/**
+ * Small files read on the extension host from which a load is "many" (`discoverAndLoad`): the reader is warmed up
+ * first, and the view's message says how far their reading is.
+ */
+const MANY_SMALL_FILES = 16;
 /**
  * Paths in the order the views list files: `localeCompare`'s, through one collator (localeCompare makes one per call:
  * sorting 2,000 paths took ~14 ms of a change).
@@ -456,13 +459,13 @@ export class TraceStore extends Disposable {
     // under 1 MB takes ~1–35 ms); other store operations wait in the queue meanwhile.
     // Many small files (Claude Code's transcripts): the reader's code is compiled by short runs between turns first,
     // so that the first files are not read in one go by cold code (~60–110 ms for a 100 KB transcript).
-    if (!this.warm && !this.mapping() && small.length >= WARM_UP_FOR_FILES) {
+    if (!this.warm && !this.mapping() && small.length >= MANY_SMALL_FILES) {
       this.warm = true;
       await warmUpReaderInTurns(small[0], this.prices, () => new Promise((r) => setImmediate(r))).catch(() => undefined);
     }
     let slice = Date.now();
     // Many small files take seconds (2,000 transcripts: ~5 s): the view's message says how far the reading is.
-    const smallBytes = small.length >= WARM_UP_FOR_FILES ? small.reduce((a, p) => a + sizes.get(p)!, 0) : 0;
+    const smallBytes = small.length >= MANY_SMALL_FILES ? small.reduce((a, p) => a + sizes.get(p)!, 0) : 0;
     let smallRead = 0;
     for (const p of small) {
       this.readInline(p);
