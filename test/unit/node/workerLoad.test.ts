@@ -110,10 +110,39 @@ describe('loading in a worker thread, and the state cache', function () {
 
   it('a parse process runs as a plain Node.js without the extra certificates Node.js would read at its start', () => {
     const env = { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/proxy-ca.pem', NODE_OPTIONS: '--max-old-space-size=4096' };
-    const child = parseProcessEnv(env);
+    const child = parseProcessEnv(env, 'darwin');
     assert.deepEqual(child, { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=4096', ELECTRON_RUN_AS_NODE: '1' });
     assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/proxy-ca.pem', 'the caller\'s environment is left as it was');
-    assert.deepEqual(parseProcessEnv({ Path: 'C:\\Windows', Node_Extra_CA_Certs: 'C:\\ca.pem' }), { Path: 'C:\\Windows', ELECTRON_RUN_AS_NODE: '1' }, 'a name set in another case (Windows)');
+    assert.deepEqual(parseProcessEnv({ Path: 'C:\\Windows', Node_Extra_CA_Certs: 'C:\\ca.pem' }, 'win32'), { Path: 'C:\\Windows', ELECTRON_RUN_AS_NODE: '1' }, 'a name set in another case (Windows)');
+  });
+
+  it("on Linux a parse process asks glibc for huge pages, keeping the user's own tunables", () => {
+    assert.equal(parseProcessEnv({ PATH: '/bin' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+    assert.equal(parseProcessEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(parseProcessEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0', 'their setting wins');
+    assert.equal(parseProcessEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0');
+  });
+
+  it('the huge pages a parse process asks for back its big buffers where the system allows them', function () {
+    // Where THP is off, glibc older than 2.35 or not Linux, the setting does nothing: nothing to see.
+    const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+    const mode = (() => {
+      try {
+        return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+      } catch {
+        return undefined;
+      }
+    })();
+    if (process.platform !== 'linux' || !glibc || Number(glibc.split('.')[1]) < 35 || (mode !== 'madvise' && mode !== 'always')) this.skip();
+    // A buffer as the columns are, touched page by page; the process's anonymous huge pages after it.
+    const script = "const b = new Uint8Array(new SharedArrayBuffer(64 << 20)); for (let i = 0; i < b.length; i += 4096) b[i] = 1; const m = /AnonHugePages:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8')); console.log(m ? m[1] : 'none')";
+    const hugeKb = (env: NodeJS.ProcessEnv) => {
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
+      assert.equal(r.status, 0, r.stderr);
+      return Number(r.stdout.trim());
+    };
+    assert.ok(hugeKb(parseProcessEnv(process.env)) >= 32 * 1024, 'at least half the buffer in huge pages');
+    if (mode === 'madvise') assert.ok(hugeKb({ ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }) < 32 * 1024, 'and not without the setting (else this test tests nothing)');
   });
 
   it("a parse process's V8 flags leave Node.js's built-in code cache usable (its threads start without compiling Node.js again)", () => {
