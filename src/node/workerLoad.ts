@@ -23,7 +23,8 @@ export interface LoadRequest {
   parallelBytes?: number;
   /**
    * The tree's first level to sum as soon as a big file is read in a process of its own (`LoadOptions.onPreview`),
-   * before its columns are merged, written and read back here.
+   * before its columns are merged, written and read back here; or, from the state cache, as soon as the columns it
+   * needs are read, before the others.
    */
   preview?: PreviewRequest;
   /** Parse such files in a child process, whose memory goes back to the system when it ends (default true). */
@@ -66,7 +67,7 @@ type LoadOptions = {
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
   onSource?: (source: LoadSource, info: { processPeakRssMb?: number; scan?: ScanStats; grownBy?: number }) => void;
-  /** The tree's first level of a file parsed in a process of its own (`LoadRequest.preview`), before the load ends. */
+  /** The tree's first level of a file parsed in a process of its own or read from the cache (`LoadRequest.preview`), before the load ends. */
   onPreview?: (p: LevelPreview) => void;
 };
 
@@ -100,7 +101,9 @@ export async function loadInWorker(workerScript: string, req: LoadRequest, pool:
   if (cacheFile) {
     let found: PackedTraceFileState | undefined;
     try {
-      found = await readStateCache(cacheFile, key, turn);
+      // The first level asked for is summed from the entry's columns as soon as they are read, ahead of the rest.
+      const level = req.preview && opts.onPreview ? { request: req.preview, send: opts.onPreview } : undefined;
+      found = await readStateCache(cacheFile, key, turn, level);
     } catch {
       // unreadable: parsed
     }

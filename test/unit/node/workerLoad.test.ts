@@ -8,6 +8,7 @@ import { StringPool } from '../../../src/core/callTable';
 import { sampleTrace } from '../../../src/core/sampleTrace';
 import { ingestBytes, packState, unpackState } from '../../../src/core/traceFile';
 import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readStateCacheOf, writeStateCache } from '../../../src/node/stateCache';
+import { type LevelPreview, previewLevel, type PreviewRequest, tablePart } from '../../../src/core/levelPreview';
 import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
 import { parseProcessEnv, PROCESS_FLAGS } from '../../../src/node/handover';
 import { defaultRanges } from '../../../src/node/rangeWorkers';
@@ -271,6 +272,81 @@ describe('loading in a worker thread, and the state cache', function () {
     const p = loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool(), { signal: abort.signal });
     abort.abort();
     await assert.rejects(p, LoadCancelled);
+  });
+
+  it('sums the first level asked for from a cache entry ahead of its other columns, as the tree sums it from the table', async () => {
+    // Every third call with a recorded cost, for the sources to differ.
+    const costed = text.split('\n').map((l, i) => (i % 3 === 0 && l.startsWith('{"') && !l.includes('broken') ? `{"cost_usd":${(i % 17) * 0.0013},${l.slice(1)}` : l)).join('\n');
+    writeFileSync(trace, costed);
+    const state = loadText(costed, 't.jsonl');
+    const file = cacheFileFor(join(dir, 'cache'), trace);
+    const key = cacheKeyOf(trace, 'v1');
+    writeStateCache(file, key, packState(state).packed);
+    const times = [...state.table.tsMs.subarray(0, state.table.length)].sort((a, b) => a - b);
+    const mid = times[times.length >> 1];
+    const requests: PreviewRequest[] = [
+      { dim: 'feature', source: 'auto' },
+      { dim: 'model', source: 'computed', sinceMs: mid },
+      { dim: 'user', source: 'recorded', sinceMs: times[0], untilMs: mid },
+      { dim: 'no-such-tag', source: 'auto' },
+    ];
+    const byValue = (l: LevelPreview) => [...l.groups].sort((a, b) => a.value.localeCompare(b.value));
+    const plain = (await readStateCache(file, key))!;
+    for (const request of requests) {
+      const events: string[] = [];
+      let got: LevelPreview | undefined;
+      let turns = 0;
+      const turn = async () => {
+        turns++;
+        await new Promise<void>((r) => setImmediate(r));
+      };
+      const back = await readStateCache(file, key, turn, { request, slice: 700, send: (l) => (events.push('level'), (got = l)) });
+      events.push('read');
+      assert.deepEqual(events, ['level', 'read'], 'the level comes before the columns');
+      const want = previewLevel([tablePart(state.table)], request)!;
+      assert.deepEqual({ ...got!, groups: byValue(got!) }, { ...want, groups: byValue(want) }, JSON.stringify(request));
+      assert.ok(want.groups.length > (request.dim === 'no-such-tag' ? 0 : 1) && want.groups.some((g) => g.pricedCalls > 0), `groups with costs (else this tests little): ${JSON.stringify(want)}`);
+      // Summed in slices with a turn between two, besides the checks' turns; the columns as read without a level.
+      assert.equal(turns, Object.keys(plain.columns.ids).length + 4 + Math.ceil(state.table.length / 700) - 1);
+      assert.deepEqual(back, plain);
+    }
+    // An entry of the file when it was shorter gives no level: its calls are not all the file's.
+    appendFileSync(trace, costed.split('\n')[0] + '\n');
+    let sent = 0;
+    const grown = await readStateCacheOf(file, cacheKeyOf(trace, 'v1'), true, undefined, { request: requests[0], send: () => sent++ });
+    assert.equal(grown?.earlier, true);
+    assert.equal(sent, 0);
+    // Nor does an entry whose level's columns fail their checks (a feature id out of range).
+    const bytes = readFileSync(file);
+    const headLen = bytes.readUInt32LE(8);
+    const headAt = 16 + bytes.readUInt32LE(12);
+    const header = JSON.parse(bytes.subarray(headAt, headAt + headLen).toString('utf8'));
+    let at = (headAt + headLen + 7) & ~7;
+    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
+    for (const c of header.columns) {
+      if (c.name === 'dim:feature') break;
+      at += (header.length * sizes[c.type] + 7) & ~7;
+    }
+    const evil = Buffer.from(bytes);
+    evil.writeInt32LE(1e9, at + 4 * 7);
+    writeFileSync(file, evil);
+    assert.equal(await readStateCache(file, key, undefined, { request: requests[0], send: () => sent++ }), undefined);
+    assert.equal(sent, 0, 'no level from a corrupt entry');
+  });
+
+  it('gives the first level asked for on a cache hit through the loader, before the load ends', async () => {
+    const cache = { dir: join(dir, 'cache'), settings: 'v1' };
+    const first = await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache }, new StringPool());
+    const events: string[] = [];
+    const preview = { dim: 'feature', source: 'auto' as const };
+    let level: LevelPreview | undefined;
+    await loadInWorker(WORKER, { path: trace, displayName: 't.jsonl', overrides: [], cache, preview }, new StringPool(), {
+      onSource: (s) => events.push(s),
+      onPreview: (l) => (events.push('level'), (level = l)),
+    });
+    events.push('loaded');
+    assert.deepEqual(events, ['level', 'cache', 'loaded']);
+    assert.deepEqual(level, previewLevel([tablePart(first.table)], preview));
   });
 
   it('reads a grown file from the cache of when it was shorter, then only the new bytes, with the figures of a full read', async () => {
