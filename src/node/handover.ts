@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LevelPreview, PreviewRequest } from '../core/levelPreview';
 import type { PriceOverride } from '../core/pricing';
+import { withHugePages } from './hugePages';
 import type { PackedTraceFileState } from '../core/traceFile';
 import { defaultParallelBytes, defaultRanges } from './rangeWorkers';
 import { type CacheKey, readStateCache } from './stateCache';
@@ -101,23 +102,11 @@ export function parseProcessEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platfor
   // (Names compared without case: Windows keeps a variable's name as it was set and reads it whatever its case.)
   const kept = Object.entries(env).filter(([name]) => name.toUpperCase() !== 'NODE_EXTRA_CA_CERTS');
   const out: NodeJS.ProcessEnv = { ...Object.fromEntries(kept), ELECTRON_RUN_AS_NODE: '1' };
+  // On Linux, huge pages for its big allocations (`withHugePages`): a first load of the 1M-call file showed its first
+  // level at 685–781 ms instead of 953–1,163 ms here (its columns in 1.27–1.44 s instead of 1.89–2.07 s; three runs of
+  // each alternated).
   if (platform === 'linux') out.GLIBC_TUNABLES = withHugePages(env.GLIBC_TUNABLES);
   return out;
-}
-
-/**
- * On Linux, the parse process asks glibc to back the memory it maps for big allocations (the columns, the read
- * buffers: ArrayBuffers are malloc'd) with transparent huge pages where the system allows them (`madvise`, the common
- * default): one page fault per 2 MiB instead of 512. Every page the process touches is new to it, and on a virtual
- * machine a fault of a new page costs the host's work as well: on this machine (a VM, THP `madvise`) touching 128 MB
- * of new memory took ~520 ms in 4 KiB pages and ~260 ms so, and a first load of the 1M-call file showed its first
- * level at 685–781 ms instead of 953–1,163 ms (its columns in 1.27–1.44 s instead of 1.89–2.07 s; three runs of each
- * alternated). A glibc before 2.35, another C library or THP `never` ignores it. The user's own tunables are kept, and
- * a hugetlb setting of theirs wins.
- */
-function withHugePages(tunables: string | undefined): string {
-  if (!tunables) return 'glibc.malloc.hugetlb=1';
-  return /(^|:)glibc\.malloc\.hugetlb=/.test(tunables) ? tunables : `${tunables}:glibc.malloc.hugetlb=1`;
 }
 
 /** No word from the parse process for this long (progress comes every 2%): it is stuck, and the file is parsed in a thread (the load worker). */

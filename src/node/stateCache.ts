@@ -232,22 +232,40 @@ function readExactly(fd: number, into: Uint8Array, at: number): void {
 /** Bytes per read when a cache is read in pieces at once (the reads run on libuv's threads, in parallel). */
 const PIECE = 8 * 1024 * 1024;
 
+/**
+ * Pieces read at once, each on one of libuv's threads (four by default, shared with everything else the process reads
+ * and writes). Reading into new memory is mostly page faults, on this machine (a VM) dearer than the copy: with every
+ * piece at once the reading threads took both cores and the event loop waited for one (gaps of 27–49 ms while 1M
+ * calls' columns were read); two at a time read as fast (all columns at 353–376 ms against 338–358 ms, three runs of
+ * each alternated) with gaps of 28–41 ms; one at a time left the loop alone but read in ~510 ms.
+ */
+const READS_AT_ONCE = 2;
+
 /** Thrown when a region read from a cache file fails its check. */
 class BadCache extends Error {}
 
 /**
- * Fills each region from the file, in pieces read concurrently (~35 ms instead of ~60 ms for 130 MB here), and runs
+ * Fills each region from the file, in pieces read READS_AT_ONCE at a time, and runs
  * each region's `check` as soon as its bytes are in, while the other reads go on (one check at a time, in order of
  * completion; `turn`, when given, is awaited before each, so a caller's event loop gets a turn between them). Throws
  * BadCache when a check fails.
  */
 async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: number; check?: () => boolean }[], turn?: () => Promise<void>): Promise<void> {
+  let reading = 0;
+  const queued: (() => void)[] = [];
   const piece = async (into: Uint8Array, at: number) => {
-    let done = 0;
-    while (done < into.length) {
-      const { bytesRead } = await fh.read(into, done, into.length - done, at + done);
-      if (bytesRead <= 0) throw new Error('cache file cut short');
-      done += bytesRead;
+    while (reading >= READS_AT_ONCE) await new Promise<void>((r) => queued.push(r));
+    reading++;
+    try {
+      let done = 0;
+      while (done < into.length) {
+        const { bytesRead } = await fh.read(into, done, into.length - done, at + done);
+        if (bytesRead <= 0) throw new Error('cache file cut short');
+        done += bytesRead;
+      }
+    } finally {
+      reading--;
+      queued.shift()?.();
     }
   };
   let checking = Promise.resolve();

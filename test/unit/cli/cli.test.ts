@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainCli, runCli } from '../../../src/cli/main';
 import { wantsRangeWorkers } from '../../../src/cli/start';
+import { hugePagesWouldHelp } from '../../../src/node/hugePages';
 import { assertUsd, fixture, ROOT } from '../helpers';
 
 function run(args: string[], cwd = ROOT) {
@@ -54,6 +55,50 @@ describe('llm-cost-lens CLI', () => {
     const ahead = spawnSync(process.execPath, args, { encoding: 'utf8', env: small, timeout: 30000 });
     assert.equal(ahead.status, 0, ahead.stderr);
     assert.equal(ahead.stdout, plain.stdout);
+  });
+
+  it('runs a big file\'s command again in a child asking glibc for huge pages where that helps, with the same output and exit code', function () {
+    this.timeout(60000);
+    if (!hugePagesWouldHelp({ ...process.env, GLIBC_TUNABLES: undefined })) this.skip(); // not Linux, glibc < 2.35, or THP not `madvise`
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-huge-'));
+    try {
+      // A module every process of the command loads first (--require is passed on to the child): it says its pid and tunables.
+      const probe = join(dir, 'probe.js');
+      const said = join(dir, 'said.jsonl');
+      writeFileSync(probe, `require('fs').appendFileSync(${JSON.stringify(said)}, JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? null }) + '\\n');`);
+      const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
+      const cli = (args: string[], tunables?: string) => {
+        rmSync(said, { force: true });
+        const env = { ...process.env, LLM_COST_LENS_THREADS_BYTES: '1', GLIBC_TUNABLES: tunables };
+        if (tunables === undefined) delete env.GLIBC_TUNABLES;
+        const r = spawnSync(process.execPath, ['--require', probe, join(ROOT, 'dist', 'cli.js'), ...args], { encoding: 'utf8', env, timeout: 30000 });
+        // (Its worker threads load the module too: one entry per process.)
+        const all = readFileSync(said, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pid: number; tunables: string | null });
+        const procs = all.filter((p, k) => all.findIndex((q) => q.pid === p.pid) === k);
+        return { ...r, procs };
+      };
+      const args = ['report', file, '--by', 'feature', '--format', 'json'];
+      const again = cli(args);
+      assert.equal(again.status, 0, again.stderr);
+      assert.deepEqual(again.procs.map((p) => p.tunables), [null, 'glibc.malloc.hugetlb=1'], 'run again, asking for huge pages');
+      assert.notEqual(again.procs[0].pid, again.procs[1].pid);
+      const here = cli(args, 'glibc.malloc.hugetlb=0');
+      assert.deepEqual(here.procs.map((p) => p.tunables), ['glibc.malloc.hugetlb=0'], 'the user\'s own setting wins: not run again');
+      assert.equal(again.stdout, here.stdout);
+      assert.ok(JSON.parse(again.stdout).groups.length > 0);
+      // Another tunable of the user's is kept; an error's exit code and message come through once.
+      const bad = cli(['report', file, '--format', 'nope'], 'glibc.malloc.arena_max=2');
+      assert.deepEqual(bad.procs.map((p) => p.tunables), ['glibc.malloc.arena_max=2', 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1']);
+      assert.equal(bad.status, 2);
+      assert.equal(bad.stderr, 'llm-cost-lens: --format expects table, json, csv or markdown (md), got "nope"\n');
+      // A small file (no range workers) is read here.
+      rmSync(said, { force: true });
+      const small = spawnSync(process.execPath, ['--require', probe, join(ROOT, 'dist', 'cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: '' }, timeout: 30000 });
+      assert.equal(small.status, 0, small.stderr);
+      assert.deepEqual(new Set(readFileSync(said, 'utf8').trim().split('\n').map((l) => JSON.parse(l).pid)), new Set([small.pid]), 'no other process for a small file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says the price catalogue is missing (a broken install) rather than report every model unpriced', function () {

@@ -11,6 +11,7 @@ import { cacheFileFor, cacheKeyOf, earlierCacheOffset, readStateCache, readState
 import { type LevelPreview, previewLevel, type PreviewRequest, tablePart } from '../../../src/core/levelPreview';
 import { contextSliced, LoadCancelled, loadInWorker, LOADS_AT_ONCE, loadWorkersStarted, type ScanStats } from '../../../src/node/workerLoad';
 import { parseProcessEnv, PROCESS_FLAGS } from '../../../src/node/handover';
+import { glibcVersion, hugePagesMode } from '../../../src/node/hugePages';
 import { defaultRanges } from '../../../src/node/rangeWorkers';
 import { readTraceFile } from '../../../src/node/traceReader';
 import { PriceBook } from '../../../src/core/pricing';
@@ -126,15 +127,9 @@ describe('loading in a worker thread, and the state cache', function () {
 
   it('the huge pages a parse process asks for back its big buffers where the system allows them', function () {
     // Where THP is off, glibc older than 2.35 or not Linux, the setting does nothing: nothing to see.
-    const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
-    const mode = (() => {
-      try {
-        return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
-      } catch {
-        return undefined;
-      }
-    })();
-    if (process.platform !== 'linux' || !glibc || Number(glibc.split('.')[1]) < 35 || (mode !== 'madvise' && mode !== 'always')) this.skip();
+    const glibc = glibcVersion();
+    const mode = hugePagesMode();
+    if (!glibc || glibc[0] * 1000 + glibc[1] < 2035 || (mode !== 'madvise' && mode !== 'always')) this.skip();
     // A buffer as the columns are, touched page by page; the process's anonymous huge pages after it.
     const script = "const b = new Uint8Array(new SharedArrayBuffer(64 << 20)); for (let i = 0; i < b.length; i += 4096) b[i] = 1; const m = /AnonHugePages:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8')); console.log(m ? m[1] : 'none')";
     const hugeKb = (env: NodeJS.ProcessEnv) => {
