@@ -365,15 +365,18 @@ export class TraceStore extends Disposable {
           // folder watched; the exclude globs apply to paths relative to it.
           const { base, rest } = globBase(abs, '/');
           const excluded = (p: string) => isExcluded(p, base, excludeGlobs);
-          // A folder not made yet (a project with no Claude Code session so far) is watched from the nearest folder
-          // above it that is there, up to two levels up (not a whole home folder, recursively).
+          // A folder not made yet (a project with no Claude Code session so far): the nearest folder above it that is
+          // there, up to two levels up, is watched for the next folder on the way (not recursively: a recursive watch
+          // from there, of the glob, missed the first file in the full host test run), and the files are found again
+          // when it comes, the glob then watched from its own folder.
           let at = base;
           const up: string[] = [];
           while (!existsSync(at) && up.length < 2 && dirname(at) !== at) {
             up.unshift(basename(at));
             at = dirname(at);
           }
-          if (existsSync(at)) this.watch(new vscode.RelativePattern(vscode.Uri.file(at), [...up, rest].join('/')), excluded);
+          if (up.length === 0) this.watch(new vscode.RelativePattern(vscode.Uri.file(base), rest), excluded);
+          else if (existsSync(at)) this.watchFor(at, up[0]);
           for (const p of await globFilesAsync(abs, '/', excluded)) found.add(p);
           continue;
         }
@@ -405,6 +408,27 @@ export class TraceStore extends Disposable {
       this.watchers.push(w);
     }
     return [...found].sort();
+  }
+
+  /**
+   * Watches `folder` (not recursively) for `name` to be made: the files are then found again (`rescan`), watched from
+   * the new folder.
+   */
+  private watchFor(folder: string, name: string) {
+    const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), name), false, true, true);
+    w.onDidCreate(() => {
+      this.log.appendLine(`[store] ${join(folder, name)} made: the trace files are found again`);
+      void this.rescan();
+    });
+    this.watchers.push(w);
+  }
+
+  /** Finds the files again (watching them anew) and reads those not read yet; the others are left as they are. */
+  private rescan(): Promise<void> {
+    return this.enqueue(async () => {
+      const paths = await this.discover();
+      for (const p of paths) if (!this.files.has(p)) this.schedule(p);
+    });
   }
 
   /** Watches a pattern; `excluded` files are not picked up when created or changed (a deletion still counts). */

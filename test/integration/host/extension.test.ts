@@ -409,6 +409,24 @@ describe('LLM Cost Lens in VS Code', function () {
       writeFileSync(later, line('outside-b', 1000));
       await changeWhere(api, () => api.store.has(later));
     });
+
+    it('reads a file created later in folders the glob names that did not exist yet, made one after the other', async () => {
+      // A project with no Claude Code session yet: its folders are made with the first transcript. Two levels: the
+      // nearest folder there is watched for the first, then the first for the second.
+      const fresh = join(outside.dir, 'fresh-project');
+      await outside.read('fresh-project/sessions/**/*.jsonl');
+      await new Promise((r) => setTimeout(r, 1000));
+      mkdirSync(fresh);
+      await new Promise((r) => setTimeout(r, 1000));
+      mkdirSync(join(fresh, 'sessions'));
+      const first = join(fresh, 'sessions', 'first.jsonl');
+      writeFileSync(first, line('fresh-project', 1000));
+      await changeWhere(api, () => api.store.has(first));
+      // ...and, watched from its own folder now, the next one.
+      const second = join(fresh, 'sessions', 'second.jsonl');
+      writeFileSync(second, line('fresh-project', 1000));
+      await changeWhere(api, () => api.store.has(second));
+    });
   });
 
   describe('many small files (a folder of Claude Code sessions)', () => {
