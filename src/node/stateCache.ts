@@ -384,7 +384,8 @@ export async function readStateCache(file: string, key: CacheKey, turn?: () => P
 /**
  * The tree's first level to sum from an entry of the file as it is, ahead of its other columns (`readStateCacheOf`):
  * the columns the level needs (the dimension's ids, the costs, the times) and the strings are read and checked first,
- * the level summed and given to `send`, while the other columns are read.
+ * the level summed and given to `send`, then the other columns read. (An entry whose other columns then fail their
+ * checks is not used: the file is parsed, and the level the view showed meanwhile is replaced.)
  */
 export interface CachedLevel {
   request: PreviewRequest;
