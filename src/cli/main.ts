@@ -1,5 +1,5 @@
 // First: the range workers of a big input start while the rest loads.
-import './start';
+import { handover } from './start';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StringPool } from '../core/callTable';
@@ -405,9 +405,12 @@ if (require.main === module) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  void mainCli(process.argv.slice(2), {
-    cwd: process.cwd(),
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-  }).then((code) => (process.exitCode = code));
+  const run = () =>
+    mainCli(process.argv.slice(2), {
+      cwd: process.cwd(),
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+    });
+  // Handed to a child asking for huge pages (start.ts): its exit code, or run here when it could not start.
+  void (handover ? handover.then((code) => code ?? run()) : run()).then((code) => (process.exitCode = code));
 }

@@ -33,11 +33,18 @@ export function glibcVersion(): [number, number] | undefined {
 }
 
 /**
- * Whether a process started with `withHugePages` would get huge pages it does not get now: THP `madvise` (with
- * `always` every process has them), glibc 2.35 or later, and no hugetlb tunable set already (the user's, or ours).
+ * Set in the environment of a process run again to get huge pages (the CLI's child): it never runs again itself, even
+ * where the C library leaves GLIBC_TUNABLES out of its environment (a program with raised privileges).
+ */
+export const REEXEC_ENV = 'LLM_COST_LENS_REEXEC';
+
+/**
+ * Whether a process started with `withHugePages` would get huge pages it does not get now: not such a process itself
+ * (`REEXEC_ENV`), THP `madvise` (with `always` every process has them), glibc 2.35 or later, and no hugetlb tunable
+ * set already (the user's, or ours).
  */
 export function hugePagesWouldHelp(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (process.platform !== 'linux' || withHugePages(env.GLIBC_TUNABLES) === env.GLIBC_TUNABLES) return false;
+  if (env[REEXEC_ENV] || process.platform !== 'linux' || withHugePages(env.GLIBC_TUNABLES) === env.GLIBC_TUNABLES) return false;
   if (hugePagesMode() !== 'madvise') return false;
   const v = glibcVersion();
   return v !== undefined && (v[0] > 2 || (v[0] === 2 && v[1] >= 35));

@@ -233,11 +233,12 @@ function readExactly(fd: number, into: Uint8Array, at: number): void {
 const PIECE = 8 * 1024 * 1024;
 
 /**
- * Pieces read at once, each on one of libuv's threads (four by default, shared with everything else the process reads
- * and writes). Reading into new memory is mostly page faults, on this machine (a VM) dearer than the copy: with every
- * piece at once the reading threads took both cores and the event loop waited for one (gaps of 27–49 ms while 1M
- * calls' columns were read); two at a time read as fast (all columns at 353–376 ms against 338–358 ms, three runs of
- * each alternated) with gaps of 28–41 ms; one at a time left the loop alone but read in ~510 ms.
+ * Pieces one read of a cache (`readRegions`) has at once, each on one of libuv's threads (four by default, shared with
+ * everything else the process reads and writes; two files' caches read at once, LOADS_AT_ONCE, can fill them).
+ * Reading into new memory is mostly page faults, on this machine (a VM) dearer than the copy: with every piece at once
+ * the reading threads took both cores and the event loop waited for one (the largest gap 39–49 ms per reopen of the 1M
+ * calls, three runs); two at a time read about as fast (all columns at 353–376 ms against 338–358 ms, three runs of
+ * each alternated) with largest gaps of 30–41 ms; one at a time left the loop alone but read in ~510 ms.
  */
 const READS_AT_ONCE = 2;
 
@@ -248,9 +249,9 @@ class BadCache extends Error {}
  * Fills each region from the file, in pieces read READS_AT_ONCE at a time, and runs
  * each region's `check` as soon as its bytes are in, while the other reads go on (one check at a time, in order of
  * completion; `turn`, when given, is awaited before each, so a caller's event loop gets a turn between them). Throws
- * BadCache when a check fails.
+ * BadCache when a check fails, or what a read threw (once every piece has settled). Exported for tests.
  */
-async function readRegions(fh: FileHandle, regions: { into: Uint8Array; at: number; check?: () => boolean }[], turn?: () => Promise<void>): Promise<void> {
+export async function readRegions(fh: Pick<FileHandle, 'read'>, regions: { into: Uint8Array; at: number; check?: () => boolean }[], turn?: () => Promise<void>): Promise<void> {
   let reading = 0;
   const queued: (() => void)[] = [];
   const piece = async (into: Uint8Array, at: number) => {
@@ -558,7 +559,14 @@ export async function readStateCacheOf(file: string, key: CacheKey, orEarlier = 
           sums.add(part, i, Math.min(n, i + slice), col, col ? count : 1);
         }
         const groups = sums.groups(part.text);
-        if (groups) level.send({ ...level.request, groups });
+        // (A caller's failure is its own: the entry is read on.)
+        if (groups) {
+          try {
+            level.send({ ...level.request, groups });
+          } catch {
+            // nothing to undo here
+          }
+        }
         await readRegions(fh, regions.filter((r) => !r.early), turn);
       } else {
         await readRegions(fh, regions, turn);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainCli, runCli } from '../../../src/cli/main';
@@ -67,11 +67,11 @@ describe('llm-cost-lens CLI', () => {
       const said = join(dir, 'said.jsonl');
       writeFileSync(probe, `require('fs').appendFileSync(${JSON.stringify(said)}, JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? null }) + '\\n');`);
       const file = join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl');
-      const cli = (args: string[], tunables?: string) => {
+      const cli = (args: string[], tunables?: string, module = probe) => {
         rmSync(said, { force: true });
         const env = { ...process.env, LLM_COST_LENS_THREADS_BYTES: '1', GLIBC_TUNABLES: tunables };
         if (tunables === undefined) delete env.GLIBC_TUNABLES;
-        const r = spawnSync(process.execPath, ['--require', probe, join(ROOT, 'dist', 'cli.js'), ...args], { encoding: 'utf8', env, timeout: 30000 });
+        const r = spawnSync(process.execPath, ['--require', module, join(ROOT, 'dist', 'cli.js'), ...args], { encoding: 'utf8', env, timeout: 30000 });
         // (Its worker threads load the module too: one entry per process.)
         const all = readFileSync(said, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pid: number; tunables: string | null });
         const procs = all.filter((p, k) => all.findIndex((q) => q.pid === p.pid) === k);
@@ -91,11 +91,56 @@ describe('llm-cost-lens CLI', () => {
       assert.deepEqual(bad.procs.map((p) => p.tunables), ['glibc.malloc.arena_max=2', 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1']);
       assert.equal(bad.status, 2);
       assert.equal(bad.stderr, 'llm-cost-lens: --format expects table, json, csv or markdown (md), got "nope"\n');
+      // A C library that leaves the tunables out of a child's environment (glibc does for a program with raised
+      // privileges): the child is marked all the same, and does not run again itself.
+      const dropping = join(dir, 'dropping.js');
+      writeFileSync(dropping, `require(${JSON.stringify(probe)}); delete process.env.GLIBC_TUNABLES;`);
+      const marked = cli(args, undefined, dropping);
+      assert.equal(marked.status, 0, marked.stderr);
+      assert.equal(marked.procs.length, 2, JSON.stringify(marked.procs));
+      assert.equal(marked.stdout, here.stdout);
       // A small file (no range workers) is read here.
       rmSync(said, { force: true });
       const small = spawnSync(process.execPath, ['--require', probe, join(ROOT, 'dist', 'cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: '' }, timeout: 30000 });
       assert.equal(small.status, 0, small.stderr);
       assert.deepEqual(new Set(readFileSync(said, 'utf8').trim().split('\n').map((l) => JSON.parse(l).pid)), new Set([small.pid]), 'no other process for a small file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes a signal sent to the process that ran again on to its child, and exits as the child did', async function () {
+    this.timeout(60000);
+    if (!hugePagesWouldHelp({ ...process.env, GLIBC_TUNABLES: undefined })) this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'lcl-huge-sig-'));
+    try {
+      // The child (the process asking for huge pages) says its pid, then waits 20 s before going on.
+      const said = join(dir, 'child.pid');
+      const probe = join(dir, 'probe.js');
+      writeFileSync(probe, `if ((process.env.GLIBC_TUNABLES ?? '').includes('hugetlb=1') && require('worker_threads').isMainThread) { require('fs').writeFileSync(${JSON.stringify(said)}, String(process.pid)); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000); }`);
+      const env: NodeJS.ProcessEnv = { ...process.env, LLM_COST_LENS_THREADS_BYTES: '1' };
+      delete env.GLIBC_TUNABLES;
+      const parent = spawn(process.execPath, ['--require', probe, join(ROOT, 'dist', 'cli.js'), 'report', join(ROOT, 'samples', 'demo', 'traces', 'app.jsonl')], { env, stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => parent.on('exit', (code) => r(code)));
+      const t0 = Date.now();
+      while (!existsSync(said)) {
+        assert.ok(Date.now() - t0 < 20000, 'the child never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const child = Number(readFileSync(said, 'utf8'));
+      assert.notEqual(child, parent.pid);
+      parent.kill('SIGTERM');
+      assert.equal(await exited, 128 + 15, 'the exit code of a child ended by SIGTERM');
+      assert.ok(Date.now() - t0 < 15000, 'the parent did not wait for the child to end by itself');
+      const alive = () => {
+        try {
+          process.kill(child, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assert.equal(alive(), false, 'the child is gone');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
