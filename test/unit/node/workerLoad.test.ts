@@ -20,6 +20,23 @@ import { assertUsd, loadText, ROOT } from '../helpers';
 
 const WORKER = join(ROOT, 'out', 'src', 'services', 'loadWorker.js');
 
+/**
+ * Where the values of a cache file's column `name` start (none: where the columns end), and the file's header (see the
+ * layout in stateCache.ts: lead, prelude, header, then each column padded to 8 bytes).
+ */
+function cacheColumnAt(bytes: Buffer, name?: string): { at: number; header: { length: number; columns: { name: string; type: string }[]; traces: { count: number } } } {
+  const headLen = bytes.readUInt32LE(8);
+  const headAt = 16 + bytes.readUInt32LE(12); // after the prelude
+  const header = JSON.parse(bytes.subarray(headAt, headAt + headLen).toString('utf8'));
+  const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
+  let at = (headAt + headLen + 7) & ~7;
+  for (const c of header.columns) {
+    if (c.name === name) break;
+    at += (header.length * sizes[c.type] + 7) & ~7;
+  }
+  return { at, header };
+}
+
 describe('loading in a worker thread, and the state cache', function () {
   this.timeout(20000);
   let dir: string;
@@ -314,17 +331,8 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(sent, 0);
     // Nor does an entry whose level's columns fail their checks (a feature id out of range).
     const bytes = readFileSync(file);
-    const headLen = bytes.readUInt32LE(8);
-    const headAt = 16 + bytes.readUInt32LE(12);
-    const header = JSON.parse(bytes.subarray(headAt, headAt + headLen).toString('utf8'));
-    let at = (headAt + headLen + 7) & ~7;
-    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
-    for (const c of header.columns) {
-      if (c.name === 'dim:feature') break;
-      at += (header.length * sizes[c.type] + 7) & ~7;
-    }
     const evil = Buffer.from(bytes);
-    evil.writeInt32LE(1e9, at + 4 * 7);
+    evil.writeInt32LE(1e9, cacheColumnAt(bytes, 'dim:feature').at + 4 * 7);
     writeFileSync(file, evil);
     assert.equal(await readStateCache(file, key, undefined, { request: requests[0], send: () => sent++ }), undefined);
     assert.equal(sent, 0, 'no level from a corrupt entry');
@@ -561,11 +569,8 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.ok(partial.messages.size < ids.length);
     // A context whose lengths do not add up: rejected.
     const key = cacheKeyOf(p, 'v1');
-    const headEnd = 16 + bytes.readUInt32LE(12) + bytes.readUInt32LE(8);
     const h = JSON.parse(header);
-    let at = (headEnd + 7) & ~7;
-    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
-    for (const c of h.columns) at += (h.length * sizes[c.type] + 7) & ~7;
+    let at = cacheColumnAt(bytes).at;
     at += ((h.traces.count + 1) * 4 + 7) & ~7;
     at += (h.traces.bytes + 7) & ~7;
     assert.equal(h.ctx.count, ids.length);
@@ -710,33 +715,20 @@ describe('loading in a worker thread, and the state cache', function () {
     assert.equal(await readStateCache(file, key), undefined, 'one byte short');
     // An id column value past the strings: find the model column's first value and make it huge.
     writeFileSync(file, bytes);
-    const headLen = bytes.readUInt32LE(8);
-    const headAt = 16 + bytes.readUInt32LE(12); // after the prelude
-    const header = JSON.parse(bytes.subarray(headAt, headAt + headLen).toString('utf8'));
-    let at = (headAt + headLen + 7) & ~7;
-    const sizes: Record<string, number> = { Float64Array: 8, Uint32Array: 4, Int32Array: 4, Uint8Array: 1 };
-    for (const c of header.columns) {
-      if (c.name === 'dim:model') break;
-      at += (header.length * sizes[c.type] + 7) & ~7;
-    }
+    const { at, header } = cacheColumnAt(bytes, 'dim:model');
     const evil = Buffer.from(bytes);
     evil.writeInt32LE(1e9, at);
     writeFileSync(file, evil);
     assert.equal(await readStateCache(file, key), undefined, 'id out of range');
     // The same for trace ids (indexes into the cached trace ids, not string ids), and for their ends.
-    let traceAt = (headAt + headLen + 7) & ~7;
-    for (const c of header.columns) {
-      if (c.name === 'traceId') break;
-      traceAt += (header.length * sizes[c.type] + 7) & ~7;
-    }
+    const traceAt = cacheColumnAt(bytes, 'traceId').at;
     assert.ok(header.traces.count > 0);
     assert.equal(bytes.readInt32LE(traceAt), 1, 'the first call holds the first trace id');
     const evilTrace = Buffer.from(bytes);
     evilTrace.writeInt32LE(header.traces.count + 1, traceAt);
     writeFileSync(file, evilTrace);
     assert.equal(await readStateCache(file, key), undefined, 'trace id out of range');
-    let endsAt = (headAt + headLen + 7) & ~7;
-    for (const c of header.columns) endsAt += (header.length * sizes[c.type] + 7) & ~7;
+    const endsAt = cacheColumnAt(bytes).at;
     assert.equal(bytes.readUInt32LE(endsAt), 0, 'the ends of the trace ids come after the columns');
     const evilEnds = Buffer.from(bytes);
     evilEnds.writeUInt32LE(bytes.readUInt32LE(endsAt + 8) + 1, endsAt + 4);
