@@ -56,8 +56,10 @@ if (require.main?.filename === __filename && wantsRangeWorkers(process.argv.slic
  * passed on; resolves to the exit code to leave with (a signal's: 128 + its number, as a shell gives), or undefined
  * when no child could be started. SIGINT, SIGTERM and SIGHUP sent to this process are passed on to the child (a
  * SIGKILL cannot be). The child is marked (`REEXEC_ENV`) so that it never runs again itself, whatever its C library
- * makes of the tunables. `report` on the 1M-call file, eight runs of each alternated on this machine (a VM, THP
- * `madvise`): 0.99–1.11 s (median 1.02) so, the child's start included, against 1.07–1.14 s (median 1.12) without.
+ * makes of the tunables. `report` on the 1M-call file on this machine (a VM, THP `madvise`), eight
+ * runs of each alternated, the child's start included: medians 1.02 s against 1.12 s without (the
+ * first version, which waited in spawnSync), then, with this one, in three sets as the machine slowed down, 1.14, 1.34
+ * and 1.22 s against 1.18, 1.41 and 1.27 s: ~4–9% quicker.
  */
 function runWithHugePages(): Promise<number | undefined> {
   return new Promise((resolve) => {
