@@ -1,6 +1,7 @@
 // The command line's first module (main.ts imports it before anything else, so this runs before its other modules do;
 // the bundle is compiled as a whole first): when a trace file named on the command line is big enough to be read by several threads, their range
-// workers start now, while the rest runs (see node/rangeWorkers.ts); loadParallel takes them.
+// workers start now, while the rest runs (see node/rangeWorkers.ts); loadParallel takes them. Or, where huge pages
+// would help, the command is handed to a child process that asks for them (`handover`), and runs there.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -23,10 +24,6 @@ export function wantsRangeWorkers(argv: string[], cwd = process.cwd()): boolean 
   });
 }
 
-// Only when the CLI bundle runs as the program, not when a test or a tool imports this module. The price catalogue
-// (~7 ms to read) is read while the workers start, as the parse process does: a range worker asks this thread for its
-// prices, which it could otherwise only answer after its own first chunk, the catalogue loaded in it. (A catalogue that
-// cannot be loaded is reported when a price is first needed.)
 /** Signals passed on to the child: what a terminal, a CI step's timeout or a supervisor sends. */
 const PASSED_ON: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -36,6 +33,10 @@ const PASSED_ON: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  */
 export let handover: Promise<number | undefined> | undefined;
 
+// Only when the CLI bundle runs as the program, not when a test or a tool imports this module. The price catalogue
+// (~7 ms to read) is read while the workers start, as the parse process does: a range worker asks this thread for its
+// prices, which it could otherwise only answer after its own first chunk, the catalogue loaded in it. (A catalogue that
+// cannot be loaded is reported when a price is first needed.)
 if (require.main?.filename === __filename && wantsRangeWorkers(process.argv.slice(2))) {
   // Where huge pages would help (Linux, glibc 2.35+, THP `madvise`) and are not asked for yet, the command runs again
   // as a child that asks for them (node/hugePages.ts), this process passing signals on and exiting as it did.
